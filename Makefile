@@ -1,0 +1,38 @@
+# onceflow: the two commands are `make run` (the main job) and `make test` (every test).
+# Both install what they need (scripts/setup.sh), configure and build.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build run test soak fuzz bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: for now a demo of the embedded log (create a topic, produce, consume, verify,
+# print figures).
+run: build
+	./$(BUILD)/onceflow demo --data $(BUILD)/demo-data
+
+# Every test but the `slow` soaks: plain build, then ASan+UBSan, then TSan for the threaded
+# parts, then a short fuzz run of the batch decoder.
+test: setup
+	@bash scripts/test.sh
+
+# The long crash soaks (ctest label `slow`).
+soak: build
+	cd $(BUILD) && ctest -L slow --output-on-failure
+
+fuzz: setup
+	bash scripts/fuzz.sh 300
+
+bench: setup
+	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	./build-release/bench/log_append_bench
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz build-release

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The test command behind `make test`: builds and runs every test that is not labelled `slow`,
+# first in a normal build, then under AddressSanitizer+UBSan, then ThreadSanitizer (the log
+# writer and anything threaded), then a short libFuzzer run of the batch decoder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+configure_and_build() {  # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+step "build (RelWithDebInfo)"
+configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+step "tests"
+(cd build && ctest -LE slow --output-on-failure -j "$jobs")
+
+step "build (ASan + UBSan)"
+configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DONCEFLOW_SANITIZE=address \
+  -DONCEFLOW_BENCH=OFF
+step "tests under ASan + UBSan"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest -LE slow --output-on-failure -j "$jobs")
+
+step "build (TSan)"
+configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_SANITIZE=thread \
+  -DONCEFLOW_BENCH=OFF
+step "unit tests under TSan"
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest -L unit --output-on-failure -j "$jobs")
+
+if [ -f scripts/fuzz.sh ]; then
+  step "fuzz the batch decoder (20 s)"
+  bash scripts/fuzz.sh 20
+fi
+
+step "summary"
+# The closing line CI reads: the plain build's full test run.
+(cd build && ctest -LE slow -j "$jobs" | tail -n 3)

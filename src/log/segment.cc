@@ -1,0 +1,266 @@
+// Segment files: creation, scanning and recovery, sealing.
+#include "log/segment.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "log/log_format.h"
+#include "log/record_batch.h"
+#include "log/segment_name.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace onceflow::log {
+namespace {
+
+// A torn write can only damage the last group write, which the group commit caps at this many
+// bytes (a larger single batch is written alone). Valid data found further than this past a
+// damaged batch proves the damage is not a torn tail.
+constexpr uint64_t kTornWindowBytes = 4u << 20;
+constexpr size_t kScanChunk = 1u << 20;
+
+// Reads a file front to back through a window buffer.
+class ScanBuffer {
+ public:
+  ScanBuffer(const File& file, uint64_t file_size) : file_(file), file_size_(file_size) {}
+
+  // Makes [pos, pos + n) available and returns a pointer to it, or nullptr at the end of file.
+  Result<const char*> Get(uint64_t pos, size_t n) {
+    if (pos + n > file_size_) return nullptr;
+    if (pos < start_ || pos + n > start_ + buf_.size()) {
+      size_t want = std::max(n, kScanChunk);
+      want = static_cast<size_t>(std::min<uint64_t>(want, file_size_ - pos));
+      buf_.resize(want);
+      ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, want, buf_.data()));
+      buf_.resize(got);
+      start_ = pos;
+      if (got < n) return nullptr;
+    }
+    return buf_.data() + (pos - start_);
+  }
+
+ private:
+  const File& file_;
+  uint64_t file_size_;
+  uint64_t start_ = 0;
+  std::string buf_;
+};
+
+bool AllZero(const char* p, size_t n) {
+  return std::all_of(p, p + n, [](char c) { return c == 0; });
+}
+
+// True if a whole valid batch (header checks and CRC) starts at p, with at most `avail` bytes.
+bool ValidBatchAt(const char* p, size_t avail, uint32_t* length) {
+  if (avail < kBatchHeaderSize || static_cast<uint8_t>(p[kMagicPos]) != kMagicV1) return false;
+  auto header = ParseBatchHeader(std::string_view(p, kBatchHeaderSize));
+  if (!header.has_value() || header->length > avail) return false;
+  if (crc32c::Value(p + kCrcStart, header->length - kCrcStart) != header->crc) return false;
+  *length = header->length;
+  return true;
+}
+
+// Searches [damaged + 1, end of file) for valid batches and returns the end of the furthest one
+// (0 if none). Stops early once valid data beyond the torn window is found.
+Result<uint64_t> FurthestValidDataAfter(const File& file, uint64_t file_size, uint64_t damaged) {
+  const uint64_t limit = std::min<uint64_t>(file_size, damaged + kTornWindowBytes + kMaxBatchBytes);
+  std::string region(limit - damaged, '\0');
+  ASSIGN_OR_RETURN(size_t got, file.ReadAt(damaged, region.size(), region.data()));
+  region.resize(got);
+  uint64_t furthest = 0;
+  size_t q = 1;
+  while (q + kBatchHeaderSize <= region.size()) {
+    // Candidates have the magic byte in place: find them with memchr.
+    const void* m = std::memchr(region.data() + q + kMagicPos, kMagicV1,
+                                region.size() - q - kMagicPos);
+    if (m == nullptr) break;
+    q = static_cast<size_t>(static_cast<const char*>(m) - region.data()) - kMagicPos;
+    uint32_t len = 0;
+    if (ValidBatchAt(region.data() + q, region.size() - q, &len)) {
+      furthest = damaged + q + len;
+      if (furthest - damaged > kTornWindowBytes) break;
+      q += len;
+    } else {
+      ++q;
+    }
+  }
+  return furthest;
+}
+
+}  // namespace
+
+Segment::Segment(std::string dir, Offset base_offset, File file, uint64_t index_interval_bytes)
+    : dir_(std::move(dir)),
+      base_offset_(base_offset),
+      file_(std::move(file)),
+      index_interval_bytes_(index_interval_bytes),
+      index_(base_offset),
+      next_offset_(base_offset) {}
+
+Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, Offset base_offset,
+                                                 const std::string& preallocated,
+                                                 uint64_t index_interval_bytes) {
+  const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
+  if (!preallocated.empty()) {
+    RETURN_IF_ERROR(RenameFile(preallocated, path));
+  }
+  ASSIGN_OR_RETURN(File file, File::Open(path, File::Mode::kCreate));
+  if (preallocated.empty()) RETURN_IF_ERROR(file.Truncate(0));
+  RETURN_IF_ERROR(SyncDir(dir));
+  return std::shared_ptr<Segment>(
+      new Segment(dir, base_offset, std::move(file), index_interval_bytes));
+}
+
+Result<std::shared_ptr<Segment>> Segment::OpenActive(const std::string& dir, Offset base_offset,
+                                                     uint64_t index_interval_bytes,
+                                                     RecoveryMode mode) {
+  const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
+  ASSIGN_OR_RETURN(File file, File::Open(path, mode == RecoveryMode::kReadOnly
+                                                   ? File::Mode::kReadOnly
+                                                   : File::Mode::kReadWrite));
+  std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
+                                           index_interval_bytes));
+  RETURN_IF_ERROR(seg->Scan(mode));
+  if (mode != RecoveryMode::kReadOnly) {
+    // An index file beside the active segment is stale (left by a crash while sealing).
+    const std::string index_path =
+        JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kIndex));
+    if (PathExists(index_path)) RETURN_IF_ERROR(RemoveFile(index_path));
+  }
+  return seg;
+}
+
+Result<std::shared_ptr<Segment>> Segment::OpenSealed(const std::string& dir, Offset base_offset,
+                                                     uint64_t index_interval_bytes,
+                                                     bool read_only) {
+  const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
+  const std::string index_path =
+      JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kIndex));
+  ASSIGN_OR_RETURN(File file, File::Open(path, read_only ? File::Mode::kReadOnly
+                                                         : File::Mode::kReadWrite));
+  std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
+                                           index_interval_bytes));
+  auto bytes = ReadFileToString(index_path);
+  if (bytes.has_value()) {
+    SegmentSummary summary;
+    auto index = OffsetIndex::Decode(*bytes, &summary);
+    ASSIGN_OR_RETURN(uint64_t size, seg->file_.Size());
+    if (index.has_value() && summary.base_offset == base_offset && summary.data_end == size) {
+      seg->index_ = std::move(*index);
+      seg->next_offset_ = summary.next_offset;
+      seg->data_end_ = summary.data_end;
+      seg->max_timestamp_ = summary.max_timestamp;
+      return seg;
+    }
+  }
+  // No usable index: a sealed segment was fully durable, so any invalid batch is corruption.
+  RETURN_IF_ERROR(seg->Scan(RecoveryMode::kStrict));
+  if (!read_only) RETURN_IF_ERROR(seg->Seal());
+  return seg;
+}
+
+void Segment::MaybeIndex(Offset batch_base, uint64_t position) {
+  if (position > 0 && position >= last_indexed_position_ + index_interval_bytes_) {
+    index_.Add(batch_base, position);
+    last_indexed_position_ = position;
+  }
+}
+
+void Segment::OnAppended(Offset first, Offset next, uint64_t position, uint64_t bytes,
+                         int64_t max_timestamp) {
+  if (empty() || max_timestamp > max_timestamp_) max_timestamp_ = max_timestamp;
+  next_offset_ = next;
+  data_end_ = position + bytes;
+}
+
+Status Segment::Scan(RecoveryMode mode) {
+  ASSIGN_OR_RETURN(uint64_t file_size, file_.Size());
+  ScanBuffer buf(file_, file_size);
+  uint64_t pos = data_end_;
+  Offset expected = next_offset_;
+  std::string why;  // why the batch at `pos` is invalid; empty for a clean end
+  while (true) {
+    if (pos == file_size) break;
+    const size_t avail = static_cast<size_t>(std::min<uint64_t>(kBatchHeaderSize, file_size - pos));
+    ASSIGN_OR_RETURN(const char* h, buf.Get(pos, avail));
+    if (h == nullptr) {
+      why = "unreadable bytes";
+      break;
+    }
+    if (AllZero(h, avail)) break;  // zero-filled preallocated space: the end of the data
+    if (avail < kBatchHeaderSize) {
+      why = "partial batch header";
+      break;
+    }
+    auto header = ParseBatchHeader(std::string_view(h, kBatchHeaderSize));
+    if (!header.has_value()) {
+      why = header.error().message();
+      break;
+    }
+    if (header->base_offset != expected) {
+      why = "base offset " + header->base_offset.ToString() + " where " + expected.ToString() +
+            " was expected";
+      break;
+    }
+    if (pos + header->length > file_size) {
+      why = "batch extends past the end of the file";
+      break;
+    }
+    ASSIGN_OR_RETURN(const char* b, buf.Get(pos, header->length));
+    auto view = BatchView::Parse(std::string_view(b, header->length));
+    if (!view.has_value()) {
+      why = view.error().message();
+      break;
+    }
+    MaybeIndex(header->base_offset, pos);
+    if (expected == base_offset_ || header->max_timestamp > max_timestamp_) {
+      max_timestamp_ = header->max_timestamp;
+    }
+    expected = header->next_offset();
+    pos += header->length;
+  }
+  next_offset_ = expected;
+  data_end_ = pos;
+  if (why.empty() || mode == RecoveryMode::kReadOnly) return Status::Ok();
+
+  if (mode == RecoveryMode::kStrict) {
+    return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
+                              " of sealed segment " + path() + ": offset " + expected.ToString() +
+                              " on is damaged");
+  }
+  if (mode == RecoveryMode::kRecover) {
+    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos));
+    if (furthest > pos + kTornWindowBytes) {
+      return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
+                                " of " + path() + ", followed by valid data up to byte " +
+                                std::to_string(furthest) + ": offset " + expected.ToString() +
+                                " on is damaged");
+    }
+  }
+  // A torn tail: the last write never completed, so it was never acknowledged. Cut it off.
+  RETURN_IF_ERROR(file_.Truncate(pos));
+  RETURN_IF_ERROR(file_.Sync());
+  torn_tail_ = why + " at byte " + std::to_string(pos) + " of " + path();
+  return Status::Ok();
+}
+
+Status Segment::Refresh() { return Scan(RecoveryMode::kReadOnly); }
+
+Status Segment::Seal() {
+  RETURN_IF_ERROR(file_.Truncate(data_end_));
+  RETURN_IF_ERROR(file_.Sync());
+  SegmentSummary summary{base_offset_, next_offset_, data_end_, max_timestamp_};
+  return WriteFileAtomically(JoinPath(dir_, MakeSegmentFileName(base_offset_,
+                                                                SegmentFileKind::kIndex)),
+                             index_.Encode(summary));
+}
+
+Status Segment::Remove() {
+  RETURN_IF_ERROR(RemoveFile(file_.path()));
+  const std::string index_path =
+      JoinPath(dir_, MakeSegmentFileName(base_offset_, SegmentFileKind::kIndex));
+  if (PathExists(index_path)) RETURN_IF_ERROR(RemoveFile(index_path));
+  return Status::Ok();
+}
+
+}  // namespace onceflow::log

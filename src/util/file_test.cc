@@ -1,0 +1,51 @@
+#include "util/file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace onceflow {
+namespace {
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/onceflow-file-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+  }
+  void TearDown() override { RemoveAll(dir_).IgnoreError(); }  // best effort clean-up
+  std::string dir_;
+};
+
+TEST_F(FileTest, VectoredWriteThenRead) {
+  auto f = File::Open(JoinPath(dir_, "a"), File::Mode::kCreate);
+  ASSERT_TRUE(f.has_value());
+  std::string a = "hello ", b = "world";
+  iovec v[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  ASSERT_TRUE(f->WriteAt(3, std::span<const iovec>(v, 2)).ok());
+  ASSERT_TRUE(f->Sync().ok());
+  std::string out(20, 'x');
+  auto n = f->ReadAt(0, out.size(), out.data());
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 14U);
+  EXPECT_EQ(out.substr(3, 11), "hello world");
+}
+
+TEST_F(FileTest, AtomicReplace) {
+  std::string p = JoinPath(dir_, "meta");
+  ASSERT_TRUE(WriteFileAtomically(p, "one").ok());
+  ASSERT_TRUE(WriteFileAtomically(p, "two").ok());
+  EXPECT_EQ(ReadFileToString(p).value(), "two");
+  EXPECT_FALSE(PathExists(p + ".tmp"));
+}
+
+TEST_F(FileTest, MissingFileIsNotFoundAndNamesThePath) {
+  auto f = File::Open(JoinPath(dir_, "nope"), File::Mode::kReadOnly);
+  ASSERT_FALSE(f.has_value());
+  EXPECT_TRUE(f.error().IsNotFound());
+  EXPECT_NE(f.error().message().find("nope"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onceflow
