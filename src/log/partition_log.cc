@@ -351,11 +351,19 @@ Status PartitionLog::Refresh() {
 
 Status PartitionLog::RefreshLocked() {
   if (!options_.read_only) return Status::Ok();
-  // List first: a segment that appears was created after its predecessor was sealed, so the
-  // rescan of the predecessor below sees all of it.
+  if (!segments_.empty()) {
+    std::shared_ptr<Segment> last = segments_.back();
+    RETURN_IF_ERROR(last->Refresh());
+    // A newer segment can only exist once this one is sealed, and sealing writes its index
+    // file: one stat instead of listing the directory at every poll.
+    const std::string index = JoinPath(
+        dir_, MakeSegmentFileName(last->base_offset(), SegmentFileKind::kIndex));
+    if (!PathExists(index)) return Status::Ok();
+    // Sealed: its data is final, and this scan sees all of it.
+    RETURN_IF_ERROR(last->Refresh());
+  }
   auto names = ListDir(dir_);
   if (!names.has_value()) return names.error().IsNotFound() ? Status::Ok() : names.error();
-  if (!segments_.empty()) RETURN_IF_ERROR(segments_.back()->Refresh());
   for (const std::string& name : *names) {
     auto parsed = ParseSegmentFileName(name);
     if (!parsed || parsed->kind != SegmentFileKind::kLog) continue;

@@ -1,6 +1,8 @@
 // Record batch encoding and validation.
 #include "log/record_batch.h"
 
+#include <algorithm>
+
 #include "log/log_format.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
@@ -14,6 +16,7 @@ using coding::EncodeVarint64;
 using coding::VarintLength;
 
 void BatchBuilder::Reset() {
+  buffer_.reserve(std::max(last_size_, kBatchHeaderSize));
   buffer_.assign(kBatchHeaderSize, '\0');
   count_ = 0;
   first_timestamp_ = 0;
@@ -27,7 +30,9 @@ void BatchBuilder::Add(const RecordView& r) {
   } else if (r.timestamp_ms > max_timestamp_) {
     max_timestamp_ = r.timestamp_ms;
   }
-  const uint64_t ts_delta = coding::ZigZag(r.timestamp_ms - first_timestamp_);
+  // Wrapping subtraction: timestamps far apart must not overflow (the decoder wraps back).
+  const uint64_t ts_delta = coding::ZigZag(static_cast<int64_t>(
+      static_cast<uint64_t>(r.timestamp_ms) - static_cast<uint64_t>(first_timestamp_)));
   const uint64_t key_field = r.key ? r.key->size() + 1 : 0;
   size_t body = VarintLength(ts_delta) + VarintLength(key_field) + (r.key ? r.key->size() : 0) +
                 VarintLength(r.value.size()) + r.value.size() + VarintLength(r.headers.size());
@@ -73,7 +78,9 @@ std::string BatchBuilder::Finish() {
   coding::EncodeFixed64(h + kMaxTimestampPos, static_cast<uint64_t>(max_timestamp_));
   coding::EncodeFixed32(h + kCrcPos,
                         crc32c::Value(h + kCrcStart, buffer_.size() - kCrcStart));
+  last_size_ = buffer_.size();
   std::string out = std::move(buffer_);
+  buffer_ = std::string();
   Reset();
   return out;
 }

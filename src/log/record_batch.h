@@ -32,6 +32,7 @@ class BatchBuilder {
 
  private:
   std::string buffer_;
+  size_t last_size_ = 0;  // the previous batch's size: reserved up front for the next one
   uint32_t count_ = 0;
   int64_t first_timestamp_ = 0;
   int64_t max_timestamp_ = 0;

@@ -156,6 +156,24 @@ TEST_F(RecoveryTest, DamageInTheActiveSegmentBeforeMuchValidDataIsCorruption) {
   EXPECT_GT(fs::file_size(active), 8000000U);
 }
 
+TEST_F(RecoveryTest, ReadOnlyReaderReportsDamageInTheActiveSegment) {
+  LogOptions o;
+  o.segment_bytes = 64u << 20;
+  auto writer = PartitionLog::Open(Dir(), o).value();
+  const std::string value(8000, 'v');
+  BatchBuilder b;
+  for (int i = 0; i < 1000; ++i) {
+    b.Add(RecordView{std::nullopt, value, 1, {}});
+    if (b.size_bytes() > 60000) ASSERT_TRUE(writer->Append(b.Finish()).has_value());
+  }
+  FlipByte(SegmentFiles(Dir()).back(), 100000);
+  LogOptions ro = o;
+  ro.read_only = true;
+  auto reader = PartitionLog::Open(Dir(), ro);
+  ASSERT_FALSE(reader.has_value());
+  EXPECT_TRUE(reader.error().IsCorruption()) << reader.error().ToString();
+}
+
 TEST_F(RecoveryTest, MissingOrDamagedIndexIsRebuilt) {
   LogOptions o;
   o.segment_bytes = 4096;

@@ -60,10 +60,11 @@ bool ValidBatchAt(const char* p, size_t avail, uint32_t* length) {
   return true;
 }
 
-// Searches [damaged + 1, end of file) for valid batches and returns the end of the furthest one
-// (0 if none). Stops early once valid data beyond the torn window is found.
-Result<uint64_t> FurthestValidDataAfter(const File& file, uint64_t file_size, uint64_t damaged) {
-  const uint64_t limit = std::min<uint64_t>(file_size, damaged + kTornWindowBytes + kMaxBatchBytes);
+// Searches [damaged + 1, damaged + search) for valid batches and returns the end of the
+// furthest one (0 if none). Stops early once valid data beyond the torn window is found.
+Result<uint64_t> FurthestValidDataAfter(const File& file, uint64_t file_size, uint64_t damaged,
+                                        uint64_t search = kTornWindowBytes + kMaxBatchBytes) {
+  const uint64_t limit = std::min<uint64_t>(file_size, damaged + search);
   std::string region(limit - damaged, '\0');
   ASSIGN_OR_RETURN(size_t got, file.ReadAt(damaged, region.size(), region.data()));
   region.resize(got);
@@ -179,6 +180,7 @@ Status Segment::Scan(RecoveryMode mode) {
   uint64_t pos = data_end_;
   Offset expected = next_offset_;
   std::string why;  // why the batch at `pos` is invalid; empty for a clean end
+  bool zero_end = false;
   while (true) {
     if (pos == file_size) break;
     const size_t avail = static_cast<size_t>(std::min<uint64_t>(kBatchHeaderSize, file_size - pos));
@@ -187,7 +189,13 @@ Status Segment::Scan(RecoveryMode mode) {
       why = "unreadable bytes";
       break;
     }
-    if (AllZero(h, avail)) break;  // zero-filled preallocated space: the end of the data
+    if (AllZero(h, avail)) {
+      // Zero-filled preallocated space: the end of the data. A sealed segment was truncated to
+      // its data, so zeros before its end are damage.
+      if (mode == RecoveryMode::kStrict) why = "zeroed batch header";
+      zero_end = true;
+      break;
+    }
     if (avail < kBatchHeaderSize) {
       why = "partial batch header";
       break;
@@ -221,7 +229,38 @@ Status Segment::Scan(RecoveryMode mode) {
   }
   next_offset_ = expected;
   data_end_ = pos;
-  if (why.empty() || mode == RecoveryMode::kReadOnly) return Status::Ok();
+  if (zero_end && why.empty() && mode != RecoveryMode::kReadOnly) {
+    // Zeros end the data, but a torn group write can leave zeros where its first pages should
+    // be and valid batches after them (pages reach the disk in any order). Such stale batches
+    // must never be adopted later, when new appends end just before them; and valid data past
+    // one group write means the zeros are damage, not a torn write.
+    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos,
+                                                               kTornWindowBytes + (1u << 20)));
+    if (furthest == 0) return Status::Ok();
+    if (furthest > pos + kTornWindowBytes && mode == RecoveryMode::kRecover) {
+      return Status::Corruption("zeroed batch header at byte " + std::to_string(pos) + " of " +
+                                path() + ", followed by valid data up to byte " +
+                                std::to_string(furthest) + ": offset " + expected.ToString() +
+                                " on is damaged");
+    }
+    return TruncateTornTail(pos, "zeroed batch header followed by stale batches");
+  }
+  if (why.empty()) return Status::Ok();
+  if (mode == RecoveryMode::kReadOnly) {
+    // Another process may be mid-write: an invalid batch at the end is data not yet written.
+    // Valid data far past it (more than one group write) means damage, not a write in flight.
+    // Readers poll often, so the search is bounded: damage inside a batch larger than 1 MiB
+    // may go unnoticed here (the writer's own recovery searches further).
+    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos,
+                                                               kTornWindowBytes + (1u << 20)));
+    if (furthest > pos + kTornWindowBytes) {
+      return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
+                                " of " + path() + ", followed by valid data up to byte " +
+                                std::to_string(furthest) + ": offset " + expected.ToString() +
+                                " on is damaged");
+    }
+    return Status::Ok();
+  }
 
   if (mode == RecoveryMode::kStrict) {
     return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
@@ -237,7 +276,12 @@ Status Segment::Scan(RecoveryMode mode) {
                                 " on is damaged");
     }
   }
-  // A torn tail: the last write never completed, so it was never acknowledged. Cut it off.
+  return TruncateTornTail(pos, why);
+}
+
+Status Segment::TruncateTornTail(uint64_t pos, const std::string& why) {
+  // A torn tail: the last write never completed, so it was never acknowledged. Cut it off,
+  // with whatever follows it.
   RETURN_IF_ERROR(file_.Truncate(pos));
   RETURN_IF_ERROR(file_.Sync());
   torn_tail_ = why + " at byte " + std::to_string(pos) + " of " + path();

@@ -92,6 +92,8 @@ class Segment {
   Segment(std::string dir, Offset base_offset, File file, uint64_t index_interval_bytes);
   // Scans batches from data_end_ on (see RecoveryMode); updates the summary and index.
   Status Scan(RecoveryMode mode);
+  // Truncates the file at `pos` (a torn tail) and records why.
+  Status TruncateTornTail(uint64_t pos, const std::string& why);
 
   std::string dir_;
   Offset base_offset_;
