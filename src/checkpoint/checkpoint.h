@@ -1,0 +1,70 @@
+// Checkpoint: a pipeline's local plan — the offsets log (an intent per batch, written before
+// the batch runs) and the commits log (a record per batch done), plus its fencing epoch. Both
+// logs use the embedded log format and are compacted by retention, so recovery reads only the
+// last record of each, whatever the history.
+//
+// Layout of `<data>/pipelines/<name>/`: checkpoint.meta (format version), LOCK (held by the
+// running driver), epoch, offsets/ and commits/ (partition logs). docs/formats/checkpoint.md.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "checkpoint/batch_intent.h"
+#include "log/partition_log.h"
+#include "onceflow/ids.h"
+#include "onceflow/status.h"
+
+namespace onceflow::checkpoint {
+
+// Lifecycle: Open locks the directory for this process (a second driver is refused, busy) and
+// increments the epoch durably; the lock is released at destruction.
+// Thread-safety: used by the driver thread only.
+// Durability: WriteIntent and WriteCommit return after fdatasync.
+class Checkpoint {
+ public:
+  static constexpr int kFormatVersion = 1;
+
+  // Opens or creates the checkpoint at `dir`. A checkpoint written by a newer onceflow
+  // (format version > kFormatVersion) is refused with an error naming the directory.
+  static Result<std::unique_ptr<Checkpoint>> Open(const std::string& dir);
+  // Reads a checkpoint without locking it or changing its epoch (status, verify).
+  static Result<std::unique_ptr<Checkpoint>> OpenReadOnly(const std::string& dir);
+  ~Checkpoint();
+
+  Status WriteIntent(const BatchIntent& intent);
+  Status WriteCommit(BatchId batch);
+
+  // The newest intent (nullopt for a new pipeline) and the newest committed batch.
+  const std::optional<BatchIntent>& last_intent() const { return last_intent_; }
+  const std::optional<BatchId>& last_commit() const { return last_commit_; }
+  // True when the last intent has no commit: recovery must re-run it with its ranges.
+  bool has_unfinished_batch() const {
+    return last_intent_ && (!last_commit_ || *last_commit_ < last_intent_->batch);
+  }
+  Epoch epoch() const { return epoch_; }
+  const std::string& dir() const { return dir_; }
+  // Bytes the two logs occupy (bounded by retention: recovery does not grow with history).
+  uint64_t size_bytes() const;
+
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
+
+ private:
+  explicit Checkpoint(std::string dir) : dir_(std::move(dir)) {}
+  Status Load(bool read_only);
+
+  std::string dir_;
+  int lock_fd_ = -1;
+  Epoch epoch_;
+  std::unique_ptr<log::PartitionLog> offsets_;
+  std::unique_ptr<log::PartitionLog> commits_;
+  std::optional<BatchIntent> last_intent_;
+  std::optional<BatchId> last_commit_;
+};
+
+// The directory of a pipeline's checkpoint under a data directory.
+std::string CheckpointDir(const std::string& data_dir, const std::string& pipeline);
+
+}  // namespace onceflow::checkpoint

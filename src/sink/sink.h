@@ -1,0 +1,98 @@
+// Sink: where a pipeline's output lands, exactly once. A sink keeps, in its own storage and in
+// the same transaction as the output, one progress row per (pipeline, task): the last batch
+// the task committed, the epoch that committed it, and that batch's input ranges. The progress
+// rows are the truth about output (../../docs/protocol.md, DESIGN.md "The commit protocol").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "onceflow/ids.h"
+#include "onceflow/offset_range.h"
+#include "onceflow/row.h"
+#include "onceflow/status.h"
+
+namespace onceflow::sink {
+
+// How output rows become writes: insert into a table, upsert by key columns, or run SQL
+// statements with :field parameters per row (the way to exactly-once non-idempotent effects,
+// such as balance = balance + :amount).
+enum class SinkMode { kAppend, kUpsert, kStatements };
+
+// The offsets [from, until) of one input partition that a task read in a batch.
+using TaskRange = OffsetRange;
+
+// "p:from-until,p:from-until" and back; the progress row stores ranges in this form.
+std::string EncodeRanges(std::span<const TaskRange> ranges);
+Result<std::vector<TaskRange>> DecodeRanges(std::string_view text);
+
+// A task's progress row.
+struct TaskProgress {
+  BatchId last_batch;
+  Epoch epoch;
+  std::vector<TaskRange> ranges;  // the input ranges of last_batch
+};
+
+// An output row with where it came from (for dead letters). partition < 0: no single origin.
+struct SinkRow {
+  Row row;
+  PartitionId partition{-1};
+  Offset offset{-1};
+};
+
+// A record that could not be parsed or bound: it goes to the dead-letter table, in the same
+// transaction as the batch's output, never silently dropped.
+struct DeadLetter {
+  PartitionId partition;
+  Offset offset;
+  std::string raw;
+  std::string error;
+};
+
+// One task's output for one batch.
+struct TaskCommit {
+  std::string pipeline;
+  int32_t task = 0;
+  BatchId batch;
+  Epoch epoch;
+  std::vector<TaskRange> ranges;
+  std::span<const SinkRow> rows;
+  std::span<const DeadLetter> dead_letters;
+};
+
+enum class CommitOutcome {
+  kCommitted,         // output and progress row written
+  kAlreadyCommitted,  // the progress row already holds this batch (or a later one): nothing written
+};
+
+// Lifecycle: made from config, Open()ed once by the driver, then Commit() from any thread.
+// Thread-safety: Commit may be called concurrently (a sink serialises internally as it needs).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Connects, runs the configured init statements, creates the progress and dead-letter tables.
+  virtual Status Open() = 0;
+
+  // The progress rows of `pipeline`, by task.
+  virtual Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) = 0;
+
+  // Commits the tasks' outputs atomically with their progress rows: in ONE transaction when
+  // the sink can (SQLite: one fsync for the whole batch). For each task, inside the
+  // transaction: read its progress row; epoch newer than ours -> fenced (nothing of the
+  // transaction is written); last_batch >= batch -> kAlreadyCommitted for that task (its output
+  // is skipped); a range whose `from` differs from the stored `until` of the same partition ->
+  // aborted, "gap" or "overlap" with both offsets (nothing written); else write the rows and
+  // dead letters and set the progress row. Returns one outcome per task, in order.
+  // A (pipeline, task) may appear only once per call (invalid_argument otherwise).
+  // Fault points: mid_sink_write, before_sink_commit, after_sink_commit.
+  virtual Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) = 0;
+
+  // A short description for logs and errors ("sqlite /path/bank.db"); never contains secrets.
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace onceflow::sink

@@ -1,0 +1,326 @@
+// The SQLite sink's row writers: append/upsert into a table, and per-row statements.
+#include "sink/sqlite_row_writer.h"
+
+#include <utility>
+#include <vector>
+
+namespace onceflow::sink {
+namespace {
+
+// Sorts the failure `rc` of writing a row: the row's own fault becomes `*row_error` (prefixed by
+// `label`, which names the statement) and Ok is returned; anything else is returned as a
+// Status for the caller to roll back on. Resets `stmt`.
+// REQUIRES: `stmt` has not been reset since the failure (its error message is still current).
+Status RowFailure(SqliteDb* db, sqlite3_stmt* stmt, int rc, const std::string& label,
+                  std::string* row_error) {
+  Status fatal;
+  if (db->IsRowError(rc)) {
+    *row_error = label + ": " + std::string(db->Message());
+  } else {
+    fatal = db->Error(rc, label);
+  }
+  sqlite3_reset(stmt);
+  return fatal;
+}
+
+// Steps `stmt` to completion. Returns SQLITE_DONE or the failing result code (not reset).
+int StepAll(sqlite3_stmt* stmt) {
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  }
+  return rc;
+}
+
+// Append and upsert: one INSERT statement whose parameters are the table's columns, in order.
+class TableWriter final : public RowWriter {
+ public:
+  TableWriter(SqliteDb* db, std::string label, std::vector<std::string> columns,
+              std::vector<bool> is_key, Statement insert)
+      : db_(db),
+        label_(std::move(label)),
+        columns_(std::move(columns)),
+        is_key_(std::move(is_key)),
+        insert_(std::move(insert)) {}
+
+  Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
+    std::string error;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      RETURN_IF_ERROR(WriteRow(rows[i].row, &error));
+      if (!error.empty()) errors->push_back({i, std::exchange(error, {})});
+    }
+    return Status::Ok();
+  }
+
+  void ClearBindings() override { sqlite3_clear_bindings(insert_.get()); }
+
+ private:
+  SqliteDb* const db_;
+  const std::string label_;                 // "insert into orders": names the statement in errors
+  const std::vector<std::string> columns_;  // parameter i+1 is column i
+  const std::vector<bool> is_key_;          // upsert: which columns the row must carry
+  Statement insert_;
+
+  // Writes one row; a row error goes to `*row_error`, which must be empty on entry.
+  Status WriteRow(const Row& row, std::string* row_error) {
+    sqlite3_stmt* stmt = insert_.get();
+    const std::span<const Row::Field> fields = row.fields();
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      // Rows usually carry their fields in the table's column order: try that position first.
+      const Value* value = i < fields.size() && fields[i].first == columns_[i]
+                               ? &fields[i].second
+                               : row.Get(columns_[i]);
+      const int index = static_cast<int>(i) + 1;
+      int rc;
+      if (value != nullptr) {
+        rc = BindValue(stmt, index, *value);
+      } else if (is_key_[i]) {
+        *row_error = label_ + ": the row has no field '" + columns_[i] + "' for the key column";
+        return Status::Ok();
+      } else {
+        rc = sqlite3_bind_null(stmt, index);
+      }
+      if (rc != SQLITE_OK) return RowFailure(db_, stmt, rc, label_, row_error);
+    }
+    // One statement is atomic by itself: a failed INSERT leaves nothing, no savepoint needed.
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return RowFailure(db_, stmt, rc, label_, row_error);
+    sqlite3_reset(stmt);
+    return Status::Ok();
+  }
+};
+
+// One user statement and the row fields its parameters take.
+struct UserStatement {
+  Statement stmt;
+  std::string label;                    // "statement 2 (UPDATE ...)"
+  std::vector<std::string> fields;      // parameter i+1 binds the row's field fields[i]
+  std::vector<std::string> parameters;  // as written, ":amount", for errors
+};
+
+// Rows run in chunks of this many under one savepoint; a failed row costs at most this many
+// rows run again.
+constexpr size_t kChunkRows = 256;
+
+class StatementsWriter final : public RowWriter {
+ public:
+  StatementsWriter(SqliteDb* db, std::vector<UserStatement> statements,
+                   std::vector<Statement> savepoints)
+      : db_(db), statements_(std::move(statements)), savepoints_(std::move(savepoints)) {}
+
+  Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
+    RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+    const size_t errors_before = errors->size();
+    size_t chunk_start = 0;
+    std::string error;
+    bool stepped = false;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i - chunk_start == kChunkRows) {
+        RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
+        RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+        chunk_start = i;
+      }
+      RETURN_IF_ERROR(RunRow(rows[i].row, &error, &stepped));
+      if (error.empty()) continue;
+      if (stepped) {
+        // Row i may have left part of its effect: undo the chunk, then run its good rows again,
+        // each on its own (in the same state as before, so they succeed as before), and start
+        // a new chunk after row i.
+        RETURN_IF_ERROR(Savepoint(kChunk, kRollbackTo));
+        // The chunk's rows that failed already fail again in the rerun; report them once.
+        while (errors->size() > errors_before && errors->back().index >= chunk_start) {
+          errors->pop_back();
+        }
+        for (size_t j = chunk_start; j < i; ++j) {
+          RETURN_IF_ERROR(RunRowAlone(rows[j].row, j, errors));
+        }
+        RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
+        RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+        chunk_start = i + 1;
+      }
+      errors->push_back({i, std::exchange(error, {})});
+    }
+    return Savepoint(kChunk, kRelease);
+  }
+
+  void ClearBindings() override {
+    for (UserStatement& s : statements_) sqlite3_clear_bindings(s.stmt.get());
+  }
+
+ private:
+  enum SavepointName { kChunk = 0, kRow = 1 };
+  enum SavepointOp { kBegin = 0, kRelease = 1, kRollbackTo = 2 };
+  static constexpr const char* kSavepointNames[] = {"onceflow_rows", "onceflow_row"};
+
+  Status Savepoint(SavepointName name, SavepointOp op) {
+    static constexpr const char* kOps[] = {"SAVEPOINT ", "RELEASE ", "ROLLBACK TO "};
+    sqlite3_stmt* stmt = savepoints_[name * 3 + op].get();
+    const int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc == SQLITE_DONE) return Status::Ok();
+    return db_->Error(rc, std::string(kOps[op]) + kSavepointNames[name]);
+  }
+
+  // Runs every statement for `row`. A row error goes to `*row_error` (empty on entry), with
+  // `*stepped` telling whether some statement had run (and may have left an effect).
+  Status RunRow(const Row& row, std::string* row_error, bool* stepped) {
+    *stepped = false;
+    // Bind everything before running anything: a row that lacks a field fails untouched.
+    for (UserStatement& s : statements_) {
+      for (size_t i = 0; i < s.fields.size(); ++i) {
+        const Value* value = row.Get(s.fields[i]);
+        if (value == nullptr) {
+          *row_error = s.label + ": the row has no field '" + s.fields[i] + "' for parameter " +
+                       s.parameters[i];
+          return Status::Ok();
+        }
+        const int rc = BindValue(s.stmt.get(), static_cast<int>(i) + 1, *value);
+        if (rc != SQLITE_OK) return RowFailure(db_, s.stmt.get(), rc, s.label, row_error);
+      }
+    }
+    for (UserStatement& s : statements_) {
+      const int rc = StepAll(s.stmt.get());
+      if (rc != SQLITE_DONE) {
+        *stepped = true;
+        return RowFailure(db_, s.stmt.get(), rc, s.label, row_error);
+      }
+      sqlite3_reset(s.stmt.get());
+    }
+    return Status::Ok();
+  }
+
+  // Runs `row` (number `index`) under a savepoint of its own: all of it or nothing.
+  Status RunRowAlone(const Row& row, size_t index, std::vector<RowError>* errors) {
+    RETURN_IF_ERROR(Savepoint(kRow, kBegin));
+    std::string error;
+    bool stepped = false;
+    RETURN_IF_ERROR(RunRow(row, &error, &stepped));
+    if (!error.empty()) {
+      if (stepped) RETURN_IF_ERROR(Savepoint(kRow, kRollbackTo));
+      errors->push_back({index, std::move(error)});
+    }
+    return Savepoint(kRow, kRelease);
+  }
+
+  SqliteDb* const db_;
+  std::vector<UserStatement> statements_;
+  // SAVEPOINT, RELEASE, ROLLBACK TO of onceflow_rows, then of onceflow_row.
+  std::vector<Statement> savepoints_;
+};
+
+// The names of `table`'s columns, in order; none if there is no such table.
+Result<std::vector<std::string>> TableColumns(SqliteDb* db, const std::string& table) {
+  ASSIGN_OR_RETURN(Statement info,
+                   db->Prepare("PRAGMA table_info(" + QuoteIdentifier(table) + ")",
+                               "read the columns of table '" + table + "'"));
+  std::vector<std::string> columns;
+  int rc;
+  while ((rc = sqlite3_step(info.get())) == SQLITE_ROW) {
+    const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1));
+    columns.emplace_back(name != nullptr ? name : "");
+  }
+  if (rc != SQLITE_DONE) return Err(db->Error(rc, "read the columns of table '" + table + "'"));
+  return columns;
+}
+
+// An SQLite authorizer that refuses transaction control in user statements: the sink owns the
+// transaction, and a COMMIT inside a row would break the batch's atomicity.
+int RefuseTransactionControl(void* refused, int action, const char*, const char*, const char*,
+                             const char*) {
+  if (action == SQLITE_TRANSACTION || action == SQLITE_SAVEPOINT) {
+    *static_cast<bool*>(refused) = true;
+    return SQLITE_DENY;
+  }
+  return SQLITE_OK;
+}
+
+Result<UserStatement> PrepareUserStatement(SqliteDb* db, const std::string& sql, size_t number) {
+  UserStatement s;
+  std::string shown = sql.size() > 200 ? sql.substr(0, 200) + "..." : sql;
+  s.label = "statement " + std::to_string(number) + " (" + shown + ")";
+  bool refused = false;
+  sqlite3_set_authorizer(db->handle(), RefuseTransactionControl, &refused);
+  Result<Statement> stmt = db->Prepare(sql, s.label);
+  sqlite3_set_authorizer(db->handle(), nullptr, nullptr);
+  if (refused) {
+    return Err(Status::InvalidArgument("sqlite " + db->path() + ": " + s.label +
+                                       ": transaction control (BEGIN, COMMIT, SAVEPOINT, ...) "
+                                       "belongs to the sink; remove it"));
+  }
+  if (!stmt.has_value()) return Err(stmt.error());
+  s.stmt = std::move(stmt).value();
+  const int count = sqlite3_bind_parameter_count(s.stmt.get());
+  for (int i = 1; i <= count; ++i) {
+    const char* name = sqlite3_bind_parameter_name(s.stmt.get(), i);
+    if (name == nullptr || name[0] == '?') {
+      return Err(Status::InvalidArgument("sqlite " + db->path() + ": " + s.label +
+                                         ": parameter " + std::to_string(i) +
+                                         " is positional (?); name it after a field, :field"));
+    }
+    s.parameters.emplace_back(name);
+    s.fields.emplace_back(name + 1);  // without the :, @ or $
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
+                                                   std::span<const std::string> key) {
+  const std::string where = "sqlite " + db->path() + ": sink.table '" + table + "'";
+  ASSIGN_OR_RETURN(std::vector<std::string> columns, TableColumns(db, table));
+  if (columns.empty()) {
+    return Err(Status::InvalidArgument(where + " does not exist (create it with sink.init)"));
+  }
+  std::vector<bool> is_key(columns.size(), false);
+  for (const std::string& k : key) {
+    size_t i = 0;
+    while (i < columns.size() && columns[i] != k) ++i;
+    if (i == columns.size()) {
+      return Err(Status::InvalidArgument(where + " has no column '" + k + "' (named in sink.key)"));
+    }
+    is_key[i] = true;
+  }
+
+  std::string sql = "INSERT INTO " + QuoteIdentifier(table) + "(";
+  std::string values;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    sql += (i > 0 ? "," : "") + QuoteIdentifier(columns[i]);
+    values += (i > 0 ? ",?" : "?") + std::to_string(i + 1);
+  }
+  sql += ") VALUES(" + values + ")";
+  if (!key.empty()) {
+    sql += " ON CONFLICT(";
+    for (size_t i = 0; i < key.size(); ++i) sql += (i > 0 ? "," : "") + QuoteIdentifier(key[i]);
+    std::string updates;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (is_key[i]) continue;
+      const std::string c = QuoteIdentifier(columns[i]);
+      updates += (updates.empty() ? "" : ",") + c + "=excluded." + c;
+    }
+    sql += updates.empty() ? ") DO NOTHING" : ") DO UPDATE SET " + updates;
+  }
+  const std::string label = (key.empty() ? "insert into " : "upsert into ") + table;
+  ASSIGN_OR_RETURN(Statement insert, db->Prepare(sql, label));
+  return std::make_unique<TableWriter>(db, label, std::move(columns), std::move(is_key),
+                                       std::move(insert));
+}
+
+Result<std::unique_ptr<RowWriter>> MakeStatementsWriter(SqliteDb* db,
+                                                        std::span<const std::string> statements) {
+  std::vector<UserStatement> prepared;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    ASSIGN_OR_RETURN(UserStatement s, PrepareUserStatement(db, statements[i], i + 1));
+    prepared.push_back(std::move(s));
+  }
+  std::vector<Statement> savepoints;
+  for (const char* name : {"onceflow_rows", "onceflow_row"}) {
+    for (const char* op : {"SAVEPOINT ", "RELEASE ", "ROLLBACK TO "}) {
+      const std::string sql = std::string(op) + name;
+      ASSIGN_OR_RETURN(Statement stmt, db->Prepare(sql, sql));
+      savepoints.push_back(std::move(stmt));
+    }
+  }
+  return std::make_unique<StatementsWriter>(db, std::move(prepared), std::move(savepoints));
+}
+
+}  // namespace onceflow::sink

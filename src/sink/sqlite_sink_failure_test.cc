@@ -1,0 +1,297 @@
+// The SQLite sink under failure: fault points, a crash half-way through a commit, a sink that
+// is down or busy, concurrent commits.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "sink/sqlite_sink.h"
+#include "sink/sqlite_sink_test_util.h"
+
+namespace onceflow::sink {
+namespace {
+
+using testing::CommitOne;
+using testing::Query;
+using testing::QueryOne;
+using testing::R;
+using testing::Task;
+
+class SqliteSinkFailureTest : public testing::SqliteSinkTestBase {
+ protected:
+  // Non-idempotent on purpose: a batch applied twice shows in the balance.
+  static SqliteSinkOptions Bank() {
+    SqliteSinkOptions o;
+    o.init = {"CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER)",
+              "CREATE TABLE IF NOT EXISTS ledger(account INTEGER, amount INTEGER, pad TEXT)",
+              "INSERT OR IGNORE INTO accounts VALUES(1, 0)"};
+    o.mode = SinkMode::kStatements;
+    o.statements = {"INSERT INTO ledger(account, amount, pad) VALUES(:account, :amount, :pad)",
+                    "UPDATE accounts SET balance = balance + :amount WHERE id = :account"};
+    return o;
+  }
+  // `n` deposits of 1 into account 1, from offsets first.. of partition 0.
+  static std::vector<SinkRow> Deposits(int n, int64_t first, size_t pad = 10) {
+    std::vector<SinkRow> rows;
+    for (int i = 0; i < n; ++i) {
+      rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
+                          {"pad", std::string(pad, 'x')}},
+                      PartitionId(0), Offset(first + i)});
+    }
+    return rows;
+  }
+  std::string Balance() { return QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"); }
+  std::string LedgerRows() { return QueryOne(path_, "SELECT count(*) FROM ledger"); }
+};
+
+class ThrowingFaultPointTest : public SqliteSinkFailureTest,
+                               public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ThrowingFaultPointTest, ThrowWritesNothingAndARetryCommits) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = Deposits(10, 0);
+  const std::vector<SinkRow> b1 = Deposits(10, 10);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, b0)),
+            CommitOutcome::kCommitted);
+
+  ASSERT_TRUE(faults::Arm(std::string(GetParam()) + "=throw").ok());
+  const TaskCommit t1 = Task("p", 0, 1, 1, {R(0, 10, 20)}, b1);
+  auto failed = CommitOne(sink.get(), t1);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_TRUE(failed.error().retryable());
+  EXPECT_NE(failed.error().message().find(GetParam()), std::string::npos);
+  EXPECT_EQ(Balance(), "10");
+  EXPECT_EQ(LedgerRows(), "10");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-10"});
+
+  faults::DisarmAll();
+  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kCommitted);
+  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Balance(), "20");
+  EXPECT_EQ(LedgerRows(), "20");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:10-20"});
+}
+
+INSTANTIATE_TEST_SUITE_P(BeforeTheCommit, ThrowingFaultPointTest,
+                         ::testing::Values("mid_sink_write", "before_sink_commit"));
+
+TEST_F(SqliteSinkFailureTest, ThrowAfterCommitKeepsTheDataAndTheRetryIsAlreadyCommitted) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = Deposits(10, 0);
+  const TaskCommit t0 = Task("p", 0, 0, 1, {R(0, 0, 10)}, b0);
+  ASSERT_TRUE(faults::Arm("after_sink_commit=throw").ok());
+  auto failed = CommitOne(sink.get(), t0);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_TRUE(failed.error().retryable());
+  EXPECT_EQ(Balance(), "10");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-10"});
+
+  faults::DisarmAll();
+  EXPECT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Balance(), "10");
+  EXPECT_EQ(LedgerRows(), "10");
+}
+
+TEST_F(SqliteSinkFailureTest, MidSinkWriteFiresOnceHalfWayThroughTheRows) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  // Hit once per commit: #2 fires in the second commit, not half-way through the first.
+  ASSERT_TRUE(faults::Arm("mid_sink_write=throw#2").ok());
+  const std::vector<SinkRow> b0 = Deposits(4, 0);
+  const std::vector<SinkRow> b1 = Deposits(4, 4);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 4)}, b0)),
+            CommitOutcome::kCommitted);
+  EXPECT_FALSE(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 4, 8)}, b1)).has_value());
+  EXPECT_EQ(Balance(), "4");
+}
+
+// A real crash (the process exits at the fault point, like kill -9) half-way through a commit
+// big enough that SQLite has already spilled uncommitted pages into the WAL.
+TEST_F(SqliteSinkFailureTest, CrashHalfWayThroughACommitLeavesNoneOfTheBatch) {
+  const int kRows = 40000;  // ~4 MB of ledger: more than SQLite's page cache
+  const std::vector<SinkRow> b0 = Deposits(100, 0);
+  const std::vector<SinkRow> b1 = Deposits(kRows, 100, 100);
+  const TaskCommit t1 = Task("p", 0, 1, 1, {R(0, 100, 100 + kRows)}, b1);
+  {
+    auto sink = OpenSink(Bank());
+    ASSERT_NE(sink, nullptr);
+    ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 100)}, b0)),
+              CommitOutcome::kCommitted);
+  }  // closed: the child opens its own connection, none crosses the fork
+
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto made = MakeSqliteSink([&] {
+      SqliteSinkOptions o = Bank();
+      o.path = path_;
+      return o;
+    }());
+    if (!made.has_value() || !(*made)->Open().ok()) ::_exit(2);
+    if (!faults::Arm("mid_sink_write=crash").ok()) ::_exit(3);
+    auto outcome = CommitOne(made->get(), t1);
+    ::_exit(outcome.has_value() ? 0 : 4);  // not reached: the fault point exits first
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), faults::kCrashExitCode);
+  // The WAL holds frames of the unfinished transaction; no reader may see them.
+  std::error_code ec;
+  EXPECT_GT(std::filesystem::file_size(path_ + "-wal", ec), 0u) << ec.message();
+
+  EXPECT_EQ(Balance(), "100");
+  EXPECT_EQ(LedgerRows(), "100");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-100"});
+
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kCommitted);
+  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Balance(), std::to_string(100 + kRows));
+  EXPECT_EQ(LedgerRows(), std::to_string(100 + kRows));
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:100-" + std::to_string(100 + kRows)});
+}
+
+TEST_F(SqliteSinkFailureTest, SinkThatIsDownIsAClearErrorNamingThePath) {
+  // As root every directory is writable; /proc refuses new files to everyone.
+  for (const std::string& path :
+       {dir_ + "/no/such/dir/out.db", std::string("/proc/onceflow-sink-test.db"),
+        dir_ + "/out.db/inside-a-file.db"}) {
+    if (path.find("inside-a-file") != std::string::npos) {
+      ASSERT_NE(OpenSink(Bank()), nullptr);  // creates dir_/out.db as a file
+    }
+    SqliteSinkOptions o = Bank();
+    o.path = path;
+    auto sink = MakeSqliteSink(o);
+    ASSERT_TRUE(sink.has_value());
+    EXPECT_EQ((*sink)->Describe(), "sqlite " + path);
+    Status s = (*sink)->Open();
+    ASSERT_FALSE(s.ok()) << path;
+    EXPECT_TRUE(s.IsIoError()) << s.ToString();
+    EXPECT_NE(s.message().find("sqlite " + path + ": cannot open"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("does the directory exist and is it writable?"),
+              std::string::npos)
+        << s.message();
+  }
+}
+
+TEST_F(SqliteSinkFailureTest, NotADatabaseIsCorruption) {
+  ASSERT_TRUE(WriteFileAtomically(path_, std::string(4096, 'z')).ok());
+  SqliteSinkOptions o = Bank();
+  o.path = path_;
+  auto sink = MakeSqliteSink(o);
+  ASSERT_TRUE(sink.has_value());
+  Status s = (*sink)->Open();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find(path_), std::string::npos);
+}
+
+TEST_F(SqliteSinkFailureTest, UnreadableProgressRowIsCorruption) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = Deposits(2, 0);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 4, 0, 1, {R(0, 0, 2)}, b0)),
+            CommitOutcome::kCommitted);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "UPDATE onceflow_progress SET ranges = '0:2-x'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(other);
+
+  auto progress = sink->ReadProgress("p");
+  ASSERT_FALSE(progress.has_value());
+  EXPECT_TRUE(progress.error().IsCorruption()) << progress.error().ToString();
+  EXPECT_NE(progress.error().message().find("the progress row of pipeline 'p' task 4: bad "
+                                            "ranges '0:2-x'"),
+            std::string::npos)
+      << progress.error().message();
+  const std::vector<SinkRow> b1 = Deposits(2, 2);
+  auto outcome = CommitOne(sink.get(), Task("p", 4, 1, 1, {R(0, 2, 4)}, b1));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_TRUE(outcome.error().IsCorruption());
+  EXPECT_EQ(Balance(), "2");
+}
+
+TEST_F(SqliteSinkFailureTest, BusyDatabaseIsARetryableBusyAndWritesNothing) {
+  SqliteSinkOptions o = Bank();
+  o.busy_timeout_ms = 50;
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::vector<SinkRow> b0 = Deposits(5, 0);
+  const TaskCommit t0 = Task("p", 0, 0, 1, {R(0, 0, 5)}, b0);
+  auto busy = CommitOne(sink.get(), t0);
+  ASSERT_FALSE(busy.has_value());
+  EXPECT_EQ(busy.error().code(), StatusCode::kBusy) << busy.error().ToString();
+  EXPECT_TRUE(busy.error().retryable());
+  EXPECT_NE(busy.error().message().find(path_), std::string::npos);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+
+  EXPECT_EQ(Balance(), "0");
+  EXPECT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kCommitted);
+  EXPECT_EQ(Balance(), "5");
+}
+
+TEST_F(SqliteSinkFailureTest, ConcurrentCommitsOfFourTasksApplyEveryRowOnce) {
+  SqliteSinkOptions o = Bank();
+  o.init.push_back("CREATE UNIQUE INDEX IF NOT EXISTS ledger_once ON ledger(account, pad)");
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  constexpr int kTasks = 4;
+  constexpr int kBatches = 25;
+  constexpr int kRowsPerBatch = 40;
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(kTasks);
+  for (int task = 0; task < kTasks; ++task) {
+    threads.emplace_back([&, task] {
+      for (int batch = 0; batch < kBatches; ++batch) {
+        std::vector<SinkRow> rows;
+        for (int i = 0; i < kRowsPerBatch; ++i) {
+          const int64_t offset = int64_t{batch} * kRowsPerBatch + i;
+          rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
+                              {"pad", std::to_string(task) + "/" + std::to_string(offset)}},
+                          PartitionId(task), Offset(offset)});
+        }
+        const TaskCommit t = Task("p", task, batch, 1,
+                                  {R(task, int64_t{batch} * kRowsPerBatch,
+                                     int64_t{batch + 1} * kRowsPerBatch)},
+                                  rows);
+        // Every batch twice, as a speculative twin would.
+        for (CommitOutcome expected :
+             {CommitOutcome::kCommitted, CommitOutcome::kAlreadyCommitted}) {
+          auto outcome = CommitOne(sink.get(), t);
+          if (!outcome.has_value()) {
+            errors[task] = outcome.error().ToString();
+            return;
+          }
+          if (*outcome != expected) errors[task] = "unexpected outcome";
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  const int total = kTasks * kBatches * kRowsPerBatch;
+  EXPECT_EQ(Balance(), std::to_string(total));
+  EXPECT_EQ(LedgerRows(), std::to_string(total));
+  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM onceflow_dead_letters"), "0");
+  const std::string last = std::to_string((kBatches - 1) * kRowsPerBatch) + "-" +
+                           std::to_string(kBatches * kRowsPerBatch);
+  EXPECT_EQ(Progress(), (std::vector<std::string>{"0:24:1:0:" + last, "1:24:1:1:" + last,
+                                                  "2:24:1:2:" + last, "3:24:1:3:" + last}));
+}
+
+}  // namespace
+}  // namespace onceflow::sink

@@ -1,0 +1,484 @@
+// The SQLite sink's modes and the progress-row protocol: exact table contents, duplicates,
+// fencing, gaps and overlaps, dead letters, option errors.
+#include "sink/sqlite_sink.h"
+
+#include <gtest/gtest.h>
+
+#include "sink/sqlite_sink_test_util.h"
+
+namespace onceflow::sink {
+namespace {
+
+using testing::CommitOne;
+using testing::Query;
+using testing::QueryOne;
+using testing::R;
+using testing::Task;
+
+class SqliteSinkTest : public testing::SqliteSinkTestBase {
+ protected:
+  static SqliteSinkOptions AppendOrders() {
+    SqliteSinkOptions o;
+    o.init = {"CREATE TABLE IF NOT EXISTS orders(id INTEGER NOT NULL, item TEXT, price REAL, "
+              "paid INTEGER, note TEXT)"};
+    o.mode = SinkMode::kAppend;
+    o.table = "orders";
+    return o;
+  }
+  static SqliteSinkOptions Bank() {
+    SqliteSinkOptions o;
+    o.init = {"CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, "
+              "balance INTEGER NOT NULL CHECK(balance >= 0))",
+              "CREATE TABLE IF NOT EXISTS ledger(account INTEGER NOT NULL, amount INTEGER)",
+              "INSERT OR IGNORE INTO accounts VALUES(1, 100), (2, 0)"};
+    o.mode = SinkMode::kStatements;
+    o.statements = {"INSERT INTO ledger(account, amount) VALUES(:account, :amount)",
+                    "UPDATE accounts SET balance = balance + :amount WHERE id = :account"};
+    return o;
+  }
+  static std::vector<SinkRow> Transfers(std::vector<std::pair<int64_t, int64_t>> moves,
+                                        int64_t first_offset = 0) {
+    std::vector<SinkRow> rows;
+    for (auto [account, amount] : moves) {
+      rows.push_back({Row{{"account", account}, {"amount", amount}}, PartitionId(0),
+                      Offset(first_offset++)});
+    }
+    return rows;
+  }
+};
+
+TEST_F(SqliteSinkTest, AppendBindsFieldsToColumnsByName) {
+  auto sink = OpenSink(AppendOrders());
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(sink->Describe(), "sqlite " + path_);
+  const std::vector<SinkRow> rows = {
+      {Row{{"id", int64_t{1}}, {"item", "tea"}, {"price", 2.5}, {"paid", true}, {"note", "x"}},
+       PartitionId(0), Offset(10)},
+      // Another field order, an extra field, a missing column and an explicit null.
+      {Row{{"price", int64_t{3}}, {"extra", "ignored"}, {"id", int64_t{2}}, {"paid", false},
+           {"item", Value()}},
+       PartitionId(0), Offset(11)},
+  };
+  auto outcome = CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 10, 12)}, rows));
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  EXPECT_EQ(*outcome, CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT id, item, price, paid, note, typeof(price) FROM orders "
+                         "ORDER BY rowid"),
+            (std::vector<std::string>{"1|tea|2.5|1|x|real", "2|NULL|3.0|0|NULL|real"}));
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:10-12"});
+
+  auto progress = sink->ReadProgress("p");
+  ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
+  ASSERT_EQ(progress->size(), 1u);
+  EXPECT_EQ(progress->at(0).last_batch, BatchId(0));
+  EXPECT_EQ(progress->at(0).epoch, Epoch(1));
+  EXPECT_EQ(progress->at(0).ranges, std::vector<TaskRange>{R(0, 10, 12)});
+  EXPECT_TRUE(sink->ReadProgress("other")->empty());
+}
+
+TEST_F(SqliteSinkTest, UpsertUpdatesRowsByKey) {
+  SqliteSinkOptions o;
+  o.init = {"CREATE TABLE totals(region TEXT, day INTEGER, amount REAL, n INTEGER, "
+            "PRIMARY KEY(region, day))"};
+  o.mode = SinkMode::kUpsert;
+  o.table = "totals";
+  o.key = {"region", "day"};
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = {
+      {Row{{"region", "eu"}, {"day", int64_t{1}}, {"amount", 1.5}, {"n", int64_t{1}}}},
+      {Row{{"region", "us"}, {"day", int64_t{1}}, {"amount", 2.0}, {"n", int64_t{1}}}}};
+  const std::vector<SinkRow> b1 = {
+      {Row{{"region", "eu"}, {"day", int64_t{1}}, {"amount", 4.0}, {"n", int64_t{2}}}},
+      {Row{{"region", "eu"}, {"day", int64_t{2}}, {"amount", 7.0}, {"n", int64_t{1}}}}};
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, b0)),
+            CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 2, 4)}, b1)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT * FROM totals ORDER BY region, day"),
+            (std::vector<std::string>{"eu|1|4.0|2", "eu|2|7.0|1", "us|1|2.0|1"}));
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:2-4"});
+}
+
+TEST_F(SqliteSinkTest, UpsertRowWithoutItsKeyIsADeadLetter) {
+  SqliteSinkOptions o;
+  o.init = {"CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)"};
+  o.mode = SinkMode::kUpsert;
+  o.table = "kv";
+  o.key = {"k"};
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = {{Row{{"k", "a"}, {"v", int64_t{1}}}, PartitionId(0), Offset(0)},
+                                     {Row{{"v", int64_t{2}}}, PartitionId(0), Offset(1)}};
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT * FROM kv"), std::vector<std::string>{"a|1"});
+  EXPECT_EQ(Query(path_, "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters"),
+            std::vector<std::string>{
+                "0|1|{\"v\":2}|upsert into kv: the row has no field 'k' for the key column"});
+}
+
+TEST_F(SqliteSinkTest, StatementsBindNamedParametersPerRow) {
+  SqliteSinkOptions o = Bank();
+  // The same parameter twice, and the other parameter prefixes.
+  o.statements.push_back("UPDATE accounts SET balance = balance - :amount + @amount + $fee - $fee "
+                         "WHERE id = :account");
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  std::vector<SinkRow> rows = Transfers({{1, 5}, {2, 7}, {1, -3}});
+  for (SinkRow& r : rows) r.row.Set("fee", int64_t{1});
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
+            (std::vector<std::string>{"1|102", "2|7"}));
+  EXPECT_EQ(Query(path_, "SELECT * FROM ledger ORDER BY rowid"),
+            (std::vector<std::string>{"1|5", "2|7", "1|-3"}));
+}
+
+TEST_F(SqliteSinkTest, SameBatchTwiceIsAlreadyCommittedAndNotAppliedAgain) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
+  const TaskCommit b0 = Task("p", 0, 0, 1, {R(0, 0, 2)}, rows);
+  ASSERT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kCommitted);
+  // A retry, a speculative twin, a replay after a crash: all find the progress row.
+  for (int i = 0; i < 3; ++i) {
+    auto outcome = CommitOne(sink.get(), b0);
+    ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+    EXPECT_EQ(*outcome, CommitOutcome::kAlreadyCommitted);
+  }
+  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
+            (std::vector<std::string>{"1|110", "2|20"}));
+  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "2");
+
+  // An older batch after a newer one is already committed too.
+  const std::vector<SinkRow> more = Transfers({{1, 1}}, 2);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 2, 3)}, more)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "111");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:2-3"});
+
+  // The same after a restart: the progress row is durable.
+  sink.reset();
+  sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "111");
+}
+
+TEST_F(SqliteSinkTest, ReplayWithOtherRangesIsRefused) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
+            CommitOutcome::kCommitted);
+  auto replay = CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows));
+  ASSERT_FALSE(replay.has_value());
+  EXPECT_NE(replay.error().message().find("not deterministic"), std::string::npos)
+      << replay.error().ToString();
+  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "2");
+}
+
+TEST_F(SqliteSinkTest, OlderEpochIsFencedAndWritesNothing) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = Transfers({{1, 10}});
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 2, {R(0, 0, 1)}, rows)),
+            CommitOutcome::kCommitted);
+  // A zombie of epoch 1 commits the next batch, and also an old one.
+  const std::vector<SinkRow> zombie = Transfers({{1, 1000}}, 1);
+  for (int64_t batch : {1, 0}) {
+    auto outcome = CommitOne(sink.get(), Task("p", 0, batch, 1, {R(0, 1, 2)}, zombie));
+    ASSERT_FALSE(outcome.has_value());
+    EXPECT_EQ(outcome.error().code(), StatusCode::kFenced) << outcome.error().ToString();
+    EXPECT_NE(outcome.error().message().find("epoch 1 is fenced by epoch 2"), std::string::npos)
+        << outcome.error().message();
+  }
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "110");
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:2:0:0-1"});
+  // A newer epoch takes over.
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 3, {R(0, 1, 2)}, zombie)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:3:0:1-2"});
+}
+
+TEST_F(SqliteSinkTest, GapAndOverlapAreRefusedAndWriteNothing) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = Transfers({{1, 10}});
+  ASSERT_EQ(CommitOne(sink.get(), Task("bank", 3, 0, 1, {R(0, 0, 20), R(1, 0, 5)}, rows)),
+            CommitOutcome::kCommitted);
+  struct Case {
+    TaskRange range;
+    const char* expected;
+  };
+  for (const Case& c :
+       {Case{R(1, 7, 9), "pipeline 'bank' task 3 partition 1: gap: batch 1 starts at offset 7 "
+                         "but batch 0 ended at offset 5"},
+        Case{R(0, 15, 30), "pipeline 'bank' task 3 partition 0: overlap: batch 1 starts at "
+                           "offset 15 but batch 0 ended at offset 20"}}) {
+    auto outcome = CommitOne(sink.get(), Task("bank", 3, 1, 1, {c.range}, rows));
+    ASSERT_FALSE(outcome.has_value());
+    EXPECT_EQ(outcome.error().code(), StatusCode::kAborted);
+    EXPECT_FALSE(outcome.error().retryable());
+    EXPECT_NE(outcome.error().message().find(c.expected), std::string::npos)
+        << outcome.error().message();
+  }
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "110");
+  EXPECT_EQ(Progress("bank"), std::vector<std::string>{"3:0:1:0:0-20,1:0-5"});
+  // Contiguous ranges, and a partition the task had not read before, are accepted.
+  ASSERT_EQ(CommitOne(sink.get(), Task("bank", 3, 1, 1, {R(0, 20, 21), R(7, 3, 4)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "120");
+}
+
+TEST_F(SqliteSinkTest, BadRowGoesToDeadLettersAndTheRestCommits) {
+  auto sink = OpenSink(AppendOrders());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows = {
+      {Row{{"id", int64_t{1}}, {"item", "a"}}, PartitionId(2), Offset(40)},
+      {Row{{"item", "no id"}}, PartitionId(2), Offset(41)},  // id is NOT NULL
+      {Row{{"id", int64_t{3}}, {"item", "c"}}, PartitionId(2), Offset(42)}};
+  const std::vector<DeadLetter> unparsed = {
+      {PartitionId(2), Offset(43), std::string("\xff\x00{", 3), "not JSON"}};
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(2, 40, 44)}, rows, unparsed)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT id, item FROM orders ORDER BY rowid"),
+            (std::vector<std::string>{"1|a", "3|c"}));
+  EXPECT_EQ(
+      Query(path_, "SELECT pipeline, batch, partition, \"offset\", typeof(raw), hex(raw), error "
+                   "FROM onceflow_dead_letters ORDER BY \"offset\""),
+      (std::vector<std::string>{
+          "p|0|2|41|text|7B226974656D223A226E6F206964227D|insert into orders: NOT NULL "
+          "constraint failed: orders.id",
+          "p|0|2|43|blob|FF007B|not JSON"}));
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:2:40-44"});
+}
+
+TEST_F(SqliteSinkTest, StatementsRowWithoutAParameterFieldIsADeadLetter) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
+  rows[1].row.Remove("amount");
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
+            (std::vector<std::string>{"1|110", "2|0"}));
+  EXPECT_EQ(QueryOne(path_, "SELECT \"offset\" || ' ' || raw || ' ' || error "
+                            "FROM onceflow_dead_letters"),
+            "1 {\"account\":2} statement 1 (INSERT INTO ledger(account, amount) VALUES(:account, "
+            ":amount)): the row has no field 'amount' for parameter :amount");
+}
+
+TEST_F(SqliteSinkTest, MultiStatementRowThatFailsHalfWayLeavesNoPartialEffect) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  // The second row's ledger INSERT runs, then its UPDATE breaks CHECK(balance >= 0).
+  const std::vector<SinkRow> rows = Transfers({{1, -30}, {2, -5}, {1, -20}});
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
+            (std::vector<std::string>{"1|50", "2|0"}));
+  EXPECT_EQ(Query(path_, "SELECT * FROM ledger ORDER BY rowid"),
+            (std::vector<std::string>{"1|-30", "1|-20"}));
+  EXPECT_EQ(QueryOne(path_, "SELECT \"offset\" || ' ' || error FROM onceflow_dead_letters"),
+            "1 statement 2 (UPDATE accounts SET balance = balance + :amount WHERE id = "
+            ":account): CHECK constraint failed: balance >= 0");
+}
+
+TEST_F(SqliteSinkTest, ManyBadRowsAmongGoodOnesEachLeaveNothingAndTheRestCommitOnce) {
+  SqliteSinkOptions o;
+  o.init = {"CREATE TABLE accounts(id INTEGER PRIMARY KEY, balance INTEGER CHECK(balance >= 0))",
+            "CREATE TABLE journal(seq INTEGER, amount INTEGER)",
+            "INSERT INTO accounts VALUES(1, 0)"};
+  o.mode = SinkMode::kStatements;
+  o.statements = {"INSERT INTO journal(seq, amount) VALUES(:seq, :amount)",
+                  "UPDATE accounts SET balance = balance + :amount WHERE id = 1"};
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  // Over several of the writer's savepoint chunks: overdrafts that fail in the second
+  // statement after the first ran, rows without a field, a long good stretch, a bad last row.
+  const int kRows = 1500;
+  std::vector<SinkRow> rows;
+  std::string good;
+  std::string bad;
+  int64_t balance = 0;
+  for (int i = 0; i < kRows; ++i) {
+    Row row{{"seq", int64_t{i}}, {"amount", int64_t{1}}};
+    const bool overdraft = (i < 700 && i % 7 == 3) || i == 1300 || i == kRows - 1;
+    const bool missing = i % 50 == 10;
+    if (overdraft) row.Set("amount", int64_t{-1000000});
+    if (missing) row.Remove("amount");
+    if (overdraft || missing) {
+      bad += (bad.empty() ? "" : ",") + std::to_string(i);
+    } else {
+      good += (good.empty() ? "" : ",") + std::to_string(i);
+      ++balance;
+    }
+    rows.push_back({std::move(row), PartitionId(0), Offset(i)});
+  }
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, kRows)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts"), std::to_string(balance));
+  EXPECT_EQ(QueryOne(path_, "SELECT group_concat(seq) FROM (SELECT seq FROM journal ORDER BY "
+                            "rowid)"),
+            good);
+  EXPECT_EQ(QueryOne(path_, "SELECT group_concat(\"offset\") FROM (SELECT \"offset\" FROM "
+                            "onceflow_dead_letters ORDER BY rowid)"),
+            bad);
+}
+
+TEST_F(SqliteSinkTest, SeveralTasksInOneCommit) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> rows0 = Transfers({{1, 10}});
+  const std::vector<SinkRow> rows1 = Transfers({{2, 5}, {2, 6}});
+  const TaskCommit t0 = Task("p", 0, 0, 1, {R(0, 0, 1)}, rows0);
+  ASSERT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kCommitted);
+  const std::vector<TaskCommit> both = {t0, Task("p", 1, 0, 1, {R(1, 0, 2)}, rows1)};
+  auto outcomes = sink->Commit(both);
+  ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
+  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kAlreadyCommitted,
+                                                   CommitOutcome::kCommitted}));
+  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
+            (std::vector<std::string>{"1|110", "2|11"}));
+  EXPECT_EQ(Progress(), (std::vector<std::string>{"0:0:1:0:0-1", "1:0:1:1:0-2"}));
+  // All already committed: nothing changes, the outcomes say so.
+  outcomes = sink->Commit(both);
+  ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
+  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kAlreadyCommitted,
+                                                   CommitOutcome::kAlreadyCommitted}));
+  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "3");
+
+  // One fenced task fails the whole commit: the other task's rows are not written either.
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 5, {R(0, 1, 1)}, {})),
+            CommitOutcome::kCommitted);
+  const std::vector<TaskCommit> mixed = {Task("p", 1, 1, 1, {R(1, 2, 4)}, rows1),
+                                         Task("p", 0, 2, 1, {R(0, 1, 2)}, rows0)};
+  auto fenced = sink->Commit(mixed);
+  ASSERT_FALSE(fenced.has_value());
+  EXPECT_EQ(fenced.error().code(), StatusCode::kFenced);
+  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "3");
+  EXPECT_EQ(Progress(), (std::vector<std::string>{"0:1:5:0:1-1", "1:0:1:1:0-2"}));
+}
+
+TEST_F(SqliteSinkTest, BadCommitArgumentsAreRefused) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<TaskCommit> twice = {Task("p", 0, 0, 1, {}, {}), Task("p", 0, 1, 1, {}, {})};
+  auto outcome = sink->Commit(twice);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_NE(outcome.error().message().find("pipeline 'p' task 0 appears twice"),
+            std::string::npos);
+  for (const TaskCommit& bad :
+       {Task("p", 0, 0, 1, {R(0, 5, 4)}, {}), Task("p", 0, 0, 1, {R(0, 0, 1), R(0, 1, 2)}, {}),
+        Task("", 0, 0, 1, {}, {}), Task("p", 0, -1, 1, {}, {})}) {
+    auto result = CommitOne(sink.get(), bad);
+    ASSERT_FALSE(result.has_value());
+    EXPECT_TRUE(result.error().IsInvalidArgument()) << result.error().ToString();
+  }
+  EXPECT_TRUE(Progress().empty());
+}
+
+TEST_F(SqliteSinkTest, OptionErrorsNameTheOption) {
+  struct Case {
+    SqliteSinkOptions options;
+    const char* expected;
+  };
+  auto with = [](auto change) {
+    SqliteSinkOptions o;
+    o.path = "/tmp/x.db";
+    change(o);
+    return o;
+  };
+  const std::vector<Case> cases = {
+      {with([](SqliteSinkOptions& o) { o.path = ""; }), "sink.path is required"},
+      {with([](SqliteSinkOptions&) {}), "sink.table is required in append mode"},
+      {with([](SqliteSinkOptions& o) { o.table = "orders; DROP TABLE x"; }),
+       "sink.table 'orders; DROP TABLE x' is not a plain identifier"},
+      {with([](SqliteSinkOptions& o) {
+         o.mode = SinkMode::kUpsert;
+         o.table = "t";
+       }),
+       "sink.key (the conflict columns) is required in upsert mode"},
+      {with([](SqliteSinkOptions& o) {
+         o.mode = SinkMode::kUpsert;
+         o.table = "t";
+         o.key = {"a", "b c"};
+       }),
+       "sink.key column 'b c' is not a plain identifier"},
+      {with([](SqliteSinkOptions& o) { o.mode = SinkMode::kStatements; }),
+       "sink.statements is required in statements mode"},
+      {with([](SqliteSinkOptions& o) {
+         o.mode = SinkMode::kStatements;
+         o.statements = {"SELECT 1", " ; "};
+       }),
+       "sink.statements: statement 2 is empty"},
+  };
+  for (const Case& c : cases) {
+    auto sink = MakeSqliteSink(c.options);
+    ASSERT_FALSE(sink.has_value()) << c.expected;
+    EXPECT_TRUE(sink.error().IsInvalidArgument());
+    EXPECT_NE(sink.error().message().find(c.expected), std::string::npos)
+        << sink.error().message();
+  }
+}
+
+TEST_F(SqliteSinkTest, OpenErrorsNameTheTableOrStatement) {
+  struct Case {
+    SqliteSinkOptions options;
+    const char* expected;
+  };
+  SqliteSinkOptions missing_table = AppendOrders();
+  missing_table.init.clear();
+  SqliteSinkOptions bad_key;
+  bad_key.init = {"CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)"};
+  bad_key.mode = SinkMode::kUpsert;
+  bad_key.table = "kv";
+  bad_key.key = {"nope"};
+  SqliteSinkOptions positional = Bank();
+  positional.statements = {"UPDATE accounts SET balance = ? WHERE id = :account"};
+  SqliteSinkOptions commit = Bank();
+  commit.statements.push_back("COMMIT");
+  SqliteSinkOptions two = Bank();
+  two.statements = {"UPDATE accounts SET balance = 1; DELETE FROM ledger"};
+  SqliteSinkOptions syntax = Bank();
+  syntax.statements = {"UPDATE accounts SET balance = 1", "UPDAT ledger"};
+  SqliteSinkOptions bad_init = AppendOrders();
+  bad_init.init.push_back("CREAT TABLE x(a)");
+  const std::vector<Case> cases = {
+      {missing_table, "sink.table 'orders' does not exist"},
+      {bad_key, "sink.table 'kv' has no column 'nope' (named in sink.key)"},
+      {positional, "parameter 1 is positional (?)"},
+      {commit, "statement 3 (COMMIT): transaction control"},
+      {two, "holds more than one SQL statement"},
+      {syntax, "statement 2 (UPDAT ledger): near \"UPDAT\": syntax error"},
+      {bad_init, "sink.init statement 2: near \"CREAT\": syntax error"},
+  };
+  for (const Case& c : cases) {
+    SqliteSinkOptions o = c.options;
+    o.path = path_;
+    auto sink = MakeSqliteSink(o);
+    ASSERT_TRUE(sink.has_value()) << sink.error().ToString();
+    Status s = (*sink)->Open();
+    ASSERT_FALSE(s.ok()) << c.expected;
+    EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+    EXPECT_NE(s.message().find(c.expected), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(path_), std::string::npos) << s.message();
+  }
+}
+
+TEST_F(SqliteSinkTest, UseBeforeOpenIsAnError) {
+  SqliteSinkOptions o = AppendOrders();
+  o.path = path_;
+  auto sink = MakeSqliteSink(o);
+  ASSERT_TRUE(sink.has_value());
+  EXPECT_FALSE((*sink)->ReadProgress("p").has_value());
+  auto outcome = CommitOne(sink->get(), Task("p", 0, 0, 1, {}, {}));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_NE(outcome.error().message().find("not open"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace onceflow::sink

@@ -1,0 +1,79 @@
+// LogSource over the embedded log.
+#include "source/log_source.h"
+
+#include <thread>
+
+#include "log/partition_reader.h"
+
+namespace onceflow::source {
+
+Result<std::unique_ptr<LogSource>> LogSource::Open(const std::string& data_dir,
+                                                   const std::string& topic) {
+  ASSIGN_OR_RETURN(auto t, log::Topic::Open(data_dir, topic, /*read_only=*/true));
+  return std::unique_ptr<LogSource>(new LogSource(std::move(t)));
+}
+
+Result<std::vector<Offset>> LogSource::EarliestOffsets() {
+  std::vector<Offset> out;
+  for (int32_t p = 0; p < topic_->partition_count(); ++p) {
+    ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
+    RETURN_IF_ERROR(log->Refresh());
+    out.push_back(log->earliest_offset());
+  }
+  return out;
+}
+
+Result<std::vector<Offset>> LogSource::EndOffsets() {
+  std::vector<Offset> out;
+  for (int32_t p = 0; p < topic_->partition_count(); ++p) {
+    ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
+    RETURN_IF_ERROR(log->Refresh());
+    out.push_back(log->end_offset());
+  }
+  return out;
+}
+
+Status LogSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
+  ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
+  if (log->end_offset() < until) RETURN_IF_ERROR(log->Refresh());
+  log::PartitionReader reader(log, from, 1u << 20);
+  RecordView r;
+  Offset o;
+  Offset expected = from;
+  while (expected < until) {
+    ASSIGN_OR_RETURN(bool more, reader.Next(&r, &o));
+    if (!more) {
+      return Status::OutOfRange("topic '" + topic_->name() + "' partition " +
+                                partition.ToString() + " ends at offset " + expected.ToString() +
+                                ", before the batch's range end " + until.ToString());
+    }
+    if (o != expected) {
+      return Status::Corruption("topic '" + topic_->name() + "' partition " +
+                                partition.ToString() + ": offset " + o.ToString() +
+                                " where " + expected.ToString() + " was expected");
+    }
+    RETURN_IF_ERROR(fn(o, r));
+    expected = o + 1;
+  }
+  return Status::Ok();
+}
+
+void LogSource::WaitForData(const std::vector<Offset>& positions,
+                            std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    for (int32_t p = 0; p < topic_->partition_count(); ++p) {
+      auto log = topic_->partition(PartitionId(p));
+      if (!log.has_value()) continue;
+      (*log)->Refresh().IgnoreError();  // a failed poll is retried at the next one
+      const Offset at = static_cast<size_t>(p) < positions.size() ? positions[p] : Offset(0);
+      if ((*log)->end_offset() > at) return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return;
+    // Polling the files: another process appends, so there is nothing to wait on in-process.
+    // 1 ms keeps latency low and costs a few stat calls per partition.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace onceflow::source

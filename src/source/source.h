@@ -1,0 +1,42 @@
+// Source: where a pipeline's records come from, read in exact offset ranges so that a batch
+// re-run after a crash reads exactly what it read before (DESIGN.md, Kafka's direct approach:
+// the engine owns the offsets).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "onceflow/ids.h"
+#include "onceflow/record.h"
+#include "onceflow/status.h"
+
+namespace onceflow::source {
+
+// Thread-safety: every method may be called from any thread; Read runs concurrently from the
+// executor's task threads.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // The offsets a batch may start at and read up to, per partition (index = partition id):
+  // [earliest, end). The partition count may grow between calls, never shrink.
+  virtual Result<std::vector<Offset>> EarliestOffsets() = 0;
+  virtual Result<std::vector<Offset>> EndOffsets() = 0;
+
+  // Calls fn for each record of [from, until) of `partition`, in offset order. An error from
+  // fn stops the read and is returned. A range that is no longer (or not yet) fully available
+  // is an error: a batch's ranges are fixed and must read identically.
+  using RecordFn = std::function<Status(Offset, const RecordView&)>;
+  virtual Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) = 0;
+
+  // Blocks until some partition has data at or past positions[p] (or a new partition appears),
+  // or the timeout passes. Lets an idle pipeline sleep instead of spinning.
+  virtual void WaitForData(const std::vector<Offset>& positions,
+                           std::chrono::milliseconds timeout) = 0;
+
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace onceflow::source

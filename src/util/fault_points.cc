@@ -1,0 +1,174 @@
+// Fault point registry and the ONCEFLOW_FAULTS parser.
+#include "util/fault_points.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace onceflow::faults {
+namespace {
+
+enum class Action { kCrash, kThrow, kSlow };
+
+struct Armed {
+  Action action;
+  std::chrono::microseconds delay{0};
+  double probability = 1.0;
+  int64_t nth = 0;  // 0: every hit
+  int64_t hits = 0;
+};
+
+std::atomic<bool> g_any_armed{false};
+std::mutex g_mu;
+std::unordered_map<std::string, Armed>& Table() {
+  static auto* table = new std::unordered_map<std::string, Armed>();
+  return *table;
+}
+std::mt19937_64& Rng() {
+  static std::mt19937_64 rng([] {
+    const char* seed = std::getenv("ONCEFLOW_FAULT_SEED");
+    return seed != nullptr ? std::strtoull(seed, nullptr, 10) : std::random_device{}();
+  }());
+  return rng;
+}
+
+Result<std::chrono::microseconds> ParseDuration(std::string_view s) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
+  if (ec != std::errc() || n < 0) {
+    return Err(Status::InvalidArgument("bad duration '" + std::string(s) + "'"));
+  }
+  if (unit == "us") return std::chrono::microseconds(n);
+  if (unit == "ms") return std::chrono::microseconds(n * 1000);
+  if (unit == "s") return std::chrono::microseconds(n * 1000000);
+  return Err(Status::InvalidArgument("bad duration '" + std::string(s) +
+                                     "': use a unit, us, ms or s"));
+}
+
+Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
+  const size_t eq = item.find('=');
+  if (eq == std::string_view::npos) {
+    return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: '" + std::string(item) +
+                                       "' is not point=action"));
+  }
+  std::string point(item.substr(0, eq));
+  std::string_view rest = item.substr(eq + 1);
+  const auto& known = KnownPoints();
+  if (std::find(known.begin(), known.end(), point) == known.end()) {
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: unknown fault point '" + point +
+                                       "' (known: " + list + ")"));
+  }
+  Armed a;
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    std::string_view n = rest.substr(hash + 1);
+    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), a.nth);
+    if (ec != std::errc() || end != n.data() + n.size() || a.nth < 1) {
+      return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: bad #N in '" + std::string(item) + "'"));
+    }
+    rest = rest.substr(0, hash);
+  }
+  if (size_t at = rest.find('@'); at != std::string_view::npos) {
+    std::string p(rest.substr(at + 1));
+    char* end = nullptr;
+    a.probability = std::strtod(p.c_str(), &end);
+    if (end == p.c_str() || *end != '\0' || a.probability < 0 || a.probability > 1) {
+      return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: bad probability in '" +
+                                         std::string(item) + "' (0 to 1)"));
+    }
+    rest = rest.substr(0, at);
+  }
+  if (rest == "crash") {
+    a.action = Action::kCrash;
+  } else if (rest == "throw") {
+    a.action = Action::kThrow;
+  } else if (rest.starts_with("slow:")) {
+    a.action = Action::kSlow;
+    ASSIGN_OR_RETURN(a.delay, ParseDuration(rest.substr(5)));
+  } else {
+    return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: unknown action '" + std::string(rest) +
+                                       "' (crash, throw, slow:DURATION)"));
+  }
+  return std::make_pair(std::move(point), a);
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownPoints() {
+  static const std::vector<std::string> points = {
+      "after_intent",      "task",          "mid_sink_write",    "before_sink_commit",
+      "after_sink_commit", "after_state_commit", "before_commit_log", "after_commit_log",
+  };
+  return points;
+}
+
+Status Arm(std::string_view spec) {
+  std::unordered_map<std::string, Armed> table;
+  while (!spec.empty()) {
+    const size_t comma = spec.find(',');
+    std::string_view item = spec.substr(0, comma);
+    spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
+    if (item.empty()) continue;
+    ASSIGN_OR_RETURN(auto parsed, ParseOne(item));
+    table[parsed.first] = parsed.second;
+  }
+  std::lock_guard lock(g_mu);
+  Table() = std::move(table);
+  g_any_armed.store(!Table().empty(), std::memory_order_relaxed);
+  return Status::Ok();
+}
+
+Status ArmFromEnvironment() {
+  const char* spec = std::getenv("ONCEFLOW_FAULTS");
+  if (spec == nullptr || *spec == '\0') return Status::Ok();
+  return Arm(spec);
+}
+
+void DisarmAll() {
+  std::lock_guard lock(g_mu);
+  Table().clear();
+  g_any_armed.store(false, std::memory_order_relaxed);
+}
+
+Status Hit(std::string_view point) {
+  if (!g_any_armed.load(std::memory_order_relaxed)) return Status::Ok();
+  Armed fired;
+  {
+    std::lock_guard lock(g_mu);
+    auto it = Table().find(std::string(point));
+    if (it == Table().end()) return Status::Ok();
+    Armed& a = it->second;
+    ++a.hits;
+    if (a.nth > 0 && a.hits != a.nth) return Status::Ok();
+    if (a.probability < 1.0 &&
+        std::uniform_real_distribution<double>(0, 1)(Rng()) >= a.probability) {
+      return Status::Ok();
+    }
+    fired = a;
+  }
+  switch (fired.action) {
+    case Action::kCrash: {
+      std::string msg = "onceflow: fault point " + std::string(point) + ": crash\n";
+      (void)!::write(2, msg.data(), msg.size());
+      ::_exit(kCrashExitCode);
+    }
+    case Action::kThrow:
+      return Status::Aborted("injected fault at " + std::string(point)).WithRetryable(true);
+    case Action::kSlow:
+      std::this_thread::sleep_for(fired.delay);
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+}  // namespace onceflow::faults

@@ -1,0 +1,37 @@
+// Named fault points: every step boundary of the commit protocol calls faults::Hit("name"), and
+// tests arm points to crash, fail or stall there. Armed from ONCEFLOW_FAULTS:
+//
+//   ONCEFLOW_FAULTS="mid_sink_write=throw@0.05,task=slow:100ms@0.1,after_sink_commit=crash#3"
+//
+// Comma-separated `point=action`; actions `crash` (immediate _exit(kCrashExitCode), no
+// clean-up, like kill -9), `throw` (the step fails with an injected, retryable error),
+// `slow:DURATION` (sleep: 250ms, 2s, 500us); optional `@PROBABILITY` (0..1, default 1) and
+// `#N` (fire only at the Nth hit of that point, counted per process).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "onceflow/status.h"
+
+namespace onceflow::faults {
+
+// The exit code of a `crash` action, so a test can tell an injected crash from a real one.
+constexpr int kCrashExitCode = 86;
+
+// The points the engine defines; Arm refuses other names (a typo would silently test nothing).
+const std::vector<std::string>& KnownPoints();
+
+// Arms `spec` (the syntax above), replacing whatever was armed. invalid_argument names the bad
+// part of the spec.
+Status Arm(std::string_view spec);
+// Arms ONCEFLOW_FAULTS if set. Called once by main.
+Status ArmFromEnvironment();
+void DisarmAll();
+
+// Called at a fault point: returns Ok unless the point is armed and fires. `crash` does not
+// return. Thread-safe; costs one relaxed atomic load when nothing is armed.
+Status Hit(std::string_view point);
+
+}  // namespace onceflow::faults

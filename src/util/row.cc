@@ -1,0 +1,111 @@
+// Row and Value helpers.
+#include "onceflow/row.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace onceflow {
+
+std::string ValueToString(const Value& v) {
+  switch (v.index()) {
+    case 0: return "null";
+    case 1: return std::get<bool>(v) ? "true" : "false";
+    case 2: return std::to_string(std::get<int64_t>(v));
+    case 3: {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.17g", std::get<double>(v));
+      return buf;
+    }
+    default: return std::get<std::string>(v);
+  }
+}
+
+void Row::Set(std::string_view name, Value value) {
+  for (Field& f : fields_) {
+    if (f.first == name) {
+      f.second = std::move(value);
+      return;
+    }
+  }
+  fields_.emplace_back(std::string(name), std::move(value));
+}
+
+const Value* Row::Get(std::string_view name) const {
+  for (const Field& f : fields_) {
+    if (f.first == name) return &f.second;
+  }
+  return nullptr;
+}
+
+bool Row::Remove(std::string_view name) {
+  for (auto it = fields_.begin(); it != fields_.end(); ++it) {
+    if (it->first == name) {
+      fields_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<int64_t> Row::GetInt(std::string_view name) const {
+  const Value* v = Get(name);
+  if (v == nullptr || !std::holds_alternative<int64_t>(*v)) return std::nullopt;
+  return std::get<int64_t>(*v);
+}
+
+std::optional<double> Row::GetDouble(std::string_view name) const {
+  const Value* v = Get(name);
+  if (v == nullptr) return std::nullopt;
+  if (std::holds_alternative<double>(*v)) return std::get<double>(*v);
+  if (std::holds_alternative<int64_t>(*v)) return static_cast<double>(std::get<int64_t>(*v));
+  return std::nullopt;
+}
+
+std::optional<std::string_view> Row::GetString(std::string_view name) const {
+  const Value* v = Get(name);
+  if (v == nullptr || !std::holds_alternative<std::string>(*v)) return std::nullopt;
+  return std::string_view(std::get<std::string>(*v));
+}
+
+namespace {
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          *out += buf;
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+}  // namespace
+
+std::string Row::ToJson() const {
+  std::string out = "{";
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    if (i > 0) out += ",";
+    AppendJsonString(&out, fields_[i].first);
+    out += ":";
+    const Value& v = fields_[i].second;
+    if (std::holds_alternative<std::string>(v)) {
+      AppendJsonString(&out, std::get<std::string>(v));
+    } else {
+      out += ValueToString(v);
+    }
+  }
+  out += "}";
+  return out;
+}
+
+}  // namespace onceflow
