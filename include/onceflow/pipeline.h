@@ -1,0 +1,158 @@
+// The public pipeline API: build a pipeline from a source, row operators and a sink, and run
+// it exactly once. The same engine runs pipelines written as TOML files (`onceflow run`).
+//
+//   auto pipeline = onceflow::PipelineBuilder("ledger")
+//                       .FromLog("transfers", "json")
+//                       .Filter([](const onceflow::Row& r) { return r.GetInt("amount") > 0; })
+//                       .ToSqlite({.path = "bank.db", .mode = "statements", .statements = {...}})
+//                       .Build();
+//   onceflow::Status s = (*pipeline)->Run({.data_dir = "data", .until_caught_up = true});
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "onceflow/ids.h"
+#include "onceflow/offset_range.h"
+#include "onceflow/row.h"
+#include "onceflow/status.h"
+
+namespace onceflow {
+
+// What a batch is, for user code that needs it (foreach_batch, the seed's foreachRDD escape
+// hatch). Identical when a batch is re-run after a crash: use batch_time_ms and seed instead of
+// the wall clock and randomness, and batch_id to make external effects idempotent.
+struct BatchContext {
+  std::string pipeline;
+  BatchId batch_id;
+  int64_t batch_time_ms = 0;
+  int64_t watermark_ms = 0;
+  uint64_t seed = 0;
+  Epoch epoch;
+  std::vector<OffsetRange> ranges;  // per input partition: [from, until)
+};
+
+// Counters of a running pipeline (process-local, since it started).
+struct PipelineStats {
+  int64_t batches_committed = 0;
+  int64_t batches_replayed = 0;     // unfinished batches re-run at recovery
+  int64_t records_in = 0;           // source records read by winning task attempts
+  int64_t rows_out = 0;             // rows handed to the sink
+  int64_t dead_letters = 0;
+  int64_t task_attempts = 0;
+  int64_t task_failures = 0;
+  int64_t speculative_attempts = 0;
+  int64_t batch_retries = 0;
+  int64_t already_committed = 0;    // task commits the sink reported as done before
+  BatchId last_batch{-1};
+};
+
+struct SqliteSinkSpec {
+  std::string path;
+  std::vector<std::string> init;          // run at open, e.g. CREATE TABLE IF NOT EXISTS
+  std::string mode = "append";            // append | upsert | statements
+  std::string table;                      // append, upsert
+  std::vector<std::string> key;           // upsert
+  std::vector<std::string> statements;    // statements: SQL with :field parameters per row
+};
+
+struct RunOptions {
+  std::string data_dir = "./onceflow-data";
+  // Exit once everything that was in the source when Run started is committed.
+  bool until_caught_up = false;
+  // Stop after this many batches (-1: no limit). For tests and benchmarks.
+  int64_t max_batches = -1;
+  // Called on the driver thread after each committed batch.
+  std::function<void(const BatchContext&, const PipelineStats&)> on_batch_committed;
+  // Receives one line per notable event (recovery, retries). Default: stderr.
+  std::function<void(const std::string&)> on_log;
+};
+
+class Pipeline;
+
+namespace internal {
+struct PipelineSpec;
+}
+
+class PipelineBuilder {
+ public:
+  explicit PipelineBuilder(std::string name);
+  ~PipelineBuilder();
+  PipelineBuilder(PipelineBuilder&&) noexcept;
+  PipelineBuilder& operator=(PipelineBuilder&&) noexcept;
+
+  // Source: a topic of the embedded log. format: json | csv | raw. starting_offsets applies
+  // to a new pipeline only: earliest | latest.
+  PipelineBuilder& FromLog(std::string topic, std::string format = "json",
+                           std::string starting_offsets = "earliest");
+
+  // Row operators, applied in order inside each task. They must be deterministic (same row,
+  // same result): a batch may be computed more than once. An exception from one sends that
+  // record to the dead-letter table.
+  PipelineBuilder& Map(std::function<Row(Row)> fn);
+  PipelineBuilder& Filter(std::function<bool(const Row&)> fn);
+  PipelineBuilder& FlatMap(std::function<std::vector<Row>(Row)> fn);
+  // Per-batch reduction by key: the rows of a batch with equal values of `fields` are folded
+  // with fn in offset order (partition by partition). The result is committed as one task.
+  PipelineBuilder& KeyBy(std::vector<std::string> fields);
+  PipelineBuilder& Reduce(std::function<Row(Row acc, const Row& next)> fn);
+  // Called with every batch's output rows before the sink commit. May run more than once for
+  // a batch (after a crash): key external effects by ctx.batch_id.
+  PipelineBuilder& ForeachBatch(
+      std::function<Status(const BatchContext& ctx, std::span<const Row> rows)> fn);
+
+  PipelineBuilder& ToSqlite(SqliteSinkSpec spec);
+
+  PipelineBuilder& BatchInterval(std::chrono::milliseconds interval);
+  PipelineBuilder& MaxRecordsPerPartition(int64_t n);
+  PipelineBuilder& MaxTaskFailures(int n);
+  PipelineBuilder& MaxBatchFailures(int n);
+  PipelineBuilder& Speculation(bool enabled, double multiplier = 4.0,
+                               std::chrono::milliseconds min_runtime = std::chrono::milliseconds(100));
+  PipelineBuilder& ExecutorThreads(int n);
+  // "batch" (default): all tasks of a batch commit in one sink transaction, by the driver.
+  // "task": each task's winning attempt commits its own output as soon as it finishes.
+  PipelineBuilder& CommitMode(std::string mode);
+
+  // Validates the pipeline; errors name the bad setting.
+  Result<std::unique_ptr<Pipeline>> Build();
+
+ private:
+  std::unique_ptr<internal::PipelineSpec> spec_;
+};
+
+// Lifecycle: Build, Run (blocks), then destroy. Stop may be called from any thread (or a
+// signal-handling thread) to end Run after the current batch.
+class Pipeline {
+ public:
+  // The pipeline described by a TOML file (see README, "Pipeline config").
+  static Result<std::unique_ptr<Pipeline>> FromConfigFile(const std::string& path);
+  ~Pipeline();
+
+  // Recovers from the checkpoint under options.data_dir and runs batches until Stop(),
+  // until_caught_up, max_batches, or a fatal error (returned, with nothing committed past the
+  // last good batch).
+  Status Run(const RunOptions& options);
+  void Stop();
+  PipelineStats stats() const;
+  const std::string& name() const;
+
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+ private:
+  friend class PipelineBuilder;
+  explicit Pipeline(std::unique_ptr<internal::PipelineSpec> spec);
+  std::unique_ptr<internal::PipelineSpec> spec_;
+  std::atomic<bool> stop_{false};
+  struct StatsCell;
+  std::unique_ptr<StatsCell> stats_;
+};
+
+}  // namespace onceflow

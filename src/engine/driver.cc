@@ -1,0 +1,394 @@
+// The driver loop and recovery.
+#include "engine/driver.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "engine/planner.h"
+#include "log/partition_log.h"
+#include "sink/sqlite_sink.h"
+#include "source/log_source.h"
+#include "util/fault_points.h"
+
+namespace onceflow::engine {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// splitmix64: a deterministic per-batch seed from the pipeline and the batch id.
+uint64_t BatchSeed(const std::string& pipeline, BatchId batch) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : pipeline) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  uint64_t z = h + static_cast<uint64_t>(batch.value()) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The reduce key of a row: its key fields' values, unambiguously joined.
+std::string ReduceKey(const Row& row, const std::vector<std::string>& fields) {
+  std::string key;
+  for (const std::string& f : fields) {
+    const Value* v = row.Get(f);
+    key += v == nullptr ? std::string("\x01") : std::to_string(v->index()) + ValueToString(*v);
+    key += '\x1f';
+  }
+  return key;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
+  if (config.type != "sqlite") {
+    return Err(Status::InvalidArgument("sink.type: '" + config.type + "' is not supported"));
+  }
+  sink::SqliteSinkOptions o;
+  o.path = config.path;
+  o.init = config.init;
+  o.mode = config.mode;
+  o.table = config.table;
+  o.key = config.key;
+  o.statements = config.statements;
+  return sink::MakeSqliteSink(std::move(o));
+}
+
+Driver::Driver(const internal::PipelineSpec& spec, const RunOptions& options,
+               const std::atomic<bool>* stop, StatsBox* stats)
+    : spec_(spec), options_(options), stop_(stop), stats_(stats) {}
+
+Driver::~Driver() {
+  // Stragglers (cancelled attempts) finish before the sink and source they use go away.
+  executor_.reset();
+}
+
+void Driver::Log(const std::string& line) const {
+  if (options_.on_log) {
+    options_.on_log(line);
+  } else {
+    std::fprintf(stderr, "onceflow: %s: %s\n", spec_.config.name.c_str(), line.c_str());
+  }
+}
+
+Status Driver::Open() {
+  const PipelineConfig& c = spec_.config;
+  ASSIGN_OR_RETURN(checkpoint_,
+                   checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
+  if (c.source.type != "log") {
+    return Status::InvalidArgument("source.type: '" + c.source.type + "' is not supported");
+  }
+  ASSIGN_OR_RETURN(source_, source::LogSource::Open(options_.data_dir, c.source.topic));
+  ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
+  if (spec_.has_sink) {
+    ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
+    RETURN_IF_ERROR(sink_->Open());
+  }
+  int threads = c.executor_threads > 0
+                    ? c.executor_threads
+                    : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  executor_ = std::make_unique<Executor>(threads);
+  return Status::Ok();
+}
+
+Status Driver::EnsureHeaders(size_t partitions) {
+  if (!decoder_->needs_header()) return Status::Ok();
+  for (; headers_set_ < partitions; ++headers_set_) {
+    const PartitionId p(static_cast<int32_t>(headers_set_));
+    std::string header;
+    bool found = false;
+    Status s = source_->Read(p, Offset(0), Offset(1), [&](Offset, const RecordView& r) {
+      header.assign(r.value);
+      found = true;
+      return Status::Ok();
+    });
+    if (!s.ok() || !found) {
+      return Status::InvalidArgument(
+          "source.csv_columns: not set, and the header line of partition " + p.ToString() +
+          " (its record at offset 0) cannot be read: " + s.ToString());
+    }
+    RETURN_IF_ERROR(decoder_->SetHeader(p, header));
+  }
+  return Status::Ok();
+}
+
+Status Driver::Recover() {
+  const PipelineConfig& c = spec_.config;
+  std::map<int32_t, sink::TaskProgress> progress;
+  if (sink_) {
+    ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
+  }
+  // 1. An unfinished batch is re-run with exactly its recorded ranges, time and seed. The
+  //    sink skips the tasks it already holds.
+  if (checkpoint_->has_unfinished_batch()) {
+    const checkpoint::BatchIntent intent = *checkpoint_->last_intent();
+    Log("recovery: re-running unfinished batch " + intent.batch.ToString());
+    RETURN_IF_ERROR(EnsureHeaders(intent.ranges.size()));
+    RETURN_IF_ERROR(RunBatch(intent));
+    stats_->Update([](PipelineStats& s) { ++s.batches_replayed; });
+  }
+  // 2. Resume after the last batch of the checkpoint ...
+  int64_t last = -1;
+  if (const auto& intent = checkpoint_->last_intent()) {
+    for (const OffsetRange& r : intent->ranges) {
+      if (positions_.size() <= static_cast<size_t>(r.partition.value())) {
+        positions_.resize(static_cast<size_t>(r.partition.value()) + 1, Offset(-1));
+      }
+      positions_[static_cast<size_t>(r.partition.value())] = r.until;
+    }
+    last = intent->batch.value();
+  }
+  // 3. ... unless the sink knows more: the progress rows are the truth about output. Never
+  //    start from starting_offsets while the sink remembers a later batch.
+  bool from_sink = false;
+  const int64_t checkpointed = last;
+  for (const auto& [task, prog] : progress) {
+    if (prog.last_batch.value() <= checkpointed) continue;
+    from_sink = true;
+    last = std::max(last, prog.last_batch.value());
+    for (const OffsetRange& r : prog.ranges) {
+      const auto p = static_cast<size_t>(r.partition.value());
+      if (positions_.size() <= p) positions_.resize(p + 1, Offset(-1));
+      positions_[p] = std::max(positions_[p], r.until);
+    }
+  }
+  if (from_sink) {
+    Log("recovery: the sink holds batches up to " + std::to_string(last) +
+        ", past the checkpoint: resuming from the sink's progress rows");
+  }
+  next_batch_ = BatchId(last + 1);
+  // 4. Partitions nobody has seen start at starting_offsets (earliest for partitions that
+  //    appear later, so nothing added to them is missed).
+  ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
+  ASSIGN_OR_RETURN(std::vector<Offset> end, source_->EndOffsets());
+  const bool fresh = last < 0;
+  if (positions_.size() < end.size()) positions_.resize(end.size(), Offset(-1));
+  for (size_t p = 0; p < positions_.size(); ++p) {
+    if (positions_[p].value() >= 0) continue;
+    positions_[p] = fresh && c.source.starting_offsets == StartingOffsets::kLatest && p < end.size()
+                        ? end[p]
+                        : (p < earliest.size() ? earliest[p] : Offset(0));
+  }
+  return Status::Ok();
+}
+
+BatchContext Driver::ContextOf(const checkpoint::BatchIntent& intent) const {
+  BatchContext ctx;
+  ctx.pipeline = spec_.config.name;
+  ctx.batch_id = intent.batch;
+  ctx.batch_time_ms = intent.batch_time_ms;
+  ctx.watermark_ms = intent.watermark_ms;
+  ctx.seed = intent.seed;
+  ctx.epoch = checkpoint_->epoch();
+  ctx.ranges = intent.ranges;
+  return ctx;
+}
+
+Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
+  ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(std::span<const sink::TaskCommit>(&commit, 1)));
+  return outcomes.at(0);
+}
+
+Status Driver::RunBatchOnce(const checkpoint::BatchIntent& intent) {
+  const PipelineConfig& c = spec_.config;
+  std::vector<OffsetRange> ranges;
+  for (const OffsetRange& r : intent.ranges) {
+    if (r.from < r.until) ranges.push_back(r);
+  }
+  const bool reduce = static_cast<bool>(spec_.reduce);
+  const bool per_task = spec_.commit_mode == internal::CommitMode::kTask && !reduce && sink_;
+  TaskContext task_ctx{source_.get(), decoder_.get(), spec_.stages};
+  auto make_commit = [&](const OffsetRange& r, const TaskOutput& out) {
+    sink::TaskCommit tc;
+    tc.pipeline = c.name;
+    tc.task = r.partition.value();
+    tc.batch = intent.batch;
+    tc.epoch = checkpoint_->epoch();
+    tc.ranges = {r};
+    tc.rows = out.rows;
+    tc.dead_letters = out.dead_letters;
+    return tc;
+  };
+  std::atomic<int64_t> already{0};
+  // Cancelled losers may still be computing after RunTasks returns: `compute` owns copies of
+  // what it uses (the source and decoder it points to live as long as the executor).
+  ComputeFn compute = [task_ctx, ranges](size_t t, int, const std::atomic<bool>& cancel) {
+    return ComputeTask(task_ctx, ranges[t], cancel);
+  };
+  // `finish` runs only for a winner, before RunTasks returns: it may use this frame.
+  FinishFn finish = [&, ranges, per_task](size_t t, int, const TaskOutput& out) -> Status {
+    if (!per_task) return Status::Ok();
+    ASSIGN_OR_RETURN(sink::CommitOutcome o, CommitOne(make_commit(ranges[t], out)));
+    if (o == sink::CommitOutcome::kAlreadyCommitted) already.fetch_add(1);
+    return Status::Ok();
+  };
+  TaskPolicy policy{c.max_task_failures, c.speculation, c.speculation_multiplier,
+                    std::chrono::milliseconds(c.speculation_min_ms)};
+  ASSIGN_OR_RETURN(std::vector<TaskOutput> outputs,
+                   RunTasks(executor_.get(), ranges.size(), compute, finish, policy, &counters_));
+
+  int64_t records_in = 0, rows_out = 0, dead = 0;
+  for (const TaskOutput& o : outputs) {
+    records_in += o.records_in;
+    rows_out += static_cast<int64_t>(o.rows.size());
+    dead += static_cast<int64_t>(o.dead_letters.size());
+  }
+  // Per-batch reduction by key, in task (partition) and offset order: deterministic.
+  TaskOutput reduced;
+  if (reduce) {
+    std::unordered_map<std::string, size_t> index;
+    for (TaskOutput& o : outputs) {
+      for (sink::SinkRow& r : o.rows) {
+        std::string key = ReduceKey(r.row, spec_.key_by);
+        auto [it, inserted] = index.emplace(std::move(key), reduced.rows.size());
+        if (inserted) {
+          reduced.rows.push_back({std::move(r.row), PartitionId(-1), Offset(-1)});
+        } else {
+          Row& acc = reduced.rows[it->second].row;
+          acc = spec_.reduce(std::move(acc), r.row);
+        }
+      }
+      for (sink::DeadLetter& d : o.dead_letters) reduced.dead_letters.push_back(std::move(d));
+    }
+    rows_out = static_cast<int64_t>(reduced.rows.size());
+  }
+  if (spec_.foreach_batch) {
+    std::vector<Row> rows;
+    if (reduce) {
+      for (const auto& r : reduced.rows) rows.push_back(r.row);
+    } else {
+      for (const auto& o : outputs) {
+        for (const auto& r : o.rows) rows.push_back(r.row);
+      }
+    }
+    RETURN_IF_ERROR(spec_.foreach_batch(ContextOf(intent), rows));
+  }
+  if (sink_ && !per_task) {
+    std::vector<sink::TaskCommit> commits;
+    if (reduce) {
+      sink::TaskCommit tc;
+      tc.pipeline = c.name;
+      tc.task = 0;
+      tc.batch = intent.batch;
+      tc.epoch = checkpoint_->epoch();
+      tc.ranges = intent.ranges;  // all partitions, so the sink checks every one for gaps
+      tc.rows = reduced.rows;
+      tc.dead_letters = reduced.dead_letters;
+      commits.push_back(std::move(tc));
+    } else {
+      for (size_t t = 0; t < ranges.size(); ++t) commits.push_back(make_commit(ranges[t], outputs[t]));
+    }
+    if (!commits.empty()) {
+      ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(commits));
+      for (auto o : outcomes) {
+        if (o == sink::CommitOutcome::kAlreadyCommitted) already.fetch_add(1);
+      }
+    }
+  }
+  stats_->Update([&](PipelineStats& s) {
+    s.records_in += records_in;
+    s.rows_out += rows_out;
+    s.dead_letters += dead;
+    s.already_committed += already.load();
+  });
+  return Status::Ok();
+}
+
+Status Driver::RunBatch(const checkpoint::BatchIntent& intent) {
+  const int max_attempts = std::max(1, spec_.config.max_batch_failures);
+  Status s;
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    s = RunBatchOnce(intent);
+    if (s.ok()) break;
+    if (!s.retryable() || attempt == max_attempts) break;
+    stats_->Update([](PipelineStats& st) { ++st.batch_retries; });
+    Log("batch " + intent.batch.ToString() + " attempt " + std::to_string(attempt) +
+        " failed, retrying: " + s.ToString());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 << std::min(attempt, 6)));
+  }
+  stats_->Update([&](PipelineStats& st) {
+    st.task_attempts = counters_.attempts.load();
+    st.task_failures = counters_.failures.load();
+    st.speculative_attempts = counters_.speculative.load();
+  });
+  if (!s.ok()) {
+    return s.WithContext("batch " + intent.batch.ToString() + " failed" +
+                         (s.retryable() ? " " + std::to_string(max_attempts) + " times" : "") +
+                         "; nothing was committed past batch " +
+                         std::to_string(intent.batch.value() - 1) + ", and a restart resumes there");
+  }
+  // Step 5, the state commit, belongs to the state store; its fault point marks the place.
+  RETURN_IF_ERROR(faults::Hit("after_state_commit"));
+  RETURN_IF_ERROR(faults::Hit("before_commit_log"));
+  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
+  RETURN_IF_ERROR(faults::Hit("after_commit_log"));
+  stats_->Update([&](PipelineStats& st) {
+    ++st.batches_committed;
+    st.last_batch = intent.batch;
+  });
+  if (options_.on_batch_committed) options_.on_batch_committed(ContextOf(intent), stats_->Get());
+  return Status::Ok();
+}
+
+Status Driver::Run() {
+  RETURN_IF_ERROR(Open());
+  RETURN_IF_ERROR(Recover());
+  const PipelineConfig& c = spec_.config;
+  std::vector<Offset> target;
+  if (options_.until_caught_up) {
+    ASSIGN_OR_RETURN(target, source_->EndOffsets());
+  }
+  auto caught_up = [&] {
+    for (size_t p = 0; p < target.size(); ++p) {
+      if (p >= positions_.size() || positions_[p] < target[p]) return false;
+    }
+    return true;
+  };
+  const auto interval = std::chrono::milliseconds(c.batch_interval_ms);
+  int64_t batches = 0;
+  while (!stop_->load()) {
+    if (options_.until_caught_up && caught_up()) break;
+    if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
+    const auto started = std::chrono::steady_clock::now();
+    ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
+    ASSIGN_OR_RETURN(std::vector<Offset> end, source_->EndOffsets());
+    ASSIGN_OR_RETURN(std::vector<OffsetRange> ranges,
+                     PlanRanges(positions_, earliest, end, c.max_records_per_partition));
+    if (AllEmpty(ranges)) {
+      // Idle: sleep until data arrives (or a short timeout, to notice Stop).
+      source_->WaitForData(positions_, std::min<std::chrono::milliseconds>(
+                                           std::max(interval, std::chrono::milliseconds(50)),
+                                           std::chrono::milliseconds(200)));
+      continue;
+    }
+    RETURN_IF_ERROR(EnsureHeaders(ranges.size()));
+    checkpoint::BatchIntent intent;
+    intent.batch = next_batch_;
+    intent.batch_time_ms = NowMs();
+    intent.seed = BatchSeed(c.name, next_batch_);
+    intent.ranges = ranges;
+    // Step 2: before this, batch N does not exist; after it, N completes with these ranges.
+    RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
+    RETURN_IF_ERROR(faults::Hit("after_intent"));
+    RETURN_IF_ERROR(RunBatch(intent));
+    positions_.resize(std::max(positions_.size(), ranges.size()));
+    bool backlog = false;
+    for (const OffsetRange& r : ranges) {
+      positions_[static_cast<size_t>(r.partition.value())] = r.until;
+      if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
+    }
+    next_batch_ = BatchId(next_batch_.value() + 1);
+    ++batches;
+    // The batch interval is a trigger: with a backlog the next batch starts at once.
+    if (!backlog) std::this_thread::sleep_until(started + interval);
+  }
+  return Status::Ok();
+}
+
+}  // namespace onceflow::engine

@@ -1,0 +1,81 @@
+// Driver: the loop that runs a pipeline's batches through the commit protocol (DESIGN.md):
+// plan, write the intent, run the tasks, commit through the sink, record the commit — and, on
+// start, recovery: an unfinished batch is re-run with exactly its recorded ranges, batch time
+// and seed; planning resumes after the last batch, or from the sink's progress rows when they
+// know more than the checkpoint.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "checkpoint/checkpoint.h"
+#include "engine/executor.h"
+#include "engine/pipeline_spec.h"
+#include "engine/record_decoder.h"
+#include "engine/task_scheduler.h"
+#include "onceflow/pipeline.h"
+#include "sink/sink.h"
+#include "source/source.h"
+
+namespace onceflow::engine {
+
+// Pipeline counters shared between the driver and Pipeline::stats().
+struct StatsBox {
+  mutable std::mutex mu;
+  PipelineStats stats;
+  template <typename F>
+  void Update(F&& f) {
+    std::lock_guard lock(mu);
+    f(stats);
+  }
+  PipelineStats Get() const {
+    std::lock_guard lock(mu);
+    return stats;
+  }
+};
+
+// Lifecycle: one Driver per Pipeline::Run. Thread-safety: Run on one thread; `stop` may be set
+// from any thread.
+class Driver {
+ public:
+  Driver(const internal::PipelineSpec& spec, const RunOptions& options,
+         const std::atomic<bool>* stop, StatsBox* stats);
+  ~Driver();
+
+  Status Run();
+
+ private:
+  Status Open();
+  Status Recover();
+  Status EnsureHeaders(size_t partitions);
+  // Runs a batch with whole-batch retries, then records it in the commits log.
+  Status RunBatch(const checkpoint::BatchIntent& intent);
+  Status RunBatchOnce(const checkpoint::BatchIntent& intent);
+  Result<sink::CommitOutcome> CommitOne(const sink::TaskCommit& commit);
+  BatchContext ContextOf(const checkpoint::BatchIntent& intent) const;
+  void Log(const std::string& line) const;
+
+  const internal::PipelineSpec& spec_;
+  const RunOptions& options_;
+  const std::atomic<bool>* stop_;
+  StatsBox* stats_;
+
+  std::unique_ptr<checkpoint::Checkpoint> checkpoint_;
+  std::unique_ptr<source::Source> source_;
+  std::unique_ptr<sink::Sink> sink_;
+  std::unique_ptr<RecordDecoder> decoder_;
+  std::unique_ptr<Executor> executor_;
+  TaskCounters counters_;
+  size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
+
+  std::vector<Offset> positions_;  // where the next batch starts, per partition
+  BatchId next_batch_{0};
+};
+
+// Creates the sink a config names. Errors name the sink.* key at fault.
+Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config);
+
+}  // namespace onceflow::engine

@@ -1,0 +1,88 @@
+// PipelineConfig: a pipeline as written in its TOML file, validated. Relative paths are
+// resolved against the file's directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "onceflow/row.h"
+#include "onceflow/status.h"
+#include "sink/sink.h"
+
+namespace onceflow::engine {
+
+enum class StartingOffsets { kEarliest, kLatest };
+enum class RecordFormat { kJson, kCsv, kRaw };
+using sink::SinkMode;
+
+struct SourceConfig {
+  std::string type = "log";  // "log": the embedded log in the data directory
+  std::string topic;
+  StartingOffsets starting_offsets = StartingOffsets::kEarliest;
+  RecordFormat format = RecordFormat::kJson;
+  // csv: the column names. Empty: the partition's record at offset 0 is the header line.
+  std::vector<std::string> csv_columns;
+  std::string csv_delimiter = ",";
+};
+
+// A built-in transform between source and sink.
+struct TransformConfig {
+  enum class Type { kSelect, kRename, kFilter };
+  Type type = Type::kSelect;
+  std::vector<std::string> fields;                            // select: fields to keep, in order
+  std::vector<std::pair<std::string, std::string>> renames;   // rename: from -> to
+  // filter: every condition must hold. A condition compares a field with a literal:
+  // `field op literal`, op one of == != < <= > >=, literal a number, true/false, null or a
+  // quoted string.
+  struct Condition {
+    std::string field;
+    std::string op;
+    Value literal;
+  };
+  std::vector<Condition> conditions;
+};
+
+struct SinkConfig {
+  std::string type = "sqlite";
+  std::string path;                     // sqlite: database file
+  std::vector<std::string> init;        // statements run once at open (CREATE TABLE IF NOT EXISTS)
+  SinkMode mode = SinkMode::kAppend;
+  std::string table;                    // append, upsert
+  std::vector<std::string> key;         // upsert: the conflict key columns
+  std::vector<std::string> statements;  // statements: SQL with :field parameters, run per row
+};
+
+struct PipelineConfig {
+  std::string name;
+  std::string file;  // the TOML file it came from ("" when built in code)
+  int64_t batch_interval_ms = 100;
+  int64_t max_records_per_partition = 100000;  // per batch: the rate limit / backpressure
+  int32_t max_task_failures = 4;               // attempts of a task before the batch fails
+  int32_t max_batch_failures = 3;              // attempts of a batch before the pipeline stops
+  bool speculation = true;
+  double speculation_multiplier = 4.0;         // a task slower than this x the median gets a twin
+  int64_t speculation_min_ms = 100;            // ... and only once it has run this long
+  int32_t executor_threads = 0;                // 0: the number of cores
+  SourceConfig source;
+  std::vector<TransformConfig> transforms;
+  SinkConfig sink;
+};
+
+// Reads and validates a pipeline file. The keys are the fields above: top-level scalars,
+// [source], [[transform]] (type = "select" with fields = [...], "rename" with
+// fields = { old = "new", ... } kept in file order, "filter" with where = ["amount > 0", ...] in
+// the language of ParseCondition in transforms.h) and [sink]. Errors are invalid_argument naming
+// the file and the full key (e.g. "ledger.toml: sink.mode: expected one of append, upsert,
+// statements, got 'apend'", "ledger.toml: sink.tabel: unknown key (did you mean 'table'?)"); a
+// TOML syntax error is "<file>:<line>:<column>: <description>". Unknown keys, and keys of another
+// sink mode or source format, are refused. An unreadable file: not_found or io_error from the
+// read. sink.path comes back absolute (":memory:" stays as is).
+Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
+// The same from TOML text; `path` is for messages and relative paths ("" : relative to the
+// working directory, messages say "pipeline config").
+Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::string& path);
+
+}  // namespace onceflow::engine

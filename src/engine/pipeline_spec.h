@@ -1,0 +1,41 @@
+// PipelineSpec: everything a Pipeline is made of — its config (source, sink, policies) and the
+// operators between source and sink, whether they came from a TOML file or the C++ builder.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/pipeline_config.h"
+#include "engine/transforms.h"
+#include "onceflow/pipeline.h"
+#include "onceflow/row.h"
+
+namespace onceflow::internal {
+
+// One row operator. Exactly one of the members is set, as `kind` says.
+struct Stage {
+  enum class Kind { kTransform, kMap, kFilter, kFlatMap };
+  Kind kind = Kind::kTransform;
+  std::shared_ptr<const engine::RowTransform> transform;
+  std::function<Row(Row)> map;
+  std::function<bool(const Row&)> filter;
+  std::function<std::vector<Row>(Row)> flat_map;
+};
+
+enum class CommitMode { kBatch, kTask };
+
+struct PipelineSpec {
+  engine::PipelineConfig config;
+  bool has_sink = false;
+  std::vector<Stage> stages;
+  std::vector<std::string> key_by;
+  std::function<Row(Row, const Row&)> reduce;
+  std::function<Status(const BatchContext&, std::span<const Row>)> foreach_batch;
+  CommitMode commit_mode = CommitMode::kBatch;
+  Status build_error;  // the first bad builder call, reported by Build()
+};
+
+}  // namespace onceflow::internal

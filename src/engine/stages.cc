@@ -1,0 +1,44 @@
+// Row operators.
+#include "engine/stages.h"
+
+#include <exception>
+
+namespace onceflow::engine {
+
+Status ApplyStages(std::span<const internal::Stage> stages, Row row,
+                   const std::function<void(Row&&)>& emit) {
+  using Kind = internal::Stage::Kind;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const internal::Stage& s = stages[i];
+    try {
+      switch (s.kind) {
+        case Kind::kTransform: {
+          bool keep = true;
+          RETURN_IF_ERROR(s.transform->Apply(&row, &keep));
+          if (!keep) return Status::Ok();
+          break;
+        }
+        case Kind::kMap:
+          row = s.map(std::move(row));
+          break;
+        case Kind::kFilter:
+          if (!s.filter(row)) return Status::Ok();
+          break;
+        case Kind::kFlatMap: {
+          std::vector<Row> out = s.flat_map(std::move(row));
+          for (Row& r : out) RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
+          return Status::Ok();
+        }
+      }
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument("operator " + std::to_string(i + 1) + " threw: " + e.what());
+    } catch (...) {
+      return Status::InvalidArgument("operator " + std::to_string(i + 1) +
+                                     " threw a non-standard exception");
+    }
+  }
+  emit(std::move(row));
+  return Status::Ok();
+}
+
+}  // namespace onceflow::engine

@@ -1,0 +1,46 @@
+// Task computation.
+#include "engine/task.h"
+
+#include "engine/stages.h"
+#include "util/fault_points.h"
+
+namespace onceflow::engine {
+
+Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
+                               const std::atomic<bool>& cancel) {
+  RETURN_IF_ERROR(faults::Hit("task"));
+  TaskOutput out;
+  out.rows.reserve(static_cast<size_t>(range.size()));
+  const PartitionId p = range.partition;
+  Offset current;
+  auto emit = [&](Row&& r) { out.rows.push_back({std::move(r), p, current}); };
+  Status s = ctx.source->Read(p, range.from, range.until, [&](Offset o, const RecordView& rec) {
+    if ((o.value() & 1023) == 0 && cancel.load(std::memory_order_relaxed)) {
+      return Status::Aborted("task attempt cancelled: another attempt won");
+    }
+    ++out.records_in;
+    current = o;
+    Row row;
+    auto decoded = ctx.decoder->Decode(p, o, rec, &row);
+    if (!decoded.has_value()) {
+      // invalid_argument: the record is bad, and stays bad on every attempt. Anything else is
+      // not the record's fault: the attempt fails and is retried.
+      if (!decoded.error().IsInvalidArgument()) return decoded.error();
+      out.dead_letters.push_back({p, o, std::string(rec.value), decoded.error().message()});
+      return Status::Ok();
+    }
+    if (!*decoded) return Status::Ok();  // not data (a csv header)
+    const size_t before = out.rows.size();
+    Status st = ApplyStages(ctx.stages, std::move(row), emit);
+    if (!st.ok()) {
+      if (!st.IsInvalidArgument()) return st;
+      out.rows.resize(before);  // a record's rows are all-or-nothing
+      out.dead_letters.push_back({p, o, std::string(rec.value), st.message()});
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return Err(s);
+  return out;
+}
+
+}  // namespace onceflow::engine

@@ -1,0 +1,35 @@
+// A task: one input partition's range of one batch, read from the source, decoded, run
+// through the row operators. Computing a task has no side effect, so any number of attempts
+// may run (retries, speculative twins); only the commit writes.
+#pragma once
+
+#include <atomic>
+#include <vector>
+
+#include "engine/pipeline_spec.h"
+#include "engine/record_decoder.h"
+#include "onceflow/offset_range.h"
+#include "sink/sink.h"
+#include "source/source.h"
+
+namespace onceflow::engine {
+
+struct TaskOutput {
+  std::vector<sink::SinkRow> rows;           // in offset order
+  std::vector<sink::DeadLetter> dead_letters;
+  int64_t records_in = 0;
+};
+
+// What a task reads and runs: shared by every attempt, owned by the driver.
+struct TaskContext {
+  source::Source* source;
+  const RecordDecoder* decoder;
+  std::span<const internal::Stage> stages;
+};
+
+// Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by
+// another attempt). Fault point: task.
+Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
+                               const std::atomic<bool>& cancel);
+
+}  // namespace onceflow::engine

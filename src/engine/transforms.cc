@@ -1,0 +1,341 @@
+// The built-in row transforms (select, rename, filter), each working on the row in place, and
+// the filter condition language that the pipeline file uses.
+#include "engine/transforms.h"
+
+#include <charconv>
+#include <cmath>
+#include <compare>
+#include <optional>
+#include <utility>
+
+namespace onceflow::engine {
+namespace {
+
+// A number literal: an int64 if the whole text is one, else a finite double if the whole text
+// is one. Words such as "inf" or "nan" are not numbers here.
+std::optional<Value> ParseNumber(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string_view::npos ||
+      text.find_first_of("0123456789") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const char* end = text.data() + text.size();
+  int64_t i = 0;
+  auto [iptr, iec] = std::from_chars(text.data(), end, i);
+  if (iec == std::errc() && iptr == end) return Value(i);
+  double d = 0;
+  auto [dptr, dec] = std::from_chars(text.data(), end, d);
+  if (dec == std::errc() && dptr == end && std::isfinite(d)) return Value(d);
+  return std::nullopt;
+}
+
+// The name of a value's type in messages.
+const char* TypeName(const Value& v) {
+  switch (v.index()) {
+    case 0: return "null";
+    case 1: return "a boolean";
+    case 2: return "an integer";
+    case 3: return "a float";
+    default: return "a string";
+  }
+}
+
+// Keeps the listed fields, in the listed order; a listed field the row lacks is skipped.
+class SelectTransform final : public RowTransform {
+ public:
+  explicit SelectTransform(std::vector<std::string> fields) : fields_(std::move(fields)) {}
+
+  Status Apply(Row* row, bool* keep) const override {
+    std::vector<Row::Field>& fields = row->mutable_fields();
+    // Invariant: fields[0, kept) are the selected fields found so far, in the listed order.
+    size_t kept = 0;
+    for (const std::string& name : fields_) {
+      for (size_t j = kept; j < fields.size(); ++j) {
+        if (fields[j].first == name) {
+          if (j != kept) std::swap(fields[kept], fields[j]);
+          ++kept;
+          break;
+        }
+      }
+    }
+    fields.resize(kept);
+    return Status::Ok();
+  }
+
+ private:
+  const std::vector<std::string> fields_;  // distinct names
+};
+
+// Renames fields, all at once (so {a = "b", b = "a"} swaps a and b). A new name that collides
+// with a field of the row is an error: silently dropping either field would lose data.
+class RenameTransform final : public RowTransform {
+ public:
+  explicit RenameTransform(std::vector<std::pair<std::string, std::string>> renames)
+      : renames_(std::move(renames)) {}
+
+  Status Apply(Row* row, bool* keep) const override {
+    std::vector<Row::Field>& fields = row->mutable_fields();
+    bool renamed_any = false;
+    for (Row::Field& field : fields) {
+      for (const auto& [from, to] : renames_) {
+        if (field.first == from) {
+          field.first = to;
+          renamed_any = true;
+          break;
+        }
+      }
+    }
+    if (!renamed_any) return Status::Ok();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      for (size_t j = i + 1; j < fields.size(); ++j) {
+        if (fields[i].first == fields[j].first) {
+          return Status::InvalidArgument("rename: the row would have two fields named '" +
+                                         fields[i].first + "'");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>> renames_;  // distinct targets
+};
+
+enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
+
+Result<Op> ParseOp(std::string_view op) {
+  if (op == "==") return Op::kEq;
+  if (op == "!=") return Op::kNe;
+  if (op == "<") return Op::kLt;
+  if (op == "<=") return Op::kLe;
+  if (op == ">") return Op::kGt;
+  if (op == ">=") return Op::kGe;
+  return Err(Status::InvalidArgument("filter: unknown operator '" + std::string(op) +
+                                     "' (expected ==, !=, <, <=, >, >=)"));
+}
+
+bool Holds(std::partial_ordering order, Op op) {
+  switch (op) {
+    case Op::kEq: return order == 0;
+    case Op::kNe: return order != 0;  // Also true for unordered (NaN), as IEEE 754 says.
+    case Op::kLt: return order < 0;
+    case Op::kLe: return order <= 0;
+    case Op::kGt: return order > 0;
+    case Op::kGe: return order >= 0;
+  }
+  return false;
+}
+
+bool IsNumber(const Value& v) {
+  return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+}
+
+double AsDouble(const Value& v) {
+  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v))
+                                            : std::get<double>(v);
+}
+
+struct CompiledCondition {
+  TransformConfig::Condition condition;
+  Op op;
+};
+
+// Keeps a row only if every condition holds (checked in order, stopping at the first that does
+// not). A missing or null field fails a condition, except `field == null` / `field != null`,
+// which test for exactly that.
+class FilterTransform final : public RowTransform {
+ public:
+  explicit FilterTransform(std::vector<CompiledCondition> conditions)
+      : conditions_(std::move(conditions)) {}
+
+  Status Apply(Row* row, bool* keep) const override {
+    for (const CompiledCondition& c : conditions_) {
+      ASSIGN_OR_RETURN(bool holds, Evaluate(*row, c));
+      if (!holds) {
+        *keep = false;
+        return Status::Ok();
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static Result<bool> Evaluate(const Row& row, const CompiledCondition& c) {
+    const Value* field = row.Get(c.condition.field);
+    const Value& literal = c.condition.literal;
+    bool field_null = field == nullptr || std::holds_alternative<std::monostate>(*field);
+    if (std::holds_alternative<std::monostate>(literal)) {
+      return c.op == Op::kEq ? field_null : !field_null;
+    }
+    if (field_null) return false;
+    if (IsNumber(*field) && IsNumber(literal)) {
+      if (std::holds_alternative<int64_t>(*field) && std::holds_alternative<int64_t>(literal)) {
+        return Holds(std::get<int64_t>(*field) <=> std::get<int64_t>(literal), c.op);
+      }
+      return Holds(AsDouble(*field) <=> AsDouble(literal), c.op);
+    }
+    if (field->index() == literal.index()) {
+      if (const std::string* s = std::get_if<std::string>(field)) {
+        return Holds(std::string_view(*s) <=> std::string_view(std::get<std::string>(literal)),
+                     c.op);
+      }
+      // Booleans: MakeTransforms allows only == and != with a boolean literal.
+      return Holds(std::get<bool>(*field) <=> std::get<bool>(literal), c.op);
+    }
+    return Err(Status::InvalidArgument(
+        "filter: field '" + c.condition.field + "' is " + TypeName(*field) + ", the condition '" +
+        ConditionToString(c.condition) + "' compares it with " + TypeName(literal)));
+  }
+
+  const std::vector<CompiledCondition> conditions_;
+};
+
+}  // namespace
+
+Result<TransformConfig::Condition> ParseCondition(std::string_view text) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  size_t pos = 0;
+  auto skip_spaces = [&] {
+    while (pos < text.size() && is_space(text[pos])) ++pos;
+  };
+  TransformConfig::Condition condition;
+  skip_spaces();
+  size_t field_begin = pos;
+  while (pos < text.size() && !is_space(text[pos]) &&
+         std::string_view("=!<>\"'").find(text[pos]) == std::string_view::npos) {
+    ++pos;
+  }
+  condition.field = std::string(text.substr(field_begin, pos - field_begin));
+  if (condition.field.empty()) return Err(Status::InvalidArgument("expected a field name first"));
+  skip_spaces();
+  std::string_view rest = text.substr(pos);
+  for (std::string_view op : {"==", "!=", "<=", ">=", "<", ">"}) {
+    if (rest.starts_with(op)) {
+      condition.op = std::string(op);
+      break;
+    }
+  }
+  if (condition.op.empty()) {
+    return Err(Status::InvalidArgument("expected an operator (==, !=, <, <=, >, >=) after '" +
+                                       condition.field + "'"));
+  }
+  pos += condition.op.size();
+  skip_spaces();
+  std::string_view literal = text.substr(pos);
+  while (!literal.empty() && is_space(literal.back())) literal.remove_suffix(1);
+  if (literal.empty()) {
+    return Err(Status::InvalidArgument("expected a value after '" + condition.op + "'"));
+  }
+  bool ordered = condition.op != "==" && condition.op != "!=";
+  if (literal.front() == '"') {
+    std::string s;
+    size_t i = 1;
+    for (; i < literal.size() && literal[i] != '"'; ++i) {
+      if (literal[i] == '\\' && i + 1 < literal.size()) ++i;  // \" and \\ stand for " and \.
+      s.push_back(literal[i]);
+    }
+    if (i >= literal.size()) return Err(Status::InvalidArgument("unterminated string"));
+    if (i + 1 != literal.size()) {
+      return Err(Status::InvalidArgument("unexpected text after the closing quote"));
+    }
+    condition.literal = std::move(s);
+  } else if (literal == "null" || literal == "true" || literal == "false") {
+    if (ordered) {
+      return Err(Status::InvalidArgument("'" + condition.op + "' needs a number or a string, got " +
+                                         std::string(literal)));
+    }
+    if (literal != "null") condition.literal = (literal == "true");
+  } else if (std::optional<Value> number = ParseNumber(literal)) {
+    condition.literal = std::move(*number);
+  } else {
+    return Err(Status::InvalidArgument(
+        "expected a number, true, false, null or a \"quoted string\" after '" + condition.op +
+        "', got '" + std::string(literal) + "'"));
+  }
+  return condition;
+}
+
+std::string ConditionToString(const TransformConfig::Condition& c) {
+  std::string text = c.field + " " + c.op + " ";
+  if (const std::string* s = std::get_if<std::string>(&c.literal)) {
+    text += "\"";
+    for (char ch : *s) {
+      if (ch == '"' || ch == '\\') text += '\\';
+      text += ch;
+    }
+    text += "\"";
+  } else if (const double* d = std::get_if<double>(&c.literal)) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), *d);  // shortest round trip
+    text.append(buf, end);
+  } else {
+    text += ValueToString(c.literal);
+  }
+  return text;
+}
+
+Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
+    const std::vector<TransformConfig>& configs) {
+  std::vector<std::unique_ptr<RowTransform>> transforms;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const TransformConfig& config = configs[i];
+    std::string where = "transform " + std::to_string(i) + ": ";
+    switch (config.type) {
+      case TransformConfig::Type::kSelect: {
+        if (config.fields.empty()) return Err(Status::InvalidArgument(where + "select: no fields"));
+        for (size_t j = 0; j < config.fields.size(); ++j) {
+          for (size_t k = 0; k < j; ++k) {
+            if (config.fields[j] == config.fields[k]) {
+              return Err(Status::InvalidArgument(where + "select: '" + config.fields[j] +
+                                                 "' is listed twice"));
+            }
+          }
+        }
+        transforms.push_back(std::make_unique<SelectTransform>(config.fields));
+        break;
+      }
+      case TransformConfig::Type::kRename: {
+        if (config.renames.empty())
+          return Err(Status::InvalidArgument(where + "rename: no fields"));
+        for (size_t j = 0; j < config.renames.size(); ++j) {
+          for (size_t k = 0; k < j; ++k) {
+            if (config.renames[j].first == config.renames[k].first ||
+                config.renames[j].second == config.renames[k].second) {
+              return Err(Status::InvalidArgument(where + "rename: '" + config.renames[j].first +
+                                                 "' -> '" + config.renames[j].second +
+                                                 "' repeats a name of an earlier rename"));
+            }
+          }
+        }
+        transforms.push_back(std::make_unique<RenameTransform>(config.renames));
+        break;
+      }
+      case TransformConfig::Type::kFilter: {
+        if (config.conditions.empty()) {
+          return Err(Status::InvalidArgument(where + "filter: no conditions"));
+        }
+        std::vector<CompiledCondition> conditions;
+        for (const TransformConfig::Condition& condition : config.conditions) {
+          Result<Op> op = ParseOp(condition.op);
+          if (!op.has_value())
+            return Err(op.error().WithContext(where.substr(0, where.size() - 2)));
+          const Value& literal = condition.literal;
+          bool ordered = *op != Op::kEq && *op != Op::kNe;
+          if (ordered && !IsNumber(literal) && !std::holds_alternative<std::string>(literal)) {
+            return Err(Status::InvalidArgument(where + "filter: '" + ConditionToString(condition) +
+                                               "': '" + condition.op +
+                                               "' needs a number or a string"));
+          }
+          if (condition.field.empty()) {
+            return Err(Status::InvalidArgument(where + "filter: a condition has no field"));
+          }
+          conditions.push_back(CompiledCondition{condition, *op});
+        }
+        transforms.push_back(std::make_unique<FilterTransform>(std::move(conditions)));
+        break;
+      }
+    }
+  }
+  return transforms;
+}
+
+}  // namespace onceflow::engine
