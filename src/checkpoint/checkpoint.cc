@@ -126,17 +126,19 @@ Status Checkpoint::Load(bool read_only) {
                                                      CheckpointLogOptions(read_only)));
   ASSIGN_OR_RETURN(commits_, log::PartitionLog::Open(JoinPath(dir_, "commits"),
                                                      CheckpointLogOptions(read_only)));
-  ASSIGN_OR_RETURN(auto intent, LastRecord(*offsets_));
-  if (intent) {
-    auto decoded = DecodeIntent(*intent);
-    if (!decoded.has_value()) return decoded.error().WithContext("offsets log of " + dir_);
-    last_intent_ = std::move(*decoded);
-  }
+  // The commits log first: an intent is always written before its commit, so a reader racing
+  // a running driver sees at least the intent of the commit it read.
   ASSIGN_OR_RETURN(auto commit, LastRecord(*commits_));
   if (commit) {
     auto decoded = DecodeCommit(*commit);
     if (!decoded.has_value()) return decoded.error().WithContext("commits log of " + dir_);
     last_commit_ = *decoded;
+  }
+  ASSIGN_OR_RETURN(auto intent, LastRecord(*offsets_));
+  if (intent) {
+    auto decoded = DecodeIntent(*intent);
+    if (!decoded.has_value()) return decoded.error().WithContext("offsets log of " + dir_);
+    last_intent_ = std::move(*decoded);
   }
   if (last_commit_ && (!last_intent_ || *last_commit_ > last_intent_->batch)) {
     return Status::Corruption("checkpoint " + dir_ + ": batch " + last_commit_->ToString() +
@@ -165,6 +167,12 @@ Status Checkpoint::WriteCommit(BatchId batch) {
   if (!off.has_value()) return off.error();
   last_commit_ = batch;
   return Status::Ok();
+}
+
+Status Checkpoint::RaiseEpochAbove(Epoch seen) {
+  if (epoch_ > seen) return Status::Ok();
+  epoch_ = Epoch(seen.value() + 1);
+  return WriteFileAtomically(JoinPath(dir_, "epoch"), std::to_string(epoch_.value()) + "\n");
 }
 
 uint64_t Checkpoint::size_bytes() const { return offsets_->size_bytes() + commits_->size_bytes(); }

@@ -34,6 +34,10 @@ class Checkpoint {
   ~Checkpoint();
 
   Status WriteIntent(const BatchIntent& intent);
+  // Makes this driver's epoch greater than `seen` (durably), e.g. the epoch a sink's progress
+  // rows carry after the checkpoint was lost: a new driver must never be fenced by its own
+  // pipeline's past.
+  Status RaiseEpochAbove(Epoch seen);
   Status WriteCommit(BatchId batch);
 
   // The newest intent (nullopt for a new pipeline) and the newest committed batch.

@@ -79,12 +79,13 @@ void Driver::Log(const std::string& line) const {
 
 Status Driver::Open() {
   const PipelineConfig& c = spec_.config;
-  ASSIGN_OR_RETURN(checkpoint_,
-                   checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
   if (c.source.type != "log") {
     return Status::InvalidArgument("source.type: '" + c.source.type + "' is not supported");
   }
+  // The source first: a wrong topic name leaves no checkpoint behind.
   ASSIGN_OR_RETURN(source_, source::LogSource::Open(options_.data_dir, c.source.topic));
+  ASSIGN_OR_RETURN(checkpoint_,
+                   checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
   ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
   if (spec_.has_sink) {
     ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
@@ -124,6 +125,11 @@ Status Driver::Recover() {
   if (sink_) {
     ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
   }
+  // A lost checkpoint restarts its epoch count: take one above every epoch the sink has seen,
+  // or this driver would be fenced by its own pipeline's past runs.
+  Epoch newest(0);
+  for (const auto& [task, prog] : progress) newest = std::max(newest, prog.epoch);
+  RETURN_IF_ERROR(checkpoint_->RaiseEpochAbove(newest));
   // 1. An unfinished batch is re-run with exactly its recorded ranges, time and seed. The
   //    sink skips the tasks it already holds.
   if (checkpoint_->has_unfinished_batch()) {

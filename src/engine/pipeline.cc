@@ -198,9 +198,14 @@ Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& pa
 }
 
 Status Pipeline::Run(const RunOptions& options) {
+  // A Stop() before Run() counts; afterwards the pipeline may run again.
+  Status s;
+  {
+    engine::Driver driver(*spec_, options, &stop_, stats_.get());
+    s = driver.Run();
+  }
   stop_.store(false);
-  engine::Driver driver(*spec_, options, &stop_, stats_.get());
-  return driver.Run();
+  return s;
 }
 
 void Pipeline::Stop() { stop_.store(true); }

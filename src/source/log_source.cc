@@ -1,6 +1,7 @@
 // LogSource over the embedded log.
 #include "source/log_source.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "log/partition_reader.h"
@@ -13,25 +14,19 @@ Result<std::unique_ptr<LogSource>> LogSource::Open(const std::string& data_dir,
   return std::unique_ptr<LogSource>(new LogSource(std::move(t)));
 }
 
-Result<std::vector<Offset>> LogSource::EarliestOffsets() {
+Result<std::vector<Offset>> LogSource::Offsets(bool earliest) {
   std::vector<Offset> out;
   for (int32_t p = 0; p < topic_->partition_count(); ++p) {
     ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
     RETURN_IF_ERROR(log->Refresh());
-    out.push_back(log->earliest_offset());
+    out.push_back(earliest ? log->earliest_offset() : log->end_offset());
   }
   return out;
 }
 
-Result<std::vector<Offset>> LogSource::EndOffsets() {
-  std::vector<Offset> out;
-  for (int32_t p = 0; p < topic_->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
-    RETURN_IF_ERROR(log->Refresh());
-    out.push_back(log->end_offset());
-  }
-  return out;
-}
+Result<std::vector<Offset>> LogSource::EarliestOffsets() { return Offsets(true); }
+
+Result<std::vector<Offset>> LogSource::EndOffsets() { return Offsets(false); }
 
 Status LogSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
@@ -61,6 +56,10 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
 void LogSource::WaitForData(const std::vector<Offset>& positions,
                             std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Polling the files: another process appends, so there is nothing to wait on in-process.
+  // The first polls come quickly (low latency when data flows); an idle pipeline backs off to
+  // a poll every 8 ms, a few stat calls per partition: no core spins.
+  auto pause = std::chrono::microseconds(500);
   while (true) {
     for (int32_t p = 0; p < topic_->partition_count(); ++p) {
       auto log = topic_->partition(PartitionId(p));
@@ -70,9 +69,8 @@ void LogSource::WaitForData(const std::vector<Offset>& positions,
       if ((*log)->end_offset() > at) return;
     }
     if (std::chrono::steady_clock::now() >= deadline) return;
-    // Polling the files: another process appends, so there is nothing to wait on in-process.
-    // 1 ms keeps latency low and costs a few stat calls per partition.
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(8));
   }
 }
 

@@ -26,6 +26,8 @@ class LogSource : public Source {
 
  private:
   explicit LogSource(std::unique_ptr<log::Topic> topic) : topic_(std::move(topic)) {}
+  // Refreshes every partition from disk and returns its earliest or end offset.
+  Result<std::vector<Offset>> Offsets(bool earliest);
 
   std::unique_ptr<log::Topic> topic_;
 };

@@ -1,0 +1,73 @@
+// The kill -9 loop: `onceflow run` SIGKILLed at 20+ random moments over a transfers workload cut
+// into many small batches, `onceflow verify` clean after every kill, then one clean run and an
+// exact ledger. Label `crash`.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "cli/cli_pipeline_test_util.h"
+
+namespace onceflow::cli::testing {
+namespace {
+
+class CliCrashTest : public LedgerCliTestBase {};
+
+TEST_F(CliCrashTest, TwentySigkillsAtRandomMomentsLeaveAnExactLedger) {
+  constexpr int kKills = 20;
+  WriteToml(/*max_records_per_partition=*/5);  // ~1200 batches for 20000 transfers
+  Produce(20000, /*accounts=*/300);
+  const uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(20, 300);
+
+  int kills = 0, finished = 0;
+  while (kills < kKills) {
+    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+                TempPath("out"), TempPath("err"));
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+    std::optional<int> code;
+    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    if (!code) {
+      run.Signal(SIGKILL);
+      code = run.Wait();  // -1: killed; 0: it finished just before the signal
+    }
+    if (std::getenv("CRASH_TEST_TRACE") != nullptr) {
+      std::printf("run %s: %s\n", *code == 0 ? "finished" : "killed",
+                  RunVerb("status").out.c_str());
+    }
+    if (*code != -1) {
+      // It finished first: keep it busy with more transfers.
+      ASSERT_EQ(*code, 0) << run.err();
+      ++finished;
+      Produce(3000, 300);
+      continue;
+    }
+    ++kills;
+    // Whatever the moment, the sink and the checkpoint agree (the batch in flight is either
+    // wholly in the sink or not at all).
+    RunResult v = RunVerb("verify");
+    ASSERT_EQ(v.exit_code, 0) << "after kill " << kills << ":\n" << v.out << v.err;
+  }
+  std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
+              transfers_.size());
+  RunResult last = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_EQ(CheckLedger(), "") << kills << " kills, " << finished << " runs that finished first";
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  RunResult s = RunVerb("status");
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].lag, 0) << s.out;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].committed, static_cast<int64_t>(transfers_.size()));
+}
+
+}  // namespace
+}  // namespace onceflow::cli::testing

@@ -1,0 +1,122 @@
+// The verbs of the `onceflow` command. main.cc parses the command line into these option
+// structs and calls the matching Run function; each verb lives in its own <verb>_command.cc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "log/log_options.h"
+#include "onceflow/status.h"
+
+namespace onceflow::cli {
+
+// The data directory when neither --data nor $ONCEFLOW_DATA names one.
+inline constexpr const char* kDefaultDataDir = "./onceflow-data";
+
+// Returns `flag` if not empty, else $ONCEFLOW_DATA if set and not empty, else kDefaultDataDir.
+std::string ResolveDataDir(const std::string& flag);
+
+struct TopicsCreateOptions {
+  std::string data_dir;
+  std::string name;
+  int32_t partitions = 1;
+  log::LogOptions log;  // segment_bytes, retention_*, durability from the flags
+};
+
+// `onceflow topics create`: creates the topic. Prints a confirmation to stderr.
+Status RunTopicsCreate(const TopicsCreateOptions& options);
+// `onceflow topics list`: prints the topic names of the data directory, one per line.
+Status RunTopicsList(const std::string& data_dir);
+// `onceflow topics describe`: prints the topic's configuration and a table with, per partition,
+// the earliest and end offsets, the record count, the segment count and the bytes on disk.
+Status RunTopicsDescribe(const std::string& data_dir, const std::string& name);
+
+struct ProduceOptions {
+  std::string data_dir;
+  std::string topic;
+  // Splits each line into key and value at its first occurrence; none: no line has a key.
+  std::optional<std::string> key_separator;
+  // A partition's batch is handed to the log once it holds this many bytes or records.
+  size_t batch_bytes = 64u << 10;
+  uint32_t batch_records = 10000;
+};
+
+// `onceflow produce`: appends one record per line of stdin, then prints the count to stderr.
+Status RunProduce(const ProduceOptions& options);
+
+struct ConsumeOptions {
+  std::string data_dir;
+  std::string topic;
+  std::optional<int32_t> partition;  // none: every partition, in partition order
+  std::optional<int64_t> offset;     // REQUIRES: partition set. None: the earliest offset.
+  std::optional<uint64_t> max_records;
+  bool print_offsets = false;  // prefix "partition:offset "
+  bool print_keys = false;     // prefix "key<key_separator>" to records that have a key
+  std::string key_separator = "\t";
+  bool follow = false;  // wait for more records until SIGINT/SIGTERM or --max
+};
+
+// `onceflow consume`: prints the values of the topic's records, one per line, to stdout.
+Status RunConsume(const ConsumeOptions& options);
+
+struct LogDemoOptions {
+  std::string data_dir;  // the demo works in <data_dir>/demo, removed first
+  uint64_t records = 1000000;
+  size_t value_bytes = 100;
+  int32_t partitions = 4;
+  log::Durability durability = log::Durability::kFsync;
+};
+
+// `onceflow demo-log`: produces, consumes back and verifies a topic, printing throughput
+// figures. Returns a corruption error if what was consumed is not what was produced.
+Status RunLogDemo(const LogDemoOptions& options);
+
+struct PipelineRunOptions {
+  std::string data_dir;
+  std::string config_path;  // the pipeline's TOML file
+  // Exit (0) once everything that was in the source when the run started is committed.
+  bool until_caught_up = false;
+  int64_t max_batches = -1;  // -1: no limit
+  // A progress line goes to stderr at most this often, after a committed batch.
+  double progress_interval_s = 5;
+};
+
+// `onceflow run`: recovers the pipeline and runs it until SIGINT/SIGTERM (a clean stop after
+// the current batch), until it is caught up, or until a fatal error. Progress goes to stderr.
+Status RunPipeline(const PipelineRunOptions& options);
+
+// The options of the verbs that inspect a pipeline: status and verify.
+struct PipelineInspectOptions {
+  std::string data_dir;
+  std::string config_path;
+};
+
+// `onceflow status`: prints the pipeline's last committed batch, epoch, unfinished batch and,
+// per partition, the committed offset, the source's end offset and the lag. Takes no lock: it
+// may run while the pipeline runs.
+Status RunStatus(const PipelineInspectOptions& options);
+
+// `onceflow verify`: checks that the sink's progress rows agree with the checkpoint (no gap, no
+// overlap, no batch or epoch from the future). Prints OK and a summary, or every violation and
+// then returns a corruption error. Meant for a stopped pipeline: while it runs, the checkpoint
+// and the sink are read at slightly different moments.
+Status RunVerify(const PipelineInspectOptions& options);
+
+struct LedgerDemoOptions {
+  std::string data_dir;  // the demo works in <data_dir>/demo-ledger, removed first
+  int64_t transfers = 1000000;
+  int64_t accounts = 10000;
+  int kills = 5;  // SIGKILLs of the running pipeline
+  uint64_t seed = 0;  // of the transfers and the kill moments; 0: a random seed
+  // Per partition and batch; 0: chosen from the number of transfers.
+  int64_t max_records_per_partition = 0;
+};
+
+// `onceflow demo`: the exactly-once ledger demo. Produces random transfers, runs the ledger
+// pipeline as a child process that it SIGKILLs `kills` times, then checks the ledger against
+// the transfers and prints a verdict. Returns a corruption error on any violation.
+Status RunLedgerDemo(const LedgerDemoOptions& options);
+
+}  // namespace onceflow::cli

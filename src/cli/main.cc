@@ -1,0 +1,266 @@
+// The `onceflow` command: parses the command line (CLI11), dispatches to the verb and turns its
+// Status into one error line and an exit code. The one place where exceptions are caught.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/pipeline_verbs.h"
+#include "log/log_options.h"
+#include "onceflow/status.h"
+#include "util/fault_points.h"
+
+namespace onceflow::cli {
+
+std::string ResolveDataDir(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("ONCEFLOW_DATA");
+  if (env != nullptr && *env != '\0') return env;
+  return kDefaultDataDir;
+}
+
+namespace {
+
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
+
+void PrintError(const Status& s) {
+  // Corruption and I/O errors keep their code: it tells the reader what kind of trouble it is.
+  const bool with_code = s.IsCorruption() || s.IsIoError();
+  std::fprintf(stderr, "onceflow: error: %s\n",
+               with_code ? s.ToString().c_str() : s.message().c_str());
+}
+
+log::Durability DurabilityFromFlag(const std::string& flag) {
+  // CLI11's IsMember check has already refused anything else.
+  return log::ParseDurability(flag).value_or(log::Durability::kFsync);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "onceflow: stream processing with exactly-once output. This command runs pipelines "
+      "described in TOML files (run, status, verify), manages the topics of the embedded "
+      "durable log (topics, produce, consume) and runs demos (demo: the exactly-once ledger "
+      "under kill -9; demo-log: the log's speed).",
+      "onceflow"};
+  app.require_subcommand(1);
+  app.footer("The data directory is --data DIR, else $ONCEFLOW_DATA, else " +
+             std::string(kDefaultDataDir) + ". Run 'onceflow VERB --help' for a verb's options.");
+
+  // --data is accepted before the verb and after it, on every verb.
+  std::string data_flag;
+  auto add_data_option = [&](CLI::App* cmd) {
+    cmd->add_option(
+           "--data", data_flag,
+           "Data directory (default: $ONCEFLOW_DATA, else " + std::string(kDefaultDataDir) + ")")
+        ->option_text("DIR");
+  };
+  add_data_option(&app);
+  std::function<Status()> action;
+
+  // run, status, verify, demo
+  AddPipelineVerbs(&app, add_data_option, &data_flag, &action);
+
+  // topics create | list | describe
+  CLI::App* topics = app.add_subcommand("topics", "Create, list and describe topics");
+  topics->require_subcommand(1);
+  add_data_option(topics);
+
+  TopicsCreateOptions create;
+  std::string create_durability(log::DurabilityName(create.log.durability));
+  CLI::App* create_cmd = topics->add_subcommand("create", "Create a topic");
+  create_cmd->add_option("name", create.name, "Topic name: 1-249 characters of [A-Za-z0-9._-]")
+      ->required();
+  create_cmd->add_option("-p,--partitions", create.partitions, "Number of partitions (1-10000)")
+      ->capture_default_str();
+  create_cmd
+      ->add_option("--segment-bytes", create.log.segment_bytes,
+                   "Roll to a new segment file once a segment holds this many bytes")
+      ->capture_default_str();
+  create_cmd
+      ->add_option("--retention-bytes", create.log.retention_bytes,
+                   "Delete a partition's oldest sealed segments beyond this size (-1: keep all)")
+      ->capture_default_str();
+  create_cmd
+      ->add_option("--retention-ms", create.log.retention_ms,
+                   "Delete sealed segments whose newest record is older than this (-1: keep all)")
+      ->capture_default_str();
+  create_cmd
+      ->add_option("--durability", create_durability,
+                   "fsync: a produce returns once the records are on disk; none: once the OS "
+                   "has them (for throwaway data)")
+      ->check(CLI::IsMember({"fsync", "none"}))
+      ->capture_default_str();
+  add_data_option(create_cmd);
+  create_cmd->callback([&] {
+    action = [&] {
+      create.data_dir = ResolveDataDir(data_flag);
+      create.log.durability = DurabilityFromFlag(create_durability);
+      return RunTopicsCreate(create);
+    };
+  });
+
+  CLI::App* list_cmd = topics->add_subcommand("list", "Print the topic names, one per line");
+  add_data_option(list_cmd);
+  list_cmd->callback([&] { action = [&] { return RunTopicsList(ResolveDataDir(data_flag)); }; });
+
+  std::string describe_name;
+  CLI::App* describe_cmd = topics->add_subcommand(
+      "describe", "Print a topic's configuration and, per partition, its offsets and size");
+  describe_cmd->footer(
+      "END is the next offset to be assigned (Kafka's latest offset); RECORDS = END - EARLIEST. "
+      "DATA BYTES counts the batches; DISK BYTES the blocks the partition's files occupy.");
+  describe_cmd->add_option("name", describe_name, "Topic name")->required();
+  add_data_option(describe_cmd);
+  describe_cmd->callback([&] {
+    action = [&] { return RunTopicsDescribe(ResolveDataDir(data_flag), describe_name); };
+  });
+
+  // produce
+  ProduceOptions produce;
+  CLI::App* produce_cmd =
+      app.add_subcommand("produce", "Append one record per line of stdin to a topic");
+  produce_cmd->footer(
+      "Each line is a record (a trailing \\r is removed; the timestamp is the wall-clock time). "
+      "Keyed records go to the partition of their key's murmur2 hash (as Kafka's default "
+      "partitioner); records without a key go round robin, one batch per partition at a time. "
+      "The records of a partition keep their input order. Prints the count to stderr; exits "
+      "non-zero on any error.");
+  produce_cmd->add_option("topic", produce.topic, "Topic name")->required();
+  produce_cmd
+      ->add_option("-k,--key-separator", produce.key_separator,
+                   "Split each line at the first SEP into key and value (a line without "
+                   "SEP has no key). Without this option no record has a key")
+      ->option_text("SEP");
+  produce_cmd
+      ->add_option("--batch-bytes", produce.batch_bytes,
+                   "Append a partition's batch once it holds this many bytes")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  produce_cmd
+      ->add_option("--batch-records", produce.batch_records,
+                   "...or this many records. While the partition's previous append is still "
+                   "being fsynced a batch keeps growing, up to 64 times these limits")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_data_option(produce_cmd);
+  produce_cmd->callback([&] {
+    action = [&] {
+      produce.data_dir = ResolveDataDir(data_flag);
+      return RunProduce(produce);
+    };
+  });
+
+  // consume
+  ConsumeOptions consume;
+  CLI::App* consume_cmd =
+      app.add_subcommand("consume", "Print a topic's record values to stdout, one per line");
+  consume_cmd->footer(
+      "Reads from the earliest offset, partition by partition: partition 0 to its end, then "
+      "partition 1, and so on; with --follow, then each partition's new records as they "
+      "arrive. Opens the topic read-only, so it may run while another process produces. "
+      "Exits 0 at the end of the log (without --follow).");
+  consume_cmd->add_option("topic", consume.topic, "Topic name")->required();
+  CLI::Option* partition_opt =
+      consume_cmd->add_option("-p,--partition", consume.partition, "Read only this partition")
+          ->option_text("P");
+  consume_cmd
+      ->add_option("-o,--offset", consume.offset,
+                   "Start at this offset (requires --partition); default: the earliest offset")
+      ->option_text("O")
+      ->needs(partition_opt);
+  consume_cmd->add_option("-n,--max", consume.max_records, "Stop after printing N records")
+      ->option_text("N")
+      ->check(CLI::NonNegativeNumber);
+  consume_cmd->add_flag("--print-offsets", consume.print_offsets,
+                        "Prefix each value with 'partition:offset '");
+  consume_cmd->add_flag("--print-keys", consume.print_keys,
+                        "Prefix the value of each keyed record with its key and the key "
+                        "separator (the output can be produced again with the same separator)");
+  consume_cmd
+      ->add_option("-k,--key-separator", consume.key_separator,
+                   "The separator printed by --print-keys")
+      ->option_text("SEP")
+      ->capture_default_str();
+  consume_cmd->add_flag("-f,--follow", consume.follow,
+                        "At the end of the log, wait for more records; SIGINT or SIGTERM (or "
+                        "--max) ends it with exit status 0");
+  add_data_option(consume_cmd);
+  consume_cmd->callback([&] {
+    action = [&] {
+      consume.data_dir = ResolveDataDir(data_flag);
+      return RunConsume(consume);
+    };
+  });
+
+  // demo-log: the log demo
+  LogDemoOptions log_demo;
+  std::string demo_durability(log::DurabilityName(log_demo.durability));
+  CLI::App* log_demo_cmd = app.add_subcommand(
+      "demo-log", "Produce, consume back and verify a demo topic; show the log's speeds");
+  log_demo_cmd->footer(
+      "Creates a topic 'demo' in a fresh <data>/demo directory (removed first), produces keyed "
+      "records to it as 'onceflow produce' does, consumes them back, verifies count, offsets, "
+      "per-partition order and content, and prints the throughput and the bytes on disk. Exits "
+      "non-zero if the verification fails.");
+  log_demo_cmd->add_option("-n,--records", log_demo.records, "Records to produce")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  log_demo_cmd->add_option("--value-bytes", log_demo.value_bytes, "Bytes per value")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  log_demo_cmd->add_option("-p,--partitions", log_demo.partitions, "Partitions of the demo topic")
+      ->capture_default_str();
+  log_demo_cmd->add_option("--durability", demo_durability, "fsync or none")
+      ->check(CLI::IsMember({"fsync", "none"}))
+      ->capture_default_str();
+  add_data_option(log_demo_cmd);
+  log_demo_cmd->callback([&] {
+    action = [&] {
+      log_demo.data_dir = ResolveDataDir(data_flag);
+      log_demo.durability = DurabilityFromFlag(demo_durability);
+      return RunLogDemo(log_demo);
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help: prints the usage to stdout, exit 0
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "onceflow: error: %s\nRun with --help for usage.\n", e.what());
+    return kExitUsage;
+  }
+  if (!action) {
+    std::fprintf(stderr, "onceflow: error: no verb given\nRun with --help for usage.\n");
+    return kExitUsage;
+  }
+  // Fault injection for every verb (and the children the demo starts, which inherit it). A bad
+  // spec is a usage error: a typo must not silently test nothing.
+  if (Status armed = faults::ArmFromEnvironment(); !armed.ok()) {
+    std::fprintf(stderr, "onceflow: error: %s\n", armed.message().c_str());
+    return kExitUsage;
+  }
+  Status s = action();
+  if (!s.ok()) {
+    PrintError(s);
+    return kExitError;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace onceflow::cli
+
+int main(int argc, char** argv) {
+  try {
+    return onceflow::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Only a library that throws gets here (std::bad_alloc, std::system_error from a thread).
+    std::fprintf(stderr, "onceflow: error: internal: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,137 @@
+// CLI11 definitions of run, status, verify and demo.
+#include "cli/pipeline_verbs.h"
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "cli/commands.h"
+
+namespace onceflow::cli {
+namespace {
+
+// The positional pipeline file every pipeline verb takes.
+void AddConfigOption(CLI::App* cmd, std::string* path) {
+  cmd->add_option("pipeline", *path,
+                  "The pipeline's TOML file (relative paths in it, such as sink.path, are "
+                  "relative to the file)")
+      ->option_text("PIPELINE.toml")
+      ->required();
+}
+
+}  // namespace
+
+void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_data_option,
+                      const std::string* data_flag, std::function<Status()>* action) {
+  // run
+  auto run = std::make_shared<PipelineRunOptions>();
+  CLI::App* run_cmd = app->add_subcommand("run", "Run a pipeline described by a TOML file");
+  run_cmd->footer(
+      "Recovers the pipeline from its checkpoint under <data>/pipelines/<name> (an unfinished "
+      "batch is re-run with exactly its recorded offsets; the sink skips what it already holds) "
+      "and runs micro-batches with exactly-once output until SIGINT or SIGTERM, which stop it "
+      "after the current batch (a second signal exits at once: still safe), or until it is "
+      "caught up with --until-caught-up. Progress lines go to stderr. Exit status: 0 when "
+      "stopped or caught up; 1 on an error (a bad pipeline file names the key at fault); 2 on a "
+      "usage error or a bad ONCEFLOW_FAULTS; 86 when an injected crash fault fires. "
+      "ONCEFLOW_FAULTS=\"point=action,...\" arms fault points (e.g. after_sink_commit=crash#2).");
+  AddConfigOption(run_cmd, &run->config_path);
+  run_cmd->add_flag("--until-caught-up", run->until_caught_up,
+                    "Exit 0 once everything that was in the source when the run started is "
+                    "committed");
+  run_cmd->add_option("--max-batches", run->max_batches, "Stop after N batches (-1: no limit)")
+      ->option_text("N")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--progress-interval", run->progress_interval_s,
+                   "Seconds between progress lines (batches, records/s, last batch) on stderr")
+      ->option_text("SECONDS")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_data_option(run_cmd);
+  run_cmd->callback([=] {
+    *action = [=] {
+      run->data_dir = ResolveDataDir(*data_flag);
+      return RunPipeline(*run);
+    };
+  });
+
+  // status and verify
+  auto inspect = std::make_shared<PipelineInspectOptions>();
+  CLI::App* status_cmd =
+      app->add_subcommand("status", "Show a pipeline's committed offsets and lag");
+  status_cmd->footer(
+      "Prints the last committed batch, the fencing epoch, the unfinished batch if any (a "
+      "restart re-runs it) and, per source partition, the committed offset (where the next "
+      "batch starts), the end offset and the lag (END - COMMITTED). Reads the checkpoint and "
+      "the topic without locking them: it may run while the pipeline runs.");
+  AddConfigOption(status_cmd, &inspect->config_path);
+  add_data_option(status_cmd);
+  status_cmd->callback([=] {
+    *action = [=] {
+      inspect->data_dir = ResolveDataDir(*data_flag);
+      return RunStatus(*inspect);
+    };
+  });
+
+  CLI::App* verify_cmd = app->add_subcommand(
+      "verify", "Check that a pipeline's sink and checkpoint agree (exactly-once audit)");
+  verify_cmd->footer(
+      "Reads the sink's progress rows (one per task: last batch, epoch, offset ranges) and the "
+      "checkpoint, and checks that the rows cover exactly the committed offsets of every "
+      "partition, with no gap and no overlap; that the row of each partition ends where the "
+      "checkpoint's last batch ends (when that batch is unfinished, at its start or at its end: "
+      "both are consistent, and it says which); and that no row claims a batch or an epoch "
+      "newer than the checkpoint's. Prints OK and a summary (exit 0) or every violation (exit "
+      "1). Run it while the pipeline is stopped.");
+  AddConfigOption(verify_cmd, &inspect->config_path);
+  add_data_option(verify_cmd);
+  verify_cmd->callback([=] {
+    *action = [=] {
+      inspect->data_dir = ResolveDataDir(*data_flag);
+      return RunVerify(*inspect);
+    };
+  });
+
+  // demo
+  auto demo = std::make_shared<LedgerDemoOptions>();
+  CLI::App* demo_cmd = app->add_subcommand(
+      "demo", "The exactly-once ledger demo: bank transfers through a pipeline under kill -9");
+  demo_cmd->footer(
+      "In a fresh <data>/demo-ledger directory: produces random transfers "
+      "{\"id\",\"from\",\"to\",\"amount\"} between accounts to a topic 'transfers' (4 "
+      "partitions, keyed by payer), writes the ledger pipeline (ledger.toml: per transfer, debit "
+      "the payer, credit the payee, add a ledger row, in SQLite bank.db), runs it with 'onceflow "
+      "run --until-caught-up' as a child process, SIGKILLs it at random moments and restarts it, "
+      "lets the last run finish, then checks: ledger rows == transfers, no duplicate id, total "
+      "balance 0, every balance equal to the transfers' sum, and the progress rows verify clean "
+      "(also after every kill). Prints the throughput, the kills and the batches replayed, and a "
+      "verdict; exits non-zero on any violation.");
+  demo_cmd->add_option("-n,--transfers", demo->transfers, "Transfers to produce")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--accounts", demo->accounts, "Accounts the transfers go between")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 40));
+  demo_cmd->add_option("--kills", demo->kills, "SIGKILLs of the running pipeline")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  demo_cmd
+      ->add_option("--seed", demo->seed,
+                   "Seed of the transfers and of the kill moments (0: a random seed, printed)")
+      ->capture_default_str();
+  demo_cmd
+      ->add_option("--max-records-per-partition", demo->max_records_per_partition,
+                   "Records per partition and batch in ledger.toml (0: chosen from --transfers, "
+                   "at most 50000)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  add_data_option(demo_cmd);
+  demo_cmd->callback([=] {
+    *action = [=] {
+      demo->data_dir = ResolveDataDir(*data_flag);
+      return RunLedgerDemo(*demo);
+    };
+  });
+}
+
+}  // namespace onceflow::cli

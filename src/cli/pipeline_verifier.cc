@@ -1,0 +1,254 @@
+// PipelineVerifier: the sink's progress rows against the checkpoint's last intent.
+#include "cli/pipeline_verifier.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "checkpoint/checkpoint.h"
+#include "cli/pipeline_state.h"
+#include "engine/driver.h"
+#include "sink/sink.h"
+#include "util/file.h"
+
+namespace onceflow::cli {
+namespace {
+
+// A progress row's claim on one partition.
+struct Cover {
+  int32_t task = 0;
+  BatchId batch;
+  OffsetRange range;
+};
+
+std::string Range(Offset from, Offset until) {
+  return fmt::format("[{}, {})", from.value(), until.value());
+}
+
+std::string Describe(const Cover& c) {
+  return fmt::format("task {}, batch {}, range {}", c.task, c.batch.value(),
+                     Range(c.range.from, c.range.until));
+}
+
+// The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
+// not created just to be read).
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+                                                               const std::string& pipeline) {
+  if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
+    return std::map<int32_t, sink::TaskProgress>();
+  }
+  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  RETURN_IF_ERROR(sink->Open());
+  return sink->ReadProgress(pipeline);
+}
+
+class Verifier {
+ public:
+  Verifier(const engine::PipelineConfig& config, const CheckpointState& cp,
+           const std::map<int32_t, sink::TaskProgress>& progress,
+           const std::vector<SourcePartition>& source, VerifyReport* report)
+      : config_(config), cp_(cp), progress_(progress), source_(source), report_(report) {}
+
+  void Run() {
+    CheckRows();
+    const checkpoint::BatchIntent& intent = *cp_.last_intent;
+    for (const OffsetRange& r : intent.ranges) CheckPartition(intent, r);
+    for (const auto& [p, covers] : covers_) {
+      if (static_cast<size_t>(p) >= cp_.committed.size() || cp_.committed[p].value() < 0) {
+        Violation(fmt::format(
+            "partition {}: the sink has output for it ({}) but the checkpoint's last intent "
+            "(batch {}) does not know the partition",
+            p, Describe(covers.front()), intent.batch.value()));
+      }
+    }
+    Summarize();
+  }
+
+ private:
+  void Violation(std::string text) { report_->violations.push_back(std::move(text)); }
+
+  // Epochs, batch ids and ranges of the rows themselves; fills covers_.
+  void CheckRows() {
+    const int64_t last_intent = cp_.last_intent->batch.value();
+    for (const auto& [task, prog] : progress_) {
+      if (prog.epoch > cp_.epoch) {
+        Violation(fmt::format(
+            "task {}: its progress row has epoch {}, newer than the checkpoint's epoch {}", task,
+            prog.epoch.value(), cp_.epoch.value()));
+      }
+      if (prog.last_batch.value() > last_intent) {
+        Violation(fmt::format(
+            "task {}: its progress row claims batch {}, newer than the checkpoint's last intent "
+            "(batch {})",
+            task, prog.last_batch.value(), last_intent));
+      }
+      if (prog.ranges.empty()) {
+        Violation(fmt::format("task {}: its progress row (batch {}) has no ranges", task,
+                              prog.last_batch.value()));
+      }
+      for (const OffsetRange& r : prog.ranges) {
+        if (r.until < r.from) {
+          Violation(fmt::format("partition {}: task {}'s progress row has a reversed range {}",
+                                r.partition.value(), task, Range(r.from, r.until)));
+        }
+        covers_[r.partition.value()].push_back({task, prog.last_batch, r});
+      }
+    }
+  }
+
+  void CheckPartition(const checkpoint::BatchIntent& intent, const OffsetRange& r) {
+    const int32_t p = r.partition.value();
+    const bool read_in_batch = r.from < r.until;
+    const bool open = cp_.unfinished && read_in_batch;
+    const Offset committed = cp_.unfinished ? r.from : r.until;
+    auto it = covers_.find(p);
+    if (it == covers_.end()) {
+      // Nothing of the partition was ever committed to the sink: fine only if the committed
+      // offset is where the pipeline started.
+      const Offset start =
+          static_cast<size_t>(p) < source_.size() ? source_[p].earliest : Offset(0);
+      if (committed > start) {
+        if (config_.source.starting_offsets == engine::StartingOffsets::kLatest) {
+          report_->summary.push_back(fmt::format(
+              "partition {}: no progress row; committed up to {} (starting_offsets = latest: "
+              "where it started is not known, not checked)",
+              p, committed.value()));
+        } else {
+          Violation(fmt::format(
+              "partition {}: gap: the checkpoint has committed its offsets up to {} but no "
+              "progress row in the sink covers it: the output of {} is missing",
+              p, committed.value(), Range(start, committed)));
+        }
+      }
+      if (open) ++before_;
+      return;
+    }
+    const std::vector<Cover>& covers = it->second;
+    if (covers.size() > 1) {
+      Violation(fmt::format("partition {}: overlap: the progress rows of {} and {} both cover it",
+                            p, Describe(covers[0]), Describe(covers[1])));
+      return;
+    }
+    const Cover& c = covers[0];
+    const Offset end = c.range.until;
+    if (open) {
+      if (end == r.from && c.batch < intent.batch) {
+        ++before_;
+      } else if (end == r.until && c.batch == intent.batch && c.range.from == r.from) {
+        ++after_;
+      } else {
+        Violation(fmt::format(
+            "partition {}: batch {} is unfinished with range {}, so the sink's output should "
+            "end at its from ({}) or its until ({}), but the progress row ({}) ends at {}",
+            p, intent.batch.value(), Range(r.from, r.until), r.from.value(), r.until.value(),
+            Describe(c), end.value()));
+      }
+      return;
+    }
+    if (end < committed) {
+      Violation(fmt::format(
+          "partition {}: gap: the sink's output ends at offset {} ({}) but the checkpoint has "
+          "committed up to {}: offsets {} have no output",
+          p, end.value(), Describe(c), committed.value(), Range(end, committed)));
+    } else if (end > committed) {
+      Violation(fmt::format(
+          "partition {}: overlap: the sink's output ends at offset {} ({}), past the "
+          "checkpoint's committed offset {}: {} has output the checkpoint does not record",
+          p, end.value(), Describe(c), committed.value(), Range(committed, end)));
+    } else if (read_in_batch && (c.batch != intent.batch || c.range.from != r.from)) {
+      // The last batch read this partition, so its row must be that batch's, range and all.
+      Violation(fmt::format(
+          "partition {}: the checkpoint's batch {} read {}, but the sink's progress row says {}",
+          p, intent.batch.value(), Range(r.from, r.until), Describe(c)));
+    }
+  }
+
+  void Summarize() {
+    const checkpoint::BatchIntent& intent = *cp_.last_intent;
+    std::string offsets;
+    int64_t total = 0;
+    for (size_t p = 0; p < cp_.committed.size(); ++p) {
+      if (cp_.committed[p].value() < 0) continue;
+      offsets += fmt::format("{}{}:{}", offsets.empty() ? "" : " ", p, cp_.committed[p].value());
+      total += cp_.committed[p].value();
+    }
+    report_->summary.push_back(fmt::format(
+        "{} progress row(s) cover {} partition(s), each exactly up to its committed offset: {} "
+        "(offsets sum {})",
+        progress_.size(), covers_.size(), offsets, total));
+    report_->summary.push_back(fmt::format(
+        "checkpoint: epoch {}, last intent batch {}, last commit batch {}; no progress row "
+        "claims a later batch or epoch",
+        cp_.epoch.value(), intent.batch.value(), cp_.last_committed_batch()));
+    using U = VerifyReport::Unfinished;
+    if (!cp_.unfinished) {
+      report_->unfinished = U::kNone;
+      return;
+    }
+    const std::string id = std::to_string(intent.batch.value());
+    if (after_ > 0 && before_ > 0) {
+      report_->unfinished = U::kMixed;
+      report_->summary.push_back(fmt::format(
+          "batch {} is unfinished: the sink holds it for {} partition(s) and not yet for {} "
+          "(consistent with per-task commits); a restart re-runs it and the sink skips what it "
+          "holds",
+          id, after_, before_));
+    } else if (after_ > 0) {
+      report_->unfinished = U::kAfter;
+      report_->summary.push_back("batch " + id +
+                                 " is unfinished but the sink already holds it (state: at its "
+                                 "until): a restart re-runs it, the sink reports it already "
+                                 "committed, and the commit is recorded");
+    } else {
+      report_->unfinished = U::kBefore;
+      report_->summary.push_back("batch " + id +
+                                 " is unfinished and the sink does not hold it (state: at its "
+                                 "from): a restart runs it with exactly its recorded ranges");
+    }
+  }
+
+  const engine::PipelineConfig& config_;
+  const CheckpointState& cp_;
+  const std::map<int32_t, sink::TaskProgress>& progress_;
+  const std::vector<SourcePartition>& source_;
+  VerifyReport* report_;
+  std::map<int32_t, std::vector<Cover>> covers_;
+  int before_ = 0, after_ = 0;  // partitions of an unfinished batch, by where the sink ends
+};
+
+}  // namespace
+
+Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
+                                    const std::string& data_dir) {
+  VerifyReport report;
+  ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(data_dir, config.name));
+  ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
+  report.progress_rows = progress.size();
+  if (!cp || !cp->last_intent) {
+    if (!progress.empty()) {
+      int64_t newest = -1;
+      for (const auto& [task, prog] : progress) newest = std::max(newest, prog.last_batch.value());
+      report.violations.push_back(fmt::format(
+          "the sink holds {} progress row(s) of pipeline '{}' (up to batch {}) but the "
+          "checkpoint has no batch at all ({}): was it lost?",
+          progress.size(), config.name, newest,
+          cp ? cp->dir : checkpoint::CheckpointDir(data_dir, config.name)));
+    } else {
+      report.summary.push_back("nothing committed yet: no batch in the checkpoint, no progress "
+                               "row in the sink");
+    }
+    return report;
+  }
+  // The source's earliest offsets tell where a partition without a progress row started. A
+  // topic that cannot be opened leaves them at 0, the stricter choice.
+  std::vector<SourcePartition> source;
+  if (auto s = ReadSourceOffsets(data_dir, config.source.topic); s.has_value()) {
+    source = std::move(*s);
+  }
+  Verifier(config, *cp, progress, source, &report).Run();
+  return report;
+}
+
+}  // namespace onceflow::cli

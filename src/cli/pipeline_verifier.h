@@ -1,0 +1,51 @@
+// PipelineVerifier: checks that a pipeline's sink and its checkpoint tell the same story — the
+// sink's progress rows cover exactly the offsets the checkpoint has committed, with no gap, no
+// overlap, and no batch or epoch the checkpoint does not know. `onceflow verify` and the ledger
+// demo both use it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/pipeline_config.h"
+#include "onceflow/status.h"
+
+namespace onceflow::cli {
+
+struct VerifyReport {
+  // Where the sink stands when the checkpoint's last batch is unfinished. Both kBefore (the
+  // sink does not hold the batch) and kAfter (it does; only the commit record is missing) are
+  // consistent: a restart re-runs the batch and the sink skips what it already holds.
+  enum class Unfinished {
+    kNone,    // the last batch is committed (or there is none)
+    kBefore,  // every partition the batch reads ends in the sink at the batch's `from`
+    kAfter,   // ... at the batch's `until`
+    kMixed,   // some partitions before, some after: consistent only with per-task commits
+  };
+
+  // One full sentence per violation, naming the partition or task at fault.
+  std::vector<std::string> violations;
+  // What was checked and found consistent, one line each (meaningful when ok()).
+  std::vector<std::string> summary;
+  Unfinished unfinished = Unfinished::kNone;
+  size_t progress_rows = 0;
+
+  bool ok() const { return violations.empty(); }
+};
+
+// Reads the checkpoint of `config.name` under `data_dir` (read-only) and the sink's progress
+// rows (MakeSink, Open, ReadProgress; a SQLite file that does not exist is not created and
+// holds no rows), and checks, for every partition of the checkpoint's last intent:
+//   - exactly one progress row covers it (two: overlap), unless nothing was ever committed;
+//   - that row ends at the committed offset: the intent's `until`, or — the last batch being
+//     unfinished — its `from` or its `until`; before it is a gap, past it an overlap;
+//   - a row that holds the last batch has exactly the batch's range;
+// and that no row claims a batch newer than the last intent, an epoch newer than the
+// checkpoint's, or a partition the checkpoint does not know. The map-only shape (task =
+// partition, one range a row) and the reduce shape (task 0, a range per partition) both check.
+// An error is returned only when something cannot be read; violations are in the report.
+// REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
+Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
+                                    const std::string& data_dir);
+
+}  // namespace onceflow::cli

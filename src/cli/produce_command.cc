@@ -1,0 +1,127 @@
+// `onceflow produce TOPIC`: one record per line of stdin, through the Producer.
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "cli/producer.h"
+#include "log/topic.h"
+#include "util/file.h"
+
+namespace onceflow::cli {
+namespace {
+
+constexpr size_t kReadChunk = 4u << 20;
+// When input pauses this long, the partial batches are appended rather than held back: a
+// producer fed by hand or by a slow pipe makes its records durable promptly.
+constexpr int kLingerMs = 5;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// True if `fd` has input (or EOF) ready within `timeout_ms`.
+bool Readable(int fd, int timeout_ms) {
+  pollfd pfd{fd, POLLIN, 0};
+  int n;
+  do {
+    n = ::poll(&pfd, 1, timeout_ms);
+  } while (n < 0 && errno == EINTR);
+  // An fd that cannot be polled (n < 0) is read directly: the read reports any problem.
+  return n != 0;
+}
+
+// Calls on_line for every line of `fd` (without "\n" or "\r\n"; a last line without a newline
+// counts), with the wall-clock time at which its bytes were read. Calls on_pause when the
+// input has had nothing to read for kLingerMs. Stops at the first error either returns.
+Status ForEachLine(int fd, const std::function<Status(std::string_view, int64_t)>& on_line,
+                   const std::function<Status()>& on_pause) {
+  std::string buf(kReadChunk, '\0');
+  size_t start = 0, end = 0;  // unconsumed bytes: buf[start, end)
+  while (true) {
+    if (start > 0) {  // move the partial line to the front to make room
+      std::memmove(buf.data(), buf.data() + start, end - start);
+      end -= start;
+      start = 0;
+    }
+    if (end == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
+    if (!Readable(fd, 0) && !Readable(fd, kLingerMs)) RETURN_IF_ERROR(on_pause());
+    ssize_t n = ::read(fd, buf.data() + end, buf.size() - end);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("read", "stdin", errno);
+    }
+    const int64_t now = NowMs();
+    if (n == 0) {
+      if (end > start) {
+        std::string_view line(buf.data() + start, end - start);
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        RETURN_IF_ERROR(on_line(line, now));
+      }
+      return Status::Ok();
+    }
+    const size_t scan_from = end;
+    end += static_cast<size_t>(n);
+    const char* p = buf.data() + scan_from;
+    const char* limit = buf.data() + end;
+    while (const char* nl = static_cast<const char*>(std::memchr(p, '\n', limit - p))) {
+      std::string_view line(buf.data() + start, nl - (buf.data() + start));
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      RETURN_IF_ERROR(on_line(line, now));
+      start = static_cast<size_t>(nl + 1 - buf.data());
+      p = nl + 1;
+    }
+  }
+}
+
+}  // namespace
+
+Status RunProduce(const ProduceOptions& options) {
+  if (options.key_separator && options.key_separator->empty()) {
+    return Status::InvalidArgument("--key-separator must not be empty");
+  }
+  ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic));
+  ProducerOptions producer_options;
+  producer_options.batch_bytes = options.batch_bytes;
+  producer_options.batch_records = options.batch_records;
+  ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
+
+  const std::string sep = options.key_separator.value_or("");
+  auto on_line = [&](std::string_view line, int64_t now) -> Status {
+    RecordView record;
+    record.timestamp_ms = now;
+    size_t at = sep.empty()       ? std::string_view::npos
+                : sep.size() == 1 ? line.find(sep.front())
+                                  : line.find(sep);
+    if (at == std::string_view::npos) {
+      record.value = line;
+    } else {
+      record.key = line.substr(0, at);
+      record.value = line.substr(at + sep.size());
+    }
+    return producer->Add(record);
+  };
+  Status read = ForEachLine(STDIN_FILENO, on_line, [&] { return producer->Flush(); });
+  Status closed = producer->Close();
+  // An append error stops the reading too; report it rather than its echo.
+  Status s = !closed.ok() ? closed : read;
+  if (!s.ok()) {
+    return s.WithContext("producing to topic '" + options.topic + "' (" +
+                         std::to_string(producer->records_durable()) +
+                         " records were produced durably before the error)");
+  }
+  std::fprintf(stderr, "produced %llu records to topic '%s'\n",
+               static_cast<unsigned long long>(producer->records_durable()), options.topic.c_str());
+  return Status::Ok();
+}
+
+}  // namespace onceflow::cli

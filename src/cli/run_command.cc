@@ -1,0 +1,109 @@
+// `onceflow run PIPELINE.toml`: loads a pipeline file and runs it exactly once, with a progress
+// line to stderr every few seconds. SIGINT or SIGTERM stop it cleanly after the current batch
+// (a second one exits at once, which is safe: the next run re-runs the unfinished batch).
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/signal_watcher.h"
+#include "onceflow/pipeline.h"
+
+namespace onceflow::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+int64_t RecordsOf(const BatchContext& ctx) {
+  int64_t n = 0;
+  for (const OffsetRange& r : ctx.ranges) n += r.size();
+  return n;
+}
+
+}  // namespace
+
+Status RunPipeline(const PipelineRunOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
+                   Pipeline::FromConfigFile(options.config_path));
+  const std::string name = pipeline->name();
+  auto log_line = [&name](const std::string& line) {
+    std::fprintf(stderr, "onceflow: %s: %s\n", name.c_str(), line.c_str());
+  };
+
+  // Signals are taken by the watcher thread only (it blocks them before the pipeline starts its
+  // threads). Stop is repeated on every tick after the first signal: a Stop that lands before
+  // Run has started would otherwise be forgotten, as Run clears the flag when it starts.
+  std::atomic<int> stop_signal{0};
+  SignalWatcher watcher(
+      [&](int signo) {
+        if (stop_signal.exchange(signo) == 0) {
+          log_line(std::string(strsignal(signo)) +
+                   ": stopping after the current batch (send it again to exit at once)");
+          pipeline->Stop();
+          return;
+        }
+        log_line(std::string(strsignal(signo)) +
+                 " again: exiting at once; the next run re-runs the unfinished batch");
+        ::_exit(128 + signo);
+      },
+      [&] {
+        if (stop_signal.load() != 0) pipeline->Stop();
+      },
+      std::chrono::milliseconds(100));
+
+  const auto start = Clock::now();
+  const auto interval = std::chrono::duration<double>(options.progress_interval_s);
+  auto last_print = start;
+  int64_t records_at_print = 0;
+  RunOptions run;
+  run.data_dir = options.data_dir;
+  run.until_caught_up = options.until_caught_up;
+  run.max_batches = options.max_batches;
+  run.on_log = log_line;
+  run.on_batch_committed = [&](const BatchContext& ctx, const PipelineStats& stats) {
+    const auto now = Clock::now();
+    if (now - last_print < interval) return;
+    const double dt = std::chrono::duration<double>(now - last_print).count();
+    log_line(fmt::format(
+        "{} batches, {} records ({:.0f} records/s); last batch {}: {} records, epoch {}",
+        stats.batches_committed, stats.records_in, (stats.records_in - records_at_print) / dt,
+        ctx.batch_id.value(), RecordsOf(ctx), ctx.epoch.value()));
+    last_print = now;
+    records_at_print = stats.records_in;
+  };
+  Status s = pipeline->Run(run);
+  const double seconds = SecondsSince(start);
+  const PipelineStats stats = pipeline->stats();
+  // A failure is reported by main as one error line; what was done before it, if anything,
+  // goes first.
+  if (!s.ok() && stats.batches_committed == 0) return s;
+  std::string why;
+  if (!s.ok()) {
+    why = "failed";
+  } else if (stop_signal.load() != 0) {
+    why = std::string("stopped (") + strsignal(stop_signal.load()) + ")";
+  } else if (options.until_caught_up) {
+    why = "caught up";
+  } else {
+    why = "stopped after --max-batches";
+  }
+  log_line(fmt::format(
+      "{}: {} batches committed ({} replayed at recovery), {} records in {:.3f} s ({:.0f} "
+      "records/s), last batch {}",
+      why, stats.batches_committed, stats.batches_replayed, stats.records_in, seconds,
+      seconds > 0 ? stats.records_in / seconds : 0.0, stats.last_batch.value()));
+  return s;
+}
+
+}  // namespace onceflow::cli

@@ -1,0 +1,30 @@
+// `onceflow verify PIPELINE.toml`: checks that the sink's progress rows and the checkpoint
+// agree (PipelineVerifier) and prints OK with a summary, or every violation.
+#include <fmt/core.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/pipeline_verifier.h"
+#include "engine/pipeline_config.h"
+
+namespace onceflow::cli {
+
+Status RunVerify(const PipelineInspectOptions& options) {
+  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
+  if (report.ok()) {
+    fmt::print("verify: OK: pipeline '{}': the sink's progress rows agree with the checkpoint\n",
+               config.name);
+    for (const std::string& line : report.summary) fmt::print("  {}\n", line);
+    return Status::Ok();
+  }
+  fmt::print("verify: FAILED: pipeline '{}': {} violation(s)\n", config.name,
+             report.violations.size());
+  for (const std::string& v : report.violations) fmt::print("  {}\n", v);
+  std::fflush(stdout);
+  return Status::Corruption(fmt::format("pipeline '{}': {} violation(s) of exactly-once found",
+                                        config.name, report.violations.size()));
+}
+
+}  // namespace onceflow::cli
