@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <thread>
 #include <unordered_map>
@@ -201,27 +202,15 @@ Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
   return outcomes.at(0);
 }
 
-Status Driver::RunBatchOnce(const checkpoint::BatchIntent& intent) {
+Result<std::vector<TaskOutput>> Driver::ComputeBatch(const checkpoint::BatchIntent& intent,
+                                                    std::atomic<int64_t>* already) {
   const PipelineConfig& c = spec_.config;
   std::vector<OffsetRange> ranges;
   for (const OffsetRange& r : intent.ranges) {
     if (r.from < r.until) ranges.push_back(r);
   }
-  const bool reduce = static_cast<bool>(spec_.reduce);
-  const bool per_task = spec_.commit_mode == internal::CommitMode::kTask && !reduce && sink_;
+  const bool per_task = PerTaskCommits();
   TaskContext task_ctx{source_.get(), decoder_.get(), spec_.stages};
-  auto make_commit = [&](const OffsetRange& r, const TaskOutput& out) {
-    sink::TaskCommit tc;
-    tc.pipeline = c.name;
-    tc.task = r.partition.value();
-    tc.batch = intent.batch;
-    tc.epoch = checkpoint_->epoch();
-    tc.ranges = {r};
-    tc.rows = out.rows;
-    tc.dead_letters = out.dead_letters;
-    return tc;
-  };
-  std::atomic<int64_t> already{0};
   // Cancelled losers may still be computing after RunTasks returns: `compute` owns copies of
   // what it uses (the source and decoder it points to live as long as the executor).
   ComputeFn compute = [task_ctx, ranges](size_t t, int, const std::atomic<bool>& cancel) {
@@ -230,15 +219,42 @@ Status Driver::RunBatchOnce(const checkpoint::BatchIntent& intent) {
   // `finish` runs only for a winner, before RunTasks returns: it may use this frame.
   FinishFn finish = [&, ranges, per_task](size_t t, int, const TaskOutput& out) -> Status {
     if (!per_task) return Status::Ok();
-    ASSIGN_OR_RETURN(sink::CommitOutcome o, CommitOne(make_commit(ranges[t], out)));
-    if (o == sink::CommitOutcome::kAlreadyCommitted) already.fetch_add(1);
+    ASSIGN_OR_RETURN(sink::CommitOutcome o,
+                     CommitOne(MakeTaskCommit(intent, {ranges[t]}, out)));
+    if (o == sink::CommitOutcome::kAlreadyCommitted) already->fetch_add(1);
     return Status::Ok();
   };
   TaskPolicy policy{c.max_task_failures, c.speculation, c.speculation_multiplier,
                     std::chrono::milliseconds(c.speculation_min_ms)};
-  ASSIGN_OR_RETURN(std::vector<TaskOutput> outputs,
-                   RunTasks(executor_.get(), ranges.size(), compute, finish, policy, &counters_));
+  return RunTasks(executor_.get(), ranges.size(), compute, finish, policy, &counters_);
+}
 
+sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
+                                        std::vector<OffsetRange> ranges,
+                                        const TaskOutput& out) const {
+  sink::TaskCommit tc;
+  tc.pipeline = spec_.config.name;
+  // A map-only task reads one partition and is named after it; a reduce commits as task 0.
+  tc.task = ranges.size() == 1 && !spec_.reduce ? ranges[0].partition.value() : 0;
+  tc.batch = intent.batch;
+  tc.epoch = checkpoint_->epoch();
+  tc.ranges = std::move(ranges);
+  tc.rows = out.rows;
+  tc.dead_letters = out.dead_letters;
+  return tc;
+}
+
+bool Driver::PerTaskCommits() const {
+  return spec_.commit_mode == internal::CommitMode::kTask && !spec_.reduce && sink_;
+}
+
+Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
+                           std::vector<TaskOutput> outputs, int64_t already) {
+  const bool reduce = static_cast<bool>(spec_.reduce);
+  std::vector<OffsetRange> ranges;
+  for (const OffsetRange& r : intent.ranges) {
+    if (r.from < r.until) ranges.push_back(r);
+  }
   int64_t records_in = 0, rows_out = 0, dead = 0;
   for (const TaskOutput& o : outputs) {
     records_in += o.records_in;
@@ -275,25 +291,20 @@ Status Driver::RunBatchOnce(const checkpoint::BatchIntent& intent) {
     }
     RETURN_IF_ERROR(spec_.foreach_batch(ContextOf(intent), rows));
   }
-  if (sink_ && !per_task) {
+  if (sink_ && !PerTaskCommits()) {
     std::vector<sink::TaskCommit> commits;
     if (reduce) {
-      sink::TaskCommit tc;
-      tc.pipeline = c.name;
-      tc.task = 0;
-      tc.batch = intent.batch;
-      tc.epoch = checkpoint_->epoch();
-      tc.ranges = intent.ranges;  // all partitions, so the sink checks every one for gaps
-      tc.rows = reduced.rows;
-      tc.dead_letters = reduced.dead_letters;
-      commits.push_back(std::move(tc));
+      // All partitions' ranges, empty ones too, so the sink checks every one for gaps.
+      commits.push_back(MakeTaskCommit(intent, intent.ranges, reduced));
     } else {
-      for (size_t t = 0; t < ranges.size(); ++t) commits.push_back(make_commit(ranges[t], outputs[t]));
+      for (size_t t = 0; t < ranges.size(); ++t) {
+        commits.push_back(MakeTaskCommit(intent, {ranges[t]}, outputs[t]));
+      }
     }
     if (!commits.empty()) {
       ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(commits));
       for (auto o : outcomes) {
-        if (o == sink::CommitOutcome::kAlreadyCommitted) already.fetch_add(1);
+        if (o == sink::CommitOutcome::kAlreadyCommitted) ++already;
       }
     }
   }
@@ -301,16 +312,20 @@ Status Driver::RunBatchOnce(const checkpoint::BatchIntent& intent) {
     s.records_in += records_in;
     s.rows_out += rows_out;
     s.dead_letters += dead;
-    s.already_committed += already.load();
+    s.already_committed += already;
   });
   return Status::Ok();
 }
 
-Status Driver::RunBatch(const checkpoint::BatchIntent& intent) {
+Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* prefetched) {
   const int max_attempts = std::max(1, spec_.config.max_batch_failures);
   Status s;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    s = RunBatchOnce(intent);
+    std::atomic<int64_t> already{0};
+    Result<std::vector<TaskOutput>> outputs =
+        attempt == 1 && prefetched != nullptr ? prefetched->get() : ComputeBatch(intent, &already);
+    s = outputs.has_value() ? CommitBatch(intent, std::move(*outputs), already.load())
+                            : outputs.error();
     if (s.ok()) break;
     if (!s.retryable() || attempt == max_attempts) break;
     stats_->Update([](PipelineStats& st) { ++st.batch_retries; });
@@ -358,43 +373,89 @@ Status Driver::Run() {
   };
   const auto interval = std::chrono::milliseconds(c.batch_interval_ms);
   int64_t batches = 0;
+  // The next batch, computed while this one commits (with a backlog, in batch commit mode).
+  // Computing has no side effect, so it may run before its intent exists; the intent is then
+  // written with exactly the ranges computed.
+  struct Ahead {
+    checkpoint::BatchIntent intent;
+    std::vector<Offset> end;
+    OutputsFuture outputs;
+  };
+  std::unique_ptr<Ahead> ahead;
+  Status result;
   while (!stop_->load()) {
     if (options_.until_caught_up && caught_up()) break;
     if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
     const auto started = std::chrono::steady_clock::now();
-    ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
-    ASSIGN_OR_RETURN(std::vector<Offset> end, source_->EndOffsets());
-    ASSIGN_OR_RETURN(std::vector<OffsetRange> ranges,
-                     PlanRanges(positions_, earliest, end, c.max_records_per_partition));
-    if (AllEmpty(ranges)) {
-      // Idle: sleep until data arrives (or a short timeout, to notice Stop).
-      source_->WaitForData(positions_, std::min<std::chrono::milliseconds>(
-                                           std::max(interval, std::chrono::milliseconds(50)),
-                                           std::chrono::milliseconds(200)));
-      continue;
+    std::unique_ptr<Ahead> current = std::move(ahead);
+    std::vector<OffsetRange> ranges;
+    std::vector<Offset> end;
+    if (current) {
+      ranges = current->intent.ranges;
+      end = current->end;
+    } else {
+      ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
+      ASSIGN_OR_RETURN(end, source_->EndOffsets());
+      ASSIGN_OR_RETURN(ranges, PlanRanges(positions_, earliest, end, c.max_records_per_partition));
+      if (AllEmpty(ranges)) {
+        // Idle: sleep until data arrives (or a short timeout, to notice Stop).
+        source_->WaitForData(positions_, std::min<std::chrono::milliseconds>(
+                                             std::max(interval, std::chrono::milliseconds(50)),
+                                             std::chrono::milliseconds(200)));
+        continue;
+      }
     }
-    RETURN_IF_ERROR(EnsureHeaders(ranges.size()));
+    if (Status s = EnsureHeaders(ranges.size()); !s.ok()) {
+      result = s;
+      break;
+    }
     checkpoint::BatchIntent intent;
     intent.batch = next_batch_;
     intent.batch_time_ms = NowMs();
     intent.seed = BatchSeed(c.name, next_batch_);
     intent.ranges = ranges;
     // Step 2: before this, batch N does not exist; after it, N completes with these ranges.
-    RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
-    RETURN_IF_ERROR(faults::Hit("after_intent"));
-    RETURN_IF_ERROR(RunBatch(intent));
-    positions_.resize(std::max(positions_.size(), ranges.size()));
+    result = checkpoint_->WriteIntent(intent);
+    if (result.ok()) result = faults::Hit("after_intent");
+    if (!result.ok()) break;
+    std::vector<Offset> after = positions_;
+    after.resize(std::max(after.size(), ranges.size()));
     bool backlog = false;
     for (const OffsetRange& r : ranges) {
-      positions_[static_cast<size_t>(r.partition.value())] = r.until;
+      after[static_cast<size_t>(r.partition.value())] = r.until;
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
     }
+    if (backlog && !PerTaskCommits() &&
+        (options_.max_batches < 0 || batches + 1 < options_.max_batches)) {
+      auto earliest = source_->EarliestOffsets();
+      auto next_end = source_->EndOffsets();
+      if (earliest.has_value() && next_end.has_value()) {
+        auto next_ranges = PlanRanges(after, *earliest, *next_end, c.max_records_per_partition);
+        if (next_ranges.has_value() && !AllEmpty(*next_ranges) &&
+            EnsureHeaders(next_ranges->size()).ok()) {
+          ahead = std::make_unique<Ahead>();
+          ahead->intent.batch = BatchId(next_batch_.value() + 1);
+          ahead->intent.ranges = std::move(*next_ranges);
+          ahead->end = std::move(*next_end);
+          Ahead* a = ahead.get();
+          ahead->outputs = std::async(std::launch::async, [this, a] {
+            std::atomic<int64_t> unused{0};  // per-task commits never run ahead
+            return ComputeBatch(a->intent, &unused);
+          });
+        }
+      }
+    }
+    result = RunBatch(intent, current ? &current->outputs : nullptr);
+    if (!result.ok()) break;
+    positions_ = std::move(after);
     next_batch_ = BatchId(next_batch_.value() + 1);
     ++batches;
     // The batch interval is a trigger: with a backlog the next batch starts at once.
     if (!backlog) std::this_thread::sleep_until(started + interval);
   }
-  return Status::Ok();
+  // A batch computed ahead may still be running on the executor: it uses this driver.
+  if (ahead && ahead->outputs.valid()) ahead->outputs.wait();
+  return result;
 }
 
 }  // namespace onceflow::engine

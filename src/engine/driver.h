@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,9 +52,20 @@ class Driver {
   Status Open();
   Status Recover();
   Status EnsureHeaders(size_t partitions);
-  // Runs a batch with whole-batch retries, then records it in the commits log.
-  Status RunBatch(const checkpoint::BatchIntent& intent);
-  Status RunBatchOnce(const checkpoint::BatchIntent& intent);
+  using OutputsFuture = std::future<Result<std::vector<TaskOutput>>>;
+  // Runs a batch with whole-batch retries (the first attempt may use outputs computed ahead),
+  // then records it in the commits log.
+  Status RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* prefetched = nullptr);
+  // Computes the tasks of a batch (in per-task commit mode each winner also commits; `already`
+  // counts the tasks the sink already held).
+  Result<std::vector<TaskOutput>> ComputeBatch(const checkpoint::BatchIntent& intent,
+                                               std::atomic<int64_t>* already);
+  // Reduces, calls foreach_batch and commits the outputs through the sink in one transaction.
+  Status CommitBatch(const checkpoint::BatchIntent& intent, std::vector<TaskOutput> outputs,
+                     int64_t already);
+  sink::TaskCommit MakeTaskCommit(const checkpoint::BatchIntent& intent,
+                                  std::vector<OffsetRange> ranges, const TaskOutput& out) const;
+  bool PerTaskCommits() const;
   Result<sink::CommitOutcome> CommitOne(const sink::TaskCommit& commit);
   BatchContext ContextOf(const checkpoint::BatchIntent& intent) const;
   void Log(const std::string& line) const;
