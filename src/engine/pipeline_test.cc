@@ -82,14 +82,16 @@ TEST_F(PipelineTest, FailedTaskAttemptsAreRetried) {
 
 TEST_F(PipelineTest, SpeculativeTwinsDoNotDuplicate) {
   auto transfers = ProduceTransfers(data_, "transfers", 4, 1500, 30);
-  ASSERT_TRUE(faults::Arm("task=slow:150ms@0.2").ok());
   for (const char* mode : {"batch", "task"}) {
+    // ~10 batches of 4 tasks, 30% of attempts slow: a batch with one or two slow tasks (which
+    // is what triggers a twin) is all but certain (P(none) ~ 1e-5).
+    ASSERT_TRUE(faults::Arm("task=slow:150ms@0.3").ok());
     const std::string db = dir_.path() + "/" + mode + ".db";
     PipelineBuilder b(std::string("spec-") + mode);
     b.FromLog("transfers", "json")
         .ToSqlite(LedgerSink(db))
         .BatchInterval(std::chrono::milliseconds(1))
-        .MaxRecordsPerPartition(100)
+        .MaxRecordsPerPartition(40)
         .ExecutorThreads(4)
         .CommitMode(mode)
         .Speculation(true, 2.0, std::chrono::milliseconds(20));
