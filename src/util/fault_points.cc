@@ -1,6 +1,7 @@
 // Fault point registry and the ONCEFLOW_FAULTS parser.
 #include "util/fault_points.h"
 
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,7 +161,11 @@ Status Hit(std::string_view point) {
     case Action::kCrash: {
       std::string msg = "onceflow: fault point " + std::string(point) + ": crash\n";
       (void)!::write(2, msg.data(), msg.size());
-      ::_exit(kCrashExitCode);
+      // exit_group directly: _exit may be intercepted (sanitizers finalise there while the
+      // other threads run on, committing what a real crash would not). This ends every thread
+      // at once, like kill -9.
+      ::syscall(SYS_exit_group, kCrashExitCode);
+      ::_exit(kCrashExitCode);  // not reached
     }
     case Action::kThrow:
       return Status::Aborted("injected fault at " + std::string(point)).WithRetryable(true);
