@@ -3,17 +3,22 @@
 //
 // How the figures are obtained:
 //  - Producer threads build batches with BatchBuilder (about --batch-bytes per append, like a
-//    Kafka producer's batch.size) and Append them to one partition (or several) for a fixed time.
-//  - fdatasync and pwritev are interposed in this executable (the log is linked statically, so
-//    its calls resolve here), which counts exactly how many group writes and fdatasyncs the log
-//    made, how many bytes they carried and how long the fdatasyncs took. Calls from producer
-//    threads are the group commits (minus the fixed few of each segment roll); calls from other
-//    threads are the background zero-filling of the next segment.
+//    Kafka producer's batch.size) and Append them to one partition (or several) for a fixed time,
+//    starting from a fresh log with the library's default options.
+//  - fdatasync, fsync, ftruncate and pwritev are interposed in this executable (the log is linked
+//    statically, so its calls resolve here). That counts exactly how many group writes and
+//    fdatasyncs the log made, how many bytes they carried, how long they took, the hand-off
+//    between groups and the time spent rolling segments. Calls from producer threads are the
+//    group commits (minus the fixed few of each segment roll); calls from other threads are the
+//    background zero-filling of the next segment.
 //  - The raw ceiling writes the same kind of bytes sequentially into a preallocated (zero-filled)
 //    file: one pwrite of G bytes and one fdatasync per group, where G is the log's observed
-//    average group size in that very repetition ("matched" ceiling), and also G = kMaxGroupBytes
-//    (the best the disk does with the log's largest possible group).
+//    average group size in that very repetition. The same groups are also written into a growing
+//    file (what allocating new blocks costs), and G = kMaxGroupBytes gives the best ceiling.
 //  - Every configuration runs --reps times, repetitions interleaved; medians are reported.
+//    Targets are printed as PASS/MISS, never asserted.
+//  - --diagnose runs only raw write patterns (overwrite, grow, fallocate, each alone and beside a
+//    concurrent zero-fill) at several group sizes: the evidence for why the log is where it is.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -84,6 +89,11 @@ struct IoCounters {
 };
 IoCounters g_producer_io;
 IoCounters g_other_io;
+// Hand-off between groups (meaningful with one partition): from the end of an appender's
+// fdatasync to the start of the next group's pwritev.
+std::atomic<int64_t> g_last_sync_end_ns{0};
+std::atomic<uint64_t> g_handoff_ns{0};
+std::atomic<uint64_t> g_handoffs{0};
 // Segment rolls, seen from the calls an appender makes while rolling: the first ftruncate
 // (Segment::Seal truncating the old segment to its data) starts one, the second directory
 // fsync (Segment::Create making the new segment durable) ends it. A roll runs entirely in the
@@ -115,8 +125,13 @@ extern "C" int fdatasync(int fd) {
   const int64_t t0 = c ? NowNs() : 0;
   const long r = syscall(SYS_fdatasync, fd);
   if (c) {
+    const int64_t t1 = NowNs();
     c->fdatasyncs.fetch_add(1, std::memory_order_relaxed);
-    c->fdatasync_ns.fetch_add(static_cast<uint64_t>(NowNs() - t0), std::memory_order_relaxed);
+    c->fdatasync_ns.fetch_add(static_cast<uint64_t>(t1 - t0), std::memory_order_relaxed);
+    // Rolls are excluded: they are counted as stalls.
+    if (c == &g_producer_io && t_roll_start_ns == 0) {
+      g_last_sync_end_ns.store(t1, std::memory_order_relaxed);
+    }
   }
   return static_cast<int>(r);
 }
@@ -137,13 +152,23 @@ extern "C" int fsync(int fd) {
 }
 
 extern "C" int ftruncate(int fd, off_t length) {
-  if (t_producer && !t_uncounted && t_roll_start_ns == 0) t_roll_start_ns = NowNs();
+  if (t_producer && !t_uncounted && t_roll_start_ns == 0) {
+    t_roll_start_ns = NowNs();
+    g_last_sync_end_ns.store(0, std::memory_order_relaxed);
+  }
   return static_cast<int>(syscall(SYS_ftruncate, fd, length));
 }
 
 extern "C" ssize_t pwritev(int fd, const struct iovec* iov, int count, off_t offset) {
   IoCounters* c = Counters();
   const int64_t t0 = c ? NowNs() : 0;
+  if (c == &g_producer_io) {
+    const int64_t last = g_last_sync_end_ns.exchange(0, std::memory_order_relaxed);
+    if (last != 0 && t0 > last) {
+      g_handoff_ns.fetch_add(static_cast<uint64_t>(t0 - last), std::memory_order_relaxed);
+      g_handoffs.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   const ssize_t r = RealPwritev()(fd, iov, count, offset);
   if (c) {
     c->writes.fetch_add(1, std::memory_order_relaxed);
@@ -188,7 +213,7 @@ void Settle(const std::string& dir) {
 
 struct Options {
   std::string dir = "log_append_bench.data";
-  double seconds = 1.5;          // per log run
+  double seconds = 1.25;         // per log run
   double ceiling_seconds = 0.5;  // per ceiling run
   int reps = 3;
   size_t batch_bytes = 64 * 1024;
@@ -206,13 +231,14 @@ struct Config {
   size_t record_bytes;  // value bytes per record (no key, no headers)
   int threads;
   int partitions;
-  bool one_record;  // one record per append instead of a batch
+  bool one_record;      // one record per append instead of a batch
+  size_t batch_bytes;   // 0: --batch-bytes
   Durability durability;
 };
 
 std::vector<Config> MakeConfigs() {
   std::vector<Config> cs;
-  auto add = [&](size_t rb, int th, int parts, bool one, Durability d) {
+  auto add = [&](size_t rb, int th, int parts, bool one, size_t batch, Durability d) {
     std::string name = rb == 100 ? "100B" : "1KiB";
     name += "/t";
     name += std::to_string(th);
@@ -220,15 +246,17 @@ std::vector<Config> MakeConfigs() {
       name += "/p";
       name += std::to_string(parts);
     }
-    name += one ? "/1rec" : "/batch";
+    name += one ? "/1rec" : batch == 0 ? "/batch" : "/b" + std::to_string(batch >> 20) + "M";
     name += d == Durability::kFsync ? "/fsync" : "/none";
-    cs.push_back({name, rb, th, parts, one, d});
+    cs.push_back({name, rb, th, parts, one, batch, d});
   };
   for (size_t rb : {size_t{100}, size_t{1024}}) {
-    for (int th : {1, 4, 16}) add(rb, th, 1, false, Durability::kFsync);
-    add(rb, 16, 1, true, Durability::kFsync);
-    add(rb, 16, 4, false, Durability::kFsync);
-    for (int th : {1, 16}) add(rb, th, 1, false, Durability::kNone);
+    for (int th : {1, 4, 16}) add(rb, th, 1, false, 0, Durability::kFsync);
+    // 16 x 1 MiB waiting: groups are cut at kMaxGroupBytes.
+    add(rb, 16, 1, false, 1u << 20, Durability::kFsync);
+    add(rb, 16, 1, true, 0, Durability::kFsync);
+    add(rb, 16, 4, false, 0, Durability::kFsync);
+    add(rb, 16, 1, false, 0, Durability::kNone);
   }
   return cs;
 }
@@ -258,6 +286,7 @@ struct LogRun {
   uint64_t groups = 0;       // group writes: pwritev by appenders, less the rolls' own
   double sync_us = 0;        // average fdatasync by an appender (rolls' included)
   double write_us = 0;       // average pwritev by an appender (copy into the page cache)
+  double handoff_us = -1;    // average end of a group's fdatasync -> next group's pwritev
   uint64_t rolls = 0;
   uint64_t prealloc_bytes = 0;  // zero-fill written by the background thread
   double first_roll_s = -1;     // when every partition had rolled once; -1 if not
@@ -356,11 +385,12 @@ LogRun RunLog(const Options& o, const Config& c, const std::string& dir) {
   std::mt19937_64 rng(42);
   for (char& ch : value) ch = static_cast<char>('a' + rng() % 26);
   uint32_t per_append = o.records_per_append;
+  const size_t batch_bytes = c.batch_bytes != 0 ? c.batch_bytes : o.batch_bytes;
   if (c.one_record) {
     per_append = 1;
-  } else if (per_append == 0) {
+  } else if (per_append == 0 || c.batch_bytes != 0) {
     per_append = static_cast<uint32_t>(std::max<size_t>(
-        1, (o.batch_bytes - onceflow::log::kBatchHeaderSize) / EncodedRecordBytes(value)));
+        1, (batch_bytes - onceflow::log::kBatchHeaderSize) / EncodedRecordBytes(value)));
   }
 
   std::vector<ThreadStats> stats(c.threads);
@@ -373,6 +403,9 @@ LogRun RunLog(const Options& o, const Config& c, const std::string& dir) {
   }
   g_producer_io.Reset();
   g_other_io.Reset();
+  g_last_sync_end_ns = 0;
+  g_handoff_ns = 0;
+  g_handoffs = 0;
   {
     std::lock_guard lock(g_roll_mu);
     g_rolls.clear();
@@ -441,6 +474,9 @@ LogRun RunLog(const Options& o, const Config& c, const std::string& dir) {
   const uint64_t syncs = g_producer_io.fdatasyncs;
   run.sync_us = syncs ? g_producer_io.fdatasync_ns / 1e3 / syncs : 0;
   run.write_us = g_producer_io.writes ? g_producer_io.write_ns / 1e3 / g_producer_io.writes : 0;
+  if (c.partitions == 1 && c.durability == Durability::kFsync && g_handoffs > 0) {
+    run.handoff_us = g_handoff_ns / 1e3 / g_handoffs;
+  }
   run.prealloc_bytes = g_other_io.write_bytes;
   run.p50_us = Percentile(lat, 0.50);
   run.p99_us = Percentile(lat, 0.99);
@@ -494,7 +530,7 @@ struct RawRun {
 enum class RawMode {
   kOverwrite,  // the (zero-filled) file as it is, wrapping around at its end
   kGrow,       // truncated to 0 first: every write extends the file (a segment without
-               // preallocation); restarts at 0 past the file's size
+               // preallocation); stops at the file's size
   kFallocate,  // truncated, then fallocate()d to its size: unwritten extents; stops at the end
 };
 
@@ -525,8 +561,7 @@ RawRun RunRaw(std::vector<CeilingFile>& files, size_t nfiles, uint64_t group, bo
       start.arrive_and_wait();
       while (!stop.load(std::memory_order_relaxed)) {
         if (pos + group > f.size) {
-          if (mode == RawMode::kFallocate) break;
-          if (mode == RawMode::kGrow && ::ftruncate(f.fd, 0) != 0) Die("ftruncate");
+          if (mode != RawMode::kOverwrite) break;  // the run ends early: the rate stays right
           pos = 0;
         }
         const int64_t w0 = NowNs();
@@ -570,6 +605,10 @@ RawRun RunRaw(std::vector<CeilingFile>& files, size_t nfiles, uint64_t group, bo
   if (!sync) {
     // Without fdatasync the page cache took everything; flush it so the next run starts clean.
     for (size_t i = 0; i < nfiles; ++i) fdatasync(files[i].fd);
+  }
+  for (size_t i = 0; i < nfiles && mode != RawMode::kOverwrite; ++i) {
+    // Free the blocks now, outside the timing: the next run's Settle absorbs the discards.
+    if (::ftruncate(files[i].fd, 0) != 0) Die("ftruncate");
   }
   return r;
 }
@@ -629,6 +668,12 @@ std::string FsType(const std::string& dir) {
   }
 }
 
+// A growing file stops there (a raw run rarely gets that far): no truncation inside a run.
+constexpr uint64_t kGrowFileBytes = 1u << 30;
+
+// The largest group --diagnose tries: above kMaxGroupBytes, to show what the cap costs.
+constexpr uint64_t kDiagnoseMaxGroup = 16u << 20;
+
 // ---------------------------------------------------------------------------------------------
 // --diagnose: what the disk does with the write patterns a log can produce.
 
@@ -644,6 +689,9 @@ void Diagnose(const Options& o, std::vector<CeilingFile>& files, const std::stri
               "the log's preallocation thread does)\n\n");
   CeilingFile scratch{onceflow::JoinPath(o.dir, "diag.raw"), -1, o.ceiling_file_bytes};
   ZeroFill(&scratch);
+  CeilingFile grow{onceflow::JoinPath(o.dir, "diag.grow"), -1, kGrowFileBytes};
+  grow.fd = ::open(grow.path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (grow.fd < 0) Die("open " + grow.path);
   struct Cell {
     const char* name;
     RawMode mode;
@@ -658,7 +706,7 @@ void Diagnose(const Options& o, std::vector<CeilingFile>& files, const std::stri
   for (const Cell& c : cells) std::printf(" %22s", c.name);
   std::printf(" %16s\n", "zerofill MB/s");
   for (uint64_t group : {uint64_t{64} << 10, uint64_t{256} << 10, uint64_t{1} << 20,
-                         uint64_t{4} << 20}) {
+                         uint64_t{4} << 20, kDiagnoseMaxGroup}) {
     std::printf("%7" PRIu64 "KiB", group >> 10);
     std::vector<double> zf_rates;
     for (const Cell& c : cells) {
@@ -683,7 +731,7 @@ void Diagnose(const Options& o, std::vector<CeilingFile>& files, const std::stri
             }
           });
         }
-        std::vector<CeilingFile> one{scratch};
+        std::vector<CeilingFile> one{c.mode == RawMode::kGrow ? grow : scratch};
         RawRun r = RunRaw(one, 1, group, true, o.ceiling_seconds, data, c.mode);
         stop = true;
         if (zf.joinable()) {
@@ -701,7 +749,9 @@ void Diagnose(const Options& o, std::vector<CeilingFile>& files, const std::stri
     std::printf(" %16.0f\n", Median(zf_rates));
   }
   ::close(scratch.fd);
+  ::close(grow.fd);
   onceflow::RemoveFile(scratch.path).IgnoreError();  // best-effort cleanup
+  onceflow::RemoveFile(grow.path).IgnoreError();  // ditto
   onceflow::RemoveFile(onceflow::JoinPath(o.dir, "diag.zerofill")).IgnoreError();  // ditto
 }
 
@@ -711,17 +761,18 @@ void Usage() {
       "                        [--reps N] [--batch-bytes N] [--records-per-append N]\n"
       "                        [--segment-mib N] [--only SUBSTR] [--keep] [--no-preallocate]\n"
       "                        [--diagnose]\n"
-      "  --quick          ~15 s: 0.15 s log runs, 0.08 s ceiling runs, 64 MiB ceiling files\n"
+      "  --quick          ~15-20 s: 0.15 s log runs, 0.08 s ceiling runs, 64 MiB ceiling files\n"
       "                   (the log rarely reaches its second segment: mostly seg1 figures)\n"
       "  --dir DIR        where logs and ceiling files go (default ./log_append_bench.data);\n"
       "                   put it on the disk you care about, not on tmpfs\n"
-      "  --seconds S      duration of each log run (default 1.5)\n"
+      "  --seconds S      duration of each log run (default 1.25)\n"
       "  --ceiling-seconds S  duration of each raw ceiling run (default 0.5)\n"
       "  --reps N         repetitions, interleaved; medians are reported (default 3)\n"
       "  --batch-bytes N  bytes of records per append when batching (default 65536)\n"
       "  --records-per-append N  overrides --batch-bytes\n"
       "  --segment-mib N  segment size of the log (default 64, the library's default)\n"
-      "  --only SUBSTR    run only configurations whose name contains SUBSTR, e.g. 1KiB/t16\n"
+      "  --only SUBSTR[,SUBSTR...]  run only configurations whose name contains one of them,\n"
+      "                   e.g. 1KiB/t16 or t16/batch/fsync,t1/batch/fsync\n"
       "  --keep           leave the files behind\n"
       "  --no-preallocate LogOptions::preallocate = false: segments grow as they are written\n"
       "  --diagnose       instead: raw disk experiments (grow vs overwrite vs fallocate,\n"
@@ -791,7 +842,16 @@ int main(int argc, char** argv) {
   if (auto s = onceflow::CreateDirs(o.dir); !s.ok()) Die(s.ToString());
   std::vector<Config> configs;
   for (const Config& c : MakeConfigs()) {
-    if (o.only.empty() || c.name.find(o.only) != std::string::npos) configs.push_back(c);
+    // --only: comma-separated substrings; a configuration runs if its name contains any.
+    bool match = o.only.empty();
+    for (size_t at = 0; !match && at <= o.only.size();) {
+      size_t end = o.only.find(',', at);
+      if (end == std::string::npos) end = o.only.size();
+      const std::string part = o.only.substr(at, end - at);
+      match = !part.empty() && c.name.find(part) != std::string::npos;
+      at = end + 1;
+    }
+    if (match) configs.push_back(c);
   }
   if (configs.empty()) Die("no configuration matches --only " + o.only);
 
@@ -809,7 +869,7 @@ int main(int argc, char** argv) {
                 o.dir.c_str());
   }
 
-  std::string data(kMaxGroupBytes, '\0');
+  std::string data(kDiagnoseMaxGroup, '\0');
   {
     std::mt19937_64 rng(7);
     for (char& ch : data) ch = static_cast<char>(rng());
@@ -835,7 +895,7 @@ int main(int argc, char** argv) {
   std::vector<CeilingFile> grow_files(o.diagnose ? 0 : max_parts);
   for (size_t i = 0; i < grow_files.size(); ++i) {
     grow_files[i].path = onceflow::JoinPath(o.dir, "grow." + std::to_string(i));
-    grow_files[i].size = o.ceiling_file_bytes;
+    grow_files[i].size = kGrowFileBytes;
     grow_files[i].fd = ::open(grow_files[i].path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
                               0644);
     if (grow_files[i].fd < 0) Die("open " + grow_files[i].path);
@@ -955,13 +1015,15 @@ int main(int argc, char** argv) {
 
   // Group cycle: the time between two group commits of one partition; write + sync of it is
   // the I/O, the rest is queueing, lock hand-off, wake-ups, rolls and the producers' own work.
-  std::printf("\n%-22s %9s %8s %9s %9s | %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s %5s\n",
+  std::printf("\n%-22s %9s %8s %9s %9s | %6s %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s "
+              "%5s\n",
               "config", "appends/s", "groups/s", "avg_group", "rec/group", "cycle", "write",
-              "sync", "c.wri", "c.sync", "rolls", "stalled", "longest", "prealloc", "1roll",
-              "cpu", "build");
-  std::printf("%-22s %9s %8s %9s %9s | %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s %5s\n",
-              "", "", "", "KiB", "", "us", "us", "us", "us", "us", "", "ms", "ms", "MiB", "at s",
-              "", "share");
+              "sync", "handof", "c.wri", "c.sync", "rolls", "stalled", "longest", "prealloc",
+              "1roll", "cpu", "build");
+  std::printf("%-22s %9s %8s %9s %9s | %6s %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s "
+              "%5s\n",
+              "", "", "", "KiB", "", "us", "us", "us", "us", "us", "us", "", "ms", "ms", "MiB",
+              "at s", "", "share");
   for (size_t i = 0; i < configs.size(); ++i) {
     auto med = [&](auto f) {
       std::vector<double> v;
@@ -971,8 +1033,8 @@ int main(int argc, char** argv) {
     const Config& c = configs[i];
     const bool fsync = c.durability == Durability::kFsync;
     std::printf(
-        "%-22s %9s %8s %9.1f %9.1f | %6.0f %6.0f %6s | %6.0f %6s | %5.0f %7.0f %7.0f %8.0f %6s "
-        "| %3.0f%% %4.0f%%\n",
+        "%-22s %9s %8s %9.1f %9.1f | %6.0f %6.0f %6s %6s | %6.0f %6s | %5.0f %7.0f %7.0f %8.0f "
+        "%6s | %3.0f%% %4.0f%%\n",
         c.name.c_str(),
         Human(med([](const Rep& r) { return r.log.appends / r.log.seconds; })).c_str(),
         Human(med([](const Rep& r) { return r.log.groups / r.log.seconds; })).c_str(),
@@ -983,6 +1045,7 @@ int main(int argc, char** argv) {
         }),
         med([](const Rep& r) { return r.log.write_us; }),
         fsync ? Fixed(med([](const Rep& r) { return r.log.sync_us; }), 0).c_str() : "-",
+        Fixed(med([](const Rep& r) { return r.log.handoff_us; }), 0).c_str(),
         med([](const Rep& r) { return r.ceiling.write_us; }),
         fsync ? Fixed(med([](const Rep& r) { return r.ceiling.sync_us; }), 0).c_str() : "-",
         med([](const Rep& r) { return double(r.log.rolls); }),
@@ -995,7 +1058,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "  cycle = seconds x partitions / groups; write, sync = the log's average pwritev and "
-      "fdatasync per group;\n  c.wri, c.sync = the matched ceiling's; stalled = total time "
+      "fdatasync per group;\n  handof = from the end of a group's fdatasync to the next group's "
+      "pwritev (one partition, fsync);\n  c.wri, c.sync = the matched ceiling's; stalled = total time "
       "appenders spent rolling segments\n  (appends of that partition wait), longest = the "
       "longest roll; prealloc = zero-fill written by the\n  preallocation thread; 1roll = when "
       "the first roll completed; cpu = process CPU / (elapsed x cpus);\n  build = share of "

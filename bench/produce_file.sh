@@ -50,7 +50,7 @@ bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 if [[ -z "$dir" ]]; then dir="$(dirname "$bin")/produce_file.data"; fi
 if (( line_bytes < 9 )); then echo "produce_file.sh: --line-bytes must be >= 9" >&2; exit 2; fi
 mkdir -p "$dir"
-fs="$(stat -f -c %T "$dir")"
+fs="$(df --output=fstype "$dir" | tail -1)"
 if [[ "$fs" == "tmpfs" ]]; then
   echo "WARNING: $dir is on tmpfs: fsync costs nothing there, the figure means little" >&2
 fi
@@ -78,8 +78,11 @@ echo "date:   $(date -u '+%Y-%m-%d %H:%M:%S UTC'), nproc $(nproc), load $(cut -d
 rates=()
 for ((r = 1; r <= reps; r++)); do
   rm -rf "$data"
-  "$bin" topics create bench --data "$data" --partitions "$partitions" \
-    --durability "$durability" > /dev/null
+  if ! out=$("$bin" topics create bench --data "$data" --partitions "$partitions" \
+      --durability "$durability" 2>&1); then
+    echo "produce_file.sh: topics create failed: $out" >&2
+    exit 1
+  fi
   sync
   err="$dir/produce.err"
   t0=$(date +%s.%N)
