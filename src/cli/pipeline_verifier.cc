@@ -9,7 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/pipeline_state.h"
-#include "engine/driver.h"
+#include "engine/sink_factory.h"
 #include "sink/sink.h"
 #include "util/file.h"
 

@@ -10,9 +10,9 @@
 #include <unordered_map>
 
 #include "engine/planner.h"
+#include "engine/sink_factory.h"
+#include "engine/source_factory.h"
 #include "log/partition_log.h"
-#include "sink/sqlite_sink.h"
-#include "source/log_source.h"
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
@@ -47,20 +47,6 @@ std::string ReduceKey(const Row& row, const std::vector<std::string>& fields) {
 
 }  // namespace
 
-Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
-  if (config.type != "sqlite") {
-    return Err(Status::InvalidArgument("sink.type: '" + config.type + "' is not supported"));
-  }
-  sink::SqliteSinkOptions o;
-  o.path = config.path;
-  o.init = config.init;
-  o.mode = config.mode;
-  o.table = config.table;
-  o.key = config.key;
-  o.statements = config.statements;
-  return sink::MakeSqliteSink(std::move(o));
-}
-
 Driver::Driver(const internal::PipelineSpec& spec, const RunOptions& options,
                const std::atomic<bool>* stop, StatsBox* stats)
     : spec_(spec), options_(options), stop_(stop), stats_(stats) {}
@@ -80,11 +66,8 @@ void Driver::Log(const std::string& line) const {
 
 Status Driver::Open() {
   const PipelineConfig& c = spec_.config;
-  if (c.source.type != "log") {
-    return Status::InvalidArgument("source.type: '" + c.source.type + "' is not supported");
-  }
   // The source first: a wrong topic name leaves no checkpoint behind.
-  ASSIGN_OR_RETURN(source_, source::LogSource::Open(options_.data_dir, c.source.topic));
+  ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
   ASSIGN_OR_RETURN(checkpoint_,
                    checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
   ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));

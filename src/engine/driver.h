@@ -87,7 +87,4 @@ class Driver {
   BatchId next_batch_{0};
 };
 
-// Creates the sink a config names. Errors name the sink.* key at fault.
-Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config);
-
 }  // namespace onceflow::engine

@@ -19,8 +19,12 @@ enum class RecordFormat { kJson, kCsv, kRaw };
 using sink::SinkMode;
 
 struct SourceConfig {
-  std::string type = "log";  // "log": the embedded log in the data directory
+  // "log": the embedded log in the data directory; "kafka": a Kafka topic read in exact offset
+  // ranges (direct mode).
+  std::string type = "log";
   std::string topic;
+  std::string bootstrap;  // kafka: host:port[,host:port...]; may name ${ENV} variables
+  std::string group;      // kafka: the consumer group (default "onceflow-<pipeline name>")
   StartingOffsets starting_offsets = StartingOffsets::kEarliest;
   RecordFormat format = RecordFormat::kJson;
   // csv: the column names. Empty: the partition's record at offset 0 is the header line.
@@ -46,8 +50,14 @@ struct TransformConfig {
 };
 
 struct SinkConfig {
-  std::string type = "sqlite";
+  std::string type = "sqlite";          // "sqlite", "postgres" or "kafka"
   std::string path;                     // sqlite: database file
+  // postgres: a libpq connection string; ${NAME} is replaced by the environment variable NAME
+  // (for the password). Never printed: a sink describes itself without it.
+  std::string conninfo;
+  std::string bootstrap;                // kafka: host:port[,...]; may name ${ENV} variables
+  std::string topic;                    // kafka: the output topic
+  std::string key_field;                // kafka: the field whose value is the record key ("": none)
   std::vector<std::string> init;        // statements run once at open (CREATE TABLE IF NOT EXISTS)
   SinkMode mode = SinkMode::kAppend;
   std::string table;                    // append, upsert

@@ -244,7 +244,7 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "ledger.toml: sink.tabel: unknown key (did you mean 'table'?)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "colour = 1\n" + std::string(kAppendSink)),
             "ledger.toml: source.colour: unknown key (known keys: type, topic, starting_offsets, "
-            "format, csv_columns, csv_delimiter)");
+            "format, csv_columns, csv_delimiter, bootstrap, group)");
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
@@ -334,18 +334,77 @@ TEST_F(PipelineConfigTest, KeysOfAnotherModeOrFormatAreRefused) {
             "ledger.toml: source.csv_columns[1]: 'a' is listed twice");
 }
 
-TEST_F(PipelineConfigTest, LaterSourcesAndSinksAreRefusedClearly) {
+TEST_F(PipelineConfigTest, KafkaSourceAndPostgresAndKafkaSinksParse) {
+  ::setenv("ONCEFLOW_TEST_PG_PASSWORD", "s3cret", 1);
+  Result<PipelineConfig> config = ParsePipelineConfig(R"toml(name = "bank"
+[source]
+type = "kafka"
+bootstrap = "127.0.0.1:9092"
+topic = "transfers"
+[sink]
+type = "postgres"
+conninfo = "host=127.0.0.1 password=${ONCEFLOW_TEST_PG_PASSWORD}"
+mode = "append"
+table = "t"
+)toml",
+                                                      "bank.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->source.type, "kafka");
+  EXPECT_EQ(config->source.bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(config->source.group, "onceflow-bank");  // the default group
+  EXPECT_EQ(config->sink.type, "postgres");
+  EXPECT_EQ(config->sink.conninfo, "host=127.0.0.1 password=s3cret");
+
+  config = ParsePipelineConfig(R"toml(name = "copy"
+[source]
+type = "kafka"
+bootstrap = "b:1"
+group = "g1"
+topic = "in"
+[sink]
+type = "kafka"
+bootstrap = "b:1"
+topic = "out"
+key_field = "id"
+)toml",
+                               "copy.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->source.group, "g1");
+  EXPECT_EQ(config->sink.topic, "out");
+  EXPECT_EQ(config->sink.key_field, "id");
+}
+
+TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"kafka\"\ntopic = \"t\"\n" +
                     std::string(kAppendSink)),
-            "ledger.toml: source.type: 'kafka' is not supported yet; the only source type is "
-            "'log'");
+            "ledger.toml: source.bootstrap: required");
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntopic = \"t\"\ngroup = \"g\"\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: source.group: only used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"postgres\"\n")),
-            "ledger.toml: sink.type: 'postgres' is not supported yet; the only sink type is "
-            "'sqlite'");
-  EXPECT_EQ(ErrorOf(WithSink("type = \"kafka\"\n")),
-            "ledger.toml: sink.type: 'kafka' is not supported yet; the only sink type is 'sqlite'");
+            "ledger.toml: sink.path: not used with type = \"postgres\"");
+  EXPECT_EQ(ErrorOf(std::string(kHead) + "[sink]\ntype = \"postgres\"\ntable = \"t\"\n"),
+            "ledger.toml: sink.conninfo: required");
+  EXPECT_EQ(ErrorOf(std::string(kHead) + "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"),
+            "ledger.toml: sink.topic: required");
+  EXPECT_EQ(ErrorOf(std::string(kHead) +
+                    "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\ntopic = \"o\"\ntable = \"t\"\n"),
+            "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
-            "ledger.toml: sink.type: expected one of sqlite, got 'mysql'");
+            "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
+}
+
+TEST_F(PipelineConfigTest, AnUnsetSecretVariableIsNamedButNoValueIsPrinted) {
+  ::unsetenv("ONCEFLOW_TEST_UNSET_VAR");
+  std::string error = ErrorOf(std::string(kHead) +
+                              "[sink]\ntype = \"postgres\"\nconninfo = \"password=${ONCEFLOW_TEST_UNSET_VAR}\"\n"
+                              "table = \"t\"\n");
+  EXPECT_EQ(error,
+            "ledger.toml: sink.conninfo: names the environment variable ONCEFLOW_TEST_UNSET_VAR, "
+            "which is not set");
+  EXPECT_EQ(ErrorOf(std::string(kHead) +
+                    "[sink]\ntype = \"postgres\"\nconninfo = \"password=${X\"\ntable = \"t\"\n"),
+            "ledger.toml: sink.conninfo: '${' without a closing '}'");
 }
 
 TEST_F(PipelineConfigTest, BadTransformsAreRefused) {

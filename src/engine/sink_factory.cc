@@ -1,0 +1,22 @@
+#include "engine/sink_factory.h"
+
+#include "sink/sqlite_sink.h"
+
+namespace onceflow::engine {
+
+Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
+  if (config.type == "sqlite") {
+    sink::SqliteSinkOptions o;
+    o.path = config.path;
+    o.init = config.init;
+    o.mode = config.mode;
+    o.table = config.table;
+    o.key = config.key;
+    o.statements = config.statements;
+    return sink::MakeSqliteSink(std::move(o));
+  }
+  return Err(Status::InvalidArgument("sink.type: '" + config.type +
+                                     "' is not available in this build of onceflow"));
+}
+
+}  // namespace onceflow::engine

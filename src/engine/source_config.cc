@@ -1,0 +1,66 @@
+// ConfigChecker::CheckSource: the [source] table.
+#include "engine/config_checker.h"
+
+#include <algorithm>
+
+namespace onceflow::engine::config {
+
+Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source) const {
+  static constexpr std::string_view kKeys[] = {"type",          "topic",     "starting_offsets",
+                                               "format",        "csv_columns", "csv_delimiter",
+                                               "bootstrap",     "group"};
+  RETURN_IF_ERROR(CheckKeys(table, "source", kKeys));
+  Entry type = At(table, "source", "type");
+  RETURN_IF_ERROR(ReadString(type, &source->type));
+  if (source->type != "log" && source->type != "kafka") {
+    return Error(type.key, "expected one of log, kafka, got '" + source->type + "'");
+  }
+  Entry bootstrap = At(table, "source", "bootstrap");
+  Entry group = At(table, "source", "group");
+  if (source->type == "kafka") {
+    RETURN_IF_ERROR(Required(bootstrap));
+    RETURN_IF_ERROR(ReadStringWithEnv(bootstrap, &source->bootstrap));
+    if (source->bootstrap.empty()) return Error(bootstrap.key, "must not be empty");
+    RETURN_IF_ERROR(ReadString(group, &source->group));
+    if (group.node != nullptr && source->group.empty()) {
+      return Error(group.key, "must not be empty");
+    }
+  } else {
+    for (const Entry* e : {&bootstrap, &group}) {
+      if (e->node != nullptr) return Error(e->key, "only used with type = \"kafka\"");
+    }
+  }
+  Entry topic = At(table, "source", "topic");
+  RETURN_IF_ERROR(Required(topic));
+  RETURN_IF_ERROR(ReadString(topic, &source->topic));
+  if (source->topic.empty() ||
+      !std::all_of(source->topic.begin(), source->topic.end(), IsNameChar)) {
+    return Error(topic.key,
+                 "must be letters, digits, '.', '_' or '-', got '" + source->topic + "'");
+  }
+  static constexpr Choice<StartingOffsets> kOffsets[] = {{"earliest", StartingOffsets::kEarliest},
+                                                         {"latest", StartingOffsets::kLatest}};
+  RETURN_IF_ERROR(ReadChoice<StartingOffsets>(At(table, "source", "starting_offsets"), kOffsets,
+                                              &source->starting_offsets));
+  static constexpr Choice<RecordFormat> kFormats[] = {
+      {"json", RecordFormat::kJson}, {"csv", RecordFormat::kCsv}, {"raw", RecordFormat::kRaw}};
+  RETURN_IF_ERROR(
+      ReadChoice<RecordFormat>(At(table, "source", "format"), kFormats, &source->format));
+  Entry columns = At(table, "source", "csv_columns");
+  Entry delimiter = At(table, "source", "csv_delimiter");
+  if (source->format != RecordFormat::kCsv) {
+    for (const Entry* e : {&columns, &delimiter}) {
+      if (e->node != nullptr) return Error(e->key, "only used with format = \"csv\"");
+    }
+  }
+  RETURN_IF_ERROR(ReadStringArray(columns, /*unique=*/true, &source->csv_columns));
+  RETURN_IF_ERROR(ReadString(delimiter, &source->csv_delimiter));
+  if (source->csv_delimiter.size() != 1 || source->csv_delimiter == "\"" ||
+      source->csv_delimiter == "\n" || source->csv_delimiter == "\r") {
+    return Error(delimiter.key, "must be one character other than a quote or a line break, got '" +
+                                    source->csv_delimiter + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace onceflow::engine::config

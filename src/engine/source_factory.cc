@@ -1,0 +1,18 @@
+#include "engine/source_factory.h"
+
+#include "source/log_source.h"
+
+namespace onceflow::engine {
+
+Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
+                                                   const std::string& data_dir) {
+  const SourceConfig& s = config.source;
+  if (s.type == "log") {
+    ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
+    return std::unique_ptr<source::Source>(std::move(source));
+  }
+  return Err(Status::InvalidArgument("source.type: '" + s.type +
+                                     "' is not available in this build of onceflow"));
+}
+
+}  // namespace onceflow::engine

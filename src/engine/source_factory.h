@@ -1,0 +1,18 @@
+// MakeSource: the source a pipeline's [source] table names. One place knows every source type.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/pipeline_config.h"
+#include "onceflow/status.h"
+#include "source/source.h"
+
+namespace onceflow::engine {
+
+// Opens the source `config.source` names; `data_dir` holds the embedded log's topics.
+// Errors name the source.* key at fault.
+Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
+                                                   const std::string& data_dir);
+
+}  // namespace onceflow::engine
