@@ -9,6 +9,15 @@ jobs=$(nproc)
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# One PostgreSQL server for the whole run (scripts/services/postgres.sh), stopped on any exit.
+# Tests that need it fail, rather than skip, when it is missing (ONCEFLOW_REQUIRE_SERVICES=1).
+pg_dir=$(mktemp -d /tmp/onceflow-pg.XXXXXX)
+chmod 755 "$pg_dir"  # the server runs as the user `onceflow` when we are root
+stop_postgres() { bash scripts/services/postgres.sh stop "$pg_dir/data" || true; rm -rf "$pg_dir"; }
+trap stop_postgres EXIT
+ONCEFLOW_TEST_POSTGRES=$(bash scripts/services/postgres.sh start "$pg_dir/data")
+export ONCEFLOW_TEST_POSTGRES ONCEFLOW_REQUIRE_SERVICES=1
+
 configure_and_build() {  # dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
