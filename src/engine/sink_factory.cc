@@ -1,5 +1,6 @@
 #include "engine/sink_factory.h"
 
+#include "sink/postgres_sink.h"
 #include "sink/sqlite_sink.h"
 
 namespace onceflow::engine {
@@ -14,6 +15,16 @@ Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
     o.key = config.key;
     o.statements = config.statements;
     return sink::MakeSqliteSink(std::move(o));
+  }
+  if (config.type == "postgres") {
+    sink::PostgresSinkOptions o;
+    o.conninfo = config.conninfo;
+    o.init = config.init;
+    o.mode = config.mode;
+    o.table = config.table;
+    o.key = config.key;
+    o.statements = config.statements;
+    return sink::MakePostgresSink(std::move(o));
   }
   return Err(Status::InvalidArgument("sink.type: '" + config.type +
                                      "' is not available in this build of onceflow"));

@@ -173,24 +173,4 @@ int BindValue(sqlite3_stmt* stmt, int index, const Value& value) {
   }
 }
 
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-bool IsSafeIdentifier(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && (i == 0 || c < '0' || c > '9')) return false;
-  }
-  return true;
-}
-
 }  // namespace onceflow::sink

@@ -11,6 +11,7 @@
 
 #include "onceflow/row.h"
 #include "onceflow/status.h"
+#include "sink/sink_protocol.h"
 
 namespace onceflow::sink {
 
@@ -85,12 +86,5 @@ int BindValue(sqlite3_stmt* stmt, int index, const Value& value);
 inline int BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
-
-// `name` as an SQL identifier in double quotes, inner quotes doubled: ab"c -> "ab""c".
-std::string QuoteIdentifier(std::string_view name);
-
-// Whether `name` is a plain identifier, [A-Za-z_][A-Za-z0-9_]*: the form the sink accepts for
-// the table and key columns named in its options.
-bool IsSafeIdentifier(std::string_view name);
 
 }  // namespace onceflow::sink

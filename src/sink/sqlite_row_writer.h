@@ -15,13 +15,6 @@
 
 namespace onceflow::sink {
 
-// A row that could not be written: its index in the rows given to RowWriter::Write, and why,
-// naming the statement (for its dead letter).
-struct RowError {
-  size_t index;
-  std::string message;
-};
-
 // Lifecycle: made once at the sink's Open(), after the init statements ran (the table or the
 // statements' tables must exist), and used for every commit; its statements are prepared once
 // and reused. Thread-safety: none; the sink serialises use.

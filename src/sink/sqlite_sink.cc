@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "sink/sqlite_db.h"
+#include "sink/sink_protocol.h"
 #include "sink/sqlite_row_writer.h"
 #include "util/fault_points.h"
 
@@ -56,116 +57,13 @@ int BindCopy(sqlite3_stmt* stmt, int index, std::string_view text) {
   return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    if (c < 0x80) {
-      n = 0;
-    } else if ((c >> 5) == 0x6) {
-      n = 1;
-    } else if ((c >> 4) == 0xe) {
-      n = 2;
-    } else if ((c >> 3) == 0x1e) {
-      n = 3;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;  // a truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string_view ModeName(SinkMode mode) {
-  switch (mode) {
-    case SinkMode::kAppend: return "append";
-    case SinkMode::kUpsert: return "upsert";
-    case SinkMode::kStatements: return "statements";
-  }
-  return "unknown";
-}
-
 Status ValidateOptions(const SqliteSinkOptions& o) {
   if (o.path.empty()) return Status::InvalidArgument("sqlite sink: sink.path is required");
   const std::string where = "sqlite " + o.path + ": ";
-  const std::string mode(ModeName(o.mode));
   if (o.busy_timeout_ms < 0) {
     return Status::InvalidArgument(where + "the busy timeout must not be negative");
   }
-  if (o.mode == SinkMode::kAppend || o.mode == SinkMode::kUpsert) {
-    if (o.table.empty()) {
-      return Status::InvalidArgument(where + "sink.table is required in " + mode + " mode");
-    }
-    if (!IsSafeIdentifier(o.table)) {
-      return Status::InvalidArgument(where + "sink.table '" + o.table +
-                                     "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
-    }
-  }
-  if (o.mode == SinkMode::kUpsert) {
-    if (o.key.empty()) {
-      return Status::InvalidArgument(where + "sink.key (the conflict columns) is required in "
-                                     "upsert mode");
-    }
-    std::set<std::string> seen;
-    for (const std::string& k : o.key) {
-      if (!IsSafeIdentifier(k)) {
-        return Status::InvalidArgument(where + "sink.key column '" + k +
-                                       "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
-      }
-      if (!seen.insert(k).second) {
-        return Status::InvalidArgument(where + "sink.key names column '" + k + "' twice");
-      }
-    }
-  }
-  if (o.mode == SinkMode::kStatements) {
-    if (o.statements.empty()) {
-      return Status::InvalidArgument(where + "sink.statements is required in statements mode");
-    }
-    for (size_t i = 0; i < o.statements.size(); ++i) {
-      if (o.statements[i].find_first_not_of(" \t\r\n;") == std::string::npos) {
-        return Status::InvalidArgument(where + "sink.statements: statement " +
-                                       std::to_string(i + 1) + " is empty");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-// A task's identity in messages: "pipeline 'bank' task 3".
-std::string TaskName(const std::string& pipeline, int32_t task) {
-  return "pipeline '" + pipeline + "' task " + std::to_string(task);
-}
-
-// Checks what a commit would store: the ranges must read back (DecodeRanges) as they were.
-Status ValidateTask(const TaskCommit& t) {
-  const std::string who = TaskName(t.pipeline, t.task);
-  if (t.pipeline.empty()) return Status::InvalidArgument("commit: the pipeline name is empty");
-  if (t.task < 0) return Status::InvalidArgument("commit: " + who + ": negative task");
-  if (t.batch.value() < 0) return Status::InvalidArgument("commit: " + who + ": negative batch");
-  std::set<int32_t> partitions;
-  for (const TaskRange& r : t.ranges) {
-    const std::string range = r.partition.ToString() + ":" + r.from.ToString() + "-" +
-                              r.until.ToString();
-    if (r.partition.value() < 0 || r.from.value() < 0 || r.until < r.from) {
-      return Status::InvalidArgument("commit: " + who + ": bad range " + range);
-    }
-    if (!partitions.insert(r.partition.value()).second) {
-      return Status::InvalidArgument("commit: " + who + ": partition " +
-                                     r.partition.ToString() + " appears in two ranges");
-    }
-  }
-  return Status::Ok();
+  return ValidateModeOptions(where, o.mode, o.table, o.key, o.statements);
 }
 
 class SqliteSink final : public Sink {
@@ -271,14 +169,7 @@ Result<std::map<int32_t, TaskProgress>> SqliteSink::ReadProgress(const std::stri
 }
 
 Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit> tasks) {
-  std::set<std::pair<std::string_view, int32_t>> seen;
-  for (const TaskCommit& t : tasks) {
-    RETURN_IF_ERROR(ValidateTask(t).WithContext(Describe()));
-    if (!seen.emplace(t.pipeline, t.task).second) {
-      return Err(Status::InvalidArgument(Describe() + ": commit: " +
-                                         TaskName(t.pipeline, t.task) + " appears twice"));
-    }
-  }
+  RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
   std::lock_guard lock(mu_);
   if (db_ == nullptr) return Err(NotOpen());
   RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the commit transaction"));
@@ -357,33 +248,7 @@ Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows)
 
 Result<CommitOutcome> SqliteSink::CheckTask(const TaskCommit& t) {
   ASSIGN_OR_RETURN(std::optional<TaskProgress> stored, ReadTask(t.pipeline, t.task));
-  if (!stored.has_value()) return CommitOutcome::kCommitted;
-  const std::string who = Describe() + ": " + TaskName(t.pipeline, t.task);
-  if (stored->epoch > t.epoch) {
-    return Err(Status::Fenced(who + ": epoch " + t.epoch.ToString() + " is fenced by epoch " +
-                              stored->epoch.ToString() + ", which committed batch " +
-                              stored->last_batch.ToString()));
-  }
-  if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
-    // Guarantee 3: a batch re-run after a crash reads exactly its recorded ranges.
-    return Err(Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with "
-                               "ranges " + EncodeRanges(stored->ranges) + " but is replayed "
-                               "with " + EncodeRanges(t.ranges) + ": the replay is not "
-                               "deterministic"));
-  }
-  if (stored->last_batch >= t.batch) return CommitOutcome::kAlreadyCommitted;
-  for (const TaskRange& r : t.ranges) {
-    for (const TaskRange& prev : stored->ranges) {
-      if (prev.partition != r.partition || prev.until == r.from) continue;
-      const char* kind = r.from > prev.until ? "gap" : "overlap";
-      return Err(Status::Aborted(who + " partition " + r.partition.ToString() + ": " + kind +
-                                 ": batch " + t.batch.ToString() + " starts at offset " +
-                                 r.from.ToString() + " but batch " +
-                                 stored->last_batch.ToString() + " ended at offset " +
-                                 prev.until.ToString()));
-    }
-  }
-  return CommitOutcome::kCommitted;
+  return DecideTask(Describe(), t, stored);
 }
 
 Result<std::optional<TaskProgress>> SqliteSink::ReadTask(const std::string& pipeline,

@@ -1,0 +1,423 @@
+// PostgresSink: the progress-row protocol on PostgreSQL: output, dead letters and progress rows
+// of a batch's tasks in one transaction.
+#include "sink/postgres_sink.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "sink/postgres_conn.h"
+#include "sink/postgres_row_writer.h"
+#include "sink/sink_protocol.h"
+#include "util/fault_points.h"
+
+namespace onceflow::sink {
+namespace {
+
+constexpr char kCreateProgress[] =
+    "CREATE TABLE IF NOT EXISTS onceflow_progress("
+    "pipeline TEXT NOT NULL, task INTEGER NOT NULL, last_batch BIGINT NOT NULL, "
+    "epoch BIGINT NOT NULL, ranges TEXT NOT NULL, committed_at_ms BIGINT NOT NULL, "
+    "PRIMARY KEY(pipeline, task))";
+constexpr char kCreateDeadLetters[] =
+    "CREATE TABLE IF NOT EXISTS onceflow_dead_letters("
+    "pipeline TEXT NOT NULL, batch BIGINT NOT NULL, partition INTEGER NOT NULL, "
+    "\"offset\" BIGINT NOT NULL, raw BYTEA, error TEXT NOT NULL)";
+// A placeholder (last_batch -1) makes the progress row exist, so that the FOR UPDATE below
+// locks it even for a task's first commit: two first commits of one task serialise here. It
+// never outlives the transaction: a commit that writes sets the row, any other rolls back.
+constexpr char kPlaceholder[] =
+    "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms) "
+    "VALUES($1, $2, -1, 0, '', 0) ON CONFLICT (pipeline, task) DO NOTHING";
+constexpr char kLockTask[] =
+    "SELECT last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = $1 AND task = $2 "
+    "FOR UPDATE";
+constexpr char kReadPipeline[] =
+    "SELECT task, last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = $1 AND "
+    "last_batch >= 0 ORDER BY task";
+constexpr char kWriteProgress[] =
+    "UPDATE onceflow_progress SET last_batch = $3, epoch = $4, ranges = $5, "
+    "committed_at_ms = $6 WHERE pipeline = $1 AND task = $2";
+constexpr char kWriteDeadLetter[] =
+    "INSERT INTO onceflow_dead_letters(pipeline, batch, partition, \"offset\", raw, error) "
+    "VALUES($1, $2, $3, $4, $5, $6)";
+
+int64_t ParseInt(const char* text) {
+  int64_t v = 0;
+  std::from_chars(text, text + std::strlen(text), v);
+  return v;
+}
+
+// The same Status with every occurrence of `secret` in its message masked.
+Status Redact(Status s, const std::string& secret) {
+  if (s.ok() || secret.empty() || s.message().find(secret) == std::string::npos) return s;
+  std::string m = s.message();
+  for (size_t at = m.find(secret); at != std::string::npos; at = m.find(secret, at + 3)) {
+    m.replace(at, secret.size(), "***");
+  }
+  Status out;
+  switch (s.code()) {
+    case StatusCode::kIoError: out = Status::IoError(m); break;
+    case StatusCode::kBusy: out = Status::Busy(m); break;
+    case StatusCode::kInvalidArgument: out = Status::InvalidArgument(m); break;
+    case StatusCode::kFenced: out = Status::Fenced(m); break;
+    case StatusCode::kCorruption: out = Status::Corruption(m); break;
+    default: out = Status::Aborted(m); break;
+  }
+  return out.WithRetryable(s.retryable());
+}
+
+// The password in `conninfo`, if any (to keep it out of every message).
+std::string PasswordOf(const std::string& conninfo) {
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), nullptr);
+  if (options == nullptr) return "";
+  std::string password;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr) password = o->val;
+  }
+  PQconninfoFree(options);
+  return password;
+}
+
+class PostgresSink final : public Sink {
+ public:
+  PostgresSink(PostgresSinkOptions options, std::string describe)
+      : options_(std::move(options)),
+        describe_(std::move(describe)),
+        password_(PasswordOf(options_.conninfo)) {}
+
+  Status Open() override;
+  Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
+  Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
+  std::string Describe() const override { return describe_; }
+
+ private:
+  Status NotOpen() const {
+    return Status::InvalidArgument(describe_ + ": the sink is not open; call Open() first");
+  }
+  Status OpenLocked();
+  // Reconnects if the connection is gone, with backoff up to reconnect_timeout_ms.
+  Status EnsureConnected();
+  // BEGIN. A connection found dead here (the server restarted since the last commit) is
+  // replaced once: nothing of the transaction was sent yet.
+  Status Begin();
+  Status CommitLocked(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
+                      bool* wrote);
+  // Locks and reads every task's progress row (one pipelined round trip) and decides.
+  Status CheckTasks(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes);
+  Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows);
+  Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
+                         std::string_view raw, std::string_view error);
+  Status WriteProgress(const TaskCommit& t, int64_t now_ms);
+  Result<TaskProgress> ProgressFrom(const PGresult* r, int row, int first,
+                                    const std::string& pipeline, int32_t task) const;
+
+  const PostgresSinkOptions options_;
+  const std::string describe_;
+  const std::string password_;
+
+  // Guards everything below: one connection, one commit at a time.
+  std::mutex mu_;
+  std::unique_ptr<PgConn> conn_;
+  std::unique_ptr<PgRowWriter> writer_;  // set once Open() succeeded
+  std::vector<RowError> row_errors_;
+};
+
+Status PostgresSink::Open() {
+  std::lock_guard lock(mu_);
+  if (writer_ != nullptr) return Status::Ok();
+  Status s = Redact(OpenLocked(), password_);
+  if (!s.ok()) {
+    writer_.reset();
+    conn_.reset();
+  }
+  return s;
+}
+
+Status PostgresSink::OpenLocked() {
+  ASSIGN_OR_RETURN(conn_, PgConn::Connect(options_.conninfo, describe_));
+  for (size_t i = 0; i < options_.init.size(); ++i) {
+    RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
+                                /*config=*/true));
+  }
+  RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
+  RETURN_IF_ERROR(conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
+  if (options_.mode == SinkMode::kStatements) {
+    ASSIGN_OR_RETURN(writer_, MakePgStatementsWriter(conn_.get(), options_.statements));
+  } else {
+    std::span<const std::string> key;
+    if (options_.mode == SinkMode::kUpsert) key = options_.key;
+    ASSIGN_OR_RETURN(writer_, MakePgTableWriter(conn_.get(), options_.table, key));
+  }
+  return Status::Ok();
+}
+
+Status PostgresSink::EnsureConnected() {
+  if (conn_ != nullptr && !conn_->broken()) return Status::Ok();
+  conn_.reset();
+  writer_->NewConnection();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.reconnect_timeout_ms);
+  auto delay = std::chrono::milliseconds(50);
+  while (true) {
+    Result<std::unique_ptr<PgConn>> c = PgConn::Connect(options_.conninfo, describe_);
+    if (c.has_value()) {
+      conn_ = std::move(*c);
+      return Status::Ok();
+    }
+    if (std::chrono::steady_clock::now() + delay > deadline) {
+      return c.error().WithContext("reconnecting for " +
+                                   std::to_string(options_.reconnect_timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+Status PostgresSink::Begin() {
+  Status s = conn_->Exec("BEGIN", "begin the commit transaction");
+  if (s.ok() || !conn_->broken()) return s;
+  RETURN_IF_ERROR(EnsureConnected());
+  return conn_->Exec("BEGIN", "begin the commit transaction");
+}
+
+Result<std::map<int32_t, TaskProgress>> PostgresSink::ReadProgress(const std::string& pipeline) {
+  std::lock_guard lock(mu_);
+  if (writer_ == nullptr) return Err(NotOpen());
+  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  Result<PgResult> r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
+  if (!r.has_value() && conn_->broken()) {  // a restart since the last use: once more
+    RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+    r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
+  }
+  if (!r.has_value()) return Err(Redact(r.error(), password_));
+  std::map<int32_t, TaskProgress> progress;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    const auto task = static_cast<int32_t>(ParseInt(PQgetvalue(r->get(), i, 0)));
+    ASSIGN_OR_RETURN(progress[task], ProgressFrom(r->get(), i, 1, pipeline, task));
+  }
+  return progress;
+}
+
+Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int first,
+                                                const std::string& pipeline,
+                                                int32_t task) const {
+  TaskProgress p;
+  p.last_batch = BatchId(ParseInt(PQgetvalue(r, row, first)));
+  p.epoch = Epoch(ParseInt(PQgetvalue(r, row, first + 1)));
+  Result<std::vector<TaskRange>> ranges = DecodeRanges(PQgetvalue(r, row, first + 2));
+  if (!ranges.has_value()) {
+    return Err(Status::Corruption(describe_ + ": the progress row of " +
+                                  TaskName(pipeline, task) + ": " + ranges.error().message()));
+  }
+  p.ranges = std::move(ranges).value();
+  return p;
+}
+
+Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskCommit> tasks) {
+  RETURN_IF_ERROR(ValidateCommit(describe_, tasks));
+  std::lock_guard lock(mu_);
+  if (writer_ == nullptr) return Err(NotOpen());
+  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  RETURN_IF_ERROR(Redact(Begin(), password_));
+  std::vector<CommitOutcome> outcomes;
+  bool wrote = false;
+  Status s = CommitLocked(tasks, &outcomes, &wrote);
+  if (s.ok() && wrote) s = faults::Hit("before_sink_commit");
+  if (s.ok() && wrote) {
+    PgResult r(PQexec(conn_->handle(), "COMMIT"));
+    if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      // The connection may have died during COMMIT: the batch is in doubt, and the retry
+      // reads the progress rows to find out.
+      s = conn_->Error(r.get(), "commit");
+    } else if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
+      s = Status::Aborted(describe_ + ": commit: the server rolled the transaction back");
+    }
+    if (s.ok()) {
+      // The batch is durable from here on; a failure now makes the caller retry, and the
+      // retry finds the progress rows and reports kAlreadyCommitted.
+      RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+      return outcomes;
+    }
+  }
+  if (!conn_->broken()) {
+    // Nothing better can be done if ROLLBACK fails: the connection is dropped, the server
+    // rolls back, and the first error is the one reported.
+    if (!conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
+  }
+  if (!s.ok()) return Err(Redact(std::move(s), password_));
+  return outcomes;  // every task was already committed: nothing to keep
+}
+
+Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
+                                  std::vector<CommitOutcome>* outcomes, bool* wrote) {
+  // Decide every task before writing anything: a fenced task or a gap fails the whole commit
+  // early, and the number of rows to write places the mid_sink_write fault point.
+  RETURN_IF_ERROR(CheckTasks(tasks, outcomes));
+  size_t rows_to_write = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if ((*outcomes)[i] != CommitOutcome::kCommitted) continue;
+    *wrote = true;
+    rows_to_write += tasks[i].rows.size();
+  }
+  if (!*wrote) return Status::Ok();
+
+  const size_t half = rows_to_write / 2;
+  size_t written = 0;
+  bool mid_hit = false;
+  const int64_t now_ms = NowMs();
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if ((*outcomes)[i] != CommitOutcome::kCommitted) continue;
+    const TaskCommit& t = tasks[i];
+    if (!mid_hit && written + t.rows.size() > half) {
+      // Half of the commit's rows lie before this point.
+      const size_t first = half - written;
+      RETURN_IF_ERROR(WriteRows(t, t.rows.first(first)));
+      mid_hit = true;
+      RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+      RETURN_IF_ERROR(WriteRows(t, t.rows.subspan(first)));
+    } else {
+      RETURN_IF_ERROR(WriteRows(t, t.rows));
+    }
+    written += t.rows.size();
+    for (const DeadLetter& d : t.dead_letters) {
+      RETURN_IF_ERROR(WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
+    }
+    RETURN_IF_ERROR(WriteProgress(t, now_ms));
+  }
+  if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+  return Status::Ok();
+}
+
+Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
+                                std::vector<CommitOutcome>* outcomes) {
+  // Lock in (pipeline, task) order, so that two commits of overlapping tasks cannot deadlock.
+  std::vector<size_t> order(tasks.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::tie(tasks[a].pipeline, tasks[a].task) < std::tie(tasks[b].pipeline, tasks[b].task);
+  });
+  PGconn* c = conn_->handle();
+  if (PQenterPipelineMode(c) != 1) return conn_->Error(nullptr, "enter pipeline mode");
+  std::vector<std::string> task_text(tasks.size());
+  bool sent = true;
+  for (size_t i : order) {
+    task_text[i] = std::to_string(tasks[i].task);
+    const char* params[] = {tasks[i].pipeline.c_str(), task_text[i].c_str()};
+    for (const char* sql : {kPlaceholder, kLockTask}) {
+      if (sent && PQsendQueryParams(c, sql, 2, nullptr, params, nullptr, nullptr, 0) != 1) {
+        sent = false;
+      }
+    }
+  }
+  if (PQpipelineSync(c) != 1) sent = false;
+  std::vector<PgResult> results;
+  PgResult error;
+  int nulls = 0;
+  while (sent) {
+    PGresult* raw = PQgetResult(c);
+    if (raw == nullptr) {
+      if (conn_->broken() || ++nulls > 1) {
+        sent = false;
+        break;
+      }
+      continue;
+    }
+    nulls = 0;
+    PgResult res(raw);
+    const ExecStatusType st = PQresultStatus(raw);
+    if (st == PGRES_PIPELINE_SYNC) break;
+    if (st == PGRES_FATAL_ERROR && error == nullptr) {
+      error = std::move(res);
+    } else {
+      results.push_back(std::move(res));
+    }
+  }
+  PQexitPipelineMode(c);
+  if (!sent || error != nullptr) return conn_->Error(error.get(), "lock the progress rows");
+  outcomes->assign(tasks.size(), CommitOutcome::kCommitted);
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = order[k];
+    const PGresult* row = results.at(2 * k + 1).get();
+    std::optional<TaskProgress> stored;
+    if (PQntuples(row) == 1 && ParseInt(PQgetvalue(row, 0, 0)) >= 0) {
+      ASSIGN_OR_RETURN(stored, ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
+    }
+    ASSIGN_OR_RETURN((*outcomes)[i], DecideTask(describe_, tasks[i], stored));
+  }
+  return Status::Ok();
+}
+
+Status PostgresSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {
+  row_errors_.clear();
+  RETURN_IF_ERROR(writer_->Write(conn_.get(), rows, &row_errors_));
+  for (const RowError& e : row_errors_) {
+    const SinkRow& r = rows[e.index];
+    RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
+  }
+  return Status::Ok();
+}
+
+Status PostgresSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
+                                     std::string_view raw, std::string_view error) {
+  const std::string batch = t.batch.ToString();
+  const std::string part = partition.ToString();
+  const std::string off = offset.ToString();
+  // The error text comes from the server and may hold bytes that are not UTF-8 (from the row).
+  std::string err(error);
+  if (!IsValidUtf8(err)) {
+    for (char& ch : err) {
+      if (static_cast<unsigned char>(ch) >= 0x80) ch = '?';
+    }
+  }
+  err.erase(std::remove(err.begin(), err.end(), '\0'), err.end());
+  const char* values[] = {t.pipeline.c_str(), batch.c_str(), part.c_str(), off.c_str(),
+                          raw.data(), err.c_str()};
+  const int lengths[] = {0, 0, 0, 0, static_cast<int>(raw.size()), 0};
+  const int formats[] = {0, 0, 0, 0, 1, 0};  // raw as bytes, the rest as text
+  PgResult r(PQexecParams(conn_->handle(), kWriteDeadLetter, 6, nullptr, values, lengths, formats,
+                          0));
+  if (r != nullptr && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::Ok();
+  return conn_->Error(r.get(), "write a dead letter");
+}
+
+Status PostgresSink::WriteProgress(const TaskCommit& t, int64_t now_ms) {
+  const std::string task = std::to_string(t.task);
+  const std::string batch = t.batch.ToString();
+  const std::string epoch = t.epoch.ToString();
+  const std::string ranges = EncodeRanges(t.ranges);
+  const std::string now = std::to_string(now_ms);
+  ASSIGN_OR_RETURN(PgResult r,
+                   conn_->Query(kWriteProgress,
+                                {t.pipeline.c_str(), task.c_str(), batch.c_str(), epoch.c_str(),
+                                 ranges.c_str(), now.c_str()},
+                                "write the progress row of " + TaskName(t.pipeline, t.task)));
+  if (std::strcmp(PQcmdTuples(r.get()), "1") != 0) {
+    return Status::Aborted(describe_ + ": write the progress row of " +
+                           TaskName(t.pipeline, t.task) + ": the locked row is gone");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Sink>> MakePostgresSink(PostgresSinkOptions options) {
+  if (options.conninfo.empty()) {
+    return Err(Status::InvalidArgument("postgres sink: sink.conninfo is required"));
+  }
+  ASSIGN_OR_RETURN(std::string describe, DescribeConninfo(options.conninfo));
+  if (options.reconnect_timeout_ms < 0) {
+    return Err(Status::InvalidArgument(describe + ": the reconnect timeout must not be negative"));
+  }
+  RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table, options.key,
+                                      options.statements));
+  return std::make_unique<PostgresSink>(std::move(options), std::move(describe));
+}
+
+}  // namespace onceflow::sink

@@ -1,0 +1,186 @@
+// The database-independent part of the progress-row protocol, shared by the SQLite and
+// PostgreSQL sinks.
+#include "sink/sink_protocol.h"
+
+#include <chrono>
+#include <set>
+#include <utility>
+
+namespace onceflow::sink {
+
+std::string_view ModeName(SinkMode mode) {
+  switch (mode) {
+    case SinkMode::kAppend: return "append";
+    case SinkMode::kUpsert: return "upsert";
+    case SinkMode::kStatements: return "statements";
+  }
+  return "unknown";
+}
+
+Status ValidateModeOptions(const std::string& where, SinkMode mode, const std::string& table,
+                           std::span<const std::string> key,
+                           std::span<const std::string> statements) {
+  const std::string mode_name(ModeName(mode));
+  if (mode == SinkMode::kAppend || mode == SinkMode::kUpsert) {
+    if (table.empty()) {
+      return Status::InvalidArgument(where + "sink.table is required in " + mode_name + " mode");
+    }
+    if (!IsSafeIdentifier(table)) {
+      return Status::InvalidArgument(where + "sink.table '" + table +
+                                     "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+  }
+  if (mode == SinkMode::kUpsert) {
+    if (key.empty()) {
+      return Status::InvalidArgument(where + "sink.key (the conflict columns) is required in "
+                                     "upsert mode");
+    }
+    std::set<std::string> seen;
+    for (const std::string& k : key) {
+      if (!IsSafeIdentifier(k)) {
+        return Status::InvalidArgument(where + "sink.key column '" + k +
+                                       "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+      }
+      if (!seen.insert(k).second) {
+        return Status::InvalidArgument(where + "sink.key names column '" + k + "' twice");
+      }
+    }
+  }
+  if (mode == SinkMode::kStatements) {
+    if (statements.empty()) {
+      return Status::InvalidArgument(where + "sink.statements is required in statements mode");
+    }
+    for (size_t i = 0; i < statements.size(); ++i) {
+      if (statements[i].find_first_not_of(" \t\r\n;") == std::string::npos) {
+        return Status::InvalidArgument(where + "sink.statements: statement " +
+                                       std::to_string(i + 1) + " is empty");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::string TaskName(const std::string& pipeline, int32_t task) {
+  return "pipeline '" + pipeline + "' task " + std::to_string(task);
+}
+
+namespace {
+
+// Checks what a commit would store: the ranges must read back (DecodeRanges) as they were.
+Status ValidateTask(const TaskCommit& t) {
+  const std::string who = TaskName(t.pipeline, t.task);
+  if (t.pipeline.empty()) return Status::InvalidArgument("commit: the pipeline name is empty");
+  if (t.task < 0) return Status::InvalidArgument("commit: " + who + ": negative task");
+  if (t.batch.value() < 0) return Status::InvalidArgument("commit: " + who + ": negative batch");
+  std::set<int32_t> partitions;
+  for (const TaskRange& r : t.ranges) {
+    const std::string range = r.partition.ToString() + ":" + r.from.ToString() + "-" +
+                              r.until.ToString();
+    if (r.partition.value() < 0 || r.from.value() < 0 || r.until < r.from) {
+      return Status::InvalidArgument("commit: " + who + ": bad range " + range);
+    }
+    if (!partitions.insert(r.partition.value()).second) {
+      return Status::InvalidArgument("commit: " + who + ": partition " +
+                                     r.partition.ToString() + " appears in two ranges");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> tasks) {
+  std::set<std::pair<std::string_view, int32_t>> seen;
+  for (const TaskCommit& t : tasks) {
+    RETURN_IF_ERROR(ValidateTask(t).WithContext(describe));
+    if (!seen.emplace(t.pipeline, t.task).second) {
+      return Status::InvalidArgument(describe + ": commit: " + TaskName(t.pipeline, t.task) +
+                                     " appears twice");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
+                                 const std::optional<TaskProgress>& stored) {
+  if (!stored.has_value()) return CommitOutcome::kCommitted;
+  const std::string who = describe + ": " + TaskName(t.pipeline, t.task);
+  if (stored->epoch > t.epoch) {
+    return Err(Status::Fenced(who + ": epoch " + t.epoch.ToString() + " is fenced by epoch " +
+                              stored->epoch.ToString() + ", which committed batch " +
+                              stored->last_batch.ToString()));
+  }
+  if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
+    // Guarantee 3: a batch re-run after a crash reads exactly its recorded ranges.
+    return Err(Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with "
+                               "ranges " + EncodeRanges(stored->ranges) + " but is replayed "
+                               "with " + EncodeRanges(t.ranges) + ": the replay is not "
+                               "deterministic"));
+  }
+  if (stored->last_batch >= t.batch) return CommitOutcome::kAlreadyCommitted;
+  for (const TaskRange& r : t.ranges) {
+    for (const TaskRange& prev : stored->ranges) {
+      if (prev.partition != r.partition || prev.until == r.from) continue;
+      const char* kind = r.from > prev.until ? "gap" : "overlap";
+      return Err(Status::Aborted(who + " partition " + r.partition.ToString() + ": " + kind +
+                                 ": batch " + t.batch.ToString() + " starts at offset " +
+                                 r.from.ToString() + " but batch " +
+                                 stored->last_batch.ToString() + " ended at offset " +
+                                 prev.until.ToString()));
+    }
+  }
+  return CommitOutcome::kCommitted;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c >> 5) == 0x6) {
+      n = 1;
+    } else if ((c >> 4) == 0xe) {
+      n = 2;
+    } else if ((c >> 3) == 0x1e) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // a truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+bool IsSafeIdentifier(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!alpha && (i == 0 || c < '0' || c > '9')) return false;
+  }
+  return true;
+}
+
+}  // namespace onceflow::sink
