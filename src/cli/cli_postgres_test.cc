@@ -1,0 +1,240 @@
+// The ledger pipeline (log source -> PostgreSQL statements sink) end to end, against a real
+// server: `onceflow run` SIGKILLed at random moments and crashed at every fault point, the
+// server restarted mid-run, `verify` and `status` on a postgres sink, and secrets kept out of
+// every output. Labels `crash` and `postgres`.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "cli/cli_pipeline_test_util.h"
+#include "sink/postgres_test_util.h"
+#include "util/fault_points.h"
+
+namespace onceflow::cli::testing {
+namespace {
+
+using onceflow::testing::PgQuery;
+
+// The ledger pipeline of cli_pipeline_test_util.h with a PostgreSQL sink; `conninfo` is
+// written as given (it may name ${ENV} variables).
+std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition) {
+  return R"toml(name = "ledger"
+batch_interval_ms = 20
+max_records_per_partition = )toml" +
+         std::to_string(max_records_per_partition) + R"toml(
+[source]
+type = "log"
+topic = "transfers"
+starting_offsets = "earliest"
+format = "json"
+[sink]
+type = "postgres"
+conninfo = ")toml" + conninfo + R"toml("
+init = ["CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, amount BIGINT)"]
+mode = "statements"
+statements = [
+  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance - :amount",
+  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance + :amount",
+  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
+)toml";
+}
+
+class CliPostgresTest : public LedgerCliTestBase {
+ protected:
+  void SetUp() override {
+    LedgerCliTestBase::SetUp();
+    ONCEFLOW_REQUIRE_POSTGRES();
+    server_ = onceflow::testing::TestPostgres();
+    UseServer(server_);
+  }
+  void TearDown() override {
+    if (!schema_.empty()) PgQuery(schema_server_, "DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    LedgerCliTestBase::TearDown();
+  }
+
+  // Points the pipeline at a fresh schema on `server`.
+  void UseServer(const std::string& server) {
+    schema_server_ = server;
+    schema_ = onceflow::testing::UniqueName("clitest");
+    conninfo_ = onceflow::testing::WithSchema(server, schema_);
+  }
+  void WritePostgresToml(int64_t max_records_per_partition, const std::string& conninfo = "") {
+    WriteWholeFile(toml_, LedgerPostgresToml(conninfo.empty() ? conninfo_ : conninfo,
+                                             max_records_per_partition));
+  }
+
+  // "" when the ledger in PostgreSQL holds every transfer produced exactly once, else what is
+  // wrong: rows == transfers, no duplicate id, every balance exact, the total 0.
+  std::string CheckPostgresLedger() {
+    std::string error;
+    auto count = PgQuery(conninfo_, "SELECT count(*), count(DISTINCT id) FROM ledger", &error);
+    if (count.size() != 1) return "cannot read the ledger: " + error;
+    if (count[0] != std::to_string(transfers_.size()) + "|" + std::to_string(transfers_.size())) {
+      return "ledger rows|distinct ids = " + count[0] + ", expected " +
+             std::to_string(transfers_.size()) + " of each";
+    }
+    std::map<int64_t, int64_t> expected;
+    for (const Transfer& t : transfers_) {
+      expected[t.from] -= t.amount;
+      expected[t.to] += t.amount;
+    }
+    std::map<int64_t, int64_t> actual;
+    int64_t total = 0;
+    for (const std::string& row : PgQuery(conninfo_, "SELECT id, balance FROM accounts")) {
+      const size_t bar = row.find('|');
+      const int64_t balance = std::stoll(row.substr(bar + 1));
+      actual[std::stoll(row.substr(0, bar))] = balance;
+      total += balance;
+    }
+    if (total != 0) return "the total balance is " + std::to_string(total) + ", not 0";
+    if (actual != expected) {
+      for (const auto& [id, balance] : expected) {
+        if (actual[id] != balance) {
+          return "account " + std::to_string(id) + " has " + std::to_string(actual[id]) +
+                 ", expected " + std::to_string(balance);
+        }
+      }
+      return "accounts that no transfer names";
+    }
+    return "";
+  }
+
+  std::string server_, schema_server_, schema_, conninfo_;
+};
+
+TEST_F(CliPostgresTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
+  constexpr int kKills = 12;
+  WritePostgresToml(/*max_records_per_partition=*/5);
+  Produce(8000, /*accounts=*/200);
+  const uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(50, 500);
+
+  int kills = 0, finished = 0;
+  while (kills < kKills) {
+    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+                TempPath("out"), TempPath("err"));
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+    std::optional<int> code;
+    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    if (!code) {
+      run.Signal(SIGKILL);
+      code = run.Wait();
+    }
+    if (*code != -1) {
+      ASSERT_EQ(*code, 0) << run.err();
+      ++finished;
+      Produce(1500, 200);
+      continue;
+    }
+    ++kills;
+    RunResult v = RunVerb("verify");
+    ASSERT_EQ(v.exit_code, 0) << "after kill " << kills << ":\n" << v.out << v.err;
+  }
+  std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
+              transfers_.size());
+  RunResult last = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_EQ(CheckPostgresLedger(), "") << kills << " kills, " << finished << " finished first";
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  RunResult s = RunVerb("status");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].lag, 0) << s.out;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].committed, static_cast<int64_t>(transfers_.size()))
+      << s.out;
+}
+
+TEST_F(CliPostgresTest, CrashAtEveryFaultPointThenRestartLeavesAnExactLedger) {
+  WritePostgresToml(/*max_records_per_partition=*/20);
+  for (const std::string& point : faults::KnownPoints()) {
+    SCOPED_TRACE(point);
+    Produce(400, /*accounts=*/50);
+    // The third hit: a few batches in, with earlier batches committed.
+    RunResult crashed =
+        RunVerb("run", {"--until-caught-up"}, {{"ONCEFLOW_FAULTS", point + "=crash#3"}});
+    ASSERT_EQ(crashed.exit_code, faults::kCrashExitCode) << crashed.out << crashed.err;
+    RunResult v = RunVerb("verify");
+    ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+  RunResult last = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_EQ(CheckPostgresLedger(), "");
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(CliPostgresTest, ServerRestartMidRunIsSurvivedWithAnExactLedger) {
+  onceflow::testing::PrivatePostgres server;
+  ASSERT_FALSE(server.conninfo().empty()) << "the private server did not start";
+  UseServer(server.conninfo());
+  WritePostgresToml(/*max_records_per_partition=*/5);
+  Produce(6000, /*accounts=*/100);
+  Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+              TempPath("out"), TempPath("err"));
+  const auto started = PgQuery(conninfo_, "SELECT pg_postmaster_start_time()");
+  // Restart once some batches are in, while the run is busy.
+  bool restarted = false;
+  for (int i = 0; i < 400 && !run.Poll(); ++i) {
+    std::string not_yet;  // the run has not created the table yet
+    auto n = PgQuery(conninfo_, "SELECT count(*) FROM ledger", &not_yet);
+    if (!n.empty() && std::stoll(n[0]) > 500) {
+      ASSERT_TRUE(server.Restart());
+      restarted = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(restarted) << "the run finished before the restart; make the workload bigger";
+  const int code = run.Wait(std::chrono::seconds(120));
+  // The connection lost between batches is replaced before the next BEGIN; one lost in a
+  // commit fails that attempt (retryable) and the driver retries the batch.
+  ASSERT_EQ(code, 0) << run.err();
+  EXPECT_NE(PgQuery(conninfo_, "SELECT pg_postmaster_start_time()"), started);
+  EXPECT_EQ(CheckPostgresLedger(), "");
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  schema_.clear();  // the private server goes away with its schema
+}
+
+TEST_F(CliPostgresTest, PasswordFromTheEnvironmentNeverAppearsInOutput) {
+  const std::map<std::string, std::string> env = {{"LEDGER_PG_PASSWORD", "hunter2-secret"}};
+  // The test user has trust auth: the password is sent and ignored.
+  WritePostgresToml(10, conninfo_ + " password=${LEDGER_PG_PASSWORD}");
+  Produce(200);
+  for (const char* verb : {"run", "status", "verify"}) {
+    RunResult r = RunVerb(verb, std::string(verb) == "run"
+                                    ? std::vector<std::string>{"--until-caught-up"}
+                                    : std::vector<std::string>{},
+                          env);
+    EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.out << r.err;
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << verb << ": " << r.out << r.err;
+  }
+  EXPECT_EQ(CheckPostgresLedger(), "");
+  RunResult status = RunVerb("status", {}, env);
+  EXPECT_EQ((status.out + status.err).find("hunter2"), std::string::npos) << status.out;
+  // A server that is down: a clear error naming host and port, never the password.
+  WritePostgresToml(10, "host=127.0.0.1 port=1 dbname=bank password=${LEDGER_PG_PASSWORD}");
+  for (const char* verb : {"run", "verify"}) {
+    RunResult r = RunVerb(verb, {}, env);
+    EXPECT_NE(r.exit_code, 0) << verb;
+    EXPECT_NE(r.err.find("postgres host=127.0.0.1 port=1 dbname=bank: cannot connect"),
+              std::string::npos)
+        << verb << ": " << r.out << r.err;
+    EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << verb << ": " << r.out << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace onceflow::cli::testing
