@@ -3,6 +3,7 @@
 // time from a restart after kill -9 to the first new commit, with a long batch history.
 //
 //   pipeline_sqlite_bench [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]
+//                         [--only throughput|latency|recovery]
 //
 // Throughput: N JSON records {id, user, amount, ts} in a 4-partition topic; the pipeline
 // appends them to events(id, user, amount, ts) exactly once, until caught up. The ceiling
@@ -315,6 +316,7 @@ int main(int argc, char** argv) {
   int64_t records = 1000000;
   int reps = 3;
   int64_t history = 100000;
+  std::string only;  // "throughput", "latency" or "recovery": run that part alone
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -322,12 +324,14 @@ int main(int argc, char** argv) {
     else if (a == "--records") records = std::atoll(next().c_str());
     else if (a == "--reps") reps = std::atoi(next().c_str());
     else if (a == "--history-batches") history = std::atoll(next().c_str());
+    else if (a == "--only") only = next();
     else if (a == "--quick") {
       records = 200000;
       reps = 3;
       history = 5000;
     } else {
-      std::printf("usage: %s [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]\n",
+      std::printf("usage: %s [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]\n"
+                  "          [--only throughput|latency|recovery]\n",
                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
@@ -337,7 +341,8 @@ int main(int argc, char** argv) {
               static_cast<long long>(records), reps, static_cast<long long>(history),
               dir.c_str());
   std::vector<double> engine, ceiling;
-  for (int r = 0; r < reps; ++r) {
+  const auto part = [&](const char* name) { return only.empty() || only == name; };
+  for (int r = 0; r < reps && part("throughput"); ++r) {
     const std::string data = onceflow::JoinPath(dir, "pipeline-" + std::to_string(r));
     (void)onceflow::RemoveAll(data);
     (void)onceflow::CreateDirs(data);
@@ -349,11 +354,11 @@ int main(int argc, char** argv) {
     (void)onceflow::RemoveAll(data);
   }
   const double e = Median(engine), c = Median(ceiling);
-  std::printf("throughput (median of %d): pipeline %.0f records/s, ceiling %.0f records/s, "
+  if (part("throughput")) std::printf("throughput (median of %d): pipeline %.0f records/s, ceiling %.0f records/s, "
               "ratio %.2f (target >= 0.80: %s)\n",
               reps, e, c, e / c, e / c >= 0.8 ? "PASS" : "MISS");
 
-  {
+  if (part("latency")) {
     const std::string data = onceflow::JoinPath(dir, "latency");
     (void)onceflow::RemoveAll(data);
     (void)onceflow::CreateDirs(data);
@@ -364,7 +369,7 @@ int main(int argc, char** argv) {
                 lat.size(), p50, p99, p99 <= 10 ? "PASS" : "MISS");
     (void)onceflow::RemoveAll(data);
   }
-  {
+  if (part("recovery")) {
     std::vector<double> rec;
     for (int r = 0; r < std::min(reps, 3); ++r) {
       const std::string data = onceflow::JoinPath(dir, "recovery");
