@@ -170,11 +170,11 @@ std::vector<double> Latencies(const std::string& data, int rate, double seconds)
   if (!topic.has_value()) Die("create topic", topic.error());
   onceflow::log::PartitionLog* log = *(*topic)->partition(onceflow::PartitionId(0));
   const size_t total = static_cast<size_t>(rate * seconds);
-  // Append times in ns, per offset: written by the producer, read by the commit callback.
-  std::vector<std::atomic<int64_t>> appended(total);
-  std::vector<double> latencies;
-  latencies.reserve(total);
-  std::mutex mu;
+  // Append and commit times in ns, per offset. A batch may commit before the producer has
+  // taken the time of an append that returned (the pipeline reads what is durable): the
+  // latencies are computed once both are known, and such a record counts as 0.
+  std::vector<std::atomic<int64_t>> appended(total), committed(total);
+  std::atomic<size_t> committed_count{0};
 
   auto pipeline = onceflow::PipelineBuilder("latency")
                       .FromLog("live", "json")
@@ -188,15 +188,16 @@ std::vector<double> Latencies(const std::string& data, int rate, double seconds)
   onceflow::RunOptions o;
   o.data_dir = data;
   o.on_batch_committed = [&](const onceflow::BatchContext& ctx, const onceflow::PipelineStats&) {
-    const auto now = Clock::now();
-    std::lock_guard lock(mu);
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            Clock::now().time_since_epoch())
+                            .count();
+    size_t n = 0;
     for (const auto& r : ctx.ranges) {
-      for (int64_t off = r.from.value(); off < r.until.value(); ++off) {
-        const int64_t at = appended[static_cast<size_t>(off)].load(std::memory_order_acquire);
-        latencies.push_back(static_cast<double>(now.time_since_epoch().count() - at) / 1e6);
+      for (int64_t off = r.from.value(); off < r.until.value(); ++off, ++n) {
+        committed[static_cast<size_t>(off)].store(now, std::memory_order_relaxed);
       }
     }
-    if (latencies.size() >= total) (*pipeline)->Stop();
+    if (committed_count.fetch_add(n) + n >= total) (*pipeline)->Stop();
   };
   std::thread runner([&] {
     onceflow::Status s = (*pipeline)->Run(o);
@@ -225,6 +226,12 @@ std::vector<double> Latencies(const std::string& data, int rate, double seconds)
     std::this_thread::sleep_until(next);
   }
   runner.join();
+  std::vector<double> latencies;
+  latencies.reserve(total);
+  for (size_t i = 0; i < total; ++i) {
+    const int64_t d = committed[i].load() - appended[i].load();
+    latencies.push_back(static_cast<double>(std::max<int64_t>(d, 0)) / 1e6);
+  }
   return latencies;
 }
 
