@@ -223,7 +223,7 @@ struct Options {
   std::string only;  // run only configurations whose name contains this
   bool keep = false;
   bool diagnose = false;
-  bool preallocate = true;  // LogOptions::preallocate
+  bool preallocate = false;  // LogOptions::preallocate (off by default)
 };
 
 struct Config {
@@ -759,7 +759,7 @@ void Usage() {
   std::printf(
       "usage: log_append_bench [--quick] [--dir DIR] [--seconds S] [--ceiling-seconds S]\n"
       "                        [--reps N] [--batch-bytes N] [--records-per-append N]\n"
-      "                        [--segment-mib N] [--only SUBSTR] [--keep] [--no-preallocate]\n"
+      "                        [--segment-mib N] [--only SUBSTR] [--keep] [--preallocate]\n"
       "                        [--diagnose]\n"
       "  --quick          ~15-20 s: 0.15 s log runs, 0.08 s ceiling runs, 64 MiB ceiling files\n"
       "                   (the log rarely reaches its second segment: mostly seg1 figures)\n"
@@ -774,7 +774,8 @@ void Usage() {
       "  --only SUBSTR[,SUBSTR...]  run only configurations whose name contains one of them,\n"
       "                   e.g. 1KiB/t16 or t16/batch/fsync,t1/batch/fsync\n"
       "  --keep           leave the files behind\n"
-      "  --no-preallocate LogOptions::preallocate = false: segments grow as they are written\n"
+      "  --preallocate    LogOptions::preallocate = true: zero-fill the next segment ahead\n"
+      "                   (the default, as in the library, is off: segments grow as written)\n"
       "  --diagnose       instead: raw disk experiments (grow vs overwrite vs fallocate,\n"
       "                   with and without a concurrent zero-fill) that explain the figures\n");
 }
@@ -812,6 +813,8 @@ Options ParseArgs(int argc, char** argv) {
       o.keep = true;
     } else if (a == "--no-preallocate") {
       o.preallocate = false;
+    } else if (a == "--preallocate") {
+      o.preallocate = true;
     } else if (a == "--diagnose") {
       o.diagnose = true;
     } else if (a == "--help" || a == "-h") {

@@ -55,6 +55,10 @@ std::unique_ptr<log::Topic> OpenOrCreateTopic(const std::string& data_dir) {
   config.log.durability = log::Durability::kFsync;
   config.log.segment_bytes = kSegmentBytes;
   config.log.index_interval_bytes = kIndexIntervalBytes;
+  // The test picks whether segments are zero-filled ahead (a roll then adopts a preallocated
+  // file) or grow as written: recovery must hold either way.
+  const char* preallocate = std::getenv("ONCEFLOW_CRASH_PREALLOCATE");
+  config.log.preallocate = preallocate != nullptr && std::string_view(preallocate) == "1";
   auto created = log::Topic::Create(data_dir, kTopicName, config);
   if (!created.has_value()) Die("create: " + created.error().ToString());
   return std::move(*created);

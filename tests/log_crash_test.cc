@@ -420,6 +420,7 @@ class LogCrashTest : public ::testing::Test {
 };
 
 TEST_F(LogCrashTest, KilledAppendersNeverLoseOrDuplicateAcknowledgedRecords) {
+  ::setenv("ONCEFLOW_CRASH_PREALLOCATE", "1", 1);  // segments zero-filled ahead of the roll
   const int iterations = IntFromEnv("ONCEFLOW_CRASH_ITERATIONS", 32);
   for (int i = 0; i < iterations; ++i) {
     const KillPoint point = PickKillPoint(i);
@@ -431,6 +432,7 @@ TEST_F(LogCrashTest, KilledAppendersNeverLoseOrDuplicateAcknowledgedRecords) {
 }
 
 TEST_F(LogCrashTest, DamagedTailAfterTheLastAcknowledgedBatchIsRecovered) {
+  ::unsetenv("ONCEFLOW_CRASH_PREALLOCATE");  // segments grow as they are written
   const int iterations = IntFromEnv("ONCEFLOW_CRASH_ITERATIONS", 20);
   for (int i = 0; i < iterations; ++i) {
     const KillPoint point = PickKillPoint(i);

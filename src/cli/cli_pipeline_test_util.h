@@ -18,10 +18,12 @@ namespace onceflow::cli::testing {
 using engine::testing::Transfer;
 
 // The ledger example of the issue, as written; `max_records_per_partition` > 0 adds that key.
-inline std::string LedgerToml(int64_t max_records_per_partition = 0) {
+inline std::string LedgerToml(int64_t max_records_per_partition = 0,
+                              const std::string& commit_mode = "batch") {
   std::string toml = R"toml(name = "ledger"
 batch_interval_ms = 20
 )toml";
+  toml += "commit_mode = \"" + commit_mode + "\"\n";
   if (max_records_per_partition > 0) {
     toml += "max_records_per_partition = " + std::to_string(max_records_per_partition) + "\n";
   }
@@ -109,8 +111,8 @@ class LedgerCliTestBase : public CliTestBase {
     db_ = tmp_ + "/bank.db";
   }
 
-  void WriteToml(int64_t max_records_per_partition = 0) {
-    WriteWholeFile(toml_, LedgerToml(max_records_per_partition));
+  void WriteToml(int64_t max_records_per_partition = 0, const std::string& commit_mode = "batch") {
+    WriteWholeFile(toml_, LedgerToml(max_records_per_partition, commit_mode));
   }
 
   // Appends `n` transfers with the next ids to the transfers topic (4 partitions).

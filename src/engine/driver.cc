@@ -228,7 +228,7 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
 }
 
 bool Driver::PerTaskCommits() const {
-  return spec_.commit_mode == internal::CommitMode::kTask && !spec_.reduce && sink_;
+  return spec_.config.commit_mode == CommitMode::kTask && !spec_.reduce && sink_;
 }
 
 Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,

@@ -144,9 +144,9 @@ PipelineBuilder& PipelineBuilder::ExecutorThreads(int n) {
 }
 PipelineBuilder& PipelineBuilder::CommitMode(std::string mode) {
   if (mode == "batch") {
-    spec_->commit_mode = internal::CommitMode::kBatch;
+    spec_->config.commit_mode = engine::CommitMode::kBatch;
   } else if (mode == "task") {
-    spec_->commit_mode = internal::CommitMode::kTask;
+    spec_->config.commit_mode = engine::CommitMode::kTask;
   } else {
     Fail(spec_.get(),
          Status::InvalidArgument("commit mode: expected batch or task, got '" + mode + "'"));

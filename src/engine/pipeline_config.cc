@@ -24,6 +24,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                "speculation_multiplier",
                                                "speculation_min_ms",
                                                "executor_threads",
+                                               "commit_mode",
                                                "source",
                                                "transform",
                                                "sink"};
@@ -54,6 +55,10 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   RETURN_IF_ERROR(
       ReadInt(At(root, "", "speculation_min_ms"), 0, 86400000, &config.speculation_min_ms));
   RETURN_IF_ERROR(ReadInt(At(root, "", "executor_threads"), 0, 1024, &executor_threads));
+  static constexpr Choice<CommitMode> kCommitModes[] = {{"batch", CommitMode::kBatch},
+                                                        {"task", CommitMode::kTask}};
+  RETURN_IF_ERROR(
+      ReadChoice<CommitMode>(At(root, "", "commit_mode"), kCommitModes, &config.commit_mode));
   config.max_task_failures = static_cast<int32_t>(max_task_failures);
   config.max_batch_failures = static_cast<int32_t>(max_batch_failures);
   config.executor_threads = static_cast<int32_t>(executor_threads);

@@ -16,6 +16,9 @@ namespace onceflow::engine {
 
 enum class StartingOffsets { kEarliest, kLatest };
 enum class RecordFormat { kJson, kCsv, kRaw };
+// batch: all tasks of a batch commit in one sink transaction (one fsync per batch); task: each
+// task commits as soon as it finishes (a slow task does not hold back the others' output).
+enum class CommitMode { kBatch, kTask };
 using sink::SinkMode;
 
 struct SourceConfig {
@@ -76,6 +79,7 @@ struct PipelineConfig {
   double speculation_multiplier = 4.0;         // a task slower than this x the median gets a twin
   int64_t speculation_min_ms = 100;            // ... and only once it has run this long
   int32_t executor_threads = 0;                // 0: the number of cores
+  CommitMode commit_mode = CommitMode::kBatch;
   SourceConfig source;
   std::vector<TransformConfig> transforms;
   SinkConfig sink;

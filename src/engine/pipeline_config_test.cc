@@ -248,8 +248,8 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
-            "speculation_multiplier, speculation_min_ms, executor_threads, source, transform, "
-            "sink)");
+            "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, source, "
+            "transform, sink)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "fromat = \"csv\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.fromat: unknown key (did you mean 'format'?)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "[[transform]]\ntype = \"select\"\nfeilds = [\"a\"]\n" +
@@ -392,6 +392,16 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
             "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
             "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
+}
+
+TEST_F(PipelineConfigTest, CommitModeIsBatchOrTask) {
+  Result<PipelineConfig> config =
+      ParsePipelineConfig("commit_mode = \"task\"\n" + std::string(kHead) + std::string(kAppendSink),
+                          "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->commit_mode, CommitMode::kTask);
+  EXPECT_EQ(ErrorOf("commit_mode = \"tasks\"\n" + std::string(kHead) + std::string(kAppendSink)),
+            "ledger.toml: commit_mode: expected one of batch, task, got 'tasks'");
 }
 
 TEST_F(PipelineConfigTest, AnUnsetSecretVariableIsNamedButNoValueIsPrinted) {

@@ -25,8 +25,6 @@ struct Stage {
   std::function<std::vector<Row>(Row)> flat_map;
 };
 
-enum class CommitMode { kBatch, kTask };
-
 struct PipelineSpec {
   engine::PipelineConfig config;
   bool has_sink = false;
@@ -34,7 +32,6 @@ struct PipelineSpec {
   std::vector<std::string> key_by;
   std::function<Row(Row, const Row&)> reduce;
   std::function<Status(const BatchContext&, std::span<const Row>)> foreach_batch;
-  CommitMode commit_mode = CommitMode::kBatch;
   Status build_error;  // the first bad builder call, reported by Build()
 };
 

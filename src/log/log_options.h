@@ -26,9 +26,13 @@ struct LogOptions {
   uint64_t segment_bytes = 64u << 20;
   // One sparse index entry per this many bytes of batches.
   uint64_t index_interval_bytes = 4096;
-  // Zero-fill the next segment in the background (with fsync durability): overwriting a
-  // zero-filled file and fdatasync'ing is 1.5-2.6x faster than growing the file.
-  bool preallocate = true;
+  // Zero-fill the next segment in the background (with fsync durability). Overwriting a
+  // zero-filled file and fdatasync'ing is faster than growing it, but the zero-fill writes every
+  // byte twice and competes with the appends, and a roll waits for it: measured under sustained
+  // load it costs 3-72 % of throughput and 10x the worst append latency (bench/RESULTS.md,
+  // log_append), so it is off by default. Worth it for small logs appended slowly (the
+  // checkpoint's offsets and commits logs turn it on).
+  bool preallocate = false;
   // Retention of sealed segments: by total size of the partition, and by the age of a segment's
   // newest record. -1 keeps everything. The active segment is never deleted.
   int64_t retention_bytes = -1;

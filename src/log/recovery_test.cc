@@ -215,6 +215,7 @@ TEST_F(RecoveryTest, WithoutDurabilityTheFirstInvalidBatchEndsTheLog) {
 TEST_F(RecoveryTest, PreallocatedSegmentsRecoverAfterRoll) {
   LogOptions o;
   o.segment_bytes = 64 * 1024;
+  o.preallocate = true;
   {
     auto log = PartitionLog::Open(Dir(), o).value();
     std::vector<std::string> values;

@@ -98,6 +98,7 @@ std::string EncodeTopicMeta(const TopicConfig& c) {
   line("index_interval_bytes", std::to_string(c.log.index_interval_bytes));
   line("retention_bytes", std::to_string(c.log.retention_bytes));
   line("retention_ms", std::to_string(c.log.retention_ms));
+  line("preallocate", c.log.preallocate ? "true" : "false");
   return out;
 }
 
@@ -145,6 +146,11 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
       ASSIGN_OR_RETURN(c.log.retention_bytes, ParseInt(value, key, path));
     } else if (key == "retention_ms") {
       ASSIGN_OR_RETURN(c.log.retention_ms, ParseInt(value, key, path));
+    } else if (key == "preallocate") {  // absent in topics made before it existed: false
+      if (value != "true" && value != "false") {
+        return Err(Status::Corruption(path + ": preallocate must be true or false"));
+      }
+      c.log.preallocate = value == "true";
     } else {
       return Err(Status::InvalidArgument(path + ": unknown key '" + std::string(key) + "'"));
     }
