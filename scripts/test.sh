@@ -9,6 +9,15 @@ jobs=$(nproc)
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# One real Kafka broker (KRaft, loopback) for the whole run; tests that need it read
+# ONCEFLOW_TEST_KAFKA, and ONCEFLOW_REQUIRE_SERVICES=1 makes them fail rather than skip without it.
+step "start a Kafka broker"
+kafka_dir=$(mktemp -d /tmp/onceflow-test-kafka.XXXXXX)
+trap 'bash scripts/services/kafka.sh stop "$kafka_dir"; rm -rf "$kafka_dir"' EXIT
+ONCEFLOW_TEST_KAFKA=$(bash scripts/services/kafka.sh start "$kafka_dir")
+export ONCEFLOW_TEST_KAFKA ONCEFLOW_REQUIRE_SERVICES=1
+echo "Kafka at $ONCEFLOW_TEST_KAFKA ($kafka_dir)"
+
 configure_and_build() {  # dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
