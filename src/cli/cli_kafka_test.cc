@@ -16,6 +16,7 @@ TEST_F(CliKafkaTest, KafkaToKafkaSkipsAbortedInputAndWritesEachRecordOnce) {
   Produce(300);
   RunResult r = RunPipeline({"--until-caught-up"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (std::getenv("KAFKA_TEST_TRACE") != nullptr) std::printf("%s", r.err.c_str());
   EXPECT_EQ(CheckOutput(), "");
   // A second run finds nothing new and writes nothing; more input is picked up after it.
   r = RunPipeline({"--until-caught-up"});
