@@ -61,6 +61,15 @@ struct ConsumeOptions {
 // `onceflow consume`: prints the values of the topic's records, one per line, to stdout.
 Status RunConsume(const ConsumeOptions& options);
 
+// The same verbs on a Kafka cluster (--kafka BOOTSTRAP); the data directory is not used.
+// Kafka's END is the last stable offset, what read_committed readers see; consume reads with
+// read_committed.
+Status RunKafkaTopicsCreate(const std::string& bootstrap, const TopicsCreateOptions& options);
+Status RunKafkaTopicsList(const std::string& bootstrap);
+Status RunKafkaTopicsDescribe(const std::string& bootstrap, const std::string& name);
+Status RunKafkaProduce(const std::string& bootstrap, const ProduceOptions& options);
+Status RunKafkaConsume(const std::string& bootstrap, const ConsumeOptions& options);
+
 struct LogDemoOptions {
   std::string data_dir;  // the demo works in <data_dir>/demo, removed first
   uint64_t records = 1000000;

@@ -60,6 +60,14 @@ int Main(int argc, char** argv) {
   };
   add_data_option(&app);
   std::function<Status()> action;
+  // --kafka BOOTSTRAP: topics, produce and consume work on a Kafka cluster instead.
+  std::string kafka_flag;
+  auto add_kafka_option = [&](CLI::App* cmd) {
+    cmd->add_option("--kafka", kafka_flag,
+                    "Work on the Kafka cluster at BOOTSTRAP (host:port[,...]) instead of the "
+                    "embedded log")
+        ->option_text("BOOTSTRAP");
+  };
 
   // run, status, verify, demo
   AddPipelineVerbs(&app, add_data_option, &data_flag, &action);
@@ -68,6 +76,7 @@ int Main(int argc, char** argv) {
   CLI::App* topics = app.add_subcommand("topics", "Create, list and describe topics");
   topics->require_subcommand(1);
   add_data_option(topics);
+  add_kafka_option(topics);
 
   TopicsCreateOptions create;
   std::string create_durability(log::DurabilityName(create.log.durability));
@@ -95,8 +104,10 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"fsync", "none"}))
       ->capture_default_str();
   add_data_option(create_cmd);
+  add_kafka_option(create_cmd);
   create_cmd->callback([&] {
     action = [&] {
+      if (!kafka_flag.empty()) return RunKafkaTopicsCreate(kafka_flag, create);
       create.data_dir = ResolveDataDir(data_flag);
       create.log.durability = DurabilityFromFlag(create_durability);
       return RunTopicsCreate(create);
@@ -105,7 +116,13 @@ int Main(int argc, char** argv) {
 
   CLI::App* list_cmd = topics->add_subcommand("list", "Print the topic names, one per line");
   add_data_option(list_cmd);
-  list_cmd->callback([&] { action = [&] { return RunTopicsList(ResolveDataDir(data_flag)); }; });
+  add_kafka_option(list_cmd);
+  list_cmd->callback([&] {
+    action = [&] {
+      if (!kafka_flag.empty()) return RunKafkaTopicsList(kafka_flag);
+      return RunTopicsList(ResolveDataDir(data_flag));
+    };
+  });
 
   std::string describe_name;
   CLI::App* describe_cmd = topics->add_subcommand(
@@ -115,8 +132,12 @@ int Main(int argc, char** argv) {
       "DATA BYTES counts the batches; DISK BYTES the blocks the partition's files occupy.");
   describe_cmd->add_option("name", describe_name, "Topic name")->required();
   add_data_option(describe_cmd);
+  add_kafka_option(describe_cmd);
   describe_cmd->callback([&] {
-    action = [&] { return RunTopicsDescribe(ResolveDataDir(data_flag), describe_name); };
+    action = [&] {
+      if (!kafka_flag.empty()) return RunKafkaTopicsDescribe(kafka_flag, describe_name);
+      return RunTopicsDescribe(ResolveDataDir(data_flag), describe_name);
+    };
   });
 
   // produce
@@ -147,8 +168,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_data_option(produce_cmd);
+  add_kafka_option(produce_cmd);
   produce_cmd->callback([&] {
     action = [&] {
+      if (!kafka_flag.empty()) return RunKafkaProduce(kafka_flag, produce);
       produce.data_dir = ResolveDataDir(data_flag);
       return RunProduce(produce);
     };
@@ -189,8 +212,10 @@ int Main(int argc, char** argv) {
                         "At the end of the log, wait for more records; SIGINT or SIGTERM (or "
                         "--max) ends it with exit status 0");
   add_data_option(consume_cmd);
+  add_kafka_option(consume_cmd);
   consume_cmd->callback([&] {
     action = [&] {
+      if (!kafka_flag.empty()) return RunKafkaConsume(kafka_flag, consume);
       consume.data_dir = ResolveDataDir(data_flag);
       return RunConsume(consume);
     };

@@ -1,5 +1,6 @@
 #include "engine/source_factory.h"
 
+#include "source/kafka_source.h"
 #include "source/log_source.h"
 
 namespace onceflow::engine {
@@ -9,6 +10,14 @@ Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
   const SourceConfig& s = config.source;
   if (s.type == "log") {
     ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
+    return std::unique_ptr<source::Source>(std::move(source));
+  }
+  if (s.type == "kafka") {
+    source::KafkaSourceOptions o;
+    o.bootstrap = s.bootstrap;
+    o.topic = s.topic;
+    o.group = s.group.empty() ? "onceflow-" + config.name : s.group;
+    ASSIGN_OR_RETURN(auto source, source::KafkaSource::Open(std::move(o)));
     return std::unique_ptr<source::Source>(std::move(source));
   }
   return Err(Status::InvalidArgument("source.type: '" + s.type +

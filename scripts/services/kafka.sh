@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker for onceflow's tests and demos: one KRaft node that is both broker
+# and controller, on loopback, with all its files in one directory.
+#
+#   kafka.sh fetch                 resolve the broker's jars (Maven) into the cache, print the dir
+#   kafka.sh start DIR [PORT]      format DIR (first time), start the node, wait until it serves,
+#                                  print its bootstrap address (127.0.0.1:PORT; a free port if none)
+#   kafka.sh stop DIR              stop the node started in DIR (by PID; SIGKILL after 30 s)
+#   kafka.sh restart DIR           stop, then start again on the same port with the same data
+#
+# The jars come from Maven Central through tools/kafka/pom.xml and are cached outside the
+# repository in ${ONCEFLOW_CACHE:-~/.cache/onceflow}/kafka-<version>/libs. DIR holds
+# server.properties, data/, kafka.pid, kafka.port and kafka.log (the broker's own log).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+pom=$repo/tools/kafka/pom.xml
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")
+cache=${ONCEFLOW_CACHE:-$HOME/.cache/onceflow}
+libs=$cache/kafka-$version/libs
+heap=${ONCEFLOW_KAFKA_HEAP:-256m}
+
+die() { echo "kafka.sh: $*" >&2; exit 1; }
+
+fetch() {
+  [ -f "$libs/.complete" ] && return 0
+  command -v mvn >/dev/null || die "maven is not installed (bash scripts/setup.sh)"
+  echo "kafka.sh: resolving Kafka $version jars into $libs" >&2
+  rm -rf "$libs"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$libs" >&2 ||
+    die "maven could not resolve Kafka $version (see the output above)"
+  touch "$libs/.complete"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {  # a port nothing listens on, and the one after it (the controller's)
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 30000))
+    if port_free "$p" && port_free $((p + 1)); then echo "$p"; return 0; fi
+  done
+  die "no free port found"
+}
+
+running() {  # DIR: the node's PID if it is alive
+  local pid
+  pid=$(cat "$1/kafka.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+write_config() {  # DIR PORT
+  local dir=$1 port=$2 cport=$(($2 + 1))
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+auto.create.topics.enable=false
+# One node: every internal topic has one replica, and few partitions so that it loads fast.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=4
+min.insync.replicas=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+# Tests kill producers mid-transaction; let the coordinator abort them sooner than 15 min.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=2000
+PROPS
+  cat >"$dir/log4j2.properties" <<PROPS
+status = error
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = out
+logger.state.name = state.change.logger
+logger.state.level = WARN
+PROPS
+}
+
+java_opts() {  # DIR
+  echo "-Xms$heap -Xmx$heap -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true" \
+    "-Dlog4j2.configurationFile=$1/log4j2.properties"
+}
+
+start() {  # DIR [PORT]
+  local dir=${1:?usage: kafka.sh start DIR [PORT]} port=${2:-}
+  mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+  fetch
+  if pid=$(running "$dir"); then die "a broker already runs in $dir (pid $pid)"; fi
+  [ -n "$port" ] || port=$(cat "$dir/kafka.port" 2>/dev/null || free_port)
+  port_free "$port" || die "port $port is in use"
+  port_free $((port + 1)) || die "port $((port + 1)) (the controller's) is in use"
+  write_config "$dir" "$port"
+  echo "$port" >"$dir/kafka.port"
+  # shellcheck disable=SC2046
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local id
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    java $(java_opts "$dir") -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+      -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+      { cat "$dir/format.log" >&2; die "formatting the storage in $dir failed"; }
+  fi
+  : >"$dir/kafka.log"
+  # shellcheck disable=SC2046
+  nohup java $(java_opts "$dir") -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+    >>"$dir/kafka.log" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" >"$dir/kafka.pid"
+  # Ready when the server says so: by then the broker is unfenced and serves requests.
+  for _ in $(seq 1 1200); do
+    if grep -q "Kafka Server started" "$dir/kafka.log"; then
+      echo "127.0.0.1:$port"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$dir/kafka.log" >&2; die "the broker exited"; }
+    sleep 0.1
+  done
+  tail -n 30 "$dir/kafka.log" >&2
+  stop "$dir"
+  die "the broker did not start within 120 s"
+}
+
+stop() {  # DIR
+  local dir=${1:?usage: kafka.sh stop DIR} pid
+  pid=$(running "$dir") || { rm -f "$dir/kafka.pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$dir/kafka.pid"; return 0; }
+    sleep 0.1
+  done
+  echo "kafka.sh: broker $pid did not stop within 30 s; killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$dir/kafka.pid"
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+  fetch) fetch; echo "$libs" ;;
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  restart) stop "$@"; start "$1" ;;
+  *) die "usage: kafka.sh fetch | start DIR [PORT] | stop DIR | restart DIR" ;;
+esac

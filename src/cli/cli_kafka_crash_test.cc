@@ -1,0 +1,77 @@
+// The kill -9 loop for a Kafka -> Kafka pipeline against the real broker: `onceflow run` crashed
+// at each sink fault point and SIGKILLed at random moments, restarted each time; then a
+// read_committed consumer of the output must see every input record exactly once, and none of
+// the aborted input. Label `crash`.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "cli/cli_kafka_test_util.h"
+
+namespace onceflow::cli::testing {
+namespace {
+
+constexpr int kCrashExitCode = 86;
+
+class CliKafkaCrashTest : public KafkaPipelineTestBase {};
+
+TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  Init(bootstrap);
+  WriteToml(/*max_records_per_partition=*/15);
+  const uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+
+  // 1. A crash at each sink fault point, at its 1st to 4th hit.
+  int crashes = 0;
+  for (const char* point : {"mid_sink_write", "before_sink_commit", "after_sink_commit"}) {
+    Produce(200);
+    const int nth = std::uniform_int_distribution<int>(1, 4)(rng);
+    RunResult r = RunPipeline({"--until-caught-up"},
+                              {{"ONCEFLOW_FAULTS", std::string(point) + "=crash#" +
+                                                       std::to_string(nth)}});
+    ASSERT_EQ(r.exit_code, kCrashExitCode) << point << "#" << nth << ":\n" << r.err;
+    ++crashes;
+  }
+
+  // 2. SIGKILL at random moments (startup, recovery, mid-batch, mid-commit).
+  constexpr int kKills = 10;
+  std::uniform_int_distribution<int> delay_ms(200, 2500);
+  int kills = 0, finished = 0;
+  while (kills < kKills) {
+    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+                TempPath("out"), TempPath("err"));
+    const auto kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+    std::optional<int> code;
+    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!code) {
+      run.Signal(SIGKILL);
+      code = run.Wait();
+    }
+    if (*code != -1) {
+      ASSERT_EQ(*code, 0) << run.err();
+      ++finished;
+      Produce(150);  // it caught up first: give the next run work
+      continue;
+    }
+    ++kills;
+  }
+
+  // 3. A clean run catches up; the output holds every record exactly once.
+  RunResult last = RunPipeline({"--until-caught-up"});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  std::printf("%d fault-point crashes, %d SIGKILLs, %d runs finished first, %d records\n",
+              crashes, kills, finished, next_id_);
+  EXPECT_EQ(CheckOutput(), "") << crashes << " crashes, " << kills << " kills";
+}
+
+}  // namespace
+}  // namespace onceflow::cli::testing

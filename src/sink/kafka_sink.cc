@@ -1,0 +1,462 @@
+// KafkaSink: one transactional producer per (pipeline, task); output rows, dead letters and the
+// task's progress marker in one Kafka transaction.
+#include "sink/kafka_sink.h"
+
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "util/fault_points.h"
+
+namespace onceflow::sink {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string TaskName(const std::string& pipeline, int32_t task) {
+  return "pipeline '" + pipeline + "' task " + std::to_string(task);
+}
+
+std::string MarkerKey(const std::string& pipeline, int32_t task) {
+  return pipeline + "/" + std::to_string(task);
+}
+
+std::string EncodeMarker(const TaskCommit& t) {
+  return "batch=" + t.batch.ToString() + " epoch=" + t.epoch.ToString() +
+         " ranges=" + EncodeRanges(t.ranges);
+}
+
+// "batch=N epoch=E ranges=R" back into a TaskProgress; invalid_argument says what is wrong.
+Result<TaskProgress> DecodeMarker(std::string_view text) {
+  auto field = [&](std::string_view name, bool last) -> std::optional<std::string_view> {
+    const std::string prefix = std::string(name) + "=";
+    const size_t at = text.find(prefix);
+    if (at == std::string_view::npos) return std::nullopt;
+    const size_t start = at + prefix.size();
+    const size_t end = last ? text.size() : text.find(' ', start);
+    return text.substr(start, end == std::string_view::npos ? std::string_view::npos
+                                                            : end - start);
+  };
+  auto number = [](std::optional<std::string_view> s, int64_t* out) {
+    if (!s || s->empty()) return false;
+    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), *out);
+    return ec == std::errc() && p == s->data() + s->size();
+  };
+  int64_t batch = 0, epoch = 0;
+  if (!number(field("batch", false), &batch) || !number(field("epoch", false), &epoch)) {
+    return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
+  }
+  std::optional<std::string_view> ranges = field("ranges", true);
+  if (!ranges) return Err(Status::InvalidArgument("progress marker without ranges"));
+  ASSIGN_OR_RETURN(std::vector<TaskRange> decoded, DecodeRanges(*ranges));
+  return TaskProgress{BatchId(batch), Epoch(epoch), std::move(decoded)};
+}
+
+Status ValidateTask(const TaskCommit& t) {
+  const std::string who = TaskName(t.pipeline, t.task);
+  if (t.pipeline.empty()) return Status::InvalidArgument("commit: the pipeline name is empty");
+  if (t.pipeline.find('/') != std::string::npos) {
+    return Status::InvalidArgument("commit: " + who + ": the pipeline name contains '/'");
+  }
+  if (t.task < 0) return Status::InvalidArgument("commit: " + who + ": negative task");
+  if (t.batch.value() < 0) return Status::InvalidArgument("commit: " + who + ": negative batch");
+  std::set<int32_t> partitions;
+  for (const TaskRange& r : t.ranges) {
+    if (r.partition.value() < 0 || r.from.value() < 0 || r.until < r.from) {
+      return Status::InvalidArgument("commit: " + who + ": bad range " + EncodeRanges({&r, 1}));
+    }
+    if (!partitions.insert(r.partition.value()).second) {
+      return Status::InvalidArgument("commit: " + who + ": partition " +
+                                     r.partition.ToString() + " appears in two ranges");
+    }
+  }
+  return Status::Ok();
+}
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+
+// A task's producer and what it knows of the task's marker. `mu` serialises the task's commits.
+struct TaskProducer {
+  std::mutex mu;
+  kafka::Handle handle;             // null: to be (re)started with init_transactions
+  bool fenced = false;              // a newer producer of the task took over: never again
+  bool loaded = false;              // `last` is the marker as committed in Kafka
+  std::optional<TaskProgress> last;
+};
+
+class KafkaSink final : public Sink {
+ public:
+  explicit KafkaSink(KafkaSinkOptions options) : options_(std::move(options)) {}
+
+  Status Open() override;
+  Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
+  Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
+  std::string Describe() const override { return "kafka topic '" + options_.topic + "'"; }
+
+ private:
+  // The markers of `pipeline` (all of them: ""), by task: the last committed one when
+  // `committed`, else the last written one, committed, aborted or open.
+  Result<std::map<int32_t, std::optional<TaskProgress>>> ScanMarkers(const std::string& pipeline,
+                                                                     bool committed);
+  // The task's producer, started (init_transactions) if it is not.
+  Result<TaskProducer*> Producer(const std::string& pipeline, int32_t task);
+  // REQUIRES: tp->mu held.
+  Status Start(TaskProducer* tp, const std::string& pipeline, int32_t task);
+  Result<CommitOutcome> CommitTask(const TaskCommit& t);
+  // REQUIRES: tp->mu held; a transaction is open. Writes rows, dead letters and the marker.
+  Status WriteTransaction(TaskProducer* tp, const TaskCommit& t);
+  Status Send(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+              std::optional<std::string_view> key, std::string_view value);
+  Status CheckAgainst(const std::optional<TaskProgress>& stored, const TaskCommit& t,
+                      CommitOutcome* outcome) const;
+
+  const KafkaSinkOptions options_;
+  kafka::Handle admin_;
+
+  std::mutex scan_mu_;  // one scan of the progress topic at a time
+  kafka::Handle committed_reader_;
+  kafka::Handle uncommitted_reader_;
+
+  std::mutex mu_;  // guards producers_ (the map, not the producers)
+  std::map<std::pair<std::string, int32_t>, std::unique_ptr<TaskProducer>> producers_;
+};
+
+Status KafkaSink::Open() {
+  if (admin_ != nullptr) return Status::Ok();
+  const std::string who = Describe();
+  ASSIGN_OR_RETURN(kafka::Handle admin,
+                   kafka::MakeClient(kafka::ClientKind::kProducer, options_.bootstrap, {}));
+  Result<int32_t> n = kafka::PartitionCount(admin.get(), options_.topic, options_.request_timeout);
+  if (!n.has_value()) return n.error().WithContext("sink");
+  RETURN_IF_ERROR(kafka::CreateTopic(admin.get(),
+                                     {options_.progress_topic, 1, -1,
+                                      {{"cleanup.policy", "compact"}}},
+                                     /*exist_ok=*/true, options_.request_timeout));
+  RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
+                                     /*exist_ok=*/true, options_.request_timeout));
+  for (bool committed : {true, false}) {
+    ASSIGN_OR_RETURN(
+        kafka::Handle reader,
+        kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap,
+                          {{"group.id", "onceflow-progress-reader"},
+                           {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.partition.eof", "false"},
+                           {"fetch.wait.max.ms", "10"}}));
+    rd_kafka_poll_set_consumer(reader.get());
+    (committed ? committed_reader_ : uncommitted_reader_) = std::move(reader);
+  }
+  admin_ = std::move(admin);
+  return Status::Ok();
+}
+
+Result<std::map<int32_t, std::optional<TaskProgress>>> KafkaSink::ScanMarkers(
+    const std::string& pipeline, bool committed) {
+  std::lock_guard lock(scan_mu_);
+  const std::string& topic = options_.progress_topic;
+  const std::string who = Describe() + ": progress topic '" + topic + "'";
+  // Read up to the high watermark (not the last stable offset): a marker committed after
+  // another writer's transaction began lies past the last stable offset until that ends.
+  ASSIGN_OR_RETURN(auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0,
+                                                 options_.request_timeout));
+  const int64_t end = marks.second;
+  rd_kafka_t* c = (committed ? committed_reader_ : uncommitted_reader_).get();
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_resp_err_t err = rd_kafka_assign(c, list);
+  std::map<int32_t, std::optional<TaskProgress>> out;
+  Status s = err == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok()
+                                               : kafka::ErrorStatus(who + ": assign", err);
+  const std::string prefix = pipeline + "/";
+  // An open transaction of another producer may hold back read_committed reads until the
+  // broker aborts it (transaction timeout).
+  const auto deadline = Clock::now() + options_.transaction_timeout + options_.request_timeout;
+  while (s.ok()) {
+    list->elems[0].offset = RD_KAFKA_OFFSET_INVALID;
+    rd_kafka_position(c, list);
+    if (list->elems[0].offset >= end || end == 0) break;
+    std::unique_ptr<rd_kafka_message_t, MessageDeleter> m(rd_kafka_consumer_poll(c, 100));
+    if (m == nullptr) {
+      if (Clock::now() > deadline) {
+        s = Status::IoError(who + ": not read up to offset " + std::to_string(end) + " in time");
+      }
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      s = kafka::ErrorStatus(who + ": read", m->err);
+      break;
+    }
+    if (m->key == nullptr) continue;
+    const std::string_view key(static_cast<const char*>(m->key), m->key_len);
+    if (!pipeline.empty() && key.substr(0, prefix.size()) != prefix) continue;
+    const size_t slash = key.rfind('/');
+    int32_t task = -1;
+    if (slash == std::string_view::npos ||
+        std::from_chars(key.data() + slash + 1, key.data() + key.size(), task).ec !=
+            std::errc() ||
+        (!pipeline.empty() && slash + 1 != prefix.size())) {
+      continue;  // another pipeline whose name has our name as a prefix, or not ours at all
+    }
+    if (m->payload == nullptr) {  // a tombstone: the task's progress was deleted
+      out[task] = std::nullopt;
+      continue;
+    }
+    Result<TaskProgress> p =
+        DecodeMarker(std::string_view(static_cast<const char*>(m->payload), m->len));
+    if (!p.has_value()) {
+      s = Status::Corruption(who + " offset " + std::to_string(m->offset) + " (key '" +
+                             std::string(key) + "'): " + p.error().message());
+      break;
+    }
+    out[task] = std::move(p).value();
+  }
+  rd_kafka_assign(c, nullptr);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (!s.ok()) return Err(s);
+  return out;
+}
+
+Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::string& pipeline) {
+  if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
+  // Start the producer of every task that ever wrote a marker: that fences older producers and
+  // aborts what they left open, so the committed markers read next are final.
+  ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  std::vector<TaskProducer*> started;
+  for (const auto& [task, marker] : written) {
+    ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
+    started.push_back(tp);
+  }
+  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  std::map<int32_t, TaskProgress> out;
+  for (const auto& [task, marker] : committed) {
+    if (marker.has_value()) out[task] = *marker;
+  }
+  std::lock_guard lock(mu_);
+  for (auto& [id, tp] : producers_) {
+    if (id.first != pipeline) continue;
+    std::lock_guard task_lock(tp->mu);
+    if (tp->handle == nullptr) continue;
+    auto it = out.find(id.second);
+    tp->last = it == out.end() ? std::nullopt : std::optional<TaskProgress>(it->second);
+    tp->loaded = true;
+  }
+  return out;
+}
+
+Result<TaskProducer*> KafkaSink::Producer(const std::string& pipeline, int32_t task) {
+  TaskProducer* tp;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = producers_[{pipeline, task}];
+    if (slot == nullptr) slot = std::make_unique<TaskProducer>();
+    tp = slot.get();
+  }
+  std::lock_guard task_lock(tp->mu);
+  if (tp->handle == nullptr && !tp->fenced) RETURN_IF_ERROR(Start(tp, pipeline, task));
+  return tp;
+}
+
+Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t task) {
+  kafka::Settings settings = {
+      {"transactional.id", KafkaTransactionalId(pipeline, task)},
+      {"transaction.timeout.ms", std::to_string(options_.transaction_timeout.count())},
+      {"linger.ms", "5"},
+  };
+  settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
+  ASSIGN_OR_RETURN(kafka::Handle h, kafka::MakeClient(kafka::ClientKind::kProducer,
+                                                      options_.bootstrap, settings));
+  if (rd_kafka_error_t* e =
+          rd_kafka_init_transactions(h.get(), static_cast<int>(options_.request_timeout.count()))) {
+    return kafka::ErrorStatus(Describe() + ": " + TaskName(pipeline, task) +
+                                  ": start the transactional producer",
+                              e)
+        .WithRetryable(true);
+  }
+  tp->handle = std::move(h);
+  tp->loaded = false;
+  return Status::Ok();
+}
+
+Status KafkaSink::CheckAgainst(const std::optional<TaskProgress>& stored, const TaskCommit& t,
+                               CommitOutcome* outcome) const {
+  *outcome = CommitOutcome::kCommitted;
+  if (!stored.has_value()) return Status::Ok();
+  const std::string who = Describe() + ": " + TaskName(t.pipeline, t.task);
+  if (stored->epoch > t.epoch) {
+    return Status::Fenced(who + ": epoch " + t.epoch.ToString() + " is fenced by epoch " +
+                          stored->epoch.ToString() + ", which committed batch " +
+                          stored->last_batch.ToString());
+  }
+  if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
+    return Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with ranges " +
+                           EncodeRanges(stored->ranges) + " but is replayed with " +
+                           EncodeRanges(t.ranges) + ": the replay is not deterministic");
+  }
+  if (stored->last_batch >= t.batch) {
+    *outcome = CommitOutcome::kAlreadyCommitted;
+    return Status::Ok();
+  }
+  for (const TaskRange& r : t.ranges) {
+    for (const TaskRange& prev : stored->ranges) {
+      if (prev.partition != r.partition || prev.until == r.from) continue;
+      const char* kind = r.from > prev.until ? "gap" : "overlap";
+      return Status::Aborted(who + " partition " + r.partition.ToString() + ": " + kind +
+                             ": batch " + t.batch.ToString() + " starts at offset " +
+                             r.from.ToString() + " but batch " + stored->last_batch.ToString() +
+                             " ended at offset " + prev.until.ToString());
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit> tasks) {
+  if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
+  std::set<std::pair<std::string_view, int32_t>> seen;
+  for (const TaskCommit& t : tasks) {
+    RETURN_IF_ERROR(ValidateTask(t).WithContext(Describe()));
+    if (!seen.emplace(t.pipeline, t.task).second) {
+      return Err(Status::InvalidArgument(Describe() + ": commit: " +
+                                         TaskName(t.pipeline, t.task) + " appears twice"));
+    }
+  }
+  std::vector<CommitOutcome> outcomes;
+  for (const TaskCommit& t : tasks) {
+    ASSIGN_OR_RETURN(CommitOutcome o, CommitTask(t));
+    outcomes.push_back(o);
+  }
+  return outcomes;
+}
+
+Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
+  const std::string who = Describe() + ": " + TaskName(t.pipeline, t.task);
+  ASSIGN_OR_RETURN(TaskProducer * tp, Producer(t.pipeline, t.task));
+  std::unique_lock task_lock(tp->mu);
+  if (tp->fenced) {
+    return Err(Status::Fenced(who + ": a newer producer of this task took over"));
+  }
+  if (tp->handle == nullptr) RETURN_IF_ERROR(Start(tp, t.pipeline, t.task));
+  if (!tp->loaded) {
+    // Started outside ReadProgress: read the task's marker now, after init_transactions
+    // resolved whatever an older producer of the task left open.
+    task_lock.unlock();
+    Result<std::map<int32_t, std::optional<TaskProgress>>> markers =
+        ScanMarkers(t.pipeline, /*committed=*/true);
+    task_lock.lock();
+    if (!markers.has_value()) return Err(markers.error());
+    auto it = markers->find(t.task);
+    tp->last = it == markers->end() ? std::nullopt : it->second;
+    tp->loaded = true;
+  }
+  CommitOutcome outcome;
+  RETURN_IF_ERROR(CheckAgainst(tp->last, t, &outcome));
+  if (outcome == CommitOutcome::kAlreadyCommitted) return outcome;
+
+  rd_kafka_t* rk = tp->handle.get();
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk)) {
+    Status s = kafka::ErrorStatus(who + ": begin the transaction", e);
+    if (s.code() == StatusCode::kFenced) tp->fenced = true;
+    tp->handle.reset();
+    return Err(s);
+  }
+  Status s = WriteTransaction(tp, t);
+  if (s.ok()) s = faults::Hit("before_sink_commit");
+  if (s.ok()) {
+    const int timeout = static_cast<int>(options_.request_timeout.count());
+    for (int attempt = 0;; ++attempt) {
+      rd_kafka_error_t* e = rd_kafka_commit_transaction(rk, timeout);
+      if (e == nullptr) break;
+      const bool retry = rd_kafka_error_is_retriable(e) && attempt < 3;
+      const bool abort = rd_kafka_error_txn_requires_abort(e);
+      s = kafka::ErrorStatus(who + ": commit the transaction", e);
+      if (retry) continue;
+      if (!abort && s.code() != StatusCode::kFenced) {
+        // The outcome is unknown: a fresh producer (init_transactions) settles it, and the
+        // marker read after it tells whether the batch is in.
+        tp->handle.reset();
+        return Err(s.WithRetryable(true));
+      }
+      break;
+    }
+  }
+  if (!s.ok()) {
+    if (s.code() == StatusCode::kFenced) {
+      tp->fenced = true;
+      tp->handle.reset();
+      return Err(s);
+    }
+    if (rd_kafka_error_t* e =
+            rd_kafka_abort_transaction(rk, static_cast<int>(options_.request_timeout.count()))) {
+      if (kafka::ErrorStatus("abort", e).code() == StatusCode::kFenced) tp->fenced = true;
+      tp->handle.reset();  // restart it: init_transactions aborts what is left
+    }
+    return Err(s);
+  }
+  tp->last = TaskProgress{t.batch, t.epoch, t.ranges};
+  // The batch is committed from here on; a failure now makes the caller retry, and the retry
+  // finds the marker and reports kAlreadyCommitted.
+  RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+  return CommitOutcome::kCommitted;
+}
+
+Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t) {
+  rd_kafka_t* rk = tp->handle.get();
+  const size_t half = t.rows.size() / 2;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    if (i == half) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+    const Row& row = t.rows[i].row;
+    std::optional<std::string> key;
+    if (!options_.key_field.empty()) {
+      if (const Value* v = row.Get(options_.key_field)) key = ValueToString(*v);
+    }
+    RETURN_IF_ERROR(Send(rk, options_.topic, RD_KAFKA_PARTITION_UA, key, row.ToJson()));
+  }
+  if (t.rows.empty()) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+  for (const DeadLetter& d : t.dead_letters) {
+    Row r{{"pipeline", t.pipeline},          {"batch", t.batch.value()},
+          {"partition", int64_t{d.partition.value()}}, {"offset", d.offset.value()},
+          {"raw", d.raw},                    {"error", d.error}};
+    RETURN_IF_ERROR(Send(rk, options_.dead_letter_topic, 0, std::nullopt, r.ToJson()));
+  }
+  return Send(rk, options_.progress_topic, 0, MarkerKey(t.pipeline, t.task), EncodeMarker(t));
+}
+
+Status KafkaSink::Send(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                       std::optional<std::string_view> key, std::string_view value) {
+  while (true) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_KEY((key ? const_cast<char*>(key->data()) : nullptr),
+                       (key ? key->size() : 0)),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return kafka::ErrorStatus(Describe() + ": produce to '" + topic + "'", err);
+    }
+    rd_kafka_poll(rk, 10);  // the local queue is full: let it drain
+  }
+}
+
+}  // namespace
+
+std::string KafkaTransactionalId(const std::string& pipeline, int32_t task) {
+  return "onceflow-" + pipeline + "-" + std::to_string(task);
+}
+
+Result<std::unique_ptr<Sink>> MakeKafkaSink(KafkaSinkOptions options) {
+  if (options.bootstrap.empty()) {
+    return Err(Status::InvalidArgument("kafka sink: sink.bootstrap is required"));
+  }
+  if (options.topic.empty()) {
+    return Err(Status::InvalidArgument("kafka sink: sink.topic is required"));
+  }
+  return std::make_unique<KafkaSink>(std::move(options));
+}
+
+}  // namespace onceflow::sink

@@ -1,0 +1,210 @@
+// KafkaSink against the real broker: output and marker in one transaction, replays skipped,
+// gaps refused, and a zombie producer fenced with nothing of it visible.
+#include "sink/kafka_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <future>
+#include <thread>
+
+#include "kafka/kafka_test_util.h"
+#include "util/fault_points.h"
+
+namespace onceflow::sink {
+namespace {
+
+using kafka::testing::CreateTestTopic;
+using kafka::testing::ReadCommitted;
+using kafka::testing::UniqueTopic;
+
+class KafkaSinkTest : public ::testing::Test {
+ protected:
+  void TearDown() override { faults::DisarmAll(); }
+
+  // A sink on a fresh output topic with its own progress topic, opened.
+  std::unique_ptr<Sink> OpenSink(const std::string& bootstrap, const std::string& topic) {
+    KafkaSinkOptions o;
+    o.bootstrap = bootstrap;
+    o.topic = topic;
+    o.key_field = "id";
+    o.progress_topic = topic + "-progress";
+    o.dead_letter_topic = topic + "-dead";
+    o.transaction_timeout = std::chrono::milliseconds(10000);
+    auto sink = MakeKafkaSink(std::move(o));
+    EXPECT_TRUE(sink.has_value());
+    if (!sink.has_value()) return nullptr;
+    Status s = (*sink)->Open();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return std::move(sink).value();
+  }
+
+  // Rows {"id": first}, {"id": first+1}, ... kept alive by the fixture.
+  std::span<const SinkRow> Rows(int64_t first, int n, const std::string& tag = "") {
+    auto& rows = storage_.emplace_back();
+    for (int i = 0; i < n; ++i) {
+      Row r{{"id", first + i}};
+      if (!tag.empty()) r.Set("tag", tag);
+      rows.push_back({r, PartitionId(0), Offset(first + i)});
+    }
+    return rows;
+  }
+
+  TaskCommit Commit(int64_t batch, int64_t epoch, int64_t from, int64_t until,
+                    std::span<const SinkRow> rows) {
+    TaskCommit t;
+    t.pipeline = "p";
+    t.task = 0;
+    t.batch = BatchId(batch);
+    t.epoch = Epoch(epoch);
+    t.ranges = {{PartitionId(0), Offset(from), Offset(until)}};
+    t.rows = rows;
+    return t;
+  }
+
+  // The values a read_committed consumer sees in `topic`.
+  std::vector<std::string> Visible(const std::string& bootstrap, const std::string& topic) {
+    auto records = ReadCommitted(bootstrap, topic);
+    EXPECT_TRUE(records.has_value()) << records.error().ToString();
+    std::vector<std::string> out;
+    if (records.has_value()) {
+      for (const auto& r : *records) out.push_back(r.key + " " + r.value);
+    }
+    return out;
+  }
+
+  static Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& t) {
+    ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
+    return outcomes.at(0);
+  }
+
+  std::deque<std::vector<SinkRow>> storage_;
+};
+
+TEST_F(KafkaSinkTest, OutputAndMarkerCommitTogetherAndReplaysAreSkipped) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-basic");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto sink = OpenSink(bootstrap, topic);
+  ASSERT_NE(sink, nullptr);
+  auto progress = sink->ReadProgress("p");
+  ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
+  EXPECT_TRUE(progress->empty());
+
+  auto o = CommitOne(sink.get(), Commit(0, 1, 0, 2, Rows(0, 2)));
+  ASSERT_TRUE(o.has_value()) << o.error().ToString();
+  EXPECT_EQ(*o, CommitOutcome::kCommitted);
+  o = CommitOne(sink.get(), Commit(1, 1, 2, 3, Rows(2, 1)));
+  ASSERT_TRUE(o.has_value()) << o.error().ToString();
+  // A replay of batch 1 (a retry, a speculative twin) writes nothing.
+  o = CommitOne(sink.get(), Commit(1, 1, 2, 3, Rows(2, 1)));
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(*o, CommitOutcome::kAlreadyCommitted);
+  // A gap and an overlap are refused, naming the offsets.
+  o = CommitOne(sink.get(), Commit(2, 1, 4, 5, Rows(4, 1)));
+  ASSERT_FALSE(o.has_value());
+  EXPECT_NE(o.error().message().find("gap: batch 2 starts at offset 4 but batch 1 ended at "
+                                     "offset 3"),
+            std::string::npos)
+      << o.error().ToString();
+  o = CommitOne(sink.get(), Commit(2, 1, 1, 5, Rows(4, 1)));
+  ASSERT_FALSE(o.has_value());
+  EXPECT_NE(o.error().message().find("overlap"), std::string::npos);
+
+  EXPECT_EQ(Visible(bootstrap, topic),
+            (std::vector<std::string>{"0 {\"id\":0}", "1 {\"id\":1}", "2 {\"id\":2}"}));
+
+  // A new sink (a restarted process) reads the marker back and skips what it holds.
+  auto again = OpenSink(bootstrap, topic);
+  ASSERT_NE(again, nullptr);
+  progress = again->ReadProgress("p");
+  ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
+  ASSERT_EQ(progress->size(), 1u);
+  EXPECT_EQ(progress->at(0).last_batch, BatchId(1));
+  EXPECT_EQ(EncodeRanges(progress->at(0).ranges), "0:2-3");
+  o = CommitOne(again.get(), Commit(1, 2, 2, 3, Rows(2, 1)));
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(*o, CommitOutcome::kAlreadyCommitted);
+  o = CommitOne(again.get(), Commit(2, 2, 3, 4, Rows(3, 1)));
+  ASSERT_TRUE(o.has_value()) << o.error().ToString();
+  EXPECT_EQ(*o, CommitOutcome::kCommitted);
+  EXPECT_EQ(Visible(bootstrap, topic).size(), 4u);
+  // The first sink's producer was fenced by the second one's: its own (stale) view of the
+  // marker lets it try batch 2, and Kafka refuses the transaction.
+  o = CommitOne(sink.get(), Commit(2, 1, 3, 4, Rows(3, 1, "zombie")));
+  ASSERT_FALSE(o.has_value());
+  EXPECT_EQ(o.error().code(), StatusCode::kFenced) << o.error().ToString();
+  EXPECT_EQ(Visible(bootstrap, topic).size(), 4u);
+}
+
+TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-zombie");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto zombie = OpenSink(bootstrap, topic);
+  ASSERT_NE(zombie, nullptr);
+  ASSERT_TRUE(zombie->ReadProgress("p").has_value());
+  ASSERT_TRUE(CommitOne(zombie.get(), Commit(0, 1, 0, 2, Rows(0, 2))).has_value());
+  // The zombie's next commit stalls with its transaction open and its rows sent ...
+  ASSERT_TRUE(faults::Arm("before_sink_commit=slow:3s#1").ok());
+  auto zombie_rows = Rows(2, 3, "zombie");
+  auto stalled = std::async(std::launch::async, [&] {
+    return CommitOne(zombie.get(), Commit(1, 1, 2, 5, zombie_rows));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // ... while its successor starts: init_transactions aborts the zombie's transaction.
+  auto successor = OpenSink(bootstrap, topic);
+  ASSERT_NE(successor, nullptr);
+  auto progress = successor->ReadProgress("p");
+  ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
+  EXPECT_EQ(progress->at(0).last_batch, BatchId(0));
+  auto o = CommitOne(successor.get(), Commit(1, 2, 2, 5, Rows(2, 3, "successor")));
+  ASSERT_TRUE(o.has_value()) << o.error().ToString();
+  EXPECT_EQ(*o, CommitOutcome::kCommitted);
+  Result<CommitOutcome> z = stalled.get();
+  ASSERT_FALSE(z.has_value()) << "the zombie's commit went through";
+  EXPECT_EQ(z.error().code(), StatusCode::kFenced) << z.error().ToString();
+
+  std::vector<std::string> visible = Visible(bootstrap, topic);
+  EXPECT_EQ(visible, (std::vector<std::string>{
+                         "0 {\"id\":0}", "1 {\"id\":1}", "2 {\"id\":2,\"tag\":\"successor\"}",
+                         "3 {\"id\":3,\"tag\":\"successor\"}", "4 {\"id\":4,\"tag\":\"successor\"}"}));
+}
+
+TEST_F(KafkaSinkTest, AnOlderEpochIsFencedByTheMarker) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-epoch");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto sink = OpenSink(bootstrap, topic);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(CommitOne(sink.get(), Commit(0, 5, 0, 1, Rows(0, 1))).has_value());
+  auto o = CommitOne(sink.get(), Commit(1, 4, 1, 2, Rows(1, 1)));
+  ASSERT_FALSE(o.has_value());
+  EXPECT_EQ(o.error().code(), StatusCode::kFenced);
+  EXPECT_EQ(Visible(bootstrap, topic).size(), 1u);
+}
+
+TEST_F(KafkaSinkTest, AFailedWriteAbortsTheWholeTransaction) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-throw");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto sink = OpenSink(bootstrap, topic);
+  ASSERT_NE(sink, nullptr);
+  for (const char* point : {"mid_sink_write", "before_sink_commit"}) {
+    ASSERT_TRUE(faults::Arm(std::string(point) + "=throw").ok());
+    auto o = CommitOne(sink.get(), Commit(0, 1, 0, 4, Rows(0, 4)));
+    ASSERT_FALSE(o.has_value()) << point;
+    faults::DisarmAll();
+  }
+  EXPECT_TRUE(Visible(bootstrap, topic).empty());
+  // after_sink_commit fails after the commit: the retry finds the marker.
+  ASSERT_TRUE(faults::Arm("after_sink_commit=throw#1").ok());
+  ASSERT_FALSE(CommitOne(sink.get(), Commit(0, 1, 0, 4, Rows(0, 4))).has_value());
+  auto o = CommitOne(sink.get(), Commit(0, 1, 0, 4, Rows(0, 4)));
+  ASSERT_TRUE(o.has_value()) << o.error().ToString();
+  EXPECT_EQ(*o, CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Visible(bootstrap, topic).size(), 4u);
+}
+
+}  // namespace
+}  // namespace onceflow::sink

@@ -1,0 +1,216 @@
+// KafkaSource over librdkafka: a pool of read_committed consumers with explicit assignments.
+#include "source/kafka_source.h"
+
+#include <algorithm>
+
+namespace onceflow::source {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// The consumer's position in `partition`: the offset after the last record or transaction
+// marker it passed; -1 before the first.
+int64_t PositionOf(rd_kafka_t* consumer, const std::string& topic, int32_t partition) {
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  if (rd_kafka_position(consumer, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const int64_t o = list->elems[0].offset;
+  return o < 0 ? -1 : o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions options) {
+  if (options.bootstrap.empty()) {
+    return Err(Status::InvalidArgument("kafka source: source.bootstrap is required"));
+  }
+  if (options.group.empty()) options.group = "onceflow";
+  std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
+  ASSIGN_OR_RETURN(source->meta_, source->MakeConsumer());
+  Result<int32_t> partitions = kafka::PartitionCount(source->meta_.get(), source->options_.topic,
+                                                     source->options_.request_timeout);
+  if (!partitions.has_value()) return Err(partitions.error());
+  return source;
+}
+
+KafkaSource::~KafkaSource() {
+  for (kafka::Handle& c : idle_) rd_kafka_consumer_close(c.get());
+}
+
+std::string KafkaSource::Describe() const {
+  return "kafka topic '" + options_.topic + "'";
+}
+
+size_t KafkaSource::consumers_made() const {
+  std::lock_guard lock(mu_);
+  return made_;
+}
+
+Result<kafka::Handle> KafkaSource::MakeConsumer() const {
+  kafka::Settings settings = {
+      {"group.id", options_.group},
+      {"isolation.level", "read_committed"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      // A range whose start was deleted (retention) must fail, not silently jump.
+      {"auto.offset.reset", "error"},
+      // The broker holds an empty fetch this long: WaitForData's wake-up latency.
+      {"fetch.wait.max.ms", "50"},
+      // Each pooled consumer prefetches at most this much per partition.
+      {"queued.max.messages.kbytes", "16384"},
+  };
+  settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
+  ASSIGN_OR_RETURN(kafka::Handle c,
+                   kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap, settings));
+  rd_kafka_poll_set_consumer(c.get());
+  return c;
+}
+
+Result<kafka::Handle> KafkaSource::TakeConsumer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      kafka::Handle c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++made_;
+  }
+  return MakeConsumer();
+}
+
+void KafkaSource::ReturnConsumer(kafka::Handle consumer) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(std::move(consumer));
+}
+
+Result<std::vector<Offset>> KafkaSource::Offsets(bool earliest) {
+  ASSIGN_OR_RETURN(int32_t n,
+                   kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout));
+  std::vector<Offset> out;
+  out.reserve(static_cast<size_t>(n));
+  for (int32_t p = 0; p < n; ++p) {
+    ASSIGN_OR_RETURN(auto marks,
+                     kafka::Watermarks(meta_.get(), options_.topic, p, options_.request_timeout));
+    out.push_back(Offset(earliest ? marks.first : marks.second));
+  }
+  return out;
+}
+
+Result<std::vector<Offset>> KafkaSource::EarliestOffsets() { return Offsets(true); }
+
+Result<std::vector<Offset>> KafkaSource::EndOffsets() { return Offsets(false); }
+
+Status KafkaSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
+  if (until <= from) return Status::Ok();
+  ASSIGN_OR_RETURN(kafka::Handle consumer, TakeConsumer());
+  Status s = ReadWith(consumer.get(), partition, from, until, fn);
+  // Unassigning drops what was prefetched; a consumer whose unassign fails is not reused.
+  if (rd_kafka_assign(consumer.get(), nullptr) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ReturnConsumer(std::move(consumer));
+  }
+  return s;
+}
+
+Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from,
+                             Offset until, const RecordFn& fn) {
+  const std::string where = Describe() + " partition " + partition.ToString();
+  const std::string range = "[" + from.ToString() + ", " + until.ToString() + ")";
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition.value())
+      ->offset = from.value();
+  rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka::ErrorStatus(where + ": assign", err);
+
+  std::vector<HeaderView> headers;
+  int64_t next = from.value();  // records below this were delivered (or skipped as stale)
+  auto deadline = Clock::now() + options_.read_timeout;
+  while (true) {
+    // The position moves past transaction markers and aborted records too, so it is what
+    // tells that the range is complete when its last offsets are not records.
+    const int64_t position = PositionOf(consumer, options_.topic, partition.value());
+    if (position >= until.value()) return Status::Ok();
+    Message m(rd_kafka_consumer_poll(consumer, 100));
+    if (m == nullptr) {
+      if (Clock::now() >= deadline) {
+        return Status::OutOfRange(
+            where + ": the range " + range + " could not be read: nothing past offset " +
+            std::to_string(std::max(position, next)) + " arrived within " +
+            std::to_string(options_.read_timeout.count()) + " ms");
+      }
+      continue;
+    }
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+      const std::string detail = rd_kafka_message_errstr(m.get());
+      if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
+        return Status::OutOfRange(where + ": the range " + range + " is no longer (or not yet) "
+                                  "in the topic: " + detail);
+      }
+      return kafka::ErrorStatus(where + ": read " + range, m->err).WithContext(detail);
+    }
+    if (m->partition != partition.value() || m->offset < next) continue;  // stale prefetch
+    if (m->offset >= until.value()) return Status::Ok();
+    deadline = Clock::now() + options_.read_timeout;
+    RecordView r;
+    if (m->key != nullptr) {
+      r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
+    }
+    r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_timestamp_type_t type;
+    const int64_t ts = rd_kafka_message_timestamp(m.get(), &type);
+    r.timestamp_ms = ts < 0 ? 0 : ts;
+    headers.clear();
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                         RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        headers.push_back({name, value == nullptr ? std::string_view()
+                                                  : std::string_view(
+                                                        static_cast<const char*>(value), size)});
+      }
+    }
+    r.headers = headers;
+    RETURN_IF_ERROR(fn(Offset(m->offset), r));
+    next = m->offset + 1;
+  }
+}
+
+void KafkaSource::WaitForData(const std::vector<Offset>& positions,
+                              std::chrono::milliseconds timeout) {
+  Result<int32_t> n = kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout);
+  if (!n.has_value() || static_cast<size_t>(*n) > positions.size()) return;  // let Plan look
+  Result<kafka::Handle> consumer = TakeConsumer();
+  if (!consumer.has_value()) return;
+  PartitionList list(rd_kafka_topic_partition_list_new(*n));
+  for (int32_t p = 0; p < *n; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset =
+        positions[static_cast<size_t>(p)].value();
+  }
+  if (rd_kafka_assign(consumer->get(), list.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Message m(rd_kafka_consumer_poll(consumer->get(), static_cast<int>(timeout.count())));
+  }
+  if (rd_kafka_assign(consumer->get(), nullptr) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ReturnConsumer(std::move(*consumer));
+  }
+}
+
+}  // namespace onceflow::source

@@ -1,0 +1,82 @@
+// KafkaSource: a Kafka topic as a pipeline source, in direct mode (Kafka's "direct approach"):
+// the engine owns the offsets and reads exact ranges of explicitly assigned partitions; no
+// consumer-group subscription, no offsets committed to Kafka.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kafka/kafka_client.h"
+#include "source/source.h"
+
+namespace onceflow::source {
+
+struct KafkaSourceOptions {
+  std::string bootstrap;  // host:port[,...]
+  std::string topic;
+  // librdkafka needs a group.id to assign partitions; nothing joins or commits to the group.
+  std::string group;
+  // How long Read waits for the records of a range that the broker does not deliver (a broker
+  // down, a range past the end) before it reports the range unreadable.
+  std::chrono::milliseconds read_timeout{30000};
+  // How long a metadata or offsets request may take.
+  std::chrono::milliseconds request_timeout{10000};
+  kafka::Settings extra;  // further librdkafka consumer settings
+};
+
+// Offsets: EarliestOffsets is each partition's low watermark, EndOffsets its last stable offset
+// (isolation.level=read_committed): a batch never plans past an open transaction, so its range
+// reads the same records on every replay.
+//
+// Read reads exactly [from, until) with read_committed. Offsets inside a range may be missing
+// (transaction markers, aborted transactions, compaction); a range is done when the consumer's
+// position reaches `until`. A range the broker cannot deliver within read_timeout (deleted by
+// retention, broker down) is an error, never a short read.
+//
+// Thread-safety: every method may be called concurrently. Read takes a consumer from a pool
+// (made on demand, one per concurrent reader) and assigns it the one partition it reads.
+class KafkaSource : public Source {
+ public:
+  // Connects and checks that the topic exists (not_found names it).
+  static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
+  ~KafkaSource() override;
+
+  Result<std::vector<Offset>> EarliestOffsets() override;
+  Result<std::vector<Offset>> EndOffsets() override;
+  Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
+  // Long-polls a consumer assigned to every partition at `positions`: returns when a record
+  // arrives, a partition appears, or the timeout passes. No spinning: the broker holds the
+  // fetch until data arrives.
+  void WaitForData(const std::vector<Offset>& positions,
+                   std::chrono::milliseconds timeout) override;
+  std::string Describe() const override;
+
+  // Consumers made so far (the pool's high-water mark), for tests and benchmarks.
+  size_t consumers_made() const;
+
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+ private:
+  explicit KafkaSource(KafkaSourceOptions options) : options_(std::move(options)) {}
+
+  Result<kafka::Handle> MakeConsumer() const;
+  Result<kafka::Handle> TakeConsumer();
+  void ReturnConsumer(kafka::Handle consumer);
+  // Low watermark (earliest) or last stable offset (end) of every partition.
+  Result<std::vector<Offset>> Offsets(bool earliest);
+  Status ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from, Offset until,
+                  const RecordFn& fn);
+
+  const KafkaSourceOptions options_;
+  kafka::Handle meta_;  // metadata and watermarks (read_committed)
+
+  mutable std::mutex mu_;
+  std::vector<kafka::Handle> idle_;  // consumers with no assignment
+  size_t made_ = 0;
+};
+
+}  // namespace onceflow::source
