@@ -1,0 +1,568 @@
+// kafka_pg_bench: the exactly-once pipeline Kafka -> JSON -> PostgreSQL (append) against the
+// at-least-once ceiling in the same run; end-to-end latency at a fixed offered rate; and the
+// contrast that motivates onceflow: a naive consumer (write, then commit offsets) SIGKILLed a
+// few times leaves duplicate rows.
+//
+//   kafka_pg_bench --bootstrap HOST:PORT --conninfo CONNINFO [--records N] [--reps R]
+//                  [--naive-kills K] [--only throughput|latency|naive]
+//
+// bench/kafka_pg.sh starts a broker and a server (scripts/services/) and runs this.
+//
+// Throughput: N JSON records {id, account, amount, ts} in a 4-partition topic (idempotent
+// producer). The pipeline reads them (read_committed, exact ranges) and appends them to a table
+// exactly once, until caught up. The ceiling is what a hand-written consumer without guarantees
+// does: assign the partitions, poll, parse the JSON (simdjson), COPY the rows into the same kind
+// of table in transactions of the pipeline's batch size, no progress rows, no offsets stored.
+// Latency: a producer offers 10 records per millisecond (10 k records/s) for 5 s to a fresh
+// topic, the pipeline runs with a 5 ms batch interval; a record's latency is from its delivery
+// report (the broker has it) to the commit of its batch in PostgreSQL.
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kafka/kafka_client.h"
+#include "onceflow/pipeline.h"
+#include "util/file.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using onceflow::Status;
+namespace kafka = onceflow::kafka;
+
+constexpr int kPartitions = 4;
+constexpr std::chrono::milliseconds kTimeout{30000};
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "kafka_pg_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const Status& s, const std::string& what) {
+  if (!s.ok()) Die(what + ": " + s.ToString());
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+std::string EventJson(int64_t i) {
+  return "{\"id\":" + std::to_string(i) + ",\"account\":" + std::to_string((i * 7919) % 100000) +
+         ",\"amount\":" + std::to_string(i % 1000 + 1) +
+         ",\"ts\":" + std::to_string(1700000000000 + i) + "}";
+}
+
+// ---- PostgreSQL ----
+
+PGconn* Connect(const std::string& conninfo) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) != CONNECTION_OK) Die(std::string("connect: ") + PQerrorMessage(c));
+  PGresult* r = PQexec(c, "SET client_min_messages = warning");
+  PQclear(r);
+  return c;
+}
+
+void Sql(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Die(sql + ": " + PQerrorMessage(c));
+  }
+  PQclear(r);
+}
+
+int64_t SqlInt(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    Die(sql + ": " + PQerrorMessage(c));
+  }
+  const int64_t v = std::atoll(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return v;
+}
+
+std::string CreateTable(const std::string& table) {
+  return "CREATE TABLE IF NOT EXISTS " + table +
+         " (id BIGINT, account BIGINT, amount BIGINT, ts BIGINT)";
+}
+
+// COPYs `rows` (COPY text format lines) into `table` in one transaction.
+void CopyRows(PGconn* c, const std::string& table, const std::string& rows) {
+  Sql(c, "BEGIN");
+  PGresult* r = PQexec(c, ("COPY " + table + " (id, account, amount, ts) FROM STDIN").c_str());
+  if (PQresultStatus(r) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c));
+  PQclear(r);
+  if (PQputCopyData(c, rows.data(), static_cast<int>(rows.size())) != 1 ||
+      PQputCopyEnd(c, nullptr) != 1) {
+    Die(std::string("COPY data: ") + PQerrorMessage(c));
+  }
+  r = PQgetResult(c);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY end: ") + PQerrorMessage(c));
+  PQclear(r);
+  while ((r = PQgetResult(c)) != nullptr) PQclear(r);
+  Sql(c, "COMMIT");
+}
+
+// ---- Kafka ----
+
+kafka::Handle Producer(const std::string& bootstrap) {
+  auto p = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
+                             {{"enable.idempotence", "true"},
+                              {"acks", "all"},
+                              {"linger.ms", "5"},
+                              {"batch.size", "1000000"},
+                              {"compression.type", "none"}});
+  if (!p.has_value()) Die("producer: " + p.error().ToString());
+  return std::move(*p);
+}
+
+void CreateTopic(const std::string& bootstrap, const std::string& topic) {
+  auto admin = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap, {});
+  if (!admin.has_value()) Die("admin: " + admin.error().ToString());
+  Check(kafka::CreateTopic(admin->get(), {topic, kPartitions, -1, {}}, /*exist_ok=*/false,
+                           kTimeout),
+        "create topic " + topic);
+}
+
+void Produce(const std::string& bootstrap, const std::string& topic, int64_t n) {
+  kafka::Handle p = Producer(bootstrap);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string key = std::to_string((i * 7919) % 100000);
+    const std::string value = EventJson(i);
+    while (true) {
+      const rd_kafka_resp_err_t err = rd_kafka_producev(
+          p.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_KEY(key.data(), key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(err));
+      rd_kafka_poll(p.get(), 10);
+    }
+    rd_kafka_poll(p.get(), 0);
+  }
+  if (rd_kafka_flush(p.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) Die("flush timed out");
+}
+
+// ---- the pipeline ----
+
+std::string PipelineToml(const std::string& name, const std::string& bootstrap,
+                         const std::string& topic, const std::string& conninfo,
+                         const std::string& table, int interval_ms, int64_t per_partition) {
+  return "name = \"" + name + "\"\nbatch_interval_ms = " + std::to_string(interval_ms) +
+         "\nmax_records_per_partition = " + std::to_string(per_partition) +
+         "\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap + "\"\ntopic = \"" + topic +
+         "\"\nformat = \"json\"\n[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo +
+         "\"\ninit = [\"" + CreateTable(table) + "\"]\nmode = \"append\"\ntable = \"" + table +
+         "\"\n";
+}
+
+std::unique_ptr<onceflow::Pipeline> LoadPipeline(const std::string& dir, const std::string& toml) {
+  const std::string path = onceflow::JoinPath(dir, "pipeline.toml");
+  Check(onceflow::WriteFileAtomically(path, toml), "write " + path);
+  auto p = onceflow::Pipeline::FromConfigFile(path);
+  if (!p.has_value()) Die("pipeline: " + p.error().ToString());
+  return std::move(*p);
+}
+
+double PipelineRun(const std::string& dir, const std::string& bootstrap, const std::string& topic,
+                   const std::string& conninfo, const std::string& table, int64_t n,
+                   int64_t per_partition) {
+  auto p = LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, table, 1,
+                                          per_partition));
+  onceflow::RunOptions o;
+  o.data_dir = dir;
+  o.until_caught_up = true;
+  o.on_log = [](const std::string&) {};
+  const auto t0 = Clock::now();
+  Check(p->Run(o), "pipeline run");
+  const double secs = Seconds(Clock::now() - t0);
+  if (p->stats().records_in != n) {
+    Die("the pipeline read " + std::to_string(p->stats().records_in) + " records, expected " +
+        std::to_string(n));
+  }
+  return static_cast<double>(n) / secs;
+}
+
+// ---- the ceiling: a plain consumer feeding COPY, no guarantees ----
+
+double CeilingRun(const std::string& bootstrap, const std::string& topic,
+                  const std::string& conninfo, const std::string& table, int64_t n,
+                  int64_t txn_rows) {
+  PGconn* pg = Connect(conninfo);
+  Sql(pg, CreateTable(table));
+  auto c = kafka::MakeClient(kafka::ClientKind::kConsumer, bootstrap,
+                             {{"group.id", "ceiling-" + topic},
+                              {"enable.auto.commit", "false"},
+                              {"fetch.max.bytes", "52428800"},
+                              {"max.partition.fetch.bytes", "10485760"}});
+  if (!c.has_value()) Die("consumer: " + c.error().ToString());
+  rd_kafka_poll_set_consumer(c->get());
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(c->get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  simdjson::dom::parser parser;
+  std::string rows, padded;
+  int64_t in_txn = 0, total = 0;
+  const auto t0 = Clock::now();
+  while (total < n) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c->get(), 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      padded.assign(static_cast<const char*>(m->payload), m->len);
+      padded.resize(m->len + simdjson::SIMDJSON_PADDING);
+      simdjson::dom::element doc;
+      if (parser.parse(padded.data(), m->len, false).get(doc) != simdjson::SUCCESS) {
+        Die("ceiling: bad JSON");
+      }
+      for (const char* f : {"id", "account", "amount", "ts"}) {
+        int64_t v = 0;
+        if (doc[f].get_int64().get(v) != simdjson::SUCCESS) Die("ceiling: no field");
+        rows += std::to_string(v);
+        rows += f[0] == 't' ? '\n' : '\t';
+      }
+      ++in_txn;
+      ++total;
+      if (in_txn == txn_rows) {
+        CopyRows(pg, table, rows);
+        rows.clear();
+        in_txn = 0;
+      }
+    }
+    rd_kafka_message_destroy(m);
+  }
+  if (in_txn > 0) CopyRows(pg, table, rows);
+  const double secs = Seconds(Clock::now() - t0);
+  rd_kafka_consumer_close(c->get());
+  if (SqlInt(pg, "SELECT COUNT(*) FROM " + table) != n) Die("ceiling: wrong row count");
+  PQfinish(pg);
+  return static_cast<double>(n) / secs;
+}
+
+// ---- latency at a fixed offered rate ----
+
+struct Delivered {
+  std::vector<std::vector<std::atomic<int64_t>>>* times;  // [partition][offset] ns
+};
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  auto* times = static_cast<std::vector<std::vector<std::atomic<int64_t>>>*>(opaque);
+  auto& part = (*times)[static_cast<size_t>(m->partition)];
+  if (static_cast<size_t>(m->offset) < part.size()) {
+    part[static_cast<size_t>(m->offset)].store(NowNs(), std::memory_order_relaxed);
+  }
+}
+
+std::vector<double> Latencies(const std::string& dir, const std::string& bootstrap,
+                              const std::string& topic, const std::string& conninfo,
+                              int rate, double seconds) {
+  CreateTopic(bootstrap, topic);
+  const size_t total = static_cast<size_t>(rate * seconds);
+  // Offsets per partition stay below `total`: one vector of that size per partition.
+  std::vector<std::vector<std::atomic<int64_t>>> delivered(kPartitions), committed(kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    delivered[p] = std::vector<std::atomic<int64_t>>(total);
+    committed[p] = std::vector<std::atomic<int64_t>>(total);
+  }
+  std::atomic<size_t> committed_count{0};
+  auto pipeline = LoadPipeline(dir, PipelineToml("latency", bootstrap, topic, conninfo,
+                                                 "latency_events", 5, 100000));
+  onceflow::RunOptions o;
+  o.data_dir = dir;
+  o.on_log = [](const std::string&) {};
+  o.on_batch_committed = [&](const onceflow::BatchContext& ctx, const onceflow::PipelineStats&) {
+    const int64_t now = NowNs();
+    size_t n = 0;
+    for (const auto& r : ctx.ranges) {
+      auto& part = committed[static_cast<size_t>(r.partition.value())];
+      for (int64_t off = r.from.value(); off < r.until.value(); ++off, ++n) {
+        if (static_cast<size_t>(off) < part.size()) {
+          part[static_cast<size_t>(off)].store(now, std::memory_order_relaxed);
+        }
+      }
+    }
+    if (committed_count.fetch_add(n) + n >= total) pipeline->Stop();
+  };
+  std::thread runner([&] { Check(pipeline->Run(o), "latency pipeline"); });
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()},
+                      std::pair{"enable.idempotence", "true"}, std::pair{"linger.ms", "0"}}) {
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) Die(err);
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
+  rd_kafka_conf_set_opaque(conf, &delivered);
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (producer == nullptr) Die(err);
+  const int per_tick = std::max(1, rate / 1000);
+  auto next = Clock::now();
+  for (size_t i = 0; i < total;) {
+    for (int k = 0; k < per_tick && i < total; ++k, ++i) {
+      const std::string value = EventJson(static_cast<int64_t>(i));
+      const int32_t partition = static_cast<int32_t>(i % kPartitions);
+      if (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                            RD_KAFKA_V_PARTITION(partition),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                            RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Die("latency produce");
+      }
+    }
+    rd_kafka_poll(producer, 0);
+    next += std::chrono::milliseconds(1);
+    std::this_thread::sleep_until(next);
+  }
+  rd_kafka_flush(producer, 30000);
+  runner.join();
+  rd_kafka_destroy(producer);
+  std::vector<double> latencies;
+  for (int p = 0; p < kPartitions; ++p) {
+    for (size_t off = 0; off < total; ++off) {
+      const int64_t c = committed[p][off].load(), d = delivered[p][off].load();
+      if (c == 0 || d == 0) continue;  // not an offset of this partition
+      latencies.push_back(static_cast<double>(std::max<int64_t>(c - d, 0)) / 1e6);
+    }
+  }
+  return latencies;
+}
+
+// ---- the contrast: a naive at-least-once consumer under kill -9 ----
+
+// The child: resume at the group's committed offsets, poll up to 500 records, COPY them, then
+// commit the offsets to the group; stop at the end of the topic. A kill between the COPY and
+// the commit makes the next run write those records again.
+[[noreturn]] void NaiveConsumer(const std::string& bootstrap, const std::string& topic,
+                                const std::string& conninfo, const std::string& table,
+                                int ready_fd) {
+  PGconn* pg = Connect(conninfo);
+  auto c = kafka::MakeClient(kafka::ClientKind::kConsumer, bootstrap,
+                             {{"group.id", "naive-" + topic},
+                              {"enable.auto.commit", "false"},
+                              {"auto.offset.reset", "earliest"}});
+  if (!c.has_value()) Die("naive consumer: " + c.error().ToString());
+  rd_kafka_poll_set_consumer(c->get());
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
+  std::vector<int64_t> end(kPartitions);
+  for (int p = 0; p < kPartitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+    auto marks = kafka::Watermarks(c->get(), topic, p, kTimeout);
+    if (!marks.has_value()) Die("naive watermarks: " + marks.error().ToString());
+    end[static_cast<size_t>(p)] = marks->second;
+  }
+  // Where the group left off (what a consumer that subscribes would resume from).
+  if (rd_kafka_committed(c->get(), list, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) Die("committed");
+  for (int p = 0; p < kPartitions; ++p) {
+    if (list->elems[p].offset < 0) list->elems[p].offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(c->get(), list);
+  simdjson::dom::parser parser;
+  std::string rows, padded;
+  std::vector<int64_t> next(kPartitions, 0);
+  for (int p = 0; p < kPartitions; ++p) next[static_cast<size_t>(p)] = std::max<int64_t>(list->elems[p].offset, 0);
+  while (true) {
+    bool done = true;
+    for (int p = 0; p < kPartitions; ++p) done = done && next[static_cast<size_t>(p)] >= end[static_cast<size_t>(p)];
+    if (done) break;
+    int got = 0;
+    rows.clear();
+    while (got < 500) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(c->get(), got == 0 ? 100 : 0);
+      if (m == nullptr) break;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        next[static_cast<size_t>(m->partition)] = m->offset + 1;
+        padded.assign(static_cast<const char*>(m->payload), m->len);
+        padded.resize(m->len + simdjson::SIMDJSON_PADDING);
+        simdjson::dom::element doc;
+        if (parser.parse(padded.data(), m->len, false).get(doc) == simdjson::SUCCESS) {
+          for (const char* f : {"id", "account", "amount", "ts"}) {
+            int64_t v = 0;
+            if (doc[f].get_int64().get(v) != simdjson::SUCCESS) v = -1;
+            rows += std::to_string(v);
+            rows += f[0] == 't' ? '\n' : '\t';
+          }
+          ++got;
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+    if (got == 0) continue;
+    if (ready_fd >= 0) {  // tell the parent that records flow: its kill comes after this
+      [[maybe_unused]] ssize_t w = ::write(ready_fd, "r", 1);
+      ::close(ready_fd);
+      ready_fd = -1;
+    }
+    CopyRows(pg, table, rows);                                  // the effect...
+    for (int p = 0; p < kPartitions; ++p) list->elems[p].offset = next[static_cast<size_t>(p)];
+    rd_kafka_commit(c->get(), list, 0);                         // ... then the offsets
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(c->get());
+  std::_Exit(0);
+}
+
+struct NaiveResult {
+  int kills = 0;
+  int64_t rows = 0, distinct = 0;
+};
+
+NaiveResult NaiveUnderKills(const std::string& bootstrap, const std::string& topic,
+                            const std::string& conninfo, int kills, uint64_t seed) {
+  const std::string table = "naive_" + topic;
+  {
+    PGconn* pg = Connect(conninfo);
+    Sql(pg, "DROP TABLE IF EXISTS " + table);
+    Sql(pg, CreateTable(table));
+    PQfinish(pg);
+  }
+  std::mt19937_64 rng(seed);
+  // The kill comes at a random moment once records flow (startup is not where the naive
+  // consumer goes wrong).
+  std::uniform_int_distribution<int> delay_ms(0, 150);
+  NaiveResult r;
+  for (int run = 0; run <= kills; ++run) {
+    int ready[2];
+    if (::pipe(ready) != 0) Die("pipe");
+    const pid_t pid = ::fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      ::close(ready[0]);
+      NaiveConsumer(bootstrap, topic, conninfo, table, ready[1]);
+    }
+    ::close(ready[1]);
+    char byte;
+    const bool flowing = ::read(ready[0], &byte, 1) == 1;  // 0: it ended without consuming
+    ::close(ready[0]);
+    int status = 0;
+    if (run < kills && flowing) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+      if (::waitpid(pid, &status, WNOHANG) == 0) {
+        ::kill(pid, SIGKILL);
+        ++r.kills;
+      }
+    }
+    ::waitpid(pid, &status, 0);
+  }
+  PGconn* pg = Connect(conninfo);
+  r.rows = SqlInt(pg, "SELECT COUNT(*) FROM " + table);
+  r.distinct = SqlInt(pg, "SELECT COUNT(DISTINCT id) FROM " + table);
+  PQfinish(pg);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string bootstrap = std::getenv("ONCEFLOW_TEST_KAFKA") ? std::getenv("ONCEFLOW_TEST_KAFKA")
+                                                             : "";
+  std::string conninfo =
+      std::getenv("ONCEFLOW_TEST_POSTGRES") ? std::getenv("ONCEFLOW_TEST_POSTGRES") : "";
+  int64_t records = 500000;
+  int reps = 3;
+  int naive_kills = 3;
+  std::string only;
+  std::string dir = "build-release/benchdata/kafka_pg";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--bootstrap") bootstrap = next();
+    else if (a == "--conninfo") conninfo = next();
+    else if (a == "--records") records = std::atoll(next().c_str());
+    else if (a == "--reps") reps = std::atoi(next().c_str());
+    else if (a == "--naive-kills") naive_kills = std::atoi(next().c_str());
+    else if (a == "--only") only = next();
+    else if (a == "--dir") dir = next();
+    else {
+      std::printf(
+          "usage: %s --bootstrap HOST:PORT --conninfo CONNINFO [--records N] [--reps R]\n"
+          "          [--naive-kills K] [--only throughput|latency|naive] [--dir DIR]\n"
+          "(bench/kafka_pg.sh starts a broker and a server and runs this)\n",
+          argv[0]);
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  if (bootstrap.empty() || conninfo.empty()) Die("--bootstrap and --conninfo are required");
+  const auto part = [&](const char* name) { return only.empty() || only == name; };
+  const std::string run_id = std::to_string(::getpid());
+  const int64_t per_partition = 50000;
+  std::printf("kafka_pg_bench: %lld records, %d reps, 4 partitions, batches of up to 4 x %lld\n",
+              static_cast<long long>(records), reps, static_cast<long long>(per_partition));
+  std::fflush(stdout);
+  if (part("throughput")) {
+    std::vector<double> engine, ceiling;
+    for (int r = 0; r < reps; ++r) {
+      const std::string topic = "bench_" + run_id + "_" + std::to_string(r);
+      const std::string data = onceflow::JoinPath(dir, topic);
+      (void)onceflow::RemoveAll(data);
+      Check(onceflow::CreateDirs(data), "mkdir " + data);
+      CreateTopic(bootstrap, topic);
+      Produce(bootstrap, topic, records);
+      engine.push_back(PipelineRun(data, bootstrap, topic, conninfo, "eo_" + topic, records,
+                                   per_partition));
+      ceiling.push_back(
+          CeilingRun(bootstrap, topic, conninfo, "alo_" + topic, records, 4 * per_partition));
+      std::printf("  rep %d: exactly once %.0f rec/s, at-least-once ceiling %.0f rec/s\n", r,
+                  engine.back(), ceiling.back());
+      std::fflush(stdout);
+      (void)onceflow::RemoveAll(data);
+    }
+    const double e = Median(engine), c = Median(ceiling);
+    std::printf("throughput (median of %d): exactly once %.0f records/s, at-least-once ceiling "
+                "%.0f records/s, ratio %.2f (target >= 0.90: %s)\n",
+                reps, e, c, e / c, e / c >= 0.9 ? "PASS" : "MISS");
+  }
+  if (part("latency")) {
+    const std::string topic = "latency_" + run_id;
+    const std::string data = onceflow::JoinPath(dir, topic);
+    (void)onceflow::RemoveAll(data);
+    Check(onceflow::CreateDirs(data), "mkdir " + data);
+    std::vector<double> lat = Latencies(data, bootstrap, topic, conninfo, 10000, 5.0);
+    std::printf("latency at 10k records/s, 5 ms batch interval (%zu records): p50 %.2f ms, "
+                "p99 %.2f ms\n",
+                lat.size(), Percentile(lat, 0.5), Percentile(lat, 0.99));
+    (void)onceflow::RemoveAll(data);
+  }
+  if (part("naive") && naive_kills > 0) {
+    const std::string topic = "naive_" + run_id;
+    CreateTopic(bootstrap, topic);
+    Produce(bootstrap, topic, 200000);
+    NaiveResult n = NaiveUnderKills(bootstrap, topic, conninfo, naive_kills, std::random_device{}());
+    std::printf("contrast: a naive consumer (COPY, then commit offsets) SIGKILLed %d times: %lld "
+                "rows for %lld distinct ids: %lld duplicates\n",
+                n.kills, static_cast<long long>(n.rows), static_cast<long long>(n.distinct),
+                static_cast<long long>(n.rows - n.distinct));
+  }
+  return 0;
+}
