@@ -1,0 +1,246 @@
+// The bank-transfer pipeline Kafka -> PostgreSQL end to end, against a real broker and a real
+// server of the test's own (so that it may restart them): `onceflow run` SIGKILLed at random
+// moments, the broker restarted while a run is busy, the server restarted while a run is busy;
+// then every balance exact, ledger rows == transfers, no duplicate id. Label crash-kafka.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "cli/cli_test_util.h"
+#include "kafka/kafka_test_util.h"
+#include "sink/postgres_test_util.h"
+
+namespace onceflow::cli::testing {
+namespace {
+
+using onceflow::testing::PgQuery;
+
+// `scripts/services/kafka.sh ARGS`; its stdout's last line ("" on failure).
+std::string KafkaScript(const std::string& args) {
+  const std::string cmd =
+      "bash '" + std::string(ONCEFLOW_SOURCE_DIR) + "/scripts/services/kafka.sh' " + args;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return "";
+  std::string out, line;
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), f) != nullptr) out += buf;
+  const int rc = ::pclose(f);
+  if (rc != 0) return "";
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const size_t nl = out.rfind('\n');
+  return nl == std::string::npos ? out : out.substr(nl + 1);
+}
+
+// A broker of the test's own, stopped by the destructor.
+class PrivateKafka {
+ public:
+  PrivateKafka() {
+    char tmpl[] = "/tmp/onceflow-kafkatest-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return;
+    dir_ = tmpl;
+    bootstrap_ = KafkaScript("start " + dir_);
+  }
+  ~PrivateKafka() {
+    if (!dir_.empty()) {
+      KafkaScript("stop " + dir_);
+      RemoveAll(dir_).IgnoreError();
+    }
+  }
+  PrivateKafka(const PrivateKafka&) = delete;
+  PrivateKafka& operator=(const PrivateKafka&) = delete;
+
+  const std::string& bootstrap() const { return bootstrap_; }  // "": it did not start
+  bool Restart() { return !KafkaScript("restart " + dir_).empty(); }
+
+ private:
+  std::string dir_, bootstrap_;
+};
+
+struct Transfer {
+  int64_t id, from, to, amount;
+};
+
+class CliKafkaPostgresTest : public CliTestBase {
+ protected:
+  void WriteToml(const std::string& bootstrap, const std::string& conninfo) {
+    toml_ = tmp_ + "/bank.toml";
+    WriteWholeFile(toml_, R"toml(name = "bank"
+batch_interval_ms = 20
+max_records_per_partition = 20
+[source]
+type = "kafka"
+bootstrap = ")toml" + bootstrap + R"toml("
+topic = "transfers"
+format = "json"
+[sink]
+type = "postgres"
+conninfo = ")toml" + conninfo + R"toml("
+init = ["CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, amount BIGINT)"]
+mode = "statements"
+statements = [
+  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance - :amount",
+  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance + :amount",
+  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
+)toml");
+  }
+
+  // Appends `n` transfers with the next ids, spread over the topic's 3 partitions.
+  void Produce(const std::string& bootstrap, int n, std::mt19937_64* rng) {
+    auto producer = kafka::testing::TestProducer::Make(bootstrap);
+    ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
+    std::uniform_int_distribution<int64_t> account(1, 150), amount(1, 500);
+    for (int i = 0; i < n; ++i) {
+      Transfer t{static_cast<int64_t>(transfers_.size()), account(*rng), account(*rng),
+                 amount(*rng)};
+      const std::string v = "{\"id\":" + std::to_string(t.id) + ",\"from\":" +
+                            std::to_string(t.from) + ",\"to\":" + std::to_string(t.to) +
+                            ",\"amount\":" + std::to_string(t.amount) + "}";
+      ASSERT_TRUE(producer->Send("transfers", static_cast<int32_t>(t.id % 3), v).ok());
+      transfers_.push_back(t);
+    }
+    ASSERT_TRUE(producer->Flush().ok());
+  }
+
+  // "" when PostgreSQL holds every transfer exactly once with exact balances.
+  std::string CheckLedger(const std::string& conninfo) {
+    std::string error;
+    auto count = PgQuery(conninfo, "SELECT count(*), count(DISTINCT id) FROM ledger", &error);
+    if (count.size() != 1) return "cannot read the ledger: " + error;
+    const std::string n = std::to_string(transfers_.size());
+    if (count[0] != n + "|" + n) {
+      return "ledger rows|distinct ids = " + count[0] + ", expected " + n + " of each";
+    }
+    std::map<int64_t, int64_t> expected, actual;
+    for (const Transfer& t : transfers_) {
+      expected[t.from] -= t.amount;
+      expected[t.to] += t.amount;
+    }
+    for (const std::string& row : PgQuery(conninfo, "SELECT id, balance FROM accounts")) {
+      const size_t bar = row.find('|');
+      actual[std::stoll(row.substr(0, bar))] = std::stoll(row.substr(bar + 1));
+    }
+    for (const auto& [id, balance] : expected) {
+      if (actual[id] != balance) {
+        return "account " + std::to_string(id) + " has " + std::to_string(actual[id]) +
+               ", expected " + std::to_string(balance);
+      }
+    }
+    if (actual.size() != expected.size()) return "accounts that no transfer names";
+    return "";
+  }
+
+  int64_t LedgerRows(const std::string& conninfo) {
+    std::string not_yet;  // no table before the first run creates it
+    auto rows = PgQuery(conninfo, "SELECT count(*) FROM ledger", &not_yet);
+    return rows.empty() ? 0 : std::stoll(rows[0]);
+  }
+
+  // Runs `onceflow run --until-caught-up` and returns its exit code (-1: SIGKILLed). Without
+  // `during`, the run is SIGKILLed after `kill_after` unless it ended first. With `during`,
+  // `during` is called once the run has committed 100 more ledger rows, and the run is then
+  // left to end by itself (within 3 minutes, or the test fails).
+  int RunOnce(std::chrono::milliseconds kill_after, const std::string& conninfo,
+              const std::function<void()>& during = nullptr) {
+    const int64_t base = during ? LedgerRows(conninfo) : 0;
+    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+                TempPath("out"), TempPath("err"));
+    const auto started = std::chrono::steady_clock::now();
+    bool called = false;
+    std::optional<int> code;
+    while (!(code = run.Poll())) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!during && now >= started + kill_after) {
+        run.Signal(SIGKILL);
+        return run.Wait();
+      }
+      if (during && !called && LedgerRows(conninfo) > base + 100) {
+        during();
+        called = true;
+      }
+      if (now >= started + std::chrono::minutes(3)) {
+        run.Signal(SIGKILL);
+        run.Wait();
+        ADD_FAILURE() << "the run did not end within 3 minutes";
+        return -2;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    last_err_ = run.err();
+    if (during && !called) ADD_FAILURE() << "the run ended before `during` could run";
+    return *code;
+  }
+
+  std::string toml_, last_err_;
+  std::vector<Transfer> transfers_;
+};
+
+TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalances) {
+  // The shared services must exist for `make test` to have started anything; this test runs
+  // its own broker and server so that it may restart them.
+  ONCEFLOW_KAFKA_OR_SKIP(shared_bootstrap);
+  ONCEFLOW_REQUIRE_POSTGRES();
+  PrivateKafka broker;
+  ASSERT_FALSE(broker.bootstrap().empty()) << "the private broker did not start";
+  onceflow::testing::PrivatePostgres server;
+  ASSERT_FALSE(server.conninfo().empty()) << "the private server did not start";
+  ASSERT_TRUE(kafka::testing::CreateTestTopic(broker.bootstrap(), "transfers", 3).ok());
+  WriteToml(broker.bootstrap(), server.conninfo());
+  const uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 3000, &rng));
+
+  // 1. SIGKILLs at random moments.
+  constexpr int kKills = 8;
+  std::uniform_int_distribution<int> delay_ms(300, 2000);
+  int kills = 0, finished = 0;
+  while (kills < kKills) {
+    const int code = RunOnce(std::chrono::milliseconds(delay_ms(rng)), server.conninfo());
+    if (code == -1) {
+      ++kills;
+      continue;
+    }
+    ASSERT_EQ(code, 0) << last_err_;
+    ++finished;
+    ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 1000, &rng));
+  }
+
+  // 2. The broker restarted while a run is busy: the run rides it out or stops with an error;
+  // either way the rerun completes exactly.
+  ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
+  bool broker_restarted = false;
+  int code = RunOnce(std::chrono::milliseconds(0), server.conninfo(),
+                     [&] { broker_restarted = broker.Restart(); });
+  ASSERT_TRUE(broker_restarted);
+  std::printf("run across the broker restart ended with %d%s\n", code,
+              code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());
+
+  // 3. The server restarted while a run is busy.
+  ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
+  bool server_restarted = false;
+  code = RunOnce(std::chrono::milliseconds(0), server.conninfo(),
+                 [&] { server_restarted = server.Restart(); });
+  ASSERT_TRUE(server_restarted);
+  std::printf("run across the server restart ended with %d%s\n", code,
+              code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());
+
+  RunResult last = Run({"run", toml_, "--until-caught-up", "--data", data_});
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  std::printf("%d SIGKILLs, %d runs finished first, %zu transfers\n", kills, finished,
+              transfers_.size());
+  EXPECT_EQ(CheckLedger(server.conninfo()), "");
+  RunResult v = Run({"verify", toml_, "--data", data_});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+}  // namespace
+}  // namespace onceflow::cli::testing
