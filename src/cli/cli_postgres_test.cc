@@ -23,9 +23,11 @@ using onceflow::testing::PgQuery;
 
 // The ledger pipeline of cli_pipeline_test_util.h with a PostgreSQL sink; `conninfo` is
 // written as given (it may name ${ENV} variables).
-std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition) {
+std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition,
+                               const std::string& commit_mode) {
   return R"toml(name = "ledger"
 batch_interval_ms = 20
+commit_mode = ")toml" + commit_mode + R"toml("
 max_records_per_partition = )toml" +
          std::to_string(max_records_per_partition) + R"toml(
 [source]
@@ -65,9 +67,10 @@ class CliPostgresTest : public LedgerCliTestBase {
     schema_ = onceflow::testing::UniqueName("clitest");
     conninfo_ = onceflow::testing::WithSchema(server, schema_);
   }
-  void WritePostgresToml(int64_t max_records_per_partition, const std::string& conninfo = "") {
+  void WritePostgresToml(int64_t max_records_per_partition, const std::string& conninfo = "",
+                         const std::string& commit_mode = "batch") {
     WriteWholeFile(toml_, LedgerPostgresToml(conninfo.empty() ? conninfo_ : conninfo,
-                                             max_records_per_partition));
+                                             max_records_per_partition, commit_mode));
   }
 
   // "" when the ledger in PostgreSQL holds every transfer produced exactly once, else what is
@@ -109,9 +112,14 @@ class CliPostgresTest : public LedgerCliTestBase {
   std::string server_, schema_server_, schema_, conninfo_;
 };
 
-TEST_F(CliPostgresTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
+// commit_mode "batch" (one transaction per batch) and "task" (one per task: kills land between
+// the tasks of a batch).
+class CliPostgresKillTest : public CliPostgresTest,
+                            public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(CliPostgresKillTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   constexpr int kKills = 12;
-  WritePostgresToml(/*max_records_per_partition=*/5);
+  WritePostgresToml(/*max_records_per_partition=*/5, "", GetParam());
   Produce(8000, /*accounts=*/200);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -155,6 +163,8 @@ TEST_F(CliPostgresTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   EXPECT_EQ(ParseStatusTable(s.out)[-1].committed, static_cast<int64_t>(transfers_.size()))
       << s.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(CommitMode, CliPostgresKillTest, ::testing::Values("batch", "task"));
 
 TEST_F(CliPostgresTest, CrashAtEveryFaultPointThenRestartLeavesAnExactLedger) {
   WritePostgresToml(/*max_records_per_partition=*/20);

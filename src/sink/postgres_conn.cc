@@ -119,13 +119,19 @@ bool IsRowErrorState(std::string_view sqlstate) {
   static constexpr std::string_view kRowClasses[] = {
       "22",  // data exception: bad input syntax, value out of range, string too long
       "23",  // integrity constraint violation: not null, unique, check, foreign key
-      "42",  // syntax or access rule: types that do not fit the statement, for this row
       "21",  // cardinality violation: a row affected twice
       "2F", "38", "39",  // errors raised by SQL and external routines
       "P0",  // PL/pgSQL RAISE
       "09", "27", "44"};  // trigger errors, WITH CHECK OPTION
   for (std::string_view c : kRowClasses) {
     if (sqlstate.substr(0, 2) == c) return true;
+  }
+  // Of the syntax and access rule class, only the types that a row's values gave the
+  // parameters (`-:amount` with a string): a missing table or column is the pipeline's fault.
+  static constexpr std::string_view kTypeStates[] = {"42804", "42883", "42725", "42P18",
+                                                     "42P08", "42846"};
+  for (std::string_view t : kTypeStates) {
+    if (sqlstate == t) return true;
   }
   return false;
 }

@@ -225,7 +225,10 @@ Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskComm
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
   RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
-  RETURN_IF_ERROR(Redact(Begin(), password_));
+  if (Status begin = Begin(); !begin.ok()) {
+    conn_.reset();  // whatever state it is in, the next call starts on a new connection
+    return Err(Redact(std::move(begin), password_));
+  }
   std::vector<CommitOutcome> outcomes;
   bool wrote = false;
   Status s = CommitLocked(tasks, &outcomes, &wrote);
@@ -377,8 +380,9 @@ Status PostgresSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition,
     }
   }
   err.erase(std::remove(err.begin(), err.end(), '\0'), err.end());
+  // A null pointer would be SQL NULL: an empty record is an empty BYTEA.
   const char* values[] = {t.pipeline.c_str(), batch.c_str(), part.c_str(), off.c_str(),
-                          raw.data(), err.c_str()};
+                          raw.empty() ? "" : raw.data(), err.c_str()};
   const int lengths[] = {0, 0, 0, 0, static_cast<int>(raw.size()), 0};
   const int formats[] = {0, 0, 0, 0, 1, 0};  // raw as bytes, the rest as text
   PgResult r(PQexecParams(conn_->handle(), kWriteDeadLetter, 6, nullptr, values, lengths, formats,
