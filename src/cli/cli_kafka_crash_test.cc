@@ -29,8 +29,8 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
 
   // 1. A crash at each sink fault point, at its 1st to 4th hit.
   int crashes = 0;
+  Produce(400);
   for (const char* point : {"mid_sink_write", "before_sink_commit", "after_sink_commit"}) {
-    Produce(200);
     const int nth = std::uniform_int_distribution<int>(1, 4)(rng);
     RunResult r = RunPipeline({"--until-caught-up"},
                               {{"ONCEFLOW_FAULTS", std::string(point) + "=crash#" +
@@ -41,11 +41,14 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
 
   // 2. SIGKILL at random moments (startup, recovery, mid-batch, mid-commit).
   constexpr int kKills = 10;
-  std::uniform_int_distribution<int> delay_ms(200, 2500);
-  int kills = 0, finished = 0;
+  // Start-up (connections, reading the progress markers, init_transactions) takes ~0.4 s, so
+  // the delays cover it and the batches after it.
+  std::uniform_int_distribution<int> delay_ms(100, 1500);
+  int kills = 0, finished = 0, kills_mid_run = 0;
   while (kills < kKills) {
-    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                TempPath("out"), TempPath("err"));
+    Process run({"run", toml_, "--until-caught-up", "--data", data_, "--progress-interval",
+                 "0.000001"},
+                "/dev/null", TempPath("out"), TempPath("err"));
     const auto kill_at =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
     std::optional<int> code;
@@ -59,17 +62,20 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
     if (*code != -1) {
       ASSERT_EQ(*code, 0) << run.err();
       ++finished;
-      Produce(150);  // it caught up first: give the next run work
+      Produce(400);  // it caught up first: give the next run work
       continue;
     }
     ++kills;
+    // A progress line per committed batch: was this kill after the run's first commit?
+    if (run.err().find(" batches, ") != std::string::npos) ++kills_mid_run;
   }
 
   // 3. A clean run catches up; the output holds every record exactly once.
   RunResult last = RunPipeline({"--until-caught-up"});
   ASSERT_EQ(last.exit_code, 0) << last.err;
-  std::printf("%d fault-point crashes, %d SIGKILLs, %d runs finished first, %d records\n",
-              crashes, kills, finished, next_id_);
+  std::printf("%d fault-point crashes, %d SIGKILLs (%d after the run's first commit), %d runs "
+              "finished first, %d records\n",
+              crashes, kills, kills_mid_run, finished, next_id_);
   EXPECT_EQ(CheckOutput(), "") << crashes << " crashes, " << kills << " kills";
 }
 

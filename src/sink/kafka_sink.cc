@@ -81,10 +81,27 @@ struct MessageDeleter {
   void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
 };
 
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+using Topic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+
 // A task's producer and what it knows of the task's marker. `mu` serialises the task's commits.
 struct TaskProducer {
+  // Drops the producer (topics first: they belong to it); the next commit starts a new one.
+  void Reset() {
+    output.reset();
+    progress.reset();
+    dead_letters.reset();
+    handle.reset();
+  }
+
   std::mutex mu;
   kafka::Handle handle;             // null: to be (re)started with init_transactions
+  // The producer's topics, held for its lifetime with their metadata loaded at start: a topic
+  // the producer first meets at produce time waits for librdkafka's 1 s metadata scan
+  // (measured: the first commit after a restart took 1.0 s instead of 12 ms).
+  Topic output, progress, dead_letters;
   bool fenced = false;              // a newer producer of the task took over: never again
   bool loaded = false;              // `last` is the marker as committed in Kafka
   std::optional<TaskProgress> last;
@@ -111,7 +128,7 @@ class KafkaSink final : public Sink {
   Result<CommitOutcome> CommitTask(const TaskCommit& t);
   // REQUIRES: tp->mu held; a transaction is open. Writes rows, dead letters and the marker.
   Status WriteTransaction(TaskProducer* tp, const TaskCommit& t);
-  Status Send(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+  Status Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
               std::optional<std::string_view> key, std::string_view value);
   Status CheckAgainst(const std::optional<TaskProgress>& stored, const TaskCommit& t,
                       CommitOutcome* outcome) const;
@@ -122,6 +139,7 @@ class KafkaSink final : public Sink {
   std::mutex scan_mu_;  // one scan of the progress topic at a time
   kafka::Handle committed_reader_;
   kafka::Handle uncommitted_reader_;
+  Topic committed_topic_, uncommitted_topic_;  // declared after the readers: destroyed first
 
   std::mutex mu_;  // guards producers_ (the map, not the producers)
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<TaskProducer>> producers_;
@@ -150,6 +168,16 @@ Status KafkaSink::Open() {
                            {"enable.partition.eof", "false"},
                            {"fetch.wait.max.ms", "10"}}));
     rd_kafka_poll_set_consumer(reader.get());
+    // Load the progress topic's metadata now (and keep it: see TaskProducer::output).
+    Topic topic(rd_kafka_topic_new(reader.get(), options_.progress_topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(
+        reader.get(), 0, topic.get(), &md, static_cast<int>(options_.request_timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka::ErrorStatus(who + ": progress topic metadata", err);
+    }
+    rd_kafka_metadata_destroy(md);
+    (committed ? committed_topic_ : uncommitted_topic_) = std::move(topic);
     (committed ? committed_reader_ : uncommitted_reader_) = std::move(reader);
   }
   admin_ = std::move(admin);
@@ -280,6 +308,19 @@ Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t t
   }
   tp->handle = std::move(h);
   tp->loaded = false;
+  for (auto [slot, name] : {std::pair{&tp->output, &options_.topic},
+                            std::pair{&tp->progress, &options_.progress_topic},
+                            std::pair{&tp->dead_letters, &options_.dead_letter_topic}}) {
+    slot->reset(rd_kafka_topic_new(tp->handle.get(), name->c_str(), nullptr));
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(
+        tp->handle.get(), 0, slot->get(), &md, static_cast<int>(options_.request_timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      tp->Reset();
+      return kafka::ErrorStatus(Describe() + ": topic '" + *name + "': metadata", err);
+    }
+    rd_kafka_metadata_destroy(md);
+  }
   return Status::Ok();
 }
 
@@ -361,7 +402,7 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk)) {
     Status s = kafka::ErrorStatus(who + ": begin the transaction", e);
     if (s.code() == StatusCode::kFenced) tp->fenced = true;
-    tp->handle.reset();
+    tp->Reset();
     return Err(s);
   }
   Status s = WriteTransaction(tp, t);
@@ -378,7 +419,7 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
       if (!abort && s.code() != StatusCode::kFenced) {
         // The outcome is unknown: a fresh producer (init_transactions) settles it, and the
         // marker read after it tells whether the batch is in.
-        tp->handle.reset();
+        tp->Reset();
         return Err(s.WithRetryable(true));
       }
       break;
@@ -387,13 +428,13 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
   if (!s.ok()) {
     if (s.code() == StatusCode::kFenced) {
       tp->fenced = true;
-      tp->handle.reset();
+      tp->Reset();
       return Err(s);
     }
     if (rd_kafka_error_t* e =
             rd_kafka_abort_transaction(rk, static_cast<int>(options_.request_timeout.count()))) {
       if (kafka::ErrorStatus("abort", e).code() == StatusCode::kFenced) tp->fenced = true;
-      tp->handle.reset();  // restart it: init_transactions aborts what is left
+      tp->Reset();  // restart it: init_transactions aborts what is left
     }
     return Err(s);
   }
@@ -414,30 +455,31 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t) {
     if (!options_.key_field.empty()) {
       if (const Value* v = row.Get(options_.key_field)) key = ValueToString(*v);
     }
-    RETURN_IF_ERROR(Send(rk, options_.topic, RD_KAFKA_PARTITION_UA, key, row.ToJson()));
+    RETURN_IF_ERROR(Send(rk, tp->output.get(), RD_KAFKA_PARTITION_UA, key, row.ToJson()));
   }
   if (t.rows.empty()) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   for (const DeadLetter& d : t.dead_letters) {
     Row r{{"pipeline", t.pipeline},          {"batch", t.batch.value()},
           {"partition", int64_t{d.partition.value()}}, {"offset", d.offset.value()},
           {"raw", d.raw},                    {"error", d.error}};
-    RETURN_IF_ERROR(Send(rk, options_.dead_letter_topic, 0, std::nullopt, r.ToJson()));
+    RETURN_IF_ERROR(Send(rk, tp->dead_letters.get(), 0, std::nullopt, r.ToJson()));
   }
-  return Send(rk, options_.progress_topic, 0, MarkerKey(t.pipeline, t.task), EncodeMarker(t));
+  return Send(rk, tp->progress.get(), 0, MarkerKey(t.pipeline, t.task), EncodeMarker(t));
 }
 
-Status KafkaSink::Send(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+Status KafkaSink::Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
                        std::optional<std::string_view> key, std::string_view value) {
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
         RD_KAFKA_V_KEY((key ? const_cast<char*>(key->data()) : nullptr),
                        (key ? key->size() : 0)),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return kafka::ErrorStatus(Describe() + ": produce to '" + topic + "'", err);
+      return kafka::ErrorStatus(
+          Describe() + ": produce to '" + rd_kafka_topic_name(topic) + "'", err);
     }
     rd_kafka_poll(rk, 10);  // the local queue is full: let it drain
   }

@@ -206,5 +206,43 @@ TEST_F(KafkaSinkTest, AFailedWriteAbortsTheWholeTransaction) {
   EXPECT_EQ(Visible(bootstrap, topic).size(), 4u);
 }
 
+TEST_F(KafkaSinkTest, SeveralTasksAndDeadLettersInOneCommit) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-tasks");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto sink = OpenSink(bootstrap, topic);
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->ReadProgress("p").has_value());
+  std::vector<DeadLetter> dead = {{PartitionId(1), Offset(7), "{not json", "bad record"}};
+  TaskCommit a = Commit(0, 1, 0, 2, Rows(0, 2));
+  TaskCommit b = Commit(0, 1, 0, 8, Rows(10, 1));
+  b.task = 1;
+  b.ranges = {{PartitionId(1), Offset(0), Offset(8)}};
+  b.dead_letters = dead;
+  std::vector<TaskCommit> both = {a, b};
+  auto outcomes = sink->Commit(both);
+  ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
+  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kCommitted,
+                                                    CommitOutcome::kCommitted}));
+  // Replayed together: both skipped.
+  outcomes = sink->Commit(both);
+  ASSERT_TRUE(outcomes.has_value());
+  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kAlreadyCommitted,
+                                                    CommitOutcome::kAlreadyCommitted}));
+  // The same task twice in one call is refused before anything is written.
+  std::vector<TaskCommit> twice = {Commit(1, 1, 2, 3, Rows(2, 1)), Commit(1, 1, 2, 3, Rows(2, 1))};
+  ASSERT_FALSE(sink->Commit(twice).has_value());
+
+  EXPECT_EQ(Visible(bootstrap, topic).size(), 3u);
+  EXPECT_EQ(Visible(bootstrap, topic + "-dead"),
+            (std::vector<std::string>{" {\"pipeline\":\"p\",\"batch\":0,\"partition\":1,"
+                                      "\"offset\":7,\"raw\":\"{not json\",\"error\":\"bad "
+                                      "record\"}"}));
+  auto progress = sink->ReadProgress("p");
+  ASSERT_TRUE(progress.has_value());
+  ASSERT_EQ(progress->size(), 2u);
+  EXPECT_EQ(EncodeRanges(progress->at(1).ranges), "1:0-8");
+}
+
 }  // namespace
 }  // namespace onceflow::sink

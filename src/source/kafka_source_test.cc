@@ -202,7 +202,7 @@ TEST(KafkaSourceTest, NewPartitionsArePickedUpAndWaitWakesOnData) {
   ASSERT_TRUE(admin.has_value());
   ASSERT_TRUE(kafka::AddPartitions(admin->get(), topic, 3, kafka::testing::kTimeout).ok());
   auto end = (*source)->EndOffsets();
-  ASSERT_TRUE(end.has_value());
+  ASSERT_TRUE(end.has_value()) << end.error().ToString();
   EXPECT_EQ(end->size(), 3u);
   // WaitForData wakes for a record in the new partition.
   std::thread writer([&] {
