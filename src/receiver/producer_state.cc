@@ -1,6 +1,7 @@
 // The producer table: sequence checks, log scan and snapshot encoding.
 #include "receiver/producer_state.h"
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -127,7 +128,12 @@ Result<Offset> ProducerState::ScanLog(const log::PartitionLog& log, Offset from)
 std::string ProducerState::EncodeSnapshot(Offset covered) const {
   std::ostringstream out;
   out << kSnapshotMagic << "\ncovered " << covered.value() << "\n";
-  for (const auto& [id, p] : producers_) {
+  std::vector<const std::pair<const std::string, Producer>*> sorted;  // a stable file
+  for (const auto& kv : producers_) sorted.push_back(&kv);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* kv : sorted) {
+    const std::string& id = kv->first;
+    const Producer& p = kv->second;
     out << "producer " << id << " " << p.last_append_ms << " " << p.recent.size();
     for (const StoredRequest& r : p.recent) {
       out << " " << r.first_sequence << " " << r.count << " " << r.base_offset.value();
