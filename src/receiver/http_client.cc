@@ -79,6 +79,7 @@ Result<std::unique_ptr<HttpProducer>> HttpProducer::Create(const HttpProducerOpt
   p->client_->set_read_timeout(std::max<int64_t>(1, secs.count()), 0);
   p->client_->set_write_timeout(std::max<int64_t>(1, secs.count()), 0);
   p->client_->set_keep_alive(true);
+  p->client_->set_tcp_nodelay(true);  // headers and body go out as two writes
   if (!options.token.empty()) p->client_->set_bearer_token_auth(options.token);
   p->path_ = "/topics/" + options.topic + "/records";
   return p;

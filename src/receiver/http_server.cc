@@ -3,6 +3,7 @@
 #include "receiver/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <charconv>
@@ -66,10 +67,17 @@ bool TokenEquals(std::string_view given, std::string_view expected) {
   return diff == 0;
 }
 
+// httplib listens with a backlog of 5: many clients connecting at once would see dropped SYNs
+// and a 1 s retransmission. Listening again on the bound socket raises the backlog.
+class Server : public httplib::Server {
+ public:
+  void RaiseBacklog(int backlog) { ::listen(svr_sock_.load(), backlog); }
+};
+
 struct HttpServer::Impl {
   Ingestor* ingestor;
   HttpServerOptions options;
-  httplib::Server server;
+  Server server;
   std::thread thread;
   int port = 0;
   bool stopped = false;
@@ -199,6 +207,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
     }
     impl->port = options.port;
   }
+  impl->server.RaiseBacklog(1024);
   impl->thread = std::thread([s] {
     s->server.listen_after_bind();
     s->listen_returned = true;
