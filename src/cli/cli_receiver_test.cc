@@ -14,6 +14,7 @@ namespace onceflow::cli::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class CliReceiverTest : public CliTestBase {
  protected:
@@ -74,6 +75,27 @@ TEST_F(CliReceiverTest, ProduceToReceiverRoundTripsAndSigtermStopsCleanly) {
   std::vector<std::string> values = TopicValues(data_, "events");
   std::vector<std::string> expected = SplitLines(Lines("r", 1000));
   EXPECT_EQ(values, expected);
+}
+
+// SIGTERM while a request waits between its fsync and its answer: the answer is still sent,
+// then the server exits 0.
+TEST_F(CliReceiverTest, SigtermAnswersTheRequestsInFlightBeforeExiting) {
+  ServeProcess serve(data_, tmp_);
+  ASSERT_TRUE(serve.Start({{"ONCEFLOW_FAULTS", "receiver_before_ack=slow:1500ms"}}));
+  const std::string in = TempPath("stdin");
+  WriteWholeFile(in, "only\n");
+  Process producer({"produce", "events", "--to", serve.url()}, in, TempPath("out"),
+                   TempPath("err"));
+  // Wait until the request is in flight: its record is durable in the log.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(TopicValues(data_, "events"), std::vector<std::string>{"only"});
+  EXPECT_EQ(serve.Stop(), 0) << serve.err();
+  EXPECT_EQ(producer.Wait(), 0) << producer.err();
+  EXPECT_THAT(producer.err(), HasSubstr("produced 1 records"));
+  EXPECT_THAT(producer.err(), Not(HasSubstr("already stored")));  // answered the first time
 }
 
 TEST_F(CliReceiverTest, LostAcknowledgementIsRetriedWithoutDuplicate) {
