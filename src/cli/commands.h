@@ -41,6 +41,12 @@ struct ProduceOptions {
   // A partition's batch is handed to the log once it holds this many bytes or records.
   size_t batch_bytes = 64u << 10;
   uint32_t batch_records = 10000;
+  // Through a receiver instead of the local log: http://HOST:PORT (empty: the local log). Each
+  // batch is one request with the next sequences of `producer_id`, retried until acknowledged.
+  std::string to;
+  std::string producer_id;  // empty: a random id for this run
+  int64_t first_sequence = 0;
+  std::string token_file;
 };
 
 // `onceflow produce`: appends one record per line of stdin, then prints the count to stderr.

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/pipeline_verbs.h"
+#include "cli/serve_command.h"
 #include "log/log_options.h"
 #include "onceflow/status.h"
 #include "util/fault_points.h"
@@ -71,6 +72,9 @@ int Main(int argc, char** argv) {
 
   // run, status, verify, demo
   AddPipelineVerbs(&app, add_data_option, &data_flag, &action);
+
+  // serve: the receiver
+  AddServeVerb(&app, add_data_option, &data_flag, &action);
 
   // topics create | list | describe
   CLI::App* topics = app.add_subcommand("topics", "Create, list and describe topics");
@@ -167,6 +171,20 @@ int Main(int argc, char** argv) {
                    "being fsynced a batch keeps growing, up to 64 times these limits")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  produce_cmd
+      ->add_option("--to", produce.to,
+                   "Send through a receiver ('onceflow serve') instead of the local log: each "
+                   "batch is one request, retried until acknowledged, never stored twice")
+      ->option_text("http://HOST:PORT");
+  produce_cmd->add_option("--producer-id", produce.producer_id,
+                          "With --to: the producer id (default: a random one for this run)");
+  produce_cmd
+      ->add_option("--first-sequence", produce.first_sequence,
+                   "With --to: the sequence number of the first record (to continue a producer "
+                   "id used before)")
+      ->capture_default_str();
+  produce_cmd->add_option("--token-file", produce.token_file,
+                          "With --to: send the bearer token in this file");
   add_data_option(produce_cmd);
   add_kafka_option(produce_cmd);
   produce_cmd->callback([&] {

@@ -9,10 +9,13 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/producer.h"
+#include "cli/serve_command.h"
 #include "log/topic.h"
+#include "receiver/http_client.h"
 #include "util/file.h"
 
 namespace onceflow::cli {
@@ -83,12 +86,69 @@ Status ForEachLine(int fd, const std::function<Status(std::string_view, int64_t)
   }
 }
 
+// `produce --to URL`: batches of lines, each one request through the receiver, retried with
+// the same producer id and sequence until acknowledged (so never stored twice).
+Status ProduceThroughReceiver(const ProduceOptions& options) {
+  if (options.key_separator) {
+    return Status::InvalidArgument("--key-separator is not supported with --to (the receiver "
+                                   "stores values only)");
+  }
+  receiver::HttpProducerOptions http;
+  http.url = options.to;
+  http.topic = options.topic;
+  http.producer_id = options.producer_id;
+  http.first_sequence = options.first_sequence;
+  if (!options.token_file.empty()) {
+    ASSIGN_OR_RETURN(http.token, ReadTokenFile(options.token_file));
+  }
+  ASSIGN_OR_RETURN(auto producer, receiver::HttpProducer::Create(http));
+  std::vector<std::string> lines;
+  size_t bytes = 0;
+  uint64_t sent = 0, duplicates = 0;
+  auto flush = [&]() -> Status {
+    if (lines.empty()) return Status::Ok();
+    std::vector<std::string_view> values(lines.begin(), lines.end());
+    auto ack = producer->Send(values);
+    if (!ack.has_value()) {
+      return ack.error().WithContext(
+          "producing to topic '" + options.topic + "' through " + options.to + " as producer " +
+          producer->producer_id() + " at sequence " + std::to_string(producer->next_sequence()) +
+          " (" + std::to_string(sent) + " records were acknowledged before)");
+    }
+    sent += lines.size();
+    if (ack->duplicate) ++duplicates;
+    lines.clear();
+    bytes = 0;
+    return Status::Ok();
+  };
+  auto on_line = [&](std::string_view line, int64_t) -> Status {
+    lines.emplace_back(line);
+    bytes += line.size();
+    if (bytes >= options.batch_bytes || lines.size() >= options.batch_records) return flush();
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(ForEachLine(STDIN_FILENO, on_line, flush));
+  RETURN_IF_ERROR(flush());
+  std::fprintf(stderr,
+               "produced %llu records to topic '%s' through %s (producer %s, next sequence "
+               "%lld%s)\n",
+               static_cast<unsigned long long>(sent), options.topic.c_str(), options.to.c_str(),
+               producer->producer_id().c_str(),
+               static_cast<long long>(producer->next_sequence()),
+               duplicates > 0 ? (", " + std::to_string(duplicates) +
+                                 " requests were already stored: their first ack was lost")
+                                    .c_str()
+                              : "");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunProduce(const ProduceOptions& options) {
   if (options.key_separator && options.key_separator->empty()) {
     return Status::InvalidArgument("--key-separator must not be empty");
   }
+  if (!options.to.empty()) return ProduceThroughReceiver(options);
   ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic));
   ProducerOptions producer_options;
   producer_options.batch_bytes = options.batch_bytes;

@@ -109,6 +109,7 @@ const std::vector<std::string>& KnownPoints() {
   static const std::vector<std::string> points = {
       "after_intent",      "task",          "mid_sink_write",    "before_sink_commit",
       "after_sink_commit", "after_state_commit", "before_commit_log", "after_commit_log",
+      "receiver_before_ack",
   };
   return points;
 }

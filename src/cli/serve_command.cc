@@ -1,0 +1,168 @@
+// `onceflow serve`: runs the receiver's HTTP (and optionally TCP) endpoints over the data
+// directory's topics until SIGINT or SIGTERM.
+#include "cli/serve_command.h"
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "cli/commands.h"
+#include "cli/signal_watcher.h"
+#include "receiver/http_server.h"
+#include "receiver/ingest.h"
+#include "receiver/tcp_server.h"
+#include "util/file.h"
+
+namespace onceflow::cli {
+namespace {
+
+Status ParseHostPort(const std::string& flag, const char* name, std::string* host, int* port) {
+  const size_t colon = flag.rfind(':');
+  int p = -1;
+  if (colon != std::string::npos && colon > 0) {
+    auto [end, ec] = std::from_chars(flag.data() + colon + 1, flag.data() + flag.size(), p);
+    if (ec != std::errc() || end != flag.data() + flag.size()) p = -1;
+  }
+  if (p < 0 || p > 65535) {
+    return Status::InvalidArgument(std::string(name) + " '" + flag +
+                                   "' must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  *host = flag.substr(0, colon);
+  *port = p;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> ReadTokenFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  const size_t b = text.find_first_not_of(" \t\r\n");
+  const size_t e = text.find_last_not_of(" \t\r\n");
+  if (b == std::string::npos) {
+    return Err(Status::InvalidArgument("token file " + path + " is empty"));
+  }
+  return text.substr(b, e - b + 1);
+}
+
+Status RunServe(const ServeOptions& o) {
+  receiver::HttpServerOptions http;
+  RETURN_IF_ERROR(ParseHostPort(o.http, "--http", &http.host, &http.port));
+  http.threads = o.http_threads;
+  receiver::TcpServerOptions tcp;
+  if (!o.tcp.empty()) RETURN_IF_ERROR(ParseHostPort(o.tcp, "--tcp", &tcp.host, &tcp.port));
+  tcp.max_connections = o.max_tcp_connections;
+  if (!o.token_file.empty()) {
+    ASSIGN_OR_RETURN(http.token, ReadTokenFile(o.token_file));
+    tcp.token = http.token;
+  }
+  receiver::IngestOptions ingest;
+  ingest.data_dir = o.data_dir;
+  ingest.max_request_bytes = o.max_request_bytes;
+  ingest.max_request_records = o.max_request_records;
+  ingest.max_in_flight_bytes = o.max_in_flight_bytes;
+  ingest.producer_expiry_ms = o.producer_expiry_s < 0 ? -1 : o.producer_expiry_s * 1000;
+  ingest.snapshot_interval_ms = std::max<int64_t>(1, o.snapshot_interval_s) * 1000;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int stop_signal = 0;
+  // Before any thread starts: the servers' threads inherit the blocked SIGINT/SIGTERM.
+  SignalWatcher watcher(
+      [&](int signo) {
+        std::lock_guard lock(mu);
+        if (stop_signal == 0) stop_signal = signo;
+        cv.notify_all();
+      },
+      nullptr, std::chrono::milliseconds(500));
+
+  RETURN_IF_ERROR(CreateDirs(o.data_dir));
+  ASSIGN_OR_RETURN(auto ingestor, receiver::Ingestor::Open(ingest));
+  ASSIGN_OR_RETURN(auto http_server, receiver::HttpServer::Start(ingestor.get(), http));
+  std::unique_ptr<receiver::TcpServer> tcp_server;
+  if (!o.tcp.empty()) {
+    ASSIGN_OR_RETURN(tcp_server, receiver::TcpServer::Start(ingestor.get(), tcp));
+  }
+  std::string where = "http://" + http.host + ":" + std::to_string(http_server->port());
+  if (tcp_server) where += " tcp://" + tcp.host + ":" + std::to_string(tcp_server->port());
+  std::fprintf(stderr, "onceflow serve: listening on %s (data %s%s)\n", where.c_str(),
+               o.data_dir.c_str(), http.token.empty() ? "" : ", bearer token required");
+
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return stop_signal != 0; });
+    std::fprintf(stderr, "onceflow serve: %s: finishing the requests in flight\n",
+                 strsignal(stop_signal));
+  }
+  http_server->Stop();
+  if (tcp_server) tcp_server->Stop();
+  Status closed = ingestor->Close();
+  std::fprintf(stderr, "onceflow serve: stopped after %llu acknowledged requests, %llu records\n",
+               static_cast<unsigned long long>(ingestor->metrics().acks()),
+               static_cast<unsigned long long>(ingestor->metrics().records()));
+  return closed.WithContext("snapshotting the producer state at shutdown");
+}
+
+void AddServeVerb(CLI::App* app, const std::function<void(CLI::App*)>& add_data_option,
+                  const std::string* data_flag, std::function<Status()>* action) {
+  static ServeOptions options;  // the parsed flags outlive the parse: the action reads them
+  ServeOptions* o = &options;
+  CLI::App* cmd = app->add_subcommand(
+      "serve", "Receive records over HTTP (and TCP) into the embedded log's topics");
+  cmd->footer(
+      "POST /topics/{topic}/records with newline-separated records, or a JSON array with "
+      "Content-Type: application/json. Optional headers Onceflow-Producer-Id and "
+      "Onceflow-Sequence (the first record's sequence) make retries safe: a repeat of a stored "
+      "(producer, sequence) is answered with the original offsets and stores nothing. The "
+      "answer (200, JSON with partition, base_offset, last_offset, count, duplicate) comes only "
+      "once the records are durable (after the group commit's fdatasync). GET /health, GET "
+      "/metrics (Prometheus). The TCP framing is in docs/formats/receiver_tcp.md. SIGINT or "
+      "SIGTERM: stop accepting, finish the requests in flight, snapshot, exit 0.");
+  cmd->add_option("--http", o->http, "HTTP address HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--tcp", o->tcp, "Also serve the framed TCP protocol on HOST:PORT")
+      ->option_text("HOST:PORT");
+  cmd->add_option("--token-file", o->token_file,
+                  "Require 'Authorization: Bearer <token>' (TCP: the frame's token) with the "
+                  "token in this file")
+      ->option_text("FILE");
+  cmd->add_option("--max-request-bytes", o->max_request_bytes,
+                  "Largest request: bytes of records per HTTP body or TCP frame (413 beyond)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-request-records", o->max_request_records, "Most records per request")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-in-flight-bytes", o->max_in_flight_bytes,
+                  "Request bytes admitted and not yet acknowledged; beyond it requests get 503 "
+                  "with Retry-After")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--producer-expiry-s", o->producer_expiry_s,
+                  "Forget a producer id idle this long (-1: never); its next request must then "
+                  "start again at sequence 0")
+      ->capture_default_str();
+  cmd->add_option("--snapshot-interval-s", o->snapshot_interval_s,
+                  "Snapshot the producer tables this often (they are rebuilt from the log since "
+                  "the last snapshot at start)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--http-threads", o->http_threads,
+                  "HTTP connections served at once (one thread each)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-tcp-connections", o->max_tcp_connections, "TCP connections at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  add_data_option(cmd);
+  cmd->callback([o, data_flag, action] {
+    *action = [o, data_flag] {
+      o->data_dir = ResolveDataDir(*data_flag);
+      return RunServe(*o);
+    };
+  });
+}
+
+}  // namespace onceflow::cli

@@ -1,0 +1,229 @@
+// The HTTP and TCP endpoints: protocol, errors for malformed requests while the server keeps
+// serving, authentication, the reference client's retries.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "receiver/http_client.h"
+#include "receiver/http_server.h"
+#include "receiver/receiver_test_util.h"
+#include "receiver/socket_io.h"
+#include "receiver/tcp_client.h"
+#include "receiver/tcp_format.h"
+#include "receiver/tcp_server.h"
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace onceflow::receiver {
+namespace {
+
+using testing::ReadAll;
+using testing::TempDir;
+
+class ServersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::CreateTopic(dir_.path(), "t");
+    IngestOptions o;
+    o.max_request_bytes = 1000;
+    ingestor_ = testing::OpenIngestor(dir_.path(), o);
+    HttpServerOptions h;
+    h.port = 0;
+    h.token = token_;
+    h.threads = 8;
+    auto http = HttpServer::Start(ingestor_.get(), h);
+    ASSERT_TRUE(http.has_value()) << http.error().ToString();
+    http_ = std::move(*http);
+    TcpServerOptions t;
+    t.port = 0;
+    t.token = token_;
+    auto tcp = TcpServer::Start(ingestor_.get(), t);
+    ASSERT_TRUE(tcp.has_value()) << tcp.error().ToString();
+    tcp_ = std::move(*tcp);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", http_->port());
+    client_->set_bearer_token_auth(token_);
+  }
+  void TearDown() override {
+    http_->Stop();
+    tcp_->Stop();
+  }
+
+  httplib::Result Post(const std::string& body, httplib::Headers headers = {},
+                       const std::string& topic = "t", const char* type = "text/plain") {
+    return client_->Post(("/topics/" + topic + "/records").c_str(), headers, body, type);
+  }
+  void ExpectError(const httplib::Result& r, int status, const std::string& needle) {
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, status) << r->body;
+    EXPECT_NE(r->body.find(needle), std::string::npos) << r->body;
+  }
+  // The server still answers a good request.
+  void ExpectServing() {
+    auto h = client_->Get("/health");
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->status, 200);
+  }
+
+  const std::string token_ = "s3cret-token";
+  TempDir dir_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<TcpServer> tcp_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServersTest, HttpPostAnswersOffsetsAndRecognisesRepeats) {
+  httplib::Headers h = {{"Onceflow-Producer-Id", "p"}, {"Onceflow-Sequence", "0"}};
+  auto r = Post("a\r\nb\nc\n", h);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body,
+            "{\"topic\":\"t\",\"partition\":0,\"base_offset\":0,\"last_offset\":2,\"count\":3,"
+            "\"duplicate\":false}\n");
+  auto again = Post("a\r\nb\nc\n", h);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->body.find("\"base_offset\":0,\"last_offset\":2,\"count\":3,\"duplicate\":true"),
+            std::string::npos)
+      << again->body;
+  auto json = Post(R"(["x\ny", {"id": 1, "v": [1, 2]}, 7])", {}, "t", "application/json");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 200) << json->body;
+  EXPECT_EQ(ReadAll(dir_.path(), "t"),
+            (std::vector<std::string>{"a", "b", "c", "x\ny", R"({"id":1,"v":[1,2]})", "7"}));
+}
+
+TEST_F(ServersTest, HttpMalformedRequestsGetClearErrorsAndTheServerKeepsServing) {
+  ExpectError(Post("[1, 2", {}, "t", "application/json"), 400, "malformed JSON");
+  ExpectError(Post("{\"a\": 1}", {}, "t", "application/json"), 400, "must be an array");
+  ExpectError(Post("a\n", {}, "nope"), 404, "unknown topic 'nope'");
+  ExpectError(Post(std::string(7000, 'x')), 413, "larger than the limit");
+  ExpectError(Post(std::string(1500, 'x')), 413, "limit is 1000");
+  ExpectError(Post("a\n", {{"Onceflow-Producer-Id", "p"}, {"Onceflow-Sequence", "x1"}}), 400,
+              "Onceflow-Sequence must be a non-negative integer");
+  ExpectError(Post("a\n", {{"Onceflow-Producer-Id", "p"}, {"Onceflow-Sequence", "3"}}), 409,
+              "must have sequence 0");
+  ExpectError(client_->Get("/nothing"), 404, "no endpoint GET /nothing");
+  // Authentication: missing, then wrong; the token never appears in an answer.
+  httplib::Client anonymous("127.0.0.1", http_->port());
+  auto missing = anonymous.Post("/topics/t/records", "a\n", "text/plain");
+  ExpectError(missing, 401, "missing 'Authorization: Bearer <token>'");
+  anonymous.set_bearer_token_auth("wrong");
+  auto wrong = anonymous.Post("/topics/t/records", "a\n", "text/plain");
+  ExpectError(wrong, 401, "invalid bearer token");
+  EXPECT_EQ(wrong->body.find(token_), std::string::npos);
+  ExpectError(anonymous.Get("/metrics"), 401, "invalid bearer token");
+  ExpectServing();
+  auto ok = Post("fine\n");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"fine"});
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("onceflow_receiver_rejected_total{reason=\"unauthorized\"} 3"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("onceflow_receiver_records_total 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find("onceflow_receiver_append_seconds_count 1"), std::string::npos);
+}
+
+TEST_F(ServersTest, HttpProducerSendsWithSequencesAndStopsOnA4xx) {
+  HttpProducerOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(http_->port());
+  o.topic = "t";
+  o.producer_id = "ref";
+  o.token = token_;
+  auto p = HttpProducer::Create(o);
+  ASSERT_TRUE(p.has_value());
+  std::vector<std::string_view> a = {"1", "2"}, b = {"3"};
+  auto ack = (*p)->Send(a);
+  ASSERT_TRUE(ack.has_value()) << ack.error().ToString();
+  EXPECT_EQ((*p)->next_sequence(), 2);
+  ASSERT_TRUE((*p)->Send(b).has_value());
+  // A second producer object with the same id resending sequence 0 is a repeat.
+  auto q = HttpProducer::Create(o);
+  auto repeat = (*q)->Send(a);
+  ASSERT_TRUE(repeat.has_value());
+  EXPECT_TRUE(repeat->duplicate);
+  EXPECT_EQ(repeat->base_offset, ack->base_offset);
+  o.topic = "nope";
+  auto bad = HttpProducer::Create(o);
+  auto refused = (*bad)->Send(a);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("unknown topic"), std::string::npos);
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"1", "2", "3"}));
+}
+
+TEST_F(ServersTest, TcpFramesAreAcknowledgedAndRepeatsRecognised) {
+  auto c = TcpClient::Connect("127.0.0.1", tcp_->port());
+  ASSERT_TRUE(c.has_value());
+  TcpRequest req;
+  req.topic = "t";
+  req.token = token_;
+  req.producer_id = "tp";
+  req.sequence = 0;
+  req.values = {"one", "two"};
+  auto ack = (*c)->Send(req);
+  ASSERT_TRUE(ack.has_value()) << ack.error().ToString();
+  EXPECT_EQ(ack->status, 200) << ack->message;
+  EXPECT_EQ(ack->count, 2u);
+  auto again = (*c)->Send(req);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->base_offset, ack->base_offset);
+  // Refused requests keep the connection going.
+  req.topic = "nope";
+  auto unknown = (*c)->Send(req);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_EQ(unknown->status, 404);
+  req.topic = "t";
+  req.token = "wrong";
+  auto unauthorized = (*c)->Send(req);
+  ASSERT_TRUE(unauthorized.has_value());
+  EXPECT_EQ(unauthorized->status, 401);
+  EXPECT_EQ(unauthorized->message, "invalid token");
+  req.token = token_;
+  req.sequence = 9;
+  auto gap = (*c)->Send(req);
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_EQ(gap->status, 409);
+  EXPECT_NE(gap->message.find("expected sequence 2, got 9"), std::string::npos) << gap->message;
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_F(ServersTest, TcpBadFramingIsRefusedAndTheServerKeepsServing) {
+  TcpRequest good;
+  good.topic = "t";
+  good.token = token_;
+  good.values = {"v"};
+  const std::string frame = EncodeRequestFrame(good);
+  auto expect = [&](std::string bytes, int status, const std::string& needle) {
+    auto c = TcpClient::Connect("127.0.0.1", tcp_->port());
+    ASSERT_TRUE(c.has_value());
+    auto ack = (*c)->SendRaw(bytes);
+    ASSERT_TRUE(ack.has_value()) << ack.error().ToString();
+    EXPECT_EQ(ack->status, status);
+    EXPECT_NE(ack->message.find(needle), std::string::npos) << ack->message;
+  };
+  expect("GET / HTTP/1.1\r\n\r\n", 400, "magic");
+  std::string flipped = frame;
+  flipped.back() ^= 1;
+  expect(flipped, 400, "CRC mismatch");
+  std::string huge = frame;
+  coding::EncodeFixed32(huge.data() + 4, 1u << 30);
+  expect(huge, 413, "exceeds the limit");
+  // A body whose record count lies, with a correct CRC: a decode error, not a crash.
+  TcpRequest lie = good;
+  std::string body = EncodeRequestFrame(lie).substr(kRequestPrefixSize);
+  coding::EncodeFixed32(body.data() + body.size() - 5 - 4, 1000);  // record_count
+  std::string lying;
+  coding::PutFixed32(&lying, kRequestMagic);
+  coding::PutFixed32(&lying, static_cast<uint32_t>(body.size()));
+  coding::PutFixed32(&lying, crc32c::Value(body));
+  expect(lying + body, 400, "record count 1000");
+  expect(frame, 200, "");
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"v"});
+}
+
+}  // namespace
+}  // namespace onceflow::receiver
