@@ -10,7 +10,6 @@
 
 #include "state/state_format.h"
 #include "util/coding.h"
-#include "util/fault_points.h"
 
 namespace onceflow::state {
 namespace {
@@ -159,7 +158,6 @@ Status StateStore::Commit(BatchId batch, std::span<const StateDelta> deltas,
   if (max_event_time) {
     wb.Put(MetaKey("max_event_time"), Fixed64(static_cast<uint64_t>(*max_event_time)));
   }
-  RETURN_IF_ERROR(faults::Hit("mid_state_commit"));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": commit of batch " +

@@ -59,7 +59,8 @@ class StateStore {
 
   // Applies the deltas of batch `batch` with every task's marker set to `batch`, and the new
   // max event time, in one WriteBatch written with WAL sync.
-  // REQUIRES: batch > this->batch(). Fault point: mid_state_commit (before the write).
+  // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
+  // the fault point after_sink_commit is the crash before it.)
   Status Commit(BatchId batch, std::span<const StateDelta> deltas,
                 std::optional<int64_t> max_event_time);
 

@@ -5,7 +5,6 @@
 #include "log/log_test_util.h"
 #include "state/state_format.h"
 #include "state/task_state.h"
-#include "util/fault_points.h"
 
 namespace onceflow::state {
 namespace {
@@ -70,27 +69,6 @@ TEST(StateStoreTest, ReadsSeeThePreviousBatchUntilCommit) {
   EXPECT_EQ(batch1.Get("k").value(), "2");  // its own write
   TaskState other_attempt(store.get(), 0, 0);
   EXPECT_EQ(other_attempt.Get("k").value(), "1");  // the committed state, untouched
-  EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "1");
-}
-
-TEST(StateStoreTest, AFailedCommitLeavesThePreviousBatch) {
-  TempDir dir;
-  const std::string path = dir.path() + "/state";
-  {
-    auto store = StateStore::Open(path, 1).value();
-    TaskState t(store.get(), 0, 0);
-    t.Put("k", "1");
-    StateDelta d[] = {t.TakeDelta()};
-    ASSERT_TRUE(store->Commit(BatchId(0), d, std::nullopt).ok());
-    ASSERT_TRUE(faults::Arm("mid_state_commit=throw").ok());
-    TaskState t2(store.get(), 0, 0);
-    t2.Put("k", "2");
-    StateDelta d2[] = {t2.TakeDelta()};
-    EXPECT_FALSE(store->Commit(BatchId(1), d2, std::nullopt).ok());
-    faults::DisarmAll();
-  }
-  auto store = StateStore::Open(path, 1).value();
-  EXPECT_EQ(store->batch(), BatchId(0));
   EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "1");
 }
 

@@ -108,8 +108,7 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
 const std::vector<std::string>& KnownPoints() {
   static const std::vector<std::string> points = {
       "after_intent",      "task",          "mid_sink_write",    "before_sink_commit",
-      "after_sink_commit", "mid_state_commit", "after_state_commit", "before_commit_log",
-      "after_commit_log",
+      "after_sink_commit", "after_state_commit", "before_commit_log", "after_commit_log",
   };
   return points;
 }
