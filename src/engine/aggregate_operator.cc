@@ -236,6 +236,12 @@ Result<std::unique_ptr<AggregateOperator>> AggregateOperator::Create(AggregateCo
   return std::unique_ptr<AggregateOperator>(new AggregateOperator(std::move(config)));
 }
 
+AggregateOperator::AggregateOperator(AggregateConfig config) : config_(std::move(config)) {
+  for (const auto& a : config_.aggregates) {
+    if (a.function == Function::kMin || a.function == Function::kMax) may_fail_fold_ = true;
+  }
+}
+
 Result<std::string> AggregateOperator::KeyOf(const Row& row) const {
   auto key = EncodeKey(row, config_.key);
   if (!key.has_value()) return Err(key.error().WithContext("aggregate"));
@@ -265,6 +271,9 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
   std::vector<Group> groups;
   std::unordered_map<std::string, size_t> index;
   auto group_of = [&](const KeyedRow& r, int64_t start) -> Result<size_t> {
+    if (!config_.windowed) {
+      if (auto it = index.find(r.key); it != index.end()) return it->second;
+    }
     std::string sk = config_.windowed ? WindowKey(r.key, start) : r.key;
     auto [it, inserted] = index.emplace(sk, groups.size());
     if (!inserted) return it->second;
@@ -291,6 +300,14 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
       }
     } else {
       starts.push_back(0);
+    }
+    if (!may_fail_fold_) {
+      // No min/max: Check() has made sure the fold cannot fail; fold in place.
+      for (int64_t start : starts) {
+        ASSIGN_OR_RETURN(size_t g, group_of(r, start));
+        RETURN_IF_ERROR(Fold(aggs, r.row.row, &groups[g].accs));
+      }
+      continue;
     }
     // A record whose values do not compare (min of a string after numbers) is dead-lettered
     // before it touches any accumulator: fold into copies first.

@@ -27,9 +27,10 @@ class AggregateOperator final : public KeyedOperator {
   Status Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const override;
 
  private:
-  explicit AggregateOperator(AggregateConfig config) : config_(std::move(config)) {}
+  explicit AggregateOperator(AggregateConfig config);
 
   const AggregateConfig config_;
+  bool may_fail_fold_ = false;  // a min or max: values of two types may not compare
 };
 
 // Parses an aggregate function as the config writes it: "count", "sum(field)", "min(field)",

@@ -129,13 +129,14 @@ Status Driver::Recover() {
       Log("recovery: re-running unfinished batch " + intent.batch.ToString() +
           (state_ ? " from the state of batch " + state_->store().batch().ToString() : ""));
       RETURN_IF_ERROR(EnsureHeaders(intent.ranges.size()));
-      RETURN_IF_ERROR(RunBatch(intent));
       int64_t records = 0;
       for (const OffsetRange& r : intent.ranges) records += r.size();
+      // Counted before the batch runs, so that on_batch_committed sees the recovery work.
       stats_->Update([&](PipelineStats& s) {
         ++s.batches_replayed;
         s.records_reprocessed += records;
       });
+      RETURN_IF_ERROR(RunBatch(intent));
     }
   }
   // 2. Resume after the last batch of the checkpoint ...
