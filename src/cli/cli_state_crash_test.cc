@@ -22,6 +22,27 @@ using engine::testing::Purchase;
 
 constexpr int kKills = 12;
 
+// The issue's spend-per-user example, cut into batches of 5 records per partition.
+constexpr std::string_view kSpendToml = R"toml(name = "spend-per-user"
+batch_interval_ms = 20
+max_records_per_partition = 5
+[source]
+type = "log"
+topic = "purchases"
+format = "json"
+[[transform]]
+type = "aggregate"
+key = ["user"]
+aggregates = { purchases = "count", spent = "sum(amount)" }
+[sink]
+type = "sqlite"
+path = "state.db"
+init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
+mode = "upsert"
+table = "spend"
+key = ["user"]
+)toml";
+
 std::vector<std::vector<std::string>> QueryText(const std::string& db, const std::string& sql) {
   std::vector<std::vector<std::string>> rows;
   sqlite3* h = nullptr;
@@ -106,25 +127,7 @@ class CliStateCrashTest : public CliTestBase {
 };
 
 TEST_F(CliStateCrashTest, RunningCountPerKeyIsExactAfterSigkills) {
-  WriteWholeFile(toml_, R"toml(name = "spend-per-user"
-batch_interval_ms = 20
-max_records_per_partition = 5
-[source]
-type = "log"
-topic = "purchases"
-format = "json"
-[[transform]]
-type = "aggregate"
-key = ["user"]
-aggregates = { purchases = "count", spent = "sum(amount)" }
-[sink]
-type = "sqlite"
-path = "state.db"
-init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
-mode = "upsert"
-table = "spend"
-key = ["user"]
-)toml");
+  WriteWholeFile(toml_, kSpendToml);
   uint64_t seed = 1;
   auto produce = [&](int n) {
     auto more = MakePurchases(n, 100, seed++);
@@ -133,6 +136,31 @@ key = ["user"]
   };
   produce(8000);
   KillLoop(kKills, [&] { produce(2000); });
+  if (HasFatalFailure()) return;
+  auto expected = engine::testing::CountAndSum(purchases_);
+  auto rows = QueryText(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
+  ASSERT_EQ(rows.size(), expected.size());
+  for (const auto& r : rows) {
+    EXPECT_EQ(std::stoll(r[1]), expected[r[0]].first) << r[0];
+    EXPECT_EQ(std::stoll(r[2]), expected[r[0]].second) << r[0];
+  }
+}
+
+TEST_F(CliStateCrashTest, CrashBetweenSinkAndStateCommitThenRecoveryIsExact) {
+  WriteWholeFile(toml_, kSpendToml);
+  purchases_ = MakePurchases(2000, 50, 9);
+  ProducePurchases(data_, "purchases", 4, purchases_);
+  RunResult crashed = Run({"run", toml_, "--until-caught-up", "--data", data_}, "",
+                          {{"ONCEFLOW_FAULTS", "after_sink_commit=crash#7"}});
+  ASSERT_EQ(crashed.exit_code, 86) << crashed.err;
+  RunResult v = RunVerb("verify");
+  ASSERT_EQ(v.exit_code, 0) << v.out << v.err;
+  RunResult recovered = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
+  EXPECT_NE(recovered.err.find("re-running unfinished batch 6 from the state of batch 5"),
+            std::string::npos)
+      << recovered.err;
+  EXPECT_NE(recovered.err.find("(1 replayed at recovery)"), std::string::npos) << recovered.err;
   auto expected = engine::testing::CountAndSum(purchases_);
   auto rows = QueryText(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
   ASSERT_EQ(rows.size(), expected.size());
@@ -173,6 +201,7 @@ key = ["user", "window_start"]
   };
   produce(3000);
   KillLoop(kKills, [&] { produce(1000); });
+  if (HasFatalFailure()) return;
   int64_t max_ts = INT64_MIN;
   for (const Purchase& p : purchases_) max_ts = std::max(max_ts, p.ts);
   const int64_t watermark = max_ts - 500;

@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <thread>
+
+#include "log/topic.h"
 
 #include "engine/engine_test_util.h"
 #include "engine/state_test_util.h"
@@ -365,6 +368,71 @@ TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
   rows = QueryText(db_, "SELECT user, total, expired FROM totals ORDER BY user");
   expected = {{"a", "15", "1"}, {"b", "-1", "0"}, {"c", "1", "0"}};
   EXPECT_EQ(rows, expected);
+}
+
+TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
+  auto t = log::Topic::Create(data_, "m", log::TopicConfig{});
+  ASSERT_TRUE(t.has_value());
+  log::BatchBuilder b;
+  for (const char* v : {R"({"k":"a","x":3})", R"({"k":"a","x":1.5})", R"({"k":"a","x":"no"})",
+                        R"({"k":"a"})", R"({"x":7})", R"({"k":"b","x":10})",
+                        R"({"k":"b","x":-4})"}) {
+    b.Add(RecordView{std::nullopt, v, 0, {}});
+  }
+  ASSERT_TRUE((*(*t)->partition(PartitionId(0)))->Append(b.Finish()).has_value());
+  SqliteSinkSpec sink;
+  sink.path = db_;
+  sink.init = {"CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
+               "mean REAL, total REAL)"};
+  sink.mode = "upsert";
+  sink.table = "m";
+  sink.key = {"k"};
+  PipelineBuilder p("minmax");
+  p.FromLog("m", "json")
+      .Aggregate({"k"}, {{"n", "count"}, {"lo", "min(x)"}, {"hi", "max(x)"}, {"mean", "avg(x)"},
+                         {"total", "sum(x)"}})
+      .ToSqlite(sink);
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(std::move(p), &stats).ok());
+  // a: 3, 1.5 and a record without x (counted, not aggregated); "no" is a dead letter.
+  std::vector<std::vector<std::string>> expected = {{"a", "3", "1.5", "3.0", "2.25", "4.5"},
+                                                    {"b", "2", "-4.0", "10.0", "3.0", "6.0"}};
+  EXPECT_EQ(QueryText(db_, "SELECT k, n, lo, hi, mean, total FROM m ORDER BY k"), expected);
+  auto dead = QueryText(db_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY 1");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0][0], "2");
+  EXPECT_EQ(dead[0][1], "aggregate mean = avg(x): field 'x' is a string");
+  EXPECT_EQ(dead[1][0], "4");
+  EXPECT_EQ(dead[1][1], "aggregate: key field 'k' is missing");
+}
+
+TEST_F(StatePipelineTest, AnExceptionInUpdateStateDeadLettersTheKeysRecords) {
+  ProducePurchases(data_, "purchases", 1, {{"a", 1, 0}, {"bad", 2, 0}, {"a", 3, 0}});
+  SqliteSinkSpec sink;
+  sink.path = db_;
+  sink.init = {"CREATE TABLE IF NOT EXISTS t(user TEXT PRIMARY KEY, total INTEGER)"};
+  sink.mode = "upsert";
+  sink.table = "t";
+  sink.key = {"user"};
+  PipelineBuilder p("throws");
+  p.FromLog("purchases", "json")
+      .UpdateStateRows({"user"},
+                       [](const Row& key, std::optional<Row>& state, std::span<const Row> values,
+                          const BatchContext&) -> std::vector<Row> {
+                         if (*key.GetString("user") == "bad") throw std::runtime_error("boom");
+                         int64_t total = state ? *state->GetInt("total") : 0;
+                         for (const Row& v : values) total += *v.GetInt("amount");
+                         state = Row{{"total", total}};
+                         return {Row{{"user", key.fields()[0].second}, {"total", total}}};
+                       })
+      .ToSqlite(sink);
+  ASSERT_TRUE(RunToEnd(std::move(p)).ok());
+  std::vector<std::vector<std::string>> expected = {{"a", "4"}};
+  EXPECT_EQ(QueryText(db_, "SELECT user, total FROM t"), expected);
+  auto dead = QueryText(db_, "SELECT \"offset\", error FROM onceflow_dead_letters");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0][0], "1");
+  EXPECT_EQ(dead[0][1], "update_state threw: boom");
 }
 
 }  // namespace
