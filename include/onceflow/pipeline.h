@@ -13,9 +13,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "onceflow/ids.h"
@@ -50,6 +54,10 @@ struct PipelineStats {
   int64_t speculative_attempts = 0;
   int64_t batch_retries = 0;
   int64_t already_committed = 0;    // task commits the sink reported as done before
+  int64_t late_records = 0;         // records older than the watermark (dead-lettered)
+  // Recovery work: the records of the batches re-run at recovery (at most one batch: state is
+  // never rebuilt from history).
+  int64_t records_reprocessed = 0;
   BatchId last_batch{-1};
 };
 
@@ -74,11 +82,86 @@ struct RunOptions {
   std::function<void(const std::string&)> on_log;
 };
 
+// An event-time window of PipelineBuilder::Aggregate (README, "Aggregates and windows").
+struct WindowSpec {
+  std::string type = "tumbling";                   // tumbling | sliding
+  std::chrono::milliseconds size{0};
+  std::chrono::milliseconds slide{0};              // sliding only
+  std::string time_field;                          // integer milliseconds since the Unix epoch
+  std::chrono::milliseconds allowed_lateness{0};
+  std::string emit = "update";                     // update | final
+};
+
+// Options of PipelineBuilder::UpdateState.
+struct StateOptions {
+  // A key whose state was not updated for this long (in batch time) gets a last call with no
+  // values, and its state is removed.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
 class Pipeline;
 
 namespace internal {
 struct PipelineSpec;
+
+// How UpdateState keeps a state of type S: in a Row, as field "v" (a Value for the Value
+// types, the bytes for trivially copyable types), or the Row itself.
+template <typename S>
+struct StateCodec {
+  static_assert(std::is_trivially_copyable_v<S>,
+                "UpdateState: S must be a Row, a Value type or trivially copyable");
+  static Row Encode(const S& s) {
+    return Row{{"v", std::string(reinterpret_cast<const char*>(&s), sizeof(S))}};
+  }
+  static std::optional<S> Decode(const Row& r) {
+    auto bytes = r.GetString("v");
+    if (!bytes || bytes->size() != sizeof(S)) return std::nullopt;
+    S s;
+    std::memcpy(&s, bytes->data(), sizeof(S));
+    return s;
+  }
+};
+template <>
+struct StateCodec<Row> {
+  static Row Encode(const Row& s) { return s; }
+  static std::optional<Row> Decode(const Row& r) { return r; }
+};
+template <>
+struct StateCodec<int64_t> {
+  static Row Encode(int64_t s) { return Row{{"v", s}}; }
+  static std::optional<int64_t> Decode(const Row& r) { return r.GetInt("v"); }
+};
+template <>
+struct StateCodec<double> {
+  static Row Encode(double s) { return Row{{"v", s}}; }
+  static std::optional<double> Decode(const Row& r) { return r.GetDouble("v"); }
+};
+template <>
+struct StateCodec<std::string> {
+  static Row Encode(const std::string& s) { return Row{{"v", s}}; }
+  static std::optional<std::string> Decode(const Row& r) {
+    auto v = r.GetString("v");
+    return v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+  }
+};
+
+// The key handed to UpdateState's function: the Row of key fields, or the single key field as
+// a string (ValueToString) or an integer.
+template <typename K>
+K KeyFromRow(const Row& key);
+template <>
+inline Row KeyFromRow<Row>(const Row& key) { return key; }
+template <>
+inline std::string KeyFromRow<std::string>(const Row& key) {
+  return key.fields().empty() ? std::string() : ValueToString(key.fields()[0].second);
 }
+template <>
+inline int64_t KeyFromRow<int64_t>(const Row& key) {
+  return key.fields().empty() ? 0 : key.GetInt(key.fields()[0].first).value_or(0);
+}
+
+inline Row ToOutputRow(Row r) { return r; }
+}  // namespace internal
 
 class PipelineBuilder {
  public:
@@ -102,6 +185,52 @@ class PipelineBuilder {
   // with fn in offset order (partition by partition). The result is committed as one task.
   PipelineBuilder& KeyBy(std::vector<std::string> fields);
   PipelineBuilder& Reduce(std::function<Row(Row acc, const Row& next)> fn);
+  // Running aggregates per key: one output row per key a batch changes, with the key fields
+  // and the aggregates, e.g. {{"purchases", "count"}, {"spent", "sum(amount)"}} (count, sum(f),
+  // min(f), max(f), avg(f)); with a window, per key and window, plus window_start and
+  // window_end. State is kept exactly once in the state store (after the sink commit).
+  PipelineBuilder& Aggregate(std::vector<std::string> key,
+                             std::vector<std::pair<std::string, std::string>> aggregates,
+                             std::optional<WindowSpec> window = std::nullopt);
+  // mapWithState over Rows: per key and batch, fn gets the key fields, the key's state (nullopt
+  // if none: set it to keep state, reset it to remove it) and the key's rows of the batch in
+  // offset order, and returns output rows. fn must be deterministic (a batch may be re-run
+  // after a crash, from the same state); use ctx.batch_time_ms, not the clock.
+  PipelineBuilder& UpdateStateRows(
+      std::vector<std::string> key_fields,
+      std::function<std::vector<Row>(const Row& key, std::optional<Row>& state,
+                                     std::span<const Row> values, const BatchContext& ctx)>
+          fn,
+      StateOptions options = {});
+  // The typed form: K is Row, std::string or int64_t (internal::KeyFromRow); S a Row, int64_t,
+  // double, std::string or a trivially copyable struct; Out a Row (or anything with an
+  // internal::ToOutputRow overload).
+  //   .UpdateState<std::string, int64_t>({"user"}, [](const std::string& user,
+  //       std::optional<int64_t>& total, std::span<const onceflow::Row> values,
+  //       const onceflow::BatchContext&) { ...; return std::vector<onceflow::Row>{...}; })
+  template <typename K, typename S, typename Out = Row, typename Fn>
+  PipelineBuilder& UpdateState(std::vector<std::string> key_fields, Fn fn,
+                               StateOptions options = {}) {
+    return UpdateStateRows(
+        std::move(key_fields),
+        [fn = std::move(fn)](const Row& key_row, std::optional<Row>& state,
+                             std::span<const Row> values, const BatchContext& ctx) {
+          std::optional<S> typed;
+          if (state) typed = internal::StateCodec<S>::Decode(*state);
+          const K key = internal::KeyFromRow<K>(key_row);
+          std::vector<Out> out = fn(key, typed, values, ctx);
+          if (typed) {
+            state = internal::StateCodec<S>::Encode(*typed);
+          } else {
+            state.reset();
+          }
+          std::vector<Row> rows;
+          rows.reserve(out.size());
+          for (Out& o : out) rows.push_back(internal::ToOutputRow(std::move(o)));
+          return rows;
+        },
+        options);
+  }
   // Called with every batch's output rows before the sink commit. May run more than once for
   // a batch (after a crash): key external effects by ctx.batch_id.
   PipelineBuilder& ForeachBatch(

@@ -5,7 +5,7 @@
 
 namespace onceflow::checkpoint {
 namespace {
-constexpr char kIntentVersion = 1;
+constexpr char kIntentVersion = 2;  // 2 adds max_event_time_ms after the ranges
 constexpr char kCommitVersion = 1;
 
 struct Reader {
@@ -20,10 +20,11 @@ struct Reader {
   int64_t S() { return coding::UnZigZag(U()); }
 };
 
-Status VersionError(std::string_view what, char v) {
+Status VersionError(std::string_view what, char v, int newest) {
   return Status::InvalidArgument(std::string(what) + " record of version " +
                                  std::to_string(static_cast<int>(v)) +
-                                 " is not supported by this onceflow (it reads version 1): "
+                                 " is not supported by this onceflow (it reads up to version " +
+                                 std::to_string(newest) + "): "
                                  "the checkpoint was written by a newer onceflow");
 }
 }  // namespace
@@ -40,12 +41,16 @@ std::string EncodeIntent(const BatchIntent& in) {
     coding::PutVarint64(&out, static_cast<uint64_t>(r.from.value()));
     coding::PutVarint64(&out, static_cast<uint64_t>(r.until.value()));
   }
+  coding::PutVarint64(&out, coding::ZigZag(in.max_event_time_ms));
   return out;
 }
 
 Result<BatchIntent> DecodeIntent(std::string_view bytes) {
   if (bytes.empty()) return Err(Status::Corruption("empty intent record"));
-  if (bytes[0] != kIntentVersion) return Err(VersionError("intent", bytes[0]));
+  const int version = bytes[0];
+  if (version < 1 || version > kIntentVersion) {
+    return Err(VersionError("intent", bytes[0], kIntentVersion));
+  }
   Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
   BatchIntent in;
   in.batch = BatchId(static_cast<int64_t>(r.U()));
@@ -61,6 +66,11 @@ Result<BatchIntent> DecodeIntent(std::string_view bytes) {
     t.until = Offset(static_cast<int64_t>(r.U()));
     in.ranges.push_back(t);
   }
+  if (version >= 2) {
+    in.max_event_time_ms = r.S();
+  } else {
+    in.watermark_ms = kNoWatermark;  // version 1 wrote 0 and had no event time
+  }
   if (!r.ok || r.p != r.end) return Err(Status::Corruption("malformed intent record"));
   return in;
 }
@@ -73,7 +83,7 @@ std::string EncodeCommit(BatchId batch) {
 
 Result<BatchId> DecodeCommit(std::string_view bytes) {
   if (bytes.empty()) return Err(Status::Corruption("empty commit record"));
-  if (bytes[0] != kCommitVersion) return Err(VersionError("commit", bytes[0]));
+  if (bytes[0] != kCommitVersion) return Err(VersionError("commit", bytes[0], kCommitVersion));
   Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
   const uint64_t v = r.U();
   if (!r.ok || r.p != r.end) return Err(Status::Corruption("malformed commit record"));

@@ -14,17 +14,27 @@
 
 namespace onceflow::checkpoint {
 
+// No watermark yet (no event time seen, or a pipeline not on event time).
+inline constexpr int64_t kNoWatermark = INT64_MIN;
+
 struct BatchIntent {
   BatchId batch;
   int64_t batch_time_ms = 0;
-  int64_t watermark_ms = 0;
+  // The event-time watermark in force during the batch: max_event_time_ms minus the allowed
+  // lateness. Records older than it are late (dead letters). Version 1 records read as
+  // kNoWatermark.
+  int64_t watermark_ms = kNoWatermark;
+  // The greatest event time of the batches before this one (kNoWatermark: none), committed with
+  // the keyed state; recorded so that the watermark can be explained and checked. Version 2.
+  int64_t max_event_time_ms = kNoWatermark;
   uint64_t seed = 0;
   std::vector<OffsetRange> ranges;  // one per input partition, in partition order
 
   friend bool operator==(const BatchIntent&, const BatchIntent&) = default;
 };
 
-// Record encodings (docs/formats/checkpoint.md): a version byte, then varints.
+// Record encodings (docs/formats/checkpoint.md): a version byte, then varints. Intents are
+// written as version 2; versions 1 and 2 are read.
 std::string EncodeIntent(const BatchIntent& intent);
 Result<BatchIntent> DecodeIntent(std::string_view bytes);
 std::string EncodeCommit(BatchId batch);

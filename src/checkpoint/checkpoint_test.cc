@@ -27,13 +27,36 @@ TEST(BatchIntentTest, RoundTripAndRefusals) {
   EXPECT_EQ(DecodeIntent(EncodeIntent(in)).value(), in);
   EXPECT_EQ(DecodeCommit(EncodeCommit(BatchId(42))).value(), BatchId(42));
   std::string newer = EncodeIntent(in);
-  newer[0] = 2;
+  newer[0] = 3;
   auto refused = DecodeIntent(newer);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message().find("version 2 is not supported"), std::string::npos);
+  EXPECT_NE(refused.error().message().find("version 3 is not supported"), std::string::npos);
   std::string cut = EncodeIntent(in);
   cut.pop_back();
   EXPECT_TRUE(DecodeIntent(cut).error().IsCorruption());
+}
+
+TEST(BatchIntentTest, Version1RecordsAreStillRead) {
+  // A version-1 intent as onceflow wrote it before event time: batch 7, time 1000, watermark 0,
+  // seed 9, one range p0 [10, 20).
+  const std::string v1 = std::string("\x01\x07\xd0\x0f\x00\x09\x01\x00\x0a\x14", 10);
+  auto in = DecodeIntent(v1);
+  ASSERT_TRUE(in.has_value()) << in.error().ToString();
+  EXPECT_EQ(in->batch, BatchId(7));
+  EXPECT_EQ(in->batch_time_ms, 1000);
+  EXPECT_EQ(in->seed, 9u);
+  EXPECT_EQ(in->watermark_ms, kNoWatermark);
+  EXPECT_EQ(in->max_event_time_ms, kNoWatermark);
+  ASSERT_EQ(in->ranges.size(), 1u);
+  EXPECT_EQ(in->ranges[0].until, Offset(20));
+}
+
+TEST(BatchIntentTest, Version2KeepsTheEventTime) {
+  BatchIntent in = Intent(3);
+  in.max_event_time_ms = 1700000000123;
+  in.watermark_ms = 1700000000000;
+  EXPECT_EQ(EncodeIntent(in)[0], 2);
+  EXPECT_EQ(DecodeIntent(EncodeIntent(in)).value(), in);
 }
 
 TEST(CheckpointTest, RecoversTheLastIntentAndCommit) {

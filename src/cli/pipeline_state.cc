@@ -20,6 +20,9 @@ Result<std::optional<CheckpointState>> ReadCheckpointState(const std::string& da
                                                            const std::string& pipeline) {
   const std::string dir = checkpoint::CheckpointDir(data_dir, pipeline);
   if (!PathExists(dir)) return std::optional<CheckpointState>();
+  // Checkpoint::Open creates the directory, then checkpoint.meta (atomically) before anything
+  // else: a directory without it is a first run killed in between, and holds no batch.
+  if (!PathExists(dir + "/checkpoint.meta")) return std::optional<CheckpointState>();
   // The pipeline may be running: retention can delete a segment of its checkpoint logs while
   // this opens them. A few fresh attempts tell such a race from real damage, which persists.
   auto cp = checkpoint::Checkpoint::OpenReadOnly(dir);

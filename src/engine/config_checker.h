@@ -89,6 +89,8 @@ class ConfigChecker {
   Status CheckSource(const toml::table& table, SourceConfig* source) const;
   Status CheckTransform(const toml::table& table, const std::string& prefix,
                         TransformConfig* transform) const;
+  Status CheckAggregate(const toml::table& table, const std::string& prefix,
+                        AggregateConfig* aggregate) const;
   Status CheckSink(const toml::table& table, SinkConfig* sink) const;
   // Resolves a relative path against the directory of the config file.
   std::string ResolvePath(const std::string& path) const;

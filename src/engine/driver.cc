@@ -79,7 +79,7 @@ Status Driver::Open() {
                     ? c.executor_threads
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   executor_ = std::make_unique<Executor>(threads);
-  return Status::Ok();
+  return OpenState();
 }
 
 Status Driver::EnsureHeaders(size_t partitions) {
@@ -114,14 +114,30 @@ Status Driver::Recover() {
   Epoch newest(0);
   for (const auto& [task, prog] : progress) newest = std::max(newest, prog.epoch);
   RETURN_IF_ERROR(checkpoint_->RaiseEpochAbove(newest));
+  RETURN_IF_ERROR(CheckStateAtRecovery(progress));
   // 1. An unfinished batch is re-run with exactly its recorded ranges, time and seed. The
-  //    sink skips the tasks it already holds.
+  //    sink skips the tasks it already holds. With keyed state, recovery starts at the state
+  //    marker: a batch the state store already holds is only recorded as done; one it lacks is
+  //    re-run from the state before it (its output skipped by the sink if the sink has it).
   if (checkpoint_->has_unfinished_batch()) {
     const checkpoint::BatchIntent intent = *checkpoint_->last_intent();
-    Log("recovery: re-running unfinished batch " + intent.batch.ToString());
-    RETURN_IF_ERROR(EnsureHeaders(intent.ranges.size()));
-    RETURN_IF_ERROR(RunBatch(intent));
-    stats_->Update([](PipelineStats& s) { ++s.batches_replayed; });
+    if (StateHolds(intent)) {
+      Log("recovery: batch " + intent.batch.ToString() +
+          " is in the sink and the state store; recording its commit");
+      RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
+    } else {
+      Log("recovery: re-running unfinished batch " + intent.batch.ToString() +
+          (state_ ? " from the state of batch " + state_->store().batch().ToString() : ""));
+      RETURN_IF_ERROR(EnsureHeaders(intent.ranges.size()));
+      int64_t records = 0;
+      for (const OffsetRange& r : intent.ranges) records += r.size();
+      // Counted before the batch runs, so that on_batch_committed sees the recovery work.
+      stats_->Update([&](PipelineStats& s) {
+        ++s.batches_replayed;
+        s.records_reprocessed += records;
+      });
+      RETURN_IF_ERROR(RunBatch(intent));
+    }
   }
   // 2. Resume after the last batch of the checkpoint ...
   int64_t last = -1;
@@ -217,8 +233,9 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
                                         const TaskOutput& out) const {
   sink::TaskCommit tc;
   tc.pipeline = spec_.config.name;
-  // A map-only task reads one partition and is named after it; a reduce commits as task 0.
-  tc.task = ranges.size() == 1 && !spec_.reduce ? ranges[0].partition.value() : 0;
+  // A map-only task reads one partition and is named after it; a reduce or a stateful
+  // operator commits as task 0.
+  tc.task = ranges.size() == 1 && !spec_.reduce && !state_ ? ranges[0].partition.value() : 0;
   tc.batch = intent.batch;
   tc.epoch = checkpoint_->epoch();
   tc.ranges = std::move(ranges);
@@ -228,12 +245,13 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
 }
 
 bool Driver::PerTaskCommits() const {
-  return spec_.config.commit_mode == CommitMode::kTask && !spec_.reduce && sink_;
+  return spec_.config.commit_mode == CommitMode::kTask && !spec_.reduce && !state_ && sink_;
 }
 
 Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
                            std::vector<TaskOutput> outputs, int64_t already) {
-  const bool reduce = static_cast<bool>(spec_.reduce);
+  // A stateful batch, like a reduce, is committed as one task with all the ranges.
+  const bool reduce = static_cast<bool>(spec_.reduce) || state_ != nullptr;
   std::vector<OffsetRange> ranges;
   for (const OffsetRange& r : intent.ranges) {
     if (r.from < r.until) ranges.push_back(r);
@@ -246,7 +264,13 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   }
   // Per-batch reduction by key, in task (partition) and offset order: deterministic.
   TaskOutput reduced;
-  if (reduce) {
+  std::optional<StateBatch> state_batch;
+  if (state_) {
+    ASSIGN_OR_RETURN(state_batch, state_->Compute(ContextOf(intent), outputs));
+    reduced = std::move(state_batch->output);
+    rows_out = static_cast<int64_t>(reduced.rows.size());
+    dead = static_cast<int64_t>(reduced.dead_letters.size());
+  } else if (reduce) {
     std::unordered_map<std::string, size_t> index;
     for (TaskOutput& o : outputs) {
       for (sink::SinkRow& r : o.rows) {
@@ -291,7 +315,12 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
       }
     }
   }
+  // Step 5: the state commit, only after the sink commit (DESIGN.md). A crash before it leaves
+  // the state one batch behind the sink; recovery re-runs the batch from the state before it.
+  if (state_batch) RETURN_IF_ERROR(state_->Commit(intent.batch, *state_batch));
+  const int64_t late = state_batch ? state_batch->late : 0;
   stats_->Update([&](PipelineStats& s) {
+    s.late_records += late;
     s.records_in += records_in;
     s.rows_out += rows_out;
     s.dead_letters += dead;
@@ -327,7 +356,7 @@ Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* pr
                          "; nothing was committed past batch " +
                          std::to_string(intent.batch.value() - 1) + ", and a restart resumes there");
   }
-  // Step 5, the state commit, belongs to the state store; its fault point marks the place.
+  // Step 5, the state commit, is in CommitBatch, right after the sink commit.
   RETURN_IF_ERROR(faults::Hit("after_state_commit"));
   RETURN_IF_ERROR(faults::Hit("before_commit_log"));
   RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
@@ -397,6 +426,7 @@ Status Driver::Run() {
     intent.batch_time_ms = NowMs();
     intent.seed = BatchSeed(c.name, next_batch_);
     intent.ranges = ranges;
+    SetWatermark(&intent);
     // Step 2: before this, batch N does not exist; after it, N completes with these ranges.
     result = checkpoint_->WriteIntent(intent);
     if (result.ok()) result = faults::Hit("after_intent");
@@ -408,7 +438,8 @@ Status Driver::Run() {
       after[static_cast<size_t>(r.partition.value())] = r.until;
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
     }
-    if (backlog && !PerTaskCommits() &&
+    // A stateful batch reads the state its predecessor commits: never computed ahead.
+    if (backlog && !PerTaskCommits() && !state_ &&
         (options_.max_batches < 0 || batches + 1 < options_.max_batches)) {
       auto earliest = source_->EarliestOffsets();
       auto next_end = source_->EndOffsets();

@@ -16,6 +16,7 @@
 #include "engine/executor.h"
 #include "engine/pipeline_spec.h"
 #include "engine/record_decoder.h"
+#include "engine/state_step.h"
 #include "engine/task_scheduler.h"
 #include "onceflow/pipeline.h"
 #include "sink/sink.h"
@@ -51,6 +52,15 @@ class Driver {
  private:
   Status Open();
   Status Recover();
+  // Keyed state (driver_state.cc): opens the state store of a stateful pipeline; checks at
+  // recovery that the store, the checkpoint and the sink are at most one batch apart.
+  Status OpenState();
+  Status CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) const;
+  // True if the unfinished batch `intent` is already in the state store (so also in the sink):
+  // only its commit record is missing.
+  bool StateHolds(const checkpoint::BatchIntent& intent) const;
+  // The event time and watermark recorded in a new batch's intent.
+  void SetWatermark(checkpoint::BatchIntent* intent) const;
   Status EnsureHeaders(size_t partitions);
   using OutputsFuture = std::future<Result<std::vector<TaskOutput>>>;
   // Runs a batch with whole-batch retries (the first attempt may use outputs computed ahead),
@@ -80,6 +90,7 @@ class Driver {
   std::unique_ptr<sink::Sink> sink_;
   std::unique_ptr<RecordDecoder> decoder_;
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<StateStep> state_;  // stateful pipelines only
   TaskCounters counters_;
   size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
 

@@ -1,7 +1,9 @@
 // The public pipeline API: builder, config loading, Run.
 #include "onceflow/pipeline.h"
 
+#include "engine/aggregate_operator.h"
 #include "engine/driver.h"
+#include "engine/update_state_operator.h"
 #include "engine/pipeline_spec.h"
 #include "engine/transforms.h"
 
@@ -84,6 +86,65 @@ PipelineBuilder& PipelineBuilder::KeyBy(std::vector<std::string> fields) {
 
 PipelineBuilder& PipelineBuilder::Reduce(std::function<Row(Row, const Row&)> fn) {
   spec_->reduce = std::move(fn);
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::Aggregate(
+    std::vector<std::string> key, std::vector<std::pair<std::string, std::string>> aggregates,
+    std::optional<WindowSpec> window) {
+  engine::AggregateConfig config;
+  config.key = std::move(key);
+  for (auto& [name, function] : aggregates) {
+    auto parsed = engine::ParseAggregateFunction(function);
+    if (!parsed.has_value()) {
+      Fail(spec_.get(), parsed.error().WithContext("aggregate " + name));
+      return *this;
+    }
+    parsed->name = name;
+    config.aggregates.push_back(std::move(*parsed));
+  }
+  if (window) {
+    using W = engine::AggregateConfig::Window;
+    config.windowed = true;
+    if (window->type != "tumbling" && window->type != "sliding") {
+      Fail(spec_.get(), Status::InvalidArgument("window type: expected tumbling or sliding, got '" +
+                                                window->type + "'"));
+    }
+    if (window->emit != "update" && window->emit != "final") {
+      Fail(spec_.get(), Status::InvalidArgument("window emit: expected update or final, got '" +
+                                                window->emit + "'"));
+    }
+    config.window.type = window->type == "sliding" ? W::Type::kSliding : W::Type::kTumbling;
+    config.window.size_ms = window->size.count();
+    config.window.slide_ms = window->slide.count();
+    config.window.time_field = window->time_field;
+    config.window.allowed_lateness_ms = window->allowed_lateness.count();
+    config.window.emit = window->emit == "final" ? W::Emit::kFinal : W::Emit::kUpdate;
+  }
+  auto op = engine::AggregateOperator::Create(std::move(config));
+  if (!op.has_value()) {
+    Fail(spec_.get(), op.error());
+    return *this;
+  }
+  if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
+  spec_->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(*op));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::UpdateStateRows(
+    std::vector<std::string> key_fields,
+    std::function<std::vector<Row>(const Row&, std::optional<Row>&, std::span<const Row>,
+                                   const BatchContext&)>
+        fn,
+    StateOptions options) {
+  if (key_fields.empty()) Fail(spec_.get(), Status::InvalidArgument("update_state: no key fields"));
+  if (!fn) Fail(spec_.get(), Status::InvalidArgument("update_state: no function"));
+  if (options.timeout && options.timeout->count() < 1) {
+    Fail(spec_.get(), Status::InvalidArgument("update_state: timeout must be at least 1 ms"));
+  }
+  if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
+  spec_->keyed = std::make_shared<engine::UpdateStateOperator>(std::move(key_fields),
+                                                               std::move(fn), options.timeout);
   return *this;
 }
 
@@ -171,6 +232,14 @@ Result<std::unique_ptr<Pipeline>> PipelineBuilder::Build() {
   if (static_cast<bool>(spec_->reduce) != !spec_->key_by.empty()) {
     return Err(Status::InvalidArgument("key_by and reduce go together"));
   }
+  if (spec_->reduce && spec_->keyed) {
+    return Err(Status::InvalidArgument(
+        "reduce (per batch) and a stateful operator (aggregate, update_state) do not combine"));
+  }
+  if (spec_->keyed && spec_->config.commit_mode == engine::CommitMode::kTask) {
+    return Err(Status::InvalidArgument(
+        "commit mode task: a stateful pipeline commits each batch as one task"));
+  }
   if (!spec_->has_sink && !spec_->foreach_batch) {
     return Err(Status::InvalidArgument("a pipeline needs a sink or a foreach_batch"));
   }
@@ -185,7 +254,15 @@ Pipeline::~Pipeline() = default;
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
   ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(path));
   auto spec = std::make_unique<PipelineSpec>();
-  ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(config.transforms));
+  // An aggregate (the checker allows it last only) is the stateful operator, not a stage.
+  std::vector<engine::TransformConfig> row_transforms = config.transforms;
+  if (!row_transforms.empty() &&
+      row_transforms.back().type == engine::TransformConfig::Type::kAggregate) {
+    ASSIGN_OR_RETURN(auto op, engine::AggregateOperator::Create(row_transforms.back().aggregate));
+    spec->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(op));
+    row_transforms.pop_back();
+  }
+  ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(row_transforms));
   for (auto& t : transforms) {
     Stage s;
     s.kind = Stage::Kind::kTransform;

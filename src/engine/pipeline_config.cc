@@ -25,6 +25,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                "speculation_min_ms",
                                                "executor_threads",
                                                "commit_mode",
+                                               "state_tasks",
                                                "source",
                                                "transform",
                                                "sink"};
@@ -43,6 +44,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   int64_t max_task_failures = config.max_task_failures;
   int64_t max_batch_failures = config.max_batch_failures;
   int64_t executor_threads = config.executor_threads;
+  int64_t state_tasks = config.state_tasks;
   RETURN_IF_ERROR(
       ReadInt(At(root, "", "batch_interval_ms"), 1, 3600000, &config.batch_interval_ms));
   RETURN_IF_ERROR(ReadInt(At(root, "", "max_records_per_partition"), 1,
@@ -59,6 +61,8 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                         {"task", CommitMode::kTask}};
   RETURN_IF_ERROR(
       ReadChoice<CommitMode>(At(root, "", "commit_mode"), kCommitModes, &config.commit_mode));
+  RETURN_IF_ERROR(ReadInt(At(root, "", "state_tasks"), 1, 1024, &state_tasks));
+  config.state_tasks = static_cast<int32_t>(state_tasks);
   config.max_task_failures = static_cast<int32_t>(max_task_failures);
   config.max_batch_failures = static_cast<int32_t>(max_batch_failures);
   config.executor_threads = static_cast<int32_t>(executor_threads);
@@ -82,8 +86,12 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
     }
     for (size_t i = 0; i < array->size(); ++i) {
       TransformConfig transform;
-      RETURN_IF_ERROR(CheckTransform(*(*array)[i].as_table(),
-                                     transforms.key + "[" + std::to_string(i) + "]", &transform));
+      const std::string prefix = transforms.key + "[" + std::to_string(i) + "]";
+      RETURN_IF_ERROR(CheckTransform(*(*array)[i].as_table(), prefix, &transform));
+      if (transform.type == TransformConfig::Type::kAggregate && i + 1 != array->size()) {
+        return Err(Error(prefix + ".type", "an aggregate must be the last transform (its output "
+                                           "rows go to the sink)"));
+      }
       config.transforms.push_back(std::move(transform));
     }
   }

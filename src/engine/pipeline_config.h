@@ -35,9 +35,34 @@ struct SourceConfig {
   std::string csv_delimiter = ",";
 };
 
+// A running aggregate per key, optionally per event-time window (type = "aggregate"; README
+// "Aggregates and windows").
+struct AggregateConfig {
+  enum class Function { kCount, kSum, kMin, kMax, kAvg };
+  struct Aggregate {
+    std::string name;   // the output field
+    Function function = Function::kCount;
+    std::string field;  // the input field (not for count)
+  };
+  struct Window {
+    enum class Type { kTumbling, kSliding };
+    enum class Emit { kUpdate, kFinal };
+    Type type = Type::kTumbling;
+    int64_t size_ms = 0;
+    int64_t slide_ms = 0;          // sliding; tumbling: = size_ms
+    std::string time_field;        // integer milliseconds since the Unix epoch
+    int64_t allowed_lateness_ms = 0;
+    Emit emit = Emit::kUpdate;
+  };
+  std::vector<std::string> key;          // the grouping fields, non-empty
+  std::vector<Aggregate> aggregates;     // in file order, non-empty
+  bool windowed = false;
+  Window window;
+};
+
 // A built-in transform between source and sink.
 struct TransformConfig {
-  enum class Type { kSelect, kRename, kFilter };
+  enum class Type { kSelect, kRename, kFilter, kAggregate };
   Type type = Type::kSelect;
   std::vector<std::string> fields;                            // select: fields to keep, in order
   std::vector<std::pair<std::string, std::string>> renames;   // rename: from -> to
@@ -50,6 +75,7 @@ struct TransformConfig {
     Value literal;
   };
   std::vector<Condition> conditions;
+  AggregateConfig aggregate;  // aggregate: must be the last transform
 };
 
 struct SinkConfig {
@@ -80,6 +106,9 @@ struct PipelineConfig {
   int64_t speculation_min_ms = 100;            // ... and only once it has run this long
   int32_t executor_threads = 0;                // 0: the number of cores
   CommitMode commit_mode = CommitMode::kBatch;
+  // Keyed state is partitioned into this many state tasks; fixed when the state store is
+  // created (a key must always reach the same task).
+  int32_t state_tasks = 4;
   SourceConfig source;
   std::vector<TransformConfig> transforms;
   SinkConfig sink;

@@ -248,7 +248,8 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
-            "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, source, "
+            "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
+            "state_tasks, source, "
             "transform, sink)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "fromat = \"csv\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.fromat: unknown key (did you mean 'format'?)");
@@ -312,7 +313,7 @@ TEST_F(PipelineConfigTest, RequiredKeysAndTables) {
             "ledger.toml: sink.statements: must not be empty");
   EXPECT_EQ(
       ErrorOf(std::string(kHead) + "[[transform]]\nfields = [\"a\"]\n" + std::string(kAppendSink)),
-      "ledger.toml: transform[0].type: required (one of select, rename, filter)");
+      "ledger.toml: transform[0].type: required (one of select, rename, filter, aggregate)");
 }
 
 TEST_F(PipelineConfigTest, KeysOfAnotherModeOrFormatAreRefused) {
@@ -446,7 +447,8 @@ TEST_F(PipelineConfigTest, BadTransformsAreRefused) {
   EXPECT_EQ(transform("type = \"select\"\nwhere = [\"a > 1\"]\n"),
             "ledger.toml: transform[0].where: unknown key (known keys: type, fields)");
   EXPECT_EQ(transform("type = \"map\"\n"),
-            "ledger.toml: transform[0].type: expected one of select, rename, filter, got 'map'");
+            "ledger.toml: transform[0].type: expected one of select, rename, filter, aggregate, "
+            "got 'map'");
 }
 
 TEST_F(PipelineConfigTest, TomlSyntaxErrorsNameFileLineAndColumn) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/keyed_operator.h"
 #include "engine/pipeline_config.h"
 #include "engine/transforms.h"
 #include "onceflow/pipeline.h"
@@ -31,6 +32,9 @@ struct PipelineSpec {
   std::vector<Stage> stages;
   std::vector<std::string> key_by;
   std::function<Row(Row, const Row&)> reduce;
+  // A stateful operator after the row operators (aggregate, update_state): its output rows go
+  // to the sink; its state to the state store (engine/state_step.h).
+  std::shared_ptr<const engine::KeyedOperator> keyed;
   std::function<Status(const BatchContext&, std::span<const Row>)> foreach_batch;
   Status build_error;  // the first bad builder call, reported by Build()
 };

@@ -333,6 +333,10 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
         transforms.push_back(std::make_unique<FilterTransform>(std::move(conditions)));
         break;
       }
+      case TransformConfig::Type::kAggregate:
+        // A keyed, stateful operator (aggregate_operator.h), not a row transform: the caller
+        // takes it out of the list first.
+        return Err(Status::InvalidArgument(where + "aggregate: not a row transform"));
     }
   }
   return transforms;

@@ -1,0 +1,40 @@
+// AggregateOperator: running aggregates per key (count, sum, min, max, avg), optionally per
+// tumbling or sliding event-time window, as the `aggregate` transform and
+// PipelineBuilder::Aggregate configure them (AggregateConfig).
+//
+// State per key (or per key and window): the accumulators, in the state store. Output per batch:
+// one row per key (or window) the batch changed — the key fields, the aggregates and, windowed,
+// window_start and window_end — or, with emit = "final", one row per window once the watermark
+// passes its end. A window's state is deleted when the watermark passes its end.
+#pragma once
+
+#include <memory>
+
+#include "engine/keyed_operator.h"
+#include "engine/pipeline_config.h"
+
+namespace onceflow::engine {
+
+class AggregateOperator final : public KeyedOperator {
+ public:
+  // invalid_argument for a config that cannot work (no key, no aggregate, a bad window).
+  static Result<std::unique_ptr<AggregateOperator>> Create(AggregateConfig config);
+
+  Result<std::string> KeyOf(const Row& row) const override;
+  bool on_event_time() const override { return config_.windowed; }
+  Result<int64_t> EventTime(const Row& row) const override;
+  int64_t allowed_lateness_ms() const override { return config_.window.allowed_lateness_ms; }
+  Status Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const override;
+
+ private:
+  explicit AggregateOperator(AggregateConfig config);
+
+  const AggregateConfig config_;
+  bool may_fail_fold_ = false;  // a min or max: values of two types may not compare
+};
+
+// Parses an aggregate function as the config writes it: "count", "sum(field)", "min(field)",
+// "max(field)" or "avg(field)" (spaces allowed). The result's name is left empty.
+Result<AggregateConfig::Aggregate> ParseAggregateFunction(std::string_view text);
+
+}  // namespace onceflow::engine

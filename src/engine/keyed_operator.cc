@@ -1,0 +1,18 @@
+// Key encoding shared by the keyed operators.
+#include "engine/keyed_operator.h"
+
+#include "engine/value_codec.h"
+
+namespace onceflow::engine {
+
+Result<std::string> EncodeKey(const Row& row, const std::vector<std::string>& fields) {
+  std::string key;
+  for (const std::string& f : fields) {
+    const Value* v = row.Get(f);
+    if (v == nullptr) return Err(Status::InvalidArgument("key field '" + f + "' is missing"));
+    EncodeValue(&key, *v);
+  }
+  return key;
+}
+
+}  // namespace onceflow::engine

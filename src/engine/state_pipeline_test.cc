@@ -1,0 +1,439 @@
+// Keyed state end to end on the embedded log, RocksDB and SQLite: running aggregates, windows
+// on event time with watermarks, update_state — exact through crashes at every protocol step,
+// including the one between the sink commit and the state commit.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "log/topic.h"
+
+#include "engine/engine_test_util.h"
+#include "engine/state_test_util.h"
+#include "onceflow/pipeline.h"
+#include "util/fault_points.h"
+
+namespace onceflow::engine {
+namespace {
+
+using testing::CountAndSum;
+using testing::MakePurchases;
+using testing::ProducePurchases;
+using testing::Purchase;
+using testing::WindowSums;
+
+// Rows of a query, every column as text.
+std::vector<std::vector<std::string>> QueryText(const std::string& db, const std::string& sql) {
+  std::vector<std::vector<std::string>> rows;
+  sqlite3* h = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+      while (sqlite3_step(st) == SQLITE_ROW) {
+        std::vector<std::string> row;
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+          const unsigned char* t = sqlite3_column_text(st, c);
+          row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+        }
+        rows.push_back(std::move(row));
+      }
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(h);
+  return rows;
+}
+
+SqliteSinkSpec SpendSink(const std::string& db) {
+  SqliteSinkSpec s;
+  s.path = db;
+  s.init = {"CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, "
+            "spent INTEGER)"};
+  s.mode = "upsert";
+  s.table = "spend";
+  s.key = {"user"};
+  return s;
+}
+
+SqliteSinkSpec WindowSink(const std::string& db) {
+  SqliteSinkSpec s;
+  s.path = db;
+  s.init = {"CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
+            "INTEGER, n INTEGER, total INTEGER, PRIMARY KEY(user, window_start))"};
+  s.mode = "upsert";
+  s.table = "windows";
+  s.key = {"user", "window_start"};
+  return s;
+}
+
+PipelineBuilder SpendPipeline(const std::string& db, int64_t max_records = 100) {
+  PipelineBuilder b("spend");
+  b.FromLog("purchases", "json")
+      .Aggregate({"user"}, {{"purchases", "count"}, {"spent", "sum(amount)"}})
+      .ToSqlite(SpendSink(db))
+      .BatchInterval(std::chrono::milliseconds(1))
+      .MaxRecordsPerPartition(max_records);
+  return b;
+}
+
+// "" if the spend table holds exactly the counts and sums of `purchases`, else what differs.
+std::string CheckSpend(const std::string& db, const std::vector<Purchase>& purchases) {
+  auto expected = CountAndSum(purchases);
+  auto rows = QueryText(db, "SELECT user, purchases, spent FROM spend ORDER BY user");
+  if (rows.size() != expected.size()) {
+    return std::to_string(rows.size()) + " users, expected " + std::to_string(expected.size());
+  }
+  for (const auto& r : rows) {
+    auto it = expected.find(r[0]);
+    if (it == expected.end()) return "unexpected user " + r[0];
+    if (std::stoll(r[1]) != it->second.first || std::stoll(r[2]) != it->second.second) {
+      return r[0] + ": " + r[1] + " purchases, " + r[2] + " spent; expected " +
+             std::to_string(it->second.first) + ", " + std::to_string(it->second.second);
+    }
+  }
+  return "";
+}
+
+class StatePipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.path() + "/data";
+    db_ = dir_.path() + "/spend.db";
+  }
+  void TearDown() override { faults::DisarmAll(); }
+
+  Status RunToEnd(PipelineBuilder&& builder, PipelineStats* stats = nullptr,
+                  std::vector<std::string>* log = nullptr, const std::string& data = "") {
+    auto p = builder.Build();
+    if (!p.has_value()) return p.error();
+    RunOptions o;
+    o.data_dir = data.empty() ? data_ : data;
+    o.until_caught_up = true;
+    o.on_log = [log](const std::string& line) {
+      if (log != nullptr) log->push_back(line);
+    };
+    Status s = (*p)->Run(o);
+    if (stats != nullptr) *stats = (*p)->stats();
+    return s;
+  }
+
+  log::testing::TempDir dir_;
+  std::string data_, db_;
+};
+
+TEST_F(StatePipelineTest, RunningCountAndSumPerKeyAreExact) {
+  auto purchases = MakePurchases(3000, 40, 1);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_), &stats).ok());
+  EXPECT_GT(stats.batches_committed, 5);
+  EXPECT_EQ(stats.records_in, 3000);
+  EXPECT_EQ(CheckSpend(db_, purchases), "");
+}
+
+TEST_F(StatePipelineTest, StateSurvivesARestartWithoutRebuild) {
+  auto first = MakePurchases(1500, 30, 2);
+  ProducePurchases(data_, "purchases", 3, first);
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_)).ok());
+  ASSERT_EQ(CheckSpend(db_, first), "");
+  auto second = MakePurchases(700, 30, 3);
+  ProducePurchases(data_, "purchases", 3, second);
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_), &stats).ok());
+  // Only the new records were read: the counts continue from the stored state.
+  EXPECT_EQ(stats.records_in, 700);
+  EXPECT_EQ(stats.batches_replayed, 0);
+  EXPECT_EQ(stats.records_reprocessed, 0);
+  first.insert(first.end(), second.begin(), second.end());
+  EXPECT_EQ(CheckSpend(db_, first), "");
+}
+
+// A child process runs the spend pipeline with `faults_spec` armed.
+int RunSpendChild(const std::string& data, const std::string& db, const std::string& faults_spec) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!faults::Arm(faults_spec).ok()) ::_exit(3);
+    auto p = SpendPipeline(db, 40).Build();
+    RunOptions o;
+    o.data_dir = data;
+    o.until_caught_up = true;
+    o.on_log = [](const std::string&) {};
+    ::_exit((*p)->Run(o).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(StatePipelineTest, CrashAtEveryFaultPointKeepsExactAggregates) {
+  auto purchases = MakePurchases(1200, 25, 4);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  for (const std::string& point : faults::KnownPoints()) {
+    const std::string db = dir_.path() + "/crash-" + point + ".db";
+    const std::string data = dir_.path() + "/data-" + point;
+    ASSERT_EQ(std::system(("cp -r " + data_ + " " + data).c_str()), 0);
+    EXPECT_EQ(RunSpendChild(data, db, point + "=crash#2"), faults::kCrashExitCode) << point;
+    EXPECT_EQ(RunSpendChild(data, db, point + "=crash#5"), faults::kCrashExitCode) << point;
+    EXPECT_EQ(RunSpendChild(data, db, ""), 0) << point;
+    EXPECT_EQ(CheckSpend(db, purchases), "") << point;
+  }
+}
+
+TEST_F(StatePipelineTest, CrashBetweenSinkAndStateCommitReRunsOneBatchFromTheState) {
+  auto purchases = MakePurchases(1200, 25, 5);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  // Batch 2 reaches the sink, not the state store.
+  ASSERT_EQ(RunSpendChild(data_, db_, "after_sink_commit=crash#3"), faults::kCrashExitCode);
+  PipelineStats stats;
+  std::vector<std::string> log;
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_, 40), &stats, &log).ok());
+  bool found = false;
+  for (const auto& line : log) {
+    if (line.find("re-running unfinished batch 2 from the state of batch 1") != std::string::npos) {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << (log.empty() ? "" : log[0]);
+  // Recovery work is one batch: its output skipped by the sink, its state applied.
+  EXPECT_EQ(stats.batches_replayed, 1);
+  EXPECT_LE(stats.records_reprocessed, 3 * 40);
+  EXPECT_GT(stats.records_reprocessed, 0);
+  EXPECT_EQ(stats.already_committed, 1);
+  EXPECT_EQ(CheckSpend(db_, purchases), "");
+}
+
+TEST_F(StatePipelineTest, CrashAfterTheStateCommitOnlyRecordsTheBatch) {
+  auto purchases = MakePurchases(600, 10, 6);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  ASSERT_EQ(RunSpendChild(data_, db_, "after_state_commit=crash#2"), faults::kCrashExitCode);
+  PipelineStats stats;
+  std::vector<std::string> log;
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_, 40), &stats, &log).ok());
+  ASSERT_FALSE(log.empty());
+  EXPECT_NE(log[0].find("batch 1 is in the sink and the state store"), std::string::npos) << log[0];
+  EXPECT_EQ(stats.batches_replayed, 0);
+  EXPECT_EQ(stats.records_reprocessed, 0);
+  EXPECT_EQ(CheckSpend(db_, purchases), "");
+}
+
+TEST_F(StatePipelineTest, LostStateIsRefusedNotRebuiltWrong) {
+  auto purchases = MakePurchases(300, 10, 7);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_)).ok());
+  ASSERT_TRUE(RemoveAll(data_ + "/pipelines/spend/state").ok());
+  ProducePurchases(data_, "purchases", 3, MakePurchases(10, 10, 8));
+  Status s = RunToEnd(SpendPipeline(db_));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("the state cannot be rebuilt"), std::string::npos) << s.ToString();
+  EXPECT_EQ(CheckSpend(db_, purchases), "");  // nothing written
+}
+
+// One partition, 5 records per batch: batch boundaries, hence watermarks, are known.
+//   batch 0: ts 100 900 1500 300 2600   -> max 2600, watermark after: 2100
+//   batch 1: ts 2200 1900* 2050* 2999 3400 (* older than the watermark 2100: late)
+//   batch 2: ts 4000 3000
+std::vector<Purchase> WindowWorkload() {
+  return {{"u1", 1, 100},  {"u2", 2, 900},  {"u1", 3, 1500}, {"u1", 4, 300},  {"u2", 5, 2600},
+          {"u1", 10, 2200}, {"u1", 7, 1900}, {"u2", 8, 2050}, {"u2", 1, 2999}, {"u1", 2, 3400},
+          {"u1", 1, 4000}, {"u2", 4, 3000}};
+}
+
+PipelineBuilder WindowPipeline(const std::string& db, const std::string& emit) {
+  PipelineBuilder b("windows");
+  WindowSpec w;
+  w.type = "tumbling";
+  w.size = std::chrono::milliseconds(1000);
+  w.time_field = "ts";
+  w.allowed_lateness = std::chrono::milliseconds(500);
+  w.emit = emit;
+  b.FromLog("purchases", "json")
+      .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
+      .ToSqlite(WindowSink(db))
+      .BatchInterval(std::chrono::milliseconds(1))
+      .MaxRecordsPerPartition(5);
+  return b;
+}
+
+std::vector<std::vector<std::string>> Windows(const std::string& db) {
+  return QueryText(db, "SELECT user, window_start, window_end, n, total FROM windows "
+                       "ORDER BY window_start, user");
+}
+
+TEST_F(StatePipelineTest, FinalWindowsWithOutOfOrderInputAndLateRecords) {
+  ProducePurchases(data_, "purchases", 1, WindowWorkload());
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(WindowPipeline(db_, "final"), &stats).ok());
+  // Closed windows only, each emitted once with its final value; [3000, 4000) is still open
+  // (watermark 3500 after batch 2).
+  std::vector<std::vector<std::string>> expected = {{"u1", "0", "1000", "2", "5"},
+                                                    {"u2", "0", "1000", "1", "2"},
+                                                    {"u1", "1000", "2000", "1", "3"},
+                                                    {"u1", "2000", "3000", "1", "10"},
+                                                    {"u2", "2000", "3000", "2", "6"}};
+  EXPECT_EQ(Windows(db_), expected);
+  EXPECT_EQ(stats.late_records, 2);
+  auto dead = QueryText(db_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY 1");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0][0], "6");
+  EXPECT_NE(dead[0][1].find("late record: event time 1900 is before the watermark 2100"),
+            std::string::npos)
+      << dead[0][1];
+  EXPECT_EQ(dead[1][0], "7");
+  // Closed windows' state is deleted: a record for a closed window is late, never a new row.
+  ProducePurchases(data_, "purchases", 1, {{"u1", 100, 50}, {"u9", 1, 9000}});
+  ASSERT_TRUE(RunToEnd(WindowPipeline(db_, "final"), &stats).ok());
+  expected.push_back({"u1", "3000", "4000", "1", "2"});  // closed by the watermark 8500
+  expected.push_back({"u2", "3000", "4000", "1", "4"});
+  expected.push_back({"u1", "4000", "5000", "1", "1"});
+  EXPECT_EQ(Windows(db_), expected);
+  EXPECT_EQ(QueryText(db_, "SELECT COUNT(*) FROM onceflow_dead_letters")[0][0], "3");
+}
+
+TEST_F(StatePipelineTest, UpdateWindowsShowEveryWindowsCurrentValue) {
+  auto workload = WindowWorkload();
+  ProducePurchases(data_, "purchases", 1, workload);
+  ASSERT_TRUE(RunToEnd(WindowPipeline(db_, "update")).ok());
+  std::vector<Purchase> on_time;
+  for (const Purchase& p : workload) {
+    if (p.ts != 1900 && p.ts != 2050) on_time.push_back(p);
+  }
+  std::vector<std::vector<std::string>> expected;
+  std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> sorted;
+  for (const auto& [k, v] : WindowSums(on_time, 1000)) sorted[{std::get<1>(k), std::get<0>(k)}] = v;
+  for (const auto& [k, v] : sorted) {
+    expected.push_back({k.second, std::to_string(k.first), std::to_string(k.first + 1000),
+                        std::to_string(v.first), std::to_string(v.second)});
+  }
+  EXPECT_EQ(Windows(db_), expected);
+}
+
+TEST_F(StatePipelineTest, SlidingWindowsCountARecordInEveryWindowItFalls) {
+  ProducePurchases(data_, "purchases", 1, {{"u1", 1, 1000}, {"u1", 2, 1600}, {"u1", 4, 2100}});
+  PipelineBuilder b("sliding");
+  WindowSpec w;
+  w.type = "sliding";
+  w.size = std::chrono::milliseconds(1000);
+  w.slide = std::chrono::milliseconds(500);
+  w.time_field = "ts";
+  b.FromLog("purchases", "json")
+      .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
+      .ToSqlite(WindowSink(db_));
+  ASSERT_TRUE(RunToEnd(std::move(b)).ok());
+  std::vector<std::vector<std::string>> expected = {{"u1", "500", "1500", "1", "1"},
+                                                    {"u1", "1000", "2000", "2", "3"},
+                                                    {"u1", "1500", "2500", "2", "6"},
+                                                    {"u1", "2000", "3000", "1", "4"}};
+  EXPECT_EQ(Windows(db_), expected);
+}
+
+TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
+  SqliteSinkSpec sink;
+  sink.path = db_;
+  sink.init = {"CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
+               "expired INTEGER)"};
+  sink.mode = "upsert";
+  sink.table = "totals";
+  sink.key = {"user"};
+  auto build = [&] {
+    PipelineBuilder b("totals");
+    b.FromLog("purchases", "json")
+        .UpdateState<std::string, int64_t>(
+            {"user"},
+            [](const std::string& user, std::optional<int64_t>& total,
+               std::span<const Row> values, const BatchContext&) {
+              if (values.empty()) {  // timing out
+                return std::vector<Row>{{{"user", user}, {"total", *total}, {"expired", int64_t{1}}}};
+              }
+              for (const Row& v : values) total = total.value_or(0) + *v.GetInt("amount");
+              if (*total >= 1000) total.reset();  // removed: the next purchase starts over
+              return std::vector<Row>{
+                  {{"user", user}, {"total", total.value_or(-1)}, {"expired", int64_t{0}}}};
+            },
+            StateOptions{.timeout = std::chrono::milliseconds(1)})
+        .ToSqlite(sink);
+    return b;
+  };
+  ProducePurchases(data_, "purchases", 2, {{"a", 10, 0}, {"a", 5, 0}, {"b", 995, 0}, {"b", 7, 0}});
+  ASSERT_TRUE(RunToEnd(build()).ok());
+  auto rows = QueryText(db_, "SELECT user, total, expired FROM totals ORDER BY user");
+  std::vector<std::vector<std::string>> expected = {{"a", "15", "0"}, {"b", "-1", "0"}};
+  EXPECT_EQ(rows, expected);
+  // A later batch (batch time at least 1 ms on): a's state times out, b's was removed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ProducePurchases(data_, "purchases", 2, {{"c", 1, 0}});
+  ASSERT_TRUE(RunToEnd(build()).ok());
+  rows = QueryText(db_, "SELECT user, total, expired FROM totals ORDER BY user");
+  expected = {{"a", "15", "1"}, {"b", "-1", "0"}, {"c", "1", "0"}};
+  EXPECT_EQ(rows, expected);
+}
+
+TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
+  auto t = log::Topic::Create(data_, "m", log::TopicConfig{});
+  ASSERT_TRUE(t.has_value());
+  log::BatchBuilder b;
+  for (const char* v : {R"({"k":"a","x":3})", R"({"k":"a","x":1.5})", R"({"k":"a","x":"no"})",
+                        R"({"k":"a"})", R"({"x":7})", R"({"k":"b","x":10})",
+                        R"({"k":"b","x":-4})"}) {
+    b.Add(RecordView{std::nullopt, v, 0, {}});
+  }
+  ASSERT_TRUE((*(*t)->partition(PartitionId(0)))->Append(b.Finish()).has_value());
+  SqliteSinkSpec sink;
+  sink.path = db_;
+  sink.init = {"CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
+               "mean REAL, total REAL)"};
+  sink.mode = "upsert";
+  sink.table = "m";
+  sink.key = {"k"};
+  PipelineBuilder p("minmax");
+  p.FromLog("m", "json")
+      .Aggregate({"k"}, {{"n", "count"}, {"lo", "min(x)"}, {"hi", "max(x)"}, {"mean", "avg(x)"},
+                         {"total", "sum(x)"}})
+      .ToSqlite(sink);
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(std::move(p), &stats).ok());
+  // a: 3, 1.5 and a record without x (counted, not aggregated); "no" is a dead letter.
+  std::vector<std::vector<std::string>> expected = {{"a", "3", "1.5", "3.0", "2.25", "4.5"},
+                                                    {"b", "2", "-4.0", "10.0", "3.0", "6.0"}};
+  EXPECT_EQ(QueryText(db_, "SELECT k, n, lo, hi, mean, total FROM m ORDER BY k"), expected);
+  auto dead = QueryText(db_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY 1");
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0][0], "2");
+  EXPECT_EQ(dead[0][1], "aggregate mean = avg(x): field 'x' is a string");
+  EXPECT_EQ(dead[1][0], "4");
+  EXPECT_EQ(dead[1][1], "aggregate: key field 'k' is missing");
+}
+
+TEST_F(StatePipelineTest, AnExceptionInUpdateStateDeadLettersTheKeysRecords) {
+  ProducePurchases(data_, "purchases", 1, {{"a", 1, 0}, {"bad", 2, 0}, {"a", 3, 0}});
+  SqliteSinkSpec sink;
+  sink.path = db_;
+  sink.init = {"CREATE TABLE IF NOT EXISTS t(user TEXT PRIMARY KEY, total INTEGER)"};
+  sink.mode = "upsert";
+  sink.table = "t";
+  sink.key = {"user"};
+  PipelineBuilder p("throws");
+  p.FromLog("purchases", "json")
+      .UpdateStateRows({"user"},
+                       [](const Row& key, std::optional<Row>& state, std::span<const Row> values,
+                          const BatchContext&) -> std::vector<Row> {
+                         if (*key.GetString("user") == "bad") throw std::runtime_error("boom");
+                         int64_t total = state ? *state->GetInt("total") : 0;
+                         for (const Row& v : values) total += *v.GetInt("amount");
+                         state = Row{{"total", total}};
+                         return {Row{{"user", key.fields()[0].second}, {"total", total}}};
+                       })
+      .ToSqlite(sink);
+  ASSERT_TRUE(RunToEnd(std::move(p)).ok());
+  std::vector<std::vector<std::string>> expected = {{"a", "4"}};
+  EXPECT_EQ(QueryText(db_, "SELECT user, total FROM t"), expected);
+  auto dead = QueryText(db_, "SELECT \"offset\", error FROM onceflow_dead_letters");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0][0], "1");
+  EXPECT_EQ(dead[0][1], "update_state threw: boom");
+}
+
+}  // namespace
+}  // namespace onceflow::engine

@@ -1,0 +1,164 @@
+// The keyed-state step of a batch.
+#include "engine/state_step.h"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+
+#include "util/fault_points.h"
+
+namespace onceflow::engine {
+namespace {
+
+// Runs fn(0..n-1) on the executor and waits for all. Returns the first error by index.
+Status ParallelFor(Executor* executor, size_t n, const std::function<Status(size_t)>& fn) {
+  std::vector<Status> results(n);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t left = n;
+  for (size_t i = 0; i < n; ++i) {
+    executor->Submit([&, i] {
+      Status s;
+      try {
+        s = fn(i);
+      } catch (const std::exception& e) {
+        s = Status::Aborted(std::string("state task threw: ") + e.what());
+      }
+      std::lock_guard lock(mu);
+      results[i] = std::move(s);
+      if (--left == 0) cv.notify_all();
+    });
+  }
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return left == 0; });
+  for (Status& s : results) {
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int32_t StateTaskOf(std::string_view key, int32_t tasks) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return static_cast<int32_t>(h % static_cast<uint64_t>(tasks));
+}
+
+Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint_dir,
+                                                   std::shared_ptr<const KeyedOperator> op,
+                                                   Executor* executor, int32_t tasks) {
+  ASSIGN_OR_RETURN(auto store, state::StateStore::Open(state::StateDir(checkpoint_dir), tasks));
+  return std::unique_ptr<StateStep>(new StateStep(std::move(store), std::move(op), executor));
+}
+
+int64_t StateStep::NextMaxEventTime() const {
+  if (!op_->on_event_time()) return checkpoint::kNoWatermark;
+  return store_->max_event_time().value_or(checkpoint::kNoWatermark);
+}
+
+int64_t StateStep::NextWatermark() const {
+  const int64_t max = NextMaxEventTime();
+  if (max == checkpoint::kNoWatermark) return checkpoint::kNoWatermark;
+  return max - op_->allowed_lateness_ms();
+}
+
+Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
+                                      std::vector<TaskOutput>& map_outputs) {
+  const int32_t tasks = store_->tasks();
+  const bool event_time = op_->on_event_time();
+  // Phase 1, per map task: key, event time, lateness; rows bucketed by state task.
+  struct Routed {
+    std::vector<std::vector<KeyedRow>> buckets;
+    std::vector<sink::DeadLetter> dead;
+    int64_t max_time = checkpoint::kNoWatermark;
+    int64_t late = 0;
+  };
+  std::vector<Routed> routed(map_outputs.size());
+  RETURN_IF_ERROR(ParallelFor(executor_, map_outputs.size(), [&](size_t i) -> Status {
+    Routed& r = routed[i];
+    r.buckets.resize(static_cast<size_t>(tasks));
+    for (sink::SinkRow& row : map_outputs[i].rows) {
+      auto dead = [&](const std::string& why) {
+        r.dead.push_back({row.partition, row.offset, row.row.ToJson(), why});
+      };
+      Result<std::string> key = op_->KeyOf(row.row);
+      if (!key.has_value()) {
+        dead(key.error().message());
+        continue;
+      }
+      int64_t time = 0;
+      if (event_time) {
+        Result<int64_t> t = op_->EventTime(row.row);
+        if (!t.has_value()) {
+          dead(t.error().message());
+          continue;
+        }
+        time = *t;
+        if (ctx.watermark_ms != checkpoint::kNoWatermark && time < ctx.watermark_ms) {
+          ++r.late;
+          dead("late record: event time " + std::to_string(time) + " is before the watermark " +
+               std::to_string(ctx.watermark_ms) + " of batch " + ctx.batch_id.ToString());
+          continue;
+        }
+        r.max_time = std::max(r.max_time, time);
+      }
+      const auto task = static_cast<size_t>(StateTaskOf(*key, tasks));
+      r.buckets[task].push_back(KeyedRow{std::move(*key), time, std::move(row)});
+    }
+    map_outputs[i].rows.clear();
+    return Status::Ok();
+  }));
+  StateBatch result;
+  int64_t max_time = NextMaxEventTime();
+  for (const Routed& r : routed) {
+    max_time = std::max(max_time, r.max_time);
+    result.late += r.late;
+  }
+  if (event_time && max_time != checkpoint::kNoWatermark) result.max_event_time = max_time;
+  const int64_t watermark_after = max_time == checkpoint::kNoWatermark
+                                      ? checkpoint::kNoWatermark
+                                      : max_time - op_->allowed_lateness_ms();
+  // Phase 2, per state task: its rows in map-task (partition) and offset order.
+  struct TaskResult {
+    std::vector<sink::SinkRow> rows;
+    std::vector<sink::DeadLetter> dead;
+    state::StateDelta delta;
+  };
+  std::vector<TaskResult> results(static_cast<size_t>(tasks));
+  RETURN_IF_ERROR(ParallelFor(executor_, results.size(), [&](size_t s) -> Status {
+    RETURN_IF_ERROR(faults::Hit("task"));
+    std::vector<KeyedRow> rows;
+    size_t n = 0;
+    for (const Routed& r : routed) n += r.buckets[s].size();
+    rows.reserve(n);
+    for (Routed& r : routed) {
+      for (KeyedRow& k : r.buckets[s]) rows.push_back(std::move(k));
+    }
+    state::TaskState state(store_.get(), /*op=*/0, static_cast<int32_t>(s));
+    StateTaskContext task_ctx{&ctx, watermark_after, &state, &results[s].rows, &results[s].dead};
+    RETURN_IF_ERROR(op_->Run(rows, task_ctx));
+    results[s].delta = state.TakeDelta();
+    results[s].delta.task = static_cast<int32_t>(s);
+    return Status::Ok();
+  }));
+  for (TaskOutput& o : map_outputs) {
+    result.output.records_in += o.records_in;
+    for (auto& d : o.dead_letters) result.output.dead_letters.push_back(std::move(d));
+  }
+  for (Routed& r : routed) {
+    for (auto& d : r.dead) result.output.dead_letters.push_back(std::move(d));
+  }
+  for (TaskResult& t : results) {
+    for (auto& row : t.rows) result.output.rows.push_back(std::move(row));
+    for (auto& d : t.dead) result.output.dead_letters.push_back(std::move(d));
+    result.deltas.push_back(std::move(t.delta));
+  }
+  return result;
+}
+
+Status StateStep::Commit(BatchId batch, const StateBatch& result) {
+  return store_->Commit(batch, result.deltas, result.max_event_time);
+}
+
+}  // namespace onceflow::engine

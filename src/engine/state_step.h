@@ -1,0 +1,67 @@
+// StateStep: the keyed-state part of a batch (DESIGN.md steps 3 and 5). After the map tasks,
+// each row is routed by the hash of its key to one of the pipeline's state tasks — the same
+// task for a key in every batch and after every restart, because the number of state tasks is
+// fixed when the store is created — and the state tasks run in parallel on the executor, each
+// reading the state of the previous batch and buffering its deltas. Nothing is written until
+// Commit, which the driver calls only after the sink commit of the same batch.
+//
+// Event time: the watermark of batch N (recorded in its intent) is the greatest event time of
+// batches < N minus the allowed lateness; a record older than it is late and goes to the dead
+// letters. After N's records, the watermark advances (watermark_after) and the windows it has
+// passed are closed in the same batch.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "checkpoint/batch_intent.h"
+#include "engine/executor.h"
+#include "engine/keyed_operator.h"
+#include "engine/task.h"
+#include "state/state_store.h"
+
+namespace onceflow::engine {
+
+// A batch's keyed-state result: the output for the sink and the deltas for the store.
+struct StateBatch {
+  TaskOutput output;                       // rows (state task order), all dead letters
+  std::vector<state::StateDelta> deltas;   // one per state task
+  std::optional<int64_t> max_event_time;   // after this batch
+  int64_t late = 0;                        // records older than the watermark
+};
+
+// Lifecycle: one per Driver. Thread-safety: the driver thread only (state tasks run on the
+// executor inside Compute).
+class StateStep {
+ public:
+  static Result<std::unique_ptr<StateStep>> Open(const std::string& checkpoint_dir,
+                                                 std::shared_ptr<const KeyedOperator> op,
+                                                 Executor* executor, int32_t tasks);
+
+  const state::StateStore& store() const { return *store_; }
+  // The event time and watermark batch `store().batch() + 1` records in its intent.
+  int64_t NextMaxEventTime() const;
+  int64_t NextWatermark() const;
+
+  // Routes the map tasks' rows to the state tasks and runs them. No side effect.
+  // REQUIRES: the store is at the batch before ctx.batch_id.
+  Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs);
+  // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch).
+  Status Commit(BatchId batch, const StateBatch& result);
+
+ private:
+  StateStep(std::unique_ptr<state::StateStore> store, std::shared_ptr<const KeyedOperator> op,
+            Executor* executor)
+      : store_(std::move(store)), op_(std::move(op)), executor_(executor) {}
+
+  std::unique_ptr<state::StateStore> store_;
+  std::shared_ptr<const KeyedOperator> op_;
+  Executor* executor_;
+};
+
+// The state task of an encoded key among `tasks`: FNV-1a 64 of the key bytes, mod tasks.
+// Stable across builds and restarts (the store's layout depends on it).
+int32_t StateTaskOf(std::string_view key, int32_t tasks);
+
+}  // namespace onceflow::engine

@@ -1,0 +1,43 @@
+// The key layout of the state store (docs/formats/state.md): one RocksDB database per pipeline,
+// every key starting with a kind byte; data and timer keys then carry the operator and the state
+// task, so one operator's share of one task is one contiguous key range.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace onceflow::state {
+
+// The first byte of every key.
+inline constexpr char kDataKind = 'D';    // D op:u16be task:u32be user_key -> state value
+inline constexpr char kTimerKind = 'T';   // T op:u16be task:u32be time:u64be user_key -> ""
+inline constexpr char kMarkerKind = 'M';  // M task:u32be -> batch:u64le (state_batch = N)
+inline constexpr char kMetaKind = 'X';    // X name -> value (tasks, format, max_event_time)
+
+inline constexpr int kFormatVersion = 1;
+
+// The operator a piece of state belongs to (a pipeline may have several stateful operators).
+using OperatorId = uint16_t;
+
+std::string DataKey(OperatorId op, int32_t task, std::string_view user_key);
+// The prefix shared by every data key of (op, task).
+std::string DataPrefix(OperatorId op, int32_t task);
+std::string TimerKey(OperatorId op, int32_t task, int64_t time, std::string_view user_key);
+std::string TimerPrefix(OperatorId op, int32_t task);
+std::string MarkerKey(int32_t task);
+std::string MetaKey(std::string_view name);
+
+// A timer key's time and user key; nullopt if `key` is not a timer key of that prefix length.
+struct TimerParts {
+  int64_t time;
+  std::string_view user_key;
+};
+std::optional<TimerParts> ParseTimerKey(std::string_view key);
+
+// Times sort as unsigned big-endian: the sign bit is flipped.
+void PutTimeBe(std::string* dst, int64_t time);
+int64_t GetTimeBe(const char* p);
+
+}  // namespace onceflow::state

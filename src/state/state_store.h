@@ -1,0 +1,87 @@
+// StateStore: a pipeline's keyed state on RocksDB, one database under its checkpoint directory
+// (`<data>/pipelines/<name>/state/`), versioned by batch: the state of batch N is the state
+// after N's deltas were applied, and every state task carries a marker `state_batch = N`.
+// Key layout: state_format.h and docs/formats/state.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "onceflow/ids.h"
+#include "onceflow/status.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace onceflow::state {
+
+// One state task's changes in one batch: full store keys (state_format.h) to their new value,
+// nullopt for a delete.
+struct StateDelta {
+  int32_t task = 0;
+  std::unordered_map<std::string, std::optional<std::string>> writes;
+};
+
+// Lifecycle: Open, then reads and one Commit per batch, in batch order.
+// Thread-safety: Get and Scan may run concurrently from task threads; Commit runs alone
+// (the driver does not compute a stateful batch while the previous one commits), so reads
+// during a batch see exactly the state as of the previous batch.
+// Durability: Commit returns after the WAL is synced; the deltas of every task and every
+// task's marker are in one WriteBatch, so the store is always wholly at one batch.
+class StateStore {
+ public:
+  // Opens or creates the store at `dir` with `tasks` state tasks (keys are partitioned by
+  // task: a key's task must never change, so a store is refused if it was created with another
+  // number of tasks). A store of a newer format is refused.
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir, int32_t tasks);
+  ~StateStore();
+
+  // The last batch whose state was committed (-1: none yet).
+  BatchId batch() const { return batch_; }
+  int32_t tasks() const { return tasks_; }
+  // The greatest event time seen by the committed batches (nullopt: none yet): the watermark's
+  // input, committed with the state so that a re-run batch sees the same watermark.
+  std::optional<int64_t> max_event_time() const { return max_event_time_; }
+  const std::string& dir() const { return dir_; }
+
+  // The committed value of a full store key (nullopt if absent).
+  Result<std::optional<std::string>> Get(std::string_view key) const;
+  // Calls fn for every committed key in [begin, end), in key order, until fn returns false.
+  Status Scan(std::string_view begin, std::string_view end,
+              const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
+  // Applies the deltas of batch `batch` with every task's marker set to `batch`, and the new
+  // max event time, in one WriteBatch written with WAL sync.
+  // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
+  // the fault point after_sink_commit is the crash before it.)
+  Status Commit(BatchId batch, std::span<const StateDelta> deltas,
+                std::optional<int64_t> max_event_time);
+
+  // Approximate number of keys and bytes on disk, for stats and benchmarks.
+  uint64_t ApproximateKeys() const;
+
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+ private:
+  StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db);
+  Status Load(int32_t tasks);
+
+  std::string dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  int32_t tasks_ = 0;
+  BatchId batch_{-1};
+  std::optional<int64_t> max_event_time_;
+};
+
+// The directory of the state store inside a pipeline's checkpoint directory.
+std::string StateDir(const std::string& checkpoint_dir);
+
+}  // namespace onceflow::state

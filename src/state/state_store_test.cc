@@ -1,0 +1,111 @@
+#include "state/state_store.h"
+
+#include <gtest/gtest.h>
+
+#include "log/log_test_util.h"
+#include "state/state_format.h"
+#include "state/task_state.h"
+
+namespace onceflow::state {
+namespace {
+
+using log::testing::TempDir;
+
+TEST(StateFormatTest, TimerKeysSortByTimeIncludingNegativeTimes) {
+  std::string a = TimerKey(1, 2, -5, "k");
+  std::string b = TimerKey(1, 2, 3, "a");
+  std::string c = TimerKey(1, 2, 1LL << 40, "a");
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  auto parts = ParseTimerKey(a);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->time, -5);
+  EXPECT_EQ(parts->user_key, "k");
+  EXPECT_LT(DataKey(0, 1, "zzz"), DataKey(0, 2, ""));  // a task's keys are contiguous
+}
+
+TEST(StateStoreTest, NewStoreIsAtNoBatch) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 4);
+  ASSERT_TRUE(store.has_value()) << store.error().ToString();
+  EXPECT_EQ((*store)->batch(), BatchId(-1));
+  EXPECT_FALSE((*store)->max_event_time().has_value());
+  EXPECT_FALSE((*store)->Get(DataKey(0, 0, "x")).value().has_value());
+}
+
+TEST(StateStoreTest, CommitIsDurableWithItsMarkerAndMaxEventTime) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state";
+  {
+    auto store = StateStore::Open(path, 2).value();
+    TaskState t0(store.get(), 0, 0), t1(store.get(), 0, 1);
+    t0.Put("alice", "1");
+    t1.Put("bob", "2");
+    StateDelta d[] = {t0.TakeDelta(), t1.TakeDelta()};
+    ASSERT_TRUE(store->Commit(BatchId(0), d, 1000).ok());
+    TaskState again(store.get(), 0, 0);
+    again.Put("alice", "3");
+    again.Remove("gone");
+    StateDelta d2[] = {again.TakeDelta()};
+    ASSERT_TRUE(store->Commit(BatchId(1), d2, 900).ok());
+  }
+  auto store = StateStore::Open(path, 2).value();
+  EXPECT_EQ(store->batch(), BatchId(1));
+  EXPECT_EQ(store->max_event_time(), 900);
+  EXPECT_EQ(store->Get(DataKey(0, 0, "alice")).value(), "3");
+  EXPECT_EQ(store->Get(DataKey(0, 1, "bob")).value(), "2");
+  EXPECT_FALSE(store->Get(DataKey(0, 1, "alice")).value().has_value());  // tasks are apart
+}
+
+TEST(StateStoreTest, ReadsSeeThePreviousBatchUntilCommit) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 1).value();
+  TaskState t(store.get(), 0, 0);
+  t.Put("k", "1");
+  StateDelta d[] = {t.TakeDelta()};
+  ASSERT_TRUE(store->Commit(BatchId(0), d, std::nullopt).ok());
+  TaskState batch1(store.get(), 0, 0);
+  batch1.Put("k", "2");
+  EXPECT_EQ(batch1.Get("k").value(), "2");  // its own write
+  TaskState other_attempt(store.get(), 0, 0);
+  EXPECT_EQ(other_attempt.Get("k").value(), "1");  // the committed state, untouched
+  EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "1");
+}
+
+TEST(StateStoreTest, RefusesAnotherTaskCountAndOldBatches) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state";
+  {
+    auto store = StateStore::Open(path, 4).value();
+    ASSERT_TRUE(store->Commit(BatchId(3), {}, std::nullopt).ok());
+    EXPECT_TRUE(store->Commit(BatchId(3), {}, std::nullopt).IsInvalidArgument());
+  }
+  auto refused = StateStore::Open(path, 8);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message().find("created with 4 state tasks"), std::string::npos)
+      << refused.error().ToString();
+}
+
+TEST(StateStoreTest, DueTimersMergeCommittedAndBufferedTimers) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 2).value();
+  TaskState t(store.get(), 0, 1);
+  t.SetTimer(10, "a");
+  t.SetTimer(20, "b");
+  t.SetTimer(30, "c");
+  StateDelta d[] = {t.TakeDelta()};
+  ASSERT_TRUE(store->Commit(BatchId(0), d, std::nullopt).ok());
+  TaskState next(store.get(), 0, 1);
+  next.ClearTimer(10, "a");
+  next.SetTimer(15, "d");
+  next.SetTimer(-1, "e");
+  auto due = next.DueTimers(20).value();
+  std::vector<std::pair<int64_t, std::string>> expected = {{-1, "e"}, {15, "d"}, {20, "b"}};
+  EXPECT_EQ(due, expected);
+  TaskState other_task(store.get(), 0, 0);
+  EXPECT_TRUE(other_task.DueTimers(INT64_MAX).value().empty());
+  EXPECT_EQ(next.DueTimers(INT64_MAX).value().size(), 4u);
+}
+
+}  // namespace
+}  // namespace onceflow::state

@@ -1,0 +1,58 @@
+// A state task's buffered view.
+#include "state/task_state.h"
+
+#include <algorithm>
+
+namespace onceflow::state {
+
+Result<std::optional<std::string>> TaskState::Get(std::string_view user_key) const {
+  std::string key = DataKey(op_, task_, user_key);
+  if (auto it = delta_.writes.find(key); it != delta_.writes.end()) return it->second;
+  return store_->Get(key);
+}
+
+void TaskState::Put(std::string_view user_key, std::string value) {
+  delta_.task = task_;
+  delta_.writes[DataKey(op_, task_, user_key)] = std::move(value);
+}
+
+void TaskState::Remove(std::string_view user_key) {
+  delta_.task = task_;
+  delta_.writes[DataKey(op_, task_, user_key)] = std::nullopt;
+}
+
+void TaskState::SetTimer(int64_t time, std::string_view user_key) {
+  delta_.task = task_;
+  delta_.writes[TimerKey(op_, task_, time, user_key)] = std::string();
+}
+
+void TaskState::ClearTimer(int64_t time, std::string_view user_key) {
+  delta_.task = task_;
+  delta_.writes[TimerKey(op_, task_, time, user_key)] = std::nullopt;
+}
+
+Result<std::vector<std::pair<int64_t, std::string>>> TaskState::DueTimers(int64_t until) const {
+  std::vector<std::pair<int64_t, std::string>> due;
+  const std::string begin = TimerPrefix(op_, task_);
+  std::string end = begin;
+  if (until == INT64_MAX) {
+    end.back() = static_cast<char>(end.back() + 1);  // task ids are < 2^31: no carry
+  } else {
+    PutTimeBe(&end, until + 1);
+  }
+  RETURN_IF_ERROR(store_->Scan(begin, end, [&](std::string_view key, std::string_view) {
+    if (delta_.writes.contains(std::string(key))) return true;  // decided below
+    auto parts = ParseTimerKey(key);
+    if (parts) due.emplace_back(parts->time, std::string(parts->user_key));
+    return true;
+  }));
+  for (const auto& [key, value] : delta_.writes) {
+    if (!value || key.compare(0, begin.size(), begin) != 0) continue;
+    auto parts = ParseTimerKey(key);
+    if (parts && parts->time <= until) due.emplace_back(parts->time, std::string(parts->user_key));
+  }
+  std::sort(due.begin(), due.end());
+  return due;
+}
+
+}  // namespace onceflow::state

@@ -1,0 +1,46 @@
+// TaskState: one state task's view of one stateful operator during one batch: reads see this
+// batch's own writes over the state committed by the previous batch; writes are buffered into
+// a StateDelta that the driver commits after the sink commit (DESIGN.md step 5).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "state/state_format.h"
+#include "state/state_store.h"
+
+namespace onceflow::state {
+
+// Lifecycle: one per (operator, state task, task attempt); TakeDelta ends it.
+// Thread-safety: one thread; several TaskStates may read one store concurrently.
+class TaskState {
+ public:
+  TaskState(const StateStore* store, OperatorId op, int32_t task)
+      : store_(store), op_(op), task_(task) {}
+
+  // The value of `user_key`: this batch's write if any, else the committed value.
+  Result<std::optional<std::string>> Get(std::string_view user_key) const;
+  void Put(std::string_view user_key, std::string value);
+  void Remove(std::string_view user_key);
+  // Timers: (time, user_key) pairs, e.g. a window's end or a key's timeout.
+  void SetTimer(int64_t time, std::string_view user_key);
+  void ClearTimer(int64_t time, std::string_view user_key);
+  // The timers due at `until` (time <= until), committed or set in this batch and not cleared,
+  // in (time, key) order.
+  Result<std::vector<std::pair<int64_t, std::string>>> DueTimers(int64_t until) const;
+
+  int32_t task() const { return task_; }
+  StateDelta TakeDelta() { return std::move(delta_); }
+
+ private:
+  const StateStore* store_;
+  OperatorId op_;
+  int32_t task_;
+  StateDelta delta_;
+};
+
+}  // namespace onceflow::state
