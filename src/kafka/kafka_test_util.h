@@ -103,7 +103,8 @@ class TestProducer {
 };
 
 // Every record of `topic` as a read_committed consumer sees it, partition by partition, up to
-// the partitions' last stable offsets: (partition, offset, key, value).
+// the partitions' high watermarks: (partition, offset, key, value). REQUIRES: no transaction
+// on the topic is left open (it would hold the reader until the broker aborts it).
 struct ConsumedRecord {
   int32_t partition;
   int64_t offset;

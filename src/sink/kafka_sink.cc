@@ -153,8 +153,12 @@ Status KafkaSink::Open() {
   Result<int32_t> n = kafka::PartitionCount(admin.get(), options_.topic, options_.request_timeout);
   if (!n.has_value()) return n.error().WithContext("sink");
   RETURN_IF_ERROR(kafka::CreateTopic(admin.get(),
+                                     // Compaction keeps one marker per task; short segments
+                                     // let it run, so a start-up scan stays short.
                                      {options_.progress_topic, 1, -1,
-                                      {{"cleanup.policy", "compact"}}},
+                                      {{"cleanup.policy", "compact"},
+                                       {"segment.ms", "600000"},
+                                       {"min.cleanable.dirty.ratio", "0.1"}}},
                                      /*exist_ok=*/true, options_.request_timeout));
   RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
                                      /*exist_ok=*/true, options_.request_timeout));
