@@ -21,18 +21,21 @@ namespace {
 class CliReceiverCrashTest : public CliTestBase {};
 
 TEST_F(CliReceiverCrashTest, SigkillsUnderLoadLoseNoAckedRecordAndDuplicateNone) {
-  constexpr int kClients = 4, kRequests = 60, kPerRequest = 5, kKills = 12;
+  // The clients send until the server has been killed kKills times (whatever the machine's
+  // speed), then finish their current request.
+  constexpr int kClients = 4, kPerRequest = 5, kKills = 12;
   ASSERT_EQ(RunData({"topics", "create", "in", "-p", "2"}).exit_code, 0);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(30, 400);
+  std::uniform_int_distribution<int> delay_ms(20, 300);
 
   ServeProcess serve(data_, tmp_);
   ASSERT_TRUE(serve.Start());
   std::mutex mu;
   std::set<std::string> acked;  // guarded by mu
   std::atomic<int> done{0}, errors{0}, duplicates{0};
+  std::atomic<bool> enough{false};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
@@ -47,7 +50,7 @@ TEST_F(CliReceiverCrashTest, SigkillsUnderLoadLoseNoAckedRecordAndDuplicateNone)
         ++done;
         return;
       }
-      for (int q = 0; q < kRequests; ++q) {
+      for (int q = 0; !enough.load(); ++q) {
         std::vector<std::string> ids;
         for (int k = 0; k < kPerRequest; ++k) {
           ids.push_back("c" + std::to_string(c) + "-" + std::to_string(q * kPerRequest + k));
@@ -79,7 +82,7 @@ TEST_F(CliReceiverCrashTest, SigkillsUnderLoadLoseNoAckedRecordAndDuplicateNone)
       ++injected;
     } else if (kills < kKills) {
       serve.Kill();
-      ++kills;
+      if (++kills == kKills) enough.store(true);
     } else {
       continue;  // enough kills: let the clients finish
     }
@@ -93,7 +96,7 @@ TEST_F(CliReceiverCrashTest, SigkillsUnderLoadLoseNoAckedRecordAndDuplicateNone)
               "duplicates, %zu records acknowledged\n",
               kills, injected, duplicates.load(), acked.size());
   ASSERT_EQ(errors.load(), 0);
-  ASSERT_EQ(acked.size(), static_cast<size_t>(kClients * kRequests * kPerRequest));
+  EXPECT_EQ(kills, kKills);
   std::vector<std::string> stored = TopicValues(data_, "in");
   EXPECT_EQ(CheckExactlyOnce(stored, acked), "");
   EXPECT_EQ(stored.size(), acked.size());  // nothing unacknowledged, nothing twice

@@ -117,7 +117,9 @@ TEST(ProducerStateTest, RecoversFromTheLogWithAndWithoutSnapshot) {
   const std::string snap = ProducerSnapshotPath(dir.path(), "t", 0);
   ASSERT_TRUE(PathExists(snap));
   for (int variant = 0; variant < 3; ++variant) {
-    if (variant == 1) ASSERT_TRUE(RemoveFile(snap).ok());  // no snapshot: a full scan
+    if (variant == 1) {
+      ASSERT_TRUE(RemoveFile(snap).ok());  // no snapshot: a full scan
+    }
     if (variant == 2) {                                    // a snapshot from the future
       ProducerState bogus;
       bogus.OnAppended("p", {0, 100, Offset(0)}, 1000);
