@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(CommitMode, CliPostgresKillTest, ::testing::Values("bat
 
 TEST_F(CliPostgresTest, CrashAtEveryFaultPointThenRestartLeavesAnExactLedger) {
   WritePostgresToml(/*max_records_per_partition=*/20);
-  for (const std::string& point : faults::KnownPoints()) {
+  for (const std::string& point : faults::PipelinePoints()) {
     SCOPED_TRACE(point);
     Produce(400, /*accounts=*/50);
     // The third hit: a few batches in, with earlier batches committed.

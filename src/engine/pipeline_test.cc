@@ -168,7 +168,7 @@ int RunChild(const std::string& data, const std::string& db, const std::string& 
 
 TEST_F(PipelineTest, CrashAtEveryFaultPointRecoversExactly) {
   auto transfers = ProduceTransfers(data_, "transfers", 3, 1200, 25);
-  for (const std::string& point : faults::KnownPoints()) {
+  for (const std::string& point : faults::PipelinePoints()) {
     const std::string db = dir_.path() + "/crash-" + point + ".db";
     const std::string data = dir_.path() + "/data-" + point;
     ASSERT_EQ(std::system(("cp -r " + data_ + " " + data).c_str()), 0);

@@ -171,7 +171,7 @@ int RunSpendChild(const std::string& data, const std::string& db, const std::str
 TEST_F(StatePipelineTest, CrashAtEveryFaultPointKeepsExactAggregates) {
   auto purchases = MakePurchases(1200, 25, 4);
   ProducePurchases(data_, "purchases", 3, purchases);
-  for (const std::string& point : faults::KnownPoints()) {
+  for (const std::string& point : faults::PipelinePoints()) {
     const std::string db = dir_.path() + "/crash-" + point + ".db";
     const std::string data = dir_.path() + "/data-" + point;
     ASSERT_EQ(std::system(("cp -r " + data_ + " " + data).c_str()), 0);

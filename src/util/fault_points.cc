@@ -105,12 +105,20 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
 
 }  // namespace
 
-const std::vector<std::string>& KnownPoints() {
+const std::vector<std::string>& PipelinePoints() {
   static const std::vector<std::string> points = {
       "after_intent",      "task",          "mid_sink_write",    "before_sink_commit",
       "after_sink_commit", "after_state_commit", "before_commit_log", "after_commit_log",
-      "receiver_before_ack",
   };
+  return points;
+}
+
+const std::vector<std::string>& KnownPoints() {
+  static const std::vector<std::string> points = [] {
+    std::vector<std::string> all = PipelinePoints();
+    all.push_back("receiver_before_ack");  // onceflow serve: after the durable append
+    return all;
+  }();
   return points;
 }
 

@@ -22,6 +22,9 @@ constexpr int kCrashExitCode = 86;
 
 // The points the engine defines; Arm refuses other names (a typo would silently test nothing).
 const std::vector<std::string>& KnownPoints();
+// The points of the commit protocol, in the order a batch meets them (KnownPoints without the
+// receiver's): every pipeline run passes each of them.
+const std::vector<std::string>& PipelinePoints();
 
 // Arms `spec` (the syntax above), replacing whatever was armed. invalid_argument names the bad
 // part of the spec.
