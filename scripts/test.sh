@@ -53,9 +53,11 @@ configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_SANI
   -DONCEFLOW_BENCH=OFF
 step "unit and integration tests under TSan (log writer, executor, scheduler)"
 # report_thread_leaks=0: the crash fault point _exit()s with threads running, on purpose.
+# scripts/tsan.supp: races inside libraries built without TSan (RocksDB).
 # Not the tests against Kafka and PostgreSQL (labels kafka, postgres): librdkafka's own threads
 # are not instrumented, and those tests exercise the clients rather than our threads.
-(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 report_thread_leaks=0" \
+tsan_supp="$(pwd)/scripts/tsan.supp"
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 report_thread_leaks=0 suppressions=$tsan_supp" \
   ctest -L 'unit|integration' -LE 'kafka|postgres' --output-on-failure -j "$jobs")
 
 if [ -f scripts/fuzz.sh ]; then
