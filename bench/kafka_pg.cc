@@ -40,11 +40,16 @@
 #include <utility>
 #include <vector>
 
+#include "bench_stats.h"
 #include "kafka/kafka_client.h"
 #include "onceflow/pipeline.h"
 #include "util/file.h"
 
 namespace {
+
+using onceflow::bench::Median;
+using onceflow::bench::Percentile;
+using onceflow::bench::Seconds;
 
 using Clock = std::chrono::steady_clock;
 using onceflow::Status;
@@ -52,19 +57,6 @@ namespace kafka = onceflow::kafka;
 
 constexpr int kPartitions = 4;
 constexpr std::chrono::milliseconds kTimeout{30000};
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "kafka_pg_bench: %s\n", what.c_str());

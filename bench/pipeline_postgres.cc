@@ -19,20 +19,17 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "log/topic.h"
 #include "onceflow/pipeline.h"
 #include "util/file.h"
 
 namespace {
 
+using onceflow::bench::Median;
+using onceflow::bench::Seconds;
+
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 [[noreturn]] void Die(const std::string& what, const std::string& why) {
   std::fprintf(stderr, "%s: %s\n", what.c_str(), why.c_str());

@@ -30,26 +30,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench_stats.h"
 #include "log/topic.h"
 #include "onceflow/pipeline.h"
 #include "util/file.h"
 
 namespace {
 
+using onceflow::bench::Median;
+using onceflow::bench::Percentile;
+using onceflow::bench::Seconds;
+
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 void Die(const std::string& what, const onceflow::Status& s) {
   std::fprintf(stderr, "%s: %s\n", what.c_str(), s.ToString().c_str());

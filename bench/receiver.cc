@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_stats.h"
 #include "log/topic.h"
 #include "receiver/http_server.h"
 #include "receiver/ingest.h"
@@ -35,6 +36,8 @@
 
 namespace onceflow::receiver {
 namespace {
+
+using onceflow::bench::Median;
 
 struct Config {
   int clients;
@@ -55,11 +58,6 @@ struct Flags {
   int reps = 3;
   int records = 32;  // per request
 };
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 Sample RunOnce(const Flags& f, const Config& c, const std::string& topic, int http_port,
                int tcp_port, int rep) {

@@ -33,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_stats.h"
 #include "log/topic.h"
 #include "onceflow/pipeline.h"
 #include "source/log_source.h"
@@ -41,14 +42,10 @@
 
 namespace {
 
+using onceflow::bench::Median;
+using onceflow::bench::Seconds;
+
 using Clock = std::chrono::steady_clock;
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 void Die(const std::string& what, const onceflow::Status& s) {
   std::fprintf(stderr, "%s: %s\n", what.c_str(), s.ToString().c_str());

@@ -2,7 +2,6 @@
 // into many small batches, `onceflow verify` clean after every kill, then one clean run and an
 // exact ledger. Label `crash`.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,23 +34,14 @@ void CliCrashTest::KillLoop(int kills_wanted, const std::string& commit_mode) {
   while (kills < kKills) {
     Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
                 TempPath("out"), TempPath("err"));
-    const auto kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
-    std::optional<int> code;
-    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    if (!code) {
-      run.Signal(SIGKILL);
-      code = run.Wait();  // -1: killed; 0: it finished just before the signal
-    }
+    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
     if (std::getenv("CRASH_TEST_TRACE") != nullptr) {
-      std::printf("run %s: %s\n", *code == 0 ? "finished" : "killed",
+      std::printf("run %s: %s\n", code == 0 ? "finished" : "killed",
                   RunVerb("status").out.c_str());
     }
-    if (*code != -1) {
+    if (code != -1) {
       // It finished first: keep it busy with more transfers.
-      ASSERT_EQ(*code, 0) << run.err();
+      ASSERT_EQ(code, 0) << run.err();
       ++finished;
       Produce(3000, 300);
       continue;

@@ -3,7 +3,6 @@
 // read_committed consumer of the output must see every input record exactly once, and none of
 // the aborted input. Label `crash`.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -49,18 +48,9 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
     Process run({"run", toml_, "--until-caught-up", "--data", data_, "--progress-interval",
                  "0.000001"},
                 "/dev/null", TempPath("out"), TempPath("err"));
-    const auto kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
-    std::optional<int> code;
-    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    if (!code) {
-      run.Signal(SIGKILL);
-      code = run.Wait();
-    }
-    if (*code != -1) {
-      ASSERT_EQ(*code, 0) << run.err();
+    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
+    if (code != -1) {
+      ASSERT_EQ(code, 0) << run.err();
       ++finished;
       Produce(400);  // it caught up first: give the next run work
       continue;

@@ -3,7 +3,6 @@
 // moments, the broker restarted while a run is busy, the server restarted while a run is busy;
 // then every balance exact, ledger rows == transfers, no duplicate id. Label crash-kafka.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -144,39 +143,38 @@ statements = [
     return rows.empty() ? 0 : std::stoll(rows[0]);
   }
 
-  // Runs `onceflow run --until-caught-up` and returns its exit code (-1: SIGKILLed). Without
-  // `during`, the run is SIGKILLed after `kill_after` unless it ended first. With `during`,
-  // `during` is called once the run has committed 100 more ledger rows, and the run is then
-  // left to end by itself (within 3 minutes, or the test fails).
-  int RunOnce(std::chrono::milliseconds kill_after, const std::string& conninfo,
-              const std::function<void()>& during = nullptr) {
-    const int64_t base = during ? LedgerRows(conninfo) : 0;
-    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                TempPath("out"), TempPath("err"));
-    const auto started = std::chrono::steady_clock::now();
+  Process StartRun() {
+    return Process({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
+                   TempPath("out"), TempPath("err"));
+  }
+
+  // Runs `onceflow run --until-caught-up`, SIGKILLed after `delay` unless it ends first; returns
+  // its exit code (-1: killed).
+  int RunAndKill(std::chrono::milliseconds delay) {
+    Process run = StartRun();
+    const int code = run.KillAfter(delay);
+    last_err_ = run.err();
+    return code;
+  }
+
+  // Runs `onceflow run --until-caught-up`, calls `during` once the run has committed 100 more
+  // ledger rows, and lets the run end by itself (within 3 minutes, or the test fails).
+  int RunThrough(const std::string& conninfo, const std::function<void()>& during) {
+    const int64_t base = LedgerRows(conninfo);
+    Process run = StartRun();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
     bool called = false;
-    std::optional<int> code;
-    while (!(code = run.Poll())) {
-      const auto now = std::chrono::steady_clock::now();
-      if (!during && now >= started + kill_after) {
-        run.Signal(SIGKILL);
-        return run.Wait();
-      }
-      if (during && !called && LedgerRows(conninfo) > base + 100) {
+    while (!run.Poll() && std::chrono::steady_clock::now() < deadline) {
+      if (!called && LedgerRows(conninfo) > base + 100) {
         during();
         called = true;
       }
-      if (now >= started + std::chrono::minutes(3)) {
-        run.Signal(SIGKILL);
-        run.Wait();
-        ADD_FAILURE() << "the run did not end within 3 minutes";
-        return -2;
-      }
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+    if (!called) ADD_FAILURE() << "the run ended before `during` could run";
+    const int code = run.Wait(std::chrono::milliseconds(0));  // still running: fails, killed
     last_err_ = run.err();
-    if (during && !called) ADD_FAILURE() << "the run ended before `during` could run";
-    return *code;
+    return code;
   }
 
   std::string toml_, last_err_;
@@ -204,7 +202,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   std::uniform_int_distribution<int> delay_ms(300, 2000);
   int kills = 0, finished = 0;
   while (kills < kKills) {
-    const int code = RunOnce(std::chrono::milliseconds(delay_ms(rng)), server.conninfo());
+    const int code = RunAndKill(std::chrono::milliseconds(delay_ms(rng)));
     if (code == -1) {
       ++kills;
       continue;
@@ -218,8 +216,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   // either way the rerun completes exactly.
   ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
   bool broker_restarted = false;
-  int code = RunOnce(std::chrono::milliseconds(0), server.conninfo(),
-                     [&] { broker_restarted = broker.Restart(); });
+  int code = RunThrough(server.conninfo(), [&] { broker_restarted = broker.Restart(); });
   ASSERT_TRUE(broker_restarted);
   std::printf("run across the broker restart ended with %d%s\n", code,
               code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());
@@ -227,8 +224,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   // 3. The server restarted while a run is busy.
   ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
   bool server_restarted = false;
-  code = RunOnce(std::chrono::milliseconds(0), server.conninfo(),
-                 [&] { server_restarted = server.Restart(); });
+  code = RunThrough(server.conninfo(), [&] { server_restarted = server.Restart(); });
   ASSERT_TRUE(server_restarted);
   std::printf("run across the server restart ended with %d%s\n", code,
               code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());

@@ -3,7 +3,6 @@
 // server restarted mid-run, `verify` and `status` on a postgres sink, and secrets kept out of
 // every output. Labels `crash` and `postgres`.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -130,18 +129,9 @@ TEST_P(CliPostgresKillTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   while (kills < kKills) {
     Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
                 TempPath("out"), TempPath("err"));
-    const auto kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
-    std::optional<int> code;
-    while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
-    }
-    if (!code) {
-      run.Signal(SIGKILL);
-      code = run.Wait();
-    }
-    if (*code != -1) {
-      ASSERT_EQ(*code, 0) << run.err();
+    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
+    if (code != -1) {
+      ASSERT_EQ(code, 0) << run.err();
       ++finished;
       Produce(1500, 200);
       continue;

@@ -2,7 +2,6 @@
 // tumbling-window sum, SIGKILLed at a dozen random moments each, `onceflow verify` clean after
 // every kill, then one clean run and exact results. Label `crash`.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -89,18 +88,9 @@ class CliStateCrashTest : public CliTestBase {
     while (killed < kills) {
       Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
                   TempPath("out"), TempPath("err"));
-      const auto kill_at =
-          std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
-      std::optional<int> code;
-      while (!(code = run.Poll()) && std::chrono::steady_clock::now() < kill_at) {
-        std::this_thread::sleep_for(std::chrono::microseconds(500));
-      }
-      if (!code) {
-        run.Signal(SIGKILL);
-        code = run.Wait();
-      }
-      if (*code != -1) {
-        ASSERT_EQ(*code, 0) << run.err();
+      const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
+      if (code != -1) {
+        ASSERT_EQ(code, 0) << run.err();
         ++finished;
         more();
         continue;

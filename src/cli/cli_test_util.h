@@ -108,6 +108,17 @@ class Process {
     return code_;
   }
 
+  // The kill -9 of the crash tests: lets the process run for `delay` (polling every 0.5 ms), then
+  // SIGKILLs it unless it ended first. Returns its exit code, or -1 when it was killed.
+  int KillAfter(std::chrono::milliseconds delay) {
+    const auto kill_at = std::chrono::steady_clock::now() + delay;
+    while (!Poll() && std::chrono::steady_clock::now() < kill_at) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    if (!finished_) Signal(SIGKILL);
+    return Wait();  // -1: killed; an exit code: it ended just before the signal
+  }
+
   // Waits for the process to exit; returns its exit code, or -1 if a signal killed it or it
   // was still running after `timeout` (then it is killed).
   int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {

@@ -60,8 +60,9 @@ Status RunKafkaTopicsList(const std::string& bootstrap) {
 
 Status RunKafkaTopicsDescribe(const std::string& bootstrap, const std::string& name) {
   ASSIGN_OR_RETURN(auto topic, OpenTopic(bootstrap, name));
-  ASSIGN_OR_RETURN(std::vector<Offset> earliest, topic->EarliestOffsets());
-  ASSIGN_OR_RETURN(std::vector<Offset> end, topic->EndOffsets());
+  ASSIGN_OR_RETURN(source::Source::Bounds bounds, topic->OffsetBounds());
+  const std::vector<Offset>& earliest = bounds.earliest;
+  const std::vector<Offset>& end = bounds.end;
   fmt::print("topic:      {}\n", name);
   fmt::print("cluster:    {}\n", bootstrap);
   fmt::print("partitions: {}\n\n", end.size());

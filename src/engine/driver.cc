@@ -171,8 +171,9 @@ Status Driver::Recover() {
   next_batch_ = BatchId(last + 1);
   // 4. Partitions nobody has seen start at starting_offsets (earliest for partitions that
   //    appear later, so nothing added to them is missed).
-  ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
-  ASSIGN_OR_RETURN(std::vector<Offset> end, source_->EndOffsets());
+  ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+  const std::vector<Offset>& earliest = bounds.earliest;
+  const std::vector<Offset>& end = bounds.end;
   const bool fresh = last < 0;
   if (positions_.size() < end.size()) positions_.resize(end.size(), Offset(-1));
   for (size_t p = 0; p < positions_.size(); ++p) {
@@ -406,9 +407,10 @@ Status Driver::Run() {
       ranges = current->intent.ranges;
       end = current->end;
     } else {
-      ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
-      ASSIGN_OR_RETURN(end, source_->EndOffsets());
-      ASSIGN_OR_RETURN(ranges, PlanRanges(positions_, earliest, end, c.max_records_per_partition));
+      ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+      end = std::move(bounds.end);
+      ASSIGN_OR_RETURN(ranges,
+                       PlanRanges(positions_, bounds.earliest, end, c.max_records_per_partition));
       if (AllEmpty(ranges)) {
         // Idle: sleep until data arrives (or a short timeout, to notice Stop).
         source_->WaitForData(positions_, std::min<std::chrono::milliseconds>(
@@ -441,16 +443,15 @@ Status Driver::Run() {
     // A stateful batch reads the state its predecessor commits: never computed ahead.
     if (backlog && !PerTaskCommits() && !state_ &&
         (options_.max_batches < 0 || batches + 1 < options_.max_batches)) {
-      auto earliest = source_->EarliestOffsets();
-      auto next_end = source_->EndOffsets();
-      if (earliest.has_value() && next_end.has_value()) {
-        auto next_ranges = PlanRanges(after, *earliest, *next_end, c.max_records_per_partition);
+      auto next = source_->OffsetBounds();
+      if (next.has_value()) {
+        auto next_ranges = PlanRanges(after, next->earliest, next->end, c.max_records_per_partition);
         if (next_ranges.has_value() && !AllEmpty(*next_ranges) &&
             EnsureHeaders(next_ranges->size()).ok()) {
           ahead = std::make_unique<Ahead>();
           ahead->intent.batch = BatchId(next_batch_.value() + 1);
           ahead->intent.ranges = std::move(*next_ranges);
-          ahead->end = std::move(*next_end);
+          ahead->end = std::move(next->end);
           Ahead* a = ahead.get();
           ahead->outputs = std::async(std::launch::async, [this, a] {
             std::atomic<int64_t> unused{0};  // per-task commits never run ahead

@@ -6,20 +6,16 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 #include <utility>
 
+#include "sink/sink_protocol.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string TaskName(const std::string& pipeline, int32_t task) {
-  return "pipeline '" + pipeline + "' task " + std::to_string(task);
-}
 
 std::string MarkerKey(const std::string& pipeline, int32_t task) {
   return pipeline + "/" + std::to_string(task);
@@ -54,27 +50,6 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
   if (!ranges) return Err(Status::InvalidArgument("progress marker without ranges"));
   ASSIGN_OR_RETURN(std::vector<TaskRange> decoded, DecodeRanges(*ranges));
   return TaskProgress{BatchId(batch), Epoch(epoch), std::move(decoded)};
-}
-
-Status ValidateTask(const TaskCommit& t) {
-  const std::string who = TaskName(t.pipeline, t.task);
-  if (t.pipeline.empty()) return Status::InvalidArgument("commit: the pipeline name is empty");
-  if (t.pipeline.find('/') != std::string::npos) {
-    return Status::InvalidArgument("commit: " + who + ": the pipeline name contains '/'");
-  }
-  if (t.task < 0) return Status::InvalidArgument("commit: " + who + ": negative task");
-  if (t.batch.value() < 0) return Status::InvalidArgument("commit: " + who + ": negative batch");
-  std::set<int32_t> partitions;
-  for (const TaskRange& r : t.ranges) {
-    if (r.partition.value() < 0 || r.from.value() < 0 || r.until < r.from) {
-      return Status::InvalidArgument("commit: " + who + ": bad range " + EncodeRanges({&r, 1}));
-    }
-    if (!partitions.insert(r.partition.value()).second) {
-      return Status::InvalidArgument("commit: " + who + ": partition " +
-                                     r.partition.ToString() + " appears in two ranges");
-    }
-  }
-  return Status::Ok();
 }
 
 struct MessageDeleter {
@@ -130,8 +105,6 @@ class KafkaSink final : public Sink {
   Status WriteTransaction(TaskProducer* tp, const TaskCommit& t);
   Status Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
               std::optional<std::string_view> key, std::string_view value);
-  Status CheckAgainst(const std::optional<TaskProgress>& stored, const TaskCommit& t,
-                      CommitOutcome* outcome) const;
 
   const KafkaSinkOptions options_;
   kafka::Handle admin_;
@@ -328,46 +301,15 @@ Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t t
   return Status::Ok();
 }
 
-Status KafkaSink::CheckAgainst(const std::optional<TaskProgress>& stored, const TaskCommit& t,
-                               CommitOutcome* outcome) const {
-  *outcome = CommitOutcome::kCommitted;
-  if (!stored.has_value()) return Status::Ok();
-  const std::string who = Describe() + ": " + TaskName(t.pipeline, t.task);
-  if (stored->epoch > t.epoch) {
-    return Status::Fenced(who + ": epoch " + t.epoch.ToString() + " is fenced by epoch " +
-                          stored->epoch.ToString() + ", which committed batch " +
-                          stored->last_batch.ToString());
-  }
-  if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
-    return Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with ranges " +
-                           EncodeRanges(stored->ranges) + " but is replayed with " +
-                           EncodeRanges(t.ranges) + ": the replay is not deterministic");
-  }
-  if (stored->last_batch >= t.batch) {
-    *outcome = CommitOutcome::kAlreadyCommitted;
-    return Status::Ok();
-  }
-  for (const TaskRange& r : t.ranges) {
-    for (const TaskRange& prev : stored->ranges) {
-      if (prev.partition != r.partition || prev.until == r.from) continue;
-      const char* kind = r.from > prev.until ? "gap" : "overlap";
-      return Status::Aborted(who + " partition " + r.partition.ToString() + ": " + kind +
-                             ": batch " + t.batch.ToString() + " starts at offset " +
-                             r.from.ToString() + " but batch " + stored->last_batch.ToString() +
-                             " ended at offset " + prev.until.ToString());
-    }
-  }
-  return Status::Ok();
-}
-
 Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit> tasks) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
-  std::set<std::pair<std::string_view, int32_t>> seen;
+  RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
   for (const TaskCommit& t : tasks) {
-    RETURN_IF_ERROR(ValidateTask(t).WithContext(Describe()));
-    if (!seen.emplace(t.pipeline, t.task).second) {
+    // The pipeline name is part of the transactional.id and of the marker's key.
+    if (t.pipeline.find('/') != std::string::npos) {
       return Err(Status::InvalidArgument(Describe() + ": commit: " +
-                                         TaskName(t.pipeline, t.task) + " appears twice"));
+                                         TaskName(t.pipeline, t.task) +
+                                         ": the pipeline name contains '/'"));
     }
   }
   std::vector<CommitOutcome> outcomes;
@@ -398,8 +340,7 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
     tp->last = it == markers->end() ? std::nullopt : it->second;
     tp->loaded = true;
   }
-  CommitOutcome outcome;
-  RETURN_IF_ERROR(CheckAgainst(tp->last, t, &outcome));
+  ASSIGN_OR_RETURN(CommitOutcome outcome, DecideTask(Describe(), t, tp->last));
   if (outcome == CommitOutcome::kAlreadyCommitted) return outcome;
 
   rd_kafka_t* rk = tp->handle.get();

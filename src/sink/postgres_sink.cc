@@ -85,7 +85,7 @@ std::string PasswordOf(const std::string& conninfo) {
   return password;
 }
 
-class PostgresSink final : public Sink {
+class PostgresSink final : public Sink, private TransactionWrites {
  public:
   PostgresSink(PostgresSinkOptions options, std::string describe)
       : options_(std::move(options)),
@@ -111,10 +111,10 @@ class PostgresSink final : public Sink {
                       bool* wrote);
   // Locks and reads every task's progress row (one pipelined round trip) and decides.
   Status CheckTasks(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes);
-  Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows);
+  Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
-                         std::string_view raw, std::string_view error);
-  Status WriteProgress(const TaskCommit& t, int64_t now_ms);
+                         std::string_view raw, std::string_view error) override;
+  Status WriteProgress(const TaskCommit& t, int64_t now_ms) override;
   Result<TaskProgress> ProgressFrom(const PGresult* r, int row, int first,
                                     const std::string& pipeline, int32_t task) const;
 
@@ -263,39 +263,11 @@ Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
   // Decide every task before writing anything: a fenced task or a gap fails the whole commit
   // early, and the number of rows to write places the mid_sink_write fault point.
   RETURN_IF_ERROR(CheckTasks(tasks, outcomes));
-  size_t rows_to_write = 0;
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if ((*outcomes)[i] != CommitOutcome::kCommitted) continue;
-    *wrote = true;
-    rows_to_write += tasks[i].rows.size();
+  for (CommitOutcome o : *outcomes) {
+    if (o == CommitOutcome::kCommitted) *wrote = true;
   }
   if (!*wrote) return Status::Ok();
-
-  const size_t half = rows_to_write / 2;
-  size_t written = 0;
-  bool mid_hit = false;
-  const int64_t now_ms = NowMs();
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if ((*outcomes)[i] != CommitOutcome::kCommitted) continue;
-    const TaskCommit& t = tasks[i];
-    if (!mid_hit && written + t.rows.size() > half) {
-      // Half of the commit's rows lie before this point.
-      const size_t first = half - written;
-      RETURN_IF_ERROR(WriteRows(t, t.rows.first(first)));
-      mid_hit = true;
-      RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-      RETURN_IF_ERROR(WriteRows(t, t.rows.subspan(first)));
-    } else {
-      RETURN_IF_ERROR(WriteRows(t, t.rows));
-    }
-    written += t.rows.size();
-    for (const DeadLetter& d : t.dead_letters) {
-      RETURN_IF_ERROR(WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
-    }
-    RETURN_IF_ERROR(WriteProgress(t, now_ms));
-  }
-  if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-  return Status::Ok();
+  return WriteCommittedTasks(tasks, *outcomes, this);
 }
 
 Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,

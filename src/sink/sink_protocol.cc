@@ -6,6 +6,8 @@
 #include <set>
 #include <utility>
 
+#include "util/fault_points.h"
+
 namespace onceflow::sink {
 
 std::string_view ModeName(SinkMode mode) {
@@ -130,6 +132,39 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
     }
   }
   return CommitOutcome::kCommitted;
+}
+
+Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
+                           std::span<const CommitOutcome> outcomes, TransactionWrites* writes) {
+  size_t rows_to_write = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (outcomes[i] == CommitOutcome::kCommitted) rows_to_write += tasks[i].rows.size();
+  }
+  const size_t half = rows_to_write / 2;
+  size_t written = 0;
+  bool mid_hit = false;
+  const int64_t now_ms = NowMs();
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (outcomes[i] != CommitOutcome::kCommitted) continue;
+    const TaskCommit& t = tasks[i];
+    if (!mid_hit && written + t.rows.size() > half) {
+      // Half of the commit's rows lie before this point.
+      const size_t first = half - written;
+      RETURN_IF_ERROR(writes->WriteRows(t, t.rows.first(first)));
+      mid_hit = true;
+      RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+      RETURN_IF_ERROR(writes->WriteRows(t, t.rows.subspan(first)));
+    } else {
+      RETURN_IF_ERROR(writes->WriteRows(t, t.rows));
+    }
+    written += t.rows.size();
+    for (const DeadLetter& d : t.dead_letters) {
+      RETURN_IF_ERROR(writes->WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
+    }
+    RETURN_IF_ERROR(writes->WriteProgress(t, now_ms));
+  }
+  if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+  return Status::Ok();
 }
 
 bool IsValidUtf8(std::string_view s) {

@@ -48,6 +48,26 @@ Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> t
 Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
                                  const std::optional<TaskProgress>& stored);
 
+// The writes of one commit transaction, in a sink's own storage (its rows, dead letters and
+// progress rows). WriteRows writes the dead letters of the rows that fail itself.
+class TransactionWrites {
+ public:
+  virtual Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) = 0;
+  virtual Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
+                                 std::string_view raw, std::string_view error) = 0;
+  virtual Status WriteProgress(const TaskCommit& t, int64_t now_ms) = 0;
+
+ protected:
+  ~TransactionWrites() = default;
+};
+
+// Inside the transaction, once DecideTask has decided every task: writes each task whose outcome
+// is kCommitted (rows, dead letters, progress row), in order. The fault point mid_sink_write is
+// hit once, when half of the commit's rows are written (before anything when there are none).
+// REQUIRES: outcomes.size() == tasks.size().
+Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
+                           std::span<const CommitOutcome> outcomes, TransactionWrites* writes);
+
 // Whether `s` is valid UTF-8 (a dead letter's raw record is stored as text when it is).
 bool IsValidUtf8(std::string_view s);
 

@@ -66,7 +66,7 @@ Status ValidateOptions(const SqliteSinkOptions& o) {
   return ValidateModeOptions(where, o.mode, o.table, o.key, o.statements);
 }
 
-class SqliteSink final : public Sink {
+class SqliteSink final : public Sink, private TransactionWrites {
  public:
   explicit SqliteSink(SqliteSinkOptions options) : options_(std::move(options)) {}
   ~SqliteSink() override { Close(); }
@@ -95,10 +95,10 @@ class SqliteSink final : public Sink {
   Result<TaskProgress> ProgressFromColumns(sqlite3_stmt* stmt, int first,
                                            const std::string& pipeline, int32_t task);
   // Writes rows of `t`, and dead letters for those that fail.
-  Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows);
+  Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
-                         std::string_view raw, std::string_view error);
-  Status WriteProgress(const TaskCommit& t, int64_t now_ms);
+                         std::string_view raw, std::string_view error) override;
+  Status WriteProgress(const TaskCommit& t, int64_t now_ms) override;
   // Rolls back whatever transaction is open; the error that led here is the one reported.
   void Rollback();
 
@@ -198,42 +198,13 @@ Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,
                                     std::vector<CommitOutcome>* outcomes, bool* wrote) {
   // Decide every task before writing anything: a fenced task or a gap fails the whole commit
   // early, and the number of rows to write places the mid_sink_write fault point.
-  size_t rows_to_write = 0;
   for (const TaskCommit& t : tasks) {
     ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(t));
     outcomes->push_back(outcome);
-    if (outcome == CommitOutcome::kCommitted) {
-      *wrote = true;
-      rows_to_write += t.rows.size();
-    }
+    if (outcome == CommitOutcome::kCommitted) *wrote = true;
   }
   if (!*wrote) return Status::Ok();
-
-  const size_t half = rows_to_write / 2;
-  size_t written = 0;
-  bool mid_hit = false;
-  const int64_t now_ms = NowMs();
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if ((*outcomes)[i] != CommitOutcome::kCommitted) continue;
-    const TaskCommit& t = tasks[i];
-    if (!mid_hit && written + t.rows.size() > half) {
-      // Half of the commit's rows lie before this point.
-      const size_t first = half - written;
-      RETURN_IF_ERROR(WriteRows(t, t.rows.first(first)));
-      mid_hit = true;
-      RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-      RETURN_IF_ERROR(WriteRows(t, t.rows.subspan(first)));
-    } else {
-      RETURN_IF_ERROR(WriteRows(t, t.rows));
-    }
-    written += t.rows.size();
-    for (const DeadLetter& d : t.dead_letters) {
-      RETURN_IF_ERROR(WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
-    }
-    RETURN_IF_ERROR(WriteProgress(t, now_ms));
-  }
-  if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-  return Status::Ok();
+  return WriteCommittedTasks(tasks, *outcomes, this);
 }
 
 Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {

@@ -102,11 +102,12 @@ void KafkaSource::ReturnConsumer(kafka::Handle consumer) {
   idle_.push_back(std::move(consumer));
 }
 
-Result<std::vector<Offset>> KafkaSource::Offsets(bool earliest) {
+Result<Source::Bounds> KafkaSource::OffsetBounds() {
   ASSIGN_OR_RETURN(int32_t n,
                    kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout));
-  std::vector<Offset> out;
-  out.reserve(static_cast<size_t>(n));
+  Bounds b;
+  b.earliest.reserve(static_cast<size_t>(n));
+  b.end.reserve(static_cast<size_t>(n));
   for (int32_t p = 0; p < n; ++p) {
     // A partition just added, or whose leader moves, answers "not leader" for a moment:
     // transient errors are retried until the request timeout.
@@ -118,14 +119,11 @@ Result<std::vector<Offset>> KafkaSource::Offsets(bool earliest) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (!marks.has_value()) return Err(marks.error());
-    out.push_back(Offset(earliest ? marks->first : marks->second));
+    b.earliest.push_back(Offset(marks->first));
+    b.end.push_back(Offset(marks->second));
   }
-  return out;
+  return b;
 }
-
-Result<std::vector<Offset>> KafkaSource::EarliestOffsets() { return Offsets(true); }
-
-Result<std::vector<Offset>> KafkaSource::EndOffsets() { return Offsets(false); }
 
 Status KafkaSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   if (until <= from) return Status::Ok();

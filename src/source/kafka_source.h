@@ -45,8 +45,7 @@ class KafkaSource : public Source {
   static Result<std::unique_ptr<KafkaSource>> Open(KafkaSourceOptions options);
   ~KafkaSource() override;
 
-  Result<std::vector<Offset>> EarliestOffsets() override;
-  Result<std::vector<Offset>> EndOffsets() override;
+  Result<Bounds> OffsetBounds() override;
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
   // Long-polls a consumer assigned to every partition at `positions`: returns when a record
   // arrives, a partition appears, or the timeout passes. No spinning: the broker holds the
@@ -69,7 +68,6 @@ class KafkaSource : public Source {
   Result<kafka::Handle> TakeConsumer();
   void ReturnConsumer(kafka::Handle consumer);
   // Low watermark (earliest) or last stable offset (end) of every partition.
-  Result<std::vector<Offset>> Offsets(bool earliest);
   Status ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from, Offset until,
                   const RecordFn& fn);
 

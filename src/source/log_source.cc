@@ -14,19 +14,17 @@ Result<std::unique_ptr<LogSource>> LogSource::Open(const std::string& data_dir,
   return std::unique_ptr<LogSource>(new LogSource(std::move(t)));
 }
 
-Result<std::vector<Offset>> LogSource::Offsets(bool earliest) {
-  std::vector<Offset> out;
+Result<Source::Bounds> LogSource::OffsetBounds() {
+  Bounds b;
   for (int32_t p = 0; p < topic_->partition_count(); ++p) {
     ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
     RETURN_IF_ERROR(log->Refresh());
-    out.push_back(earliest ? log->earliest_offset() : log->end_offset());
+    b.earliest.push_back(log->earliest_offset());
+    b.end.push_back(log->end_offset());
   }
-  return out;
+  return b;
 }
 
-Result<std::vector<Offset>> LogSource::EarliestOffsets() { return Offsets(true); }
-
-Result<std::vector<Offset>> LogSource::EndOffsets() { return Offsets(false); }
 
 Status LogSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));

@@ -17,8 +17,7 @@ class LogSource : public Source {
   static Result<std::unique_ptr<LogSource>> Open(const std::string& data_dir,
                                                  const std::string& topic);
 
-  Result<std::vector<Offset>> EarliestOffsets() override;
-  Result<std::vector<Offset>> EndOffsets() override;
+  Result<Bounds> OffsetBounds() override;
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
@@ -27,7 +26,6 @@ class LogSource : public Source {
  private:
   explicit LogSource(std::unique_ptr<log::Topic> topic) : topic_(std::move(topic)) {}
   // Refreshes every partition from disk and returns its earliest or end offset.
-  Result<std::vector<Offset>> Offsets(bool earliest);
 
   std::unique_ptr<log::Topic> topic_;
 };

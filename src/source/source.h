@@ -21,9 +21,22 @@ class Source {
   virtual ~Source() = default;
 
   // The offsets a batch may start at and read up to, per partition (index = partition id):
-  // [earliest, end). The partition count may grow between calls, never shrink.
-  virtual Result<std::vector<Offset>> EarliestOffsets() = 0;
-  virtual Result<std::vector<Offset>> EndOffsets() = 0;
+  // [earliest, end), both from one look at the source (one refresh of each partition, one
+  // watermark request), so that the two vectors have the same partitions. The partition count
+  // may grow between calls, never shrink.
+  struct Bounds {
+    std::vector<Offset> earliest;
+    std::vector<Offset> end;
+  };
+  virtual Result<Bounds> OffsetBounds() = 0;
+  Result<std::vector<Offset>> EarliestOffsets() {
+    ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
+    return std::move(b.earliest);
+  }
+  Result<std::vector<Offset>> EndOffsets() {
+    ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
+    return std::move(b.end);
+  }
 
   // Calls fn for each record of [from, until) of `partition`, in offset order. An error from
   // fn stops the read and is returned. A range that is no longer (or not yet) fully available
