@@ -68,6 +68,7 @@ Status Driver::Open() {
   const PipelineConfig& c = spec_.config;
   // The source first: a wrong topic name leaves no checkpoint behind.
   ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
+  if (source_->Owned().has_value()) ownership_ = source::Source::Ownership{};
   ASSIGN_OR_RETURN(checkpoint_,
                    checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
   ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
@@ -79,7 +80,13 @@ Status Driver::Open() {
                     ? c.executor_threads
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   executor_ = std::make_unique<Executor>(threads);
-  return OpenState();
+  RETURN_IF_ERROR(OpenState());
+  if (Grouped() && (spec_.reduce || state_ || !sink_)) {
+    return Status::InvalidArgument(
+        c.name + ": a source shared through a consumer group (source.assign = \"group\") needs "
+        "a sink, and no reduce or keyed state: each process commits only its own partitions");
+  }
+  return Status::Ok();
 }
 
 Status Driver::EnsureHeaders(size_t partitions) {
@@ -109,6 +116,7 @@ Status Driver::Recover() {
   if (sink_) {
     ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
   }
+  if (Grouped()) return RecoverGrouped(progress);
   // A lost checkpoint restarts its epoch count: take one above every epoch the sink has seen,
   // or this driver would be fenced by its own pipeline's past runs.
   Epoch newest(0);
@@ -192,7 +200,7 @@ BatchContext Driver::ContextOf(const checkpoint::BatchIntent& intent) const {
   ctx.batch_time_ms = intent.batch_time_ms;
   ctx.watermark_ms = intent.watermark_ms;
   ctx.seed = intent.seed;
-  ctx.epoch = checkpoint_->epoch();
+  ctx.epoch = CommitEpoch();
   ctx.ranges = intent.ranges;
   return ctx;
 }
@@ -238,7 +246,7 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
   // operator commits as task 0.
   tc.task = ranges.size() == 1 && !spec_.reduce && !state_ ? ranges[0].partition.value() : 0;
   tc.batch = intent.batch;
-  tc.epoch = checkpoint_->epoch();
+  tc.epoch = CommitEpoch();
   tc.ranges = std::move(ranges);
   tc.rows = out.rows;
   tc.dead_letters = out.dead_letters;
@@ -396,8 +404,10 @@ Status Driver::Run() {
   };
   std::unique_ptr<Ahead> ahead;
   Status result;
+  const auto idle_wait = std::min<std::chrono::milliseconds>(
+      std::max(interval, std::chrono::milliseconds(50)), std::chrono::milliseconds(200));
   while (!stop_->load()) {
-    if (options_.until_caught_up && caught_up()) break;
+    if (options_.until_caught_up && !Grouped() && caught_up()) break;
     if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
     const auto started = std::chrono::steady_clock::now();
     std::unique_ptr<Ahead> current = std::move(ahead);
@@ -407,15 +417,35 @@ Status Driver::Run() {
       ranges = current->intent.ranges;
       end = current->end;
     } else {
+      RETURN_IF_ERROR(SyncOwnership());
       ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
       end = std::move(bounds.end);
-      ASSIGN_OR_RETURN(ranges,
-                       PlanRanges(positions_, bounds.earliest, end, c.max_records_per_partition));
+      std::vector<Offset> from = positions_;
+      if (Grouped()) {
+        // Partitions of other processes plan nothing: they start at their end.
+        from.resize(std::max(from.size(), end.size()), Offset(-1));
+        for (size_t p = 0; p < from.size() && p < end.size(); ++p) {
+          if (!std::binary_search(ownership_->partitions.begin(), ownership_->partitions.end(),
+                                  PartitionId(static_cast<int32_t>(p)))) {
+            from[p] = end[p];
+          }
+        }
+      }
+      ASSIGN_OR_RETURN(ranges, PlanRanges(from, bounds.earliest, end, c.max_records_per_partition));
+      if (Grouped() && AllEmpty(ranges)) {
+        // Nothing of ours to do. With --until-caught-up, the group as a whole may be done.
+        if (options_.until_caught_up) {
+          ASSIGN_OR_RETURN(bool done, GroupCaughtUp(target));
+          if (done) break;
+        }
+        if (ownership_->partitions.empty()) {
+          std::this_thread::sleep_for(idle_wait);
+          continue;
+        }
+      }
       if (AllEmpty(ranges)) {
         // Idle: sleep until data arrives (or a short timeout, to notice Stop).
-        source_->WaitForData(positions_, std::min<std::chrono::milliseconds>(
-                                             std::max(interval, std::chrono::milliseconds(50)),
-                                             std::chrono::milliseconds(200)));
+        source_->WaitForData(positions_, idle_wait);
         continue;
       }
     }
@@ -441,7 +471,7 @@ Status Driver::Run() {
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
     }
     // A stateful batch reads the state its predecessor commits: never computed ahead.
-    if (backlog && !PerTaskCommits() && !state_ &&
+    if (backlog && !PerTaskCommits() && !state_ && !Grouped() &&
         (options_.max_batches < 0 || batches + 1 < options_.max_batches)) {
       auto next = source_->OffsetBounds();
       if (next.has_value()) {
@@ -461,8 +491,15 @@ Status Driver::Run() {
       }
     }
     result = RunBatch(intent, current ? &current->outputs : nullptr);
+    if (Grouped() && result.code() == StatusCode::kFenced) {
+      result = AbandonFenced(intent, result);
+      if (!result.ok()) break;
+      next_batch_ = BatchId(next_batch_.value() + 1);
+      continue;
+    }
     if (!result.ok()) break;
     positions_ = std::move(after);
+    source_->ReportPositions(positions_);
     next_batch_ = BatchId(next_batch_.value() + 1);
     ++batches;
     // The batch interval is a trigger: with a backlog the next batch starts at once.

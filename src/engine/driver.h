@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,21 @@ class Driver {
   // The event time and watermark recorded in a new batch's intent.
   void SetWatermark(checkpoint::BatchIntent* intent) const;
   Status EnsureHeaders(size_t partitions);
+  // Scale-out (driver_group.cc; source.assign = "group"). The consumer group decides which
+  // partitions this process owns; on each new assignment the driver claims their progress
+  // rows in the sink with the group's generation as the epoch (fencing the previous owners)
+  // and resumes each partition where its row ends. The local checkpoint only numbers batches.
+  bool Grouped() const { return ownership_.has_value(); }
+  Status RecoverGrouped(const std::map<int32_t, sink::TaskProgress>& progress);
+  Status SyncOwnership();
+  // A batch the sink fenced: another process owns its partitions now. The batch is recorded
+  // as done here (its ranges belong to the new owner) and the partitions are claimed again
+  // only under a newer generation.
+  Status AbandonFenced(const checkpoint::BatchIntent& intent, const Status& fenced);
+  // With --until-caught-up: whether the sink holds every partition up to `target`.
+  Result<bool> GroupCaughtUp(const std::vector<Offset>& target);
+  // The epoch of this process's commits: the checkpoint's, or the group generation.
+  Epoch CommitEpoch() const;
   using OutputsFuture = std::future<Result<std::vector<TaskOutput>>>;
   // Runs a batch with whole-batch retries (the first attempt may use outputs computed ahead),
   // then records it in the commits log.
@@ -95,6 +111,10 @@ class Driver {
   size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
 
   std::vector<Offset> positions_;  // where the next batch starts, per partition
+  // Scale-out only: the partitions claimed (epoch -1 before the first assignment), and a
+  // generation under which the sink refused this process.
+  std::optional<source::Source::Ownership> ownership_;
+  Epoch refused_epoch_{-1};
   BatchId next_batch_{0};
 };
 

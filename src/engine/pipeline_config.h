@@ -28,6 +28,10 @@ struct SourceConfig {
   std::string topic;
   std::string bootstrap;  // kafka: host:port[,host:port...]; may name ${ENV} variables
   std::string group;      // kafka: the consumer group (default "onceflow-<pipeline name>")
+  // kafka: assign = "group" shares the partitions with the pipeline's other processes through
+  // the consumer group (scale-out); "all" (the default) reads every partition.
+  bool assign_group = false;
+  int64_t session_timeout_ms = 10000;  // assign = "group": a silent member's partitions move
   StartingOffsets starting_offsets = StartingOffsets::kEarliest;
   RecordFormat format = RecordFormat::kJson;
   // csv: the column names. Empty: the partition's record at offset 0 is the header line.

@@ -244,7 +244,7 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "ledger.toml: sink.tabel: unknown key (did you mean 'table'?)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "colour = 1\n" + std::string(kAppendSink)),
             "ledger.toml: source.colour: unknown key (known keys: type, topic, starting_offsets, "
-            "format, csv_columns, csv_delimiter, bootstrap, group)");
+            "format, csv_columns, csv_delimiter, bootstrap, group, assign, session_timeout_ms)");
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
@@ -393,6 +393,41 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
             "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
             "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
+}
+
+TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
+  const std::string kafka = "name = \"p\"\n[source]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"
+                            "topic = \"t\"\n";
+  Result<PipelineConfig> config = ParsePipelineConfig(
+      kafka + "assign = \"group\"\nsession_timeout_ms = 6000\n" + std::string(kAppendSink),
+      "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_TRUE(config->source.assign_group);
+  EXPECT_EQ(config->source.session_timeout_ms, 6000);
+  config = ParsePipelineConfig(kafka + std::string(kAppendSink), "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_FALSE(config->source.assign_group);  // "all" is the default
+  EXPECT_EQ(config->source.session_timeout_ms, 10000);
+
+  EXPECT_EQ(ErrorOf(kafka + "assign = \"some\"\n" + std::string(kAppendSink)),
+            "ledger.toml: source.assign: expected one of all, group, got 'some'");
+  EXPECT_EQ(ErrorOf(kafka + "session_timeout_ms = 6000\n" + std::string(kAppendSink)),
+            "ledger.toml: source.session_timeout_ms: only used with assign = \"group\"");
+  EXPECT_EQ(ErrorOf(kafka + "assign = \"group\"\nsession_timeout_ms = 10\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: source.session_timeout_ms: must be an integer from 1000 to 3600000, "
+            "got 10");
+  EXPECT_EQ(ErrorOf(std::string(kHead) + "assign = \"group\"\n" + std::string(kAppendSink)),
+            "ledger.toml: source.assign: only used with type = \"kafka\"");
+  EXPECT_EQ(ErrorOf(kafka + "assign = \"group\"\n[[transform]]\ntype = \"aggregate\"\n"
+                            "key = [\"user\"]\naggregates = { n = \"count\" }\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: source.assign: \"group\" cannot feed an aggregate (transform[0]): its "
+            "keys span every partition, so one process must own them all");
+  EXPECT_EQ(ErrorOf(kafka + "assign = \"group\"\n[sink]\ntype = \"kafka\"\nbootstrap = "
+                            "\"b:1\"\ntopic = \"o\"\n"),
+            "ledger.toml: source.assign: \"group\" needs a sink of type sqlite or postgres "
+            "(their progress rows fence a process that lost its partitions), got 'kafka'");
 }
 
 TEST_F(PipelineConfigTest, CommitModeIsBatchOrTask) {

@@ -8,7 +8,8 @@ namespace onceflow::engine::config {
 Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source) const {
   static constexpr std::string_view kKeys[] = {"type",          "topic",     "starting_offsets",
                                                "format",        "csv_columns", "csv_delimiter",
-                                               "bootstrap",     "group"};
+                                               "bootstrap",     "group",
+                                               "assign",        "session_timeout_ms"};
   RETURN_IF_ERROR(CheckKeys(table, "source", kKeys));
   Entry type = At(table, "source", "type");
   RETURN_IF_ERROR(ReadString(type, &source->type));
@@ -17,6 +18,8 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
   }
   Entry bootstrap = At(table, "source", "bootstrap");
   Entry group = At(table, "source", "group");
+  Entry assign = At(table, "source", "assign");
+  Entry session = At(table, "source", "session_timeout_ms");
   if (source->type == "kafka") {
     RETURN_IF_ERROR(Required(bootstrap));
     RETURN_IF_ERROR(ReadStringWithEnv(bootstrap, &source->bootstrap));
@@ -25,8 +28,15 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
     if (group.node != nullptr && source->group.empty()) {
       return Error(group.key, "must not be empty");
     }
+    static constexpr Choice<bool> kAssign[] = {{"all", false}, {"group", true}};
+    RETURN_IF_ERROR(ReadChoice<bool>(assign, kAssign, &source->assign_group));
+    if (!source->assign_group && session.node != nullptr) {
+      return Error(session.key, "only used with assign = \"group\"");
+    }
+    // The broker's defaults accept 6 s to 5 min (group.min/max.session.timeout.ms).
+    RETURN_IF_ERROR(ReadInt(session, 1000, 3'600'000, &source->session_timeout_ms));
   } else {
-    for (const Entry* e : {&bootstrap, &group}) {
+    for (const Entry* e : {&bootstrap, &group, &assign, &session}) {
       if (e->node != nullptr) return Error(e->key, "only used with type = \"kafka\"");
     }
   }

@@ -17,6 +17,8 @@ Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
     o.bootstrap = s.bootstrap;
     o.topic = s.topic;
     o.group = s.group.empty() ? "onceflow-" + config.name : s.group;
+    o.group_member = s.assign_group;
+    o.session_timeout = std::chrono::milliseconds(s.session_timeout_ms);
     ASSIGN_OR_RETURN(auto source, source::KafkaSource::Open(std::move(o)));
     return std::unique_ptr<source::Source>(std::move(source));
   }

@@ -2,6 +2,8 @@
 #include "kafka/kafka_client.h"
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <thread>
 
 namespace onceflow::kafka {
@@ -34,7 +36,8 @@ bool IsTransient(rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const Settings& settings) {
+Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const Settings& settings,
+                          const std::function<void(rd_kafka_conf_t*)>& customize) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char err[512];
   Settings all = {{"bootstrap.servers", bootstrap},
@@ -51,6 +54,7 @@ Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const S
       return Err(Status::InvalidArgument("kafka setting '" + key + "': " + err));
     }
   }
+  if (customize) customize(conf);
   rd_kafka_t* rk = rd_kafka_new(kind == ClientKind::kProducer ? RD_KAFKA_PRODUCER
                                                                : RD_KAFKA_CONSUMER,
                                 conf, err, sizeof(err));
@@ -59,6 +63,27 @@ Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const S
     return Err(Status::InvalidArgument(std::string("kafka client: ") + err));
   }
   return Handle(rk);  // rd_kafka_new took the conf
+}
+
+Result<int32_t> GenerationOf(const rd_kafka_consumer_group_metadata_t* metadata) {
+  static constexpr char kMagic[] = "CGMDv2:";
+  constexpr size_t kMagicSize = sizeof(kMagic) - 1;
+  void* buffer = nullptr;
+  size_t size = 0;
+  rd_kafka_error_t* error = rd_kafka_consumer_group_metadata_write(metadata, &buffer, &size);
+  if (error != nullptr) return Err(ErrorStatus("read the consumer group's generation", error));
+  struct Free {
+    void operator()(void* p) const { rd_kafka_mem_free(nullptr, p); }
+  };
+  std::unique_ptr<void, Free> owned(buffer);
+  if (size < kMagicSize + sizeof(int32_t) || std::memcmp(buffer, kMagic, kMagicSize) != 0) {
+    return Err(Status::Aborted("read the consumer group's generation: this librdkafka (" +
+                               std::string(rd_kafka_version_str()) +
+                               ") serialises group metadata in a form onceflow does not know"));
+  }
+  int32_t generation = 0;
+  std::memcpy(&generation, static_cast<const char*>(buffer) + kMagicSize, sizeof(generation));
+  return generation;
 }
 
 Status ErrorStatus(std::string_view what, rd_kafka_resp_err_t err) {

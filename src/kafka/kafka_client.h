@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,7 +29,15 @@ enum class ClientKind { kProducer, kConsumer };
 
 // Makes a client of `kind` for `bootstrap` (host:port[,...]) with `settings`. A bad setting is
 // invalid_argument naming it. Connecting happens in the background: this does not block.
-Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const Settings& settings);
+// `customize`, if set, runs on the configuration last (callbacks such as a rebalance callback).
+Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const Settings& settings,
+                          const std::function<void(rd_kafka_conf_t*)>& customize = nullptr);
+
+// The generation of a consumer group's metadata (rd_kafka_consumer_group_metadata): the
+// number the coordinator gives each round of assignments, which only grows while the group
+// exists. librdkafka has no getter, so this reads its serialised form ("CGMDv2:" and the
+// generation as a native int32); another form is an error, never a guess.
+Result<int32_t> GenerationOf(const rd_kafka_consumer_group_metadata_t* metadata);
 
 // `what: <librdkafka's message>`; retryable for errors librdkafka or Kafka call transient
 // (timeouts, a broker down, a leader moving).

@@ -44,6 +44,8 @@ constexpr char kReadPipeline[] =
 constexpr char kWriteProgress[] =
     "UPDATE onceflow_progress SET last_batch = $3, epoch = $4, ranges = $5, "
     "committed_at_ms = $6 WHERE pipeline = $1 AND task = $2";
+constexpr char kClaimTask[] =
+    "UPDATE onceflow_progress SET epoch = $3 WHERE pipeline = $1 AND task = $2";
 constexpr char kWriteDeadLetter[] =
     "INSERT INTO onceflow_dead_letters(pipeline, batch, partition, \"offset\", raw, error) "
     "VALUES($1, $2, $3, $4, $5, $6)";
@@ -95,6 +97,9 @@ class PostgresSink final : public Sink, private TransactionWrites {
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
   Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
+  Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
+                                                std::span<const int32_t> tasks,
+                                                Epoch epoch) override;
   std::string Describe() const override { return describe_; }
 
  private:
@@ -107,6 +112,9 @@ class PostgresSink final : public Sink, private TransactionWrites {
   // BEGIN. A connection found dead here (the server restarted since the last commit) is
   // replaced once: nothing of the transaction was sent yet.
   Status Begin();
+  // Claim's statements, between BEGIN and COMMIT.
+  Status ClaimLocked(const std::string& pipeline, std::span<const int32_t> tasks, Epoch epoch,
+                     std::map<int32_t, TaskProgress>* claimed);
   Status CommitLocked(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
                       bool* wrote);
   // Locks and reads every task's progress row (one pipelined round trip) and decides.
@@ -258,6 +266,50 @@ Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskComm
   return outcomes;  // every task was already committed: nothing to keep
 }
 
+Result<std::map<int32_t, TaskProgress>> PostgresSink::Claim(const std::string& pipeline,
+                                                           std::span<const int32_t> tasks,
+                                                           Epoch epoch) {
+  std::lock_guard lock(mu_);
+  if (writer_ == nullptr) return Err(NotOpen());
+  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  if (Status begin = Begin(); !begin.ok()) {
+    conn_.reset();
+    return Err(Redact(std::move(begin), password_));
+  }
+  std::map<int32_t, TaskProgress> claimed;
+  Status s = ClaimLocked(pipeline, tasks, epoch, &claimed);
+  if (s.ok()) s = conn_->Exec("COMMIT", "commit the claim");
+  if (s.ok()) return claimed;
+  if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
+  return Err(Redact(std::move(s), password_));
+}
+
+Status PostgresSink::ClaimLocked(const std::string& pipeline, std::span<const int32_t> tasks,
+                                 Epoch epoch, std::map<int32_t, TaskProgress>* claimed) {
+  // In task order, as CheckTasks locks, so that a claim and a commit cannot deadlock.
+  std::vector<int32_t> order(tasks.begin(), tasks.end());
+  std::sort(order.begin(), order.end());
+  const std::string epoch_text = epoch.ToString();
+  for (int32_t task : order) {
+    const std::string task_text = std::to_string(task);
+    const std::string what = "claim the progress row of " + TaskName(pipeline, task);
+    RETURN_IF_ERROR(conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
+    ASSIGN_OR_RETURN(PgResult row,
+                     conn_->Query(kLockTask, {pipeline.c_str(), task_text.c_str()}, what));
+    if (PQntuples(row.get()) != 1) {
+      return Status::Aborted(describe_ + ": " + what + ": the row is gone");
+    }
+    ASSIGN_OR_RETURN(TaskProgress stored, ProgressFrom(row.get(), 0, 0, pipeline, task));
+    ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(describe_, pipeline, task, epoch, stored));
+    if (stored.epoch != epoch) {
+      RETURN_IF_ERROR(conn_->Query(
+          kClaimTask, {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()}, what));
+    }
+    (*claimed)[task] = std::move(after);
+  }
+  return Status::Ok();
+}
+
 Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
                                   std::vector<CommitOutcome>* outcomes, bool* wrote) {
   // Decide every task before writing anything: a fenced task or a gap fails the whole commit
@@ -321,7 +373,9 @@ Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
     const size_t i = order[k];
     const PGresult* row = results.at(2 * k + 1).get();
     std::optional<TaskProgress> stored;
-    if (PQntuples(row) == 1 && ParseInt(PQgetvalue(row, 0, 0)) >= 0) {
+    // A placeholder (epoch 0) decides nothing; a claimed row with no batch yet still fences.
+    if (PQntuples(row) == 1 &&
+        (ParseInt(PQgetvalue(row, 0, 0)) >= 0 || ParseInt(PQgetvalue(row, 0, 1)) > 0)) {
       ASSIGN_OR_RETURN(stored, ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
     }
     ASSIGN_OR_RETURN((*outcomes)[i], DecideTask(describe_, tasks[i], stored));

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sink/claim_test_util.h"
+
 #include "sink/postgres_sink_test_util.h"
 
 namespace onceflow::sink {
@@ -249,6 +251,14 @@ TEST_F(PostgresSinkTest, OlderEpochIsFencedAndWritesNothing) {
             CommitOutcome::kCommitted);
   EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:3:0:1-2"});
   EXPECT_EQ(QueryOne("SELECT balance FROM accounts WHERE id = 1"), "1110");
+}
+
+TEST_F(PostgresSinkTest, ClaimFencesOlderEpochsAndKeepsEveryTasksProgress) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  testing::CheckClaim(sink.get(), [&] { return Progress(); });
+  // 100 + 10, then the new owner's 1 and 2: the zombie's 1000s never landed.
+  EXPECT_EQ(QueryOne("SELECT balance FROM accounts WHERE id = 1"), "113");
 }
 
 TEST_F(PostgresSinkTest, GapAndOverlapAreRefusedAndWriteNothing) {

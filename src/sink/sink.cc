@@ -69,4 +69,10 @@ Result<std::vector<TaskRange>> DecodeRanges(std::string_view text) {
   return ranges;
 }
 
+Result<std::map<int32_t, TaskProgress>> Sink::Claim(const std::string&,
+                                                   std::span<const int32_t>, Epoch) {
+  return Err(Status::InvalidArgument(Describe() + ": this sink cannot be shared by several "
+                                     "processes (source.assign = \"group\")"));
+}
+
 }  // namespace onceflow::sink

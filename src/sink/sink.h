@@ -91,6 +91,16 @@ class Sink {
   // Fault points: mid_sink_write, before_sink_commit, after_sink_commit.
   virtual Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) = 0;
 
+  // Scale-out (DESIGN.md "Growing past one machine"): takes `tasks` of `pipeline` over for
+  // `epoch` (a consumer group's generation), in one transaction. A task whose progress row
+  // holds a newer epoch -> fenced, and nothing changes; else the row's epoch becomes `epoch` (a
+  // row with no batch yet, last_batch -1, is made for a task that has none). From then on a
+  // commit of these tasks with an older epoch -- a process that lost them while paused -- is
+  // fenced. Returns the tasks' rows after the claim. Sinks without it: invalid_argument.
+  virtual Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
+                                                        std::span<const int32_t> tasks,
+                                                        Epoch epoch);
+
   // A short description for logs and errors ("sqlite /path/bank.db"); never contains secrets.
   virtual std::string Describe() const = 0;
 };

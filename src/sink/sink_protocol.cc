@@ -103,6 +103,21 @@ Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> t
   return Status::Ok();
 }
 
+Result<TaskProgress> DecideClaim(const std::string& describe, const std::string& pipeline,
+                                 int32_t task, Epoch epoch,
+                                 const std::optional<TaskProgress>& stored) {
+  if (stored.has_value() && stored->epoch > epoch) {
+    return Err(Status::Fenced(describe + ": " + TaskName(pipeline, task) + ": cannot take it "
+                              "over for epoch " + epoch.ToString() + ": epoch " +
+                              stored->epoch.ToString() + " already holds it"));
+  }
+  TaskProgress after;
+  after.last_batch = BatchId(-1);
+  if (stored.has_value()) after = *stored;
+  after.epoch = epoch;
+  return after;
+}
+
 Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
                                  const std::optional<TaskProgress>& stored) {
   if (!stored.has_value()) return CommitOutcome::kCommitted;

@@ -48,6 +48,13 @@ Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> t
 Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
                                  const std::optional<TaskProgress>& stored);
 
+// Decides a claim of task `task` for `epoch` (Sink::Claim) given its stored row (nullopt: none):
+// fenced if the stored epoch is newer; else the row as it must stand after the claim (the
+// stored batch and ranges, or last_batch -1 and no ranges, with `epoch`).
+Result<TaskProgress> DecideClaim(const std::string& describe, const std::string& pipeline,
+                                 int32_t task, Epoch epoch,
+                                 const std::optional<TaskProgress>& stored);
+
 // The writes of one commit transaction, in a sink's own storage (its rows, dead letters and
 // progress rows). WriteRows writes the dead letters of the rows that fail itself.
 class TransactionWrites {

@@ -2,6 +2,8 @@
 // batch's tasks in one transaction.
 #include "sink/sqlite_sink.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -29,7 +31,7 @@ constexpr char kReadTask[] =
     "SELECT last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = ?1 AND task = ?2";
 constexpr char kReadPipeline[] =
     "SELECT task, last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = ?1 "
-    "ORDER BY task";
+    "AND last_batch >= 0 ORDER BY task";
 constexpr char kWriteProgress[] =
     "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(pipeline, task) DO UPDATE SET "
@@ -74,6 +76,9 @@ class SqliteSink final : public Sink, private TransactionWrites {
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
   Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
+  Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
+                                                std::span<const int32_t> tasks,
+                                                Epoch epoch) override;
   std::string Describe() const override { return "sqlite " + options_.path; }
 
  private:
@@ -192,6 +197,47 @@ Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit
   // finds the progress rows and reports kAlreadyCommitted.
   RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
   return outcomes;
+}
+
+Result<std::map<int32_t, TaskProgress>> SqliteSink::Claim(const std::string& pipeline,
+                                                         std::span<const int32_t> tasks,
+                                                         Epoch epoch) {
+  std::lock_guard lock(mu_);
+  if (db_ == nullptr) return Err(NotOpen());
+  RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the claim transaction"));
+  std::map<int32_t, TaskProgress> claimed;
+  std::vector<int32_t> order(tasks.begin(), tasks.end());
+  std::sort(order.begin(), order.end());  // as the PostgreSQL sink: the same task is named
+  Status s;
+  for (int32_t task : order) {
+    Result<std::optional<TaskProgress>> stored = ReadTask(pipeline, task);
+    if (!stored.has_value()) {
+      s = stored.error();
+      break;
+    }
+    Result<TaskProgress> after = DecideClaim(Describe(), pipeline, task, epoch, *stored);
+    if (!after.has_value()) {
+      s = after.error();
+      break;
+    }
+    if (!stored->has_value() || (*stored)->epoch != epoch) {
+      TaskCommit row;
+      row.pipeline = pipeline;
+      row.task = task;
+      row.batch = after->last_batch;
+      row.epoch = epoch;
+      row.ranges = after->ranges;
+      s = WriteProgress(row, NowMs());
+      if (!s.ok()) break;
+    }
+    claimed[task] = std::move(after).value();
+  }
+  if (s.ok()) s = db_->Run(commit_.get(), "commit the claim");
+  if (!s.ok()) {
+    Rollback();
+    return Err(std::move(s));
+  }
+  return claimed;
 }
 
 Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sink/claim_test_util.h"
+
 #include "sink/sqlite_sink_test_util.h"
 
 namespace onceflow::sink {
@@ -201,6 +203,14 @@ TEST_F(SqliteSinkTest, OlderEpochIsFencedAndWritesNothing) {
   ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 3, {R(0, 1, 2)}, zombie)),
             CommitOutcome::kCommitted);
   EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:3:0:1-2"});
+}
+
+TEST_F(SqliteSinkTest, ClaimFencesOlderEpochsAndKeepsEveryTasksProgress) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  testing::CheckClaim(sink.get(), [&] { return Progress(); });
+  // 100 + 10, then the new owner's 1 and 2: the zombie's 1000s never landed.
+  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "113");
 }
 
 TEST_F(SqliteSinkTest, GapAndOverlapAreRefusedAndWriteNothing) {

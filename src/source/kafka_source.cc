@@ -43,10 +43,38 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
   Result<int32_t> partitions = kafka::PartitionCount(source->meta_.get(), source->options_.topic,
                                                      source->options_.request_timeout);
   if (!partitions.has_value()) return Err(partitions.error());
+  if (source->options_.group_member) {
+    const KafkaSourceOptions& o = source->options_;
+    ASSIGN_OR_RETURN(source->member_,
+                     KafkaGroupMember::Join({o.bootstrap, o.topic, o.group, o.session_timeout,
+                                             o.extra}));
+  }
   return source;
 }
 
+std::optional<Source::Ownership> KafkaSource::Owned() {
+  if (member_ == nullptr) return std::nullopt;
+  KafkaGroupMember::Assignment a = member_->Poll();
+  Ownership own;
+  own.epoch = Epoch(a.generation);
+  for (int32_t p : a.partitions) own.partitions.push_back(PartitionId(p));
+  owned_ = std::move(a.partitions);
+  return own;
+}
+
+void KafkaSource::ReportPositions(const std::vector<Offset>& positions) {
+  if (member_ == nullptr) return;
+  std::vector<std::pair<int32_t, int64_t>> owned;
+  for (int32_t p : owned_) {
+    if (static_cast<size_t>(p) < positions.size() && positions[static_cast<size_t>(p)].value() >= 0) {
+      owned.emplace_back(p, positions[static_cast<size_t>(p)].value());
+    }
+  }
+  member_->CommitForMonitoring(owned);
+}
+
 KafkaSource::~KafkaSource() {
+  member_.reset();  // leave the group first: the others take the partitions over at once
   for (kafka::Handle& c : idle_) rd_kafka_consumer_close(c.get());
   if (waiter_ != nullptr) rd_kafka_consumer_close(waiter_.get());
 }

@@ -1,6 +1,7 @@
 // KafkaSource: a Kafka topic as a pipeline source, in direct mode (Kafka's "direct approach"):
-// the engine owns the offsets and reads exact ranges of explicitly assigned partitions; no
-// consumer-group subscription, no offsets committed to Kafka.
+// the engine owns the offsets and reads exact ranges of explicitly assigned partitions. With
+// group_member, the process also joins the consumer group, which decides the partitions it
+// owns (scale-out); the group's committed offsets are then written for monitoring only.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "kafka/kafka_client.h"
+#include "source/kafka_group.h"
 #include "source/source.h"
 
 namespace onceflow::source {
@@ -25,6 +27,10 @@ struct KafkaSourceOptions {
   // How long a metadata or offsets request may take.
   std::chrono::milliseconds request_timeout{10000};
   kafka::Settings extra;  // further librdkafka consumer settings
+  // Scale-out: share the topic's partitions with the other processes of the pipeline through
+  // the consumer group `group` (Owned() says which are this process's).
+  bool group_member = false;
+  std::chrono::milliseconds session_timeout{10000};
 };
 
 // Offsets: EarliestOffsets is each partition's low watermark, EndOffsets its last stable offset
@@ -53,6 +59,8 @@ class KafkaSource : public Source {
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
   std::string Describe() const override;
+  std::optional<Ownership> Owned() override;
+  void ReportPositions(const std::vector<Offset>& positions) override;
 
   // Consumers made so far (the pool's high-water mark), for tests and benchmarks.
   size_t consumers_made() const;
@@ -73,6 +81,8 @@ class KafkaSource : public Source {
 
   const KafkaSourceOptions options_;
   kafka::Handle meta_;  // metadata and watermarks (read_committed)
+  std::unique_ptr<KafkaGroupMember> member_;  // with group_member only
+  std::vector<int32_t> owned_;                // member_'s partitions at the last Owned()
 
   mutable std::mutex mu_;
   std::vector<kafka::Handle> idle_;  // consumers with no assignment

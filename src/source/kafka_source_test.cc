@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -221,6 +223,66 @@ TEST(KafkaSourceTest, NewPartitionsArePickedUpAndWaitWakesOnData) {
   end = (*source)->EndOffsets();
   ASSERT_TRUE(end.has_value());
   EXPECT_EQ(*end, (std::vector<Offset>{Offset(0), Offset(0), Offset(1)}));
+}
+
+}  // namespace
+}  // namespace onceflow::source
+
+namespace onceflow::source {
+namespace {
+
+// Polls `sources` until `done` holds for their ownerships (or 60 s pass).
+bool PollUntil(const std::vector<KafkaSource*>& sources,
+               const std::function<bool(const std::vector<Source::Ownership>&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::vector<Source::Ownership> owned;
+    for (KafkaSource* s : sources) owned.push_back(*s->Owned());
+    if (done(owned)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(KafkaSourceTest, GroupMembersSplitThePartitionsAndTheSurvivorTakesThemAllWithANewerEpoch) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = kafka::testing::UniqueTopic("src-group");
+  ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, topic, 4).ok());
+  auto open = [&] {
+    KafkaSourceOptions o;
+    o.bootstrap = bootstrap;
+    o.topic = topic;
+    o.group = topic;
+    o.group_member = true;
+    o.session_timeout = std::chrono::milliseconds(6000);
+    return KafkaSource::Open(std::move(o));
+  };
+  auto a = open();
+  auto b = open();
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  const std::vector<PartitionId> all = {PartitionId(0), PartitionId(1), PartitionId(2),
+                                        PartitionId(3)};
+  Epoch split(-1);
+  ASSERT_TRUE(PollUntil({a->get(), b->get()}, [&](const std::vector<Source::Ownership>& o) {
+    if (o[0].epoch.value() < 0 || o[0].epoch != o[1].epoch) return false;
+    if (o[0].partitions.size() != 2 || o[1].partitions.size() != 2) return false;
+    std::vector<PartitionId> both = o[0].partitions;
+    both.insert(both.end(), o[1].partitions.begin(), o[1].partitions.end());
+    std::sort(both.begin(), both.end());
+    split = o[0].epoch;
+    return both == all;  // disjoint, and every partition owned
+  }));
+  // A member that leaves (a clean stop) hands its partitions over at once, under a newer
+  // generation: the epoch that fences whatever the leaver might still commit.
+  a->reset();
+  ASSERT_TRUE(PollUntil({b->get()}, [&](const std::vector<Source::Ownership>& o) {
+    return o[0].partitions == all;
+  }));
+  EXPECT_GT((*b)->Owned()->epoch, split);
+  // A source that is not shared owns everything, always.
+  auto direct = OpenSource(bootstrap, topic);
+  ASSERT_TRUE(direct.has_value());
+  EXPECT_FALSE((*direct)->Owned().has_value());
 }
 
 }  // namespace

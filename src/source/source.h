@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,18 @@ class Source {
   // or the timeout passes. Lets an idle pipeline sleep instead of spinning.
   virtual void WaitForData(const std::vector<Offset>& positions,
                            std::chrono::milliseconds timeout) = 0;
+
+  // Scale-out (DESIGN.md "Growing past one machine"): the partitions this process owns now,
+  // and the epoch that fences their previous owners. nullopt: the source is not shared and
+  // every partition is this process's. An epoch of -1: nothing owned yet.
+  struct Ownership {
+    Epoch epoch{-1};
+    std::vector<PartitionId> partitions;  // sorted
+    bool operator==(const Ownership&) const = default;
+  };
+  virtual std::optional<Ownership> Owned() { return std::nullopt; }
+  // After a batch: where the owned partitions stand (index = partition), for monitoring tools.
+  virtual void ReportPositions(const std::vector<Offset>& positions) { (void)positions; }
 
   virtual std::string Describe() const = 0;
 };
