@@ -3,6 +3,7 @@
 // tampered sink, bad configs and fault specs, injected crashes and clean stops by signal.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <chrono>
@@ -124,7 +125,13 @@ TEST_F(CliPipelineTest, SigtermStopsAfterTheCurrentBatchWithNothingUnfinished) {
   WriteToml(2);  // about 500 batches: the signal comes in the middle of the run
   Produce(4000);
   Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Once the sink's database exists the pipeline runs, and its signal watcher is in place (a
+  // SIGTERM before that, on a slow start under a sanitizer, would simply kill the process).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (::access(db_.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   run.Signal(SIGTERM);
   ASSERT_EQ(run.Wait(std::chrono::seconds(20)), 0) << run.err();
   EXPECT_THAT(run.err(), HasSubstr("stopped (Terminated)"));
