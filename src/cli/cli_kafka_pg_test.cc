@@ -219,7 +219,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   int code = RunThrough(server.conninfo(), [&] { broker_restarted = broker.Restart(); });
   ASSERT_TRUE(broker_restarted);
   std::printf("run across the broker restart ended with %d%s\n", code,
-              code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());
+              code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
 
   // 3. The server restarted while a run is busy.
   ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
@@ -227,7 +227,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   code = RunThrough(server.conninfo(), [&] { server_restarted = server.Restart(); });
   ASSERT_TRUE(server_restarted);
   std::printf("run across the server restart ended with %d%s\n", code,
-              code == 0 ? "" : (": " + last_err_.substr(0, 600)).c_str());
+              code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
 
   RunResult last = Run({"run", toml_, "--until-caught-up", "--data", data_});
   ASSERT_EQ(last.exit_code, 0) << last.err;

@@ -68,7 +68,7 @@ class Driver {
   // rows in the sink with the group's generation as the epoch (fencing the previous owners)
   // and resumes each partition where its row ends. The local checkpoint only numbers batches.
   bool Grouped() const { return ownership_.has_value(); }
-  Status RecoverGrouped(const std::map<int32_t, sink::TaskProgress>& progress);
+  Status RecoverGrouped();
   Status SyncOwnership();
   // A batch the sink fenced: another process owns its partitions now. The batch is recorded
   // as done here (its ranges belong to the new owner) and the partitions are claimed again

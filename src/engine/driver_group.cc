@@ -27,7 +27,7 @@ Epoch Driver::CommitEpoch() const {
   return Grouped() ? ownership_->epoch : checkpoint_->epoch();
 }
 
-Status Driver::RecoverGrouped(const std::map<int32_t, sink::TaskProgress>& progress) {
+Status Driver::RecoverGrouped() {
   int64_t last = -1;
   if (const auto& intent = checkpoint_->last_intent()) last = intent->batch.value();
   if (checkpoint_->has_unfinished_batch()) {
@@ -38,8 +38,8 @@ Status Driver::RecoverGrouped(const std::map<int32_t, sink::TaskProgress>& progr
         "without a re-run");
     RETURN_IF_ERROR(checkpoint_->WriteCommit(BatchId(last)));
   }
-  // Batch numbers above every batch the sink holds, so that none reads as already committed.
-  for (const auto& [task, prog] : progress) last = std::max(last, prog.last_batch.value());
+  // The progress rows are read per partition when claimed (SyncOwnership), never all at once
+  // here: a sink may take over what it reads (the Kafka sink restarts the tasks' producers).
   next_batch_ = BatchId(last + 1);
   positions_.clear();
   return Status::Ok();
@@ -106,7 +106,7 @@ Status Driver::AbandonFenced(const checkpoint::BatchIntent& intent, const Status
 }
 
 Result<bool> Driver::GroupCaughtUp(const std::vector<Offset>& target) {
-  ASSIGN_OR_RETURN(auto progress, sink_->ReadProgress(spec_.config.name));
+  ASSIGN_OR_RETURN(auto progress, sink_->PeekProgress(spec_.config.name));
   ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
   for (size_t p = 0; p < target.size(); ++p) {
     if (p < earliest.size() && target[p] <= earliest[p]) continue;  // nothing to read there

@@ -104,18 +104,13 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   RETURN_IF_ERROR(CheckSink(*sink.node->as_table(), &config.sink));
   if (config.source.assign_group) {
     // Each process commits the partitions it owns as tasks of their own: an aggregate (one
-    // task over every partition) or a sink without progress-row claims cannot be shared.
+    // task over every partition) cannot be shared.
     for (size_t i = 0; i < config.transforms.size(); ++i) {
       if (config.transforms[i].type == TransformConfig::Type::kAggregate) {
         return Err(Error("source.assign", "\"group\" cannot feed an aggregate (transform[" +
                                               std::to_string(i) + "]): its keys span every "
                                               "partition, so one process must own them all"));
       }
-    }
-    if (config.sink.type != "sqlite" && config.sink.type != "postgres") {
-      return Err(Error("source.assign", "\"group\" needs a sink of type sqlite or postgres "
-                                        "(their progress rows fence a process that lost its "
-                                        "partitions), got '" + config.sink.type + "'"));
     }
   }
   return config;

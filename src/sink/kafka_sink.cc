@@ -88,7 +88,13 @@ class KafkaSink final : public Sink {
 
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
+  Result<std::map<int32_t, TaskProgress>> PeekProgress(const std::string& pipeline) override;
   Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
+  // Restarts each task's producer (init_transactions fences every other producer of the task,
+  // in this process or another, and aborts what it left open), then reads the committed markers.
+  Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
+                                                std::span<const int32_t> tasks,
+                                                Epoch epoch) override;
   std::string Describe() const override { return "kafka topic '" + options_.topic + "'"; }
 
  private:
@@ -250,6 +256,53 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::strin
     auto it = out.find(id.second);
     tp->last = it == out.end() ? std::nullopt : std::optional<TaskProgress>(it->second);
     tp->loaded = true;
+  }
+  return out;
+}
+
+Result<std::map<int32_t, TaskProgress>> KafkaSink::PeekProgress(const std::string& pipeline) {
+  if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
+  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  std::map<int32_t, TaskProgress> out;
+  for (const auto& [task, marker] : committed) {
+    if (marker.has_value()) out[task] = *marker;
+  }
+  return out;
+}
+
+Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipeline,
+                                                        std::span<const int32_t> tasks,
+                                                        Epoch epoch) {
+  if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
+  std::vector<TaskProducer*> claimed;
+  for (int32_t task : tasks) {
+    TaskProducer* tp;
+    {
+      std::lock_guard lock(mu_);
+      auto& slot = producers_[{pipeline, task}];
+      if (slot == nullptr) slot = std::make_unique<TaskProducer>();
+      tp = slot.get();
+    }
+    std::lock_guard task_lock(tp->mu);
+    // Fenced before under an older generation, or still running from one: start afresh.
+    tp->Reset();
+    tp->fenced = false;
+    RETURN_IF_ERROR(Start(tp, pipeline, task));
+    claimed.push_back(tp);
+  }
+  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  std::map<int32_t, TaskProgress> out;
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    const int32_t task = tasks[i];
+    auto it = committed.find(task);
+    const std::optional<TaskProgress> stored =
+        it == committed.end() ? std::nullopt : it->second;
+    ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(Describe(), pipeline, task, epoch, stored));
+    std::lock_guard task_lock(claimed[i]->mu);
+    // What commits are checked against: older epochs of this process are refused too.
+    claimed[i]->last = after;
+    claimed[i]->loaded = true;
+    out[task] = std::move(after);
   }
   return out;
 }

@@ -184,6 +184,47 @@ TEST_F(KafkaSinkTest, AnOlderEpochIsFencedByTheMarker) {
   EXPECT_EQ(Visible(bootstrap, topic).size(), 1u);
 }
 
+TEST_F(KafkaSinkTest, AClaimFencesTheOtherProcessAndContinuesFromItsMarker) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-claim");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  // Two processes of one pipeline (scale-out): the first owned task 0 under generation 3.
+  auto first = OpenSink(bootstrap, topic);
+  auto second = OpenSink(bootstrap, topic);
+  ASSERT_TRUE(first != nullptr && second != nullptr);
+  const int32_t tasks[] = {0};
+  ASSERT_TRUE(first->Claim("p", tasks, Epoch(3)).has_value());
+  ASSERT_EQ(CommitOne(first.get(), Commit(7, 3, 0, 2, Rows(0, 2))), CommitOutcome::kCommitted);
+  // Generation 4 gives the task to the second process, which claims it: the first's producer
+  // is fenced by init_transactions; the claim returns the first's last marker, and peeking
+  // takes nothing over.
+  auto claimed = second->Claim("p", tasks, Epoch(4));
+  ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
+  EXPECT_EQ(claimed->at(0).last_batch, BatchId(7));
+  EXPECT_EQ(claimed->at(0).epoch, Epoch(4));
+  EXPECT_EQ(claimed->at(0).ranges, (std::vector<TaskRange>{{PartitionId(0), Offset(0), Offset(2)}}));
+  auto peek = first->PeekProgress("p");
+  ASSERT_TRUE(peek.has_value()) << peek.error().ToString();
+  EXPECT_EQ(peek->at(0).last_batch, BatchId(7));
+  // The first process, unaware, commits its next batch: refused.
+  auto zombie = CommitOne(first.get(), Commit(8, 3, 2, 4, Rows(2, 2, "zombie")));
+  ASSERT_FALSE(zombie.has_value());
+  EXPECT_EQ(zombie.error().code(), StatusCode::kFenced) << zombie.error().ToString();
+  // An older claim is refused once the newer owner has committed under its epoch.
+  ASSERT_EQ(CommitOne(second.get(), Commit(8, 4, 2, 4, Rows(2, 2, "owner"))),
+            CommitOutcome::kCommitted);
+  auto old = first->Claim("p", tasks, Epoch(3));
+  ASSERT_FALSE(old.has_value());
+  EXPECT_EQ(old.error().code(), StatusCode::kFenced) << old.error().ToString();
+  // A later generation gives it back to the first process, which continues exactly.
+  ASSERT_TRUE(first->Claim("p", tasks, Epoch(5)).has_value());
+  ASSERT_EQ(CommitOne(first.get(), Commit(9, 5, 4, 5, Rows(4, 1))), CommitOutcome::kCommitted);
+  EXPECT_EQ(Visible(bootstrap, topic),
+            (std::vector<std::string>{"0 {\"id\":0}", "1 {\"id\":1}",
+                                      "2 {\"id\":2,\"tag\":\"owner\"}",
+                                      "3 {\"id\":3,\"tag\":\"owner\"}", "4 {\"id\":4}"}));
+}
+
 TEST_F(KafkaSinkTest, AFailedWriteAbortsTheWholeTransaction) {
   ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
   const std::string topic = UniqueTopic("sink-throw");

@@ -77,8 +77,14 @@ class Sink {
   // Connects, runs the configured init statements, creates the progress and dead-letter tables.
   virtual Status Open() = 0;
 
-  // The progress rows of `pipeline`, by task.
+  // The progress rows of `pipeline`, by task. A sink may settle what crashed writers left
+  // behind first (the Kafka sink fences every older producer of the pipeline's tasks).
   virtual Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) = 0;
+  // The committed progress rows of `pipeline` as they stand, taking nothing over from other
+  // processes (for monitoring, and for --until-caught-up across scale-out processes).
+  virtual Result<std::map<int32_t, TaskProgress>> PeekProgress(const std::string& pipeline) {
+    return ReadProgress(pipeline);
+  }
 
   // Commits the tasks' outputs atomically with their progress rows: in ONE transaction when
   // the sink can (SQLite: one fsync for the whole batch). For each task, inside the
