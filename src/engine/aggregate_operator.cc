@@ -287,12 +287,14 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     groups.push_back(std::move(g));
     return groups.size() - 1;
   };
+  index.reserve(rows.size());
+  std::vector<int64_t> starts;  // the row's windows; reused, not allocated per row
   for (KeyedRow& r : rows) {
     if (Status s = Check(aggs, r.row.row); !s.ok()) {
       ctx.dead_letters->push_back({r.row.partition, r.row.offset, r.row.row.ToJson(), s.message()});
       continue;
     }
-    std::vector<int64_t> starts;
+    starts.clear();
     if (config_.windowed) {
       for (int64_t s = FloorDiv(r.event_time, w.slide_ms) * w.slide_ms; s > r.event_time - w.size_ms;
            s -= w.slide_ms) {
@@ -343,6 +345,7 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     }
     return out;
   };
+  ctx.state->Reserve(groups.size());
   for (const Group& g : groups) {
     ctx.state->Put(g.state_key, EncodeAccs(g.accs));
     if (!config_.windowed || w.emit == Emit::kUpdate) {

@@ -205,6 +205,27 @@ TEST_F(StatePipelineTest, CrashBetweenSinkAndStateCommitReRunsOneBatchFromTheSta
   EXPECT_EQ(CheckSpend(db_, purchases), "");
 }
 
+TEST_F(StatePipelineTest, FailedStateCommitIsRetriedFromThePreviousBatchsState) {
+  auto purchases = MakePurchases(1200, 25, 7);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  // Batch 2's state commit fails after its sink commit: the retry recomputes it from the state
+  // of batch 1 (the cache of committed values must not hold batch 2's deltas), the sink skips
+  // it, and its state is applied once.
+  ASSERT_TRUE(faults::Arm("mid_state_commit=throw#3").ok());
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(SpendPipeline(db_, 40), &stats).ok());
+  EXPECT_EQ(stats.batch_retries, 1);
+  EXPECT_EQ(stats.already_committed, 1);
+  EXPECT_EQ(CheckSpend(db_, purchases), "");
+  // The same crash, in a child: recovery re-runs the batch from the state on disk.
+  const std::string data = dir_.path() + "/data-crash";
+  const std::string db = dir_.path() + "/crash.db";
+  ProducePurchases(data, "purchases", 3, purchases);
+  EXPECT_EQ(RunSpendChild(data, db, "mid_state_commit=crash#3"), faults::kCrashExitCode);
+  EXPECT_EQ(RunSpendChild(data, db, ""), 0);
+  EXPECT_EQ(CheckSpend(db, purchases), "");
+}
+
 TEST_F(StatePipelineTest, CrashAfterTheStateCommitOnlyRecordsTheBatch) {
   auto purchases = MakePurchases(600, 10, 6);
   ProducePurchases(data_, "purchases", 3, purchases);

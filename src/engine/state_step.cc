@@ -78,6 +78,9 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   RETURN_IF_ERROR(ParallelFor(executor_, map_outputs.size(), [&](size_t i) -> Status {
     Routed& r = routed[i];
     r.buckets.resize(static_cast<size_t>(tasks));
+    // Keys spread evenly over the state tasks: one allocation per bucket, not a doubling series.
+    const size_t per_task = map_outputs[i].rows.size() / static_cast<size_t>(tasks);
+    for (auto& b : r.buckets) b.reserve(per_task + per_task / 8 + 16);
     for (sink::SinkRow& row : map_outputs[i].rows) {
       auto dead = [&](const std::string& why) {
         r.dead.push_back({row.partition, row.offset, row.row.ToJson(), why});

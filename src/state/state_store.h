@@ -22,6 +22,8 @@ class DB;
 
 namespace onceflow::state {
 
+class StateCache;
+
 // One state task's changes in one batch: full store keys (state_format.h) to their new value,
 // nullopt for a delete.
 struct StateDelta {
@@ -35,12 +37,21 @@ struct StateDelta {
 // during a batch see exactly the state as of the previous batch.
 // Durability: Commit returns after the WAL is synced; the deltas of every task and every
 // task's marker are in one WriteBatch, so the store is always wholly at one batch.
+// Caching: point reads of data keys go through a write-through StateCache (state_cache.h) of
+// committed values: filled from RocksDB reads and, after a successful Commit, with the values
+// just written; cleared whole when a Commit fails. It never holds an uncommitted delta, so a
+// batch retried after a failed commit reads the state of the previous batch, as without it.
 class StateStore {
  public:
+  // The default byte budget of the cache of committed values.
+  static constexpr size_t kDefaultCacheBytes = size_t{256} << 20;
+
   // Opens or creates the store at `dir` with `tasks` state tasks (keys are partitioned by
   // task: a key's task must never change, so a store is refused if it was created with another
-  // number of tasks). A store of a newer format is refused.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir, int32_t tasks);
+  // number of tasks). A store of a newer format is refused. cache_bytes: the budget of the
+  // cache of committed values (0: no cache, every read goes to RocksDB).
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir, int32_t tasks,
+                                                  size_t cache_bytes = kDefaultCacheBytes);
   ~StateStore();
 
   // The last batch whose state was committed (-1: none yet).
@@ -51,14 +62,17 @@ class StateStore {
   std::optional<int64_t> max_event_time() const { return max_event_time_; }
   const std::string& dir() const { return dir_; }
 
-  // The committed value of a full store key (nullopt if absent).
+  // The committed value of a full store key (nullopt if absent). Data keys are served from
+  // the cache when it holds them.
   Result<std::optional<std::string>> Get(std::string_view key) const;
   // Calls fn for every committed key in [begin, end), in key order, until fn returns false.
   Status Scan(std::string_view begin, std::string_view end,
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // Applies the deltas of batch `batch` with every task's marker set to `batch`, and the new
-  // max event time, in one WriteBatch written with WAL sync.
+  // max event time, in one WriteBatch written with WAL sync (the writes in key order: RocksDB's
+  // memtable inserts sorted keys faster). On success the written data keys go into the cache;
+  // on failure the cache is cleared. Fault point: mid_state_commit (before the write).
   // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
   // the fault point after_sink_commit is the crash before it.)
   Status Commit(BatchId batch, std::span<const StateDelta> deltas,
@@ -71,11 +85,12 @@ class StateStore {
   StateStore& operator=(const StateStore&) = delete;
 
  private:
-  StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db);
+  StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db, size_t cache_bytes);
   Status Load(int32_t tasks);
 
   std::string dir_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<StateCache> cache_;  // committed values only (see the class comment)
   int32_t tasks_ = 0;
   BatchId batch_{-1};
   std::optional<int64_t> max_event_time_;

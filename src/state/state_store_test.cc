@@ -5,6 +5,7 @@
 #include "log/log_test_util.h"
 #include "state/state_format.h"
 #include "state/task_state.h"
+#include "util/fault_points.h"
 
 namespace onceflow::state {
 namespace {
@@ -105,6 +106,55 @@ TEST(StateStoreTest, DueTimersMergeCommittedAndBufferedTimers) {
   TaskState other_task(store.get(), 0, 0);
   EXPECT_TRUE(other_task.DueTimers(INT64_MAX).value().empty());
   EXPECT_EQ(next.DueTimers(INT64_MAX).value().size(), 4u);
+}
+
+TEST(StateStoreTest, CacheServesCommittedValuesAndNeverAFailedCommitsDeltas) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 1).value();
+  TaskState t(store.get(), 0, 0);
+  EXPECT_FALSE(t.Get("k").value().has_value());  // cached as absent
+  t.Put("k", "1");
+  t.Put("gone", "x");
+  StateDelta d[] = {t.TakeDelta()};
+  ASSERT_TRUE(store->Commit(BatchId(0), d, std::nullopt).ok());
+  EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "1");  // written through
+  // A commit that fails leaves the store, and every read, at the previous batch.
+  ASSERT_TRUE(faults::Arm("mid_state_commit=throw#1").ok());
+  TaskState failed(store.get(), 0, 0);
+  failed.Put("k", "2");
+  failed.Remove("gone");
+  StateDelta d1[] = {failed.TakeDelta()};
+  EXPECT_FALSE(store->Commit(BatchId(1), d1, std::nullopt).ok());
+  faults::DisarmAll();
+  EXPECT_EQ(store->batch(), BatchId(0));
+  EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "1");
+  EXPECT_EQ(store->Get(DataKey(0, 0, "gone")).value(), "x");
+  // The retry commits; reads then see it, from the cache and after a reopen alike.
+  ASSERT_TRUE(store->Commit(BatchId(1), d1, std::nullopt).ok());
+  EXPECT_EQ(store->Get(DataKey(0, 0, "k")).value(), "2");
+  EXPECT_FALSE(store->Get(DataKey(0, 0, "gone")).value().has_value());
+  const std::string path = store->dir();
+  store.reset();
+  auto reopened = StateStore::Open(path, 1).value();
+  EXPECT_EQ(reopened->Get(DataKey(0, 0, "k")).value(), "2");
+  EXPECT_FALSE(reopened->Get(DataKey(0, 0, "gone")).value().has_value());
+}
+
+TEST(StateStoreTest, TinyCacheEvictsAndStillReadsEveryValue) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 2, /*cache_bytes=*/4096).value();
+  for (int b = 0; b < 3; ++b) {
+    TaskState t0(store.get(), 0, 0), t1(store.get(), 0, 1);
+    for (int k = 0; k < 500; ++k) {
+      const std::string key = "key" + std::to_string(k);
+      TaskState& t = k % 2 == 0 ? t0 : t1;
+      auto v = t.Get(key).value();
+      EXPECT_EQ(v.value_or("none"), b == 0 ? "none" : std::to_string(k * 10 + b - 1));
+      t.Put(key, std::to_string(k * 10 + b));
+    }
+    StateDelta d[] = {t0.TakeDelta(), t1.TakeDelta()};
+    ASSERT_TRUE(store->Commit(BatchId(b), d, std::nullopt).ok());
+  }
 }
 
 }  // namespace

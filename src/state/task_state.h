@@ -26,6 +26,8 @@ class TaskState {
   Result<std::optional<std::string>> Get(std::string_view user_key) const;
   void Put(std::string_view user_key, std::string value);
   void Remove(std::string_view user_key);
+  // Room for n more writes (a caller that knows how many keys it will write).
+  void Reserve(size_t n) { delta_.writes.reserve(delta_.writes.size() + n); }
   // Timers: (time, user_key) pairs, e.g. a window's end or a key's timeout.
   void SetTimer(int64_t time, std::string_view user_key);
   void ClearTimer(int64_t time, std::string_view user_key);

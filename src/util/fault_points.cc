@@ -117,6 +117,7 @@ const std::vector<std::string>& KnownPoints() {
   static const std::vector<std::string> points = [] {
     std::vector<std::string> all = PipelinePoints();
     all.push_back("receiver_before_ack");  // onceflow serve: after the durable append
+    all.push_back("mid_state_commit");     // stateful pipelines only: the state store's write
     return all;
   }();
   return points;
