@@ -107,7 +107,12 @@ start() {  # DIR [PORT]
   # shellcheck disable=SC2046
   if [ ! -f "$dir/data/meta.properties" ]; then
     local id
-    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    # A cluster id is 16 random bytes in URL-safe base64. One starting with '-' would read as
+    # an option to the argument parser (1 start in 64 failed so): draw again.
+    id=-
+    while [ "${id#-}" != "$id" ]; do
+      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
     java $(java_opts "$dir") -cp "$libs/*" kafka.tools.StorageTool format --standalone \
       -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
       { cat "$dir/format.log" >&2; die "formatting the storage in $dir failed"; }

@@ -1,7 +1,8 @@
 // The bank-transfer pipeline Kafka -> PostgreSQL end to end, against a real broker and a real
 // server of the test's own (so that it may restart them): `onceflow run` SIGKILLed at random
-// moments, the broker restarted while a run is busy, the server restarted while a run is busy;
-// then every balance exact, ledger rows == transfers, no duplicate id. Label crash-kafka.
+// moments, the broker restarted while a run is busy, the server restarted while a run is busy
+// (both ridden out: the run ends by itself with 0); then every balance exact, ledger rows ==
+// transfers, no duplicate id. Label crash-kafka.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -199,7 +200,8 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
 
   // 1. SIGKILLs at random moments.
   constexpr int kKills = 8;
-  std::uniform_int_distribution<int> delay_ms(300, 2000);
+  // A finished run (1000 more transfers) takes about 0.4 s on a quiet machine: most kills land.
+  std::uniform_int_distribution<int> delay_ms(100, 900);
   int kills = 0, finished = 0;
   while (kills < kKills) {
     const int code = RunAndKill(std::chrono::milliseconds(delay_ms(rng)));
@@ -212,12 +214,13 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
     ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 1000, &rng));
   }
 
-  // 2. The broker restarted while a run is busy: the run rides it out or stops with an error;
-  // either way the rerun completes exactly.
+  // 2. The broker restarted while a run is busy: the run rides it out (planning waits for the
+  // broker, a read in flight waits up to its timeout) and ends by itself.
   ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
   bool broker_restarted = false;
   int code = RunThrough(server.conninfo(), [&] { broker_restarted = broker.Restart(); });
   ASSERT_TRUE(broker_restarted);
+  EXPECT_EQ(code, 0) << last_err_;
   std::printf("run across the broker restart ended with %d%s\n", code,
               code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
 
@@ -226,6 +229,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   bool server_restarted = false;
   code = RunThrough(server.conninfo(), [&] { server_restarted = server.Restart(); });
   ASSERT_TRUE(server_restarted);
+  EXPECT_EQ(code, 0) << last_err_;
   std::printf("run across the server restart ended with %d%s\n", code,
               code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
 
