@@ -20,6 +20,10 @@ using kafka::testing::UniqueTopic;
 
 class KafkaSinkTest : public ::testing::Test {
  protected:
+  // The pipeline name is part of each task's transactional.id: tests that ctest runs side by
+  // side must not share one, or they fence each other's producers.
+  const std::string pipeline_ = UniqueTopic("p");
+
   void TearDown() override { faults::DisarmAll(); }
 
   // A sink on a fresh output topic with its own progress topic, opened.
@@ -53,7 +57,7 @@ class KafkaSinkTest : public ::testing::Test {
   TaskCommit Commit(int64_t batch, int64_t epoch, int64_t from, int64_t until,
                     std::span<const SinkRow> rows) {
     TaskCommit t;
-    t.pipeline = "p";
+    t.pipeline = pipeline_;
     t.task = 0;
     t.batch = BatchId(batch);
     t.epoch = Epoch(epoch);
@@ -87,7 +91,7 @@ TEST_F(KafkaSinkTest, OutputAndMarkerCommitTogetherAndReplaysAreSkipped) {
   ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
   auto sink = OpenSink(bootstrap, topic);
   ASSERT_NE(sink, nullptr);
-  auto progress = sink->ReadProgress("p");
+  auto progress = sink->ReadProgress(pipeline_);
   ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
   EXPECT_TRUE(progress->empty());
 
@@ -117,7 +121,7 @@ TEST_F(KafkaSinkTest, OutputAndMarkerCommitTogetherAndReplaysAreSkipped) {
   // A new sink (a restarted process) reads the marker back and skips what it holds.
   auto again = OpenSink(bootstrap, topic);
   ASSERT_NE(again, nullptr);
-  progress = again->ReadProgress("p");
+  progress = again->ReadProgress(pipeline_);
   ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
   ASSERT_EQ(progress->size(), 1u);
   EXPECT_EQ(progress->at(0).last_batch, BatchId(1));
@@ -143,7 +147,7 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
   auto zombie = OpenSink(bootstrap, topic);
   ASSERT_NE(zombie, nullptr);
-  ASSERT_TRUE(zombie->ReadProgress("p").has_value());
+  ASSERT_TRUE(zombie->ReadProgress(pipeline_).has_value());
   ASSERT_TRUE(CommitOne(zombie.get(), Commit(0, 1, 0, 2, Rows(0, 2))).has_value());
   // The zombie's next commit stalls with its transaction open and its rows sent ...
   ASSERT_TRUE(faults::Arm("before_sink_commit=slow:3s#1").ok());
@@ -155,7 +159,7 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   // ... while its successor starts: init_transactions aborts the zombie's transaction.
   auto successor = OpenSink(bootstrap, topic);
   ASSERT_NE(successor, nullptr);
-  auto progress = successor->ReadProgress("p");
+  auto progress = successor->ReadProgress(pipeline_);
   ASSERT_TRUE(progress.has_value()) << progress.error().ToString();
   EXPECT_EQ(progress->at(0).last_batch, BatchId(0));
   auto o = CommitOne(successor.get(), Commit(1, 2, 2, 5, Rows(2, 3, "successor")));
@@ -193,17 +197,17 @@ TEST_F(KafkaSinkTest, AClaimFencesTheOtherProcessAndContinuesFromItsMarker) {
   auto second = OpenSink(bootstrap, topic);
   ASSERT_TRUE(first != nullptr && second != nullptr);
   const int32_t tasks[] = {0};
-  ASSERT_TRUE(first->Claim("p", tasks, Epoch(3)).has_value());
+  ASSERT_TRUE(first->Claim(pipeline_, tasks, Epoch(3)).has_value());
   ASSERT_EQ(CommitOne(first.get(), Commit(7, 3, 0, 2, Rows(0, 2))), CommitOutcome::kCommitted);
   // Generation 4 gives the task to the second process, which claims it: the first's producer
   // is fenced by init_transactions; the claim returns the first's last marker, and peeking
   // takes nothing over.
-  auto claimed = second->Claim("p", tasks, Epoch(4));
+  auto claimed = second->Claim(pipeline_, tasks, Epoch(4));
   ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
   EXPECT_EQ(claimed->at(0).last_batch, BatchId(7));
   EXPECT_EQ(claimed->at(0).epoch, Epoch(4));
   EXPECT_EQ(claimed->at(0).ranges, (std::vector<TaskRange>{{PartitionId(0), Offset(0), Offset(2)}}));
-  auto peek = first->PeekProgress("p");
+  auto peek = first->PeekProgress(pipeline_);
   ASSERT_TRUE(peek.has_value()) << peek.error().ToString();
   EXPECT_EQ(peek->at(0).last_batch, BatchId(7));
   // The first process, unaware, commits its next batch: refused.
@@ -213,11 +217,11 @@ TEST_F(KafkaSinkTest, AClaimFencesTheOtherProcessAndContinuesFromItsMarker) {
   // An older claim is refused once the newer owner has committed under its epoch.
   ASSERT_EQ(CommitOne(second.get(), Commit(8, 4, 2, 4, Rows(2, 2, "owner"))),
             CommitOutcome::kCommitted);
-  auto old = first->Claim("p", tasks, Epoch(3));
+  auto old = first->Claim(pipeline_, tasks, Epoch(3));
   ASSERT_FALSE(old.has_value());
   EXPECT_EQ(old.error().code(), StatusCode::kFenced) << old.error().ToString();
   // A later generation gives it back to the first process, which continues exactly.
-  ASSERT_TRUE(first->Claim("p", tasks, Epoch(5)).has_value());
+  ASSERT_TRUE(first->Claim(pipeline_, tasks, Epoch(5)).has_value());
   ASSERT_EQ(CommitOne(first.get(), Commit(9, 5, 4, 5, Rows(4, 1))), CommitOutcome::kCommitted);
   EXPECT_EQ(Visible(bootstrap, topic),
             (std::vector<std::string>{"0 {\"id\":0}", "1 {\"id\":1}",
@@ -253,7 +257,7 @@ TEST_F(KafkaSinkTest, SeveralTasksAndDeadLettersInOneCommit) {
   ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
   auto sink = OpenSink(bootstrap, topic);
   ASSERT_NE(sink, nullptr);
-  ASSERT_TRUE(sink->ReadProgress("p").has_value());
+  ASSERT_TRUE(sink->ReadProgress(pipeline_).has_value());
   std::vector<DeadLetter> dead = {{PartitionId(1), Offset(7), "{not json", "bad record"}};
   TaskCommit a = Commit(0, 1, 0, 2, Rows(0, 2));
   TaskCommit b = Commit(0, 1, 0, 8, Rows(10, 1));
@@ -276,10 +280,10 @@ TEST_F(KafkaSinkTest, SeveralTasksAndDeadLettersInOneCommit) {
 
   EXPECT_EQ(Visible(bootstrap, topic).size(), 3u);
   EXPECT_EQ(Visible(bootstrap, topic + "-dead"),
-            (std::vector<std::string>{" {\"pipeline\":\"p\",\"batch\":0,\"partition\":1,"
+            (std::vector<std::string>{" {\"pipeline\":\"" + pipeline_ + "\",\"batch\":0,\"partition\":1,"
                                       "\"offset\":7,\"raw\":\"{not json\",\"error\":\"bad "
                                       "record\"}"}));
-  auto progress = sink->ReadProgress("p");
+  auto progress = sink->ReadProgress(pipeline_);
   ASSERT_TRUE(progress.has_value());
   ASSERT_EQ(progress->size(), 2u);
   EXPECT_EQ(EncodeRanges(progress->at(1).ranges), "1:0-8");
