@@ -36,10 +36,9 @@ class CliKafkaGroupTest : public CliTestBase {
     partitions_ = partitions;
     bootstrap_ = bootstrap;
     toml_ = tmp_ + "/events.toml";
-    if (sink == "kafka") {
-      out_topic_ = topic_ + "-out";
-      ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, out_topic_, 2).ok());
-      WriteWholeFile(toml_, R"toml(name = ")toml" + topic_ + R"toml("
+    // The pipeline is named after its unique topic: the Kafka sink's transactional ids and the
+    // consumer group derive from the name, and tests run side by side.
+    const std::string head = R"toml(name = ")toml" + topic_ + R"toml("
 batch_interval_ms = 20
 max_records_per_partition = )toml" + std::to_string(max_per_partition) + R"toml(
 [source]
@@ -49,7 +48,11 @@ topic = ")toml" + topic_ + R"toml("
 assign = "group"
 session_timeout_ms = 6000
 format = "json"
-[sink]
+)toml";
+    if (sink == "kafka") {
+      out_topic_ = topic_ + "-out";
+      ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, out_topic_, 2).ok());
+      WriteWholeFile(toml_, head + R"toml([sink]
 type = "kafka"
 bootstrap = ")toml" + bootstrap + R"toml("
 topic = ")toml" + out_topic_ + R"toml("
@@ -59,18 +62,7 @@ key_field = "id"
     }
     conninfo_ = onceflow::testing::WithSchema(onceflow::testing::TestPostgres(),
                                               onceflow::testing::UniqueName("group"));
-    WriteWholeFile(toml_, R"toml(name = "events"
-batch_interval_ms = 20
-max_records_per_partition = )toml" + std::to_string(max_per_partition) + R"toml(
-[source]
-type = "kafka"
-bootstrap = ")toml" + bootstrap + R"toml("
-topic = ")toml" + topic_ + R"toml("
-group = ")toml" + topic_ + R"toml("
-assign = "group"
-session_timeout_ms = 6000
-format = "json"
-[sink]
+    WriteWholeFile(toml_, head + R"toml([sink]
 type = "postgres"
 conninfo = ")toml" + conninfo_ + R"toml("
 init = ["CREATE TABLE IF NOT EXISTS events(id BIGINT NOT NULL, part INTEGER NOT NULL)"]

@@ -102,6 +102,8 @@ class KafkaSink final : public Sink {
   // `committed`, else the last written one, committed, aborted or open.
   Result<std::map<int32_t, std::optional<TaskProgress>>> ScanMarkers(const std::string& pipeline,
                                                                      bool committed);
+  // The task's entry in producers_, made if missing (no producer started).
+  TaskProducer* Slot(const std::string& pipeline, int32_t task);
   // The task's producer, started (init_transactions) if it is not.
   Result<TaskProducer*> Producer(const std::string& pipeline, int32_t task);
   // REQUIRES: tp->mu held.
@@ -276,13 +278,7 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipe
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
   std::vector<TaskProducer*> claimed;
   for (int32_t task : tasks) {
-    TaskProducer* tp;
-    {
-      std::lock_guard lock(mu_);
-      auto& slot = producers_[{pipeline, task}];
-      if (slot == nullptr) slot = std::make_unique<TaskProducer>();
-      tp = slot.get();
-    }
+    TaskProducer* tp = Slot(pipeline, task);
     std::lock_guard task_lock(tp->mu);
     // Fenced before under an older generation, or still running from one: start afresh.
     tp->Reset();
@@ -307,14 +303,15 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipe
   return out;
 }
 
+TaskProducer* KafkaSink::Slot(const std::string& pipeline, int32_t task) {
+  std::lock_guard lock(mu_);
+  auto& slot = producers_[{pipeline, task}];
+  if (slot == nullptr) slot = std::make_unique<TaskProducer>();
+  return slot.get();
+}
+
 Result<TaskProducer*> KafkaSink::Producer(const std::string& pipeline, int32_t task) {
-  TaskProducer* tp;
-  {
-    std::lock_guard lock(mu_);
-    auto& slot = producers_[{pipeline, task}];
-    if (slot == nullptr) slot = std::make_unique<TaskProducer>();
-    tp = slot.get();
-  }
+  TaskProducer* tp = Slot(pipeline, task);
   std::lock_guard task_lock(tp->mu);
   if (tp->handle == nullptr && !tp->fenced) RETURN_IF_ERROR(Start(tp, pipeline, task));
   return tp;

@@ -46,6 +46,9 @@ constexpr char kWriteProgress[] =
     "committed_at_ms = $6 WHERE pipeline = $1 AND task = $2";
 constexpr char kClaimTask[] =
     "UPDATE onceflow_progress SET epoch = $3 WHERE pipeline = $1 AND task = $2";
+// An arbitrary key of onceflow's own ("onceflow" in ASCII) for pg_advisory_lock.
+constexpr char kLockInit[] = "SELECT pg_advisory_lock(7957688164556877690)";
+constexpr char kUnlockInit[] = "SELECT pg_advisory_unlock(7957688164556877690)";
 constexpr char kWriteDeadLetter[] =
     "INSERT INTO onceflow_dead_letters(pipeline, batch, partition, \"offset\", raw, error) "
     "VALUES($1, $2, $3, $4, $5, $6)";
@@ -107,6 +110,8 @@ class PostgresSink final : public Sink, private TransactionWrites {
     return Status::InvalidArgument(describe_ + ": the sink is not open; call Open() first");
   }
   Status OpenLocked();
+  // The init statements and the progress and dead-letter tables, under the init lock.
+  Status InitLocked();
   // Reconnects if the connection is gone, with backoff up to reconnect_timeout_ms.
   Status EnsureConnected();
   // BEGIN. A connection found dead here (the server restarted since the last commit) is
@@ -150,12 +155,14 @@ Status PostgresSink::Open() {
 
 Status PostgresSink::OpenLocked() {
   ASSIGN_OR_RETURN(conn_, PgConn::Connect(options_.conninfo, describe_));
-  for (size_t i = 0; i < options_.init.size(); ++i) {
-    RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
-                                /*config=*/true));
-  }
-  RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
-  RETURN_IF_ERROR(conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
+  // CREATE ... IF NOT EXISTS is not safe against itself: processes of one pipeline that start
+  // together (scale-out) fail on PostgreSQL's unique index of type names. A session advisory
+  // lock serialises the init statements of every onceflow sink on the server.
+  RETURN_IF_ERROR(conn_->Exec(kLockInit, "lock the init statements"));
+  Status init = InitLocked();
+  Status unlock = conn_->Exec(kUnlockInit, "unlock the init statements");
+  RETURN_IF_ERROR(init);
+  RETURN_IF_ERROR(unlock);
   if (options_.mode == SinkMode::kStatements) {
     ASSIGN_OR_RETURN(writer_, MakePgStatementsWriter(conn_.get(), options_.statements));
   } else {
@@ -164,6 +171,15 @@ Status PostgresSink::OpenLocked() {
     ASSIGN_OR_RETURN(writer_, MakePgTableWriter(conn_.get(), options_.table, key));
   }
   return Status::Ok();
+}
+
+Status PostgresSink::InitLocked() {
+  for (size_t i = 0; i < options_.init.size(); ++i) {
+    RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
+                                /*config=*/true));
+  }
+  RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
+  return conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters");
 }
 
 Status PostgresSink::EnsureConnected() {
