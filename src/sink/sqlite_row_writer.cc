@@ -1,6 +1,10 @@
 // The SQLite sink's row writers: append/upsert into a table, and per-row statements.
 #include "sink/sqlite_row_writer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -44,10 +48,13 @@ class TableWriter final : public RowWriter {
 
   Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
     std::string error;
-    for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t errors_before = errors->size();
+    for (size_t i : Order(rows)) {
       RETURN_IF_ERROR(WriteRow(rows[i].row, &error));
       if (!error.empty()) errors->push_back({i, std::exchange(error, {})});
     }
+    std::sort(errors->begin() + static_cast<std::ptrdiff_t>(errors_before), errors->end(),
+              [](const RowError& a, const RowError& b) { return a.index < b.index; });
     return Status::Ok();
   }
 
@@ -59,6 +66,68 @@ class TableWriter final : public RowWriter {
   const std::vector<std::string> columns_;  // parameter i+1 is column i
   const std::vector<bool> is_key_;          // upsert: which columns the row must carry
   Statement insert_;
+  std::vector<size_t> order_;                            // scratch of Order()
+  std::vector<std::pair<std::string, size_t>> sort_keys_;  // scratch of Order()
+
+  // The order to write `rows` in. Append: as given. Upsert: by key (stable: of two rows with
+  // one key, the later still wins), so that the table's key index and — after the first batch
+  // — its rows are visited in order rather than at random: a large upsert touches each page
+  // once instead of once per row. The keys are sorted as compact byte strings (SortKey), not
+  // through the rows, whose scattered memory would make the sort cost more than it saves.
+  const std::vector<size_t>& Order(std::span<const SinkRow> rows) {
+    order_.resize(rows.size());
+    std::iota(order_.begin(), order_.end(), size_t{0});
+    if (rows.size() < 2 || std::find(is_key_.begin(), is_key_.end(), true) == is_key_.end()) {
+      return order_;
+    }
+    sort_keys_.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::string& k = sort_keys_[i].first;
+      k.clear();
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        if (is_key_[c]) AppendSortKey(rows[i].row.Get(columns_[c]), &k);
+      }
+      sort_keys_[i].second = i;
+    }
+    std::sort(sort_keys_.begin(), sort_keys_.end());  // ties by index: stable
+    for (size_t i = 0; i < rows.size(); ++i) order_[i] = sort_keys_[i].second;
+    return order_;
+  }
+
+  // Appends an order-preserving encoding of a key value: a type byte (a missing value first),
+  // then integers and floats as 8 big-endian bytes that compare as the numbers do (NaN after
+  // every float), text and blobs with 0x00 escaped as 0x00 0x01 and ended by 0x00 0x00.
+  static void AppendSortKey(const Value* v, std::string* out) {
+    auto put64 = [&](uint64_t x) {
+      for (int s = 56; s >= 0; s -= 8) out->push_back(static_cast<char>((x >> s) & 0xff));
+    };
+    if (v == nullptr) {
+      out->push_back(0);
+      return;
+    }
+    out->push_back(static_cast<char>(1 + v->index()));
+    if (const auto* b = std::get_if<bool>(v)) {
+      out->push_back(*b ? 1 : 0);
+    } else if (const auto* i = std::get_if<int64_t>(v)) {
+      put64(static_cast<uint64_t>(*i) ^ (uint64_t{1} << 63));
+    } else if (const auto* d = std::get_if<double>(v)) {
+      uint64_t bits;
+      if (std::isnan(*d)) {
+        bits = ~uint64_t{0};
+      } else {
+        std::memcpy(&bits, d, 8);
+        bits = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+      }
+      put64(bits);
+    } else if (const auto* s = std::get_if<std::string>(v)) {
+      for (char c : *s) {
+        out->push_back(c);
+        if (c == 0) out->push_back(1);
+      }
+      out->push_back(0);
+      out->push_back(0);
+    }
+  }
 
   // Writes one row; a row error goes to `*row_error`, which must be empty on entry.
   Status WriteRow(const Row& row, std::string* row_error) {

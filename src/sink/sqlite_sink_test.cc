@@ -120,6 +120,38 @@ TEST_F(SqliteSinkTest, UpsertRowWithoutItsKeyIsADeadLetter) {
                 "0|1|{\"v\":2}|upsert into kv: the row has no field 'k' for the key column"});
 }
 
+// Upsert writes a batch's rows in key order (for the index's locality): the later of two rows
+// with one key must still win, and row errors must still name their own rows, in row order.
+TEST_F(SqliteSinkTest, UpsertInKeyOrderKeepsTheLastRowPerKeyAndEachRowsError) {
+  SqliteSinkOptions o;
+  o.init = {"CREATE TABLE kv(k, j, v INTEGER, PRIMARY KEY(k, j))"};
+  o.mode = SinkMode::kUpsert;
+  o.table = "kv";
+  o.key = {"k", "j"};
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  auto row = [](Row r, int64_t offset) { return SinkRow{std::move(r), PartitionId(0), Offset(offset)}; };
+  const std::vector<SinkRow> rows = {
+      row(Row{{"k", "b"}, {"j", int64_t{1}}, {"v", int64_t{1}}}, 0),
+      row(Row{{"k", "a"}, {"j", int64_t{2}}, {"v", int64_t{2}}}, 1),
+      row(Row{{"k", "a"}}, 2),  // no j
+      row(Row{{"k", "b"}, {"j", int64_t{1}}, {"v", int64_t{4}}}, 3),
+      row(Row{{"k", "a "}, {"j", int64_t{-1}}, {"v", int64_t{5}}}, 4),
+      row(Row{{"k", "a"}, {"j", int64_t{2}}, {"v", int64_t{6}}}, 5),
+      row(Row{{"k", int64_t{7}}, {"j", 0.5}, {"v", int64_t{7}}}, 6),
+      row(Row{{"j", int64_t{1}}, {"v", int64_t{3}}}, 7),  // no k: sorts first
+      row(Row{{"k", "b"}, {"j", int64_t{1}}, {"v", int64_t{8}}}, 8),
+      row(Row{{"k", int64_t{7}}, {"j", 0.5}, {"v", int64_t{9}}}, 9)};
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(Query(path_, "SELECT k, j, v FROM kv ORDER BY v"),
+            (std::vector<std::string>{"a |-1|5", "a|2|6", "b|1|8", "7|0.5|9"}));
+  EXPECT_EQ(Query(path_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY rowid"),
+            (std::vector<std::string>{
+                "2|upsert into kv: the row has no field 'j' for the key column",
+                "7|upsert into kv: the row has no field 'k' for the key column"}));
+}
+
 TEST_F(SqliteSinkTest, StatementsBindNamedParametersPerRow) {
   SqliteSinkOptions o = Bank();
   // The same parameter twice, and the other parameter prefixes.
