@@ -190,9 +190,12 @@ class PipelineBuilder {
   // and the aggregates, e.g. {{"purchases", "count"}, {"spent", "sum(amount)"}} (count, sum(f),
   // min(f), max(f), avg(f)); with a window, per key and window, plus window_start and
   // window_end. State is kept exactly once in the state store (after the sink commit).
+  // map_side_combine: fold per key inside each map task first (not with min/max; README,
+  // "Aggregates and windows").
   PipelineBuilder& Aggregate(std::vector<std::string> key,
                              std::vector<std::pair<std::string, std::string>> aggregates,
-                             std::optional<WindowSpec> window = std::nullopt);
+                             std::optional<WindowSpec> window = std::nullopt,
+                             bool map_side_combine = true);
   // mapWithState over Rows: per key and batch, fn gets the key fields, the key's state (nullopt
   // if none: set it to keep state, reset it to remove it) and the key's rows of the batch in
   // offset order, and returns output rows. fn must be deterministic (a batch may be re-run

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "engine/aggregate_acc.h"
+#include "engine/state_step.h"
 #include "engine/value_codec.h"
 #include "util/coding.h"
 
@@ -14,172 +16,75 @@ namespace {
 using Function = AggregateConfig::Function;
 using Emit = AggregateConfig::Window::Emit;
 
-// One aggregate's accumulator. count: n. sum/avg: n, isum (integers), dsum (floats), dbl (a float
-// was seen). min/max: best (null until a value is seen).
-struct Acc {
-  int64_t n = 0;
-  int64_t isum = 0;
-  double dsum = 0;
-  bool dbl = false;
-  Value best;
-};
-
-bool IsNumber(const Value& v) {
-  return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-}
-double AsDouble(const Value& v) {
-  return std::holds_alternative<int64_t>(v) ? static_cast<double>(std::get<int64_t>(v))
-                                            : std::get<double>(v);
-}
-
-const char* TypeName(const Value& v) {
-  switch (v.index()) {
-    case 0: return "null";
-    case 1: return "a boolean";
-    case 2: return "an integer";
-    case 3: return "a float";
-    default: return "a string";
-  }
-}
-
-std::string Describe(const AggregateConfig::Aggregate& a) {
-  static constexpr const char* kNames[] = {"count", "sum", "min", "max", "avg"};
-  std::string s = a.name + " = " + kNames[static_cast<int>(a.function)];
-  if (a.function != Function::kCount) s += "(" + a.field + ")";
-  return s;
-}
-
-// Checks that `row` can be folded into every aggregate (before folding any: a record counts
-// wholly or goes to the dead letters).
-Status Check(const std::vector<AggregateConfig::Aggregate>& aggs, const Row& row) {
-  for (const auto& a : aggs) {
-    if (a.function == Function::kCount) continue;
-    const Value* v = row.Get(a.field);
-    if (v == nullptr || std::holds_alternative<std::monostate>(*v)) continue;  // skipped
-    const bool ok = IsNumber(*v) || ((a.function == Function::kMin || a.function == Function::kMax) &&
-                                     std::holds_alternative<std::string>(*v));
-    if (!ok) {
-      return Status::InvalidArgument("aggregate " + Describe(a) + ": field '" + a.field + "' is " +
-                                     TypeName(*v));
-    }
-  }
-  return Status::Ok();
-}
-
-// Min/max order: numbers by value, strings by bytes; a number and a string do not compare.
-Result<bool> Better(Function f, const Value& candidate, const Value& best, const std::string& what) {
-  if (std::holds_alternative<std::monostate>(best)) return true;
-  if (IsNumber(candidate) && IsNumber(best)) {
-    const double a = AsDouble(candidate), b = AsDouble(best);
-    return f == Function::kMin ? a < b : a > b;
-  }
-  if (std::holds_alternative<std::string>(candidate) && std::holds_alternative<std::string>(best)) {
-    const auto& a = std::get<std::string>(candidate);
-    const auto& b = std::get<std::string>(best);
-    return f == Function::kMin ? a < b : a > b;
-  }
-  return Err(Status::InvalidArgument("aggregate " + what + ": cannot compare " +
-                                     TypeName(candidate) + " with " + TypeName(best)));
-}
-
-Status Fold(const std::vector<AggregateConfig::Aggregate>& aggs, const Row& row,
-            std::vector<Acc>* accs) {
-  for (size_t i = 0; i < aggs.size(); ++i) {
-    const auto& a = aggs[i];
-    Acc& acc = (*accs)[i];
-    if (a.function == Function::kCount) {
-      ++acc.n;
-      continue;
-    }
-    const Value* v = row.Get(a.field);
-    if (v == nullptr || std::holds_alternative<std::monostate>(*v)) continue;
-    if (a.function == Function::kMin || a.function == Function::kMax) {
-      ASSIGN_OR_RETURN(bool better, Better(a.function, *v, acc.best, Describe(a)));
-      if (better) acc.best = *v;
-      ++acc.n;
-      continue;
-    }
-    ++acc.n;
-    if (std::holds_alternative<int64_t>(*v)) {
-      int64_t sum;
-      if (__builtin_add_overflow(acc.isum, std::get<int64_t>(*v), &sum)) {
-        acc.dsum += static_cast<double>(acc.isum) + static_cast<double>(std::get<int64_t>(*v));
-        acc.isum = 0;
-        acc.dbl = true;  // overflowed: the sum continues as a float
-      } else {
-        acc.isum = sum;
-      }
-    } else {
-      acc.dsum += std::get<double>(*v);
-      acc.dbl = true;
-    }
-  }
-  return Status::Ok();
-}
-
-Value Output(const AggregateConfig::Aggregate& a, const Acc& acc) {
-  switch (a.function) {
-    case Function::kCount: return acc.n;
-    case Function::kSum:
-      if (acc.n == 0) return std::monostate();
-      if (acc.dbl) return acc.dsum + static_cast<double>(acc.isum);
-      return acc.isum;
-    case Function::kMin:
-    case Function::kMax: return acc.best;
-    case Function::kAvg:
-      if (acc.n == 0) return std::monostate();
-      return (acc.dsum + static_cast<double>(acc.isum)) / static_cast<double>(acc.n);
-  }
-  return std::monostate();
-}
-
-// State value: per aggregate varint n, zigzag isum, fixed64 dsum bits, u8 dbl, value best.
-std::string EncodeAccs(const std::vector<Acc>& accs) {
-  std::string out;
-  for (const Acc& a : accs) {
-    coding::PutVarint64(&out, static_cast<uint64_t>(a.n));
-    coding::PutVarint64(&out, coding::ZigZag(a.isum));
-    uint64_t bits;
-    std::memcpy(&bits, &a.dsum, 8);
-    coding::PutFixed64(&out, bits);
-    out.push_back(a.dbl ? 1 : 0);
-    EncodeValue(&out, a.best);
-  }
-  return out;
-}
-
-Status DecodeAccs(std::string_view bytes, std::vector<Acc>* accs) {
-  const char* p = bytes.data();
-  const char* end = p + bytes.size();
-  for (Acc& a : *accs) {
-    uint64_t n = 0, isum = 0;
-    if ((p = coding::DecodeVarint64(p, end, &n)) == nullptr ||
-        (p = coding::DecodeVarint64(p, end, &isum)) == nullptr || end - p < 9) {
-      return Status::Corruption("aggregate state: malformed accumulator");
-    }
-    a.n = static_cast<int64_t>(n);
-    a.isum = coding::UnZigZag(isum);
-    const uint64_t bits = coding::DecodeFixed64(p);
-    std::memcpy(&a.dsum, &bits, 8);
-    a.dbl = p[8] != 0;
-    p += 9;
-    if (!DecodeValue(&p, end, &a.best)) {
-      return Status::Corruption("aggregate state: malformed accumulator");
-    }
-  }
-  if (p != end) return Status::Corruption("aggregate state: malformed accumulator");
-  return Status::Ok();
-}
-
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// A windowed state key: the encoded key, then the window start (8 bytes, big-endian, sign bit
-// flipped, so a key's windows sort by time).
-std::string WindowKey(const std::string& key, int64_t start) {
-  std::string k = key;
-  state::PutTimeBe(&k, start);
-  return k;
+// The starts of the windows that hold event time `t`, latest first, into `starts`.
+void WindowStarts(const AggregateConfig::Window& w, int64_t t, std::vector<int64_t>* starts) {
+  starts->clear();
+  for (int64_t s = FloorDiv(t, w.slide_ms) * w.slide_ms; s > t - w.size_ms; s -= w.slide_ms) {
+    starts->push_back(s);
+  }
 }
+
+// One key's (or key and window's) accumulators in one state task's batch, or a map task's
+// partial fold of them. The key is the state key's prefix (all of it unwindowed; windowed, the
+// state key is the encoded key, then the window start: 8 bytes, big-endian, sign bit flipped,
+// so that a key's windows sort by time).
+struct Group {
+  std::string state_key;
+  size_t key_size = 0;
+  int64_t window_start = 0;
+  std::vector<Acc> accs;
+  std::string_view key() const { return std::string_view(state_key).substr(0, key_size); }
+};
+
+// The groups of one batch of one state task (or one map task), in first-seen order.
+class GroupTable {
+ public:
+  explicit GroupTable(const AggregateConfig& config) : config_(config) {}
+
+  void Reserve(size_t n) {
+    index_.reserve(n);
+    groups_.reserve(n);
+  }
+  // The group of `key` (and window `start`). *created: whether it is new. Allocates nothing
+  // for a group that exists (a lookup per row on the map side).
+  size_t Find(std::string_view key, int64_t start, bool* created) {
+    std::string_view sk = key;
+    if (config_.windowed) {
+      scratch_.assign(key);
+      state::PutTimeBe(&scratch_, start);
+      sk = scratch_;
+    }
+    if (auto it = index_.find(sk); it != index_.end()) {
+      *created = false;
+      return it->second;
+    }
+    *created = true;
+    index_.emplace(std::string(sk), groups_.size());
+    groups_.push_back(Group{std::string(sk), key.size(), start,
+                            std::vector<Acc>(config_.aggregates.size())});
+    return groups_.size() - 1;
+  }
+  std::vector<Group>& groups() { return groups_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  const AggregateConfig& config_;
+  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
+  std::vector<Group> groups_;
+  std::string scratch_;  // a windowed state key
+};
+
+// A map task's partials: per state task, its groups in first-seen order.
+class AggregateCombined final : public CombinedTask {
+ public:
+  std::vector<std::vector<Group>> buckets;
+};
+
 
 }  // namespace
 
@@ -259,55 +164,46 @@ Result<int64_t> AggregateOperator::EventTime(const Row& row) const {
   return std::get<int64_t>(*v);
 }
 
+namespace {
+
+// A state task's group of `key` (and window `start`), loaded from the committed state when new.
+Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable& table, std::string_view key,
+                       int64_t start, StateTaskContext& ctx) {
+  bool created = false;
+  const size_t g = table.Find(key, start, &created);
+  if (!created) return g;
+  Group& group = table.groups()[g];
+  ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(group.state_key));
+  if (stored) {
+    RETURN_IF_ERROR(DecodeAccs(*stored, &group.accs));
+  } else if (config_.windowed) {
+    ctx.state->SetTimer(start + config_.window.size_ms, group.state_key);  // fires when the watermark passes
+  }
+  return g;
+}
+
+// Writes the batch's groups to the state, emits their rows (update mode), then closes the
+// windows the watermark has passed: emitted (final mode) and deleted.
+Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskContext& ctx);
+
+}  // namespace
+
 Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const {
   const auto& aggs = config_.aggregates;
-  const auto& w = config_.window;
-  struct Group {
-    std::string state_key;
-    const std::string* key;  // into rows
-    int64_t window_start = 0;
-    std::vector<Acc> accs;
-  };
-  std::vector<Group> groups;
-  std::unordered_map<std::string, size_t> index;
-  auto group_of = [&](const KeyedRow& r, int64_t start) -> Result<size_t> {
-    if (!config_.windowed) {
-      if (auto it = index.find(r.key); it != index.end()) return it->second;
-    }
-    std::string sk = config_.windowed ? WindowKey(r.key, start) : r.key;
-    auto [it, inserted] = index.emplace(sk, groups.size());
-    if (!inserted) return it->second;
-    Group g{std::move(sk), &r.key, start, std::vector<Acc>(aggs.size())};
-    ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(g.state_key));
-    if (stored) {
-      RETURN_IF_ERROR(DecodeAccs(*stored, &g.accs));
-    } else if (config_.windowed) {
-      ctx.state->SetTimer(start + w.size_ms, g.state_key);  // fires when the watermark passes
-    }
-    groups.push_back(std::move(g));
-    return groups.size() - 1;
-  };
-  index.reserve(rows.size());
-  std::vector<int64_t> starts;  // the row's windows; reused, not allocated per row
+  GroupTable table(config_);
+  table.Reserve(rows.size());
+  std::vector<int64_t> starts{0};  // the row's windows; reused, not allocated per row
   for (KeyedRow& r : rows) {
-    if (Status s = Check(aggs, r.row.row); !s.ok()) {
+    if (Status s = CheckRow(aggs, r.row.row); !s.ok()) {
       ctx.dead_letters->push_back({r.row.partition, r.row.offset, r.row.row.ToJson(), s.message()});
       continue;
     }
-    starts.clear();
-    if (config_.windowed) {
-      for (int64_t s = FloorDiv(r.event_time, w.slide_ms) * w.slide_ms; s > r.event_time - w.size_ms;
-           s -= w.slide_ms) {
-        starts.push_back(s);
-      }
-    } else {
-      starts.push_back(0);
-    }
+    if (config_.windowed) WindowStarts(config_.window, r.event_time, &starts);
     if (!may_fail_fold_) {
-      // No min/max: Check() has made sure the fold cannot fail; fold in place.
+      // No min/max: CheckRow() has made sure the fold cannot fail; fold in place.
       for (int64_t start : starts) {
-        ASSIGN_OR_RETURN(size_t g, group_of(r, start));
-        RETURN_IF_ERROR(Fold(aggs, r.row.row, &groups[g].accs));
+        ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, r.key, start, ctx));
+        RETURN_IF_ERROR(Fold(aggs, r.row.row, &table.groups()[g].accs));
       }
       continue;
     }
@@ -316,8 +212,8 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     std::vector<std::pair<size_t, std::vector<Acc>>> folded;
     Status st;
     for (int64_t start : starts) {
-      ASSIGN_OR_RETURN(size_t g, group_of(r, start));
-      std::vector<Acc> accs = groups[g].accs;
+      ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, r.key, start, ctx));
+      std::vector<Acc> accs = table.groups()[g].accs;
       st = Fold(aggs, r.row.row, &accs);
       if (!st.ok()) break;
       folded.emplace_back(g, std::move(accs));
@@ -326,11 +222,38 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
       ctx.dead_letters->push_back({r.row.partition, r.row.offset, r.row.row.ToJson(), st.message()});
       continue;
     }
-    for (auto& [g, accs] : folded) groups[g].accs = std::move(accs);
+    for (auto& [g, accs] : folded) table.groups()[g].accs = std::move(accs);
   }
+  return EmitGroups(config_, table, ctx);
+}
+
+Status AggregateOperator::RunCombined(std::span<const CombinedTask* const> parts, int32_t task,
+                                      StateTaskContext& ctx) const {
+  GroupTable table(config_);
+  size_t n = 0;
+  for (const CombinedTask* part : parts) {
+    n += static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)].size();
+  }
+  table.Reserve(n);
+  for (const CombinedTask* part : parts) {
+    const auto& bucket = static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)];
+    for (const Group& p : bucket) {
+      ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, p.key(), p.window_start, ctx));
+      Merge(config_.aggregates, p.accs, &table.groups()[g].accs);
+    }
+  }
+  return EmitGroups(config_, table, ctx);
+}
+
+namespace {
+
+Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskContext& ctx) {
+  const auto& aggs = config_.aggregates;
+  const auto& w = config_.window;
   auto output_row = [&](std::string_view key, const std::vector<Acc>& accs, bool windowed,
                         int64_t start) -> Result<Row> {
     Row out;
+    out.mutable_fields().reserve(config_.key.size() + aggs.size() + (windowed ? 2 : 0));
     const char* p = key.data();
     const char* end = p + key.size();
     for (const std::string& f : config_.key) {
@@ -345,20 +268,23 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     }
     return out;
   };
+  std::vector<Group>& groups = table.groups();
   ctx.state->Reserve(groups.size());
+  if (!config_.windowed || w.emit == AggregateConfig::Window::Emit::kUpdate) {
+    ctx.out->reserve(ctx.out->size() + groups.size());
+  }
   for (const Group& g : groups) {
     ctx.state->Put(g.state_key, EncodeAccs(g.accs));
-    if (!config_.windowed || w.emit == Emit::kUpdate) {
-      ASSIGN_OR_RETURN(Row out, output_row(*g.key, g.accs, config_.windowed, g.window_start));
+    if (!config_.windowed || w.emit == AggregateConfig::Window::Emit::kUpdate) {
+      ASSIGN_OR_RETURN(Row out, output_row(g.key(), g.accs, config_.windowed, g.window_start));
       ctx.out->push_back({std::move(out), PartitionId(-1), Offset(-1)});
     }
   }
-  // Windows the watermark has passed: emitted (final mode) and deleted.
   if (config_.windowed && ctx.watermark_after != INT64_MIN) {
     ASSIGN_OR_RETURN(auto due, ctx.state->DueTimers(ctx.watermark_after));
     for (const auto& [time, state_key] : due) {
       ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(state_key));
-      if (stored && w.emit == Emit::kFinal) {
+      if (stored && w.emit == AggregateConfig::Window::Emit::kFinal) {
         std::vector<Acc> accs(aggs.size());
         RETURN_IF_ERROR(DecodeAccs(*stored, &accs));
         const std::string_view key(state_key.data(), state_key.size() - 8);
@@ -370,6 +296,73 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     }
   }
   return Status::Ok();
+}
+
+// The aggregate's map-side fold (no min/max: every fold that passes CheckRow succeeds).
+class AggregateCombiner final : public MapCombiner {
+ public:
+  AggregateCombiner(const AggregateOperator& op, const AggregateConfig& config, BatchId batch,
+                    int64_t watermark_ms, int32_t state_tasks)
+      : op_(op), config_(config), batch_(batch), watermark_ms_(watermark_ms),
+        state_tasks_(state_tasks), table_(config) {}
+
+  void Add(const Row& row, PartitionId p, Offset o,
+           std::vector<sink::DeadLetter>* dead_letters) override {
+    auto dead = [&](const std::string& why) {
+      dead_letters->push_back({p, o, row.ToJson(), why});
+    };
+    Result<std::string> key = op_.KeyOf(row);
+    if (!key.has_value()) return dead(key.error().message());
+    if (config_.windowed) {
+      Result<int64_t> t = op_.EventTime(row);
+      if (!t.has_value()) return dead(t.error().message());
+      if (watermark_ms_ != checkpoint::kNoWatermark && *t < watermark_ms_) {
+        ++late_;
+        return dead(LateMessage(*t, watermark_ms_, batch_));
+      }
+      max_time_ = std::max(max_time_, *t);
+      WindowStarts(config_.window, *t, &starts_);
+    }
+    if (Status s = CheckRow(config_.aggregates, row); !s.ok()) return dead(s.message());
+    for (int64_t start : starts_) {
+      bool created = false;
+      const size_t g = table_.Find(*key, start, &created);
+      // Cannot fail: no min/max, and CheckRow passed.
+      (void)Fold(config_.aggregates, row, &table_.groups()[g].accs);
+    }
+  }
+
+  std::unique_ptr<CombinedTask> Finish() override {
+    auto out = std::make_unique<AggregateCombined>();
+    out->max_event_time = max_time_;
+    out->late = late_;
+    out->buckets.resize(static_cast<size_t>(state_tasks_));
+    for (Group& g : table_.groups()) {
+      const auto task = static_cast<size_t>(StateTaskOf(g.key(), state_tasks_));
+      out->buckets[task].push_back(std::move(g));
+    }
+    table_.groups().clear();
+    return out;
+  }
+
+ private:
+  const AggregateOperator& op_;
+  const AggregateConfig& config_;
+  const BatchId batch_;
+  const int64_t watermark_ms_;
+  const int32_t state_tasks_;
+  GroupTable table_;
+  std::vector<int64_t> starts_{0};
+  int64_t max_time_ = INT64_MIN;
+  int64_t late_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<MapCombiner> AggregateOperator::NewCombiner(BatchId batch, int64_t watermark_ms,
+                                                            int32_t state_tasks) const {
+  if (may_fail_fold_ || !config_.combine) return nullptr;
+  return std::make_unique<AggregateCombiner>(*this, config_, batch, watermark_ms, state_tasks);
 }
 
 }  // namespace onceflow::engine

@@ -6,6 +6,10 @@
 // one row per key (or window) the batch changed — the key fields, the aggregates and, windowed,
 // window_start and window_end — or, with emit = "final", one row per window once the watermark
 // passes its end. A window's state is deleted when the watermark passes its end.
+//
+// Map-side combining (KeyedOperator::NewCombiner): without min/max, each map task folds its
+// rows per key (and window) and the state tasks merge the partials: counts and integer sums
+// come out exactly as a fold row by row; see Merge (aggregate_acc.h) for float sums.
 #pragma once
 
 #include <memory>
@@ -25,6 +29,11 @@ class AggregateOperator final : public KeyedOperator {
   Result<int64_t> EventTime(const Row& row) const override;
   int64_t allowed_lateness_ms() const override { return config_.window.allowed_lateness_ms; }
   Status Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const override;
+  // Combines (config.combine) unless there is a min or max, whose fold can refuse a row.
+  std::unique_ptr<MapCombiner> NewCombiner(BatchId batch, int64_t watermark_ms,
+                                           int32_t state_tasks) const override;
+  Status RunCombined(std::span<const CombinedTask* const> parts, int32_t task,
+                     StateTaskContext& ctx) const override;
 
  private:
   explicit AggregateOperator(AggregateConfig config);

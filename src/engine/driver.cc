@@ -117,6 +117,12 @@ Result<std::vector<TaskOutput>> Driver::ComputeBatch(const checkpoint::BatchInte
   }
   const bool per_task = PerTaskCommits();
   TaskContext task_ctx{source_.get(), decoder_.get(), spec_.stages};
+  if (state_) {
+    task_ctx.keyed = spec_.keyed.get();
+    task_ctx.batch = intent.batch;
+    task_ctx.watermark_ms = intent.watermark_ms;
+    task_ctx.state_tasks = state_->store().tasks();
+  }
   // Cancelled losers may still be computing after RunTasks returns: `compute` owns copies of
   // what it uses (the source and decoder it points to live as long as the executor).
   ComputeFn compute = [task_ctx, ranges](size_t t, int, const std::atomic<bool>& cancel) {

@@ -15,4 +15,9 @@ Result<std::string> EncodeKey(const Row& row, const std::vector<std::string>& fi
   return key;
 }
 
+std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch) {
+  return "late record: event time " + std::to_string(event_time) + " is before the watermark " +
+         std::to_string(watermark_ms) + " of batch " + batch.ToString();
+}
+
 }  // namespace onceflow::engine

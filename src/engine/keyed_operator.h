@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +35,31 @@ struct StateTaskContext {
   std::vector<sink::DeadLetter>* dead_letters;
 };
 
+// Map-side combining. An operator that combines (NewCombiner returns one) folds each map
+// task's rows into one partial result per state key inside the map task — in parallel, as the
+// records are read — so that a batch routes one partial per key and map task to the state
+// tasks instead of every row. A map task's partials, bucketed by state task, are its
+// CombinedTask; the operator's RunCombined merges them in map-task order. Deterministic: a
+// re-run batch has the same map tasks over the same ranges, so the same partials.
+class CombinedTask {
+ public:
+  virtual ~CombinedTask() = default;
+  int64_t max_event_time = INT64_MIN;  // of its rows that were not late (INT64_MIN: none)
+  int64_t late = 0;                    // rows older than the batch's watermark (dead letters)
+};
+
+// Lifecycle: one per map task attempt. Thread-safety: that attempt's thread.
+class MapCombiner {
+ public:
+  virtual ~MapCombiner() = default;
+  // Folds the row of record (p, o). A row that cannot be folded (a key field missing, a value
+  // of the wrong type, an event time before the watermark) goes to `dead_letters` as its JSON
+  // and changes nothing, as in the per-row path (StateStep).
+  virtual void Add(const Row& row, PartitionId p, Offset o,
+                   std::vector<sink::DeadLetter>* dead_letters) = 0;
+  virtual std::unique_ptr<CombinedTask> Finish() = 0;
+};
+
 // Thread-safety: const methods, called concurrently from the state tasks' threads.
 class KeyedOperator {
  public:
@@ -50,7 +77,23 @@ class KeyedOperator {
   // its due timers. Must be deterministic given (rows, committed state, batch context).
   // An error fails the batch attempt (the batch is retried from the same state).
   virtual Status Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const = 0;
+
+  // A combiner for one map task of batch `batch`, whose watermark is `watermark_ms`, over
+  // `state_tasks` state tasks; nullptr if this operator does not combine (the default).
+  virtual std::unique_ptr<MapCombiner> NewCombiner(BatchId batch, int64_t watermark_ms,
+                                                   int32_t state_tasks) const {
+    return nullptr;
+  }
+  // Runs state task `task`'s share of the map tasks' partials (`parts`, in map-task order),
+  // then its due timers, as Run does for rows. REQUIRES: the parts come from NewCombiner.
+  virtual Status RunCombined(std::span<const CombinedTask* const> parts, int32_t task,
+                             StateTaskContext& ctx) const {
+    return Status::Aborted("this operator does not combine");
+  }
 };
+
+// The message of a record dead-lettered as late.
+std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch);
 
 // The key of a row's `fields`: each value's type and text, unambiguously joined. Missing fields
 // are invalid_argument naming the field.

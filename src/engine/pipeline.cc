@@ -91,9 +91,10 @@ PipelineBuilder& PipelineBuilder::Reduce(std::function<Row(Row, const Row&)> fn)
 
 PipelineBuilder& PipelineBuilder::Aggregate(
     std::vector<std::string> key, std::vector<std::pair<std::string, std::string>> aggregates,
-    std::optional<WindowSpec> window) {
+    std::optional<WindowSpec> window, bool map_side_combine) {
   engine::AggregateConfig config;
   config.key = std::move(key);
+  config.combine = map_side_combine;
   for (auto& [name, function] : aggregates) {
     auto parsed = engine::ParseAggregateFunction(function);
     if (!parsed.has_value()) {

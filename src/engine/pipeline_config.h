@@ -62,6 +62,9 @@ struct AggregateConfig {
   std::vector<Aggregate> aggregates;     // in file order, non-empty
   bool windowed = false;
   Window window;
+  // Fold per key inside each map task before routing to the state tasks (map-side combining;
+  // not with min/max). Off: every row is routed and folded by its state task.
+  bool combine = true;
 };
 
 // A built-in transform between source and sink.

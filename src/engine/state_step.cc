@@ -75,7 +75,21 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     int64_t late = 0;
   };
   std::vector<Routed> routed(map_outputs.size());
-  RETURN_IF_ERROR(ParallelFor(executor_, map_outputs.size(), [&](size_t i) -> Status {
+  // Map-side combined: the map tasks have keyed, checked and bucketed their rows already.
+  std::vector<const CombinedTask*> combined;
+  for (const TaskOutput& o : map_outputs) {
+    if (o.combined) combined.push_back(o.combined.get());
+  }
+  if (!combined.empty() && combined.size() != map_outputs.size()) {
+    return Err(Status::Aborted("state step: some map tasks combined their rows and some did not"));
+  }
+  if (!combined.empty()) {
+    for (size_t i = 0; i < combined.size(); ++i) {
+      routed[i].max_time = combined[i]->max_event_time;
+      routed[i].late = combined[i]->late;
+    }
+  }
+  RETURN_IF_ERROR(ParallelFor(executor_, combined.empty() ? map_outputs.size() : 0, [&](size_t i) -> Status {
     Routed& r = routed[i];
     r.buckets.resize(static_cast<size_t>(tasks));
     // Keys spread evenly over the state tasks: one allocation per bucket, not a doubling series.
@@ -100,8 +114,7 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
         time = *t;
         if (ctx.watermark_ms != checkpoint::kNoWatermark && time < ctx.watermark_ms) {
           ++r.late;
-          dead("late record: event time " + std::to_string(time) + " is before the watermark " +
-               std::to_string(ctx.watermark_ms) + " of batch " + ctx.batch_id.ToString());
+          dead(LateMessage(time, ctx.watermark_ms, ctx.batch_id));
           continue;
         }
         r.max_time = std::max(r.max_time, time);
@@ -131,6 +144,14 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   std::vector<TaskResult> results(static_cast<size_t>(tasks));
   RETURN_IF_ERROR(ParallelFor(executor_, results.size(), [&](size_t s) -> Status {
     RETURN_IF_ERROR(faults::Hit("task"));
+    state::TaskState state(store_.get(), /*op=*/0, static_cast<int32_t>(s));
+    StateTaskContext task_ctx{&ctx, watermark_after, &state, &results[s].rows, &results[s].dead};
+    if (!combined.empty()) {
+      RETURN_IF_ERROR(op_->RunCombined(combined, static_cast<int32_t>(s), task_ctx));
+      results[s].delta = state.TakeDelta();
+      results[s].delta.task = static_cast<int32_t>(s);
+      return Status::Ok();
+    }
     std::vector<KeyedRow> rows;
     size_t n = 0;
     for (const Routed& r : routed) n += r.buckets[s].size();
@@ -138,8 +159,6 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     for (Routed& r : routed) {
       for (KeyedRow& k : r.buckets[s]) rows.push_back(std::move(k));
     }
-    state::TaskState state(store_.get(), /*op=*/0, static_cast<int32_t>(s));
-    StateTaskContext task_ctx{&ctx, watermark_after, &state, &results[s].rows, &results[s].dead};
     RETURN_IF_ERROR(op_->Run(rows, task_ctx));
     results[s].delta = state.TakeDelta();
     results[s].delta.task = static_cast<int32_t>(s);
@@ -160,8 +179,15 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   return result;
 }
 
-Status StateStep::Commit(BatchId batch, const StateBatch& result) {
-  return store_->Commit(batch, result.deltas, result.max_event_time);
+Status StateStep::Commit(BatchId batch, StateBatch& result) {
+  // The cache fill after the write: one delta per state task, spread over the executor.
+  state::ForEachFn for_each = [this](size_t n, const std::function<void(size_t)>& fn) {
+    (void)ParallelFor(executor_, n, [&](size_t i) {
+      fn(i);
+      return Status::Ok();
+    });
+  };
+  return store_->Commit(batch, result.deltas, result.max_event_time, for_each);
 }
 
 }  // namespace onceflow::engine

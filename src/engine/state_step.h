@@ -47,8 +47,9 @@ class StateStep {
   // Routes the map tasks' rows to the state tasks and runs them. No side effect.
   // REQUIRES: the store is at the batch before ctx.batch_id.
   Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs);
-  // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch).
-  Status Commit(BatchId batch, const StateBatch& result);
+  // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch);
+  // moves them into the store's cache (result.deltas are left empty).
+  Status Commit(BatchId batch, StateBatch& result);
 
  private:
   StateStep(std::unique_ptr<state::StateStore> store, std::shared_ptr<const KeyedOperator> op,

@@ -10,10 +10,20 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
                                const std::atomic<bool>& cancel) {
   RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
-  out.rows.reserve(static_cast<size_t>(range.size()));
+  std::unique_ptr<MapCombiner> combiner =
+      ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
+                           : nullptr;
+  if (combiner == nullptr) out.rows.reserve(static_cast<size_t>(range.size()));
   const PartitionId p = range.partition;
   Offset current;
-  auto emit = [&](Row&& r) { out.rows.push_back({std::move(r), p, current}); };
+  std::vector<Row> record_rows;  // combining: a record's rows, folded once all its stages pass
+  auto emit = [&](Row&& r) {
+    if (combiner != nullptr) {
+      record_rows.push_back(std::move(r));
+    } else {
+      out.rows.push_back({std::move(r), p, current});
+    }
+  };
   Status s = ctx.source->Read(p, range.from, range.until, [&](Offset o, const RecordView& rec) {
     if ((o.value() & 1023) == 0 && cancel.load(std::memory_order_relaxed)) {
       return Status::Aborted("task attempt cancelled: another attempt won");
@@ -31,15 +41,19 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
     }
     if (!*decoded) return Status::Ok();  // not data (a csv header)
     const size_t before = out.rows.size();
+    record_rows.clear();
     Status st = ApplyStages(ctx.stages, std::move(row), emit);
     if (!st.ok()) {
       if (!st.IsInvalidArgument()) return st;
       out.rows.resize(before);  // a record's rows are all-or-nothing
       out.dead_letters.push_back({p, o, std::string(rec.value), st.message()});
+      return Status::Ok();
     }
+    for (const Row& r : record_rows) combiner->Add(r, p, o, &out.dead_letters);
     return Status::Ok();
   });
   if (!s.ok()) return Err(s);
+  if (combiner != nullptr) out.combined = combiner->Finish();
   return out;
 }
 

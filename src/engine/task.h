@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
+#include "engine/keyed_operator.h"
 #include "engine/pipeline_spec.h"
 #include "engine/record_decoder.h"
 #include "onceflow/offset_range.h"
@@ -18,6 +20,8 @@ struct TaskOutput {
   std::vector<sink::SinkRow> rows;           // in offset order
   std::vector<sink::DeadLetter> dead_letters;
   int64_t records_in = 0;
+  // With a combining keyed operator: the rows folded per key, in place of `rows`.
+  std::shared_ptr<const CombinedTask> combined;
 };
 
 // What a task reads and runs: shared by every attempt, owned by the driver.
@@ -25,6 +29,12 @@ struct TaskContext {
   source::Source* source;
   const RecordDecoder* decoder;
   std::span<const internal::Stage> stages;
+  // A keyed operator that may combine the rows on the map side (KeyedOperator::NewCombiner),
+  // and the batch and state layout it needs; nullptr: none.
+  const KeyedOperator* keyed = nullptr;
+  BatchId batch;
+  int64_t watermark_ms = INT64_MIN;
+  int32_t state_tasks = 1;
 };
 
 // Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by

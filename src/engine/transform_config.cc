@@ -45,7 +45,7 @@ Result<int64_t> ParseDurationMs(const toml::node& node) {
 Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string& prefix,
                                      AggregateConfig* aggregate) const {
   using Window = AggregateConfig::Window;
-  static constexpr std::string_view kKeys[] = {"type", "key", "aggregates", "window"};
+  static constexpr std::string_view kKeys[] = {"type", "key", "aggregates", "window", "combine"};
   RETURN_IF_ERROR(CheckKeys(table, prefix, kKeys));
   Entry key = At(table, prefix, "key");
   RETURN_IF_ERROR(Required(key));
@@ -78,6 +78,9 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
     }
     parsed->name = name;
     aggregate->aggregates.push_back(std::move(*parsed));
+  }
+  if (Entry combine = At(table, prefix, "combine"); combine.node != nullptr) {
+    RETURN_IF_ERROR(ReadBool(combine, &aggregate->combine));
   }
   Entry window = At(table, prefix, "window");
   if (window.node == nullptr) return Status::Ok();

@@ -31,15 +31,15 @@ void StateCache::Fill(std::string_view key, const std::optional<std::string>& va
   Shard& shard = ShardOf(key);
   std::lock_guard lock(shard.mu);
   if (shard.version != version) return;  // a commit or a clear came between: the value may be old
-  StoreLocked(shard, key, value);
+  StoreLocked(shard, std::string(key), value);
 }
 
-void StateCache::Update(std::string_view key, const std::optional<std::string>& value) {
+void StateCache::Update(std::string key, std::optional<std::string> value) {
   if (!enabled()) return;
   Shard& shard = ShardOf(key);
   std::lock_guard lock(shard.mu);
   ++shard.version;
-  StoreLocked(shard, key, value);
+  StoreLocked(shard, std::move(key), std::move(value));
 }
 
 void StateCache::Clear() {
@@ -61,15 +61,14 @@ size_t StateCache::charged_bytes() const {
   return n;
 }
 
-void StateCache::StoreLocked(Shard& shard, std::string_view key,
-                             const std::optional<std::string>& value) {
+void StateCache::StoreLocked(Shard& shard, std::string key, std::optional<std::string> value) {
   const size_t charge = key.size() + (value ? value->size() : 0) + kEntryOverhead;
   auto it = shard.entries.find(key);
   if (it != shard.entries.end()) {
     shard.bytes -= it->first.size() + (it->second ? it->second->size() : 0) + kEntryOverhead;
-    it->second = value;
+    it->second = std::move(value);
   } else {
-    shard.entries.emplace(std::string(key), value);
+    shard.entries.emplace(std::move(key), std::move(value));
   }
   shard.bytes += charge;
   if (shard.bytes <= shard_capacity_) return;

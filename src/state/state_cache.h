@@ -38,7 +38,7 @@ class StateCache {
   void Fill(std::string_view key, const std::optional<std::string>& value, uint64_t version);
   // Stores a value just committed to RocksDB (nullopt: deleted).
   // REQUIRES: the write that holds it returned ok.
-  void Update(std::string_view key, const std::optional<std::string>& value);
+  void Update(std::string key, std::optional<std::string> value);
   // Drops everything (after a failed commit: what RocksDB holds is then read afresh).
   void Clear();
 
@@ -66,7 +66,7 @@ class StateCache {
 
   Shard& ShardOf(std::string_view key) const;
   // REQUIRES: shard.mu held.
-  void StoreLocked(Shard& shard, std::string_view key, const std::optional<std::string>& value);
+  void StoreLocked(Shard& shard, std::string key, std::optional<std::string> value);
 
   size_t shard_capacity_;
   std::unique_ptr<Shard[]> shards_;

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "onceflow/ids.h"
 #include "onceflow/status.h"
@@ -25,11 +27,15 @@ namespace onceflow::state {
 class StateCache;
 
 // One state task's changes in one batch: full store keys (state_format.h) to their new value,
-// nullopt for a delete.
+// nullopt for a delete; in key order, each key once (TaskState::TakeDelta sorts them).
 struct StateDelta {
+  using Write = std::pair<std::string, std::optional<std::string>>;
   int32_t task = 0;
-  std::unordered_map<std::string, std::optional<std::string>> writes;
+  std::vector<Write> writes;
 };
+
+// Runs fn(0) .. fn(n - 1), possibly in parallel, and returns when all have returned.
+using ForEachFn = std::function<void(size_t n, const std::function<void(size_t)>& fn)>;
 
 // Lifecycle: Open, then reads and one Commit per batch, in batch order.
 // Thread-safety: Get and Scan may run concurrently from task threads; Commit runs alone
@@ -70,13 +76,15 @@ class StateStore {
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   // Applies the deltas of batch `batch` with every task's marker set to `batch`, and the new
-  // max event time, in one WriteBatch written with WAL sync (the writes in key order: RocksDB's
-  // memtable inserts sorted keys faster). On success the written data keys go into the cache;
-  // on failure the cache is cleared. Fault point: mid_state_commit (before the write).
+  // max event time, in one WriteBatch written with WAL sync (task by task, each task's writes
+  // in key order: RocksDB's memtable inserts sorted keys faster). On success the written data
+  // keys are moved into the cache (the deltas are left empty), one delta per call of fn given
+  // to for_each (default: one after the other); on failure the cache is cleared. Fault point:
+  // mid_state_commit (before the write).
   // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
   // the fault point after_sink_commit is the crash before it.)
-  Status Commit(BatchId batch, std::span<const StateDelta> deltas,
-                std::optional<int64_t> max_event_time);
+  Status Commit(BatchId batch, std::span<StateDelta> deltas, std::optional<int64_t> max_event_time,
+                const ForEachFn& for_each = nullptr);
 
   // Approximate number of keys and bytes on disk, for stats and benchmarks.
   uint64_t ApproximateKeys() const;

@@ -7,28 +7,37 @@ namespace onceflow::state {
 
 Result<std::optional<std::string>> TaskState::Get(std::string_view user_key) const {
   std::string key = DataKey(op_, task_, user_key);
-  if (auto it = delta_.writes.find(key); it != delta_.writes.end()) return it->second;
+  if (auto it = writes_.find(key); it != writes_.end()) return it->second;
   return store_->Get(key);
 }
 
 void TaskState::Put(std::string_view user_key, std::string value) {
-  delta_.task = task_;
-  delta_.writes[DataKey(op_, task_, user_key)] = std::move(value);
+  writes_[DataKey(op_, task_, user_key)] = std::move(value);
 }
 
 void TaskState::Remove(std::string_view user_key) {
-  delta_.task = task_;
-  delta_.writes[DataKey(op_, task_, user_key)] = std::nullopt;
+  writes_[DataKey(op_, task_, user_key)] = std::nullopt;
+}
+
+StateDelta TaskState::TakeDelta() {
+  StateDelta delta;
+  delta.task = task_;
+  delta.writes.reserve(writes_.size());
+  while (!writes_.empty()) {
+    auto node = writes_.extract(writes_.begin());
+    delta.writes.emplace_back(std::move(node.key()), std::move(node.mapped()));
+  }
+  std::sort(delta.writes.begin(), delta.writes.end(),
+            [](const StateDelta::Write& a, const StateDelta::Write& b) { return a.first < b.first; });
+  return delta;
 }
 
 void TaskState::SetTimer(int64_t time, std::string_view user_key) {
-  delta_.task = task_;
-  delta_.writes[TimerKey(op_, task_, time, user_key)] = std::string();
+  writes_[TimerKey(op_, task_, time, user_key)] = std::string();
 }
 
 void TaskState::ClearTimer(int64_t time, std::string_view user_key) {
-  delta_.task = task_;
-  delta_.writes[TimerKey(op_, task_, time, user_key)] = std::nullopt;
+  writes_[TimerKey(op_, task_, time, user_key)] = std::nullopt;
 }
 
 Result<std::vector<std::pair<int64_t, std::string>>> TaskState::DueTimers(int64_t until) const {
@@ -41,12 +50,12 @@ Result<std::vector<std::pair<int64_t, std::string>>> TaskState::DueTimers(int64_
     PutTimeBe(&end, until + 1);
   }
   RETURN_IF_ERROR(store_->Scan(begin, end, [&](std::string_view key, std::string_view) {
-    if (delta_.writes.contains(std::string(key))) return true;  // decided below
+    if (writes_.contains(std::string(key))) return true;  // decided below
     auto parts = ParseTimerKey(key);
     if (parts) due.emplace_back(parts->time, std::string(parts->user_key));
     return true;
   }));
-  for (const auto& [key, value] : delta_.writes) {
+  for (const auto& [key, value] : writes_) {
     if (!value || key.compare(0, begin.size(), begin) != 0) continue;
     auto parts = ParseTimerKey(key);
     if (parts && parts->time <= until) due.emplace_back(parts->time, std::string(parts->user_key));

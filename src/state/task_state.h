@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,7 +28,7 @@ class TaskState {
   void Put(std::string_view user_key, std::string value);
   void Remove(std::string_view user_key);
   // Room for n more writes (a caller that knows how many keys it will write).
-  void Reserve(size_t n) { delta_.writes.reserve(delta_.writes.size() + n); }
+  void Reserve(size_t n) { writes_.reserve(writes_.size() + n); }
   // Timers: (time, user_key) pairs, e.g. a window's end or a key's timeout.
   void SetTimer(int64_t time, std::string_view user_key);
   void ClearTimer(int64_t time, std::string_view user_key);
@@ -36,13 +37,14 @@ class TaskState {
   Result<std::vector<std::pair<int64_t, std::string>>> DueTimers(int64_t until) const;
 
   int32_t task() const { return task_; }
-  StateDelta TakeDelta() { return std::move(delta_); }
+  // The batch's writes, in key order. Ends this TaskState.
+  StateDelta TakeDelta();
 
  private:
   const StateStore* store_;
   OperatorId op_;
   int32_t task_;
-  StateDelta delta_;
+  std::unordered_map<std::string, std::optional<std::string>> writes_;
 };
 
 }  // namespace onceflow::state
