@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libsimdjson-dev libtomlplusplus-dev
   clang libclang-rt-14-dev
-  librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev
+  librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
 )
 

@@ -116,7 +116,10 @@ Result<std::vector<TaskOutput>> Driver::ComputeBatch(const checkpoint::BatchInte
     if (r.from < r.until) ranges.push_back(r);
   }
   const bool per_task = PerTaskCommits();
-  TaskContext task_ctx{source_.get(), decoder_.get(), spec_.stages};
+  TaskContext task_ctx{};
+  task_ctx.source = source_.get();
+  task_ctx.decoder = decoder_.get();
+  task_ctx.stages = spec_.stages;
   if (state_) {
     task_ctx.keyed = spec_.keyed.get();
     task_ctx.batch = intent.batch;
@@ -180,6 +183,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   std::optional<StateBatch> state_batch;
   if (state_) {
     ASSIGN_OR_RETURN(state_batch, state_->Compute(ContextOf(intent), outputs));
+    if (start_ahead_) std::exchange(start_ahead_, nullptr)();
     reduced = std::move(state_batch->output);
     rows_out = static_cast<int64_t>(reduced.rows.size());
     dead = static_cast<int64_t>(reduced.dead_letters.size());
@@ -316,6 +320,7 @@ Status Driver::Run() {
     if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
     const auto started = std::chrono::steady_clock::now();
     std::unique_ptr<Ahead> current = std::move(ahead);
+    if (current && !current->outputs.valid()) current.reset();  // never started: plan anew
     std::vector<OffsetRange> ranges;
     std::vector<Offset> end;
     if (current) {
@@ -386,8 +391,11 @@ Status Driver::Run() {
       after[static_cast<size_t>(r.partition.value())] = r.until;
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
     }
-    // A stateful batch reads the state its predecessor commits: never computed ahead.
-    if (backlog && !PerTaskCommits() && !state_ && !Grouped() &&
+    // A stateful batch's map tasks read no state, so they may run ahead — unless the operator
+    // is on event time: the next batch's watermark (which decides its late records) comes
+    // from this batch's state.
+    const bool stateless_maps = !state_ || !spec_.keyed->on_event_time();
+    if (backlog && !PerTaskCommits() && stateless_maps && !Grouped() &&
         (options_.max_batches < 0 || batches + 1 < options_.max_batches)) {
       auto next = source_->OffsetBounds();
       if (next.has_value()) {
@@ -399,14 +407,22 @@ Status Driver::Run() {
           ahead->intent.ranges = std::move(*next_ranges);
           ahead->end = std::move(next->end);
           Ahead* a = ahead.get();
-          ahead->outputs = std::async(std::launch::async, [this, a] {
-            std::atomic<int64_t> unused{0};  // per-task commits never run ahead
-            return ComputeBatch(a->intent, &unused);
-          });
+          auto start = [this, a] {
+            a->outputs = std::async(std::launch::async, [this, a] {
+              std::atomic<int64_t> unused{0};  // per-task commits never run ahead
+              return ComputeBatch(a->intent, &unused);
+            });
+          };
+          if (state_) {
+            start_ahead_ = start;  // once this batch's state tasks are done (CommitBatch)
+          } else {
+            start();
+          }
         }
       }
     }
     result = RunBatch(intent, current ? &current->outputs : nullptr);
+    start_ahead_ = nullptr;
     if (Grouped() && result.code() == StatusCode::kFenced) {
       result = AbandonFenced(intent, result);
       if (!result.ok()) break;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -116,6 +117,9 @@ class Driver {
   std::optional<source::Source::Ownership> ownership_;
   Epoch refused_epoch_{-1};
   BatchId next_batch_{0};
+  // A stateful pipeline's next batch is computed ahead only once this batch's state step is
+  // done (the executor is free then, for the sink and state commits): CommitBatch starts it.
+  std::function<void()> start_ahead_;
 };
 
 }  // namespace onceflow::engine
