@@ -252,6 +252,9 @@ class PipelineBuilder {
   // "batch" (default): all tasks of a batch commit in one sink transaction, by the driver.
   // "task": each task's winning attempt commits its own output as soon as it finishes.
   PipelineBuilder& CommitMode(std::string mode);
+  // The budget of the cache of committed keyed state in front of RocksDB (default 256 MiB;
+  // 0: every state read goes to RocksDB).
+  PipelineBuilder& StateCacheMb(int64_t mib);
 
   // Validates the pipeline; errors name the bad setting.
   Result<std::unique_ptr<Pipeline>> Build();

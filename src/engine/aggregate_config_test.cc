@@ -58,7 +58,33 @@ TEST(AggregateConfigTest, SpendPerUserExampleParses) {
   EXPECT_EQ(a.aggregates[1].function, AggregateConfig::Function::kSum);
   EXPECT_EQ(a.aggregates[1].field, "amount");
   EXPECT_FALSE(a.windowed);
+  EXPECT_TRUE(a.combine);
   EXPECT_EQ(config->state_tasks, 4);
+  EXPECT_EQ(config->state_cache_mb, 256);
+}
+
+TEST(AggregateConfigTest, CombiningAndTheStateCacheAreSettable) {
+  std::string text = "state_cache_mb = 0\n" + std::string(kHead) + R"toml(key = ["user"]
+aggregates = { n = "count" }
+combine = false
+)toml" + std::string(kSink);
+  Result<PipelineConfig> config = ParsePipelineConfig(text, "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_FALSE(config->transforms[0].aggregate.combine);
+  EXPECT_EQ(config->state_cache_mb, 0);
+  auto bad = ParsePipelineConfig("state_cache_mb = -1\n" + std::string(kHead) +
+                                     "key = [\"user\"]\naggregates = { n = \"count\" }\n" +
+                                     std::string(kSink),
+                                 "p.toml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("state_cache_mb"), std::string::npos) << bad.error().message();
+  auto not_bool = ParsePipelineConfig(std::string(kHead) +
+                                          "key = [\"user\"]\naggregates = { n = \"count\" }\n"
+                                          "combine = \"yes\"\n" + std::string(kSink),
+                                      "p.toml");
+  ASSERT_FALSE(not_bool.has_value());
+  EXPECT_NE(not_bool.error().message().find("combine"), std::string::npos)
+      << not_bool.error().message();
 }
 
 TEST(AggregateConfigTest, WindowsParseWithDurations) {

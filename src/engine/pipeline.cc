@@ -204,6 +204,15 @@ PipelineBuilder& PipelineBuilder::ExecutorThreads(int n) {
   spec_->config.executor_threads = n;
   return *this;
 }
+PipelineBuilder& PipelineBuilder::StateCacheMb(int64_t mib) {
+  if (mib < 0 || mib > (int64_t{1} << 20)) {
+    Fail(spec_.get(), Status::InvalidArgument("state cache: expected 0 .. 1048576 MiB, got " +
+                                              std::to_string(mib)));
+  }
+  spec_->config.state_cache_mb = mib;
+  return *this;
+}
+
 PipelineBuilder& PipelineBuilder::CommitMode(std::string mode) {
   if (mode == "batch") {
     spec_->config.commit_mode = engine::CommitMode::kBatch;

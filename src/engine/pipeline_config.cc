@@ -26,6 +26,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                "executor_threads",
                                                "commit_mode",
                                                "state_tasks",
+                                               "state_cache_mb",
                                                "source",
                                                "transform",
                                                "sink"};
@@ -63,6 +64,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
       ReadChoice<CommitMode>(At(root, "", "commit_mode"), kCommitModes, &config.commit_mode));
   RETURN_IF_ERROR(ReadInt(At(root, "", "state_tasks"), 1, 1024, &state_tasks));
   config.state_tasks = static_cast<int32_t>(state_tasks);
+  RETURN_IF_ERROR(ReadInt(At(root, "", "state_cache_mb"), 0, 1 << 20, &config.state_cache_mb));
   config.max_task_failures = static_cast<int32_t>(max_task_failures);
   config.max_batch_failures = static_cast<int32_t>(max_batch_failures);
   config.executor_threads = static_cast<int32_t>(executor_threads);

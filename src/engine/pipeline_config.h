@@ -116,6 +116,8 @@ struct PipelineConfig {
   // Keyed state is partitioned into this many state tasks; fixed when the state store is
   // created (a key must always reach the same task).
   int32_t state_tasks = 4;
+  // The budget of the cache of committed state values in front of RocksDB, MiB (0: no cache).
+  int64_t state_cache_mb = 256;
   SourceConfig source;
   std::vector<TransformConfig> transforms;
   SinkConfig sink;

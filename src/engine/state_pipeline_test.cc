@@ -136,6 +136,18 @@ TEST_F(StatePipelineTest, RunningCountAndSumPerKeyAreExact) {
   EXPECT_EQ(CheckSpend(db_, purchases), "");
 }
 
+TEST_F(StatePipelineTest, WithoutTheStateCacheEveryReadGoesToRocksDbAndStaysExact) {
+  auto purchases = MakePurchases(2000, 40, 3);
+  ProducePurchases(data_, "purchases", 3, purchases);
+  PipelineBuilder b = SpendPipeline(db_);
+  b.StateCacheMb(0);
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());
+  EXPECT_GT(stats.batches_committed, 5);
+  EXPECT_EQ(CheckSpend(db_, purchases), "");
+  EXPECT_FALSE(PipelineBuilder("x").FromLog("purchases").StateCacheMb(-1).Build().has_value());
+}
+
 TEST_F(StatePipelineTest, StateSurvivesARestartWithoutRebuild) {
   auto first = MakePurchases(1500, 30, 2);
   ProducePurchases(data_, "purchases", 3, first);

@@ -47,8 +47,10 @@ int32_t StateTaskOf(std::string_view key, int32_t tasks) {
 
 Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint_dir,
                                                    std::shared_ptr<const KeyedOperator> op,
-                                                   Executor* executor, int32_t tasks) {
-  ASSIGN_OR_RETURN(auto store, state::StateStore::Open(state::StateDir(checkpoint_dir), tasks));
+                                                   Executor* executor, int32_t tasks,
+                                                   size_t cache_bytes) {
+  ASSIGN_OR_RETURN(auto store,
+                   state::StateStore::Open(state::StateDir(checkpoint_dir), tasks, cache_bytes));
   return std::unique_ptr<StateStep>(new StateStep(std::move(store), std::move(op), executor));
 }
 

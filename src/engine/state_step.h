@@ -35,9 +35,11 @@ struct StateBatch {
 // executor inside Compute).
 class StateStep {
  public:
+  // cache_bytes: the budget of the store's cache of committed values (StateStore::Open).
   static Result<std::unique_ptr<StateStep>> Open(const std::string& checkpoint_dir,
                                                  std::shared_ptr<const KeyedOperator> op,
-                                                 Executor* executor, int32_t tasks);
+                                                 Executor* executor, int32_t tasks,
+                                                 size_t cache_bytes);
 
   const state::StateStore& store() const { return *store_; }
   // The event time and watermark batch `store().batch() + 1` records in its intent.

@@ -112,7 +112,7 @@ TEST(StateStoreTest, CacheServesCommittedValuesAndNeverAFailedCommitsDeltas) {
   TempDir dir;
   auto store = StateStore::Open(dir.path() + "/state", 1).value();
   TaskState t(store.get(), 0, 0);
-  EXPECT_FALSE(t.Get("k").value().has_value());  // cached as absent
+  EXPECT_FALSE(t.Get("k").value().has_value());  // absent: not cached; its commit caches it
   t.Put("k", "1");
   t.Put("gone", "x");
   StateDelta d[] = {t.TakeDelta()};
