@@ -21,16 +21,6 @@ double AsDouble(const Value& v) {
 
 }  // namespace
 
-const char* TypeName(const Value& v) {
-  switch (v.index()) {
-    case 0: return "null";
-    case 1: return "a boolean";
-    case 2: return "an integer";
-    case 3: return "a float";
-    default: return "a string";
-  }
-}
-
 std::string Describe(const AggregateConfig::Aggregate& a) {
   static constexpr const char* kNames[] = {"count", "sum", "min", "max", "avg"};
   std::string s = a.name + " = " + kNames[static_cast<int>(a.function)];

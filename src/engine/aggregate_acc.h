@@ -26,8 +26,6 @@ struct Acc {
 
 using Aggregates = std::vector<AggregateConfig::Aggregate>;
 
-// "an integer", "a string", ... for errors.
-const char* TypeName(const Value& v);
 // "name = sum(field)", for errors.
 std::string Describe(const AggregateConfig::Aggregate& a);
 

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "checkpoint/batch_intent.h"
 #include "engine/aggregate_acc.h"
-#include "engine/state_step.h"
 #include "engine/value_codec.h"
 #include "util/coding.h"
 
@@ -148,9 +148,15 @@ AggregateOperator::AggregateOperator(AggregateConfig config) : config_(std::move
 }
 
 Result<std::string> AggregateOperator::KeyOf(const Row& row) const {
-  auto key = EncodeKey(row, config_.key);
-  if (!key.has_value()) return Err(key.error().WithContext("aggregate"));
+  std::string key;
+  RETURN_IF_ERROR(KeyInto(row, &key));
   return key;
+}
+
+Status AggregateOperator::KeyInto(const Row& row, std::string* key) const {
+  key->clear();
+  Status s = AppendKey(row, config_.key, key);
+  return s.ok() ? s : s.WithContext("aggregate");
 }
 
 Result<int64_t> AggregateOperator::EventTime(const Row& row) const {
@@ -269,13 +275,12 @@ Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskCo
     return out;
   };
   std::vector<Group>& groups = table.groups();
+  const bool emit_changed = !config_.windowed || w.emit == Emit::kUpdate;
   ctx.state->Reserve(groups.size());
-  if (!config_.windowed || w.emit == AggregateConfig::Window::Emit::kUpdate) {
-    ctx.out->reserve(ctx.out->size() + groups.size());
-  }
+  if (emit_changed) ctx.out->reserve(ctx.out->size() + groups.size());
   for (const Group& g : groups) {
     ctx.state->Put(g.state_key, EncodeAccs(g.accs));
-    if (!config_.windowed || w.emit == AggregateConfig::Window::Emit::kUpdate) {
+    if (emit_changed) {
       ASSIGN_OR_RETURN(Row out, output_row(g.key(), g.accs, config_.windowed, g.window_start));
       ctx.out->push_back({std::move(out), PartitionId(-1), Offset(-1)});
     }
@@ -284,7 +289,7 @@ Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskCo
     ASSIGN_OR_RETURN(auto due, ctx.state->DueTimers(ctx.watermark_after));
     for (const auto& [time, state_key] : due) {
       ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(state_key));
-      if (stored && w.emit == AggregateConfig::Window::Emit::kFinal) {
+      if (stored && w.emit == Emit::kFinal) {
         std::vector<Acc> accs(aggs.size());
         RETURN_IF_ERROR(DecodeAccs(*stored, &accs));
         const std::string_view key(state_key.data(), state_key.size() - 8);
@@ -311,8 +316,7 @@ class AggregateCombiner final : public MapCombiner {
     auto dead = [&](const std::string& why) {
       dead_letters->push_back({p, o, row.ToJson(), why});
     };
-    Result<std::string> key = op_.KeyOf(row);
-    if (!key.has_value()) return dead(key.error().message());
+    if (Status s = op_.KeyInto(row, &key_); !s.ok()) return dead(s.message());
     if (config_.windowed) {
       Result<int64_t> t = op_.EventTime(row);
       if (!t.has_value()) return dead(t.error().message());
@@ -326,7 +330,7 @@ class AggregateCombiner final : public MapCombiner {
     if (Status s = CheckRow(config_.aggregates, row); !s.ok()) return dead(s.message());
     for (int64_t start : starts_) {
       bool created = false;
-      const size_t g = table_.Find(*key, start, &created);
+      const size_t g = table_.Find(key_, start, &created);
       // Cannot fail: no min/max, and CheckRow passed.
       (void)Fold(config_.aggregates, row, &table_.groups()[g].accs);
     }
@@ -352,6 +356,7 @@ class AggregateCombiner final : public MapCombiner {
   const int64_t watermark_ms_;
   const int32_t state_tasks_;
   GroupTable table_;
+  std::string key_;                 // the record's encoded key; reused, not allocated per record
   std::vector<int64_t> starts_{0};
   int64_t max_time_ = INT64_MIN;
   int64_t late_ = 0;

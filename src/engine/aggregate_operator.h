@@ -25,6 +25,8 @@ class AggregateOperator final : public KeyedOperator {
   static Result<std::unique_ptr<AggregateOperator>> Create(AggregateConfig config);
 
   Result<std::string> KeyOf(const Row& row) const override;
+  // KeyOf into *key (cleared first), for a caller that keys every record with one buffer.
+  Status KeyInto(const Row& row, std::string* key) const;
   bool on_event_time() const override { return config_.windowed; }
   Result<int64_t> EventTime(const Row& row) const override;
   int64_t allowed_lateness_ms() const override { return config_.window.allowed_lateness_ms; }

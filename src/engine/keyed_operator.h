@@ -9,6 +9,7 @@
 #include <span>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onceflow/pipeline.h"
@@ -92,11 +93,17 @@ class KeyedOperator {
   }
 };
 
+// The state task of an encoded key among `tasks`: FNV-1a 64 of the key bytes, mod tasks.
+// Stable across builds and restarts (the store's layout depends on it).
+int32_t StateTaskOf(std::string_view key, int32_t tasks);
+
 // The message of a record dead-lettered as late.
 std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch);
 
 // The key of a row's `fields`: each value's type and text, unambiguously joined. Missing fields
 // are invalid_argument naming the field.
 Result<std::string> EncodeKey(const Row& row, const std::vector<std::string>& fields);
+// The same, appended to *key (a caller that keys every record reuses one buffer).
+Status AppendKey(const Row& row, const std::vector<std::string>& fields, std::string* key);
 
 }  // namespace onceflow::engine

@@ -39,12 +39,6 @@ Status ParallelFor(Executor* executor, size_t n, const std::function<Status(size
 
 }  // namespace
 
-int32_t StateTaskOf(std::string_view key, int32_t tasks) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  return static_cast<int32_t>(h % static_cast<uint64_t>(tasks));
-}
-
 Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint_dir,
                                                    std::shared_ptr<const KeyedOperator> op,
                                                    Executor* executor, int32_t tasks,
@@ -85,13 +79,12 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   if (!combined.empty() && combined.size() != map_outputs.size()) {
     return Err(Status::Aborted("state step: some map tasks combined their rows and some did not"));
   }
-  if (!combined.empty()) {
-    for (size_t i = 0; i < combined.size(); ++i) {
-      routed[i].max_time = combined[i]->max_event_time;
-      routed[i].late = combined[i]->late;
-    }
+  for (size_t i = 0; i < combined.size(); ++i) {
+    routed[i].max_time = combined[i]->max_event_time;
+    routed[i].late = combined[i]->late;
   }
-  RETURN_IF_ERROR(ParallelFor(executor_, combined.empty() ? map_outputs.size() : 0, [&](size_t i) -> Status {
+  const size_t to_route = combined.empty() ? map_outputs.size() : 0;
+  RETURN_IF_ERROR(ParallelFor(executor_, to_route, [&](size_t i) -> Status {
     Routed& r = routed[i];
     r.buckets.resize(static_cast<size_t>(tasks));
     // Keys spread evenly over the state tasks: one allocation per bucket, not a doubling series.
@@ -150,20 +143,17 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     StateTaskContext task_ctx{&ctx, watermark_after, &state, &results[s].rows, &results[s].dead};
     if (!combined.empty()) {
       RETURN_IF_ERROR(op_->RunCombined(combined, static_cast<int32_t>(s), task_ctx));
-      results[s].delta = state.TakeDelta();
-      results[s].delta.task = static_cast<int32_t>(s);
-      return Status::Ok();
+    } else {
+      std::vector<KeyedRow> rows;
+      size_t n = 0;
+      for (const Routed& r : routed) n += r.buckets[s].size();
+      rows.reserve(n);
+      for (Routed& r : routed) {
+        for (KeyedRow& k : r.buckets[s]) rows.push_back(std::move(k));
+      }
+      RETURN_IF_ERROR(op_->Run(rows, task_ctx));
     }
-    std::vector<KeyedRow> rows;
-    size_t n = 0;
-    for (const Routed& r : routed) n += r.buckets[s].size();
-    rows.reserve(n);
-    for (Routed& r : routed) {
-      for (KeyedRow& k : r.buckets[s]) rows.push_back(std::move(k));
-    }
-    RETURN_IF_ERROR(op_->Run(rows, task_ctx));
-    results[s].delta = state.TakeDelta();
-    results[s].delta.task = static_cast<int32_t>(s);
+    results[s].delta = state.TakeDelta();  // the task's writes, sorted, marked with its id
     return Status::Ok();
   }));
   for (TaskOutput& o : map_outputs) {

@@ -63,8 +63,4 @@ class StateStep {
   Executor* executor_;
 };
 
-// The state task of an encoded key among `tasks`: FNV-1a 64 of the key bytes, mod tasks.
-// Stable across builds and restarts (the store's layout depends on it).
-int32_t StateTaskOf(std::string_view key, int32_t tasks);
-
 }  // namespace onceflow::engine

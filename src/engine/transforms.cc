@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "engine/value_codec.h"
+
 namespace onceflow::engine {
 namespace {
 
@@ -26,17 +28,6 @@ std::optional<Value> ParseNumber(std::string_view text) {
   auto [dptr, dec] = std::from_chars(text.data(), end, d);
   if (dec == std::errc() && dptr == end && std::isfinite(d)) return Value(d);
   return std::nullopt;
-}
-
-// The name of a value's type in messages.
-const char* TypeName(const Value& v) {
-  switch (v.index()) {
-    case 0: return "null";
-    case 1: return "a boolean";
-    case 2: return "an integer";
-    case 3: return "a float";
-    default: return "a string";
-  }
 }
 
 // Keeps the listed fields, in the listed order; a listed field the row lacks is skipped.

@@ -107,4 +107,14 @@ Result<Row> DecodeRow(std::string_view bytes) {
   return row;
 }
 
+const char* TypeName(const Value& v) {
+  switch (v.index()) {
+    case 0: return "null";
+    case 1: return "a boolean";
+    case 2: return "an integer";
+    case 3: return "a float";
+    default: return "a string";
+  }
+}
+
 }  // namespace onceflow::engine

@@ -16,6 +16,10 @@ void EncodeValue(std::string* dst, const Value& v);
 // Reads a value at *p (advanced past it); false if [*p, end) does not hold one.
 bool DecodeValue(const char** p, const char* end, Value* v);
 
+// The name of a value's type in messages: "null", "a boolean", "an integer", "a float",
+// "a string".
+const char* TypeName(const Value& v);
+
 // A row: varint field count, then (varint name length, name, value) per field.
 void EncodeRow(std::string* dst, const Row& row);
 Result<Row> DecodeRow(std::string_view bytes);
