@@ -7,17 +7,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace onceflow::state {
 
 // Lifecycle: owned by one StateStore. Entries are charged (key + value + a fixed overhead per
-// entry) against a byte budget; a shard over its share of the budget evicts entries in no
-// particular order (a miss only costs a RocksDB read).
+// entry, kEntryOverhead in state_cache.cc) against a byte budget split evenly over 16 shards; a
+// shard over its share evicts entries, in slot order from where its last eviction stopped, down
+// to 7/8 of its share (no recency is kept: a miss only costs a RocksDB read). The entry just
+// stored is never the one evicted; an entry that alone exceeds 7/8 of a share is not stored.
 // Thread-safety: every method may be called from any thread. Lookups and fills of different
 // keys run in parallel (the keys are sharded, one mutex per shard).
 // The fill race: a reader that missed, read RocksDB and then fills must not overwrite a newer
@@ -28,6 +28,7 @@ class StateCache {
  public:
   // capacity_bytes == 0 disables the cache (every lookup misses, nothing is stored).
   explicit StateCache(size_t capacity_bytes);
+  ~StateCache();
 
   // A cached committed value: nullopt if the key is not cached; an engaged optional holding
   // nullopt if the key is cached as absent.
@@ -36,11 +37,16 @@ class StateCache {
   uint64_t Version(std::string_view key) const;
   // Stores a value read from RocksDB (nullopt: absent), unless the shard changed since `version`.
   void Fill(std::string_view key, const std::optional<std::string>& value, uint64_t version);
-  // Stores a value just committed to RocksDB (nullopt: deleted).
+  // Stores a value just committed to RocksDB (nullopt: deleted, cached as absent).
   // REQUIRES: the write that holds it returned ok.
   void Update(std::string key, std::optional<std::string> value);
-  // Drops everything (after a failed commit: what RocksDB holds is then read afresh).
+  // Drops everything (after a failed commit: what RocksDB holds is then read afresh). The
+  // shards keep their table sizes.
   void Clear();
+  // Pre-sizes every shard's table for `entries` entries in all (spread evenly over the shards,
+  // at most as many as the budget can hold), so that a large commit's Updates do not grow the
+  // tables one doubling at a time. Only a hint: tables never shrink and still grow past it.
+  void Reserve(size_t entries);
 
   size_t charged_bytes() const;
   bool enabled() const { return shard_capacity_ > 0; }
@@ -50,25 +56,14 @@ class StateCache {
 
  private:
   static constexpr size_t kShards = 16;
-  // The unordered_map node, the two strings' headers and the optional's flag, roughly.
-  static constexpr size_t kEntryOverhead = 96;
 
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  struct Shard {
-    mutable std::mutex mu;
-    std::unordered_map<std::string, std::optional<std::string>, Hash, std::equal_to<>> entries;
-    size_t bytes = 0;      // the charge of `entries`
-    uint64_t version = 0;  // bumped by Update and Clear
-  };
+  // One shard: an open-addressing table and its budget bookkeeping, under its own mutex
+  // (state_cache.cc).
+  struct Shard;
 
-  Shard& ShardOf(std::string_view key) const;
-  // REQUIRES: shard.mu held.
-  void StoreLocked(Shard& shard, std::string key, std::optional<std::string> value);
+  Shard& ShardOf(uint64_t hash) const;
 
-  size_t shard_capacity_;
+  size_t shard_capacity_;  // capacity_bytes / kShards
   std::unique_ptr<Shard[]> shards_;
 };
 

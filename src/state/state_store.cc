@@ -169,13 +169,18 @@ Status StateStore::Scan(
   return FromRocks(it->status(), "state store " + dir_ + ": scan");
 }
 
-Status StateStore::Commit(BatchId batch, std::span<StateDelta> deltas,
-                          std::optional<int64_t> max_event_time, const ForEachFn& for_each) {
-  if (batch <= batch_) {
-    return Status::InvalidArgument("state store: commit of batch " + batch.ToString() +
-                                   " but the store is already at batch " + batch_.ToString());
-  }
-  rocksdb::WriteBatch wb;
+PreparedCommit::PreparedCommit() = default;
+PreparedCommit::~PreparedCommit() = default;
+PreparedCommit::PreparedCommit(PreparedCommit&&) noexcept = default;
+PreparedCommit& PreparedCommit::operator=(PreparedCommit&&) noexcept = default;
+
+PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> deltas,
+                                   std::optional<int64_t> max_event_time) const {
+  PreparedCommit prepared;
+  prepared.batch_ = batch;
+  prepared.max_event_time_ = max_event_time;
+  prepared.write_ = std::make_unique<rocksdb::WriteBatch>();
+  rocksdb::WriteBatch& wb = *prepared.write_;
   for (const StateDelta& d : deltas) {
     for (const StateDelta::Write& w : d.writes) {
       if (w.second) {
@@ -190,12 +195,27 @@ Status StateStore::Commit(BatchId batch, std::span<StateDelta> deltas,
   if (max_event_time) {
     wb.Put(MetaKey("max_event_time"), Fixed64(static_cast<uint64_t>(*max_event_time)));
   }
+  return prepared;
+}
+
+Status StateStore::Commit(BatchId batch, std::span<StateDelta> deltas,
+                          std::optional<int64_t> max_event_time, const ForEachFn& for_each) {
+  return Commit(Prepare(batch, deltas, max_event_time), deltas, for_each);
+}
+
+Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
+                          const ForEachFn& for_each) {
+  const BatchId batch = prepared.batch_;
+  if (batch <= batch_) {
+    return Status::InvalidArgument("state store: commit of batch " + batch.ToString() +
+                                   " but the store is already at batch " + batch_.ToString());
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   NoPerfCounting();
   Status written = faults::Hit("mid_state_commit");
   if (written.ok()) {
-    written = FromRocks(db_->Write(wo, &wb),
+    written = FromRocks(db_->Write(wo, prepared.write_.get()),
                         "state store " + dir_ + ": commit of batch " + batch.ToString());
   }
   if (!written.ok()) {
@@ -204,6 +224,9 @@ Status StateStore::Commit(BatchId batch, std::span<StateDelta> deltas,
     cache_->Clear();
     return written;
   }
+  size_t writes = 0;
+  for (const StateDelta& d : deltas) writes += d.writes.size();
+  cache_->Reserve(writes);  // the fill below does not grow the cache's tables step by step
   auto fill = [&](size_t i) {
     for (StateDelta::Write& w : deltas[i].writes) {
       if (Cached(w.first)) cache_->Update(std::move(w.first), std::move(w.second));
@@ -216,7 +239,7 @@ Status StateStore::Commit(BatchId batch, std::span<StateDelta> deltas,
     for (size_t i = 0; i < deltas.size(); ++i) fill(i);
   }
   batch_ = batch;
-  if (max_event_time) max_event_time_ = max_event_time;
+  if (prepared.max_event_time_) max_event_time_ = prepared.max_event_time_;
   return Status::Ok();
 }
 

@@ -20,6 +20,7 @@
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
 }
 
 namespace onceflow::state {
@@ -32,6 +33,22 @@ struct StateDelta {
   using Write = std::pair<std::string, std::optional<std::string>>;
   int32_t task = 0;
   std::vector<Write> writes;
+};
+
+// A batch's commit built ahead of its write (StateStore::Prepare): the RocksDB WriteBatch of its
+// deltas, every task's marker and the max event time. Move-only; applied by StateStore::Commit.
+class PreparedCommit {
+ public:
+  PreparedCommit();
+  ~PreparedCommit();
+  PreparedCommit(PreparedCommit&&) noexcept;
+  PreparedCommit& operator=(PreparedCommit&&) noexcept;
+
+ private:
+  friend class StateStore;
+  BatchId batch_{-1};
+  std::optional<int64_t> max_event_time_;
+  std::unique_ptr<rocksdb::WriteBatch> write_;
 };
 
 // Runs fn(0) .. fn(n - 1), possibly in parallel, and returns when all have returned.
@@ -84,6 +101,14 @@ class StateStore {
   // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
   // the fault point after_sink_commit is the crash before it.)
   Status Commit(BatchId batch, std::span<StateDelta> deltas, std::optional<int64_t> max_event_time,
+                const ForEachFn& for_each = nullptr);
+  // The same in two steps. Prepare builds the write from the deltas and the number of tasks
+  // alone, touching neither RocksDB nor the cache, so it may run on another thread while the
+  // sink commits; Commit(prepared, ...) then writes and fills the cache. `deltas` must be the
+  // ones prepared.
+  PreparedCommit Prepare(BatchId batch, std::span<const StateDelta> deltas,
+                         std::optional<int64_t> max_event_time) const;
+  Status Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
                 const ForEachFn& for_each = nullptr);
 
   // Approximate number of keys and bytes on disk, for stats and benchmarks.
