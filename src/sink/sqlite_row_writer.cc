@@ -49,7 +49,10 @@ class TableWriter final : public RowWriter {
   Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
     std::string error;
     const size_t errors_before = errors->size();
-    for (size_t i : Order(rows)) {
+    const std::vector<size_t>& order = Order(rows);
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (k + kPrefetch < order.size()) Prefetch(rows[order[k + kPrefetch]].row);
+      const size_t i = order[k];
       RETURN_IF_ERROR(WriteRow(rows[i].row, &error));
       if (!error.empty()) errors->push_back({i, std::exchange(error, {})});
     }
@@ -82,10 +85,11 @@ class TableWriter final : public RowWriter {
     }
     sort_keys_.resize(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + kPrefetch < rows.size()) Prefetch(rows[i + kPrefetch].row);
       std::string& k = sort_keys_[i].first;
       k.clear();
       for (size_t c = 0; c < columns_.size(); ++c) {
-        if (is_key_[c]) AppendSortKey(rows[i].row.Get(columns_[c]), &k);
+        if (is_key_[c]) AppendSortKey(ColumnValue(rows[i].row, c), &k);
       }
       sort_keys_[i].second = i;
     }
@@ -129,15 +133,24 @@ class TableWriter final : public RowWriter {
     }
   }
 
+  // The value of column `c` in `row` (null: the row has no such field). Rows usually carry their
+  // fields in the table's column order: that position is tried first.
+  const Value* ColumnValue(const Row& row, size_t c) const {
+    const std::span<const Row::Field> fields = row.fields();
+    return c < fields.size() && fields[c].first == columns_[c] ? &fields[c].second
+                                                               : row.Get(columns_[c]);
+  }
+
+  // Rows are separate allocations, visited out of allocation order (sorted by key): their fields
+  // are fetched this many rows ahead, so that the walk does not wait on a cache miss per row.
+  static constexpr size_t kPrefetch = 8;
+  static void Prefetch(const Row& row) { __builtin_prefetch(row.fields().data()); }
+
   // Writes one row; a row error goes to `*row_error`, which must be empty on entry.
   Status WriteRow(const Row& row, std::string* row_error) {
     sqlite3_stmt* stmt = insert_.get();
-    const std::span<const Row::Field> fields = row.fields();
     for (size_t i = 0; i < columns_.size(); ++i) {
-      // Rows usually carry their fields in the table's column order: try that position first.
-      const Value* value = i < fields.size() && fields[i].first == columns_[i]
-                               ? &fields[i].second
-                               : row.Get(columns_[i]);
+      const Value* value = ColumnValue(row, i);
       const int index = static_cast<int>(i) + 1;
       int rc;
       if (value != nullptr) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "sink/sqlite_checkpointer.h"
 #include "sink/sqlite_db.h"
 #include "sink/sink_protocol.h"
 #include "sink/sqlite_row_writer.h"
@@ -121,6 +122,9 @@ class SqliteSink final : public Sink, private TransactionWrites {
   Statement write_progress_;
   Statement write_dead_letter_;
   std::unique_ptr<RowWriter> writer_;
+  // Copies the WAL into the database file after commits, off the commit's path (none for an
+  // in-memory database).
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   std::vector<RowError> row_errors_;  // scratch for WriteRows, kept to reuse its memory
 };
 
@@ -140,6 +144,11 @@ Status SqliteSink::OpenLocked() {
   }
   RETURN_IF_ERROR(db->Exec(kCreateProgress, "create onceflow_progress"));
   RETURN_IF_ERROR(db->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
+  if (options_.path != ":memory:") {
+    RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
+    ASSIGN_OR_RETURN(checkpointer_,
+                     SqliteCheckpointer::Start(options_.path, options_.busy_timeout_ms));
+  }
   ASSIGN_OR_RETURN(begin_, db->Prepare("BEGIN IMMEDIATE", "begin the commit transaction"));
   ASSIGN_OR_RETURN(commit_, db->Prepare("COMMIT", "commit"));
   ASSIGN_OR_RETURN(rollback_, db->Prepare("ROLLBACK", "roll back"));
@@ -193,6 +202,7 @@ Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit
     Rollback();  // every task was already committed: nothing to keep
     return outcomes;
   }
+  if (checkpointer_ != nullptr) checkpointer_->Wake();
   // The batch is durable from here on; a failure now makes the caller retry, and the retry
   // finds the progress rows and reports kAlreadyCommitted.
   RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
@@ -324,6 +334,7 @@ Status SqliteSink::WriteProgress(const TaskCommit& t, int64_t now_ms) {
 }
 
 void SqliteSink::Close() {
+  checkpointer_.reset();
   writer_.reset();
   for (Statement* stmt : {&begin_, &commit_, &rollback_, &read_task_, &read_pipeline_,
                           &write_progress_, &write_dead_letter_}) {

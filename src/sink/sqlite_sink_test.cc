@@ -3,6 +3,10 @@
 #include "sink/sqlite_sink.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
 
 #include "sink/claim_test_util.h"
 
@@ -509,6 +513,48 @@ TEST_F(SqliteSinkTest, OpenErrorsNameTheTableOrStatement) {
     EXPECT_NE(s.message().find(c.expected), std::string::npos) << s.message();
     EXPECT_NE(s.message().find(path_), std::string::npos) << s.message();
   }
+}
+
+// The WAL is copied into the database file by the sink's checkpoint thread, not by the
+// committing connection: the database file grows after a commit without another commit, and
+// once it has, the next commit reuses the WAL from its start instead of growing it.
+TEST_F(SqliteSinkTest, WalIsCheckpointedOffTheCommitPath) {
+  auto sink = OpenSink(AppendOrders());
+  ASSERT_NE(sink, nullptr);
+  const std::string note(200, 'n');
+  auto commit_batch = [&](int64_t batch) {
+    std::vector<SinkRow> rows;
+    for (int64_t i = 0; i < 10000; ++i) {
+      const int64_t offset = batch * 10000 + i;
+      rows.push_back({Row{{"id", offset}, {"note", note}}, PartitionId(0), Offset(offset)});
+    }
+    auto outcome = CommitOne(sink.get(), Task("p", 0, batch, 1,
+                                              {R(0, batch * 10000, (batch + 1) * 10000)}, rows));
+    ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+    EXPECT_EQ(*outcome, CommitOutcome::kCommitted);
+  };
+  auto size_of = [](const std::string& file) {
+    struct stat st {};
+    return ::stat(file.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : int64_t{-1};
+  };
+  // Polls (the checkpoint is asynchronous) until the database file holds `bytes`.
+  auto wait_for_database = [&](int64_t bytes) {
+    for (int i = 0; i < 2000 && size_of(path_) < bytes; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return size_of(path_);
+  };
+  commit_batch(0);
+  const int64_t wal = size_of(path_ + "-wal");
+  ASSERT_GT(wal, 2'000'000);  // 10,000 rows of over 200 bytes
+  EXPECT_GE(wait_for_database(2'000'000), 2'000'000);
+  // Commit 1 starts the WAL afresh (all its frames were copied): it stays the size it was.
+  commit_batch(1);
+  EXPECT_LT(size_of(path_ + "-wal"), wal + wal / 4);
+  EXPECT_GE(wait_for_database(4'000'000), 4'000'000);
+  EXPECT_EQ(QueryOne(path_, "SELECT COUNT(*) || ':' || COUNT(DISTINCT id) || ':' || SUM(id) "
+                            "FROM orders"),
+            "20000:20000:199990000");
 }
 
 TEST_F(SqliteSinkTest, UseBeforeOpenIsAnError) {
