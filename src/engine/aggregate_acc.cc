@@ -62,7 +62,7 @@ Result<bool> Better(Function f, const Value& candidate, const Value& best, const
 }
 
 // The integer sum continues as a float from the first addition that would overflow.
-void AddInt(Acc* acc, int64_t v) {
+void AddInt(SumAcc* acc, int64_t v) {
   int64_t sum;
   if (__builtin_add_overflow(acc->isum, v, &sum)) {
     acc->dsum += static_cast<double>(acc->isum) + static_cast<double>(v);
@@ -73,12 +73,23 @@ void AddInt(Acc* acc, int64_t v) {
   }
 }
 
+// Folds the number `v` into a sum or avg.
+void AddNumber(SumAcc* acc, const Value& v) {
+  ++acc->n;
+  if (const auto* i = std::get_if<int64_t>(&v)) {
+    AddInt(acc, *i);
+  } else {
+    acc->dsum += std::get<double>(v);
+    acc->dbl = true;
+  }
+}
+
 }  // namespace
 
-Status Fold(const Aggregates& aggs, const Row& row, std::vector<Acc>* accs) {
+Status Fold(const Aggregates& aggs, const Row& row, std::span<Acc> accs) {
   for (size_t i = 0; i < aggs.size(); ++i) {
     const auto& a = aggs[i];
-    Acc& acc = (*accs)[i];
+    Acc& acc = accs[i];
     if (a.function == Function::kCount) {
       ++acc.n;
       continue;
@@ -91,21 +102,28 @@ Status Fold(const Aggregates& aggs, const Row& row, std::vector<Acc>* accs) {
       ++acc.n;
       continue;
     }
-    ++acc.n;
-    if (std::holds_alternative<int64_t>(*v)) {
-      AddInt(&acc, std::get<int64_t>(*v));
-    } else {
-      acc.dsum += std::get<double>(*v);
-      acc.dbl = true;
-    }
+    AddNumber(&acc, *v);
   }
   return Status::Ok();
 }
 
-void Merge(const Aggregates& aggs, const std::vector<Acc>& part, std::vector<Acc>* accs) {
+void FoldSums(const Aggregates& aggs, const Row& row, std::span<SumAcc> sums) {
   for (size_t i = 0; i < aggs.size(); ++i) {
-    Acc& acc = (*accs)[i];
-    const Acc& p = part[i];
+    const auto& a = aggs[i];
+    if (a.function == Function::kCount) {
+      ++sums[i].n;
+      continue;
+    }
+    const Value* v = row.Get(a.field);
+    if (v == nullptr || std::holds_alternative<std::monostate>(*v)) continue;
+    AddNumber(&sums[i], *v);
+  }
+}
+
+void Merge(const Aggregates& aggs, std::span<const SumAcc> part, std::span<Acc> accs) {
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    Acc& acc = accs[i];
+    const SumAcc& p = part[i];
     acc.n += p.n;
     if (aggs[i].function == Function::kCount) continue;
     AddInt(&acc, p.isum);
@@ -130,7 +148,7 @@ Value Output(const AggregateConfig::Aggregate& a, const Acc& acc) {
   return std::monostate();
 }
 
-std::string EncodeAccs(const std::vector<Acc>& accs) {
+std::string EncodeAccs(std::span<const Acc> accs) {
   std::string out;
   for (const Acc& a : accs) {
     coding::PutVarint64(&out, static_cast<uint64_t>(a.n));
@@ -144,10 +162,10 @@ std::string EncodeAccs(const std::vector<Acc>& accs) {
   return out;
 }
 
-Status DecodeAccs(std::string_view bytes, std::vector<Acc>* accs) {
+Status DecodeAccs(std::string_view bytes, std::span<Acc> accs) {
   const char* p = bytes.data();
   const char* end = p + bytes.size();
-  for (Acc& a : *accs) {
+  for (Acc& a : accs) {
     uint64_t n = 0, isum = 0;
     if ((p = coding::DecodeVarint64(p, end, &n)) == nullptr ||
         (p = coding::DecodeVarint64(p, end, &isum)) == nullptr || end - p < 9) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -14,13 +15,18 @@
 
 namespace onceflow::engine {
 
-// One aggregate's accumulator. count: n. sum/avg: n, isum (integers), dsum (floats), dbl (a float
-// was seen, or the integer sum overflowed). min/max: best (null until a value is seen).
-struct Acc {
+// What count, sum and avg accumulate: n, isum (integers), dsum (floats), dbl (a float was seen,
+// or the integer sum overflowed). All that a map-side partial holds (combining excludes min and
+// max), in 32 bytes.
+struct SumAcc {
   int64_t n = 0;
   int64_t isum = 0;
   double dsum = 0;
   bool dbl = false;
+};
+
+// One aggregate's accumulator: the sums, and for min/max best (null until a value is seen).
+struct Acc : SumAcc {
   Value best;
 };
 
@@ -35,21 +41,25 @@ Status CheckRow(const Aggregates& aggs, const Row& row);
 
 // Folds `row` into `accs` (one per aggregate). Fails only for a min/max whose value does not
 // compare with the accumulated one (a string after numbers); `accs` may then be half-folded.
-Status Fold(const Aggregates& aggs, const Row& row, std::vector<Acc>* accs);
+Status Fold(const Aggregates& aggs, const Row& row, std::span<Acc> accs);
+
+// Folds `row` into partial sums (one per aggregate), as Fold does.
+// REQUIRES: no min/max, and CheckRow(aggs, row) passed: then it cannot fail.
+void FoldSums(const Aggregates& aggs, const Row& row, std::span<SumAcc> sums);
 
 // Merges `part` — a fold of later rows of the same key — into `accs`. A count, and a sum of
 // integers that does not overflow, come out exactly as folding the rows one by one; a float
 // sum may differ in its last bits (float addition is not associative), and an integer sum
 // turns float where its partial sums overflow. REQUIRES: no min/max (their fold can refuse a
 // row, which a partial cannot undo).
-void Merge(const Aggregates& aggs, const std::vector<Acc>& part, std::vector<Acc>* accs);
+void Merge(const Aggregates& aggs, std::span<const SumAcc> part, std::span<Acc> accs);
 
 // The aggregate's value: count and sum as integers (a sum turns float once a float is seen or
 // the integer sum would overflow), avg as a float, null for a sum/avg/min/max of no values.
 Value Output(const AggregateConfig::Aggregate& a, const Acc& acc);
 
 // The stored form: per aggregate varint n, zigzag isum, fixed64 dsum bits, u8 dbl, value best.
-std::string EncodeAccs(const std::vector<Acc>& accs);
-Status DecodeAccs(std::string_view bytes, std::vector<Acc>* accs);
+std::string EncodeAccs(std::span<const Acc> accs);
+Status DecodeAccs(std::string_view bytes, std::span<Acc> accs);
 
 }  // namespace onceflow::engine

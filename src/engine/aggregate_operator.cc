@@ -1,9 +1,10 @@
 // Running aggregates and event-time windows.
 #include "engine/aggregate_operator.h"
 
+#include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cstring>
-#include <unordered_map>
 
 #include "checkpoint/batch_intent.h"
 #include "engine/aggregate_acc.h"
@@ -26,26 +27,34 @@ void WindowStarts(const AggregateConfig::Window& w, int64_t t, std::vector<int64
   }
 }
 
-// One key's (or key and window's) accumulators in one state task's batch, or a map task's
-// partial fold of them. The key is the state key's prefix (all of it unwindowed; windowed, the
-// state key is the encoded key, then the window start: 8 bytes, big-endian, sign bit flipped,
-// so that a key's windows sort by time).
+// One key (or key and window) of a state task's batch, or of a map task's partial fold; its
+// accumulators are kept beside it by the GroupTable. The key is the state key's prefix (all of
+// it unwindowed; windowed, the state key is the encoded key, then the window start: 8 bytes,
+// big-endian, sign bit flipped, so that a key's windows sort by time).
 struct Group {
   std::string state_key;
   size_t key_size = 0;
   int64_t window_start = 0;
-  std::vector<Acc> accs;
   std::string_view key() const { return std::string_view(state_key).substr(0, key_size); }
 };
 
-// The groups of one batch of one state task (or one map task), in first-seen order.
+// The groups of one batch of one state task (or one map task), in first-seen order, and their
+// accumulators, A per aggregate (Acc; a map task's partial sums: SumAcc), in one array in group
+// order: no allocation per group. Groups are found by state key through an open-addressing
+// index: a power-of-two array of slots probed linearly, at most half full, each slot holding 32
+// bits of the key's hash and the group's index. A lookup touches one slot and, when the hash
+// bits match, one group: a map task looks up every record's key, and a node-based hash map cost
+// it a cache miss per node.
+template <typename A>
 class GroupTable {
  public:
-  explicit GroupTable(const AggregateConfig& config) : config_(config) {}
+  explicit GroupTable(const AggregateConfig& config)
+      : config_(config), aggregates_(config.aggregates.size()) {}
 
   void Reserve(size_t n) {
-    index_.reserve(n);
     groups_.reserve(n);
+    accs_.reserve(n * aggregates_);
+    if (2 * n > slots_.size()) Rehash(std::bit_ceil(2 * n));
   }
   // The group of `key` (and window `start`). *created: whether it is new. Allocates nothing
   // for a group that exists (a lookup per row on the map side).
@@ -56,33 +65,72 @@ class GroupTable {
       state::PutTimeBe(&scratch_, start);
       sk = scratch_;
     }
-    if (auto it = index_.find(sk); it != index_.end()) {
-      *created = false;
-      return it->second;
+    if (2 * (groups_.size() + 1) > slots_.size()) Rehash(std::max<size_t>(64, 2 * slots_.size()));
+    const uint64_t h = HashOf(sk);
+    const auto tag = static_cast<uint32_t>(h >> 32);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.group == 0) {
+        *created = true;
+        slot = {tag, static_cast<uint32_t>(groups_.size() + 1)};
+        groups_.push_back(Group{std::string(sk), key.size(), start});
+        accs_.resize(accs_.size() + aggregates_);
+        return groups_.size() - 1;
+      }
+      if (slot.tag == tag && groups_[slot.group - 1].state_key == sk) {
+        *created = false;
+        return slot.group - 1;
+      }
     }
-    *created = true;
-    index_.emplace(std::string(sk), groups_.size());
-    groups_.push_back(Group{std::string(sk), key.size(), start,
-                            std::vector<Acc>(config_.aggregates.size())});
-    return groups_.size() - 1;
   }
   std::vector<Group>& groups() { return groups_; }
+  // Group g's accumulators, one per aggregate. Valid until the next Find.
+  std::span<A> accs(size_t g) { return {accs_.data() + g * aggregates_, aggregates_}; }
+  // Empties the table (after its groups were moved out).
+  void Clear() {
+    groups_.clear();
+    accs_.clear();
+    slots_.clear();
+  }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  struct Slot {
+    uint32_t tag = 0;    // the hash's upper 32 bits
+    uint32_t group = 0;  // the group's index + 1; 0: empty
   };
+  static uint64_t HashOf(std::string_view s) { return std::hash<std::string_view>()(s); }
+  // Rebuilds the index with `capacity` slots (a power of two), in group order.
+  void Rehash(size_t capacity) {
+    slots_.assign(capacity, Slot{});
+    const size_t mask = capacity - 1;
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const uint64_t h = HashOf(groups_[g].state_key);
+      size_t i = h & mask;
+      while (slots_[i].group != 0) i = (i + 1) & mask;
+      slots_[i] = {static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(g + 1)};
+    }
+  }
+
   const AggregateConfig& config_;
-  std::unordered_map<std::string, size_t, Hash, std::equal_to<>> index_;
+  const size_t aggregates_;
+  std::vector<Slot> slots_;
   std::vector<Group> groups_;
+  std::vector<A> accs_;  // group g's: [g * aggregates_, (g + 1) * aggregates_)
   std::string scratch_;  // a windowed state key
 };
 
-// A map task's partials: per state task, its groups in first-seen order.
+// A map task's partials for one state task: groups in first-seen order, and their sums (one per
+// aggregate, in group order).
+struct PartialBucket {
+  std::vector<Group> groups;
+  std::vector<SumAcc> sums;
+};
+
+// A map task's partials, per state task.
 class AggregateCombined final : public CombinedTask {
  public:
-  std::vector<std::vector<Group>> buckets;
+  std::vector<PartialBucket> buckets;
 };
 
 
@@ -173,15 +221,15 @@ Result<int64_t> AggregateOperator::EventTime(const Row& row) const {
 namespace {
 
 // A state task's group of `key` (and window `start`), loaded from the committed state when new.
-Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable& table, std::string_view key,
-                       int64_t start, StateTaskContext& ctx) {
+Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable<Acc>& table,
+                       std::string_view key, int64_t start, StateTaskContext& ctx) {
   bool created = false;
   const size_t g = table.Find(key, start, &created);
   if (!created) return g;
   Group& group = table.groups()[g];
   ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(group.state_key));
   if (stored) {
-    RETURN_IF_ERROR(DecodeAccs(*stored, &group.accs));
+    RETURN_IF_ERROR(DecodeAccs(*stored, table.accs(g)));
   } else if (config_.windowed) {
     ctx.state->SetTimer(start + config_.window.size_ms, group.state_key);  // fires when the watermark passes
   }
@@ -190,13 +238,13 @@ Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable& table, std::s
 
 // Writes the batch's groups to the state, emits their rows (update mode), then closes the
 // windows the watermark has passed: emitted (final mode) and deleted.
-Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskContext& ctx);
+Status EmitGroups(const AggregateConfig& config_, GroupTable<Acc>& table, StateTaskContext& ctx);
 
 }  // namespace
 
 Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const {
   const auto& aggs = config_.aggregates;
-  GroupTable table(config_);
+  GroupTable<Acc> table(config_);
   table.Reserve(rows.size());
   std::vector<int64_t> starts{0};  // the row's windows; reused, not allocated per row
   for (KeyedRow& r : rows) {
@@ -209,7 +257,7 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
       // No min/max: CheckRow() has made sure the fold cannot fail; fold in place.
       for (int64_t start : starts) {
         ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, r.key, start, ctx));
-        RETURN_IF_ERROR(Fold(aggs, r.row.row, &table.groups()[g].accs));
+        RETURN_IF_ERROR(Fold(aggs, r.row.row, table.accs(g)));
       }
       continue;
     }
@@ -219,8 +267,9 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
     Status st;
     for (int64_t start : starts) {
       ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, r.key, start, ctx));
-      std::vector<Acc> accs = table.groups()[g].accs;
-      st = Fold(aggs, r.row.row, &accs);
+      const std::span<const Acc> held = table.accs(g);
+      std::vector<Acc> accs(held.begin(), held.end());
+      st = Fold(aggs, r.row.row, accs);
       if (!st.ok()) break;
       folded.emplace_back(g, std::move(accs));
     }
@@ -228,24 +277,28 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
       ctx.dead_letters->push_back({r.row.partition, r.row.offset, r.row.row.ToJson(), st.message()});
       continue;
     }
-    for (auto& [g, accs] : folded) table.groups()[g].accs = std::move(accs);
+    for (auto& [g, accs] : folded) std::move(accs.begin(), accs.end(), table.accs(g).begin());
   }
   return EmitGroups(config_, table, ctx);
 }
 
 Status AggregateOperator::RunCombined(std::span<const CombinedTask* const> parts, int32_t task,
                                       StateTaskContext& ctx) const {
-  GroupTable table(config_);
+  const size_t aggregates = config_.aggregates.size();
+  GroupTable<Acc> table(config_);
   size_t n = 0;
   for (const CombinedTask* part : parts) {
-    n += static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)].size();
+    n += static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)].groups.size();
   }
   table.Reserve(n);
   for (const CombinedTask* part : parts) {
-    const auto& bucket = static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)];
-    for (const Group& p : bucket) {
+    const PartialBucket& bucket =
+        static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)];
+    for (size_t i = 0; i < bucket.groups.size(); ++i) {
+      const Group& p = bucket.groups[i];
       ASSIGN_OR_RETURN(size_t g, GroupOf(config_, table, p.key(), p.window_start, ctx));
-      Merge(config_.aggregates, p.accs, &table.groups()[g].accs);
+      Merge(config_.aggregates, std::span(bucket.sums).subspan(i * aggregates, aggregates),
+            table.accs(g));
     }
   }
   return EmitGroups(config_, table, ctx);
@@ -253,10 +306,10 @@ Status AggregateOperator::RunCombined(std::span<const CombinedTask* const> parts
 
 namespace {
 
-Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskContext& ctx) {
+Status EmitGroups(const AggregateConfig& config_, GroupTable<Acc>& table, StateTaskContext& ctx) {
   const auto& aggs = config_.aggregates;
   const auto& w = config_.window;
-  auto output_row = [&](std::string_view key, const std::vector<Acc>& accs, bool windowed,
+  auto output_row = [&](std::string_view key, std::span<const Acc> accs, bool windowed,
                         int64_t start) -> Result<Row> {
     Row out;
     out.mutable_fields().reserve(config_.key.size() + aggs.size() + (windowed ? 2 : 0));
@@ -278,10 +331,11 @@ Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskCo
   const bool emit_changed = !config_.windowed || w.emit == Emit::kUpdate;
   ctx.state->Reserve(groups.size());
   if (emit_changed) ctx.out->reserve(ctx.out->size() + groups.size());
-  for (const Group& g : groups) {
-    ctx.state->Put(g.state_key, EncodeAccs(g.accs));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Group& g = groups[i];
+    ctx.state->Put(g.state_key, EncodeAccs(table.accs(i)));
     if (emit_changed) {
-      ASSIGN_OR_RETURN(Row out, output_row(g.key(), g.accs, config_.windowed, g.window_start));
+      ASSIGN_OR_RETURN(Row out, output_row(g.key(), table.accs(i), config_.windowed, g.window_start));
       ctx.out->push_back({std::move(out), PartitionId(-1), Offset(-1)});
     }
   }
@@ -291,7 +345,7 @@ Status EmitGroups(const AggregateConfig& config_, GroupTable& table, StateTaskCo
       ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(state_key));
       if (stored && w.emit == Emit::kFinal) {
         std::vector<Acc> accs(aggs.size());
-        RETURN_IF_ERROR(DecodeAccs(*stored, &accs));
+        RETURN_IF_ERROR(DecodeAccs(*stored, accs));
         const std::string_view key(state_key.data(), state_key.size() - 8);
         ASSIGN_OR_RETURN(Row out, output_row(key, accs, true, time - w.size_ms));
         ctx.out->push_back({std::move(out), PartitionId(-1), Offset(-1)});
@@ -331,8 +385,7 @@ class AggregateCombiner final : public MapCombiner {
     for (int64_t start : starts_) {
       bool created = false;
       const size_t g = table_.Find(key_, start, &created);
-      // Cannot fail: no min/max, and CheckRow passed.
-      (void)Fold(config_.aggregates, row, &table_.groups()[g].accs);
+      FoldSums(config_.aggregates, row, table_.accs(g));  // no min/max, and CheckRow passed
     }
   }
 
@@ -341,11 +394,21 @@ class AggregateCombiner final : public MapCombiner {
     out->max_event_time = max_time_;
     out->late = late_;
     out->buckets.resize(static_cast<size_t>(state_tasks_));
-    for (Group& g : table_.groups()) {
-      const auto task = static_cast<size_t>(StateTaskOf(g.key(), state_tasks_));
-      out->buckets[task].push_back(std::move(g));
+    std::vector<Group>& groups = table_.groups();
+    // Keys spread evenly over the state tasks: room for an even share and a little more.
+    const size_t share = groups.size() / out->buckets.size() + groups.size() / 32 + 16;
+    for (PartialBucket& b : out->buckets) {
+      b.groups.reserve(share);
+      b.sums.reserve(share * config_.aggregates.size());
     }
-    table_.groups().clear();
+    for (size_t i = 0; i < groups.size(); ++i) {
+      PartialBucket& bucket =
+          out->buckets[static_cast<size_t>(StateTaskOf(groups[i].key(), state_tasks_))];
+      bucket.groups.push_back(std::move(groups[i]));
+      const std::span<const SumAcc> sums = table_.accs(i);
+      bucket.sums.insert(bucket.sums.end(), sums.begin(), sums.end());
+    }
+    table_.Clear();
     return out;
   }
 
@@ -355,7 +418,7 @@ class AggregateCombiner final : public MapCombiner {
   const BatchId batch_;
   const int64_t watermark_ms_;
   const int32_t state_tasks_;
-  GroupTable table_;
+  GroupTable<SumAcc> table_;
   std::string key_;                 // the record's encoded key; reused, not allocated per record
   std::vector<int64_t> starts_{0};
   int64_t max_time_ = INT64_MIN;

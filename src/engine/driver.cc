@@ -20,6 +20,10 @@
 namespace onceflow::engine {
 namespace {
 
+// A stateful batch with at least this many state writes builds its RocksDB write on a thread of
+// its own while the sink commits (about 0.35 s for a million keys); a smaller one at the commit.
+constexpr size_t kPrepareAheadWrites = 10000;
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -204,6 +208,14 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
     }
     rows_out = static_cast<int64_t>(reduced.rows.size());
   }
+  // The state's write is built while the sink commits (it reads only the deltas, the sink only
+  // the rows); on a thread of its own, for the executor may be busy with the next batch's map
+  // tasks. A small batch is not worth a thread: it is built at the commit.
+  std::future<state::PreparedCommit> prepared;
+  if (state_batch && state_batch->writes() >= kPrepareAheadWrites) {
+    prepared = std::async(std::launch::async,
+                          [&] { return state_->Prepare(intent.batch, *state_batch); });
+  }
   if (spec_.foreach_batch) {
     std::vector<Row> rows;
     if (reduce) {
@@ -234,7 +246,10 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   }
   // Step 5: the state commit, only after the sink commit (DESIGN.md). A crash before it leaves
   // the state one batch behind the sink; recovery re-runs the batch from the state before it.
-  if (state_batch) RETURN_IF_ERROR(state_->Commit(intent.batch, *state_batch));
+  if (state_batch) {
+    RETURN_IF_ERROR(prepared.valid() ? state_->Commit(prepared.get(), *state_batch)
+                                     : state_->Commit(intent.batch, *state_batch));
+  }
   const int64_t late = state_batch ? state_batch->late : 0;
   stats_->Update([&](PipelineStats& s) {
     s.late_records += late;

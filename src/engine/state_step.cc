@@ -172,6 +172,14 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
 }
 
 Status StateStep::Commit(BatchId batch, StateBatch& result) {
+  return Commit(Prepare(batch, result), result);
+}
+
+state::PreparedCommit StateStep::Prepare(BatchId batch, const StateBatch& result) const {
+  return store_->Prepare(batch, result.deltas, result.max_event_time);
+}
+
+Status StateStep::Commit(state::PreparedCommit prepared, StateBatch& result) {
   // The cache fill after the write: one delta per state task, spread over the executor.
   state::ForEachFn for_each = [this](size_t n, const std::function<void(size_t)>& fn) {
     (void)ParallelFor(executor_, n, [&](size_t i) {
@@ -179,7 +187,7 @@ Status StateStep::Commit(BatchId batch, StateBatch& result) {
       return Status::Ok();
     });
   };
-  return store_->Commit(batch, result.deltas, result.max_event_time, for_each);
+  return store_->Commit(std::move(prepared), result.deltas, for_each);
 }
 
 }  // namespace onceflow::engine

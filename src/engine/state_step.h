@@ -29,6 +29,13 @@ struct StateBatch {
   std::vector<state::StateDelta> deltas;   // one per state task
   std::optional<int64_t> max_event_time;   // after this batch
   int64_t late = 0;                        // records older than the watermark
+
+  // The number of state writes (every task's).
+  size_t writes() const {
+    size_t n = 0;
+    for (const auto& d : deltas) n += d.writes.size();
+    return n;
+  }
 };
 
 // Lifecycle: one per Driver. Thread-safety: the driver thread only (state tasks run on the
@@ -52,6 +59,10 @@ class StateStep {
   // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch);
   // moves them into the store's cache (result.deltas are left empty).
   Status Commit(BatchId batch, StateBatch& result);
+  // The same in two steps (StateStore::Prepare): Prepare may run on another thread while the
+  // sink commits; it reads result.deltas only.
+  state::PreparedCommit Prepare(BatchId batch, const StateBatch& result) const;
+  Status Commit(state::PreparedCommit prepared, StateBatch& result);
 
  private:
   StateStep(std::unique_ptr<state::StateStore> store, std::shared_ptr<const KeyedOperator> op,

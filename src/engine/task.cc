@@ -17,6 +17,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
   const PartitionId p = range.partition;
   Offset current;
   std::vector<Row> record_rows;  // combining: a record's rows, folded once all its stages pass
+  // Combining without stages folds the decoded row itself: one row, reused for every record,
+  // keeps its fields' memory instead of allocating them per record.
+  const bool fold_decoded = combiner != nullptr && ctx.stages.empty();
+  Row row;
   auto emit = [&](Row&& r) {
     if (combiner != nullptr) {
       record_rows.push_back(std::move(r));
@@ -30,7 +34,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
     }
     ++out.records_in;
     current = o;
-    Row row;
+    if (!fold_decoded) row = Row();
     auto decoded = ctx.decoder->Decode(p, o, rec, &row);
     if (!decoded.has_value()) {
       // invalid_argument: the record is bad, and stays bad on every attempt. Anything else is
@@ -40,6 +44,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       return Status::Ok();
     }
     if (!*decoded) return Status::Ok();  // not data (a csv header)
+    if (fold_decoded) {
+      combiner->Add(row, p, o, &out.dead_letters);
+      return Status::Ok();
+    }
     const size_t before = out.rows.size();
     record_rows.clear();
     Status st = ApplyStages(ctx.stages, std::move(row), emit);
