@@ -117,20 +117,38 @@ start() {  # DIR [PORT]
       -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
       { cat "$dir/format.log" >&2; die "formatting the storage in $dir failed"; }
   fi
-  : >"$dir/kafka.log"
-  # shellcheck disable=SC2046
-  nohup java $(java_opts "$dir") -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
-    >>"$dir/kafka.log" 2>&1 </dev/null &
-  local pid=$!
-  echo "$pid" >"$dir/kafka.pid"
-  # Ready when the server says so: by then the broker is unfenced and serves requests.
-  for _ in $(seq 1 1200); do
-    if grep -q "Kafka Server started" "$dir/kafka.log"; then
-      echo "127.0.0.1:$port"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$dir/kafka.log" >&2; die "the broker exited"; }
-    sleep 0.1
+  # A node that dies before it serves (seen once in CI: killed right after printing its config,
+  # no error logged) is started again, up to 3 times in all, with its status and log kept.
+  local attempt status
+  for attempt in 1 2 3; do
+    : >"$dir/kafka.log"
+    # shellcheck disable=SC2046
+    nohup java $(java_opts "$dir") -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+      >>"$dir/kafka.log" 2>&1 </dev/null &
+    local pid=$!
+    echo "$pid" >"$dir/kafka.pid"
+    # Ready when the server says so: by then the broker is unfenced and serves requests.
+    for _ in $(seq 1 1200); do
+      if grep -q "Kafka Server started" "$dir/kafka.log"; then
+        echo "127.0.0.1:$port"
+        return 0
+      fi
+      if ! kill -0 "$pid" 2>/dev/null; then
+        status=0; wait "$pid" || status=$?
+        cp "$dir/kafka.log" "$dir/kafka.failed-$attempt.log"
+        tail -n 30 "$dir/kafka.log" >&2
+        echo "kafka.sh: the broker exited with status $status (attempt $attempt of 3;" \
+          "its log: $dir/kafka.failed-$attempt.log)" >&2
+        rm -f "$dir/kafka.pid"
+        [ "$attempt" -lt 3 ] || die "the broker exited"
+        port_free "$port" && port_free $((port + 1)) ||
+          die "the broker exited and port $port or $((port + 1)) is now in use"
+        sleep 1
+        continue 2
+      fi
+      sleep 0.1
+    done
+    break
   done
   tail -n 30 "$dir/kafka.log" >&2
   stop "$dir"
