@@ -180,7 +180,8 @@ state::PreparedCommit StateStep::Prepare(BatchId batch, const StateBatch& result
 }
 
 Status StateStep::Commit(state::PreparedCommit prepared, StateBatch& result) {
-  // The cache fill after the write: one delta per state task, spread over the executor.
+  // The cache fill (beside or after the write) and the freeing of the deltas: one delta per
+  // state task, spread over the executor.
   state::ForEachFn for_each = [this](size_t n, const std::function<void(size_t)>& fn) {
     (void)ParallelFor(executor_, n, [&](size_t i) {
       fn(i);

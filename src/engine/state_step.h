@@ -57,7 +57,7 @@ class StateStep {
   // REQUIRES: the store is at the batch before ctx.batch_id.
   Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs);
   // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch);
-  // moves them into the store's cache (result.deltas are left empty).
+  // fills the store's cache with them (result.deltas are left empty).
   Status Commit(BatchId batch, StateBatch& result);
   // The same in two steps (StateStore::Prepare): Prepare may run on another thread while the
   // sink commits; it reads result.deltas only.

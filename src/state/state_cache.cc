@@ -222,7 +222,7 @@ void StateCache::Fill(std::string_view key, const std::optional<std::string>& va
   shard.Store(hash, key, BytesOf(value), value.has_value(), shard_capacity_);
 }
 
-void StateCache::Update(std::string key, std::optional<std::string> value) {
+void StateCache::Update(std::string_view key, const std::optional<std::string>& value) {
   if (!enabled()) return;
   const uint64_t hash = HashOf(key);
   Shard& shard = ShardOf(hash);

@@ -37,9 +37,10 @@ class StateCache {
   uint64_t Version(std::string_view key) const;
   // Stores a value read from RocksDB (nullopt: absent), unless the shard changed since `version`.
   void Fill(std::string_view key, const std::optional<std::string>& value, uint64_t version);
-  // Stores a value just committed to RocksDB (nullopt: deleted, cached as absent).
-  // REQUIRES: the write that holds it returned ok.
-  void Update(std::string key, std::optional<std::string> value);
+  // Stores a value committed to RocksDB (nullopt: deleted, cached as absent).
+  // REQUIRES: the write that holds it returned ok, or is under way with no reader meanwhile and
+  // is followed by Clear() if it fails (StateStore::Commit).
+  void Update(std::string_view key, const std::optional<std::string>& value);
   // Drops everything (after a failed commit: what RocksDB holds is then read afresh). The
   // shards keep their table sizes.
   void Clear();

@@ -22,8 +22,9 @@ inline constexpr int kFormatVersion = 1;
 using OperatorId = uint16_t;
 
 std::string DataKey(OperatorId op, int32_t task, std::string_view user_key);
-// The prefix shared by every data key of (op, task).
+// The prefix shared by every data key of (op, task): the kind byte, op and task.
 std::string DataPrefix(OperatorId op, int32_t task);
+inline constexpr size_t kDataPrefixBytes = 1 + 2 + 4;
 std::string TimerKey(OperatorId op, int32_t task, int64_t time, std::string_view user_key);
 std::string TimerPrefix(OperatorId op, int32_t task);
 std::string MarkerKey(int32_t task);

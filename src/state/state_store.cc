@@ -8,8 +8,10 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 
 #include <algorithm>
+#include <future>
 #include <vector>
 
 #include "state/state_cache.h"
@@ -42,6 +44,10 @@ bool Cached(std::string_view key) { return !key.empty() && key[0] == kDataKind; 
 // state key, the counting (a thread-local access from a shared library) is a visible cost.
 void NoPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
+// From this many writes a commit fills the cache on another thread while RocksDB writes; below
+// it, starting the thread costs more than the overlap gains.
+constexpr size_t kFillBesideWriteMin = 10000;
+
 }  // namespace
 
 std::string StateDir(const std::string& checkpoint_dir) { return checkpoint_dir + "/state"; }
@@ -64,6 +70,14 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, int
   // Closing does not flush the memtables: every commit is in the synced WAL, which the next
   // open replays (a flush of a large memtable made every stop of a pipeline a second longer).
   options.avoid_flush_during_shutdown = true;
+  // A commit's keys arrive in key order, grouped by (operator, task): the memtable inserts each
+  // one from where the previous key of its prefix went instead of searching from the top. Into a
+  // memtable that already holds the previous batch's 1 M keys this halves the write (3.0 s ->
+  // 1.5 s for 1 M keys in a scratch measurement). RocksDB uses the hint only for one writer at a
+  // time, which a store is (one commit at a time).
+  options.allow_concurrent_memtable_write = false;
+  options.memtable_insert_with_hint_prefix_extractor.reset(
+      rocksdb::NewFixedPrefixTransform(kDataPrefixBytes));
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(64 << 20);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -213,31 +227,43 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
   rocksdb::WriteOptions wo;
   wo.sync = true;
   NoPerfCounting();
+  size_t writes = 0;
+  for (const StateDelta& d : deltas) writes += d.writes.size();
+  auto each_delta = [&](const std::function<void(size_t)>& fn) {
+    if (for_each) {
+      for_each(deltas.size(), fn);
+    } else {
+      for (size_t i = 0; i < deltas.size(); ++i) fn(i);
+    }
+  };
+  auto fill_all = [&] {
+    cache_->Reserve(writes);  // the fill does not grow the cache's tables step by step
+    each_delta([&](size_t i) {
+      for (const StateDelta::Write& w : deltas[i].writes) {
+        if (Cached(w.first)) cache_->Update(w.first, w.second);
+      }
+    });
+  };
+  // A large commit fills the cache while RocksDB writes: nothing reads the cache during a commit
+  // (the next batch's state tasks start after it), and a failed write empties it once the fill
+  // is done, so the cache still never answers with anything but committed state.
+  std::future<void> filling;
+  if (writes >= kFillBesideWriteMin) filling = std::async(std::launch::async, fill_all);
   Status written = faults::Hit("mid_state_commit");
   if (written.ok()) {
     written = FromRocks(db_->Write(wo, prepared.write_.get()),
                         "state store " + dir_ + ": commit of batch " + batch.ToString());
   }
+  if (filling.valid()) filling.get();
   if (!written.ok()) {
     // RocksDB applies a failed write nowhere, but what it holds is read afresh all the same:
     // the cache must never answer with anything but committed state.
     cache_->Clear();
     return written;
   }
-  size_t writes = 0;
-  for (const StateDelta& d : deltas) writes += d.writes.size();
-  cache_->Reserve(writes);  // the fill below does not grow the cache's tables step by step
-  auto fill = [&](size_t i) {
-    for (StateDelta::Write& w : deltas[i].writes) {
-      if (Cached(w.first)) cache_->Update(std::move(w.first), std::move(w.second));
-    }
-    deltas[i].writes.clear();
-  };
-  if (for_each) {
-    for_each(deltas.size(), fill);
-  } else {
-    for (size_t i = 0; i < deltas.size(); ++i) fill(i);
-  }
+  if (writes < kFillBesideWriteMin) fill_all();
+  // The deltas are left as they were on a failure (a retry may commit them again), empty now.
+  each_delta([&](size_t i) { std::vector<StateDelta::Write>().swap(deltas[i].writes); });
   batch_ = batch;
   if (prepared.max_event_time_) max_event_time_ = prepared.max_event_time_;
   return Status::Ok();

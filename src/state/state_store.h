@@ -61,9 +61,10 @@ using ForEachFn = std::function<void(size_t n, const std::function<void(size_t)>
 // Durability: Commit returns after the WAL is synced; the deltas of every task and every
 // task's marker are in one WriteBatch, so the store is always wholly at one batch.
 // Caching: point reads of data keys go through a write-through StateCache (state_cache.h) of
-// committed values: filled from RocksDB reads and, after a successful Commit, with the values
-// just written; cleared whole when a Commit fails. It never holds an uncommitted delta, so a
-// batch retried after a failed commit reads the state of the previous batch, as without it.
+// committed values: filled from RocksDB reads and by each Commit with the values it writes
+// (a large commit fills it while RocksDB writes, since nothing reads during a commit); cleared
+// whole when a Commit fails. No read ever sees an uncommitted delta, so a batch retried after
+// a failed commit reads the state of the previous batch, as without it.
 class StateStore {
  public:
   // The default byte budget of the cache of committed values.
@@ -94,9 +95,10 @@ class StateStore {
 
   // Applies the deltas of batch `batch` with every task's marker set to `batch`, and the new
   // max event time, in one WriteBatch written with WAL sync (task by task, each task's writes
-  // in key order: RocksDB's memtable inserts sorted keys faster). On success the written data
-  // keys are moved into the cache (the deltas are left empty), one delta per call of fn given
-  // to for_each (default: one after the other); on failure the cache is cleared. Fault point:
+  // in key order: RocksDB's memtable inserts sorted keys faster). The written data keys go
+  // into the cache, one delta per call of fn given to for_each (default: one after the other),
+  // beside the write when it is large, after it otherwise. On success the deltas are left
+  // empty; on failure they are left as they were and the cache is cleared. Fault point:
   // mid_state_commit (before the write).
   // REQUIRES: batch > this->batch(). (Nothing happens between the sink commit and this write:
   // the fault point after_sink_commit is the crash before it.)

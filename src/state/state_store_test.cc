@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "log/log_test_util.h"
 #include "state/state_format.h"
 #include "state/task_state.h"
@@ -138,6 +143,50 @@ TEST(StateStoreTest, CacheServesCommittedValuesAndNeverAFailedCommitsDeltas) {
   auto reopened = StateStore::Open(path, 1).value();
   EXPECT_EQ(reopened->Get(DataKey(0, 0, "k")).value(), "2");
   EXPECT_FALSE(reopened->Get(DataKey(0, 0, "gone")).value().has_value());
+}
+
+// A large commit fills the cache while RocksDB writes; when the write fails, no read may see
+// the values it was filling in, and the deltas stay whole for a retry.
+TEST(StateStoreTest, LargeFailedCommitLeavesNoValueInTheCacheAndItsDeltasWhole) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 2).value();
+  constexpr int kKeys = 30000;  // above the size from which the fill runs beside the write
+  auto deltas_of = [&](const std::string& value) {
+    TaskState t0(store.get(), 0, 0), t1(store.get(), 0, 1);
+    for (int k = 0; k < kKeys; ++k) (k % 2 == 0 ? t0 : t1).Put("key" + std::to_string(k), value);
+    return std::vector<StateDelta>{t0.TakeDelta(), t1.TakeDelta()};
+  };
+  // Two threads, as the engine's executor spreads the fill.
+  ForEachFn threads = [](size_t n, const std::function<void(size_t)>& fn) {
+    std::vector<std::thread> ts;
+    for (size_t i = 0; i < n; ++i) ts.emplace_back(fn, i);
+    for (auto& t : ts) t.join();
+  };
+  std::vector<StateDelta> first = deltas_of("a");
+  ASSERT_TRUE(store->Commit(BatchId(0), first, std::nullopt, threads).ok());
+  EXPECT_TRUE(first[0].writes.empty() && first[1].writes.empty());
+  std::vector<StateDelta> second = deltas_of("b");
+  ASSERT_TRUE(faults::Arm("mid_state_commit=throw#1").ok());
+  EXPECT_FALSE(store->Commit(BatchId(1), second, std::nullopt, threads).ok());
+  faults::DisarmAll();
+  EXPECT_EQ(second[0].writes.size() + second[1].writes.size(), size_t{kKeys});
+  int stale = 0;
+  for (int k = 0; k < kKeys; ++k) {
+    auto v = store->Get(DataKey(0, k % 2, "key" + std::to_string(k))).value();
+    if (v != "a") ++stale;
+  }
+  EXPECT_EQ(stale, 0) << "reads saw values of the failed commit";
+  ASSERT_TRUE(store->Commit(BatchId(1), second, std::nullopt, threads).ok());
+  int wrong = 0;
+  for (int k = 0; k < kKeys; ++k) {
+    auto v = store->Get(DataKey(0, k % 2, "key" + std::to_string(k))).value();
+    if (v != "b") ++wrong;
+  }
+  EXPECT_EQ(wrong, 0);
+  const std::string path = store->dir();
+  store.reset();
+  auto reopened = StateStore::Open(path, 2, /*cache_bytes=*/0).value();
+  EXPECT_EQ(reopened->Get(DataKey(0, 1, "key" + std::to_string(kKeys - 1))).value(), "b");
 }
 
 TEST(StateStoreTest, TinyCacheEvictsAndStillReadsEveryValue) {
