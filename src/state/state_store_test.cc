@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -187,6 +190,59 @@ TEST(StateStoreTest, LargeFailedCommitLeavesNoValueInTheCacheAndItsDeltasWhole) 
   store.reset();
   auto reopened = StateStore::Open(path, 2, /*cache_bytes=*/0).value();
   EXPECT_EQ(reopened->Get(DataKey(0, 1, "key" + std::to_string(kKeys - 1))).value(), "b");
+}
+
+// A TaskState's buffered writes against a model: every read sees the batch's last write over
+// the committed value, and the delta holds exactly one write per key, in key order.
+TEST(TaskStateTest, MatchesAModelOfReadYourWritesOverTheCommittedState) {
+  TempDir dir;
+  auto store = StateStore::Open(dir.path() + "/state", 1).value();
+  std::map<std::string, std::string> committed;
+  {
+    TaskState t(store.get(), 0, 0);
+    for (int k = 0; k < 300; k += 3) {
+      committed["k" + std::to_string(k)] = "c" + std::to_string(k);
+      t.Put("k" + std::to_string(k), "c" + std::to_string(k));
+    }
+    StateDelta d[] = {t.TakeDelta()};
+    ASSERT_TRUE(store->Commit(BatchId(0), d, std::nullopt).ok());
+  }
+  std::mt19937 rng(7);
+  TaskState t(store.get(), 0, 0);
+  std::map<std::string, std::optional<std::string>> written;  // the model of this batch
+  for (int op = 0; op < 20000; ++op) {
+    const std::string key = "k" + std::to_string(rng() % 400);
+    switch (rng() % 4) {
+      case 0:
+        t.Remove(key);
+        written[key] = std::nullopt;
+        break;
+      case 1: {
+        const std::string v = "v" + std::to_string(op);
+        t.Put(key, v);
+        written[key] = v;
+        break;
+      }
+      default: {
+        std::optional<std::string> want;
+        if (auto w = written.find(key); w != written.end()) {
+          want = w->second;
+        } else if (auto c = committed.find(key); c != committed.end()) {
+          want = c->second;
+        }
+        ASSERT_EQ(t.Get(key).value(), want) << key << " at op " << op;
+      }
+    }
+    if (op == 5000) t.Reserve(1000);  // a rehash midway keeps every write findable
+  }
+  StateDelta delta = t.TakeDelta();
+  ASSERT_EQ(delta.writes.size(), written.size());
+  size_t i = 0;
+  for (const auto& [key, value] : written) {
+    EXPECT_EQ(delta.writes[i].first, DataKey(0, 0, key));
+    EXPECT_EQ(delta.writes[i].second, value) << key;
+    ++i;
+  }
 }
 
 TEST(StateStoreTest, TinyCacheEvictsAndStillReadsEveryValue) {

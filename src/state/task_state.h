@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -28,7 +27,7 @@ class TaskState {
   void Put(std::string_view user_key, std::string value);
   void Remove(std::string_view user_key);
   // Room for n more writes (a caller that knows how many keys it will write).
-  void Reserve(size_t n) { writes_.reserve(writes_.size() + n); }
+  void Reserve(size_t n);
   // Timers: (time, user_key) pairs, e.g. a window's end or a key's timeout.
   void SetTimer(int64_t time, std::string_view user_key);
   void ClearTimer(int64_t time, std::string_view user_key);
@@ -41,10 +40,25 @@ class TaskState {
   StateDelta TakeDelta();
 
  private:
+  // This batch's writes, one per key, in the order of their first write, found through an
+  // open-addressing index (linear probing, load <= 1/2): a batch writes up to a million keys
+  // per task, and a node-based map cost an allocation and a pointer chase for each.
+  struct Slot {
+    uint32_t tag = 0;    // the upper half of the key's hash
+    uint32_t index = 0;  // 1 + the write's position in writes_; 0: empty
+  };
+  static uint64_t HashOf(std::string_view key);
+  // The write of `key`, or nullptr.
+  const std::optional<std::string>* Find(std::string_view key) const;
+  void Set(std::string key, std::optional<std::string> value);
+  void Rehash(size_t slots);
+
   const StateStore* store_;
   OperatorId op_;
   int32_t task_;
-  std::unordered_map<std::string, std::optional<std::string>> writes_;
+  std::vector<StateDelta::Write> writes_;
+  std::vector<uint64_t> hashes_;  // of writes_[i].first, for a rehash
+  std::vector<Slot> slots_;       // empty or a power of two
 };
 
 }  // namespace onceflow::state
