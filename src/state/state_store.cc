@@ -11,10 +11,14 @@
 #include <rocksdb/slice_transform.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <vector>
 
 #include "state/state_cache.h"
+#include "state/state_commit_file.h"
 #include "state/state_format.h"
 #include "util/fault_points.h"
 #include "util/coding.h"
@@ -53,7 +57,10 @@ constexpr size_t kFillBesideWriteMin = 10000;
 std::string StateDir(const std::string& checkpoint_dir) { return checkpoint_dir + "/state"; }
 
 StateStore::StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db, size_t cache_bytes)
-    : dir_(std::move(dir)), db_(std::move(db)), cache_(std::make_unique<StateCache>(cache_bytes)) {}
+    : dir_(std::move(dir)),
+      ingest_dir_(dir_ + ".ingest"),
+      db_(std::move(db)),
+      cache_(std::make_unique<StateCache>(cache_bytes)) {}
 
 StateStore::~StateStore() {
   if (db_) db_->Close().PermitUncheckedError();  // a close error loses nothing: the WAL is synced
@@ -86,6 +93,18 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, int
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
   if (!s.ok()) return Err(FromRocks(s, "state store " + dir + ": cannot open"));
   std::unique_ptr<StateStore> store(new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw), cache_bytes));
+  store->options_ = std::make_unique<rocksdb::Options>(options);
+  if (const char* env = std::getenv("ONCEFLOW_STATE_INGEST_MIN_WRITES")) {
+    store->ingest_min_writes_ = std::max<size_t>(1, std::strtoull(env, nullptr, 10));
+  }
+  // Commit files of a run that crashed between Prepare and Commit were never ingested.
+  std::error_code ec;
+  std::filesystem::remove_all(store->ingest_dir_, ec);
+  std::filesystem::create_directories(store->ingest_dir_, ec);
+  if (ec) {
+    return Err(Status::IoError("state store " + dir + ": cannot create " + store->ingest_dir_ +
+                               ": " + ec.message()));
+  }
   RETURN_IF_ERROR(store->Load(tasks));
   return store;
 }
@@ -184,7 +203,9 @@ Status StateStore::Scan(
 }
 
 PreparedCommit::PreparedCommit() = default;
-PreparedCommit::~PreparedCommit() = default;
+PreparedCommit::~PreparedCommit() {
+  if (!file_.empty()) std::remove(file_.c_str());  // gone already if it was ingested
+}
 PreparedCommit::PreparedCommit(PreparedCommit&&) noexcept = default;
 PreparedCommit& PreparedCommit::operator=(PreparedCommit&&) noexcept = default;
 
@@ -193,6 +214,24 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
   PreparedCommit prepared;
   prepared.batch_ = batch;
   prepared.max_event_time_ = max_event_time;
+  const std::string marker = Fixed64(static_cast<uint64_t>(batch.value()));
+  size_t writes = 0;
+  for (const StateDelta& d : deltas) writes += d.writes.size();
+  if (writes >= ingest_min_writes_) {
+    std::vector<StateDelta::Write> extra;  // in key order: 'M' markers by task, then 'X'
+    for (int32_t t = 0; t < tasks_; ++t) extra.emplace_back(MarkerKey(t), marker);
+    if (max_event_time) {
+      extra.emplace_back(MetaKey("max_event_time"),
+                         Fixed64(static_cast<uint64_t>(*max_event_time)));
+    }
+    std::string file = ingest_dir_ + "/batch-" + std::to_string(batch.value()) + "-" +
+                       std::to_string(next_file_.fetch_add(1)) + ".sst";
+    if (WriteCommitFile(*options_, file, deltas, extra).ok()) {
+      prepared.file_ = std::move(file);
+      return prepared;
+    }
+    // The WriteBatch below commits the same; a disk that cannot take the file fails it there.
+  }
   prepared.write_ = std::make_unique<rocksdb::WriteBatch>();
   rocksdb::WriteBatch& wb = *prepared.write_;
   for (const StateDelta& d : deltas) {
@@ -204,7 +243,6 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
       }
     }
   }
-  const std::string marker = Fixed64(static_cast<uint64_t>(batch.value()));
   for (int32_t t = 0; t < tasks_; ++t) wb.Put(MarkerKey(t), marker);
   if (max_event_time) {
     wb.Put(MetaKey("max_event_time"), Fixed64(static_cast<uint64_t>(*max_event_time)));
@@ -250,7 +288,15 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
   std::future<void> filling;
   if (writes >= kFillBesideWriteMin) filling = std::async(std::launch::async, fill_all);
   Status written = faults::Hit("mid_state_commit");
-  if (written.ok()) {
+  if (written.ok() && !prepared.file_.empty()) {
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;           // a hard link; the file was synced when written
+    io.write_global_seqno = false;  // the sequence number goes in the manifest only
+    written = FromRocks(db_->IngestExternalFile({prepared.file_}, io),
+                        "state store " + dir_ + ": commit of batch " + batch.ToString() +
+                            " (ingesting " + prepared.file_ + ")");
+    if (written.ok()) ++ingested_commits_;
+  } else if (written.ok()) {
     written = FromRocks(db_->Write(wo, prepared.write_.get()),
                         "state store " + dir_ + ": commit of batch " + batch.ToString());
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 namespace rocksdb {
 class DB;
 class WriteBatch;
+struct Options;
 }
 
 namespace onceflow::state {
@@ -48,7 +50,8 @@ class PreparedCommit {
   friend class StateStore;
   BatchId batch_{-1};
   std::optional<int64_t> max_event_time_;
-  std::unique_ptr<rocksdb::WriteBatch> write_;
+  std::unique_ptr<rocksdb::WriteBatch> write_;  // a small commit
+  std::string file_;  // a large commit: its SST file (state_commit_file.h), removed unless ingested
 };
 
 // Runs fn(0) .. fn(n - 1), possibly in parallel, and returns when all have returned.
@@ -105,9 +108,12 @@ class StateStore {
   Status Commit(BatchId batch, std::span<StateDelta> deltas, std::optional<int64_t> max_event_time,
                 const ForEachFn& for_each = nullptr);
   // The same in two steps. Prepare builds the write from the deltas and the number of tasks
-  // alone, touching neither RocksDB nor the cache, so it may run on another thread while the
-  // sink commits; Commit(prepared, ...) then writes and fills the cache. `deltas` must be the
-  // ones prepared.
+  // alone, touching neither RocksDB's data nor the cache, so it may run on another thread
+  // while the sink commits; Commit(prepared, ...) then writes and fills the cache. `deltas`
+  // must be the ones prepared. From ingest_min_writes() writes on, the write is an SST file
+  // in <dir>.ingest that Commit ingests (a link and a synced manifest record: atomic, and none
+  // of the memtable and WAL work left after the sink commit); below, a WriteBatch. A file that
+  // cannot be written falls back to a WriteBatch; a file left by a crash is removed at Open.
   PreparedCommit Prepare(BatchId batch, std::span<const StateDelta> deltas,
                          std::optional<int64_t> max_event_time) const;
   Status Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
@@ -115,6 +121,14 @@ class StateStore {
 
   // Approximate number of keys and bytes on disk, for stats and benchmarks.
   uint64_t ApproximateKeys() const;
+
+  // From how many writes a commit is an ingested file: kIngestMinWrites, unless the
+  // environment sets ONCEFLOW_STATE_INGEST_MIN_WRITES (for tests, which run the whole state
+  // suite a second time with 1, so that every commit takes the file path).
+  static constexpr size_t kIngestMinWrites = 100000;
+  size_t ingest_min_writes() const { return ingest_min_writes_; }
+  // Commits written as ingested files so far, for tests.
+  int64_t ingested_commits() const { return ingested_commits_; }
 
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -124,6 +138,11 @@ class StateStore {
   Status Load(int32_t tasks);
 
   std::string dir_;
+  std::string ingest_dir_;  // dir_ + ".ingest": commit files between Prepare and Commit
+  size_t ingest_min_writes_ = kIngestMinWrites;
+  int64_t ingested_commits_ = 0;
+  mutable std::atomic<uint64_t> next_file_{0};
+  std::unique_ptr<rocksdb::Options> options_;  // the DB's, for writing commit files
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<StateCache> cache_;  // committed values only (see the class comment)
   int32_t tasks_ = 0;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -243,6 +246,75 @@ TEST(TaskStateTest, MatchesAModelOfReadYourWritesOverTheCommittedState) {
     EXPECT_EQ(delta.writes[i].second, value) << key;
     ++i;
   }
+}
+
+// A commit of many keys is written as an SST file while the sink commits and ingested by the
+// commit: the same values, deletions, markers and max event time as a WriteBatch, all or
+// nothing, and no file left behind.
+TEST(StateStoreTest, LargeCommitsAreIngestedFilesWithTheSameEffect) {
+  TempDir dir;
+  ::setenv("ONCEFLOW_STATE_INGEST_MIN_WRITES", "100", 1);
+  auto store = StateStore::Open(dir.path() + "/state", 2).value();
+  ::unsetenv("ONCEFLOW_STATE_INGEST_MIN_WRITES");
+  ASSERT_EQ(store->ingest_min_writes(), size_t{100});
+  const std::string ingest_dir = dir.path() + "/state.ingest";
+  auto files_left = [&] {
+    return std::distance(std::filesystem::directory_iterator(ingest_dir),
+                         std::filesystem::directory_iterator());
+  };
+  auto commit = [&](BatchId batch, int keys, int removed_below, const std::string& value,
+                    std::optional<int64_t> event_time) {
+    TaskState t0(store.get(), 0, 0), t1(store.get(), 0, 1);
+    for (int k = 0; k < keys; ++k) {
+      TaskState& t = k % 2 == 0 ? t0 : t1;
+      if (k < removed_below) {
+        t.Remove("key" + std::to_string(k));
+      } else {
+        t.Put("key" + std::to_string(k), value + std::to_string(k));
+      }
+    }
+    t1.SetTimer(5, "key1");
+    StateDelta d[] = {t0.TakeDelta(), t1.TakeDelta()};
+    return store->Commit(batch, d, event_time);
+  };
+  ASSERT_TRUE(commit(BatchId(0), 1000, 0, "a", 77).ok());
+  EXPECT_EQ(store->ingested_commits(), 1);
+  EXPECT_EQ(files_left(), 0);
+  ASSERT_TRUE(commit(BatchId(1), 10, 0, "small", std::nullopt).ok());  // below: a WriteBatch
+  EXPECT_EQ(store->ingested_commits(), 1);
+  // A failed ingestion changes nothing and leaves no file.
+  ASSERT_TRUE(faults::Arm("mid_state_commit=throw#1").ok());
+  EXPECT_FALSE(commit(BatchId(2), 1000, 300, "lost", 99).ok());
+  faults::DisarmAll();
+  EXPECT_EQ(files_left(), 0);
+  EXPECT_EQ(store->batch(), BatchId(1));
+  EXPECT_EQ(store->Get(DataKey(0, 0, "key0")).value(), "small0");
+  EXPECT_EQ(store->Get(DataKey(0, 1, "key501")).value(), "a501");
+  ASSERT_TRUE(commit(BatchId(2), 1000, 300, "b", 99).ok());
+  EXPECT_EQ(store->ingested_commits(), 2);
+  // A file left by a crash between Prepare and Commit is removed by the next open.
+  {
+    std::ofstream stray(ingest_dir + "/batch-9-0.sst");
+    stray << "partial";
+  }
+  const std::string path = store->dir();
+  store.reset();
+  auto reopened = StateStore::Open(path, 2, /*cache_bytes=*/0).value();
+  EXPECT_EQ(files_left(), 0);
+  EXPECT_EQ(reopened->batch(), BatchId(2));
+  EXPECT_EQ(reopened->max_event_time(), std::optional<int64_t>(99));
+  int wrong = 0;
+  for (int k = 0; k < 1000; ++k) {
+    auto v = reopened->Get(DataKey(0, k % 2, "key" + std::to_string(k))).value();
+    const std::optional<std::string> want =
+        k < 300 ? std::nullopt : std::optional<std::string>("b" + std::to_string(k));
+    if (v != want) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0);
+  TaskState t1(reopened.get(), 0, 1);
+  auto due = t1.DueTimers(10).value();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].second, "key1");
 }
 
 TEST(StateStoreTest, TinyCacheEvictsAndStillReadsEveryValue) {
