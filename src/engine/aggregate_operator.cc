@@ -2,7 +2,6 @@
 #include "engine/aggregate_operator.h"
 
 #include <algorithm>
-#include <bit>
 #include <cctype>
 #include <cstring>
 
@@ -10,6 +9,7 @@
 #include "engine/aggregate_acc.h"
 #include "engine/value_codec.h"
 #include "util/coding.h"
+#include "util/flat_index.h"
 
 namespace onceflow::engine {
 namespace {
@@ -38,13 +38,10 @@ struct Group {
   std::string_view key() const { return std::string_view(state_key).substr(0, key_size); }
 };
 
-// The groups of one batch of one state task (or one map task), in first-seen order, and their
+// The groups of one batch of one state task (or one map task), in first-seen order, found by
+// state key through a FlatIndex (a map task looks up every record's key), and their
 // accumulators, A per aggregate (Acc; a map task's partial sums: SumAcc), in one array in group
-// order: no allocation per group. Groups are found by state key through an open-addressing
-// index: a power-of-two array of slots probed linearly, at most half full, each slot holding 32
-// bits of the key's hash and the group's index. A lookup touches one slot and, when the hash
-// bits match, one group: a map task looks up every record's key, and a node-based hash map cost
-// it a cache miss per node.
+// order: no allocation per group.
 template <typename A>
 class GroupTable {
  public:
@@ -54,7 +51,7 @@ class GroupTable {
   void Reserve(size_t n) {
     groups_.reserve(n);
     accs_.reserve(n * aggregates_);
-    if (2 * n > slots_.size()) Rehash(std::bit_ceil(2 * n));
+    index_.Reserve(n);
   }
   // The group of `key` (and window `start`). *created: whether it is new. Allocates nothing
   // for a group that exists (a lookup per row on the map side).
@@ -65,24 +62,13 @@ class GroupTable {
       state::PutTimeBe(&scratch_, start);
       sk = scratch_;
     }
-    if (2 * (groups_.size() + 1) > slots_.size()) Rehash(std::max<size_t>(64, 2 * slots_.size()));
-    const uint64_t h = HashOf(sk);
-    const auto tag = static_cast<uint32_t>(h >> 32);
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-      Slot& slot = slots_[i];
-      if (slot.group == 0) {
-        *created = true;
-        slot = {tag, static_cast<uint32_t>(groups_.size() + 1)};
-        groups_.push_back(Group{std::string(sk), key.size(), start});
-        accs_.resize(accs_.size() + aggregates_);
-        return groups_.size() - 1;
-      }
-      if (slot.tag == tag && groups_[slot.group - 1].state_key == sk) {
-        *created = false;
-        return slot.group - 1;
-      }
+    const size_t g = index_.FindOrAdd(
+        FlatIndex::Hash(sk), [&](size_t i) { return groups_[i].state_key == sk; }, created);
+    if (*created) {
+      groups_.push_back(Group{std::string(sk), key.size(), start});
+      accs_.resize(accs_.size() + aggregates_);
     }
+    return g;
   }
   std::vector<Group>& groups() { return groups_; }
   // Group g's accumulators, one per aggregate. Valid until the next Find.
@@ -91,30 +77,13 @@ class GroupTable {
   void Clear() {
     groups_.clear();
     accs_.clear();
-    slots_.clear();
+    index_.Clear();
   }
 
  private:
-  struct Slot {
-    uint32_t tag = 0;    // the hash's upper 32 bits
-    uint32_t group = 0;  // the group's index + 1; 0: empty
-  };
-  static uint64_t HashOf(std::string_view s) { return std::hash<std::string_view>()(s); }
-  // Rebuilds the index with `capacity` slots (a power of two), in group order.
-  void Rehash(size_t capacity) {
-    slots_.assign(capacity, Slot{});
-    const size_t mask = capacity - 1;
-    for (size_t g = 0; g < groups_.size(); ++g) {
-      const uint64_t h = HashOf(groups_[g].state_key);
-      size_t i = h & mask;
-      while (slots_[i].group != 0) i = (i + 1) & mask;
-      slots_[i] = {static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(g + 1)};
-    }
-  }
-
   const AggregateConfig& config_;
   const size_t aggregates_;
-  std::vector<Slot> slots_;
+  FlatIndex index_;
   std::vector<Group> groups_;
   std::vector<A> accs_;  // group g's: [g * aggregates_, (g + 1) * aggregates_)
   std::string scratch_;  // a windowed state key

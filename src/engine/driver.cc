@@ -20,10 +20,6 @@
 namespace onceflow::engine {
 namespace {
 
-// A stateful batch with at least this many state writes builds its RocksDB write on a thread of
-// its own while the sink commits (about 0.35 s for a million keys); a smaller one at the commit.
-constexpr size_t kPrepareAheadWrites = 10000;
-
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -212,7 +208,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   // the rows); on a thread of its own, for the executor may be busy with the next batch's map
   // tasks. A small batch is not worth a thread: it is built at the commit.
   std::future<state::PreparedCommit> prepared;
-  if (state_batch && state_batch->writes() >= kPrepareAheadWrites) {
+  if (state_batch && state_batch->writes() >= state::StateStore::kOverlapMinWrites) {
     prepared = std::async(std::launch::async,
                           [&] { return state_->Prepare(intent.batch, *state_batch); });
   }

@@ -31,11 +31,7 @@ struct StateBatch {
   int64_t late = 0;                        // records older than the watermark
 
   // The number of state writes (every task's).
-  size_t writes() const {
-    size_t n = 0;
-    for (const auto& d : deltas) n += d.writes.size();
-    return n;
-  }
+  size_t writes() const { return state::WriteCount(deltas); }
 };
 
 // Lifecycle: one per Driver. Thread-safety: the driver thread only (state tasks run on the

@@ -48,13 +48,15 @@ bool Cached(std::string_view key) { return !key.empty() && key[0] == kDataKind; 
 // state key, the counting (a thread-local access from a shared library) is a visible cost.
 void NoPerfCounting() { rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable); }
 
-// From this many writes a commit fills the cache on another thread while RocksDB writes; below
-// it, starting the thread costs more than the overlap gains.
-constexpr size_t kFillBesideWriteMin = 10000;
-
 }  // namespace
 
 std::string StateDir(const std::string& checkpoint_dir) { return checkpoint_dir + "/state"; }
+
+size_t WriteCount(std::span<const StateDelta> deltas) {
+  size_t n = 0;
+  for (const StateDelta& d : deltas) n += d.writes.size();
+  return n;
+}
 
 StateStore::StateStore(std::string dir, std::unique_ptr<rocksdb::DB> db, size_t cache_bytes)
     : dir_(std::move(dir)),
@@ -93,7 +95,6 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, int
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
   if (!s.ok()) return Err(FromRocks(s, "state store " + dir + ": cannot open"));
   std::unique_ptr<StateStore> store(new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw), cache_bytes));
-  store->options_ = std::make_unique<rocksdb::Options>(options);
   if (const char* env = std::getenv("ONCEFLOW_STATE_INGEST_MIN_WRITES")) {
     store->ingest_min_writes_ = std::max<size_t>(1, std::strtoull(env, nullptr, 10));
   }
@@ -215,9 +216,7 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
   prepared.batch_ = batch;
   prepared.max_event_time_ = max_event_time;
   const std::string marker = Fixed64(static_cast<uint64_t>(batch.value()));
-  size_t writes = 0;
-  for (const StateDelta& d : deltas) writes += d.writes.size();
-  if (writes >= ingest_min_writes_) {
+  if (WriteCount(deltas) >= ingest_min_writes_) {
     std::vector<StateDelta::Write> extra;  // in key order: 'M' markers by task, then 'X'
     for (int32_t t = 0; t < tasks_; ++t) extra.emplace_back(MarkerKey(t), marker);
     if (max_event_time) {
@@ -226,7 +225,7 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
     }
     std::string file = ingest_dir_ + "/batch-" + std::to_string(batch.value()) + "-" +
                        std::to_string(next_file_.fetch_add(1)) + ".sst";
-    if (WriteCommitFile(*options_, file, deltas, extra).ok()) {
+    if (WriteCommitFile(db_->GetOptions(), file, deltas, extra).ok()) {
       prepared.file_ = std::move(file);
       return prepared;
     }
@@ -265,8 +264,7 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
   rocksdb::WriteOptions wo;
   wo.sync = true;
   NoPerfCounting();
-  size_t writes = 0;
-  for (const StateDelta& d : deltas) writes += d.writes.size();
+  const size_t writes = WriteCount(deltas);
   auto each_delta = [&](const std::function<void(size_t)>& fn) {
     if (for_each) {
       for_each(deltas.size(), fn);
@@ -286,7 +284,7 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
   // (the next batch's state tasks start after it), and a failed write empties it once the fill
   // is done, so the cache still never answers with anything but committed state.
   std::future<void> filling;
-  if (writes >= kFillBesideWriteMin) filling = std::async(std::launch::async, fill_all);
+  if (writes >= kOverlapMinWrites) filling = std::async(std::launch::async, fill_all);
   Status written = faults::Hit("mid_state_commit");
   if (written.ok() && !prepared.file_.empty()) {
     rocksdb::IngestExternalFileOptions io;
@@ -307,7 +305,7 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
     cache_->Clear();
     return written;
   }
-  if (writes < kFillBesideWriteMin) fill_all();
+  if (writes < kOverlapMinWrites) fill_all();
   // The deltas are left as they were on a failure (a retry may commit them again), empty now.
   each_delta([&](size_t i) { std::vector<StateDelta::Write>().swap(deltas[i].writes); });
   batch_ = batch;

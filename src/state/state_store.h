@@ -22,7 +22,6 @@
 namespace rocksdb {
 class DB;
 class WriteBatch;
-struct Options;
 }
 
 namespace onceflow::state {
@@ -37,8 +36,12 @@ struct StateDelta {
   std::vector<Write> writes;
 };
 
-// A batch's commit built ahead of its write (StateStore::Prepare): the RocksDB WriteBatch of its
-// deltas, every task's marker and the max event time. Move-only; applied by StateStore::Commit.
+// The number of writes of all `deltas`.
+size_t WriteCount(std::span<const StateDelta> deltas);
+
+// A batch's commit built ahead of its write (StateStore::Prepare): its deltas, every task's
+// marker and the max event time as a RocksDB WriteBatch, or as an SST file to ingest (a large
+// commit). Move-only; applied by StateStore::Commit.
 class PreparedCommit {
  public:
   PreparedCommit();
@@ -129,6 +132,9 @@ class StateStore {
   size_t ingest_min_writes() const { return ingest_min_writes_; }
   // Commits written as ingested files so far, for tests.
   int64_t ingested_commits() const { return ingested_commits_; }
+  // From how many writes building a commit's write (Prepare) or filling the cache (Commit) on a
+  // thread of its own, beside other work, gains more than starting the thread costs.
+  static constexpr size_t kOverlapMinWrites = 10000;
 
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -142,7 +148,6 @@ class StateStore {
   size_t ingest_min_writes_ = kIngestMinWrites;
   int64_t ingested_commits_ = 0;
   mutable std::atomic<uint64_t> next_file_{0};
-  std::unique_ptr<rocksdb::Options> options_;  // the DB's, for writing commit files
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<StateCache> cache_;  // committed values only (see the class comment)
   int32_t tasks_ = 0;

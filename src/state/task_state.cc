@@ -2,59 +2,29 @@
 #include "state/task_state.h"
 
 #include <algorithm>
-#include <bit>
-#include <functional>
 
 namespace onceflow::state {
 
-uint64_t TaskState::HashOf(std::string_view key) { return std::hash<std::string_view>{}(key); }
-
 const std::optional<std::string>* TaskState::Find(std::string_view key) const {
-  if (slots_.empty()) return nullptr;
-  const uint64_t hash = HashOf(key);
-  const uint32_t tag = static_cast<uint32_t>(hash >> 32);
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.index == 0) return nullptr;
-    const StateDelta::Write& w = writes_[slot.index - 1];
-    if (slot.tag == tag && w.first == key) return &w.second;
-  }
+  const size_t i =
+      index_.Find(FlatIndex::Hash(key), [&](size_t w) { return writes_[w].first == key; });
+  return i == FlatIndex::kNone ? nullptr : &writes_[i].second;
 }
 
 void TaskState::Set(std::string key, std::optional<std::string> value) {
-  if ((writes_.size() + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(16, slots_.size() * 2));
-  const uint64_t hash = HashOf(key);
-  const uint32_t tag = static_cast<uint32_t>(hash >> 32);
-  const size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
-  for (; slots_[i].index != 0; i = (i + 1) & mask) {
-    StateDelta::Write& w = writes_[slots_[i].index - 1];
-    if (slots_[i].tag == tag && w.first == key) {
-      w.second = std::move(value);
-      return;
-    }
-  }
-  slots_[i] = {tag, static_cast<uint32_t>(writes_.size() + 1)};
-  writes_.emplace_back(std::move(key), std::move(value));
-  hashes_.push_back(hash);
-}
-
-void TaskState::Rehash(size_t slots) {
-  slots_.assign(slots, Slot{});
-  const size_t mask = slots - 1;
-  for (size_t w = 0; w < writes_.size(); ++w) {
-    size_t i = hashes_[w] & mask;
-    while (slots_[i].index != 0) i = (i + 1) & mask;
-    slots_[i] = {static_cast<uint32_t>(hashes_[w] >> 32), static_cast<uint32_t>(w + 1)};
+  bool added = false;
+  const size_t i = index_.FindOrAdd(FlatIndex::Hash(key),
+                                    [&](size_t w) { return writes_[w].first == key; }, &added);
+  if (added) {
+    writes_.emplace_back(std::move(key), std::move(value));
+  } else {
+    writes_[i].second = std::move(value);
   }
 }
 
 void TaskState::Reserve(size_t n) {
-  const size_t want = writes_.size() + n;
-  writes_.reserve(want);
-  hashes_.reserve(want);
-  if (want * 2 > slots_.size()) Rehash(std::bit_ceil(std::max<size_t>(16, want * 2)));
+  writes_.reserve(writes_.size() + n);
+  index_.Reserve(writes_.size() + n);
 }
 
 Result<std::optional<std::string>> TaskState::Get(std::string_view user_key) const {
@@ -78,8 +48,7 @@ StateDelta TaskState::TakeDelta() {
   std::sort(delta.writes.begin(), delta.writes.end(),
             [](const StateDelta::Write& a, const StateDelta::Write& b) { return a.first < b.first; });
   writes_.clear();
-  hashes_.clear();
-  slots_.clear();
+  index_.Clear();
   return delta;
 }
 

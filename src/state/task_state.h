@@ -12,6 +12,7 @@
 
 #include "state/state_format.h"
 #include "state/state_store.h"
+#include "util/flat_index.h"
 
 namespace onceflow::state {
 
@@ -40,25 +41,17 @@ class TaskState {
   StateDelta TakeDelta();
 
  private:
-  // This batch's writes, one per key, in the order of their first write, found through an
-  // open-addressing index (linear probing, load <= 1/2): a batch writes up to a million keys
-  // per task, and a node-based map cost an allocation and a pointer chase for each.
-  struct Slot {
-    uint32_t tag = 0;    // the upper half of the key's hash
-    uint32_t index = 0;  // 1 + the write's position in writes_; 0: empty
-  };
-  static uint64_t HashOf(std::string_view key);
   // The write of `key`, or nullptr.
   const std::optional<std::string>* Find(std::string_view key) const;
   void Set(std::string key, std::optional<std::string> value);
-  void Rehash(size_t slots);
 
   const StateStore* store_;
   OperatorId op_;
   int32_t task_;
+  // This batch's writes, one per key, in the order of their first write, and their index (a
+  // batch writes up to a million keys per task).
   std::vector<StateDelta::Write> writes_;
-  std::vector<uint64_t> hashes_;  // of writes_[i].first, for a rehash
-  std::vector<Slot> slots_;       // empty or a power of two
+  FlatIndex index_;
 };
 
 }  // namespace onceflow::state
