@@ -3,9 +3,14 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+
 #include "sink/sqlite_db.h"
 
 namespace onceflow::sink {
+namespace {
+std::atomic<int64_t> completed_in_process{0};
+}  // namespace
 
 Result<std::unique_ptr<SqliteCheckpointer>> SqliteCheckpointer::Start(const std::string& path,
                                                                       int busy_timeout_ms) {
@@ -33,6 +38,10 @@ void SqliteCheckpointer::Wake() {
   cv_.notify_one();
 }
 
+int64_t SqliteCheckpointer::CompletedInProcess() {
+  return completed_in_process.load(std::memory_order_acquire);
+}
+
 int64_t SqliteCheckpointer::checkpoints() const {
   std::lock_guard lock(mu_);
   return checkpoints_;
@@ -46,10 +55,15 @@ void SqliteCheckpointer::Loop() {
     pending_ = false;
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never waits for the writer nor blocks it.
+    int wal_frames = 0;
+    int copied_frames = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), "main", SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
+                                             &wal_frames, &copied_frames);
     lock.lock();
-    if (rc == SQLITE_OK) ++checkpoints_;
+    if (rc == SQLITE_OK && copied_frames == wal_frames) {
+      ++checkpoints_;
+      completed_in_process.fetch_add(1, std::memory_order_release);
+    }
   }
 }
 

@@ -40,9 +40,14 @@ class SqliteCheckpointer {
   // runs are merged into one more checkpoint after it.
   void Wake();
 
-  // Checkpoints that have run, for tests and stats. A failed one (the disk, or a reader that
-  // holds old frames) is not counted; the next wake tries again, and the WAL only grows meanwhile.
+  // Complete checkpoints (every frame of the WAL copied, so the next commit restarts the WAL),
+  // for tests and stats. A failed or partial one (the disk, or a reader that holds old frames) is
+  // not counted; the next wake tries again, and the WAL only grows meanwhile.
   int64_t checkpoints() const;
+
+  // Complete checkpoints of every checkpointer in this process so far. A test waits on it for
+  // the effect of the background thread instead of sleeping.
+  static int64_t CompletedInProcess();
 
  private:
   explicit SqliteCheckpointer(std::unique_ptr<SqliteDb> db);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sink/claim_test_util.h"
+#include "sink/sqlite_checkpointer.h"
 
 #include "sink/sqlite_sink_test_util.h"
 
@@ -537,21 +538,25 @@ TEST_F(SqliteSinkTest, WalIsCheckpointedOffTheCommitPath) {
     struct stat st {};
     return ::stat(file.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : int64_t{-1};
   };
-  // Polls (the checkpoint is asynchronous) until the database file holds `bytes`.
-  auto wait_for_database = [&](int64_t bytes) {
-    for (int i = 0; i < 2000 && size_of(path_) < bytes; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Waits (the checkpoint is asynchronous) until the background thread has completed a checkpoint
+  // after `before`: the effect, not a time. A hang here is ctest's timeout, not a flaky figure.
+  auto wait_for_checkpoint_after = [](int64_t before) {
+    while (SqliteCheckpointer::CompletedInProcess() <= before) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return size_of(path_);
   };
+  const int64_t before_0 = SqliteCheckpointer::CompletedInProcess();
   commit_batch(0);
   const int64_t wal = size_of(path_ + "-wal");
-  ASSERT_GT(wal, 2'000'000);  // 10,000 rows of over 200 bytes
-  EXPECT_GE(wait_for_database(2'000'000), 2'000'000);
+  ASSERT_GT(wal, 2'000'000);  // 10,000 rows of over 200 bytes: the commit did not checkpoint
+  wait_for_checkpoint_after(before_0);
+  EXPECT_GE(size_of(path_), 2'000'000);  // the background thread copied the frames
   // Commit 1 starts the WAL afresh (all its frames were copied): it stays the size it was.
+  const int64_t before_1 = SqliteCheckpointer::CompletedInProcess();
   commit_batch(1);
   EXPECT_LT(size_of(path_ + "-wal"), wal + wal / 4);
-  EXPECT_GE(wait_for_database(4'000'000), 4'000'000);
+  wait_for_checkpoint_after(before_1);
+  EXPECT_GE(size_of(path_), 4'000'000);
   EXPECT_EQ(QueryOne(path_, "SELECT COUNT(*) || ':' || COUNT(DISTINCT id) || ':' || SUM(id) "
                             "FROM orders"),
             "20000:20000:199990000");
