@@ -262,33 +262,30 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
   ONCEFLOW_REQUIRE_POSTGRES();
   ASSERT_NO_FATAL_FAILURE(Setup(bootstrap, 4, 20));
   ASSERT_NO_FATAL_FAILURE(Produce(4000));
-  // The zombie-to-be spends most of each batch between its intent and its commit.
-  std::unique_ptr<Process> zombie = Start(0, {}, {{"ONCEFLOW_FAULTS", "after_intent=slow:1500ms"}});
+  // The zombie-to-be stops itself (SIGSTOP, every thread) right after the intent of its third
+  // batch: a batch planned under the generation that gave it every partition, outside any sink
+  // transaction. No guessed moment: the test acts once the process says it stopped.
+  std::unique_ptr<Process> zombie = Start(0, {}, {{"ONCEFLOW_FAULTS", "after_intent=stop#3"}});
   ASSERT_TRUE(WaitForText(zombie.get(), "gives this process partitions [0, 1, 2, 3]",
+                          std::chrono::seconds(60)))
+      << zombie->err();
+  ASSERT_TRUE(WaitForText(zombie.get(), "fault point after_intent: stopped",
                           std::chrono::seconds(60)))
       << zombie->err();
   ASSERT_GT(WaitForRows(1, std::chrono::seconds(30)), 0) << zombie->err();
 
-  std::unique_ptr<Process> other;
-  bool fenced = false;
-  // Paused mid-batch, the zombie misses its heartbeats; the group gives all its partitions to
-  // the other process, which claims them. Resumed, the zombie commits the batch it had
-  // planned, with its old generation: refused. (Rarely the pause falls inside the zombie's
-  // sink transaction, whose row locks hold the claim until it is resumed; then try again.)
-  for (int attempt = 0; attempt < 3 && !fenced; ++attempt) {
-    if (other == nullptr) other = Start(1);
-    ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", std::chrono::seconds(60)))
-        << other->err();
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
-    const size_t seen = other->err().size();
-    zombie->Signal(SIGSTOP);
-    const bool moved = WaitForText(other.get(), "gives this process partitions [0, 1, 2, 3]",
-                                   std::chrono::seconds(40), seen);
-    zombie->Signal(SIGCONT);
-    if (!moved) continue;
-    fenced = WaitForText(zombie.get(), "was refused", std::chrono::seconds(20));
-  }
-  EXPECT_TRUE(fenced) << "zombie:\n" << zombie->err() << "\nother:\n" << other->err();
+  // Stopped, the zombie misses its heartbeats; the group gives all its partitions to the other
+  // process, which claims them. Resumed, the zombie commits the batch it had planned, with its
+  // old generation: refused.
+  std::unique_ptr<Process> other = Start(1);
+  ASSERT_TRUE(WaitForText(other.get(), "gives this process partitions [0, 1, 2, 3]",
+                          std::chrono::seconds(120)))
+      << other->err();
+  ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", std::chrono::seconds(60)))
+      << other->err();
+  zombie->Signal(SIGCONT);
+  EXPECT_TRUE(WaitForText(zombie.get(), "was refused", std::chrono::seconds(60)))
+      << "zombie:\n" << zombie->err() << "\nother:\n" << other->err();
   std::printf("%s\n", LineWith(zombie->err(), "was refused").c_str());
 
   ASSERT_NO_FATAL_FAILURE(Produce(400));

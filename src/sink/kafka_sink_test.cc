@@ -150,12 +150,12 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   ASSERT_TRUE(zombie->ReadProgress(pipeline_).has_value());
   ASSERT_TRUE(CommitOne(zombie.get(), Commit(0, 1, 0, 2, Rows(0, 2))).has_value());
   // The zombie's next commit stalls with its transaction open and its rows sent ...
-  ASSERT_TRUE(faults::Arm("before_sink_commit=slow:3s#1").ok());
+  ASSERT_TRUE(faults::Arm("before_sink_commit=pause#1").ok());
   auto zombie_rows = Rows(2, 3, "zombie");
   auto stalled = std::async(std::launch::async, [&] {
     return CommitOne(zombie.get(), Commit(1, 1, 2, 5, zombie_rows));
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  faults::WaitPaused("before_sink_commit");
   // ... while its successor starts: init_transactions aborts the zombie's transaction.
   auto successor = OpenSink(bootstrap, topic);
   ASSERT_NE(successor, nullptr);
@@ -165,6 +165,7 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   auto o = CommitOne(successor.get(), Commit(1, 2, 2, 5, Rows(2, 3, "successor")));
   ASSERT_TRUE(o.has_value()) << o.error().ToString();
   EXPECT_EQ(*o, CommitOutcome::kCommitted);
+  faults::Release("before_sink_commit");
   Result<CommitOutcome> z = stalled.get();
   ASSERT_FALSE(z.has_value()) << "the zombie's commit went through";
   EXPECT_EQ(z.error().code(), StatusCode::kFenced) << z.error().ToString();

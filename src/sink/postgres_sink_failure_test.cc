@@ -247,11 +247,12 @@ TEST_F(PostgresSinkFailureTest, ServerRestartAndLostConnectionsAreSurvivedExactl
 
   // 3. The backend is killed in the middle of a commit: retryable, nothing of it stays, and
   // the retry commits once.
-  ASSERT_TRUE(faults::Arm("mid_sink_write=slow:1500ms").ok());
+  ASSERT_TRUE(faults::Arm("mid_sink_write=pause#1").ok());
   std::thread killer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    faults::WaitPaused("mid_sink_write");
     PgQuery(server.conninfo(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                                "pid <> pg_backend_pid() AND backend_type = 'client backend'");
+    faults::Release("mid_sink_write");
   });
   auto killed = commit(50);
   killer.join();

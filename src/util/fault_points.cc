@@ -1,6 +1,7 @@
 // Fault point registry and the ONCEFLOW_FAULTS parser.
 #include "util/fault_points.h"
 
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <random>
@@ -17,7 +19,7 @@
 namespace onceflow::faults {
 namespace {
 
-enum class Action { kCrash, kThrow, kSlow };
+enum class Action { kCrash, kThrow, kSlow, kPause, kStop };
 
 struct Armed {
   Action action;
@@ -29,6 +31,16 @@ struct Armed {
 
 std::atomic<bool> g_any_armed{false};
 std::mutex g_mu;
+// `pause`: the points a thread waits at now, and those released. Guarded by g_mu.
+std::condition_variable g_pause_cv;
+std::unordered_map<std::string, int>& Paused() {
+  static auto* paused = new std::unordered_map<std::string, int>();
+  return *paused;
+}
+std::unordered_map<std::string, bool>& Released() {
+  static auto* released = new std::unordered_map<std::string, bool>();
+  return *released;
+}
 std::unordered_map<std::string, Armed>& Table() {
   static auto* table = new std::unordered_map<std::string, Armed>();
   return *table;
@@ -93,12 +105,16 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
     a.action = Action::kCrash;
   } else if (rest == "throw") {
     a.action = Action::kThrow;
+  } else if (rest == "stop") {
+    a.action = Action::kStop;
+  } else if (rest == "pause") {
+    a.action = Action::kPause;
   } else if (rest.starts_with("slow:")) {
     a.action = Action::kSlow;
     ASSIGN_OR_RETURN(a.delay, ParseDuration(rest.substr(5)));
   } else {
     return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: unknown action '" + std::string(rest) +
-                                       "' (crash, throw, slow:DURATION)"));
+                                       "' (crash, throw, slow:DURATION, pause, stop)"));
   }
   return std::make_pair(std::move(point), a);
 }
@@ -135,6 +151,7 @@ Status Arm(std::string_view spec) {
   }
   std::lock_guard lock(g_mu);
   Table() = std::move(table);
+  Released().clear();
   g_any_armed.store(!Table().empty(), std::memory_order_relaxed);
   return Status::Ok();
 }
@@ -142,13 +159,37 @@ Status Arm(std::string_view spec) {
 Status ArmFromEnvironment() {
   const char* spec = std::getenv("ONCEFLOW_FAULTS");
   if (spec == nullptr || *spec == '\0') return Status::Ok();
+  // Nobody in another process can release a paused thread: it would hang for ever.
+  if (std::string_view(spec).find("=pause") != std::string_view::npos) {
+    return Status::InvalidArgument(
+        "ONCEFLOW_FAULTS: 'pause' is for tests within one process (nothing can release it "
+        "here); use slow:DURATION or crash");
+  }
   return Arm(spec);
 }
 
 void DisarmAll() {
-  std::lock_guard lock(g_mu);
-  Table().clear();
-  g_any_armed.store(false, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(g_mu);
+    Table().clear();
+    for (const auto& [point, n] : Paused()) Released()[point] = true;
+    g_any_armed.store(false, std::memory_order_relaxed);
+  }
+  g_pause_cv.notify_all();
+}
+
+void WaitPaused(std::string_view point) {
+  std::unique_lock lock(g_mu);
+  const std::string name(point);
+  g_pause_cv.wait(lock, [&] { return Paused()[name] > 0; });
+}
+
+void Release(std::string_view point) {
+  {
+    std::lock_guard lock(g_mu);
+    Released()[std::string(point)] = true;
+  }
+  g_pause_cv.notify_all();
 }
 
 Status Hit(std::string_view point) {
@@ -182,6 +223,23 @@ Status Hit(std::string_view point) {
     case Action::kSlow:
       std::this_thread::sleep_for(fired.delay);
       return Status::Ok();
+    case Action::kStop: {
+      // The whole process stops (every thread, as SIGSTOP from outside would) exactly here; the
+      // line tells a test that it may act now and send SIGCONT.
+      std::string msg = "onceflow: fault point " + std::string(point) + ": stopped\n";
+      (void)!::write(2, msg.data(), msg.size());
+      ::raise(SIGSTOP);
+      return Status::Ok();
+    }
+    case Action::kPause: {
+      std::unique_lock lock(g_mu);
+      const std::string name(point);
+      ++Paused()[name];
+      g_pause_cv.notify_all();
+      g_pause_cv.wait(lock, [&] { return Released()[name]; });
+      --Paused()[name];
+      return Status::Ok();
+    }
   }
   return Status::Ok();
 }

@@ -5,8 +5,12 @@
 //
 // Comma-separated `point=action`; actions `crash` (immediate _exit(kCrashExitCode), no
 // clean-up, like kill -9), `throw` (the step fails with an injected, retryable error),
-// `slow:DURATION` (sleep: 250ms, 2s, 500us); optional `@PROBABILITY` (0..1, default 1) and
-// `#N` (fire only at the Nth hit of that point, counted per process).
+// `slow:DURATION` (sleep: 250ms, 2s, 500us), `stop` (print "onceflow: fault point P: stopped"
+// and SIGSTOP the whole process: a test that runs it as a child acts then and sends SIGCONT),
+// `pause` (block until Release: for tests within one process, which wait for it with WaitPaused
+// instead of guessing a duration); optional
+// `@PROBABILITY` (0..1, default 1) and `#N` (fire only at the Nth hit of that point, counted per
+// process).
 #pragma once
 
 #include <string>
@@ -31,7 +35,15 @@ const std::vector<std::string>& PipelinePoints();
 Status Arm(std::string_view spec);
 // Arms ONCEFLOW_FAULTS if set. Called once by main.
 Status ArmFromEnvironment();
+// Disarms every point and releases every thread paused at one.
 void DisarmAll();
+
+// `pause`: blocks until a thread is paused at `point` (returns at once if one is), so that a
+// test acts at exactly that step of a commit, however busy the machine is.
+void WaitPaused(std::string_view point);
+// Lets the threads paused at `point` go on (and those that reach it later: a released point
+// no longer pauses).
+void Release(std::string_view point);
 
 // Called at a fault point: returns Ok unless the point is armed and fires. `crash` does not
 // return. Thread-safe; costs one relaxed atomic load when nothing is armed.

@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 namespace onceflow::faults {
 namespace {
@@ -46,6 +48,55 @@ TEST_F(FaultPointsTest, SlowSleeps) {
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_TRUE(Hit("task").ok());
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(30));
+}
+
+TEST_F(FaultPointsTest, PauseHoldsTheThreadUntilReleased) {
+  ASSERT_TRUE(Arm("before_sink_commit=pause#1").ok());
+  std::atomic<bool> passed{false};
+  std::thread committer([&] {
+    EXPECT_TRUE(Hit("before_sink_commit").ok());
+    passed = true;
+  });
+  WaitPaused("before_sink_commit");
+  // Paused: it cannot pass until released, however long this thread takes.
+  EXPECT_FALSE(passed.load());
+  Release("before_sink_commit");
+  committer.join();
+  EXPECT_TRUE(passed.load());
+  EXPECT_TRUE(Hit("before_sink_commit").ok());  // #1 only: the second hit does not pause
+}
+
+TEST_F(FaultPointsTest, DisarmReleasesAPausedThread) {
+  ASSERT_TRUE(Arm("task=pause").ok());
+  std::thread task([] { EXPECT_TRUE(Hit("task").ok()); });
+  WaitPaused("task");
+  DisarmAll();
+  task.join();
+}
+
+TEST_F(FaultPointsTest, PauseCannotBeArmedFromTheEnvironment) {
+  ::setenv("ONCEFLOW_FAULTS", "task=pause", 1);
+  Status s = ArmFromEnvironment();
+  ::unsetenv("ONCEFLOW_FAULTS");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("pause"), std::string::npos) << s.message();
+}
+
+TEST_F(FaultPointsTest, StopStopsTheProcessUntilContinued) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!Arm("after_intent=stop").ok()) ::_exit(1);
+    Status s = Hit("after_intent");
+    ::_exit(s.ok() ? 7 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, WUNTRACED), child);
+  ASSERT_TRUE(WIFSTOPPED(status));  // stopped at the point, not gone past it
+  ::kill(child, SIGCONT);
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
 }
 
 TEST_F(FaultPointsTest, CrashExitsImmediatelyWithItsCode) {
