@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build run test soak fuzz bench clean
+.PHONY: setup build run check test soak fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -16,6 +16,12 @@ build: setup
 # times and restarted, then every balance checked.
 run: build
 	./$(BUILD)/onceflow demo --data $(BUILD)/demo-data
+
+# The inner loop: an incremental build and the unit and integration tests (no sanitizers, no
+# crash loops; tests that need Kafka or PostgreSQL skip unless ONCEFLOW_TEST_KAFKA /
+# ONCEFLOW_TEST_POSTGRES point at a server).
+check: build
+	cd $(BUILD) && ctest -L 'unit|integration' -LE 'slow|crash' --output-on-failure -j $(JOBS)
 
 # Every test but the `slow` soaks: plain build, then ASan+UBSan, then TSan for the threaded
 # parts, then a short fuzz run of the batch decoder.
