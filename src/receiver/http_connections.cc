@@ -43,7 +43,16 @@ struct Conn {
   Clock::time_point deadline;  // while waiting: closed when it passes
   bool busy = false;           // with a worker (not watched); guarded by Impl::mu
   bool close = false;          // set by CloseConnectionAfterResponse
+  // Answered and shut down for writing: the watcher discards what the client still sends
+  // until it closes or the deadline passes, then closes.
+  bool closing = false;
+  size_t drained = 0;
 };
+
+// How long, and how much, a closing connection is drained. Closing a socket with unread bytes
+// resets the connection, and a reset can destroy the answer before the client has read it.
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+constexpr size_t kLingerBytes = 1 << 20;
 
 thread_local Conn* t_current = nullptr;
 
@@ -297,20 +306,17 @@ struct HttpConnections::Impl {
     ::close(owned->fd);
   }
 
-  // Closes after a response: the unread rest of a refused body is drained for a moment first,
-  // so that closing with unread bytes does not reset the connection before the client has read
-  // the answer.
+  // Closes after a response that may have left request bytes unread (a refused body): the
+  // write side is shut down now, the watcher drains and closes (no thread waits for it).
   void CloseLingering(Conn* c) {
     ::shutdown(c->fd, SHUT_WR);
-    const Clock::time_point until = Clock::now() + std::chrono::milliseconds(500);
-    size_t drained = 0;
-    char tmp[16384];
-    while (drained < (1u << 20) && WaitFor(c->fd, POLLIN, -1, MsUntil(until)) == 1) {
-      const ssize_t r = ::recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
-      if (r <= 0 && !(r < 0 && (errno == EINTR || errno == EAGAIN))) break;
-      if (r > 0) drained += static_cast<size_t>(r);
+    if (stopping.load()) return Drop(c);
+    c->closing = true;
+    {
+      std::lock_guard lock(mu);
+      returned.push_back(c);
     }
-    Drop(c);
+    ::eventfd_write(wake_fd, 1);
   }
 
   void Serve(Conn* c) {
@@ -391,6 +397,7 @@ struct HttpConnections::Impl {
       if (it == conns.end() || it->second->busy) return;
       c = it->second.get();
     }
+    if (c->closing) return Drain(c);
     const bool was_empty = c->pos == c->buf.size();
     bool ended = false;  // EOF or reset
     char tmp[16384];
@@ -415,17 +422,50 @@ struct HttpConnections::Impl {
       Unwatch(fd);
       Drop(c);
     } else if (c->buf.size() - c->pos > o.max_head_bytes) {
-      Unwatch(fd);
       WriteCanned(fd, 431, "Request Header Fields Too Large",
                   "request head larger than " + std::to_string(o.max_head_bytes) + " bytes");
-      CloseLingering(c);
+      ::shutdown(fd, SHUT_WR);
+      c->closing = true;
+      c->buf.clear();
+      c->pos = 0;
+      c->deadline = now + kLingerTime;
     } else if (was_empty && c->pos < c->buf.size()) {
       c->deadline = now + std::chrono::milliseconds(o.head_timeout_ms);
     }
   }
 
-  // A connection back from a worker waits for its next request (or has it already).
+  // Discards what a closing connection's client still sends; closes it at its EOF or after
+  // kLingerBytes.
+  void Drain(Conn* c) {
+    char tmp[16384];
+    while (true) {
+      const ssize_t r = ::recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+      if (r > 0) {
+        c->drained += static_cast<size_t>(r);
+        if (c->drained < kLingerBytes) continue;
+      } else if (r < 0 && errno == EINTR) {
+        continue;
+      } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      }
+      Unwatch(c->fd);
+      return Drop(c);
+    }
+  }
+
+  // A connection back from a worker waits for its next request (or has it already), or is
+  // drained before it is closed.
   void Rearm(Conn* c, Clock::time_point now) {
+    if (c->closing) {
+      {
+        std::lock_guard lock(mu);
+        c->busy = false;
+      }
+      c->buf.clear();
+      c->pos = 0;
+      c->deadline = now + kLingerTime;
+      return Watch(c->fd);
+    }
     if (HeadComplete(*c)) return Dispatch(c);
     {
       std::lock_guard lock(mu);

@@ -331,6 +331,45 @@ TEST_F(ServersTest, HttpSilentAndSlowConnectionsDoNotStarveHealthOrOtherClients)
   EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"fine"});
 }
 
+// Keep-alive and pipelining: requests sent back to back on one connection are each answered,
+// in order, by the connection model that hands the connection back between requests.
+TEST_F(ServersTest, HttpPipelinedRequestsOnOneConnectionAreAnsweredInOrder) {
+  const std::string post = "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " + token_ +
+                           "\r\nContent-Length: 2\r\n\r\n";
+  const std::string r = Exchange(http_->port(), post + "a\n" + "GET /health HTTP/1.1\r\n\r\n" +
+                                                    post + "b\n" +
+                                                    "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  size_t count = 0;
+  for (size_t at = r.find("HTTP/1.1 200"); at != std::string::npos; at = r.find("HTTP/1.1 200", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 4u) << r;
+  EXPECT_LT(r.find("\"base_offset\":0"), r.find("\"base_offset\":1")) << r;
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ServersTest, HttpOversizedHeadAndTooManyConnectionsAreRefusedAtOnce) {
+  const std::string huge = "GET /health HTTP/1.1\r\nX-Filler: " + std::string(70000, 'x');
+  const std::string r = Exchange(http_->port(), huge);
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 431")) << r.substr(0, 200);
+  // A server with room for 2 connections: a third is answered 503 and closed.
+  HttpServerOptions h;
+  h.port = 0;
+  h.max_connections = 2;
+  auto small = HttpServer::Start(ingestor_.get(), h);
+  ASSERT_TRUE(small.has_value());
+  auto a = ConnectTcp("127.0.0.1", (*small)->port());
+  auto b = ConnectTcp("127.0.0.1", (*small)->port());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  const std::string third = Exchange((*small)->port(), "GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(third.starts_with("HTTP/1.1 503")) << third;
+  EXPECT_NE(third.find("too many connections (limit 2)"), std::string::npos) << third;
+  EXPECT_NE(third.find("Retry-After: 1"), std::string::npos) << third;
+  ::close(*a);
+  ::close(*b);
+  (*small)->Stop();
+}
+
 // Stop does not wait for a client trickling its body: the read is cut off, nothing of the
 // request is stored or acknowledged, and Stop returns (before: after the 30 s read timeout).
 TEST_F(ServersTest, HttpStopCutsOffASlowBodyAndStoresNothingOfIt) {
