@@ -238,5 +238,55 @@ TEST_F(CliPostgresTest, PasswordFromTheEnvironmentNeverAppearsInOutput) {
   }
 }
 
+// A password in every form libpq accepts: keyword=value (quoted), a URI's user info, a URI's
+// ?password=, and a dbname that is itself a URI or a keyword=value string (libpq's expanded
+// form, as `dbname=${DATABASE_URL}` gives). run, status and verify work with each (the
+// expanded dbname is connected to as what it says) and never print the password; nor does
+// the error of a server that cannot be reached.
+TEST_F(CliPostgresTest, PasswordInEveryConninfoFormNeverAppearsInOutput) {
+  const std::string secret = "Pw-Hunter2x";
+  const size_t at = server_.find("port=");
+  ASSERT_NE(at, std::string::npos) << server_;
+  const std::string port = server_.substr(at + 5, server_.find(' ', at) - at - 5);
+  const std::string uri_options = "options=-csearch_path%3D" + schema_;
+  const std::string hostport = "127.0.0.1:" + port;
+  const std::vector<std::string> forms = {
+      conninfo_ + " password='" + secret + "'",
+      "postgresql://onceflow:" + secret + "@" + hostport + "/postgres?" + uri_options,
+      "postgresql://onceflow@" + hostport + "/postgres?password=" + secret + "&" + uri_options,
+      "dbname=postgresql://onceflow:" + secret + "@" + hostport + "/postgres?" + uri_options,
+      "dbname='host=127.0.0.1 port=" + port + " user=onceflow dbname=postgres password=" + secret +
+          " options=-csearch_path=" + schema_ + "'",
+  };
+  Produce(100);
+  for (const std::string& conninfo : forms) {
+    WritePostgresToml(10, conninfo);
+    for (const char* verb : {"run", "status", "verify"}) {
+      RunResult r = RunVerb(verb, std::string(verb) == "run"
+                                      ? std::vector<std::string>{"--until-caught-up"}
+                                      : std::vector<std::string>{});
+      EXPECT_EQ(r.exit_code, 0) << conninfo << ": " << verb << ": " << r.out << r.err;
+      EXPECT_EQ((r.out + r.err).find("Hunter2"), std::string::npos)
+          << conninfo << ": " << verb << ": " << r.out << r.err;
+    }
+  }
+  EXPECT_EQ(CheckPostgresLedger(), "");
+  // Unreachable, with the password in an expanded dbname: the error names the server only.
+  for (const std::string& conninfo :
+       {"dbname=postgresql://onceflow:" + secret + "@127.0.0.1:1/bank",
+        "dbname='host=127.0.0.1 port=1 dbname=bank password=" + secret + "'"}) {
+    WritePostgresToml(10, conninfo);
+    for (const char* verb : {"run", "verify"}) {
+      RunResult r = RunVerb(verb);
+      EXPECT_NE(r.exit_code, 0) << conninfo << ": " << verb;
+      EXPECT_NE(r.err.find("postgres host=127.0.0.1 port=1 dbname=bank: cannot connect"),
+                std::string::npos)
+          << conninfo << ": " << verb << ": " << r.out << r.err;
+      EXPECT_EQ((r.out + r.err).find("Hunter2"), std::string::npos)
+          << conninfo << ": " << verb << ": " << r.out << r.err;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace onceflow::cli::testing

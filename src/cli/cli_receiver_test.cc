@@ -1,8 +1,12 @@
 // End-to-end tests of `onceflow serve` and `onceflow produce --to` against the built binary: a
 // round trip, a lost acknowledgement (the server crashes between fsync and ack) retried without
 // a duplicate, the bearer token, and a pipeline reading the receiver's topic exactly once.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <set>
 #include <string>
@@ -96,6 +100,48 @@ TEST_F(CliReceiverTest, SigtermAnswersTheRequestsInFlightBeforeExiting) {
   EXPECT_EQ(producer.Wait(), 0) << producer.err();
   EXPECT_THAT(producer.err(), HasSubstr("produced 1 records"));
   EXPECT_THAT(producer.err(), Not(HasSubstr("already stored")));  // answered the first time
+}
+
+// SIGTERM while one client trickles a body and another request is in flight: the one in
+// flight is still answered, the trickling one is cut off with nothing of it stored, and serve
+// exits 0 within seconds (before: only after the slow client's 30 s read timeout).
+TEST_F(CliReceiverTest, SigtermCutsOffASlowClientAndStillAnswersTheRequestInFlight) {
+  ServeProcess serve(data_, tmp_);
+  ASSERT_TRUE(serve.Start({{"ONCEFLOW_FAULTS", "receiver_before_ack=slow:1500ms"}}));
+  // The slow client: a whole head, then 8 of its 1000 body bytes, then nothing.
+  const int slow = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(slow, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(serve.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(slow, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string partial =
+      "POST /topics/events/records HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"
+      "trickle\n";
+  ASSERT_EQ(::send(slow, partial.data(), partial.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(partial.size()));
+  const std::string in = TempPath("stdin");
+  WriteWholeFile(in, "only\n");
+  Process producer({"produce", "events", "--to", serve.url()}, in, TempPath("out"),
+                   TempPath("err"));
+  // Wait until the request is in flight: its record is durable in the log.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(TopicValues(data_, "events"), std::vector<std::string>{"only"});
+  // A generous bound that the 30 s read timeout of a slow body would exceed.
+  EXPECT_EQ(serve.Stop(std::chrono::seconds(20)), 0) << serve.err();
+  EXPECT_EQ(producer.Wait(), 0) << producer.err();
+  EXPECT_THAT(producer.err(), HasSubstr("produced 1 records"));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(slow, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  ::close(slow);
+  EXPECT_TRUE(answer.empty() || answer.starts_with("HTTP/1.1 503")) << answer;
+  EXPECT_EQ(TopicValues(data_, "events"), std::vector<std::string>{"only"});
 }
 
 TEST_F(CliReceiverTest, LostAcknowledgementIsRetriedWithoutDuplicate) {

@@ -56,10 +56,10 @@ class ServeProcess {
     proc_->Signal(SIGKILL);
     proc_->Wait();
   }
-  // SIGTERM; returns the exit code.
-  int Stop() {
+  // SIGTERM; returns the exit code (-1, and a test failure, if it still runs after `timeout`).
+  int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
     proc_->Signal(SIGTERM);
-    return proc_->Wait();
+    return proc_->Wait(timeout);
   }
   std::string err() const { return ReadWholeFile(err_path_); }
   int port() const { return port_; }

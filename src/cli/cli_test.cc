@@ -19,6 +19,7 @@ namespace onceflow::cli::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // One line of `consume --print-offsets`: "partition:offset value".
 struct ConsumedLine {
@@ -333,6 +334,43 @@ TEST_F(CliTest, HelpOnEveryVerb) {
     EXPECT_EQ(r.exit_code, 0) << name;
     EXPECT_THAT(r.out, HasSubstr("Usage: " + name + " [OPTIONS]")) << name;
     EXPECT_THAT(r.out, HasSubstr("--data DIR")) << name;
+  }
+}
+
+TEST_F(CliTest, VersionNamesTheProjectVersionAndCommit) {
+  RunResult r = Run({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, ::testing::MatchesRegex(
+                         "onceflow [0-9]+\\.[0-9]+\\.[0-9]+( \\(git [0-9a-f]+\\))?\n"));
+}
+
+TEST_F(CliTest, UnknownVerbIsNamedAsSuch) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"frobnicate"},
+        std::vector<std::string>{"--data", data_, "frobnicate", "--records", "3"}}) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "onceflow: error: unknown verb 'frobnicate' (see onceflow --help)\n");
+  }
+}
+
+// A data directory on a read-only mount: the error says so (it said "No such file or
+// directory"). Needs a process that may mount (root); skipped elsewhere (file_test.cc covers
+// the message).
+TEST_F(CliTest, ReadOnlyFileSystemIsReportedAsSuch) {
+  ASSERT_EQ(RunData({"topics", "create", "t"}).exit_code, 0);
+  const std::string ro = tmp_ + "/ro";
+  ASSERT_EQ(std::system(("mkdir -p " + ro).c_str()), 0);
+  if (std::system(("mount --bind -o ro " + data_ + " " + ro + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot make a read-only bind mount here (not root?)";
+  }
+  RunResult create = Run({"topics", "create", "u", "--data", ro});
+  RunResult produce = Run({"produce", "t", "--data", ro}, "a\n");
+  EXPECT_EQ(std::system(("umount " + ro).c_str()), 0);
+  for (const RunResult& r : {create, produce}) {
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("read-only file system: " + ro));
+    EXPECT_THAT(r.err, Not(HasSubstr("No such file or directory")));
   }
 }
 

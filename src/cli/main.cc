@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "cli/pipeline_verbs.h"
@@ -28,6 +29,36 @@ namespace {
 constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 
+#ifndef ONCEFLOW_VERSION
+#define ONCEFLOW_VERSION "unknown"
+#endif
+#ifndef ONCEFLOW_GIT_COMMIT
+#define ONCEFLOW_GIT_COMMIT ""
+#endif
+
+// "onceflow 0.1.0 (git 0123456789ab)": the version CMake's project() states, and the commit
+// the build was configured from when it was configured from a git checkout.
+std::string VersionLine() {
+  std::string line = std::string("onceflow ") + ONCEFLOW_VERSION;
+  if (ONCEFLOW_GIT_COMMIT[0] != '\0') line += std::string(" (git ") + ONCEFLOW_GIT_COMMIT + ")";
+  return line;
+}
+
+// The first argument that is neither an option nor an option's value: the verb, if any.
+// Only --data takes a value before the verb.
+const char* FirstVerb(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--data") {
+      ++i;
+      continue;
+    }
+    if (!a.empty() && a[0] == '-') continue;
+    return argv[i];
+  }
+  return nullptr;
+}
+
 void PrintError(const Status& s) {
   // Corruption and I/O errors keep their code: it tells the reader what kind of trouble it is.
   const bool with_code = s.IsCorruption() || s.IsIoError();
@@ -48,6 +79,7 @@ int Main(int argc, char** argv) {
       "under kill -9; demo-log: the log's speed).",
       "onceflow"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionLine(), "Print the version and exit");
   app.footer("The data directory is --data DIR, else $ONCEFLOW_DATA, else " +
              std::string(kDefaultDataDir) + ". Run 'onceflow VERB --help' for a verb's options.");
 
@@ -269,6 +301,17 @@ int Main(int argc, char** argv) {
     };
   });
 
+  // CLI11 would say "The following arguments were not expected: frobnicate".
+  if (const char* verb = FirstVerb(argc, argv); verb != nullptr) {
+    bool known = false;
+    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->check_name(verb);
+    }
+    if (!known) {
+      std::fprintf(stderr, "onceflow: error: unknown verb '%s' (see onceflow --help)\n", verb);
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

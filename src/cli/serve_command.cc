@@ -2,6 +2,8 @@
 // directory's topics until SIGINT or SIGTERM.
 #include "cli/serve_command.h"
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <condition_variable>
@@ -51,6 +53,7 @@ Status RunServe(const ServeOptions& o) {
   receiver::HttpServerOptions http;
   RETURN_IF_ERROR(ParseHostPort(o.http, "--http", &http.host, &http.port));
   http.threads = o.http_threads;
+  http.max_connections = o.max_http_connections;
   receiver::TcpServerOptions tcp;
   if (!o.tcp.empty()) RETURN_IF_ERROR(ParseHostPort(o.tcp, "--tcp", &tcp.host, &tcp.port));
   tcp.max_connections = o.max_tcp_connections;
@@ -78,6 +81,12 @@ Status RunServe(const ServeOptions& o) {
       },
       nullptr, std::chrono::milliseconds(500));
 
+  // Idle and slow connections cost a descriptor each (no thread): allow as many as the hard
+  // limit does, so that --max-http-connections, not the default soft limit of 1024, decides.
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &limit);  // a raise refused leaves the old limit: still works
+  }
   RETURN_IF_ERROR(CreateDirs(o.data_dir));
   ASSIGN_OR_RETURN(auto ingestor, receiver::Ingestor::Open(ingest));
   ASSIGN_OR_RETURN(auto http_server, receiver::HttpServer::Start(ingestor.get(), http));
@@ -150,7 +159,14 @@ void AddServeVerb(CLI::App* app, const std::function<void(CLI::App*)>& add_data_
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--http-threads", o->http_threads,
-                  "HTTP connections served at once (one thread each)")
+                  "HTTP requests with a body processed at once (one thread each; an idle or "
+                  "slow connection holds none, GET /health and /metrics have threads of their "
+                  "own)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-http-connections", o->max_http_connections,
+                  "HTTP connections open at once; a further one is answered 503 with "
+                  "Retry-After and closed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-tcp-connections", o->max_tcp_connections, "TCP connections at once")

@@ -25,6 +25,7 @@ struct ServeOptions {
   int64_t producer_expiry_s = 86400;
   int64_t snapshot_interval_s = 30;
   int http_threads = 128;
+  int max_http_connections = 1024;
   int max_tcp_connections = 256;
 };
 

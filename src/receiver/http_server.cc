@@ -8,9 +8,11 @@
 #include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <regex>
 #include <thread>
 
 #include "receiver/body_parser.h"
+#include "receiver/http_connections.h"
 
 namespace onceflow::receiver {
 namespace {
@@ -67,21 +69,23 @@ bool TokenEquals(std::string_view given, std::string_view expected) {
   return diff == 0;
 }
 
-// httplib listens with a backlog of 5: many clients connecting at once would see dropped SYNs
-// and a 1 s retransmission. Listening again on the bound socket raises the backlog.
+// Exposes httplib's parser and router for one request on a stream of ours: the connections
+// (accepting, waiting, threads) are HttpConnections', not httplib's listen loop.
 class Server : public httplib::Server {
  public:
-  void RaiseBacklog(int backlog) { ::listen(svr_sock_.load(), backlog); }
+  bool ProcessOne(httplib::Stream& stream) {
+    bool closed = false;
+    const bool ok = process_request(stream, /*close_connection=*/false, closed, nullptr);
+    return ok && !closed;
+  }
 };
 
 struct HttpServer::Impl {
   Ingestor* ingestor;
   HttpServerOptions options;
+  uint64_t max_body = 0;
   Server server;
-  std::thread thread;
-  int port = 0;
-  bool stopped = false;
-  std::atomic<bool> listen_returned{false};
+  std::unique_ptr<HttpConnections> connections;
 
   bool Authorized(const httplib::Request& req, httplib::Response& res) {
     if (options.token.empty()) return true;
@@ -97,6 +101,73 @@ struct HttpServer::Impl {
     }
     ingestor->metrics().OnRejected(RejectReason::kUnauthorized);
     return false;
+  }
+
+  // An answer given instead of reading the request's body: the connection closes after it, so
+  // that the unread body is never taken for the next request.
+  void Refuse(httplib::Response& res, int status, std::string_view message, RejectReason reason) {
+    ingestor->metrics().OnRejected(reason);
+    SetError(res, status, message);
+    res.set_header("Connection", "close");
+    CloseConnectionAfterResponse();
+  }
+
+  // Checks what the head alone can tell, before a byte of the body is read: the endpoint, the
+  // token, the Content-Length (present, a number, within the limit). False: `res` holds the
+  // answer and the connection closes after it.
+  bool Admit(const httplib::Request& req, httplib::Response& res) {
+    const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+    if (req.method == "GET" || req.method == "HEAD") {
+      if (!has_body) return true;
+      Refuse(res, 400, "a " + req.method + " request has no body", RejectReason::kBadRequest);
+      return false;
+    }
+    static const std::regex kRecords(R"(/topics/([^/]+)/records)");
+    if (req.method != "POST" || !std::regex_match(req.path, kRecords)) {
+      Refuse(res, 404,
+             "no endpoint " + req.method + " " + req.path +
+                 " (POST /topics/{topic}/records, GET /health, GET /metrics)",
+             RejectReason::kBadRequest);
+      return false;
+    }
+    if (!Authorized(req, res)) {
+      res.set_header("Connection", "close");
+      CloseConnectionAfterResponse();
+      return false;
+    }
+    if (req.has_header("Transfer-Encoding")) {
+      Refuse(res, 411,
+             "Transfer-Encoding is not accepted; send the body with a Content-Length header",
+             RejectReason::kBadRequest);
+      return false;
+    }
+    const size_t lengths = req.get_header_value_count("Content-Length");
+    if (lengths == 0) {
+      Refuse(res, 411, "a POST needs a Content-Length header", RejectReason::kBadRequest);
+      return false;
+    }
+    uint64_t length = 0;
+    for (size_t i = 0; i < lengths; ++i) {
+      const std::string v = req.get_header_value("Content-Length", i);
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || v[0] == '-' || v[0] == '+' || ec != std::errc() ||
+          end != v.data() + v.size() || (i > 0 && n != length)) {
+        Refuse(res, 400,
+               "Content-Length must be one non-negative integer, got '" + v.substr(0, 40) + "'",
+               RejectReason::kBadRequest);
+        return false;
+      }
+      length = n;
+    }
+    if (length > max_body) {
+      Refuse(res, 413,
+             "request body of " + std::to_string(length) + " bytes is larger than the limit of " +
+                 std::to_string(max_body) + " bytes",
+             RejectReason::kTooLarge);
+      return false;
+    }
+    return true;
   }
 
   void PostRecords(const httplib::Request& req, httplib::Response& res) {
@@ -145,16 +216,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
   impl->options = options;
   Impl* s = impl.get();
   httplib::Server& svr = impl->server;
-  const size_t threads = static_cast<size_t>(std::max(1, options.threads));
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_keep_alive_max_count(1u << 30);
-  svr.set_read_timeout(30, 0);
-  svr.set_tcp_nodelay(true);
-  // The body limit: httplib refuses a larger Content-Length with 413 before reading it. JSON
-  // escapes may make a body somewhat larger than its records, hence the slack.
-  const uint64_t max_body = ingestor->options().max_request_bytes * 2 + 4096;
-  svr.set_payload_max_length(max_body);
+  // The body limit, checked by Admit before the body is read (and by httplib as it reads).
+  // JSON escapes may make a body somewhat larger than its records, hence the slack.
+  impl->max_body = ingestor->options().max_request_bytes * 2 + 4096;
+  svr.set_payload_max_length(impl->max_body);
 
+  svr.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
+    return s->Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                              : httplib::Server::HandlerResponse::Handled;
+  });
+  // "Expect: 100-continue" (curl's large uploads): the refusal comes instead of the 100, and
+  // the client never sends the body.
+  svr.set_expect_100_continue_handler([s](const httplib::Request& req, httplib::Response& res) {
+    return s->Admit(req, res) ? 100 : res.status;
+  });
   svr.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -164,8 +239,15 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
   });
   svr.Post(R"(/topics/([^/]+)/records)",
            [s](const httplib::Request& req, httplib::Response& res) { s->PostRecords(req, res); });
-  svr.set_error_handler([s, max_body](const httplib::Request& req, httplib::Response& res) {
+  svr.set_error_handler([s](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error
+    if (s->connections != nullptr && s->connections->stopping() && res.status == 400) {
+      // The body's read was cut off by the shutdown: nothing of it was stored.
+      s->ingestor->metrics().OnRejected(RejectReason::kOverloaded);
+      res.set_header("Retry-After", "1");
+      return SetError(res, 503, "the receiver is stopping; nothing of this request was stored, "
+                                "send it again");
+    }
     switch (res.status) {
       case 404:
         s->ingestor->metrics().OnRejected(RejectReason::kBadRequest);
@@ -175,7 +257,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
       case 413:
         s->ingestor->metrics().OnRejected(RejectReason::kTooLarge);
         return SetError(res, 413, "request body larger than the limit of " +
-                                      std::to_string(max_body) + " bytes");
+                                      std::to_string(s->max_body) + " bytes");
       default:
         s->ingestor->metrics().OnRejected(RejectReason::kBadRequest);
         return SetError(res, res.status, "malformed HTTP request");
@@ -194,40 +276,29 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
         SetError(res, 500, what);
       });
 
-  if (options.port == 0) {
-    impl->port = svr.bind_to_any_port(options.host);
-    if (impl->port < 0) {
-      return Err(Status::IoError("cannot bind HTTP to " + options.host + ":0"));
-    }
-  } else {
-    if (!svr.bind_to_port(options.host, options.port)) {
-      return Err(Status::IoError("cannot bind HTTP to " + options.host + ":" +
-                                 std::to_string(options.port) +
-                                 " (address in use, or not a local address?)"));
-    }
-    impl->port = options.port;
+  HttpConnectionOptions c;
+  c.workers = std::max(1, options.threads);
+  c.max_connections = std::max(1, options.max_connections);
+  c.idle_timeout_ms = options.idle_timeout_ms;
+  c.read_timeout_ms = options.read_timeout_ms;
+  auto connections = HttpConnections::Start(
+      options.host, options.port, c, [s](httplib::Stream& stream) { return s->server.ProcessOne(stream); },
+      [s] { s->ingestor->metrics().OnRejected(RejectReason::kOverloaded); });
+  if (!connections.has_value()) {
+    return Err(Status::IoError("cannot serve HTTP on " + options.host + ":" +
+                               std::to_string(options.port) + ": " +
+                               connections.error().message()));
   }
-  impl->server.RaiseBacklog(1024);
-  impl->thread = std::thread([s] {
-    s->server.listen_after_bind();
-    s->listen_returned = true;
-  });
-  // stop() is a no-op until the loop runs: wait for it, so that Stop never misses it.
-  while (!svr.is_running() && !s->listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  impl->connections = std::move(*connections);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
-  // Closes the listening socket; the listen loop then shuts its thread pool down, which waits
-  // for the requests in flight (and their group commits) to be answered.
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_ && impl_->connections) impl_->connections->Stop();
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const { return impl_->connections->port(); }
 
 }  // namespace onceflow::receiver

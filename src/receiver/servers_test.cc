@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
 #include <thread>
 
 #include "receiver/http_client.h"
@@ -20,6 +25,24 @@ namespace {
 
 using testing::ReadAll;
 using testing::TempDir;
+
+// Sends `request` on a new connection and returns what the server sends until it closes the
+// connection. The wait is bounded (20 s) only so that a failure ends: the server's read
+// timeout is 30 s, so an answer that waits for a body that never comes is not in time.
+std::string Exchange(int port, const std::string& request) {
+  auto fd = ConnectTcp("127.0.0.1", port);
+  EXPECT_TRUE(fd.has_value());
+  if (!fd.has_value()) return "";
+  timeval tv{20, 0};
+  ::setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  EXPECT_TRUE(WriteFull(*fd, request).ok());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(*fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(*fd);
+  return out;
+}
 
 class ServersTest : public ::testing::Test {
  protected:
@@ -223,6 +246,152 @@ TEST_F(ServersTest, TcpBadFramingIsRefusedAndTheServerKeepsServing) {
   expect(lying + body, 400, "record count 1000");
   expect(frame, 200, "");
   EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"v"});
+}
+
+// An oversized, negative or malformed Content-Length, or a missing token, is answered from the
+// head alone: the client never sends a body here, so an answer that waited for it (or read it
+// to discard it) would only come after the read timeout.
+TEST_F(ServersTest, HttpHeadLimitsAndTokenAreCheckedBeforeTheBodyIsRead) {
+  const std::string head = "POST /topics/t/records HTTP/1.1\r\nHost: x\r\n";
+  const std::string auth = "Authorization: Bearer " + token_ + "\r\n";
+  struct Case {
+    std::string headers;
+    std::string status_line;
+    std::string needle;
+  };
+  const Case cases[] = {
+      {"Content-Length: 100000000\r\n", "HTTP/1.1 401", "missing 'Authorization: Bearer"},
+      {"Authorization: Bearer nope\r\nContent-Length: 100000000\r\n", "HTTP/1.1 401",
+       "invalid bearer token"},
+      {"Content-Length: 100000000\r\nExpect: 100-continue\r\n", "HTTP/1.1 401",
+       "missing 'Authorization: Bearer"},
+      {auth + "Content-Length: 100000000\r\n", "HTTP/1.1 413",
+       "request body of 100000000 bytes is larger than the limit of 6096 bytes"},
+      {auth + "Content-Length: -1\r\n", "HTTP/1.1 400",
+       "Content-Length must be one non-negative integer, got '-1'"},
+      {auth + "Content-Length: 12abc\r\n", "HTTP/1.1 400", "got '12abc'"},
+      {auth + "Content-Length: 5\r\nContent-Length: 6\r\n", "HTTP/1.1 400", "got '6'"},
+      {auth, "HTTP/1.1 411", "a POST needs a Content-Length header"},
+      {auth + "Transfer-Encoding: chunked\r\n", "HTTP/1.1 411",
+       "Transfer-Encoding is not accepted"},
+      {"Content-Length: 100000000\r\n", "HTTP/1.1 404", "no endpoint POST /elsewhere"},
+  };
+  for (const Case& c : cases) {
+    std::string request = head + c.headers + "\r\n";
+    if (c.status_line == "HTTP/1.1 404") request.replace(5, 17, "/elsewhere");
+    const std::string r = Exchange(http_->port(), request);
+    EXPECT_TRUE(r.starts_with(c.status_line)) << c.headers << "\n-> " << r;
+    EXPECT_NE(r.find(c.needle), std::string::npos) << r;
+    // The unread body must not be taken for a next request: the connection closes.
+    EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  }
+  // A refused body's first bytes already sent do not matter either.
+  const std::string r = Exchange(http_->port(), head + "Content-Length: 100000000\r\n\r\nabc");
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 401")) << r;
+  EXPECT_TRUE(ReadAll(dir_.path(), "t").empty());
+  ExpectServing();
+}
+
+// 300 connections that never send a byte and 50 whose head trickles hold no thread: /health
+// and a POST from another client are answered; so is /health while every POST thread waits
+// for a slow body. (Before, 300 silent connections delayed /health by minutes with 8 threads.)
+TEST_F(ServersTest, HttpSilentAndSlowConnectionsDoNotStarveHealthOrOtherClients) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur < 2048 && limit.rlim_max >= 2048) {
+    limit.rlim_cur = 2048;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  std::vector<int> fds;
+  auto open = [&](const std::string& send) {
+    auto fd = ConnectTcp("127.0.0.1", http_->port());
+    ASSERT_TRUE(fd.has_value()) << fd.error().ToString();
+    if (!send.empty()) ASSERT_TRUE(WriteFull(*fd, send).ok());
+    fds.push_back(*fd);
+  };
+  for (int i = 0; i < 300; ++i) open("");
+  for (int i = 0; i < 50; ++i) open("POST /topics/t/records HTTP/1.1\r\nAuthoriz");
+  // Generous bounds: the assertion is that they are answered at all.
+  client_->set_read_timeout(60, 0);
+  client_->set_connection_timeout(60, 0);
+  ExpectServing();
+  auto ok = Post("fine\n");
+  ASSERT_TRUE(ok) << httplib::to_string(ok.error());
+  EXPECT_EQ(ok->status, 200);
+  // The fixture's 8 POST threads, each waiting for a body that does not come.
+  for (int i = 0; i < 8; ++i) {
+    open("POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " + token_ +
+         "\r\nContent-Length: 100\r\n\r\nslow");
+  }
+  ExpectServing();
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"fine"});
+}
+
+// Keep-alive and pipelining: requests sent back to back on one connection are each answered,
+// in order, by the connection model that hands the connection back between requests.
+TEST_F(ServersTest, HttpPipelinedRequestsOnOneConnectionAreAnsweredInOrder) {
+  const std::string post = "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " + token_ +
+                           "\r\nContent-Length: 2\r\n\r\n";
+  const std::string r = Exchange(http_->port(), post + "a\n" + "GET /health HTTP/1.1\r\n\r\n" +
+                                                    post + "b\n" +
+                                                    "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  size_t count = 0;
+  for (size_t at = r.find("HTTP/1.1 200"); at != std::string::npos; at = r.find("HTTP/1.1 200", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 4u) << r;
+  EXPECT_LT(r.find("\"base_offset\":0"), r.find("\"base_offset\":1")) << r;
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(ServersTest, HttpOversizedHeadAndTooManyConnectionsAreRefusedAtOnce) {
+  const std::string huge = "GET /health HTTP/1.1\r\nX-Filler: " + std::string(70000, 'x');
+  const std::string r = Exchange(http_->port(), huge);
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 431")) << r.substr(0, 200);
+  // A server with room for 2 connections: a third is answered 503 and closed.
+  HttpServerOptions h;
+  h.port = 0;
+  h.max_connections = 2;
+  auto small = HttpServer::Start(ingestor_.get(), h);
+  ASSERT_TRUE(small.has_value());
+  auto a = ConnectTcp("127.0.0.1", (*small)->port());
+  auto b = ConnectTcp("127.0.0.1", (*small)->port());
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  const std::string third = Exchange((*small)->port(), "GET /health HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(third.starts_with("HTTP/1.1 503")) << third;
+  EXPECT_NE(third.find("too many connections (limit 2)"), std::string::npos) << third;
+  EXPECT_NE(third.find("Retry-After: 1"), std::string::npos) << third;
+  ::close(*a);
+  ::close(*b);
+  (*small)->Stop();
+}
+
+// Stop does not wait for a client trickling its body: the read is cut off, nothing of the
+// request is stored or acknowledged, and Stop returns (before: after the 30 s read timeout).
+TEST_F(ServersTest, HttpStopCutsOffASlowBodyAndStoresNothingOfIt) {
+  auto fd = ConnectTcp("127.0.0.1", http_->port());
+  ASSERT_TRUE(fd.has_value());
+  ASSERT_TRUE(WriteFull(*fd, "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " +
+                                 token_ + "\r\nContent-Length: 500\r\n\r\npartial\n")
+                  .ok());
+  ExpectServing();  // the server has read the slow request's head by now, most likely
+  auto stopped = std::async(std::launch::async, [&] { http_->Stop(); });
+  ASSERT_EQ(stopped.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  timeval tv{20, 0};
+  ::setsockopt(*fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(*fd, buf, sizeof(buf), 0)) > 0) answer.append(buf, static_cast<size_t>(n));
+  ::close(*fd);
+  // Cut off: a 503 (its read failed at the stop) or closed unanswered; never a 200.
+  EXPECT_TRUE(answer.empty() || answer.starts_with("HTTP/1.1 503")) << answer;
+  if (!answer.empty()) EXPECT_NE(answer.find("the receiver is stopping"), std::string::npos);
+  EXPECT_TRUE(ReadAll(dir_.path(), "t").empty());
 }
 
 }  // namespace

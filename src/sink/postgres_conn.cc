@@ -1,6 +1,8 @@
 // PgConn: a libpq connection with errors as Status values that never carry the password.
 #include "sink/postgres_conn.h"
 
+#include "sink/postgres_conninfo.h"
+
 #include <charconv>
 #include <cstring>
 
@@ -20,39 +22,53 @@ std::string OneLine(std::string_view text) {
 }  // namespace
 
 Result<std::string> DescribeConninfo(const std::string& conninfo) {
-  char* error = nullptr;
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
-  if (options == nullptr) {
-    PQfreemem(error);  // may quote the string, password included: not shown
-    return Err(Status::InvalidArgument(
-        "postgres: sink.conninfo is not a valid libpq connection string (keyword=value pairs "
-        "or a postgresql:// URI); libpq's message is not shown as it may quote a secret"));
-  }
+  ASSIGN_OR_RETURN(std::vector<ConninfoParam> params, ParseConninfo(conninfo));
   std::string host, hostaddr, port, dbname;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (o->val == nullptr || o->val[0] == '\0') continue;
-    if (std::strcmp(o->keyword, "host") == 0) host = o->val;
-    if (std::strcmp(o->keyword, "hostaddr") == 0) hostaddr = o->val;
-    if (std::strcmp(o->keyword, "port") == 0) port = o->val;
-    if (std::strcmp(o->keyword, "dbname") == 0) dbname = o->val;
+  for (const auto& [keyword, value] : params) {
+    if (value.empty()) continue;
+    if (keyword == "host") host = value;
+    if (keyword == "hostaddr") hostaddr = value;
+    if (keyword == "port") port = value;
+    if (keyword == "dbname") dbname = value;
   }
-  PQconninfoFree(options);
   std::string out = "postgres";
   if (!host.empty()) out += " host=" + host;
   if (!hostaddr.empty()) out += " hostaddr=" + hostaddr;
   if (!port.empty()) out += " port=" + port;
   if (!dbname.empty()) out += " dbname=" + dbname;
-  return out;
+  // A secret can hide in any value (a host given as a URI, a dbname that quotes one).
+  return MaskSecrets(std::move(out), ConninfoSecrets(conninfo));
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
                                                 std::string describe) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  // The given parameters with expand_dbname: a dbname that is a connection string or URI
+  // (`dbname=${DATABASE_URL}`) is used as one, as DescribeConninfo describes it.
+  PGconn* conn = nullptr;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);  // may quote a secret
+    conn = PQconnectdb(conninfo.c_str());  // fails with a message about the syntax
+  } else {
+    std::vector<const char*> keywords, values;
+    for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+      if (o->val == nullptr) continue;
+      keywords.push_back(o->keyword);
+      values.push_back(o->val);
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+    PQconninfoFree(options);
+  }
   if (conn == nullptr) return Err(Status::IoError(describe + ": cannot connect: out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
-    // libpq's connection errors name host, port, user and the server's reason, not the
-    // password.
-    Status s = Status::IoError(describe + ": cannot connect: " + OneLine(PQerrorMessage(conn)));
+    // libpq's connection errors name host, port, user and the server's reason; a database
+    // name may quote anything the user wrote, so every secret is masked.
+    Status s = Status::IoError(
+        describe + ": cannot connect: " +
+        MaskSecrets(OneLine(PQerrorMessage(conn)), ConninfoSecrets(conninfo)));
     PQfinish(conn);
     return Err(std::move(s));
   }

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "sink/postgres_conn.h"
+#include "sink/postgres_conninfo.h"
 #include "sink/postgres_row_writer.h"
 #include "sink/sink_protocol.h"
 #include "util/fault_points.h"
@@ -59,13 +60,11 @@ int64_t ParseInt(const char* text) {
   return v;
 }
 
-// The same Status with every occurrence of `secret` in its message masked.
-Status Redact(Status s, const std::string& secret) {
-  if (s.ok() || secret.empty() || s.message().find(secret) == std::string::npos) return s;
-  std::string m = s.message();
-  for (size_t at = m.find(secret); at != std::string::npos; at = m.find(secret, at + 3)) {
-    m.replace(at, secret.size(), "***");
-  }
+// The same Status with every secret of the connection string in its message masked.
+Status Redact(Status s, const std::vector<std::string>& secrets) {
+  if (s.ok()) return s;
+  std::string m = MaskSecrets(s.message(), secrets);
+  if (m == s.message()) return s;
   Status out;
   switch (s.code()) {
     case StatusCode::kIoError: out = Status::IoError(m); break;
@@ -78,24 +77,12 @@ Status Redact(Status s, const std::string& secret) {
   return out.WithRetryable(s.retryable());
 }
 
-// The password in `conninfo`, if any (to keep it out of every message).
-std::string PasswordOf(const std::string& conninfo) {
-  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), nullptr);
-  if (options == nullptr) return "";
-  std::string password;
-  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
-    if (std::strcmp(o->keyword, "password") == 0 && o->val != nullptr) password = o->val;
-  }
-  PQconninfoFree(options);
-  return password;
-}
-
 class PostgresSink final : public Sink, private TransactionWrites {
  public:
   PostgresSink(PostgresSinkOptions options, std::string describe)
       : options_(std::move(options)),
         describe_(std::move(describe)),
-        password_(PasswordOf(options_.conninfo)) {}
+        secrets_(ConninfoSecrets(options_.conninfo)) {}
 
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
@@ -133,7 +120,8 @@ class PostgresSink final : public Sink, private TransactionWrites {
 
   const PostgresSinkOptions options_;
   const std::string describe_;
-  const std::string password_;
+  // Every form of every secret in the connection string: masked in every message.
+  const std::vector<std::string> secrets_;
 
   // Guards everything below: one connection, one commit at a time.
   std::mutex mu_;
@@ -145,7 +133,7 @@ class PostgresSink final : public Sink, private TransactionWrites {
 Status PostgresSink::Open() {
   std::lock_guard lock(mu_);
   if (writer_ != nullptr) return Status::Ok();
-  Status s = Redact(OpenLocked(), password_);
+  Status s = Redact(OpenLocked(), secrets_);
   if (!s.ok()) {
     writer_.reset();
     conn_.reset();
@@ -214,13 +202,13 @@ Status PostgresSink::Begin() {
 Result<std::map<int32_t, TaskProgress>> PostgresSink::ReadProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   Result<PgResult> r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
   if (!r.has_value() && conn_->broken()) {  // a restart since the last use: once more
-    RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+    RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
     r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
   }
-  if (!r.has_value()) return Err(Redact(r.error(), password_));
+  if (!r.has_value()) return Err(Redact(r.error(), secrets_));
   std::map<int32_t, TaskProgress> progress;
   for (int i = 0; i < PQntuples(r->get()); ++i) {
     const auto task = static_cast<int32_t>(ParseInt(PQgetvalue(r->get(), i, 0)));
@@ -248,10 +236,10 @@ Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskComm
   RETURN_IF_ERROR(ValidateCommit(describe_, tasks));
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();  // whatever state it is in, the next call starts on a new connection
-    return Err(Redact(std::move(begin), password_));
+    return Err(Redact(std::move(begin), secrets_));
   }
   std::vector<CommitOutcome> outcomes;
   bool wrote = false;
@@ -278,7 +266,7 @@ Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskComm
     // rolls back, and the first error is the one reported.
     if (!conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
   }
-  if (!s.ok()) return Err(Redact(std::move(s), password_));
+  if (!s.ok()) return Err(Redact(std::move(s), secrets_));
   return outcomes;  // every task was already committed: nothing to keep
 }
 
@@ -287,17 +275,17 @@ Result<std::map<int32_t, TaskProgress>> PostgresSink::Claim(const std::string& p
                                                            Epoch epoch) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();
-    return Err(Redact(std::move(begin), password_));
+    return Err(Redact(std::move(begin), secrets_));
   }
   std::map<int32_t, TaskProgress> claimed;
   Status s = ClaimLocked(pipeline, tasks, epoch, &claimed);
   if (s.ok()) s = conn_->Exec("COMMIT", "commit the claim");
   if (s.ok()) return claimed;
   if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
-  return Err(Redact(std::move(s), password_));
+  return Err(Redact(std::move(s), secrets_));
 }
 
 Status PostgresSink::ClaimLocked(const std::string& pipeline, std::span<const int32_t> tasks,

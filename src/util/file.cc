@@ -15,6 +15,12 @@
 namespace onceflow {
 
 Status ErrnoStatus(std::string_view what, std::string_view path, int err) {
+  if (err == EROFS) {
+    // Said first and as such: strerror's "Read-only file system" after the operation was easy
+    // to misread, and a later step's "No such file or directory" hid it altogether.
+    return Status::IoError("read-only file system: " + std::string(path) + " (" +
+                           std::string(what) + ")");
+  }
   std::string msg(what);
   msg += " ";
   msg += path;
@@ -128,7 +134,7 @@ bool PathExists(const std::string& path) {
 Status CreateDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) return Status::IoError("create directory " + path + ": " + ec.message());
+  if (ec) return ErrnoStatus("create directory", path, ec.value());
   return Status::Ok();
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <string>
 
 namespace onceflow {
@@ -45,6 +47,25 @@ TEST_F(FileTest, MissingFileIsNotFoundAndNamesThePath) {
   ASSERT_FALSE(f.has_value());
   EXPECT_TRUE(f.error().IsNotFound());
   EXPECT_NE(f.error().message().find("nope"), std::string::npos);
+}
+
+TEST_F(FileTest, ReadOnlyFileSystemIsNamedAsSuch) {
+  Status s = ErrnoStatus("open", "/mnt/ro/x", EROFS);
+  EXPECT_TRUE(s.IsIoError());
+  EXPECT_EQ(s.message(), "read-only file system: /mnt/ro/x (open)");
+  // On a real read-only mount when this process may make one (root); else the mapping above.
+  const std::string ro = JoinPath(dir_, "ro");
+  ASSERT_TRUE(CreateDirs(ro).ok());
+  if (std::system(("mount -t tmpfs -o ro tmpfs " + ro + " 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a read-only tmpfs here (not root?)";
+  }
+  auto f = File::Open(JoinPath(ro, "x"), File::Mode::kCreate);
+  Status dirs = CreateDirs(JoinPath(ro, "a/b"));
+  EXPECT_EQ(std::system(("umount " + ro).c_str()), 0);
+  ASSERT_FALSE(f.has_value());
+  EXPECT_EQ(f.error().message(), "read-only file system: " + JoinPath(ro, "x") + " (open)");
+  EXPECT_EQ(dirs.message(),
+            "read-only file system: " + JoinPath(ro, "a/b") + " (create directory)");
 }
 
 }  // namespace
