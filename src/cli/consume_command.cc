@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/pipeline_state.h"
 #include "log/partition_reader.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -148,6 +149,7 @@ class Consumer {
 }  // namespace
 
 Status RunConsume(const ConsumeOptions& options) {
+  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   if (options.offset && !options.partition) {
     return Status::InvalidArgument("--offset requires --partition");
   }

@@ -1,4 +1,4 @@
-// CLI11 definitions of run, status, verify and demo.
+// CLI11 definitions of run, status, verify, reset and demo.
 #include "cli/pipeline_verbs.h"
 
 #include <CLI/CLI.hpp>
@@ -89,6 +89,34 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
     *action = [=] {
       inspect->data_dir = ResolveDataDir(*data_flag);
       return RunVerify(*inspect);
+    };
+  });
+
+  // reset
+  auto reset = std::make_shared<PipelineResetOptions>();
+  CLI::App* reset_cmd = app->add_subcommand(
+      "reset", "Start a pipeline afresh: forget its checkpoint (offsets, keyed state)");
+  reset_cmd->footer(
+      "The deliberate way out when run, status or verify refuse a pipeline: its source changed "
+      "(a topic renamed in the TOML, deleted and created again) or lost records it had "
+      "committed, its checkpoint is damaged, or its keyed state cannot be rebuilt. Prints the "
+      "checkpoint and the sink's progress rows of the pipeline and what a reset does; with "
+      "--yes, removes the checkpoint directory <data>/pipelines/<name> (offsets and commits "
+      "logs, epoch, source record, keyed state store), so that the next run starts from "
+      "starting_offsets. The sink's output rows are NOT touched: with starting_offsets = "
+      "\"earliest\" the records already in the sink are processed and written again (clear "
+      "the output first, or use a new sink table). The sink must hold no progress row of the "
+      "pipeline (they would make the next run resume from them): when it does, reset changes "
+      "nothing and prints the statement that deletes them. Refused while the pipeline runs. "
+      "Another way out that keeps everything: give the pipeline a new name. Exit status: 0 "
+      "when reset; 1 otherwise (also without --yes).");
+  AddConfigOption(reset_cmd, &reset->config_path);
+  reset_cmd->add_flag("--yes", reset->yes, "Really remove the checkpoint (without it: only show)");
+  add_data_option(reset_cmd);
+  reset_cmd->callback([=] {
+    *action = [=] {
+      reset->data_dir = ResolveDataDir(*data_flag);
+      return RunReset(*reset);
     };
   });
 
