@@ -186,6 +186,33 @@ TEST_F(CliSourceTest, DataDirectoryThatDoesNotExistIsAnErrorForReadingVerbs) {
   EXPECT_FALSE(std::filesystem::exists(missing));
 }
 
+TEST_F(CliSourceTest, DamagedCheckpointNamesTheWayOutAndResetWorks) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // One flipped byte in the first batch of the offsets log, many intents before its end.
+  std::vector<std::string> logs;
+  for (const auto& e : std::filesystem::directory_iterator(data_ + "/pipelines/ledger/offsets")) {
+    if (e.path().extension() == ".log") logs.push_back(e.path().string());
+  }
+  ASSERT_EQ(logs.size(), 1u);
+  std::string bytes = ReadWholeFile(logs[0]);
+  ASSERT_GT(bytes.size(), 64u);
+  bytes[40] ^= 0x5a;
+  WriteWholeFile(logs[0], bytes);
+  for (const char* verb : {"status", "verify", "run"}) {
+    RunResult r = RunVerb(verb);
+    EXPECT_EQ(r.exit_code, 1) << verb << ": " << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("onceflow reset " + toml_ + " --data " + data_ + " --yes"))
+        << verb << ": " << r.err;
+  }
+  ResetYes();
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1000 records in"));
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+}
+
 TEST_F(CliSourceTest, ResetIsRefusedWhileThePipelineRuns) {
   WriteToml(100);
   Produce(100);

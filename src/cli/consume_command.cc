@@ -149,13 +149,13 @@ class Consumer {
 }  // namespace
 
 Status RunConsume(const ConsumeOptions& options) {
-  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   if (options.offset && !options.partition) {
     return Status::InvalidArgument("--offset requires --partition");
   }
   if (options.offset && *options.offset < 0) {
     return Status::InvalidArgument("--offset must not be negative");
   }
+  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic,
                                                 /*read_only=*/true));
   std::vector<Cursor> cursors;

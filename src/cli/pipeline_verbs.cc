@@ -63,7 +63,11 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       "Prints the last committed batch, the fencing epoch, the unfinished batch if any (a "
       "restart re-runs it) and, per source partition, the committed offset (where the next "
       "batch starts), the end offset and the lag (END - COMMITTED). Reads the checkpoint and "
-      "the topic without locking them: it may run while the pipeline runs.");
+      "the topic without locking them: it may run while the pipeline runs. First checks the "
+      "source as run does at start: a source that is not the one the checkpoint committed from "
+      "(a topic renamed or created again), or that lost or rewrote committed records, is one "
+      "error line naming the partition, the offsets and the way out (exit 1), never a negative "
+      "lag.");
   AddConfigOption(status_cmd, &inspect->config_path);
   add_data_option(status_cmd);
   status_cmd->callback([=] {
@@ -81,8 +85,11 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       "partition, with no gap and no overlap; that the row of each partition ends where the "
       "checkpoint's last batch ends (when that batch is unfinished, at its start or at its end: "
       "both are consistent, and it says which); and that no row claims a batch or an epoch "
-      "newer than the checkpoint's. Prints OK and a summary (exit 0) or every violation (exit "
-      "1). Run it while the pipeline is stopped.");
+      "newer than the checkpoint's; and, as run does at start, that the source is the one the "
+      "checkpoint committed from and still holds, unchanged, the records it committed. A "
+      "partition without a progress row is checked from where the pipeline started it. Prints "
+      "OK and a summary (exit 0) or every violation (exit 1). Run it while the pipeline is "
+      "stopped.");
   AddConfigOption(verify_cmd, &inspect->config_path);
   add_data_option(verify_cmd);
   verify_cmd->callback([=] {

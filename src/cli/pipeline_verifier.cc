@@ -10,6 +10,7 @@
 #include "checkpoint/checkpoint.h"
 #include "cli/pipeline_state.h"
 #include "engine/sink_factory.h"
+#include "engine/source_check.h"
 #include "sink/sink.h"
 #include "util/file.h"
 
@@ -229,7 +230,9 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
                                     const std::string& data_dir, const std::string& way_out) {
   VerifyReport report;
-  ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(data_dir, config.name));
+  auto read = ReadCheckpointState(data_dir, config.name);
+  if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
+  std::optional<CheckpointState> cp = std::move(*read);
   ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
   report.progress_rows = progress.size();
   if (!cp || !cp->last_intent) {
