@@ -99,7 +99,9 @@ std::string ResetAdvice(const std::string& config_path, const std::string& data_
 }
 
 Status RequireDataDir(const std::string& data_dir) {
-  if (PathExists(data_dir)) return Status::Ok();
+  // The default directory is where a first `topics create` makes one: before that it is
+  // simply empty. A directory the user named must exist (a typo must not read as "nothing").
+  if (data_dir == kDefaultDataDir || PathExists(data_dir)) return Status::Ok();
   return Status::NotFound("data directory " + data_dir +
                           " does not exist (give the right one with --data DIR or "
                           "$ONCEFLOW_DATA)");

@@ -74,7 +74,8 @@ std::string ResetCommand(const std::string& config_path, const std::string& data
 std::string ResetAdvice(const std::string& config_path, const std::string& data_dir);
 
 // not_found naming `data_dir` when it does not exist: verbs that only read refuse it instead
-// of reporting nothing there.
+// of reporting nothing there. The default directory (kDefaultDataDir, when neither --data nor
+// $ONCEFLOW_DATA names one) is exempt: before the first topic it is simply empty.
 Status RequireDataDir(const std::string& data_dir);
 
 }  // namespace onceflow::cli

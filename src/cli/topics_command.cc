@@ -50,8 +50,6 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
   const log::TopicConfig& config = topic->config();
   fmt::print("topic:      {}\n", topic->name());
   fmt::print("directory:  {}\n", topic->dir());
-  fmt::print("id:         {}\n",
-             topic->id().empty() ? std::string("none (created before topic ids)") : topic->id());
   fmt::print("partitions: {}\n", config.partitions);
   fmt::print("durability: {}\n", log::DurabilityName(config.log.durability));
   fmt::print("segments:   {} bytes\n", config.log.segment_bytes);
