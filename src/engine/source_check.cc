@@ -98,7 +98,17 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
                            std::to_string(p) + " (offset " + m.offset.ToString() +
                            ") to check that the source still holds it");
     }
-    if (found && fingerprint != m.fingerprint) {
+    if (!found) {
+      // Kafka only (the log reads every offset): the offset holds no committed record now — a
+      // transaction marker or an aborted record of another topic's history, or compaction.
+      return Status::Corruption(
+          where + " partition " + std::to_string(p) + ": the record at offset " +
+          m.offset.ToString() + ", the last one the pipeline committed, was rewritten: the "
+          "source has no readable record there any more (the topic deleted and created again, "
+          "an unclean leader election, or log compaction of a record the pipeline had just "
+          "read). " + way_out);
+    }
+    if (fingerprint != m.fingerprint) {
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the record at offset " +
           m.offset.ToString() + ", the last one the pipeline committed, was rewritten (it is not "

@@ -29,8 +29,9 @@ Status CheckSourceIdentity(const std::string& pipeline,
 // checkpoint's batches; a source that ends before it lost records the pipeline had (corruption,
 // naming the partition, both offsets and the count). Then, for each of `marks` whose record the
 // source still holds (retention may have deleted it), reads that one record and compares its
-// fingerprint: another record there means the source was rewritten (corruption naming the
-// partition and offset). One record read per partition: cheap enough for every start.
+// fingerprint: another record there, or none (Kafka: a marker or an aborted record now sits at
+// that offset), means the source was rewritten (corruption naming the partition and offset). One
+// record read per partition: cheap enough for every start.
 Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::Bounds& bounds,
                                  const std::vector<Offset>& read_up_to,
                                  const std::vector<checkpoint::PartitionMark>& marks,
