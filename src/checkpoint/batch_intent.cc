@@ -2,16 +2,26 @@
 #include "checkpoint/batch_intent.h"
 
 #include "util/coding.h"
+#include "util/crc32c.h"
 
 namespace onceflow::checkpoint {
 namespace {
 constexpr char kIntentVersion = 2;  // 2 adds max_event_time_ms after the ranges
-constexpr char kCommitVersion = 1;
+constexpr char kCommitVersion = 2;  // 2 adds the partition marks after the batch
 
 struct Reader {
   const char* p;
   const char* end;
   bool ok = true;
+  uint32_t Fixed32() {
+    if (!ok || end - p < 4) {
+      ok = false;
+      return 0;
+    }
+    const uint32_t v = coding::DecodeFixed32(p);
+    p += 4;
+    return v;
+  }
   uint64_t U() {
     uint64_t v = 0;
     if (ok && (p = coding::DecodeVarint64(p, end, &v)) == nullptr) ok = false;
@@ -75,19 +85,59 @@ Result<BatchIntent> DecodeIntent(std::string_view bytes) {
   return in;
 }
 
-std::string EncodeCommit(BatchId batch) {
+uint32_t RecordFingerprint(const RecordView& record) {
+  char head[9];
+  head[0] = record.key.has_value() ? 1 : 0;
+  coding::EncodeFixed64(head + 1, static_cast<uint64_t>(record.timestamp_ms));
+  uint32_t crc = crc32c::Value(head, sizeof(head));
+  char len[8];
+  if (record.key) {
+    coding::EncodeFixed64(len, record.key->size());
+    crc = crc32c::Extend(crc, len, sizeof(len));
+    crc = crc32c::Extend(crc, record.key->data(), record.key->size());
+  }
+  return crc32c::Extend(crc, record.value.data(), record.value.size());
+}
+
+std::string EncodeCommit(BatchId batch, std::span<const PartitionMark> marks) {
   std::string out(1, kCommitVersion);
   coding::PutVarint64(&out, static_cast<uint64_t>(batch.value()));
+  coding::PutVarint64(&out, marks.size());
+  for (const PartitionMark& m : marks) {
+    coding::PutVarint64(&out, static_cast<uint64_t>(m.partition.value()));
+    coding::PutVarint64(&out, static_cast<uint64_t>(m.offset.value()));
+    coding::PutFixed32(&out, m.fingerprint);
+  }
+  return out;
+}
+
+Result<CommitRecord> DecodeCommitRecord(std::string_view bytes) {
+  if (bytes.empty()) return Err(Status::Corruption("empty commit record"));
+  const int version = bytes[0];
+  if (version < 1 || version > kCommitVersion) {
+    return Err(VersionError("commit", bytes[0], kCommitVersion));
+  }
+  Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
+  CommitRecord out;
+  out.batch = BatchId(static_cast<int64_t>(r.U()));
+  if (version >= 2) {
+    const uint64_t n = r.U();
+    if (!r.ok || n > bytes.size()) return Err(Status::Corruption("malformed commit record"));
+    for (uint64_t i = 0; i < n && r.ok; ++i) {
+      PartitionMark m;
+      m.partition = PartitionId(static_cast<int32_t>(r.U()));
+      m.offset = Offset(static_cast<int64_t>(r.U()));
+      m.fingerprint = r.Fixed32();
+      out.marks.push_back(m);
+    }
+  }
+  if (!r.ok || r.p != r.end) return Err(Status::Corruption("malformed commit record"));
   return out;
 }
 
 Result<BatchId> DecodeCommit(std::string_view bytes) {
-  if (bytes.empty()) return Err(Status::Corruption("empty commit record"));
-  if (bytes[0] != kCommitVersion) return Err(VersionError("commit", bytes[0], kCommitVersion));
-  Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
-  const uint64_t v = r.U();
-  if (!r.ok || r.p != r.end) return Err(Status::Corruption("malformed commit record"));
-  return BatchId(static_cast<int64_t>(v));
+  ASSIGN_OR_RETURN(CommitRecord record, DecodeCommitRecord(bytes));
+  return record.batch;
 }
 
 }  // namespace onceflow::checkpoint

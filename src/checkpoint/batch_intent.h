@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "onceflow/ids.h"
 #include "onceflow/status.h"
 #include "onceflow/offset_range.h"
+#include "onceflow/record.h"
 
 namespace onceflow::checkpoint {
 
@@ -33,11 +35,35 @@ struct BatchIntent {
   friend bool operator==(const BatchIntent&, const BatchIntent&) = default;
 };
 
+// The last committed record of an input partition and its fingerprint: enough to notice, at the
+// next start, that the source lost it (it ends at or before `offset`) or rewrote it (the record
+// at `offset` has another fingerprint) — Kafka's leader-epoch check (KIP-101/KIP-320) done with
+// a checksum, for a source of any kind.
+struct PartitionMark {
+  PartitionId partition;
+  Offset offset;             // of the last record read from the partition by a committed batch
+  uint32_t fingerprint = 0;  // RecordFingerprint of that record
+  friend bool operator==(const PartitionMark&, const PartitionMark&) = default;
+};
+
+// CRC32C of a record's key (and whether it has one), value and timestamp; headers are left out.
+uint32_t RecordFingerprint(const RecordView& record);
+
+// What the commits log records for a batch done: its id and, per input partition ever read,
+// the mark of its last committed record (version 2; version 1 has no marks).
+struct CommitRecord {
+  BatchId batch;
+  std::vector<PartitionMark> marks;  // sorted by partition
+  friend bool operator==(const CommitRecord&, const CommitRecord&) = default;
+};
+
 // Record encodings (docs/formats/checkpoint.md): a version byte, then varints. Intents are
-// written as version 2; versions 1 and 2 are read.
+// written as version 2; versions 1 and 2 are read. Commits likewise (version 2 adds the marks).
 std::string EncodeIntent(const BatchIntent& intent);
 Result<BatchIntent> DecodeIntent(std::string_view bytes);
-std::string EncodeCommit(BatchId batch);
+std::string EncodeCommit(BatchId batch, std::span<const PartitionMark> marks = {});
+Result<CommitRecord> DecodeCommitRecord(std::string_view bytes);
+// The batch of a commit record of any version.
 Result<BatchId> DecodeCommit(std::string_view bytes);
 
 }  // namespace onceflow::checkpoint

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 
@@ -130,15 +131,23 @@ Status Checkpoint::Load(bool read_only) {
   // a running driver sees at least the intent of the commit it read.
   ASSIGN_OR_RETURN(auto commit, LastRecord(*commits_));
   if (commit) {
-    auto decoded = DecodeCommit(*commit);
+    auto decoded = DecodeCommitRecord(*commit);
     if (!decoded.has_value()) return decoded.error().WithContext("commits log of " + dir_);
-    last_commit_ = *decoded;
+    last_commit_ = decoded->batch;
+    marks_ = std::move(decoded->marks);
   }
   ASSIGN_OR_RETURN(auto intent, LastRecord(*offsets_));
   if (intent) {
     auto decoded = DecodeIntent(*intent);
     if (!decoded.has_value()) return decoded.error().WithContext("offsets log of " + dir_);
     last_intent_ = std::move(*decoded);
+  }
+  const std::string source_path = JoinPath(dir_, "source.meta");
+  if (auto text = ReadFileToString(source_path); text.has_value()) {
+    ASSIGN_OR_RETURN(SourceRecord source, DecodeSourceRecord(*text, source_path));
+    source_ = std::move(source);
+  } else if (!text.error().IsNotFound()) {
+    return text.error();
   }
   if (last_commit_ && (!last_intent_ || *last_commit_ > last_intent_->batch)) {
     return Status::Corruption("checkpoint " + dir_ + ": batch " + last_commit_->ToString() +
@@ -158,14 +167,32 @@ Status Checkpoint::WriteIntent(const BatchIntent& intent) {
   return Status::Ok();
 }
 
-Status Checkpoint::WriteCommit(BatchId batch) {
+Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> marks) {
+  std::vector<PartitionMark> merged = marks_;
+  for (const PartitionMark& m : marks) {
+    auto it = std::lower_bound(
+        merged.begin(), merged.end(), m.partition,
+        [](const PartitionMark& a, PartitionId p) { return a.partition < p; });
+    if (it != merged.end() && it->partition == m.partition) {
+      *it = m;
+    } else {
+      merged.insert(it, m);
+    }
+  }
   RecordView r;
-  const std::string value = EncodeCommit(batch);
+  const std::string value = EncodeCommit(batch, merged);
   r.value = value;
   r.timestamp_ms = last_intent_ ? last_intent_->batch_time_ms : 0;
   auto off = commits_->Append(std::span<const RecordView>(&r, 1));
   if (!off.has_value()) return off.error();
   last_commit_ = batch;
+  marks_ = std::move(merged);
+  return Status::Ok();
+}
+
+Status Checkpoint::WriteSource(const SourceRecord& source) {
+  RETURN_IF_ERROR(WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
+  source_ = source;
   return Status::Ok();
 }
 

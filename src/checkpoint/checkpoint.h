@@ -4,14 +4,18 @@
 // last record of each, whatever the history.
 //
 // Layout of `<data>/pipelines/<name>/`: checkpoint.meta (format version), LOCK (held by the
-// running driver), epoch, offsets/ and commits/ (partition logs). docs/formats/checkpoint.md.
+// running driver), epoch, source.meta (the source's identity and where each partition started),
+// offsets/ and commits/ (partition logs). docs/formats/checkpoint.md.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "checkpoint/batch_intent.h"
+#include "checkpoint/source_record.h"
 #include "log/partition_log.h"
 #include "onceflow/ids.h"
 #include "onceflow/status.h"
@@ -38,11 +42,21 @@ class Checkpoint {
   // rows carry after the checkpoint was lost: a new driver must never be fenced by its own
   // pipeline's past.
   Status RaiseEpochAbove(Epoch seen);
-  Status WriteCommit(BatchId batch);
+  // Records `batch` as done with the marks of the partitions it read (the last record of each
+  // non-empty range); the marks of the other partitions are carried over from the previous
+  // commit, so the newest commit record holds a mark for every partition ever read.
+  Status WriteCommit(BatchId batch, std::span<const PartitionMark> marks = {});
+  // Replaces source.meta (atomically, durably). REQUIRES: opened with Open.
+  Status WriteSource(const SourceRecord& source);
 
   // The newest intent (nullopt for a new pipeline) and the newest committed batch.
   const std::optional<BatchIntent>& last_intent() const { return last_intent_; }
   const std::optional<BatchId>& last_commit() const { return last_commit_; }
+  // The marks of the newest commit record, sorted by partition (empty for a version-1 record).
+  const std::vector<PartitionMark>& marks() const { return marks_; }
+  // source.meta: nullopt for a pipeline that has not run a batch yet, or whose checkpoint was
+  // written before onceflow recorded its source.
+  const std::optional<SourceRecord>& source() const { return source_; }
   // True when the last intent has no commit: recovery must re-run it with its ranges.
   bool has_unfinished_batch() const {
     return last_intent_ && (!last_commit_ || *last_commit_ < last_intent_->batch);
@@ -66,6 +80,8 @@ class Checkpoint {
   std::unique_ptr<log::PartitionLog> commits_;
   std::optional<BatchIntent> last_intent_;
   std::optional<BatchId> last_commit_;
+  std::vector<PartitionMark> marks_;
+  std::optional<SourceRecord> source_;
 };
 
 // The directory of a pipeline's checkpoint under a data directory.

@@ -59,6 +59,85 @@ TEST(BatchIntentTest, Version2KeepsTheEventTime) {
   EXPECT_EQ(DecodeIntent(EncodeIntent(in)).value(), in);
 }
 
+TEST(BatchIntentTest, CommitVersion2KeepsTheMarksAndVersion1IsStillRead) {
+  const std::vector<PartitionMark> marks = {{PartitionId(0), Offset(9), 0xdeadbeef},
+                                            {PartitionId(3), Offset(1199), 7}};
+  const std::string v2 = EncodeCommit(BatchId(42), marks);
+  EXPECT_EQ(v2[0], 2);
+  auto back = DecodeCommitRecord(v2);
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(back->batch, BatchId(42));
+  EXPECT_EQ(back->marks, marks);
+  // A version-1 commit record (batch 300): no marks.
+  auto v1 = DecodeCommitRecord(std::string("\x01\xac\x02", 3));
+  ASSERT_TRUE(v1.has_value()) << v1.error().ToString();
+  EXPECT_EQ(v1->batch, BatchId(300));
+  EXPECT_TRUE(v1->marks.empty());
+  std::string cut = v2;
+  cut.pop_back();
+  EXPECT_TRUE(DecodeCommitRecord(cut).error().IsCorruption());
+}
+
+TEST(BatchIntentTest, FingerprintTellsRecordsApart) {
+  RecordView a;
+  a.value = "hello";
+  a.timestamp_ms = 1000;
+  RecordView b = a;
+  EXPECT_EQ(RecordFingerprint(a), RecordFingerprint(b));
+  b.value = "hellp";
+  EXPECT_NE(RecordFingerprint(a), RecordFingerprint(b));
+  b = a;
+  b.timestamp_ms = 1001;
+  EXPECT_NE(RecordFingerprint(a), RecordFingerprint(b));
+  b = a;
+  b.key = std::string_view("");
+  EXPECT_NE(RecordFingerprint(a), RecordFingerprint(b));  // an empty key is not no key
+}
+
+TEST(CheckpointTest, MarksAreCarriedOverAndSurviveReopen) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    ASSERT_TRUE(cp->WriteIntent(Intent(0)).ok());
+    const PartitionMark first[] = {{PartitionId(0), Offset(9), 1}, {PartitionId(2), Offset(9), 2}};
+    ASSERT_TRUE(cp->WriteCommit(BatchId(0), first).ok());
+    ASSERT_TRUE(cp->WriteIntent(Intent(1)).ok());
+    // Batch 1 read only partitions 1 and 2: partition 0 keeps its mark of batch 0.
+    const PartitionMark second[] = {{PartitionId(2), Offset(19), 3}, {PartitionId(1), Offset(19), 4}};
+    ASSERT_TRUE(cp->WriteCommit(BatchId(1), second).ok());
+  }
+  auto cp = Checkpoint::OpenReadOnly(cp_dir).value();
+  const std::vector<PartitionMark> want = {{PartitionId(0), Offset(9), 1},
+                                           {PartitionId(1), Offset(19), 4},
+                                           {PartitionId(2), Offset(19), 3}};
+  EXPECT_EQ(cp->marks(), want);
+}
+
+TEST(CheckpointTest, SourceRecordIsPersistedAndRefusedWhenNewer) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  SourceRecord source{"log", "events", "00112233445566778899aabbccddeeff",
+                      {Offset(0), Offset(-1), Offset(17)}};
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    EXPECT_FALSE(cp->source().has_value());
+    ASSERT_TRUE(cp->WriteSource(source).ok());
+  }
+  auto cp = Checkpoint::OpenReadOnly(cp_dir).value();
+  ASSERT_TRUE(cp->source().has_value());
+  EXPECT_EQ(*cp->source(), source);
+  EXPECT_EQ(cp->source()->StartOf(PartitionId(2)), Offset(17));
+  EXPECT_EQ(cp->source()->StartOf(PartitionId(1)), Offset(-1));
+  EXPECT_EQ(cp->source()->StartOf(PartitionId(9)), Offset(-1));
+  auto newer = DecodeSourceRecord("format_version=2\ntype=log\n", "/x/source.meta");
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_NE(newer.error().message().find("/x/source.meta"), std::string::npos);
+  auto bad = DecodeSourceRecord("format_version=1\ntype=log\nstarts=0:x\n", "/x/source.meta");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("0:x"), std::string::npos);
+}
+
 TEST(CheckpointTest, RecoversTheLastIntentAndCommit) {
   TempDir dir;
   const std::string cp_dir = dir.path() + "/pipelines/p";

@@ -119,6 +119,18 @@ Status RunStatus(const PipelineInspectOptions& options);
 // and the sink are read at slightly different moments.
 Status RunVerify(const PipelineInspectOptions& options);
 
+struct PipelineResetOptions {
+  std::string data_dir;
+  std::string config_path;
+  bool yes = false;  // without it, only say what would be done
+};
+
+// `onceflow reset`: starts a pipeline afresh — removes its checkpoint (with its keyed state)
+// once the sink holds no progress row of it, so that the next run starts from starting_offsets.
+// The sink's output rows are not touched. Refused while the pipeline runs. Without `yes`, prints
+// what it would do and returns an error naming the command that does it.
+Status RunReset(const PipelineResetOptions& options);
+
 struct LedgerDemoOptions {
   std::string data_dir;  // the demo works in <data_dir>/demo-ledger, removed first
   int64_t transfers = 1000000;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/pipeline_state.h"
 #include "log/partition_reader.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -154,6 +155,7 @@ Status RunConsume(const ConsumeOptions& options) {
   if (options.offset && *options.offset < 0) {
     return Status::InvalidArgument("--offset must not be negative");
   }
+  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic,
                                                 /*read_only=*/true));
   std::vector<Cursor> cursors;

@@ -5,6 +5,9 @@
 #include <thread>
 
 #include "checkpoint/checkpoint.h"
+#include "cli/commands.h"
+#include "engine/source_check.h"
+#include "engine/source_factory.h"
 #include "log/topic.h"
 #include "util/file.h"
 
@@ -37,6 +40,8 @@ Result<std::optional<CheckpointState>> ReadCheckpointState(const std::string& da
   state.last_intent = (*cp)->last_intent();
   state.last_commit = (*cp)->last_commit();
   state.unfinished = (*cp)->has_unfinished_batch();
+  state.source = (*cp)->source();
+  state.marks = (*cp)->marks();
   if (state.last_intent) {
     for (const OffsetRange& r : state.last_intent->ranges) {
       const auto p = static_cast<size_t>(r.partition.value());
@@ -57,6 +62,49 @@ Result<std::vector<SourcePartition>> ReadSourceOffsets(const std::string& data_d
     out.push_back({log->earliest_offset(), log->end_offset()});
   }
   return out;
+}
+
+Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+                                        const std::string& data_dir) {
+  engine::PipelineConfig look = config;
+  look.source.assign_group = false;  // a look must not take partitions from the running group
+  OpenedSource out;
+  ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
+  ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());
+  for (size_t p = 0; p < out.bounds.end.size(); ++p) {
+    out.partitions.push_back(
+        {p < out.bounds.earliest.size() ? out.bounds.earliest[p] : Offset(0), out.bounds.end[p]});
+  }
+  return out;
+}
+
+Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+                           OpenedSource* source, const std::string& way_out) {
+  if (!cp.last_intent) return Status::Ok();
+  ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
+  RETURN_IF_ERROR(engine::CheckSourceIdentity(config.name, cp.source, identity, way_out));
+  return engine::CheckSourceHoldsCommitted(source->source.get(), source->bounds,
+                                           engine::ReadUpTo(cp.last_intent), cp.marks, way_out);
+}
+
+std::string ResetCommand(const std::string& config_path, const std::string& data_dir) {
+  std::string cmd = "onceflow reset " + config_path;
+  if (data_dir != kDefaultDataDir) cmd += " --data " + data_dir;
+  return cmd + " --yes";
+}
+
+std::string ResetAdvice(const std::string& config_path, const std::string& data_dir) {
+  return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+         ResetCommand(config_path, data_dir) + "'";
+}
+
+Status RequireDataDir(const std::string& data_dir) {
+  // The default directory is where a first `topics create` makes one: before that it is
+  // simply empty. A directory the user named must exist (a typo must not read as "nothing").
+  if (data_dir == kDefaultDataDir || PathExists(data_dir)) return Status::Ok();
+  return Status::NotFound("data directory " + data_dir +
+                          " does not exist (give the right one with --data DIR or "
+                          "$ONCEFLOW_DATA)");
 }
 
 }  // namespace onceflow::cli

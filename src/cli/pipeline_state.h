@@ -2,11 +2,15 @@
 // committed position its checkpoint records, and the offsets of its source topic.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
+#include "checkpoint/source_record.h"
+#include "engine/pipeline_config.h"
+#include "source/source.h"
 #include "onceflow/ids.h"
 #include "onceflow/status.h"
 
@@ -23,6 +27,10 @@ struct CheckpointState {
   // Per partition of the last intent (index = partition): the offset up to which the input is
   // committed: the intent's `until`, or its `from` when the intent is unfinished.
   std::vector<Offset> committed;
+  // The source the checkpoint belongs to and where each partition started (nullopt: not
+  // recorded), and the marks of the last committed records (checkpoint::Checkpoint).
+  std::optional<checkpoint::SourceRecord> source;
+  std::vector<checkpoint::PartitionMark> marks;
 
   // The newest batch whose commit is recorded, or -1.
   int64_t last_committed_batch() const { return last_commit ? last_commit->value() : -1; }
@@ -42,5 +50,32 @@ struct SourcePartition {
 // Opens `topic` read-only and returns, per partition, its earliest and end offsets.
 Result<std::vector<SourcePartition>> ReadSourceOffsets(const std::string& data_dir,
                                                        const std::string& topic);
+
+// A pipeline's source opened for a look: a log topic read-only, a Kafka topic without joining
+// the consumer group. `partitions` are its offsets at the time of opening.
+struct OpenedSource {
+  std::unique_ptr<source::Source> source;
+  source::Source::Bounds bounds;
+  std::vector<SourcePartition> partitions;
+};
+Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+                                        const std::string& data_dir);
+
+// The checks `run` makes at start (engine/source_check.h), made by status and verify: the
+// source is the one the checkpoint committed from and still holds, unchanged, the records it
+// committed. Returns the one line that says what is wrong, naming `way_out`.
+Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+                           OpenedSource* source, const std::string& way_out);
+
+// "onceflow reset FILE --yes" (with --data DIR unless DIR is the default): the way out of a
+// refusal that needs the pipeline started afresh.
+std::string ResetCommand(const std::string& config_path, const std::string& data_dir);
+// The sentence of refusals that names it.
+std::string ResetAdvice(const std::string& config_path, const std::string& data_dir);
+
+// not_found naming `data_dir` when it does not exist: verbs that only read refuse it instead
+// of reporting nothing there. The default directory (kDefaultDataDir, when neither --data nor
+// $ONCEFLOW_DATA names one) is exempt: before the first topic it is simply empty.
+Status RequireDataDir(const std::string& data_dir);
 
 }  // namespace onceflow::cli

@@ -1,4 +1,4 @@
-// CLI11 definitions of run, status, verify and demo.
+// CLI11 definitions of run, status, verify, reset and demo.
 #include "cli/pipeline_verbs.h"
 
 #include <CLI/CLI.hpp>
@@ -63,7 +63,11 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       "Prints the last committed batch, the fencing epoch, the unfinished batch if any (a "
       "restart re-runs it) and, per source partition, the committed offset (where the next "
       "batch starts), the end offset and the lag (END - COMMITTED). Reads the checkpoint and "
-      "the topic without locking them: it may run while the pipeline runs.");
+      "the topic without locking them: it may run while the pipeline runs. First checks the "
+      "source as run does at start: a source that is not the one the checkpoint committed from "
+      "(a topic renamed or created again), or that lost or rewrote committed records, is one "
+      "error line naming the partition, the offsets and the way out (exit 1), never a negative "
+      "lag.");
   AddConfigOption(status_cmd, &inspect->config_path);
   add_data_option(status_cmd);
   status_cmd->callback([=] {
@@ -81,14 +85,45 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       "partition, with no gap and no overlap; that the row of each partition ends where the "
       "checkpoint's last batch ends (when that batch is unfinished, at its start or at its end: "
       "both are consistent, and it says which); and that no row claims a batch or an epoch "
-      "newer than the checkpoint's. Prints OK and a summary (exit 0) or every violation (exit "
-      "1). Run it while the pipeline is stopped.");
+      "newer than the checkpoint's; and, as run does at start, that the source is the one the "
+      "checkpoint committed from and still holds, unchanged, the records it committed. A "
+      "partition without a progress row is checked from where the pipeline started it. Prints "
+      "OK and a summary (exit 0) or every violation (exit 1). Run it while the pipeline is "
+      "stopped.");
   AddConfigOption(verify_cmd, &inspect->config_path);
   add_data_option(verify_cmd);
   verify_cmd->callback([=] {
     *action = [=] {
       inspect->data_dir = ResolveDataDir(*data_flag);
       return RunVerify(*inspect);
+    };
+  });
+
+  // reset
+  auto reset = std::make_shared<PipelineResetOptions>();
+  CLI::App* reset_cmd = app->add_subcommand(
+      "reset", "Start a pipeline afresh: forget its checkpoint (offsets, keyed state)");
+  reset_cmd->footer(
+      "The deliberate way out when run, status or verify refuse a pipeline: its source changed "
+      "(a topic renamed in the TOML, deleted and created again) or lost records it had "
+      "committed, its checkpoint is damaged, or its keyed state cannot be rebuilt. Prints the "
+      "checkpoint and the sink's progress rows of the pipeline and what a reset does; with "
+      "--yes, removes the checkpoint directory <data>/pipelines/<name> (offsets and commits "
+      "logs, epoch, source record, keyed state store), so that the next run starts from "
+      "starting_offsets. The sink's output rows are NOT touched: with starting_offsets = "
+      "\"earliest\" the records already in the sink are processed and written again (clear "
+      "the output first, or use a new sink table). The sink must hold no progress row of the "
+      "pipeline (they would make the next run resume from them): when it does, reset changes "
+      "nothing and prints the statement that deletes them. Refused while the pipeline runs. "
+      "Another way out that keeps everything: give the pipeline a new name. Exit status: 0 "
+      "when reset; 1 otherwise (also without --yes).");
+  AddConfigOption(reset_cmd, &reset->config_path);
+  reset_cmd->add_flag("--yes", reset->yes, "Really remove the checkpoint (without it: only show)");
+  add_data_option(reset_cmd);
+  reset_cmd->callback([=] {
+    *action = [=] {
+      reset->data_dir = ResolveDataDir(*data_flag);
+      return RunReset(*reset);
     };
   });
 

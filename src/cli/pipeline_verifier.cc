@@ -10,6 +10,7 @@
 #include "checkpoint/checkpoint.h"
 #include "cli/pipeline_state.h"
 #include "engine/sink_factory.h"
+#include "engine/source_check.h"
 #include "sink/sink.h"
 #include "util/file.h"
 
@@ -30,18 +31,6 @@ std::string Range(Offset from, Offset until) {
 std::string Describe(const Cover& c) {
   return fmt::format("task {}, batch {}, range {}", c.task, c.batch.value(),
                      Range(c.range.from, c.range.until));
-}
-
-// The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
-// not created just to be read).
-Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
-                                                               const std::string& pipeline) {
-  if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
-    return std::map<int32_t, sink::TaskProgress>();
-  }
-  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
-  RETURN_IF_ERROR(sink->Open());
-  return sink->ReadProgress(pipeline);
 }
 
 class Verifier {
@@ -107,10 +96,16 @@ class Verifier {
     if (it == covers_.end()) {
       // Nothing of the partition was ever committed to the sink: fine only if the committed
       // offset is where the pipeline started.
-      const Offset start =
-          static_cast<size_t>(p) < source_.size() ? source_[p].earliest : Offset(0);
+      // Where the pipeline started the partition, as its checkpoint recorded it; else (a
+      // checkpoint from before starts were recorded) the source's earliest offset.
+      const Offset recorded =
+          cp_.source ? cp_.source->StartOf(PartitionId(p)) : Offset(-1);
+      const Offset start = recorded.value() >= 0 ? recorded
+                           : static_cast<size_t>(p) < source_.size() ? source_[p].earliest
+                                                                     : Offset(0);
       if (committed > start) {
-        if (config_.source.starting_offsets == engine::StartingOffsets::kLatest) {
+        if (recorded.value() < 0 &&
+            config_.source.starting_offsets == engine::StartingOffsets::kLatest) {
           report_->summary.push_back(fmt::format(
               "partition {}: no progress row; committed up to {} (starting_offsets = latest: "
               "where it started is not known, not checked)",
@@ -220,10 +215,24 @@ class Verifier {
 
 }  // namespace
 
+// The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
+// not created just to be read).
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+                                                               const std::string& pipeline) {
+  if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
+    return std::map<int32_t, sink::TaskProgress>();
+  }
+  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  RETURN_IF_ERROR(sink->Open());
+  return sink->ReadProgress(pipeline);
+}
+
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir) {
+                                    const std::string& data_dir, const std::string& way_out) {
   VerifyReport report;
-  ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(data_dir, config.name));
+  auto read = ReadCheckpointState(data_dir, config.name);
+  if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
+  std::optional<CheckpointState> cp = std::move(*read);
   ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
   report.progress_rows = progress.size();
   if (!cp || !cp->last_intent) {
@@ -241,13 +250,14 @@ Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
     }
     return report;
   }
-  // The source's earliest offsets tell where a partition without a progress row started. A
-  // topic that cannot be opened leaves them at 0, the stricter choice.
-  std::vector<SourcePartition> source;
-  if (auto s = ReadSourceOffsets(data_dir, config.source.topic); s.has_value()) {
-    source = std::move(*s);
+  // The source must be the one the checkpoint committed from, still holding what it
+  // committed: a source that lost records can never verify OK. Its earliest offsets tell where
+  // a partition without a progress row started when the checkpoint did not record it.
+  ASSIGN_OR_RETURN(OpenedSource source, OpenPipelineSource(config, data_dir));
+  if (Status s = CheckPipelineSource(config, *cp, &source, way_out); !s.ok()) {
+    report.violations.push_back(s.message());
   }
-  Verifier(config, *cp, progress, source, &report).Run();
+  Verifier(config, *cp, progress, source.partitions, &report).Run();
   return report;
 }
 

@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <map>
+
 #include "engine/pipeline_config.h"
 #include "onceflow/status.h"
+#include "sink/sink.h"
 
 namespace onceflow::cli {
 
@@ -44,8 +47,18 @@ struct VerifyReport {
 // checkpoint's, or a partition the checkpoint does not know. The map-only shape (task =
 // partition, one range a row) and the reduce shape (task 0, a range per partition) both check.
 // An error is returned only when something cannot be read; violations are in the report.
+// Before that, the source is checked as `run` checks it at start (CheckPipelineSource): a source
+// that is not the one the checkpoint committed from, or that lost or rewrote committed records,
+// is a violation naming `way_out`. A partition without a progress row is checked from the start
+// the checkpoint recorded for it (source.meta), else from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir);
+                                    const std::string& data_dir,
+                                    const std::string& way_out = "");
+
+// The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
+// not exist yet (a SQLite file is not created just to be read).
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+                                                               const std::string& pipeline);
 
 }  // namespace onceflow::cli

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/pipeline_state.h"
 #include "cli/signal_watcher.h"
 #include "onceflow/pipeline.h"
 
@@ -70,6 +71,7 @@ Status RunPipeline(const PipelineRunOptions& options) {
   run.data_dir = options.data_dir;
   run.until_caught_up = options.until_caught_up;
   run.max_batches = options.max_batches;
+  run.reset_command = ResetCommand(options.config_path, options.data_dir);
   run.on_log = log_line;
   run.on_batch_committed = [&](const BatchContext& ctx, const PipelineStats& stats) {
     const auto now = Clock::now();

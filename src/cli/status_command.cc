@@ -11,16 +11,28 @@
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
 #include "engine/pipeline_config.h"
+#include "engine/source_check.h"
 #include "sink/sink.h"
 
 namespace onceflow::cli {
 
 Status RunStatus(const PipelineInspectOptions& options) {
   ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
-  ASSIGN_OR_RETURN(std::optional<CheckpointState> cp,
-                   ReadCheckpointState(options.data_dir, config.name));
-  ASSIGN_OR_RETURN(std::vector<SourcePartition> source,
-                   ReadSourceOffsets(options.data_dir, config.source.topic));
+  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  auto read = ReadCheckpointState(options.data_dir, config.name);
+  if (!read.has_value()) {
+    // A damaged checkpoint names its file; starting afresh is the way out.
+    return engine::WithWayOut(read.error(), ResetAdvice(options.config_path, options.data_dir));
+  }
+  std::optional<CheckpointState> cp = std::move(*read);
+  ASSIGN_OR_RETURN(OpenedSource opened, OpenPipelineSource(config, options.data_dir));
+  // A source that is not the one the pipeline committed from, or that lost or rewrote what it
+  // committed, has no meaningful lag: the one line that says so, and a non-zero exit.
+  if (cp) {
+    RETURN_IF_ERROR(CheckPipelineSource(config, *cp, &opened,
+                                        ResetAdvice(options.config_path, options.data_dir)));
+  }
+  const std::vector<SourcePartition>& source = opened.partitions;
 
   fmt::print("pipeline        {}\n", config.name);
   if (!cp || !cp->last_intent) {
@@ -42,7 +54,7 @@ Status RunStatus(const PipelineInspectOptions& options) {
       fmt::print("unfinished      none\n");
     }
   }
-  fmt::print("source          topic {}, {} partitions\n\n", config.source.topic, source.size());
+  fmt::print("source          {}, {} partitions\n\n", opened.source->Describe(), source.size());
 
   // The committed offset of a partition the checkpoint does not know yet is shown as "-"; its
   // lag counts everything the topic holds (where a new partition starts).
@@ -52,6 +64,11 @@ Status RunStatus(const PipelineInspectOptions& options) {
     const bool known = cp && p < cp->committed.size() && cp->committed[p].value() >= 0;
     const int64_t end = source[p].end.value();
     const int64_t lag = known ? end - cp->committed[p].value() : end - source[p].earliest.value();
+    if (lag < 0) {  // CheckPipelineSource refuses this first; never print a negative lag
+      return Status::Corruption(fmt::format(
+          "partition {}: the source ends at offset {} but the pipeline committed up to {}", p,
+          end, known ? cp->committed[p].value() : source[p].earliest.value()));
+    }
     fmt::print("{:>9} {:>14} {:>14} {:>14}\n", p,
                known ? std::to_string(cp->committed[p].value()) : std::string("-"), end, lag);
     if (known) total_committed += cp->committed[p].value();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/pipeline_state.h"
 #include "log/topic.h"
 #include "util/file.h"
 
@@ -36,12 +37,14 @@ Status RunTopicsCreate(const TopicsCreateOptions& options) {
 }
 
 Status RunTopicsList(const std::string& data_dir) {
+  RETURN_IF_ERROR(RequireDataDir(data_dir));
   ASSIGN_OR_RETURN(std::vector<std::string> names, log::ListTopics(data_dir));
   for (const std::string& name : names) fmt::print("{}\n", name);
   return Status::Ok();
 }
 
 Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
+  RETURN_IF_ERROR(RequireDataDir(data_dir));
   // Read-only: describing a topic must not disturb (or wait for) a process producing to it.
   ASSIGN_OR_RETURN(auto topic, log::Topic::Open(data_dir, name, /*read_only=*/true));
   const log::TopicConfig& config = topic->config();

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/pipeline_state.h"
 #include "cli/pipeline_verifier.h"
 #include "engine/pipeline_config.h"
 
@@ -12,7 +13,10 @@ namespace onceflow::cli {
 
 Status RunVerify(const PipelineInspectOptions& options) {
   ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
-  ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
+  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  ASSIGN_OR_RETURN(VerifyReport report,
+                   VerifyPipeline(config, options.data_dir,
+                                  ResetAdvice(options.config_path, options.data_dir)));
   if (report.ok()) {
     fmt::print("verify: OK: pipeline '{}': the sink's progress rows agree with the checkpoint\n",
                config.name);

@@ -13,6 +13,7 @@
 #include "engine/outage.h"
 #include "engine/planner.h"
 #include "engine/sink_factory.h"
+#include "engine/source_check.h"
 #include "engine/source_factory.h"
 #include "log/partition_log.h"
 #include "util/fault_points.h"
@@ -71,8 +72,17 @@ Status Driver::Open() {
   // The source first: a wrong topic name leaves no checkpoint behind.
   ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
   if (source_->Owned().has_value()) ownership_ = source::Source::Ownership{};
-  ASSIGN_OR_RETURN(checkpoint_,
-                   checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name)));
+  {
+    auto cp = checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name));
+    // A damaged checkpoint names its file; the way out is to start the pipeline afresh. (Busy:
+    // another run holds it; a newer format: another onceflow. Neither needs a reset.)
+    if (!cp.has_value()) {
+      const bool damaged = cp.error().IsCorruption() ||
+                           (cp.error().IsIoError() && !cp.error().retryable());
+      return damaged ? WithWayOut(cp.error(), WayOut()) : cp.error();
+    }
+    checkpoint_ = std::move(*cp);
+  }
   ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
   if (spec_.has_sink) {
     ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
@@ -101,6 +111,16 @@ BatchContext Driver::ContextOf(const checkpoint::BatchIntent& intent) const {
   ctx.epoch = CommitEpoch();
   ctx.ranges = intent.ranges;
   return ctx;
+}
+
+std::string Driver::WayOut() const {
+  if (!options_.reset_command.empty()) {
+    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+           options_.reset_command + "'";
+  }
+  return "To start it afresh, delete its checkpoint directory " +
+         checkpoint::CheckpointDir(options_.data_dir, spec_.config.name) +
+         " and the sink's progress rows of the pipeline";
 }
 
 Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
@@ -260,10 +280,19 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
 Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* prefetched) {
   const int max_attempts = std::max(1, spec_.config.max_batch_failures);
   Status s;
+  // The marks of the records the batch read last, committed with it (baseline marks first:
+  // the batch's own replace them).
+  std::vector<checkpoint::PartitionMark> marks = baseline_marks_;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     std::atomic<int64_t> already{0};
     Result<std::vector<TaskOutput>> outputs =
         attempt == 1 && prefetched != nullptr ? prefetched->get() : ComputeBatch(intent, &already);
+    if (outputs.has_value()) {
+      marks.resize(baseline_marks_.size());
+      for (const TaskOutput& o : *outputs) {
+        if (o.last.offset.value() >= 0) marks.push_back(o.last);
+      }
+    }
     s = outputs.has_value() ? CommitBatch(intent, std::move(*outputs), already.load())
                             : outputs.error();
     if (s.ok()) break;
@@ -287,7 +316,8 @@ Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* pr
   // Step 5, the state commit, is in CommitBatch, right after the sink commit.
   RETURN_IF_ERROR(faults::Hit("after_state_commit"));
   RETURN_IF_ERROR(faults::Hit("before_commit_log"));
-  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
+  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, marks));
+  baseline_marks_.clear();
   RETURN_IF_ERROR(faults::Hit("after_commit_log"));
   stats_->Update([&](PipelineStats& st) {
     ++st.batches_committed;
@@ -384,6 +414,10 @@ Status Driver::Run() {
     if (Status s = EnsureHeaders(ranges.size()); !s.ok()) {
       result = s;
       break;
+    }
+    if (!Grouped()) {
+      result = RecordStarts(ranges);
+      if (!result.ok()) break;
     }
     checkpoint::BatchIntent intent;
     intent.batch = next_batch_;

@@ -54,6 +54,18 @@ class Driver {
  private:
   Status Open();
   Status Recover();
+  // At start (driver_recover.cc): refuses a source that is not the one the checkpoint
+  // committed from, or that lost or rewrote records already committed; records the source's
+  // identity in a checkpoint that has none.
+  Status CheckSource();
+  // Records in source.meta where each partition that no batch has read yet starts.
+  Status RecordStarts(const std::vector<OffsetRange>& ranges);
+  // Positions recovered from the sink's progress rows are written to the checkpoint (an
+  // intent with empty ranges at those positions, and its commit), so that status and verify
+  // see them at once.
+  Status PersistRecoveredPositions(int64_t batch, const std::vector<bool>& known);
+  // The sentence naming the command that starts the pipeline afresh.
+  std::string WayOut() const;
   // Keyed state (driver_state.cc): opens the state store of a stateful pipeline; checks at
   // recovery that the store, the checkpoint and the sink are at most one batch apart.
   Status OpenState();
@@ -112,6 +124,12 @@ class Driver {
   size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
 
   std::vector<Offset> positions_;  // where the next batch starts, per partition
+  // Partitions [0, known_partitions_) were read by the checkpoint's batches (or the sink's)
+  // before this run; a partition past them records its start when first planned.
+  size_t known_partitions_ = 0;
+  // Marks of the records before where recovery resumes, for partitions whose checkpoint has
+  // none: written with the next commit, so that the following start can check them.
+  std::vector<checkpoint::PartitionMark> baseline_marks_;
   // Scale-out only: the partitions claimed (epoch -1 before the first assignment), and a
   // generation under which the sink refused this process.
   std::optional<source::Source::Ownership> ownership_;

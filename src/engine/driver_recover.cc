@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/driver.h"
+#include "engine/source_check.h"
 
 namespace onceflow::engine {
 
@@ -28,7 +29,56 @@ Status Driver::EnsureHeaders(size_t partitions) {
   return Status::Ok();
 }
 
+Status Driver::CheckSource() {
+  const PipelineConfig& c = spec_.config;
+  ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
+  const auto& intent = checkpoint_->last_intent();
+  // Before the first batch nothing is committed: a source changed by then is simply recorded.
+  if (intent) RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+  if (!intent || !checkpoint_->source()) {
+    // A new pipeline, or a checkpoint written before sources were recorded: from now on its
+    // source is this one. Where its partitions started is known only for partitions not read
+    // yet (RecordStarts).
+    if (intent) Log("recording the source in the checkpoint: " + identity.ToString());
+    RETURN_IF_ERROR(checkpoint_->WriteSource(SourceRecordOf(identity)));
+  }
+  if (Grouped()) return Status::Ok();  // each partition is checked against the sink on claim
+  ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+  return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
+                                   WayOut());
+}
+
+Status Driver::RecordStarts(const std::vector<OffsetRange>& ranges) {
+  if (!checkpoint_->source()) return Status::Ok();
+  checkpoint::SourceRecord record = *checkpoint_->source();
+  bool changed = false;
+  for (const OffsetRange& r : ranges) {
+    const auto p = static_cast<size_t>(r.partition.value());
+    if (p < known_partitions_ || record.StartOf(r.partition).value() >= 0) continue;
+    if (record.starts.size() <= p) record.starts.resize(p + 1, Offset(-1));
+    record.starts[p] = r.from;
+    changed = true;
+  }
+  if (!changed) return Status::Ok();
+  return checkpoint_->WriteSource(record);
+}
+
+Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>& known) {
+  checkpoint::BatchIntent intent;
+  intent.batch = BatchId(batch);
+  intent.batch_time_ms = checkpoint_->last_intent() ? checkpoint_->last_intent()->batch_time_ms : 0;
+  for (size_t p = 0; p < positions_.size() && p < known.size(); ++p) {
+    if (!known[p]) continue;
+    intent.ranges.push_back({PartitionId(static_cast<int32_t>(p)), positions_[p], positions_[p]});
+  }
+  RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
+  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, baseline_marks_));
+  baseline_marks_.clear();
+  return Status::Ok();
+}
+
 Status Driver::Recover() {
+  RETURN_IF_ERROR(CheckSource());
   if (Grouped()) return RecoverGrouped();
   const PipelineConfig& c = spec_.config;
   std::map<int32_t, sink::TaskProgress> progress;
@@ -90,10 +140,9 @@ Status Driver::Recover() {
       positions_[p] = std::max(positions_[p], r.until);
     }
   }
-  if (from_sink) {
-    Log("recovery: the sink holds batches up to " + std::to_string(last) +
-        ", past the checkpoint: resuming from the sink's progress rows");
-  }
+  std::vector<bool> known(positions_.size());
+  for (size_t p = 0; p < positions_.size(); ++p) known[p] = positions_[p].value() >= 0;
+  known_partitions_ = positions_.size();
   next_batch_ = BatchId(last + 1);
   // 4. Partitions nobody has seen start at starting_offsets (earliest for partitions that
   //    appear later, so nothing added to them is missed).
@@ -107,6 +156,31 @@ Status Driver::Recover() {
     positions_[p] = fresh && c.source.starting_offsets == StartingOffsets::kLatest && p < end.size()
                         ? end[p]
                         : (p < earliest.size() ? earliest[p] : Offset(0));
+  }
+  // A baseline mark for every partition the checkpoint has none of (a checkpoint written
+  // before marks, or positions from the sink): the next commit records it.
+  std::vector<Offset> unmarked = positions_;
+  for (size_t p = 0; p < unmarked.size(); ++p) {
+    const bool known_here = p < known.size() && known[p];
+    const bool marked = std::any_of(
+        checkpoint_->marks().begin(), checkpoint_->marks().end(),
+        [&](const checkpoint::PartitionMark& m) { return m.partition.value() == static_cast<int32_t>(p); });
+    if (!known_here || marked) unmarked[p] = Offset(-1);
+  }
+  ASSIGN_OR_RETURN(baseline_marks_, MarksAt(source_.get(), bounds, unmarked));
+  // The sink's positions are checked as the checkpoint's were (CheckSource), and kept: an
+  // intent at exactly these positions (empty ranges) and its commit, so that status and verify
+  // agree with the sink straight away, before any new batch.
+  if (from_sink) {
+    std::vector<Offset> read_up_to = positions_;
+    for (size_t p = 0; p < read_up_to.size(); ++p) {
+      if (p >= known.size() || !known[p]) read_up_to[p] = Offset(-1);
+    }
+    RETURN_IF_ERROR(CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, WayOut()));
+    Log("recovery: the sink holds batches up to " + std::to_string(last) +
+        ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
+        "checkpoint as batch " + std::to_string(last) + ")");
+    RETURN_IF_ERROR(PersistRecoveredPositions(last, known));
   }
   return Status::Ok();
 }

@@ -39,8 +39,8 @@ Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>&
         where + " is at batch " + state_batch.ToString() + " but the checkpoint's last batch is " +
         std::to_string(last) + (unfinished ? " (unfinished)" : " (done)") +
         ": the state cannot be rebuilt from the sink. Was the state directory deleted or "
-        "restored from another copy, or an aggregate added to a pipeline that already ran? "
-        "Start the pipeline afresh (a new name or an empty checkpoint directory)");
+        "restored from another copy, or an aggregate added to a pipeline that already ran? " +
+        WayOut() + ", or give the pipeline a new name");
   }
   // A stateful pipeline commits as task 0 with all its ranges.
   auto it = progress.find(0);
@@ -51,7 +51,7 @@ Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>&
         "sink holds batch " + sink_progress.last_batch.ToString() + " but the checkpoint and " +
         where + " end at batch " + std::to_string(last) +
         ": the checkpoint directory was lost or restored, and keyed state cannot be rebuilt "
-        "from the sink's output");
+        "from the sink's output. " + WayOut() + ", or give the pipeline a new name");
   }
   if (unfinished && sink_progress.last_batch == intent->batch) {
     // The batch the sink holds but the state lacks is re-run from its intent: check that the

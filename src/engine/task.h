@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "checkpoint/batch_intent.h"
 #include "engine/keyed_operator.h"
 #include "engine/pipeline_spec.h"
 #include "engine/record_decoder.h"
@@ -20,6 +21,10 @@ struct TaskOutput {
   std::vector<sink::SinkRow> rows;           // in offset order
   std::vector<sink::DeadLetter> dead_letters;
   int64_t records_in = 0;
+  // The last record read and its fingerprint (checkpoint::RecordFingerprint; offset -1: none),
+  // recorded with the batch's commit so that a later start notices a source that lost or
+  // rewrote it.
+  checkpoint::PartitionMark last{PartitionId(-1), Offset(-1), 0};
   // With a combining keyed operator: the rows folded per key, in place of `rows`.
   std::shared_ptr<const CombinedTask> combined;
 };

@@ -3,12 +3,14 @@
 
 #include <cctype>
 #include <charconv>
+#include <random>
 
 #include "util/file.h"
 
 namespace onceflow::log {
 namespace {
-constexpr int kTopicFormatVersion = 1;
+// 2 adds topic_id; a version-1 topic.meta (no id) is still read.
+constexpr int kTopicFormatVersion = 2;
 constexpr std::string_view kMetaName = "topic.meta";
 
 Result<int64_t> ParseInt(std::string_view v, std::string_view key, const std::string& path) {
@@ -66,6 +68,17 @@ Status ValidateTopicName(std::string_view name) {
   return Status::Ok();
 }
 
+std::string NewTopicId() {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t v = rd();
+    for (int shift = 28; shift >= 0; shift -= 4) id += kHex[(v >> shift) & 0xf];
+  }
+  return id;
+}
+
 std::string TopicDir(const std::string& data_dir, std::string_view name) {
   return JoinPath(JoinPath(data_dir, "topics"), name);
 }
@@ -99,6 +112,7 @@ std::string EncodeTopicMeta(const TopicConfig& c) {
   line("retention_bytes", std::to_string(c.log.retention_bytes));
   line("retention_ms", std::to_string(c.log.retention_ms));
   line("preallocate", c.log.preallocate ? "true" : "false");
+  if (!c.id.empty()) line("topic_id", c.id);
   return out;
 }
 
@@ -119,10 +133,10 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
     std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "format_version") {
       ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
-      if (v != kTopicFormatVersion) {
+      if (v < 1 || v > kTopicFormatVersion) {
         return Err(Status::InvalidArgument(path + ": topic format version " + std::to_string(v) +
                                            " is not supported (this onceflow reads version " +
-                                           std::to_string(kTopicFormatVersion) + ")"));
+                                           "1 to " + std::to_string(kTopicFormatVersion) + ")"));
       }
       have_version = true;
     } else if (key == "partitions") {
@@ -151,6 +165,9 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
         return Err(Status::Corruption(path + ": preallocate must be true or false"));
       }
       c.log.preallocate = value == "true";
+    } else if (key == "topic_id") {  // version 2; absent in topics created before ids
+      if (value.empty()) return Err(Status::Corruption(path + ": topic_id is empty"));
+      c.id = std::string(value);
     } else {
       return Err(Status::InvalidArgument(path + ": unknown key '" + std::string(key) + "'"));
     }
@@ -183,6 +200,7 @@ Result<std::unique_ptr<Topic>> Topic::Create(const std::string& data_dir, std::s
   RETURN_IF_ERROR(SyncDir(DirName(dir)));
   TopicConfig stored = config;
   stored.log.read_only = false;
+  if (stored.id.empty()) stored.id = NewTopicId();
   // The partitions first, the metadata last: a topic is visible only once complete.
   std::unique_ptr<Topic> topic(new Topic(std::string(name), dir, stored));
   RETURN_IF_ERROR(topic->OpenPartitions(false));

@@ -17,6 +17,10 @@ namespace onceflow::log {
 struct TopicConfig {
   int32_t partitions = 1;
   LogOptions log;  // read_only is not stored: it is how a process opens the topic
+  // The topic's creation identity: 32 random hex digits chosen by Create, so that a topic
+  // deleted and created again under the same name is a different topic to the pipelines that
+  // read it. Empty for topics created before onceflow recorded one (topic.meta version 1).
+  std::string id;
 };
 
 // Lifecycle: Create writes topic.meta atomically and opens every partition; Open reads it.
@@ -37,6 +41,8 @@ class Topic {
   const std::string& dir() const { return dir_; }
   const TopicConfig& config() const { return config_; }
   int32_t partition_count() const { return config_.partitions; }
+  // The creation identity (TopicConfig::id); empty for a topic created before ids existed.
+  const std::string& id() const { return config_.id; }
 
   // The partition's log, or invalid_argument naming the topic's partition count.
   Result<PartitionLog*> partition(PartitionId p) const;
@@ -60,12 +66,15 @@ uint32_t Murmur2(std::string_view data);
 
 // A topic name is 1-249 characters of [A-Za-z0-9._-], not "." or "..".
 Status ValidateTopicName(std::string_view name);
+// A new random topic id: 32 lowercase hex digits.
+std::string NewTopicId();
 // The names of the topics in a data directory, sorted.
 Result<std::vector<std::string>> ListTopics(const std::string& data_dir);
 std::string TopicDir(const std::string& data_dir, std::string_view name);
 
 // topic.meta: `key=value` lines (format_version, partitions, durability, segment_bytes,
-// index_interval_bytes, retention_bytes, retention_ms). Unknown keys and versions are refused.
+// index_interval_bytes, retention_bytes, retention_ms, preallocate, topic_id). Written as version
+// 2 (which adds topic_id); versions 1 and 2 are read. Unknown keys and versions are refused.
 std::string EncodeTopicMeta(const TopicConfig& config);
 Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "log/log_test_util.h"
@@ -72,12 +73,42 @@ TEST(TopicTest, MetaRoundTripAndRefusals) {
   EXPECT_EQ(back->partitions, 7);
   EXPECT_EQ(back->log.durability, Durability::kNone);
   EXPECT_EQ(back->log.retention_bytes, 123);
-  auto newer = DecodeTopicMeta("format_version=2\npartitions=1\n", "/d/topic.meta");
+  auto newer = DecodeTopicMeta("format_version=3\npartitions=1\n", "/d/topic.meta");
   ASSERT_FALSE(newer.has_value());
-  EXPECT_NE(newer.error().message().find("version 2 is not supported"), std::string::npos);
+  EXPECT_NE(newer.error().message().find("version 3 is not supported"), std::string::npos);
   auto unknown = DecodeTopicMeta("format_version=1\npartitions=1\ncolour=red\n", "m");
   ASSERT_FALSE(unknown.has_value());
   EXPECT_NE(unknown.error().message().find("colour"), std::string::npos);
+}
+
+TEST(TopicTest, CreateGivesEachTopicANewIdThatSurvivesReopen) {
+  TempDir dir;
+  auto a = Topic::Create(dir.path(), "t", TopicConfig{});
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  const std::string id = (*a)->id();
+  EXPECT_EQ(id.size(), 32u);
+  a->reset();
+  auto reopened = Topic::Open(dir.path(), "t", /*read_only=*/true);
+  ASSERT_TRUE(reopened.has_value());
+  EXPECT_EQ((*reopened)->id(), id);
+  // Deleted and created again under the same name: another topic.
+  reopened->reset();
+  std::filesystem::remove_all(TopicDir(dir.path(), "t"));
+  auto again = Topic::Create(dir.path(), "t", TopicConfig{});
+  ASSERT_TRUE(again.has_value());
+  EXPECT_NE((*again)->id(), id);
+}
+
+TEST(TopicTest, VersionOneMetaIsReadWithoutAnId) {
+  auto old = DecodeTopicMeta("format_version=1\npartitions=3\n", "m");
+  ASSERT_TRUE(old.has_value()) << old.error().ToString();
+  EXPECT_EQ(old->partitions, 3);
+  EXPECT_TRUE(old->id.empty());
+  TopicConfig c;
+  c.id = "00112233445566778899aabbccddeeff";
+  auto back = DecodeTopicMeta(EncodeTopicMeta(c), "m");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->id, c.id);
 }
 
 TEST(TopicTest, SameKeySamePartition) {

@@ -83,6 +83,17 @@ std::string KafkaSource::Describe() const {
   return "kafka topic '" + options_.topic + "'";
 }
 
+Result<SourceIdentity> KafkaSource::Identity() {
+  char* id = rd_kafka_clusterid(meta_.get(), static_cast<int>(options_.request_timeout.count()));
+  if (id == nullptr) {
+    return Err(Status::IoError(Describe() + ": the brokers at " + options_.bootstrap +
+                                   " did not report their cluster id"));
+  }
+  SourceIdentity identity{"kafka", options_.topic, id};
+  rd_kafka_mem_free(meta_.get(), id);
+  return identity;
+}
+
 size_t KafkaSource::consumers_made() const {
   std::lock_guard lock(mu_);
   return made_;

@@ -58,6 +58,8 @@ class KafkaSource : public Source {
   // fetch until data arrives.
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
+  // The topic and the cluster id (rd_kafka_clusterid).
+  Result<SourceIdentity> Identity() override;
   std::string Describe() const override;
   std::optional<Ownership> Owned() override;
   void ReportPositions(const std::vector<Offset>& positions) override;

@@ -63,6 +63,23 @@ Status WriteMixedPartition(const std::string& bootstrap, const std::string& topi
   return plain.Flush();
 }
 
+TEST(KafkaSourceTest, IdentityIsTheTopicAndTheClusterId) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("src-identity");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 1).ok());
+  auto source = OpenSource(bootstrap, topic);
+  ASSERT_TRUE(source.has_value()) << source.error().ToString();
+  auto identity = (*source)->Identity();
+  ASSERT_TRUE(identity.has_value()) << identity.error().ToString();
+  EXPECT_EQ(identity->type, "kafka");
+  EXPECT_EQ(identity->topic, topic);
+  EXPECT_FALSE(identity->id.empty());  // the cluster id
+  // The same cluster gives the same identity to another source of the topic.
+  auto again = OpenSource(bootstrap, topic);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ((*again)->Identity().value(), *identity);
+}
+
 TEST(KafkaSourceTest, ReadsExactRangesAcrossAbortedTransactionsAndMarkers) {
   ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
   const std::string topic = UniqueTopic("src-mixed");

@@ -21,6 +21,9 @@ class LogSource : public Source {
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
+  Result<SourceIdentity> Identity() override {
+    return SourceIdentity{"log", topic_->name(), topic_->id()};
+  }
   std::string Describe() const override { return "log topic '" + topic_->name() + "'"; }
 
  private:

@@ -15,6 +15,28 @@
 
 namespace onceflow::source {
 
+// Which source a pipeline reads: recorded in its checkpoint at the first batch, so that a
+// pipeline whose source changed under the same name (the topic renamed in its TOML, a topic
+// deleted and created again) is refused instead of applying one topic's offsets to another.
+struct SourceIdentity {
+  std::string type;   // "log" or "kafka"
+  std::string topic;
+  // log: the topic's creation id (empty for a topic created before ids); kafka: the cluster id
+  // the brokers report (librdkafka 2.0 reports no topic id: a Kafka topic created again is
+  // caught by the fingerprint of the last committed record instead).
+  std::string id;
+
+  // "log topic 'events' (id 3f9c...)", "kafka topic 'events' (cluster abc...)".
+  std::string ToString() const {
+    std::string out = type + " topic '" + topic + "'";
+    const char* what = type == "kafka" ? "cluster " : "id ";
+    out += id.empty() ? std::string(type == "kafka" ? " (no cluster id)" : " (no id)")
+                      : " (" + std::string(what) + id + ")";
+    return out;
+  }
+  friend bool operator==(const SourceIdentity&, const SourceIdentity&) = default;
+};
+
 // Thread-safety: every method may be called from any thread; Read runs concurrently from the
 // executor's task threads.
 class Source {
@@ -61,6 +83,9 @@ class Source {
   virtual std::optional<Ownership> Owned() { return std::nullopt; }
   // After a batch: where the owned partitions stand (index = partition), for monitoring tools.
   virtual void ReportPositions(const std::vector<Offset>& positions) { (void)positions; }
+
+  // Which source this is (see SourceIdentity). May ask the source (Kafka: one metadata call).
+  virtual Result<SourceIdentity> Identity() = 0;
 
   virtual std::string Describe() const = 0;
 };

@@ -189,13 +189,18 @@ Result<std::string> ReadFileToString(const std::string& path) {
 
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   std::string tmp = path + ".tmp";
-  {
+  Status s = [&]() -> Status {
     ASSIGN_OR_RETURN(File f, File::Open(tmp, File::Mode::kCreate));
     RETURN_IF_ERROR(f.Truncate(0));
     RETURN_IF_ERROR(f.WriteAt(0, contents));
-    RETURN_IF_ERROR(f.Sync());
+    return f.Sync();
+  }();
+  if (s.ok()) s = RenameFile(tmp, path);
+  if (!s.ok()) {
+    // No half-written temporary file is left behind (epoch.tmp after a full disk).
+    ::unlink(tmp.c_str());
+    return s;
   }
-  RETURN_IF_ERROR(RenameFile(tmp, path));
   return SyncDir(DirName(path));
 }
 

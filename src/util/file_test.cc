@@ -42,6 +42,15 @@ TEST_F(FileTest, AtomicReplace) {
   EXPECT_FALSE(PathExists(p + ".tmp"));
 }
 
+TEST_F(FileTest, FailedAtomicReplaceLeavesNoTemporaryFile) {
+  // The target is a non-empty directory: the rename over it fails after the temporary file
+  // was written (as a full disk fails the write of epoch.tmp).
+  std::string p = JoinPath(dir_, "epoch");
+  ASSERT_TRUE(CreateDirs(JoinPath(p, "inside")).ok());
+  EXPECT_FALSE(WriteFileAtomically(p, "7\n").ok());
+  EXPECT_FALSE(PathExists(p + ".tmp"));
+}
+
 TEST_F(FileTest, MissingFileIsNotFoundAndNamesThePath) {
   auto f = File::Open(JoinPath(dir_, "nope"), File::Mode::kReadOnly);
   ASSERT_FALSE(f.has_value());

@@ -1,0 +1,239 @@
+// End-to-end tests of a pipeline that knows its source: a topic renamed in the TOML, a topic
+// deleted and created again, a source that lost or rewrote records the pipeline committed — each
+// refused by run, status and verify with one line naming the way out, `onceflow reset`, which
+// works; a recovery from the sink's progress rows that status and verify see at once; a
+// damaged checkpoint that names its file and the way out; reading verbs refusing a data
+// directory that does not exist.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/cli_pipeline_test_util.h"
+#include "log/topic.h"
+
+namespace onceflow::cli::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class CliSourceTest : public LedgerCliTestBase {
+ protected:
+  // Appends `n` transfers with the next ids to `topic` (4 partitions; created if missing).
+  void ProduceTo(const std::string& topic, int n, uint64_t seed) {
+    auto more = engine::testing::ProduceTransfers(data_, topic, 4, n, 50, seed,
+                                                  static_cast<int>(transfers_.size()));
+    transfers_.insert(transfers_.end(), more.begin(), more.end());
+  }
+
+  std::string TopicMeta(const std::string& topic) {
+    return ReadWholeFile(data_ + "/topics/" + topic + "/topic.meta");
+  }
+
+  void DeleteTopic(const std::string& topic) {
+    std::filesystem::remove_all(data_ + "/topics/" + topic);
+  }
+
+  // The one error line of a refused verb, checked to be one line naming the way out.
+  // (verify prints its violations on stdout, the others their error on stderr.)
+  void ExpectRefusedWithWayOut(const RunResult& r, const std::string& what, const char* verb) {
+    EXPECT_EQ(r.exit_code, 1) << verb << ": " << r.out << r.err;
+    const std::string& text = std::string(verb) == "verify" ? r.out : r.err;
+    EXPECT_THAT(text, HasSubstr(what)) << verb;
+    EXPECT_THAT(text, HasSubstr("onceflow reset " + toml_ + " --data " + data_ + " --yes"))
+        << verb << ": " << text;
+  }
+
+  // `onceflow reset --yes`, deleting the sink's progress rows first when reset asks for it
+  // (as a user would, with the statement it prints).
+  void ResetYes() {
+    RunResult r = RunVerb("reset", {"--yes"});
+    if (r.exit_code != 0) {
+      ASSERT_THAT(r.err, HasSubstr("DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"))
+          << r.out << r.err;
+      ASSERT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger")) << "nothing is changed";
+      ASSERT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"), "");
+      r = RunVerb("reset", {"--yes"});
+    }
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_THAT(r.out, HasSubstr("reset: done"));
+    EXPECT_FALSE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+  }
+};
+
+TEST_F(CliSourceTest, RenamedTopicIsRefusedByRunStatusAndVerifyUntilReset) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // The TOML now names another topic under the same pipeline name: its offsets mean nothing.
+  ProduceTo("payments", 1500, 7);
+  std::string toml = LedgerToml(100);
+  toml.replace(toml.find("topic = \"transfers\""), 19, "topic = \"payments\"");
+  WriteWholeFile(toml_, toml);
+  for (const char* verb : {"run", "status", "verify"}) {
+    RunResult r = RunVerb(verb, std::string(verb) == "run"
+                                    ? std::vector<std::string>{"--until-caught-up"}
+                                    : std::vector<std::string>{});
+    ExpectRefusedWithWayOut(r, "committed its offsets from log topic 'transfers'", verb);
+    EXPECT_THAT(r.out + r.err, HasSubstr("now reads log topic 'payments'")) << verb;
+    int error_lines = 0;
+    for (const std::string& line : SplitLines(r.err)) error_lines += line.find("error:") != std::string::npos;
+    EXPECT_EQ(error_lines, 1) << r.err;
+  }
+  // Without --yes, reset only says what it would do.
+  RunResult dry = RunVerb("reset");
+  EXPECT_EQ(dry.exit_code, 1);
+  EXPECT_THAT(dry.out, HasSubstr("the sink's output rows are NOT touched"));
+  EXPECT_THAT(dry.err, HasSubstr("nothing was changed"));
+  EXPECT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+  ResetYes();
+  RunResult again = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("1500 records in"));
+  // Every transfer of both topics is in the ledger exactly once.
+  EXPECT_EQ(CheckLedger(), "");
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(CliSourceTest, TopicDeletedAndCreatedAgainIsRefused) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 3000, 99);  // longer than before: no offset is missing
+  for (const char* verb : {"run", "status", "verify"}) {
+    ExpectRefusedWithWayOut(RunVerb(verb), "the topic was deleted and created again", verb);
+  }
+}
+
+TEST_F(CliSourceTest, SourceThatLostCommittedRecordsIsRefusedNamingThePartitionAndOffsets) {
+  WriteToml(100);
+  Produce(2000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // The same topic (same id), holding fewer records than the pipeline committed.
+  const std::string meta = TopicMeta("transfers");
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 400, 1);
+  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  for (const char* verb : {"run", "status", "verify"}) {
+    RunResult r = RunVerb(verb);
+    ExpectRefusedWithWayOut(r, "records it processed were lost", verb);
+    EXPECT_THAT(r.out + r.err, HasSubstr("partition 0: the source ends at offset ")) << verb;
+  }
+  // status never prints a table with a negative lag.
+  EXPECT_THAT(RunVerb("status").out, Not(HasSubstr("PARTITION")));
+  // Reset is the way out, and it works.
+  ResetYes();
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("400 records in"));
+}
+
+TEST_F(CliSourceTest, SourceThatRewroteCommittedRecordsIsRefused) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // The same topic (same id), longer than before but with other records at the same offsets.
+  const std::string meta = TopicMeta("transfers");
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 4000, 12345);
+  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  for (const char* verb : {"run", "status", "verify"}) {
+    RunResult r = RunVerb(verb);
+    ExpectRefusedWithWayOut(r, "the last one the pipeline committed, was rewritten", verb);
+    EXPECT_THAT(r.out + r.err, HasSubstr("partition 0: the record at offset ")) << verb;
+  }
+}
+
+TEST_F(CliSourceTest, RecoveryFromTheSinkIsRecordedSoStatusAndVerifyAgreeAtOnce) {
+  WriteToml(100);
+  Produce(1200);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  std::filesystem::remove_all(data_ + "/pipelines/ledger");
+  // No new input: the recovery itself must be recorded.
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("resuming from the sink's progress rows"));
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  RunResult s = RunVerb("status");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].committed, 1200) << s.out;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].lag, 0) << s.out;
+  EXPECT_EQ(CheckLedger(), "");
+}
+
+TEST_F(CliSourceTest, DataDirectoryThatDoesNotExistIsAnErrorForReadingVerbs) {
+  WriteToml(100);
+  const std::string missing = tmp_ + "/no-such-data";
+  const std::vector<std::vector<std::string>> verbs = {
+      {"status", toml_}, {"verify", toml_}, {"consume", "transfers"}, {"topics", "list"},
+      {"topics", "describe", "transfers"}, {"reset", toml_}};
+  for (std::vector<std::string> args : verbs) {
+    args.push_back("--data");
+    args.push_back(missing);
+    RunResult r = Run(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("data directory " + missing + " does not exist")) << args[0];
+  }
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_F(CliSourceTest, DamagedCheckpointNamesTheWayOutAndResetWorks) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // One flipped byte in the first batch of the offsets log, many intents before its end.
+  std::vector<std::string> logs;
+  for (const auto& e : std::filesystem::directory_iterator(data_ + "/pipelines/ledger/offsets")) {
+    if (e.path().extension() == ".log") logs.push_back(e.path().string());
+  }
+  ASSERT_EQ(logs.size(), 1u);
+  std::string bytes = ReadWholeFile(logs[0]);
+  ASSERT_GT(bytes.size(), 64u);
+  bytes[40] ^= 0x5a;
+  WriteWholeFile(logs[0], bytes);
+  for (const char* verb : {"status", "verify", "run"}) {
+    RunResult r = RunVerb(verb);
+    EXPECT_EQ(r.exit_code, 1) << verb << ": " << r.out << r.err;
+    EXPECT_THAT(r.err, HasSubstr("onceflow reset " + toml_ + " --data " + data_ + " --yes"))
+        << verb << ": " << r.err;
+  }
+  ResetYes();
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1000 records in"));
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+}
+
+TEST_F(CliSourceTest, ResetIsRefusedWhileThePipelineRuns) {
+  WriteToml(100);
+  Produce(100);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  ASSERT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress"), "");
+  Produce(100);
+  // The run stalls right after writing its next intent, holding the checkpoint's lock.
+  Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"),
+              {{"ONCEFLOW_FAULTS", "after_intent=slow:60s"}});
+  bool stalled = false;
+  for (int i = 0; i < 3000 && !stalled; ++i) {
+    stalled = RunVerb("status").out.find("unfinished      batch") != std::string::npos;
+  }
+  ASSERT_TRUE(stalled);
+  RunResult r = RunVerb("reset", {"--yes"});
+  run.Signal(SIGKILL);
+  run.Wait();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("is running"));
+  EXPECT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger/offsets"));
+}
+
+}  // namespace
+}  // namespace onceflow::cli::testing
