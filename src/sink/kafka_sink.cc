@@ -3,6 +3,7 @@
 #include "sink/kafka_sink.h"
 
 #include <charconv>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,13 +22,19 @@ std::string MarkerKey(const std::string& pipeline, int32_t task) {
   return pipeline + "/" + std::to_string(task);
 }
 
-std::string EncodeMarker(const TaskCommit& t) {
-  return "batch=" + t.batch.ToString() + " epoch=" + t.epoch.ToString() +
-         " ranges=" + EncodeRanges(t.ranges);
+// "batch=N epoch=E ranges=R started=S source=SOURCE": the source last, as the rest of the
+// value (it is opaque and may hold spaces). docs/formats/sink_progress.md.
+std::string EncodeMarker(const TaskProgress& p) {
+  return "batch=" + p.last_batch.ToString() + " epoch=" + p.epoch.ToString() +
+         " ranges=" + EncodeRanges(p.ranges) + " started=" + EncodeStarts(p.started) +
+         " source=" + p.source;
 }
 
-// "batch=N epoch=E ranges=R" back into a TaskProgress; invalid_argument says what is wrong.
+// A marker back into a TaskProgress; invalid_argument says what is wrong. A marker of the
+// first version ("batch=N epoch=E ranges=R", before starts and sources were recorded) reads
+// with an unknown source and unknown starts.
 Result<TaskProgress> DecodeMarker(std::string_view text) {
+  const bool first_version = text.find(" started=") == std::string_view::npos;
   auto field = [&](std::string_view name, bool last) -> std::optional<std::string_view> {
     const std::string prefix = std::string(name) + "=";
     const size_t at = text.find(prefix);
@@ -46,10 +53,23 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
   if (!number(field("batch", false), &batch) || !number(field("epoch", false), &epoch)) {
     return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
   }
-  std::optional<std::string_view> ranges = field("ranges", true);
+  std::optional<std::string_view> ranges = field("ranges", first_version);
   if (!ranges) return Err(Status::InvalidArgument("progress marker without ranges"));
-  ASSIGN_OR_RETURN(std::vector<TaskRange> decoded, DecodeRanges(*ranges));
-  return TaskProgress{BatchId(batch), Epoch(epoch), std::move(decoded)};
+  TaskProgress p;
+  p.last_batch = BatchId(batch);
+  p.epoch = Epoch(epoch);
+  ASSIGN_OR_RETURN(p.ranges, DecodeRanges(*ranges));
+  std::optional<std::string_view> started;
+  if (!first_version) {
+    started = field("started", false);
+    const size_t at = text.find(" source=");
+    if (!started || at == std::string_view::npos) {
+      return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
+    }
+    p.source = std::string(text.substr(at + 8));
+  }
+  ASSIGN_OR_RETURN(p.started, StartsFromColumn(started, p.ranges));
+  return p;
 }
 
 struct MessageDeleter {
@@ -95,6 +115,10 @@ class KafkaSink final : public Sink {
   Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
                                                 std::span<const int32_t> tasks,
                                                 Epoch epoch) override;
+  // A tombstone for every task's marker, each in a transaction of the task's own producer
+  // (which fences older producers first, so that no zombie's marker lands after it). The
+  // records in the output and dead-letter topics stay: Kafka topics are append-only.
+  Status DeleteProgress(const std::string& pipeline) override;
   std::string Describe() const override { return "kafka topic '" + options_.topic + "'"; }
 
  private:
@@ -109,10 +133,15 @@ class KafkaSink final : public Sink {
   // REQUIRES: tp->mu held.
   Status Start(TaskProducer* tp, const std::string& pipeline, int32_t task);
   Result<CommitOutcome> CommitTask(const TaskCommit& t);
-  // REQUIRES: tp->mu held; a transaction is open. Writes rows, dead letters and the marker.
-  Status WriteTransaction(TaskProducer* tp, const TaskCommit& t);
+  // REQUIRES: tp->mu held; a transaction is open. Writes rows, dead letters and the marker
+  // (`after`, the task's progress once the transaction commits).
+  Status WriteTransaction(TaskProducer* tp, const TaskCommit& t, const TaskProgress& after);
+  // Produces one record; no `value` is a tombstone.
   Status Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
-              std::optional<std::string_view> key, std::string_view value);
+              std::optional<std::string_view> key, std::optional<std::string_view> value);
+  // REQUIRES: tp->mu held. Runs `write` in a transaction of the task's producer and commits it.
+  Status InTransaction(TaskProducer* tp, const std::string& who,
+                       const std::function<Status()>& write);
 
   const KafkaSinkOptions options_;
   kafka::Handle admin_;
@@ -392,16 +421,49 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
   }
   ASSIGN_OR_RETURN(CommitOutcome outcome, DecideTask(Describe(), t, tp->last));
   if (outcome == CommitOutcome::kAlreadyCommitted) return outcome;
+  TaskProgress after = ProgressAfter(tp->last, t.batch, t.epoch, t.ranges, t.source);
+  RETURN_IF_ERROR(InTransaction(tp, who, [&]() -> Status {
+    RETURN_IF_ERROR(WriteTransaction(tp, t, after));
+    return faults::Hit("before_sink_commit");
+  }));
+  tp->last = std::move(after);
+  // The batch is committed from here on; a failure now makes the caller retry, and the retry
+  // finds the marker and reports kAlreadyCommitted.
+  RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+  return CommitOutcome::kCommitted;
+}
 
+Status KafkaSink::DeleteProgress(const std::string& pipeline) {
+  if (admin_ == nullptr) return Status::InvalidArgument(Describe() + ": not open");
+  // Every task that ever wrote a marker, committed or not (a tombstone already there too: a
+  // zombie may have written after it).
+  ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  for (const auto& [task, marker] : written) {
+    const std::string who = Describe() + ": " + TaskName(pipeline, task);
+    ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
+    std::lock_guard task_lock(tp->mu);
+    if (tp->fenced) return Status::Fenced(who + ": a newer producer of this task took over");
+    if (tp->handle == nullptr) RETURN_IF_ERROR(Start(tp, pipeline, task));
+    RETURN_IF_ERROR(InTransaction(tp, who + ": delete the progress marker", [&] {
+      return Send(tp->handle.get(), tp->progress.get(), 0, MarkerKey(pipeline, task),
+                  std::nullopt);
+    }));
+    tp->last = std::nullopt;
+    tp->loaded = true;
+  }
+  return Status::Ok();
+}
+
+Status KafkaSink::InTransaction(TaskProducer* tp, const std::string& who,
+                                const std::function<Status()>& write) {
   rd_kafka_t* rk = tp->handle.get();
   if (rd_kafka_error_t* e = rd_kafka_begin_transaction(rk)) {
     Status s = kafka::ErrorStatus(who + ": begin the transaction", e);
     if (s.code() == StatusCode::kFenced) tp->fenced = true;
     tp->Reset();
-    return Err(s);
+    return s;
   }
-  Status s = WriteTransaction(tp, t);
-  if (s.ok()) s = faults::Hit("before_sink_commit");
+  Status s = write();
   if (s.ok()) {
     const int timeout = static_cast<int>(options_.request_timeout.count());
     for (int attempt = 0;; ++attempt) {
@@ -415,7 +477,7 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
         // The outcome is unknown: a fresh producer (init_transactions) settles it, and the
         // marker read after it tells whether the batch is in.
         tp->Reset();
-        return Err(s.WithRetryable(true));
+        return s.WithRetryable(true);
       }
       break;
     }
@@ -424,23 +486,20 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
     if (s.code() == StatusCode::kFenced) {
       tp->fenced = true;
       tp->Reset();
-      return Err(s);
+      return s;
     }
     if (rd_kafka_error_t* e =
             rd_kafka_abort_transaction(rk, static_cast<int>(options_.request_timeout.count()))) {
       if (kafka::ErrorStatus("abort", e).code() == StatusCode::kFenced) tp->fenced = true;
       tp->Reset();  // restart it: init_transactions aborts what is left
     }
-    return Err(s);
+    return s;
   }
-  tp->last = TaskProgress{t.batch, t.epoch, t.ranges};
-  // The batch is committed from here on; a failure now makes the caller retry, and the retry
-  // finds the marker and reports kAlreadyCommitted.
-  RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
-  return CommitOutcome::kCommitted;
+  return Status::Ok();
 }
 
-Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t) {
+Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t,
+                                   const TaskProgress& after) {
   rd_kafka_t* rk = tp->handle.get();
   const size_t half = t.rows.size() / 2;
   for (size_t i = 0; i < t.rows.size(); ++i) {
@@ -459,15 +518,17 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t) {
           {"raw", d.raw},                    {"error", d.error}};
     RETURN_IF_ERROR(Send(rk, tp->dead_letters.get(), 0, std::nullopt, r.ToJson()));
   }
-  return Send(rk, tp->progress.get(), 0, MarkerKey(t.pipeline, t.task), EncodeMarker(t));
+  return Send(rk, tp->progress.get(), 0, MarkerKey(t.pipeline, t.task), EncodeMarker(after));
 }
 
 Status KafkaSink::Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
-                       std::optional<std::string_view> key, std::string_view value) {
+                       std::optional<std::string_view> key,
+                       std::optional<std::string_view> value) {
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr),
+                         (value ? value->size() : 0)),
         RD_KAFKA_V_KEY((key ? const_cast<char*>(key->data()) : nullptr),
                        (key ? key->size() : 0)),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);

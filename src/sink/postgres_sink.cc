@@ -25,7 +25,16 @@ constexpr char kCreateProgress[] =
     "CREATE TABLE IF NOT EXISTS onceflow_progress("
     "pipeline TEXT NOT NULL, task INTEGER NOT NULL, last_batch BIGINT NOT NULL, "
     "epoch BIGINT NOT NULL, ranges TEXT NOT NULL, committed_at_ms BIGINT NOT NULL, "
-    "PRIMARY KEY(pipeline, task))";
+    "source TEXT, started TEXT, PRIMARY KEY(pipeline, task))";
+// The columns added since the table's first version, for tables made by an older onceflow
+// (docs/formats/sink_progress.md): NULL in the rows they already hold means "not known".
+// (Checked first: ALTER TABLE takes the table's exclusive lock even when it changes nothing.)
+constexpr char kCountAddedColumns[] =
+    "SELECT count(*) FROM pg_attribute WHERE attrelid = 'onceflow_progress'::regclass AND "
+    "attname IN ('source', 'started') AND NOT attisdropped";
+constexpr char kMigrateProgress[] =
+    "ALTER TABLE onceflow_progress ADD COLUMN IF NOT EXISTS source TEXT, "
+    "ADD COLUMN IF NOT EXISTS started TEXT";
 constexpr char kCreateDeadLetters[] =
     "CREATE TABLE IF NOT EXISTS onceflow_dead_letters("
     "pipeline TEXT NOT NULL, batch BIGINT NOT NULL, partition INTEGER NOT NULL, "
@@ -37,14 +46,15 @@ constexpr char kPlaceholder[] =
     "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms) "
     "VALUES($1, $2, -1, 0, '', 0) ON CONFLICT (pipeline, task) DO NOTHING";
 constexpr char kLockTask[] =
-    "SELECT last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = $1 AND task = $2 "
-    "FOR UPDATE";
+    "SELECT last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "WHERE pipeline = $1 AND task = $2 FOR UPDATE";
 constexpr char kReadPipeline[] =
-    "SELECT task, last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = $1 AND "
-    "last_batch >= 0 ORDER BY task";
+    "SELECT task, last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "WHERE pipeline = $1 AND last_batch >= 0 ORDER BY task";
 constexpr char kWriteProgress[] =
     "UPDATE onceflow_progress SET last_batch = $3, epoch = $4, ranges = $5, "
-    "committed_at_ms = $6 WHERE pipeline = $1 AND task = $2";
+    "committed_at_ms = $6, source = $7, started = $8 WHERE pipeline = $1 AND task = $2";
+constexpr char kDeleteProgress[] = "DELETE FROM onceflow_progress WHERE pipeline = $1";
 constexpr char kClaimTask[] =
     "UPDATE onceflow_progress SET epoch = $3 WHERE pipeline = $1 AND task = $2";
 // An arbitrary key of onceflow's own ("onceflow" in ASCII) for pg_advisory_lock.
@@ -90,6 +100,7 @@ class PostgresSink final : public Sink, private TransactionWrites {
   Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
                                                 std::span<const int32_t> tasks,
                                                 Epoch epoch) override;
+  Status DeleteProgress(const std::string& pipeline) override;
   std::string Describe() const override { return describe_; }
 
  private:
@@ -109,12 +120,14 @@ class PostgresSink final : public Sink, private TransactionWrites {
                      std::map<int32_t, TaskProgress>* claimed);
   Status CommitLocked(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
                       bool* wrote);
-  // Locks and reads every task's progress row (one pipelined round trip) and decides.
+  // Locks and reads every task's progress row (one pipelined round trip, into stored_) and
+  // decides.
   Status CheckTasks(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes);
   Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                          std::string_view raw, std::string_view error) override;
-  Status WriteProgress(const TaskCommit& t, int64_t now_ms) override;
+  Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
+                       int64_t now_ms) override;
   Result<TaskProgress> ProgressFrom(const PGresult* r, int row, int first,
                                     const std::string& pipeline, int32_t task) const;
 
@@ -128,6 +141,7 @@ class PostgresSink final : public Sink, private TransactionWrites {
   std::unique_ptr<PgConn> conn_;
   std::unique_ptr<PgRowWriter> writer_;  // set once Open() succeeded
   std::vector<RowError> row_errors_;
+  std::vector<std::optional<TaskProgress>> stored_;  // Commit's scratch: the rows read
 };
 
 Status PostgresSink::Open() {
@@ -167,6 +181,11 @@ Status PostgresSink::InitLocked() {
                                 /*config=*/true));
   }
   RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
+  ASSIGN_OR_RETURN(PgResult added,
+                   conn_->Query(kCountAddedColumns, {}, "read the columns of onceflow_progress"));
+  if (ParseInt(PQgetvalue(added.get(), 0, 0)) != 2) {
+    RETURN_IF_ERROR(conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
+  }
   return conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters");
 }
 
@@ -229,6 +248,17 @@ Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int 
                                   TaskName(pipeline, task) + ": " + ranges.error().message()));
   }
   p.ranges = std::move(ranges).value();
+  if (!PQgetisnull(r, row, first + 3)) p.source = PQgetvalue(r, row, first + 3);
+  Result<TaskStarts> starts = StartsFromColumn(
+      PQgetisnull(r, row, first + 4)
+          ? std::nullopt
+          : std::optional<std::string_view>(PQgetvalue(r, row, first + 4)),
+      p.ranges);
+  if (!starts.has_value()) {
+    return Err(Status::Corruption(describe_ + ": the progress row of " +
+                                  TaskName(pipeline, task) + ": " + starts.error().message()));
+  }
+  p.started = std::move(starts).value();
   return p;
 }
 
@@ -323,7 +353,7 @@ Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
     if (o == CommitOutcome::kCommitted) *wrote = true;
   }
   if (!*wrote) return Status::Ok();
-  return WriteCommittedTasks(tasks, *outcomes, this);
+  return WriteCommittedTasks(tasks, *outcomes, stored_, this);
 }
 
 Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
@@ -373,10 +403,11 @@ Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
   PQexitPipelineMode(c);
   if (!sent || error != nullptr) return conn_->Error(error.get(), "lock the progress rows");
   outcomes->assign(tasks.size(), CommitOutcome::kCommitted);
+  stored_.assign(tasks.size(), std::nullopt);
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
     const PGresult* row = results.at(2 * k + 1).get();
-    std::optional<TaskProgress> stored;
+    std::optional<TaskProgress>& stored = stored_[i];
     // A placeholder (epoch 0) decides nothing; a claimed row with no batch yet still fences.
     if (PQntuples(row) == 1 &&
         (ParseInt(PQgetvalue(row, 0, 0)) >= 0 || ParseInt(PQgetvalue(row, 0, 1)) > 0)) {
@@ -421,22 +452,46 @@ Status PostgresSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition,
   return conn_->Error(r.get(), "write a dead letter");
 }
 
-Status PostgresSink::WriteProgress(const TaskCommit& t, int64_t now_ms) {
-  const std::string task = std::to_string(t.task);
-  const std::string batch = t.batch.ToString();
-  const std::string epoch = t.epoch.ToString();
-  const std::string ranges = EncodeRanges(t.ranges);
+Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
+                                   const TaskProgress& row, int64_t now_ms) {
+  const std::string task_text = std::to_string(task);
+  const std::string batch = row.last_batch.ToString();
+  const std::string epoch = row.epoch.ToString();
+  const std::string ranges = EncodeRanges(row.ranges);
   const std::string now = std::to_string(now_ms);
+  const std::string started = EncodeStarts(row.started);
+  // A null parameter is SQL NULL: a source not known yet, as in a row from before the column.
   ASSIGN_OR_RETURN(PgResult r,
                    conn_->Query(kWriteProgress,
-                                {t.pipeline.c_str(), task.c_str(), batch.c_str(), epoch.c_str(),
-                                 ranges.c_str(), now.c_str()},
-                                "write the progress row of " + TaskName(t.pipeline, t.task)));
+                                {pipeline.c_str(), task_text.c_str(), batch.c_str(),
+                                 epoch.c_str(), ranges.c_str(), now.c_str(),
+                                 row.source.empty() ? nullptr : row.source.c_str(),
+                                 started.c_str()},
+                                "write the progress row of " + TaskName(pipeline, task)));
   if (std::strcmp(PQcmdTuples(r.get()), "1") != 0) {
     return Status::Aborted(describe_ + ": write the progress row of " +
-                           TaskName(t.pipeline, t.task) + ": the locked row is gone");
+                           TaskName(pipeline, task) + ": the locked row is gone");
   }
   return Status::Ok();
+}
+
+Status PostgresSink::DeleteProgress(const std::string& pipeline) {
+  std::lock_guard lock(mu_);
+  if (writer_ == nullptr) return NotOpen();
+  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  if (Status begin = Begin(); !begin.ok()) {
+    conn_.reset();
+    return Redact(std::move(begin), password_);
+  }
+  // One statement is one transaction already; BEGIN/COMMIT keep the shape of the other writes
+  // (and a commit of the pipeline in flight holds its rows locked until it is done).
+  Status s = internal::ToStatus(conn_->Query(kDeleteProgress, {pipeline.c_str()},
+                                             "delete the progress rows of pipeline '" +
+                                                 pipeline + "'"));
+  if (s.ok()) s = conn_->Exec("COMMIT", "commit the deletion of the progress rows");
+  if (s.ok()) return s;
+  if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
+  return Redact(std::move(s), password_);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,12 +30,34 @@ using TaskRange = OffsetRange;
 std::string EncodeRanges(std::span<const TaskRange> ranges);
 Result<std::vector<TaskRange>> DecodeRanges(std::string_view text);
 
+// Where a task's output of each partition began: the `from` of the first range the sink
+// committed for the partition, kept across later commits. nullopt: not known, because the
+// partition was committed before onceflow recorded starts (a progress row from an older
+// version, read after the migration; docs/formats/sink_progress.md).
+using TaskStarts = std::map<PartitionId, std::optional<Offset>>;
+
+// "p:offset,p:?" and back ("?": not known); the progress row stores starts in this form.
+std::string EncodeStarts(const TaskStarts& started);
+Result<TaskStarts> DecodeStarts(std::string_view text);
+
 // A task's progress row.
 struct TaskProgress {
   BatchId last_batch;
   Epoch epoch;
   std::vector<TaskRange> ranges;  // the input ranges of last_batch
+  // The identity of the source the task's output came from (TaskCommit::source). "": not known
+  // (a row written before onceflow recorded it, or one that no batch has committed yet).
+  std::string source;
+  // Every partition the task ever committed, with where its output began.
+  TaskStarts started;
 };
+
+// The row a commit of batch `batch` with `ranges` from `source` leaves, given the task's stored
+// row (nullopt: none): the stored starts kept (a row without recorded starts: its partitions
+// not known), a start added for each partition committed for the first time, the stored source
+// kept when `source` is "".
+TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId batch, Epoch epoch,
+                           std::span<const TaskRange> ranges, const std::string& source);
 
 // An output row with where it came from (for dead letters). partition < 0: no single origin.
 struct SinkRow {
@@ -59,6 +82,10 @@ struct TaskCommit {
   BatchId batch;
   Epoch epoch;
   std::vector<TaskRange> ranges;
+  // The identity of the pipeline's source, opaque to the sink (the engine makes it). A commit
+  // whose source differs from the one the task's progress row holds is refused; "" checks
+  // nothing and keeps the stored one.
+  std::string source;
   std::span<const SinkRow> rows;
   std::span<const DeadLetter> dead_letters;
 };
@@ -89,10 +116,12 @@ class Sink {
   // Commits the tasks' outputs atomically with their progress rows: in ONE transaction when
   // the sink can (SQLite: one fsync for the whole batch). For each task, inside the
   // transaction: read its progress row; epoch newer than ours -> fenced (nothing of the
-  // transaction is written); last_batch >= batch -> kAlreadyCommitted for that task (its output
-  // is skipped); a range whose `from` differs from the stored `until` of the same partition ->
-  // aborted, "gap" or "overlap" with both offsets (nothing written); else write the rows and
-  // dead letters and set the progress row. Returns one outcome per task, in order.
+  // transaction is written); a source other than the row's -> aborted, naming both (final:
+  // the pipeline's source changed identity); last_batch >= batch -> kAlreadyCommitted for that
+  // task (its output is skipped); a range whose `from` differs from the stored `until` of the
+  // same partition -> aborted, "gap" or "overlap" with both offsets (nothing written); else
+  // write the rows and dead letters and set the progress row (ProgressAfter). Returns one
+  // outcome per task, in order.
   // A (pipeline, task) may appear only once per call (invalid_argument otherwise).
   // Fault points: mid_sink_write, before_sink_commit, after_sink_commit.
   virtual Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) = 0;
@@ -106,6 +135,12 @@ class Sink {
   virtual Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
                                                         std::span<const int32_t> tasks,
                                                         Epoch epoch);
+
+  // Forgets `pipeline` deliberately (the reset verb): deletes its progress rows, all in one
+  // transaction where the sink has transactions; its output and dead letters stay. A later
+  // commit of the pipeline starts as its first. REQUIRES: no process of the pipeline runs.
+  // The Kafka sink writes a tombstone marker per task (README, "Kafka").
+  virtual Status DeleteProgress(const std::string& pipeline) = 0;
 
   // A short description for logs and errors ("sqlite /path/bank.db"); never contains secrets.
   virtual std::string Describe() const = 0;

@@ -127,6 +127,13 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
                               stored->epoch.ToString() + ", which committed batch " +
                               stored->last_batch.ToString()));
   }
+  if (!t.source.empty() && !stored->source.empty() && t.source != stored->source) {
+    // Offsets of one source mean nothing in another: continuing would skip or repeat records.
+    return Err(Status::Aborted(
+        who + ": the progress row (batch " + stored->last_batch.ToString() + ") belongs to " +
+        "source '" + stored->source + "', but batch " + t.batch.ToString() + " reads source '" +
+        t.source + "': the pipeline's source changed identity; nothing was committed"));
+  }
   if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
     // Guarantee 3: a batch re-run after a crash reads exactly its recorded ranges.
     return Err(Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with "
@@ -150,7 +157,9 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
 }
 
 Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
-                           std::span<const CommitOutcome> outcomes, TransactionWrites* writes) {
+                           std::span<const CommitOutcome> outcomes,
+                           std::span<const std::optional<TaskProgress>> stored,
+                           TransactionWrites* writes) {
   size_t rows_to_write = 0;
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (outcomes[i] == CommitOutcome::kCommitted) rows_to_write += tasks[i].rows.size();
@@ -176,10 +185,20 @@ Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
     for (const DeadLetter& d : t.dead_letters) {
       RETURN_IF_ERROR(writes->WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
     }
-    RETURN_IF_ERROR(writes->WriteProgress(t, now_ms));
+    RETURN_IF_ERROR(writes->WriteProgress(
+        t.pipeline, t.task, ProgressAfter(stored[i], t.batch, t.epoch, t.ranges, t.source),
+        now_ms));
   }
   if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   return Status::Ok();
+}
+
+Result<TaskStarts> StartsFromColumn(std::optional<std::string_view> column,
+                                    std::span<const TaskRange> ranges) {
+  if (column.has_value()) return DecodeStarts(*column);
+  TaskStarts unknown;
+  for (const TaskRange& r : ranges) unknown.emplace(r.partition, std::nullopt);
+  return unknown;
 }
 
 bool IsValidUtf8(std::string_view s) {

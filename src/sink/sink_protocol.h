@@ -42,9 +42,10 @@ std::string TaskName(const std::string& pipeline, int32_t task);
 Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> tasks);
 
 // Decides what a commit of `t` does given the task's stored progress row (nullopt: none):
-// Fenced (stored epoch newer), Aborted (a replay of the stored batch with other ranges; a gap
-// or overlap with the stored ranges, naming partition and both offsets), kAlreadyCommitted
-// (stored last_batch >= t.batch) or kCommitted. Messages start with `describe`.
+// Fenced (stored epoch newer), Aborted (another source than the stored row's, naming both; a
+// replay of the stored batch with other ranges; a gap or overlap with the stored ranges, naming
+// partition and both offsets), kAlreadyCommitted (stored last_batch >= t.batch) or kCommitted.
+// Messages start with `describe`.
 Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
                                  const std::optional<TaskProgress>& stored);
 
@@ -62,18 +63,28 @@ class TransactionWrites {
   virtual Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) = 0;
   virtual Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                                  std::string_view raw, std::string_view error) = 0;
-  virtual Status WriteProgress(const TaskCommit& t, int64_t now_ms) = 0;
+  // Sets the progress row of (pipeline, task) to `row`.
+  virtual Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
+                               int64_t now_ms) = 0;
 
  protected:
   ~TransactionWrites() = default;
 };
 
 // Inside the transaction, once DecideTask has decided every task: writes each task whose outcome
-// is kCommitted (rows, dead letters, progress row), in order. The fault point mid_sink_write is
-// hit once, when half of the commit's rows are written (before anything when there are none).
-// REQUIRES: outcomes.size() == tasks.size().
+// is kCommitted (rows, dead letters, and its progress row: ProgressAfter its `stored` row), in
+// order. The fault point mid_sink_write is hit once, when half of the commit's rows are written
+// (before anything when there are none).
+// REQUIRES: outcomes.size() == stored.size() == tasks.size().
 Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
-                           std::span<const CommitOutcome> outcomes, TransactionWrites* writes);
+                           std::span<const CommitOutcome> outcomes,
+                           std::span<const std::optional<TaskProgress>> stored,
+                           TransactionWrites* writes);
+
+// The starts of a progress row from its `started` column (nullopt: NULL, a row written before
+// onceflow recorded starts: every partition of its `ranges` has an unknown start).
+Result<TaskStarts> StartsFromColumn(std::optional<std::string_view> column,
+                                    std::span<const TaskRange> ranges);
 
 // Whether `s` is valid UTF-8 (a dead letter's raw record is stored as text when it is).
 bool IsValidUtf8(std::string_view s);

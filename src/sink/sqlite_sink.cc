@@ -2,8 +2,9 @@
 // batch's tasks in one transaction.
 #include "sink/sqlite_sink.h"
 
-#include <algorithm>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -23,21 +24,27 @@ constexpr char kCreateProgress[] =
     "CREATE TABLE IF NOT EXISTS onceflow_progress("
     "pipeline TEXT NOT NULL, task INTEGER NOT NULL, last_batch INTEGER NOT NULL, "
     "epoch INTEGER NOT NULL, ranges TEXT NOT NULL, committed_at_ms INTEGER NOT NULL, "
-    "PRIMARY KEY(pipeline, task))";
+    "source TEXT, started TEXT, PRIMARY KEY(pipeline, task))";
+// The columns added since the table's first version, for tables made by an older onceflow
+// (docs/formats/sink_progress.md): NULL in the rows they already hold means "not known".
+constexpr const char* kAddedColumns[] = {"source", "started"};
 constexpr char kCreateDeadLetters[] =
     "CREATE TABLE IF NOT EXISTS onceflow_dead_letters("
     "pipeline TEXT NOT NULL, batch INTEGER NOT NULL, partition INTEGER NOT NULL, "
     "\"offset\" INTEGER NOT NULL, raw BLOB, error TEXT NOT NULL)";
 constexpr char kReadTask[] =
-    "SELECT last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = ?1 AND task = ?2";
+    "SELECT last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "WHERE pipeline = ?1 AND task = ?2";
 constexpr char kReadPipeline[] =
-    "SELECT task, last_batch, epoch, ranges FROM onceflow_progress WHERE pipeline = ?1 "
-    "AND last_batch >= 0 ORDER BY task";
+    "SELECT task, last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "WHERE pipeline = ?1 AND last_batch >= 0 ORDER BY task";
 constexpr char kWriteProgress[] =
-    "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(pipeline, task) DO UPDATE SET "
-    "last_batch = excluded.last_batch, epoch = excluded.epoch, ranges = excluded.ranges, "
-    "committed_at_ms = excluded.committed_at_ms";
+    "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms, "
+    "source, started) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(pipeline, task) DO "
+    "UPDATE SET last_batch = excluded.last_batch, epoch = excluded.epoch, "
+    "ranges = excluded.ranges, committed_at_ms = excluded.committed_at_ms, "
+    "source = excluded.source, started = excluded.started";
+constexpr char kDeleteProgress[] = "DELETE FROM onceflow_progress WHERE pipeline = ?1";
 constexpr char kWriteDeadLetter[] =
     "INSERT INTO onceflow_dead_letters(pipeline, batch, partition, \"offset\", raw, error) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
@@ -80,6 +87,7 @@ class SqliteSink final : public Sink, private TransactionWrites {
   Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
                                                 std::span<const int32_t> tasks,
                                                 Epoch epoch) override;
+  Status DeleteProgress(const std::string& pipeline) override;
   std::string Describe() const override { return "sqlite " + options_.path; }
 
  private:
@@ -89,22 +97,32 @@ class SqliteSink final : public Sink, private TransactionWrites {
 
   // Open() once the lock is held; leaves members half set on failure, for Close() to drop.
   Status OpenLocked();
+  // Adds the columns an older onceflow's progress table lacks, in one write transaction (so
+  // that processes opening the same file together do not race).
+  Status MigrateProgressTable();
   // Drops the statements, then the connection.
   void Close();
+  // Before a commit: the connection's file must still be the one at the path. A database
+  // deleted (or replaced) under a running pipeline would take the commit into a file that
+  // nobody will ever read again, and a restart would find the rows gone.
+  Status CheckFileIsOurs(std::string_view what) const;
   // Everything between BEGIN and COMMIT. Sets `*wrote` when some task is to be committed.
   Status WriteTransaction(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
                           bool* wrote);
-  // Reads the task's progress row and decides: fenced, already committed or to be written.
-  Result<CommitOutcome> CheckTask(const TaskCommit& t);
+  // Reads the task's progress row (into *stored) and decides: fenced, already committed or to
+  // be written.
+  Result<CommitOutcome> CheckTask(const TaskCommit& t, std::optional<TaskProgress>* stored);
   Result<std::optional<TaskProgress>> ReadTask(const std::string& pipeline, int32_t task);
-  // Decodes a progress row from `stmt`'s columns first..first+2 (last_batch, epoch, ranges).
+  // Decodes a progress row from `stmt`'s columns first..first+4 (last_batch, epoch, ranges,
+  // source, started).
   Result<TaskProgress> ProgressFromColumns(sqlite3_stmt* stmt, int first,
                                            const std::string& pipeline, int32_t task);
   // Writes rows of `t`, and dead letters for those that fail.
   Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                          std::string_view raw, std::string_view error) override;
-  Status WriteProgress(const TaskCommit& t, int64_t now_ms) override;
+  Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
+                       int64_t now_ms) override;
   // Rolls back whatever transaction is open; the error that led here is the one reported.
   void Rollback();
 
@@ -121,11 +139,13 @@ class SqliteSink final : public Sink, private TransactionWrites {
   Statement read_pipeline_;
   Statement write_progress_;
   Statement write_dead_letter_;
+  Statement delete_progress_;
   std::unique_ptr<RowWriter> writer_;
   // Copies the WAL into the database file after commits, off the commit's path (none for an
   // in-memory database).
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
   std::vector<RowError> row_errors_;  // scratch for WriteRows, kept to reuse its memory
+  std::vector<std::optional<TaskProgress>> stored_;  // scratch for Commit: the rows read
 };
 
 Status SqliteSink::Open() {
@@ -144,6 +164,7 @@ Status SqliteSink::OpenLocked() {
   }
   RETURN_IF_ERROR(db->Exec(kCreateProgress, "create onceflow_progress"));
   RETURN_IF_ERROR(db->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
+  RETURN_IF_ERROR(MigrateProgressTable());
   if (options_.path != ":memory:") {
     RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
     ASSIGN_OR_RETURN(checkpointer_,
@@ -156,6 +177,7 @@ Status SqliteSink::OpenLocked() {
   ASSIGN_OR_RETURN(read_pipeline_, db->Prepare(kReadPipeline, "read the progress rows"));
   ASSIGN_OR_RETURN(write_progress_, db->Prepare(kWriteProgress, "write a progress row"));
   ASSIGN_OR_RETURN(write_dead_letter_, db->Prepare(kWriteDeadLetter, "write a dead letter"));
+  ASSIGN_OR_RETURN(delete_progress_, db->Prepare(kDeleteProgress, "delete the progress rows"));
   if (options_.mode == SinkMode::kStatements) {
     ASSIGN_OR_RETURN(writer_, MakeStatementsWriter(db, options_.statements));
   } else {
@@ -164,6 +186,65 @@ Status SqliteSink::OpenLocked() {
     ASSIGN_OR_RETURN(writer_, MakeTableWriter(db, options_.table, key));
   }
   return Status::Ok();
+}
+
+Status SqliteSink::MigrateProgressTable() {
+  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "begin the progress table's migration"));
+  Status s;
+  std::set<std::string> columns;
+  {
+    Result<Statement> info =
+        db_->Prepare("PRAGMA table_info(onceflow_progress)", "read the progress table's columns");
+    if (!info.has_value()) {
+      s = info.error();
+    } else {
+      int rc;
+      while ((rc = sqlite3_step(info->get())) == SQLITE_ROW) {
+        const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(info->get(), 1));
+        if (name != nullptr) columns.insert(name);
+      }
+      if (rc != SQLITE_DONE) s = db_->Error(rc, "read the progress table's columns");
+    }
+  }
+  for (const char* column : kAddedColumns) {
+    if (!s.ok() || columns.contains(column)) continue;
+    s = db_->Exec("ALTER TABLE onceflow_progress ADD COLUMN " + std::string(column) + " TEXT",
+                  "add the column " + std::string(column) + " to onceflow_progress");
+  }
+  if (s.ok()) s = db_->Exec("COMMIT", "commit the progress table's migration");
+  if (!s.ok() && db_->InTransaction()) {
+    db_->Exec("ROLLBACK", "roll back").IgnoreError();  // the first error is the one reported
+  }
+  return s;
+}
+
+Status SqliteSink::CheckFileIsOurs(std::string_view what) const {
+  if (options_.path == ":memory:") return Status::Ok();
+  int moved = 0;
+  if (sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK ||
+      moved == 0) {
+    return Status::Ok();
+  }
+  struct stat st {};
+  const bool gone = ::stat(options_.path.c_str(), &st) != 0;
+  return Status::Aborted(
+      Describe() + ": " + std::string(what) + ": the database file was " +
+      (gone ? "deleted" : "replaced by another file") + " since the sink opened it; refusing "
+      "to commit into a file that is no longer at its path (nothing was committed). A restart "
+      "checks the database it finds there against the pipeline's checkpoint");
+}
+
+Status SqliteSink::DeleteProgress(const std::string& pipeline) {
+  std::lock_guard lock(mu_);
+  if (db_ == nullptr) return NotOpen();
+  RETURN_IF_ERROR(db_->Run(begin_.get(), "begin deleting the progress rows"));
+  BindCopy(delete_progress_.get(), 1, pipeline);
+  Status s = db_->Run(delete_progress_.get(), "delete the progress rows of pipeline '" +
+                                                  pipeline + "'");
+  if (s.ok()) s = CheckFileIsOurs("delete the progress rows");
+  if (s.ok()) s = db_->Run(commit_.get(), "commit the deletion of the progress rows");
+  if (!s.ok()) Rollback();
+  return s;
 }
 
 Result<std::map<int32_t, TaskProgress>> SqliteSink::ReadProgress(const std::string& pipeline) {
@@ -192,6 +273,7 @@ Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit
   bool wrote = false;
   Status s = WriteTransaction(tasks, &outcomes, &wrote);
   if (s.ok() && wrote) s = faults::Hit("before_sink_commit");
+  if (s.ok() && wrote) s = CheckFileIsOurs("commit batch " + tasks.front().batch.ToString());
   if (s.ok() && wrote) s = db_->Run(commit_.get(), "commit");
   writer_->ClearBindings();
   if (!s.ok()) {
@@ -231,17 +313,12 @@ Result<std::map<int32_t, TaskProgress>> SqliteSink::Claim(const std::string& pip
       break;
     }
     if (!stored->has_value() || (*stored)->epoch != epoch) {
-      TaskCommit row;
-      row.pipeline = pipeline;
-      row.task = task;
-      row.batch = after->last_batch;
-      row.epoch = epoch;
-      row.ranges = after->ranges;
-      s = WriteProgress(row, NowMs());
+      s = WriteProgress(pipeline, task, *after, NowMs());
       if (!s.ok()) break;
     }
     claimed[task] = std::move(after).value();
   }
+  if (s.ok()) s = CheckFileIsOurs("commit the claim");
   if (s.ok()) s = db_->Run(commit_.get(), "commit the claim");
   if (!s.ok()) {
     Rollback();
@@ -254,13 +331,14 @@ Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,
                                     std::vector<CommitOutcome>* outcomes, bool* wrote) {
   // Decide every task before writing anything: a fenced task or a gap fails the whole commit
   // early, and the number of rows to write places the mid_sink_write fault point.
-  for (const TaskCommit& t : tasks) {
-    ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(t));
+  stored_.assign(tasks.size(), std::nullopt);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(tasks[i], &stored_[i]));
     outcomes->push_back(outcome);
     if (outcome == CommitOutcome::kCommitted) *wrote = true;
   }
   if (!*wrote) return Status::Ok();
-  return WriteCommittedTasks(tasks, *outcomes, this);
+  return WriteCommittedTasks(tasks, *outcomes, stored_, this);
 }
 
 Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {
@@ -273,9 +351,10 @@ Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows)
   return Status::Ok();
 }
 
-Result<CommitOutcome> SqliteSink::CheckTask(const TaskCommit& t) {
-  ASSIGN_OR_RETURN(std::optional<TaskProgress> stored, ReadTask(t.pipeline, t.task));
-  return DecideTask(Describe(), t, stored);
+Result<CommitOutcome> SqliteSink::CheckTask(const TaskCommit& t,
+                                            std::optional<TaskProgress>* stored) {
+  ASSIGN_OR_RETURN(*stored, ReadTask(t.pipeline, t.task));
+  return DecideTask(Describe(), t, *stored);
 }
 
 Result<std::optional<TaskProgress>> SqliteSink::ReadTask(const std::string& pipeline,
@@ -302,6 +381,16 @@ Result<TaskProgress> SqliteSink::ProgressFromColumns(sqlite3_stmt* stmt, int fir
                                   TaskName(pipeline, task) + ": " + ranges.error().message()));
   }
   p.ranges = std::move(ranges).value();
+  const auto* source = reinterpret_cast<const char*>(sqlite3_column_text(stmt, first + 3));
+  if (source != nullptr) p.source = source;
+  const auto* started = reinterpret_cast<const char*>(sqlite3_column_text(stmt, first + 4));
+  Result<TaskStarts> starts = StartsFromColumn(
+      started != nullptr ? std::optional<std::string_view>(started) : std::nullopt, p.ranges);
+  if (!starts.has_value()) {
+    return Err(Status::Corruption(Describe() + ": the progress row of " +
+                                  TaskName(pipeline, task) + ": " + starts.error().message()));
+  }
+  p.started = std::move(starts).value();
   return p;
 }
 
@@ -322,22 +411,29 @@ Status SqliteSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition, O
   return db_->Run(stmt, "write a dead letter");
 }
 
-Status SqliteSink::WriteProgress(const TaskCommit& t, int64_t now_ms) {
+Status SqliteSink::WriteProgress(const std::string& pipeline, int32_t task,
+                                 const TaskProgress& row, int64_t now_ms) {
   sqlite3_stmt* stmt = write_progress_.get();
-  BindCopy(stmt, 1, t.pipeline);
-  sqlite3_bind_int(stmt, 2, t.task);
-  sqlite3_bind_int64(stmt, 3, t.batch.value());
-  sqlite3_bind_int64(stmt, 4, t.epoch.value());
-  BindCopy(stmt, 5, EncodeRanges(t.ranges));
+  BindCopy(stmt, 1, pipeline);
+  sqlite3_bind_int(stmt, 2, task);
+  sqlite3_bind_int64(stmt, 3, row.last_batch.value());
+  sqlite3_bind_int64(stmt, 4, row.epoch.value());
+  BindCopy(stmt, 5, EncodeRanges(row.ranges));
   sqlite3_bind_int64(stmt, 6, now_ms);
-  return db_->Run(stmt, "write the progress row of " + TaskName(t.pipeline, t.task));
+  if (row.source.empty()) {
+    sqlite3_bind_null(stmt, 7);  // not known yet, as in a row from before the column
+  } else {
+    BindCopy(stmt, 7, row.source);
+  }
+  BindCopy(stmt, 8, EncodeStarts(row.started));
+  return db_->Run(stmt, "write the progress row of " + TaskName(pipeline, task));
 }
 
 void SqliteSink::Close() {
   checkpointer_.reset();
   writer_.reset();
   for (Statement* stmt : {&begin_, &commit_, &rollback_, &read_task_, &read_pipeline_,
-                          &write_progress_, &write_dead_letter_}) {
+                          &write_progress_, &write_dead_letter_, &delete_progress_}) {
     stmt->reset();
   }
   db_.reset();

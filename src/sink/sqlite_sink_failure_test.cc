@@ -221,6 +221,47 @@ TEST_F(SqliteSinkFailureTest, UnreadableProgressRowIsCorruption) {
   EXPECT_EQ(Balance(), "2");
 }
 
+TEST_F(SqliteSinkFailureTest, DatabaseFileDeletedUnderTheSinkIsRefusedBeforeTheCommit) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = Deposits(10, 0);
+  const std::vector<SinkRow> b1 = Deposits(10, 10);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, b0)),
+            CommitOutcome::kCommitted);
+  ASSERT_EQ(::unlink(path_.c_str()), 0);
+  // Committing into the unlinked file would succeed and be lost with it.
+  auto outcome = CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 10, 20)}, b1));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code(), StatusCode::kAborted);
+  EXPECT_FALSE(outcome.error().retryable());
+  EXPECT_NE(outcome.error().message().find("sqlite " + path_ + ": commit batch 1: the database "
+                                           "file was deleted since the sink opened it"),
+            std::string::npos)
+      << outcome.error().message();
+  EXPECT_FALSE(PathExists(path_));  // not re-created behind the user's back either
+}
+
+TEST_F(SqliteSinkFailureTest, DatabaseFileReplacedUnderTheSinkIsRefusedBeforeTheCommit) {
+  auto sink = OpenSink(Bank());
+  ASSERT_NE(sink, nullptr);
+  const std::vector<SinkRow> b0 = Deposits(10, 0);
+  const std::vector<SinkRow> b1 = Deposits(10, 10);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, b0)),
+            CommitOutcome::kCommitted);
+  // Deleted with its WAL, and a new database made at the path (as a restarted process would).
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path_ + suffix).c_str());
+  ASSERT_NE(OpenSink(Bank()), nullptr);
+  auto outcome = CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 10, 20)}, b1));
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code(), StatusCode::kAborted);
+  EXPECT_NE(outcome.error().message().find("the database file was replaced by another file "
+                                           "since the sink opened it"),
+            std::string::npos)
+      << outcome.error().message();
+  EXPECT_EQ(LedgerRows(), "0");
+  EXPECT_EQ(Progress(), std::vector<std::string>{});
+}
+
 TEST_F(SqliteSinkFailureTest, BusyDatabaseIsARetryableBusyAndWritesNothing) {
   SqliteSinkOptions o = Bank();
   o.busy_timeout_ms = 50;
