@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "receiver/http_client.h"
@@ -391,6 +392,59 @@ TEST_F(ServersTest, HttpOversizedHeadAndTooManyConnectionsAreRefusedAtOnce) {
   ::close(*a);
   ::close(*b);
   (*small)->Stop();
+}
+
+// Silent TCP connections are closed after first_frame_timeout_ms (408 ack): they cannot keep
+// the connection slots from other clients. A frame that stops arriving is cut off after the
+// read timeout without an ack. (Before, both held their slot and thread for ever.)
+TEST_F(ServersTest, TcpSilentAndTricklingConnectionsLoseTheirSlots) {
+  TcpServerOptions t;
+  t.port = 0;
+  t.max_connections = 2;
+  t.first_frame_timeout_ms = 200;
+  t.read_timeout_ms = 200;
+  auto server = TcpServer::Start(ingestor_.get(), t);
+  ASSERT_TRUE(server.has_value());
+  const int port = (*server)->port();
+  auto silent = ConnectTcp("127.0.0.1", port);
+  auto trickling = ConnectTcp("127.0.0.1", port);
+  ASSERT_TRUE(silent.has_value() && trickling.has_value());
+  TcpRequest req;
+  req.topic = "t";
+  req.token = token_;
+  req.values = {"late"};
+  const std::string frame = EncodeRequestFrame(req);
+  ASSERT_TRUE(WriteFull(*trickling, frame.substr(0, frame.size() - 3)).ok());
+  // Both get closed: the silent one with a 408 ack, the trickling one without an ack.
+  for (int fd : {*silent, *trickling}) {
+    timeval tv{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string got;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) got.append(buf, static_cast<size_t>(n));
+    EXPECT_EQ(n, 0) << "not closed by the server";
+    if (fd == *silent) {
+      EXPECT_NE(got.find("no request frame within 200 ms of connecting"), std::string::npos);
+    } else {
+      EXPECT_TRUE(got.empty());
+    }
+    ::close(fd);
+  }
+  // A new client gets a slot (retried while the server reaps the closed connections).
+  std::optional<TcpAck> ack;
+  for (int attempt = 0; attempt < 2000 && (!ack || ack->status == 503); ++attempt) {
+    if (ack) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c = TcpClient::Connect("127.0.0.1", port);
+    ASSERT_TRUE(c.has_value());
+    req.values = {"on time"};
+    auto a = (*c)->Send(req);
+    ASSERT_TRUE(a.has_value()) << a.error().ToString();
+    ack = *a;
+  }
+  EXPECT_EQ(ack->status, 200) << ack->message;
+  (*server)->Stop();
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), std::vector<std::string>{"on time"});
 }
 
 // Stop does not wait for a client trickling its body: the read is cut off, nothing of the
