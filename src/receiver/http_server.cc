@@ -86,6 +86,9 @@ struct HttpServer::Impl {
   uint64_t max_body = 0;
   Server server;
   std::unique_ptr<HttpConnections> connections;
+  // Set by Stop before it stops the connections: the handlers read it (not `connections`,
+  // which is assigned while the first requests may already be served).
+  std::atomic<bool> stopping{false};
 
   bool Authorized(const httplib::Request& req, httplib::Response& res) {
     if (options.token.empty()) return true;
@@ -191,7 +194,7 @@ struct HttpServer::Impl {
     if (!complete) {
       res.set_header("Connection", "close");
       CloseConnectionAfterResponse();
-      if (connections != nullptr && connections->stopping()) {
+      if (stopping.load()) {
         // The body's read was cut off by the shutdown: nothing of it was stored.
         ingestor->metrics().OnRejected(RejectReason::kOverloaded);
         res.set_header("Retry-After", "1");
@@ -275,7 +278,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
                const httplib::ContentReader& reader) { s->PostRecords(req, res, reader); });
   svr.set_error_handler([s](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error
-    if (s->connections != nullptr && s->connections->stopping() && res.status == 400) {
+    if (s->stopping.load() && res.status == 400) {
       // The body's read was cut off by the shutdown: nothing of it was stored.
       s->ingestor->metrics().OnRejected(RejectReason::kOverloaded);
       res.set_header("Retry-After", "1");
@@ -330,7 +333,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
-  if (impl_ && impl_->connections) impl_->connections->Stop();
+  if (!impl_ || !impl_->connections) return;
+  impl_->stopping.store(true);
+  impl_->connections->Stop();
 }
 
 int HttpServer::port() const { return impl_->connections->port(); }
