@@ -119,7 +119,10 @@ struct HttpServer::Impl {
   // token, the Content-Length (present, a number, within the limit). False: `res` holds the
   // answer and the connection closes after it.
   bool Admit(const httplib::Request& req, httplib::Response& res) {
-    const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+    // Some clients send "Content-Length: 0" with every GET: that is no body.
+    const bool has_body =
+        req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
     if (req.method == "GET" || req.method == "HEAD") {
       if (!has_body) return true;
       Refuse(res, 400, "a " + req.method + " request has no body", RejectReason::kBadRequest);

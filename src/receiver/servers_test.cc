@@ -288,6 +288,12 @@ TEST_F(ServersTest, HttpHeadLimitsAndTokenAreCheckedBeforeTheBodyIsRead) {
     // The unread body must not be taken for a next request: the connection closes.
     EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
   }
+  // A GET may say it has no body; one that has a body is refused from its head.
+  EXPECT_TRUE(Exchange(http_->port(), "GET /health HTTP/1.1\r\nContent-Length: 0\r\n"
+                                      "Connection: close\r\n\r\n")
+                  .starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(Exchange(http_->port(), "GET /health HTTP/1.1\r\nContent-Length: 100000\r\n\r\n")
+                  .starts_with("HTTP/1.1 400"));
   // A refused body's first bytes already sent do not matter either.
   const std::string r = Exchange(http_->port(), head + "Content-Length: 100000000\r\n\r\nabc");
   EXPECT_TRUE(r.starts_with("HTTP/1.1 401")) << r;
