@@ -315,7 +315,9 @@ TEST_F(ServersTest, HttpSilentAndSlowConnectionsDoNotStarveHealthOrOtherClients)
   auto open = [&](const std::string& send) {
     auto fd = ConnectTcp("127.0.0.1", http_->port());
     ASSERT_TRUE(fd.has_value()) << fd.error().ToString();
-    if (!send.empty()) ASSERT_TRUE(WriteFull(*fd, send).ok());
+    if (!send.empty()) {
+      ASSERT_TRUE(WriteFull(*fd, send).ok());
+    }
     fds.push_back(*fd);
   };
   for (int i = 0; i < 300; ++i) open("");
@@ -473,7 +475,9 @@ TEST_F(ServersTest, HttpStopCutsOffASlowBodyAndStoresNothingOfIt) {
   ::close(*fd);
   // Cut off: a 503 (its read failed at the stop) or closed unanswered; never a 200.
   EXPECT_TRUE(answer.empty() || answer.starts_with("HTTP/1.1 503")) << answer;
-  if (!answer.empty()) EXPECT_NE(answer.find("the receiver is stopping"), std::string::npos);
+  if (!answer.empty()) {
+    EXPECT_NE(answer.find("the receiver is stopping"), std::string::npos) << answer;
+  }
   EXPECT_TRUE(ReadAll(dir_.path(), "t").empty());
 }
 
