@@ -86,6 +86,9 @@ struct HttpServer::Impl {
   uint64_t max_body = 0;
   Server server;
   std::unique_ptr<HttpConnections> connections;
+  // Set by Stop before it stops the connections: the handlers read it (not `connections`,
+  // which is assigned while the first requests may already be served).
+  std::atomic<bool> stopping{false};
 
   bool Authorized(const httplib::Request& req, httplib::Response& res) {
     if (options.token.empty()) return true;
@@ -116,7 +119,10 @@ struct HttpServer::Impl {
   // token, the Content-Length (present, a number, within the limit). False: `res` holds the
   // answer and the connection closes after it.
   bool Admit(const httplib::Request& req, httplib::Response& res) {
-    const bool has_body = req.has_header("Content-Length") || req.has_header("Transfer-Encoding");
+    // Some clients send "Content-Length: 0" with every GET: that is no body.
+    const bool has_body =
+        req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
     if (req.method == "GET" || req.method == "HEAD") {
       if (!has_body) return true;
       Refuse(res, 400, "a " + req.method + " request has no body", RejectReason::kBadRequest);
@@ -133,6 +139,13 @@ struct HttpServer::Impl {
     if (!Authorized(req, res)) {
       res.set_header("Connection", "close");
       CloseConnectionAfterResponse();
+      return false;
+    }
+    if (req.get_header_value("Content-Type").starts_with("multipart/form-data")) {
+      Refuse(res, 415,
+             "a multipart form is not accepted: send the records as the body (text/plain "
+             "lines or application/json)",
+             RejectReason::kBadRequest);
       return false;
     }
     if (req.has_header("Transfer-Encoding")) {
@@ -170,8 +183,31 @@ struct HttpServer::Impl {
     return true;
   }
 
-  void PostRecords(const httplib::Request& req, httplib::Response& res) {
+  // Reads the body itself (a content reader): httplib's own body reading would refuse a body
+  // over 8 KiB with Content-Type application/x-www-form-urlencoded — curl's default for
+  // --data-binary — as 413 "too large", and parse it as a form.
+  void PostRecords(const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& reader) {
     if (!Authorized(req, res)) return;
+    std::string body;
+    const bool complete = reader([&](const char* data, size_t n) {
+      body.append(data, n);
+      return body.size() <= max_body;
+    });
+    if (!complete) {
+      res.set_header("Connection", "close");
+      CloseConnectionAfterResponse();
+      if (stopping.load()) {
+        // The body's read was cut off by the shutdown: nothing of it was stored.
+        ingestor->metrics().OnRejected(RejectReason::kOverloaded);
+        res.set_header("Retry-After", "1");
+        return SetError(res, 503, "the receiver is stopping; nothing of this request was "
+                                  "stored, send it again");
+      }
+      ingestor->metrics().OnRejected(RejectReason::kBadRequest);
+      return SetError(res, 400, "the body ended before its Content-Length (or its read timed "
+                                "out); nothing of it was stored");
+    }
     IngestRequest in;
     const std::string topic = req.matches[1];
     in.topic = topic;
@@ -185,12 +221,12 @@ struct HttpServer::Impl {
     }
     std::vector<std::string> storage;
     if (req.get_header_value("Content-Type").starts_with(kJson)) {
-      if (Status s = ParseJsonArray(req.body, &storage, &in.values); !s.ok()) {
+      if (Status s = ParseJsonArray(body, &storage, &in.values); !s.ok()) {
         ingestor->metrics().OnRejected(RejectReason::kBadRequest);
         return SetError(res, 400, s.message());
       }
     } else {
-      in.values = SplitLines(req.body);
+      in.values = SplitLines(body);
     }
     IngestResponse r = ingestor->Ingest(in);
     if (r.status != 200) {
@@ -220,6 +256,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
   // JSON escapes may make a body somewhat larger than its records, hence the slack.
   impl->max_body = ingestor->options().max_request_bytes * 2 + 4096;
   svr.set_payload_max_length(impl->max_body);
+  // Only for the Keep-Alive header of the answers: HttpConnections enforces the idle timeout.
+  svr.set_keep_alive_timeout(std::max<int64_t>(1, options.idle_timeout_ms / 1000));
+  svr.set_keep_alive_max_count(1000);
 
   svr.set_pre_routing_handler([s](const httplib::Request& req, httplib::Response& res) {
     return s->Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled
@@ -238,10 +277,11 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
     res.set_content(s->ingestor->metrics().RenderPrometheus(), "text/plain; version=0.0.4");
   });
   svr.Post(R"(/topics/([^/]+)/records)",
-           [s](const httplib::Request& req, httplib::Response& res) { s->PostRecords(req, res); });
+           [s](const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& reader) { s->PostRecords(req, res, reader); });
   svr.set_error_handler([s](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;  // a handler's own error
-    if (s->connections != nullptr && s->connections->stopping() && res.status == 400) {
+    if (s->stopping.load() && res.status == 400) {
       // The body's read was cut off by the shutdown: nothing of it was stored.
       s->ingestor->metrics().OnRejected(RejectReason::kOverloaded);
       res.set_header("Retry-After", "1");
@@ -296,7 +336,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Stop() {
-  if (impl_ && impl_->connections) impl_->connections->Stop();
+  if (!impl_ || !impl_->connections) return;
+  impl_->stopping.store(true);
+  impl_->connections->Stop();
 }
 
 int HttpServer::port() const { return impl_->connections->port(); }

@@ -1,7 +1,9 @@
 // The framed TCP endpoint: a thread per connection reading frames, ingesting and acking each.
 #include "receiver/tcp_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +35,21 @@ TcpAck ErrorAck(int status, std::string message) {
   a.status = status;
   a.message = std::move(message);
   return a;
+}
+
+void SetTimeout(int fd, int option, int64_t ms) {
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
+}
+
+// Waits until `fd` has bytes (or EOF) to read: true, or false after `timeout_ms`.
+bool WaitReadable(int fd, int64_t timeout_ms) {
+  while (true) {
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(timeout_ms));
+    if (r < 0 && errno == EINTR) continue;
+    return r != 0;
+  }
 }
 
 }  // namespace
@@ -94,10 +111,27 @@ void TcpServer::Serve(Connection* c) {
   const uint64_t max_body = ingestor_->options().max_request_bytes +
                             4ull * ingestor_->options().max_request_records + kMaxFrameOverhead;
   std::string body;
+  SetTimeout(fd, SO_SNDTIMEO, options_.write_timeout_ms);
+  bool first = true;
   while (!stopping_.load()) {
+    // Idle between frames: no read timeout (Stop's shutdown ends the wait). The first frame
+    // must come within first_frame_timeout_ms.
+    SetTimeout(fd, SO_RCVTIMEO, 0);
+    if (first && !WaitReadable(fd, options_.first_frame_timeout_ms)) {
+      ingestor_->metrics().OnRejected(RejectReason::kBadRequest);
+      WriteFull(fd, EncodeAck(ErrorAck(408, "no request frame within " +
+                                                std::to_string(options_.first_frame_timeout_ms) +
+                                                " ms of connecting; closing the connection")))
+          .IgnoreError();  // closing anyway
+      break;
+    }
+    first = false;
+    if (!WaitReadable(fd, -1)) break;
+    // A frame has started: every read of it is bounded, a trickling client is cut off.
+    SetTimeout(fd, SO_RCVTIMEO, options_.read_timeout_ms);
     char prefix[kRequestPrefixSize];
     auto got = ReadFull(fd, prefix, sizeof(prefix));
-    if (!got.has_value() || !*got) break;  // EOF, reset, or Stop's shutdown
+    if (!got.has_value() || !*got) break;  // EOF, reset, timeout, or Stop's shutdown
     const uint32_t magic = coding::DecodeFixed32(prefix);
     const uint32_t length = coding::DecodeFixed32(prefix + 4);
     const uint32_t crc = coding::DecodeFixed32(prefix + 8);
@@ -119,7 +153,7 @@ void TcpServer::Serve(Connection* c) {
     }
     body.resize(length);
     auto full = ReadFull(fd, body.data(), length);
-    if (!full.has_value() || !*full) break;  // cut in the middle: never acknowledged
+    if (!full.has_value() || !*full) break;  // cut in the middle or timed out: never acknowledged
     if (crc32c::Value(body) != crc) {
       ingestor_->metrics().OnRejected(RejectReason::kBadRequest);
       WriteFull(fd, EncodeAck(ErrorAck(400, "bad framing: CRC mismatch; closing the "
@@ -146,6 +180,9 @@ void TcpServer::Serve(Connection* c) {
     }
     if (!WriteFull(fd, EncodeAck(ack)).ok()) break;
   }
+  // The client sees the end now; the descriptor is closed when the connection is reaped (on
+  // the next accept or at Stop), so that its number is not reused while it is listed.
+  ::shutdown(fd, SHUT_RDWR);
   c->done.store(true);
 }
 

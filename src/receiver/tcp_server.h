@@ -20,6 +20,14 @@ struct TcpServerOptions {
   int port = 9090;  // 0: any free port (see port())
   std::string token;  // required in every frame when not empty
   int max_connections = 256;  // beyond: the connection gets a 503 ack and is closed
+  // A connection must start its first frame within this long, or it is closed (with a 408
+  // ack): silent connections cannot keep the slots of max_connections from other clients.
+  int64_t first_frame_timeout_ms = 10000;
+  // Once a frame has started, each read of it waits at most this long: a client trickling a
+  // frame is cut off (no ack, nothing stored). Between frames a connection may stay idle.
+  int64_t read_timeout_ms = 30000;
+  // An acknowledgement's write waits at most this long for a client that does not read.
+  int64_t write_timeout_ms = 10000;
 };
 
 // Lifecycle: Start listens and accepts on its own thread, one thread per connection; Stop
