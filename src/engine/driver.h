@@ -54,6 +54,13 @@ class Driver {
  private:
   Status Open();
   Status Recover();
+  // The sink against the checkpoint at recovery (driver_recover.cc): progress rows of another
+  // source, or a sink that lacks output the checkpoint has committed (a database deleted,
+  // replaced or restored from an older copy), refuse the start with one line that names the
+  // way out.
+  Status CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress);
+  // The identity of the pipeline's source written into the sink's progress rows.
+  std::string SourceIdentity() const;
   // Keyed state (driver_state.cc): opens the state store of a stateful pipeline; checks at
   // recovery that the store, the checkpoint and the sink are at most one batch apart.
   Status OpenState();
