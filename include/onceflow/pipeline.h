@@ -81,6 +81,10 @@ struct RunOptions {
   std::function<void(const BatchContext&, const PipelineStats&)> on_batch_committed;
   // Receives one line per notable event (recovery, retries). Default: stderr.
   std::function<void(const std::string&)> on_log;
+  // The command that starts this pipeline afresh, named by the refusals that need it (a source
+  // that changed or lost committed records). The CLI sets "onceflow reset FILE --yes"; empty:
+  // the refusals name the checkpoint directory to delete instead.
+  std::string reset_command;
 };
 
 // An event-time window of PipelineBuilder::Aggregate (README, "Aggregates and windows").

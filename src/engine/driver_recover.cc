@@ -39,9 +39,13 @@ std::string Driver::SourceIdentity() const {
 
 Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {
   const PipelineConfig& c = spec_.config;
-  const std::string reset = "run `onceflow reset PIPELINE.toml` (the file of pipeline '" +
-                            c.name + "'): it forgets the pipeline's checkpoint and progress "
-                            "rows, and the next run starts again at starting_offsets";
+  // The CLI names its reset verb; a program using the library deletes what it does.
+  const std::string reset =
+      (options_.reset_command.empty()
+           ? "delete the checkpoint directory " + checkpoint_->dir() + " and the sink's progress "
+             "rows of pipeline '" + c.name + "' (Sink::DeleteProgress)"
+           : "run '" + options_.reset_command + "'") +
+      ": the next run starts again at starting_offsets";
   const std::string source = SourceIdentity();
   for (const auto& [task, prog] : progress) {
     if (prog.source.empty() || prog.source == source) continue;

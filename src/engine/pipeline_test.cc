@@ -226,8 +226,24 @@ TEST_F(PipelineTest, DeletedSinkDatabaseIsRefusedUntilThePipelineIsReset) {
                              " has committed batches up to 2"),
             std::string::npos)
       << s.message();
-  EXPECT_NE(s.message().find("run `onceflow reset PIPELINE.toml`"), std::string::npos);
+  EXPECT_NE(s.message().find("To write everything again into this sink, delete the checkpoint "
+                             "directory " + checkpoint::CheckpointDir(data_, "ledger") +
+                             " and the sink's progress rows of pipeline 'ledger'"),
+            std::string::npos)
+      << s.message();
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], 0);
+  // The CLI names its reset verb instead.
+  auto named = Ledger().Build();
+  RunOptions o;
+  o.data_dir = data_;
+  o.until_caught_up = true;
+  o.on_log = [](const std::string&) {};
+  o.reset_command = "onceflow reset ledger.toml --yes";
+  s = (*named)->Run(o);
+  EXPECT_NE(s.message().find("To write everything again into this sink, run 'onceflow reset "
+                             "ledger.toml --yes': the next run starts again at starting_offsets"),
+            std::string::npos)
+      << s.message();
   // Starting over deliberately (what the reset verb does to the checkpoint) writes it all.
   ASSERT_TRUE(RemoveAll(checkpoint::CheckpointDir(data_, "ledger")).ok());
   ASSERT_TRUE(RunToEnd(Ledger()).ok());
