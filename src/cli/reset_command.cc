@@ -28,29 +28,13 @@
 namespace onceflow::cli {
 namespace {
 
-// Removes the progress rows of `pipeline` from the sink. The sinks do not offer it yet: until
-// they do, the user is told the exact statement, and nothing is changed.
-// MERGE: with Sink::DeleteProgress(pipeline) in place, this becomes
-//   ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config)); RETURN_IF_ERROR(sink->Open());
-//   return sink->DeleteProgress(pipeline);
-Status DeleteSinkProgress(const engine::SinkConfig& config, const std::string& pipeline,
-                          size_t rows, const std::string& again) {
-  std::string how;
-  if (config.type == "sqlite") {
-    how = fmt::format("sqlite3 '{}' \"DELETE FROM onceflow_progress WHERE pipeline = '{}'\"",
-                      config.path, pipeline);
-  } else if (config.type == "postgres") {
-    how = fmt::format("run \"DELETE FROM onceflow_progress WHERE pipeline = '{}'\" in the "
-                      "sink's PostgreSQL database",
-                      pipeline);
-  } else {
-    how = "give the pipeline a new name (the Kafka sink's progress markers cannot be deleted)";
-  }
-  return Status::InvalidArgument(fmt::format(
-      "the sink holds {} progress row(s) of pipeline '{}': a reset that left them would resume "
-      "from them, not from starting_offsets. Nothing was changed. Delete them first — {} — "
-      "then run '{}' again",
-      rows, pipeline, how, again));
+// Removes the progress rows of `pipeline` from the sink, in one transaction (SQLite,
+// PostgreSQL), or by a tombstone per task from the task's own transactional producer (Kafka).
+Status DeleteSinkProgress(const engine::SinkConfig& config, const std::string& pipeline) {
+  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  RETURN_IF_ERROR(sink->Open());
+  return sink->DeleteProgress(pipeline).WithContext("reset: delete the sink's progress rows of "
+                                                    "pipeline '" + pipeline + "'");
 }
 
 }  // namespace
@@ -115,7 +99,7 @@ Status RunReset(const PipelineResetOptions& options) {
     lock_fd = -1;
   };
   if (!progress->empty()) {
-    Status s = DeleteSinkProgress(config.sink, config.name, progress->size(), again);
+    Status s = DeleteSinkProgress(config.sink, config.name);
     if (!s.ok()) {
       unlock();
       return s;

@@ -175,6 +175,7 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
   tc.batch = intent.batch;
   tc.epoch = CommitEpoch();
   tc.ranges = std::move(ranges);
+  tc.source = SourceIdentity();
   tc.rows = out.rows;
   tc.dead_letters = out.dead_letters;
   return tc;

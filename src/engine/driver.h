@@ -66,6 +66,14 @@ class Driver {
   Status PersistRecoveredPositions(int64_t batch, const std::vector<bool>& known);
   // The sentence naming the command that starts the pipeline afresh.
   std::string WayOut() const;
+  // The sink against the checkpoint at recovery (driver_recover.cc): progress rows of another
+  // source, or a sink that lacks output the checkpoint has committed (a database deleted,
+  // replaced or restored from an older copy), refuse the start with one line that names the
+  // way out.
+  Status CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress);
+  // The identity of the pipeline's source written into the sink's progress rows (its
+  // SourceIdentity::ToString(), read once at start by CheckSource).
+  std::string SourceIdentity() const;
   // Keyed state (driver_state.cc): opens the state store of a stateful pipeline; checks at
   // recovery that the store, the checkpoint and the sink are at most one batch apart.
   Status OpenState();
@@ -124,6 +132,7 @@ class Driver {
   size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
 
   std::vector<Offset> positions_;  // where the next batch starts, per partition
+  std::string source_identity_;    // set by CheckSource before anything is committed
   // Partitions [0, known_partitions_) were read by the checkpoint's batches (or the sink's)
   // before this run; a partition past them records its start when first planned.
   size_t known_partitions_ = 0;

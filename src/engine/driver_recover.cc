@@ -2,6 +2,9 @@
 // recovery rule), and csv headers.
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/driver.h"
 #include "engine/source_check.h"
@@ -32,6 +35,7 @@ Status Driver::EnsureHeaders(size_t partitions) {
 Status Driver::CheckSource() {
   const PipelineConfig& c = spec_.config;
   ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
+  source_identity_ = identity.ToString();
   const auto& intent = checkpoint_->last_intent();
   // Before the first batch nothing is committed: a source changed by then is simply recorded.
   if (intent) RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
@@ -77,6 +81,89 @@ Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>&
   return Status::Ok();
 }
 
+std::string Driver::SourceIdentity() const { return source_identity_; }
+
+Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {
+  const PipelineConfig& c = spec_.config;
+  // The CLI names its reset verb; a program using the library deletes what it does.
+  const std::string reset =
+      (options_.reset_command.empty()
+           ? "delete the checkpoint directory " + checkpoint_->dir() + " and the sink's progress "
+             "rows of pipeline '" + c.name + "' (Sink::DeleteProgress)"
+           : "run '" + options_.reset_command + "'") +
+      ": the next run starts again at starting_offsets";
+  const std::string source = SourceIdentity();
+  for (const auto& [task, prog] : progress) {
+    if (prog.source.empty() || prog.source == source) continue;
+    return Status::Aborted(
+        sink_->Describe() + ": the progress row of pipeline '" + c.name + "' task " +
+        std::to_string(task) + " (batch " + prog.last_batch.ToString() + ") belongs to source '" +
+        prog.source + "', but the pipeline now reads source '" + source + "': its offsets "
+        "mean nothing there. To start over on the new source, " + reset + "; or give the "
+        "pipeline a new name");
+  }
+  const auto& intent = checkpoint_->last_intent();
+  const auto& commit = checkpoint_->last_commit();
+  if (!intent.has_value() || !commit.has_value()) return Status::Ok();  // nothing committed
+  // The checkpoint's batches are in the sink: every committed offset of a partition is reached
+  // by the progress rows (rows only move forward; keyed state may lag the sink by a batch, but
+  // the sink never lags the commits log).
+  const bool unfinished = checkpoint_->has_unfinished_batch();
+  auto refuse = [&](const std::string& what) {
+    return Status::Aborted(
+        sink_->Describe() + ": " + what + ", but the checkpoint " + checkpoint_->dir() +
+        " has committed batches up to " + commit->ToString() + ": the sink lost output that "
+        "was committed (was its database deleted, replaced or restored from an older copy?). "
+        "Refusing to start, which would leave those records out for good. To write "
+        "everything again into this sink, " + reset);
+  };
+  if (progress.empty()) {
+    // Every batch reads records and commits at least one task's row.
+    return refuse("the sink has no progress rows of pipeline '" + c.name + "'");
+  }
+  std::map<PartitionId, Offset> reach;
+  for (const auto& [task, prog] : progress) {
+    for (const OffsetRange& r : prog.ranges) {
+      auto [it, added] = reach.emplace(r.partition, r.until);
+      if (!added) it->second = std::max(it->second, r.until);
+    }
+  }
+  std::optional<std::vector<Offset>> earliest;
+  for (const OffsetRange& r : intent->ranges) {
+    const Offset committed = unfinished ? r.from : r.until;
+    const std::string where = "partition " + r.partition.ToString() + " (committed up to offset " +
+                              committed.ToString() + ")";
+    auto it = reach.find(r.partition);
+    if (it != reach.end()) {
+      if (it->second < committed) {
+        return refuse("the sink's progress rows reach only offset " + it->second.ToString() +
+                      " of " + where);
+      }
+      continue;
+    }
+    // No row has the partition: right only if the pipeline never read it. The finished last
+    // batch read it if its range is not empty; any batch did if the committed offset is past
+    // the partition's earliest offset, where it started (with starting_offsets = latest, a
+    // partition may have started later: not known).
+    bool read = !unfinished && r.from < r.until;
+    // Where the pipeline started the partition, when the checkpoint recorded it (source.meta).
+    const Offset start =
+        checkpoint_->source() ? checkpoint_->source()->StartOf(r.partition) : Offset(-1);
+    if (!read && start.value() >= 0) {
+      read = committed > start;
+    } else if (!read && c.source.starting_offsets == StartingOffsets::kEarliest) {
+      if (!earliest.has_value()) {
+        ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+        earliest = std::move(bounds.earliest);
+      }
+      const auto p = static_cast<size_t>(r.partition.value());
+      read = committed > (p < earliest->size() ? (*earliest)[p] : Offset(0));
+    }
+    if (read) return refuse("the sink has no progress row for " + where);
+  }
+  return Status::Ok();
+}
+
 Status Driver::Recover() {
   RETURN_IF_ERROR(CheckSource());
   if (Grouped()) return RecoverGrouped();
@@ -84,6 +171,7 @@ Status Driver::Recover() {
   std::map<int32_t, sink::TaskProgress> progress;
   if (sink_) {
     ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
+    RETURN_IF_ERROR(CheckSinkAtRecovery(progress));
   }
   // A lost checkpoint restarts its epoch count: take one above every epoch the sink has seen,
   // or this driver would be fenced by its own pipeline's past runs.

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "checkpoint/checkpoint.h"
 #include "engine/engine_test_util.h"
 #include "util/fault_points.h"
@@ -196,6 +198,138 @@ TEST_F(PipelineTest, LostCheckpointResumesFromTheSinkProgressRows) {
   ASSERT_TRUE(RemoveAll(checkpoint::CheckpointDir(data_, "ledger")).ok());
   ASSERT_TRUE(RunToEnd(Ledger()).ok());
   EXPECT_EQ(CheckLedger(db_, transfers), "");
+}
+
+// Runs at most `batches` batches of `builder`'s pipeline on `data`; returns how it ended.
+Status RunBatches(const std::string& data, PipelineBuilder&& builder, int64_t batches) {
+  auto p = builder.Build();
+  if (!p.has_value()) return p.error();
+  RunOptions o;
+  o.data_dir = data;
+  o.max_batches = batches;
+  o.on_log = [](const std::string&) {};
+  return (*p)->Run(o);
+}
+
+TEST_F(PipelineTest, DeletedSinkDatabaseIsRefusedUntilThePipelineIsReset) {
+  auto transfers = ProduceTransfers(data_, "transfers", 4, 1000, 20);
+  ASSERT_TRUE(RunBatches(data_, Ledger(), 3).ok());
+  ASSERT_GT(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
+  // Before: a new, empty database and "caught up" with the first batches' rows gone for good.
+  Status s = RunToEnd(Ledger());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_NE(s.message().find("sqlite " + db_ + ": the sink has no progress rows of pipeline "
+                             "'ledger', but the checkpoint " +
+                             checkpoint::CheckpointDir(data_, "ledger") +
+                             " has committed batches up to 2"),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("To write everything again into this sink, delete the checkpoint "
+                             "directory " + checkpoint::CheckpointDir(data_, "ledger") +
+                             " and the sink's progress rows of pipeline 'ledger'"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], 0);
+  // The CLI names its reset verb instead.
+  auto named = Ledger().Build();
+  RunOptions o;
+  o.data_dir = data_;
+  o.until_caught_up = true;
+  o.on_log = [](const std::string&) {};
+  o.reset_command = "onceflow reset ledger.toml --yes";
+  s = (*named)->Run(o);
+  EXPECT_NE(s.message().find("To write everything again into this sink, run 'onceflow reset "
+                             "ledger.toml --yes': the next run starts again at starting_offsets"),
+            std::string::npos)
+      << s.message();
+  // Starting over deliberately (what the reset verb does to the checkpoint) writes it all.
+  ASSERT_TRUE(RemoveAll(checkpoint::CheckpointDir(data_, "ledger")).ok());
+  ASSERT_TRUE(RunToEnd(Ledger()).ok());
+  EXPECT_EQ(CheckLedger(db_, transfers), "");
+}
+
+TEST_F(PipelineTest, SinkRestoredFromAnOlderCopyIsRefused) {
+  ProduceTransfers(data_, "transfers", 4, 1000, 20);
+  ASSERT_TRUE(RunBatches(data_, Ledger(), 2).ok());
+  // A copy of the database as it stands (its file and its WAL, as a file-level backup).
+  const std::string backup = dir_.path() + "/backup";
+  std::filesystem::create_directory(backup);
+  for (const char* suffix : {"", "-wal"}) {
+    if (PathExists(db_ + suffix)) std::filesystem::copy_file(db_ + suffix, backup + "/db" + suffix);
+  }
+  ASSERT_TRUE(RunBatches(data_, Ledger(), 2).ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(db_ + suffix);
+    if (PathExists(backup + "/db" + suffix)) {
+      std::filesystem::copy_file(backup + "/db" + suffix, db_ + suffix);
+    }
+  }
+  const int64_t rows = Query(db_, "SELECT COUNT(*) FROM ledger")[0][0];
+  // Before: the pipeline went on after batch 3 with batches 2 and 3 missing from the sink.
+  Status s = RunToEnd(Ledger());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_NE(s.message().find("the sink's progress rows reach only offset "), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("has committed batches up to 3"), std::string::npos) << s.message();
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], rows);
+}
+
+TEST_F(PipelineTest, SinkWithoutTheRowOfAPartitionThePipelineReadIsRefused) {
+  log::TopicConfig config;
+  config.partitions = 2;
+  auto topic = log::Topic::Create(data_, "transfers", config);
+  ASSERT_TRUE(topic.has_value()) << topic.error().ToString();
+  int64_t next_id = 0;
+  auto append = [&](int32_t partition, int n) {
+    std::vector<std::string> values;
+    for (int i = 0; i < n; ++i, ++next_id) {
+      values.push_back("{\"id\":" + std::to_string(next_id) + ",\"from\":1,\"to\":2,\"amount\":1}");
+    }
+    std::vector<RecordView> records(values.size());
+    for (size_t i = 0; i < values.size(); ++i) records[i].value = values[i];
+    ASSERT_TRUE((*(*topic)->partition(PartitionId(partition)))->Append(records).has_value());
+  };
+  // Partition 1 is read in the second run only; the last batch has an empty range there.
+  append(0, 40);
+  ASSERT_TRUE(RunToEnd(Ledger()).ok());
+  append(1, 30);
+  ASSERT_TRUE(RunToEnd(Ledger()).ok());
+  append(0, 20);
+  ASSERT_TRUE(RunToEnd(Ledger()).ok());
+  // The sink loses partition 1's progress row (and so what it knows of that output).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM onceflow_progress WHERE task = 1", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  append(1, 5);
+  Status s = RunToEnd(Ledger());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kAborted);
+  EXPECT_NE(s.message().find("the sink has no progress row for partition 1 (committed up to "
+                             "offset 30)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], 90);
+}
+
+TEST_F(PipelineTest, ChangedSourceTopicIsRefusedNamingBothTopics) {
+  ProduceTransfers(data_, "transfers", 2, 400, 20);
+  ProduceTransfers(data_, "other", 2, 400, 20);
+  ASSERT_TRUE(RunBatches(data_, Ledger(), 2).ok());
+  const int64_t rows = Query(db_, "SELECT COUNT(*) FROM ledger")[0][0];
+  PipelineBuilder moved("ledger");
+  moved.FromLog("other", "json").ToSqlite(LedgerSink(db_)).MaxRecordsPerPartition(50);
+  // Before: offsets of "transfers" applied to "other", its first records skipped.
+  Status s = RunToEnd(moved);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'log:transfers"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'log:other"), std::string::npos) << s.message();
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], rows);
 }
 
 TEST_F(PipelineTest, MalformedRecordsGoToTheDeadLetterTable) {

@@ -20,7 +20,8 @@ struct KafkaSinkOptions {
   // (the default partitioner then spreads records). Value: the row as a JSON object.
   std::string key_field;
   // Compacted, one partition, created at Open() if missing. Key "<pipeline>/<task>", value
-  // "batch=N epoch=E ranges=P:FROM-UNTIL,...".
+  // "batch=N epoch=E ranges=P:FROM-UNTIL,... started=P:OFFSET,... source=SOURCE"; a tombstone
+  // once DeleteProgress forgot the task (docs/formats/sink_progress.md).
   std::string progress_topic = "onceflow_progress";
   // Dead letters as JSON objects {pipeline, batch, partition, offset, raw, error}; created at
   // Open() if missing.

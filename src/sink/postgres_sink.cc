@@ -478,10 +478,10 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
 Status PostgresSink::DeleteProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return NotOpen();
-  RETURN_IF_ERROR(Redact(EnsureConnected(), password_));
+  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();
-    return Redact(std::move(begin), password_);
+    return Redact(std::move(begin), secrets_);
   }
   // One statement is one transaction already; BEGIN/COMMIT keep the shape of the other writes
   // (and a commit of the pipeline in flight holds its rows locked until it is done).
@@ -491,7 +491,7 @@ Status PostgresSink::DeleteProgress(const std::string& pipeline) {
   if (s.ok()) s = conn_->Exec("COMMIT", "commit the deletion of the progress rows");
   if (s.ok()) return s;
   if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
-  return Redact(std::move(s), password_);
+  return Redact(std::move(s), secrets_);
 }
 
 }  // namespace
