@@ -26,6 +26,7 @@ std::string EncodeSourceRecord(const SourceRecord& r) {
     starts += std::to_string(p) + ":" + std::to_string(r.starts[p].value());
   }
   out += "starts=" + starts + "\n";
+  for (const std::string& line : r.accepted) out += "accepted=" + line + "\n";
   return out;
 }
 
@@ -58,6 +59,8 @@ Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string
       r.topic = std::string(value);
     } else if (key == "id") {
       r.id = std::string(value);
+    } else if (key == "accepted") {
+      r.accepted.emplace_back(value);
     } else if (key == "starts") {
       std::string_view rest = value;
       while (!rest.empty()) {

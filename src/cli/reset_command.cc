@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -22,6 +23,7 @@
 #include "cli/pipeline_state.h"
 #include "cli/pipeline_verifier.h"
 #include "engine/pipeline_config.h"
+#include "engine/source_check.h"
 #include "engine/sink_factory.h"
 #include "util/file.h"
 
@@ -51,6 +53,101 @@ Status DeleteSinkProgress(const engine::SinkConfig& config, const std::string& p
       "from them, not from starting_offsets. Nothing was changed. Delete them first — {} — "
       "then run '{}' again",
       rows, pipeline, how, again));
+}
+
+// With --accept-loss: where each partition continues (its committed offset, or the source's end
+// where the source now ends before it), and one line per partition whose records are given up.
+struct AcceptPlan {
+  source::SourceIdentity identity;
+  std::vector<Offset> positions;  // -1: not read yet (starts where starting_offsets says)
+  std::vector<std::string> lost;  // "partition 2: offsets [1000, 1200) lost"
+  OpenedSource source;
+};
+
+Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
+                                  const std::string& data_dir, const std::string& again) {
+  const std::string plain = again;  // the reset without --accept-loss
+  auto read = ReadCheckpointState(data_dir, config.name);
+  if (!read.has_value() || !*read || !(*read)->last_intent) {
+    return Err(Status::InvalidArgument(
+        "reset --accept-loss: pipeline '" + config.name + "' has no readable checkpoint with a "
+        "batch to continue from" + (read.has_value() ? "" : " (" + read.error().ToString() + ")") +
+        "; start it afresh with '" + plain + "'"));
+  }
+  const CheckpointState& cp = **read;
+  if (PathExists(cp.dir + "/state")) {
+    return Err(Status::InvalidArgument(
+        "reset --accept-loss: pipeline '" + config.name + "' has keyed state, which cannot skip "
+        "records; start it afresh with '" + plain + "' (its state is rebuilt from "
+        "starting_offsets), or give it a new name"));
+  }
+  AcceptPlan plan;
+  ASSIGN_OR_RETURN(plan.source, OpenPipelineSource(config, data_dir));
+  ASSIGN_OR_RETURN(plan.identity, plan.source.source->Identity());
+  if (Status same = engine::CheckSourceIdentity(config.name, cp.source, plan.identity, "");
+      !same.ok()) {
+    return Err(Status::InvalidArgument(
+        "reset --accept-loss: " + same.message() + "; its offsets cannot be carried over: start "
+        "it afresh with '" + plain + "'"));
+  }
+  const std::vector<Offset> read_up_to = engine::ReadUpTo(cp.last_intent);
+  const std::vector<Offset>& end = plan.source.bounds.end;
+  plan.positions.assign(cp.committed.begin(), cp.committed.end());
+  for (size_t p = 0; p < plan.positions.size(); ++p) {
+    if (plan.positions[p].value() < 0) continue;
+    const Offset have = p < end.size() ? end[p] : Offset(0);
+    const Offset up_to = std::max(plan.positions[p], p < read_up_to.size() ? read_up_to[p] : Offset(-1));
+    if (have < up_to) {
+      plan.lost.push_back(fmt::format("partition {}: offsets [{}, {}) lost, continuing at {}", p,
+                                      have.value(), up_to.value(), have.value()));
+    }
+    plan.positions[p] = std::min(plan.positions[p], have);
+  }
+  // A record rewritten at a committed offset (the source as long as before, other records)
+  // is given up too: the pipeline continues after it.
+  for (const checkpoint::PartitionMark& m : cp.marks) {
+    const auto p = static_cast<size_t>(m.partition.value());
+    if (p >= plan.positions.size() || p >= end.size() || m.offset >= end[p]) continue;
+    const std::vector<checkpoint::PartitionMark> one = {m};
+    Status s = engine::CheckSourceHoldsCommitted(plan.source.source.get(), plan.source.bounds, {},
+                                                 one, "");
+    if (!s.ok()) {
+      plan.lost.push_back(fmt::format("partition {}: the committed records up to offset {} were "
+                                      "rewritten, continuing at {}",
+                                      p, m.offset.value() + 1, plan.positions[p].value()));
+    }
+  }
+  return plan;
+}
+
+// Writes the new checkpoint of an accepted loss: source.meta (the source, its partitions'
+// starts at the positions, and what was accepted), then an intent with an empty range at each
+// position and its commit (with the marks of the records before them), so that run resumes
+// there and status and verify agree at once.
+Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
+  ASSIGN_OR_RETURN(auto cp, checkpoint::Checkpoint::Open(dir));
+  checkpoint::SourceRecord record = engine::SourceRecordOf(plan->identity);
+  record.starts = plan->positions;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  for (const std::string& line : plan->lost) {
+    record.accepted.push_back(fmt::format("unix time {}: onceflow reset --accept-loss: {}", now,
+                                          line));
+  }
+  RETURN_IF_ERROR(cp->WriteSource(record));
+  checkpoint::BatchIntent intent;
+  intent.batch = BatchId(0);
+  intent.batch_time_ms = now * 1000;
+  for (size_t p = 0; p < plan->positions.size(); ++p) {
+    if (plan->positions[p].value() < 0) continue;
+    intent.ranges.push_back(
+        {PartitionId(static_cast<int32_t>(p)), plan->positions[p], plan->positions[p]});
+  }
+  ASSIGN_OR_RETURN(auto marks,
+                   engine::MarksAt(plan->source.source.get(), plan->source.bounds, plan->positions));
+  RETURN_IF_ERROR(cp->WriteIntent(intent));
+  return cp->WriteCommit(intent.batch, marks);
 }
 
 }  // namespace
@@ -88,14 +185,27 @@ Status RunReset(const PipelineResetOptions& options) {
   fmt::print("  sink progress  {}\n",
              progress->empty() ? std::string("none")
                                : fmt::format("{} row(s), up to batch {}", progress->size(), newest));
-  fmt::print("  after it, the next run starts from starting_offsets = {}; the sink's output rows "
-             "are NOT touched (with 'earliest', records already in the sink are processed and "
-             "written again)\n",
-             config.source.starting_offsets == engine::StartingOffsets::kLatest ? "latest"
-                                                                                : "earliest");
+  std::optional<AcceptPlan> accept;
+  const std::string command =
+      options.accept_loss ? again.substr(0, again.size() - 6) + " --accept-loss --yes" : again;
+  if (options.accept_loss) {
+    ASSIGN_OR_RETURN(accept, PlanAcceptLoss(config, options.data_dir, again));
+    fmt::print("  after it, the next run continues where the pipeline was, giving up what the "
+               "source lost:\n");
+    if (accept->lost.empty()) fmt::print("    nothing: the source holds every committed record\n");
+    for (const std::string& line : accept->lost) fmt::print("    {}\n", line);
+    fmt::print("  (recorded in the new checkpoint's source.meta); the sink's output rows are NOT "
+               "touched\n");
+  } else {
+    fmt::print("  after it, the next run starts from starting_offsets = {}; the sink's output "
+               "rows are NOT touched (with 'earliest', records already in the sink are processed "
+               "and written again)\n",
+               config.source.starting_offsets == engine::StartingOffsets::kLatest ? "latest"
+                                                                                  : "earliest");
+  }
   std::fflush(stdout);
   if (!options.yes) {
-    return Status::InvalidArgument("reset: nothing was changed; to do it, run '" + again + "'");
+    return Status::InvalidArgument("reset: nothing was changed; to do it, run '" + command + "'");
   }
 
   // A running pipeline holds the checkpoint's lock: it is never reset under it.
@@ -115,7 +225,7 @@ Status RunReset(const PipelineResetOptions& options) {
     lock_fd = -1;
   };
   if (!progress->empty()) {
-    Status s = DeleteSinkProgress(config.sink, config.name, progress->size(), again);
+    Status s = DeleteSinkProgress(config.sink, config.name, progress->size(), command);
     if (!s.ok()) {
       unlock();
       return s;
@@ -136,6 +246,13 @@ Status RunReset(const PipelineResetOptions& options) {
     }
   }
   unlock();
+  if (accept) {
+    RETURN_IF_ERROR(WriteAcceptedCheckpoint(dir, &*accept));
+    fmt::print("reset: done: pipeline '{}' continues at the positions above ({} loss(es) "
+               "accepted and recorded in {}/source.meta)\n",
+               config.name, accept->lost.size(), dir);
+    return Status::Ok();
+  }
   fmt::print("reset: done: pipeline '{}' has no checkpoint{}; the next run starts afresh\n",
              config.name, progress->empty() ? "" : " and no progress row");
   return Status::Ok();

@@ -29,8 +29,8 @@ Status RunStatus(const PipelineInspectOptions& options) {
   // A source that is not the one the pipeline committed from, or that lost or rewrote what it
   // committed, has no meaningful lag: the one line that says so, and a non-zero exit.
   if (cp) {
-    RETURN_IF_ERROR(CheckPipelineSource(config, *cp, &opened,
-                                        ResetAdvice(options.config_path, options.data_dir)));
+    RETURN_IF_ERROR(
+        CheckPipelineSource(config, *cp, &opened, options.config_path, options.data_dir));
   }
   const std::vector<SourcePartition>& source = opened.partitions;
 

@@ -66,6 +66,8 @@ class Driver {
   Status PersistRecoveredPositions(int64_t batch, const std::vector<bool>& known);
   // The sentence naming the command that starts the pipeline afresh.
   std::string WayOut() const;
+  // ... and, for records the source lost, also the one that accepts the loss.
+  std::string LossWayOut() const;
   // Keyed state (driver_state.cc): opens the state store of a stateful pipeline; checks at
   // recovery that the store, the checkpoint and the sink are at most one batch apart.
   Status OpenState();

@@ -45,7 +45,7 @@ Status Driver::CheckSource() {
   if (Grouped()) return Status::Ok();  // each partition is checked against the sink on claim
   ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
-                                   WayOut());
+                                   LossWayOut());
 }
 
 Status Driver::RecordStarts(const std::vector<OffsetRange>& ranges) {
@@ -176,7 +176,8 @@ Status Driver::Recover() {
     for (size_t p = 0; p < read_up_to.size(); ++p) {
       if (p >= known.size() || !known[p]) read_up_to[p] = Offset(-1);
     }
-    RETURN_IF_ERROR(CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, WayOut()));
+    RETURN_IF_ERROR(
+        CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, LossWayOut()));
     Log("recovery: the sink holds batches up to " + std::to_string(last) +
         ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
         "checkpoint as batch " + std::to_string(last) + ")");

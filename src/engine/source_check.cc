@@ -138,6 +138,12 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
   return out;
 }
 
+std::string LossWayOut(const std::string& accept_command, const std::string& reset_command) {
+  return "To accept the loss and continue where the pipeline was, run '" + accept_command +
+         "'; to start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+         reset_command + "'";
+}
+
 Status WithWayOut(const Status& s, const std::string& way_out) {
   if (s.ok() || way_out.empty()) return s;
   std::string msg = s.message();
