@@ -191,6 +191,35 @@ TEST_F(CliSourceTest, SourceThatRewroteCommittedRecordsIsRefused) {
   }
 }
 
+TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // As an older onceflow left them: a version-1 topic.meta without an id, a checkpoint
+  // without source.meta.
+  std::string meta = TopicMeta("transfers");
+  meta.replace(meta.find("format_version=2"), 16, "format_version=1");
+  meta.erase(meta.find("topic_id="), meta.find('\n', meta.find("topic_id=")) - meta.find("topic_id=") + 1);
+  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  std::filesystem::remove(data_ + "/pipelines/ledger/source.meta");
+  EXPECT_EQ(RunVerb("status").exit_code, 0);
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+  Produce(500);
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("recording the source in the checkpoint: log topic 'transfers' (no id)"));
+  EXPECT_THAT(r.err, HasSubstr("500 records in"));
+  EXPECT_EQ(CheckLedger(), "");
+  const std::string source = ReadWholeFile(data_ + "/pipelines/ledger/source.meta");
+  EXPECT_THAT(source, HasSubstr("topic=transfers\n"));
+  EXPECT_THAT(source, Not(HasSubstr("id=")));
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+  // The topic created again now has an id: another topic.
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 3000, 5);
+  ExpectRefusedWithWayOut(RunVerb("run"), "the topic was deleted and created again", "run");
+}
+
 TEST_F(CliSourceTest, RecoveryFromTheSinkIsRecordedSoStatusAndVerifyAgreeAtOnce) {
   WriteToml(100);
   Produce(1200);
