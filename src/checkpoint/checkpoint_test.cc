@@ -162,6 +162,25 @@ TEST(CheckpointTest, RecoversTheLastIntentAndCommit) {
   EXPECT_TRUE((*cp)->has_unfinished_batch());
 }
 
+TEST(CheckpointTest, ACommitWithoutItsIntentNamesTheOffsetsLog) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    for (int b = 0; b < 3; ++b) {
+      ASSERT_TRUE(cp->WriteIntent(Intent(b)).ok());
+      ASSERT_TRUE(cp->WriteCommit(BatchId(b)).ok());
+    }
+  }
+  ASSERT_TRUE(RemoveAll(cp_dir + "/offsets").ok());  // the intents are gone
+  auto cp = Checkpoint::OpenReadOnly(cp_dir);
+  ASSERT_FALSE(cp.has_value());
+  EXPECT_TRUE(cp.error().IsCorruption());
+  EXPECT_NE(cp.error().message().find("batch 2 is committed but has no intent"), std::string::npos);
+  EXPECT_NE(cp.error().message().find(cp_dir + "/offsets is empty"), std::string::npos)
+      << cp.error().message();
+}
+
 TEST(CheckpointTest, SecondDriverIsRefused) {
   TempDir dir;
   auto first = Checkpoint::Open(dir.path() + "/cp");
