@@ -161,6 +161,12 @@ TEST_F(CliSourceTest, AcceptLossContinuesWhereTheSourceEndsAndRecordsTheChoice) 
   EXPECT_THAT(r.out, HasSubstr("4 loss(es) accepted"));
   EXPECT_THAT(ReadWholeFile(data_ + "/pipelines/ledger/source.meta"),
               HasSubstr("accepted=unix time "));
+  // The new checkpoint was swapped in: nothing else is left under pipelines/.
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(data_ + "/pipelines")) {
+    left.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"ledger"});
   // Status and verify agree at once: nothing to do, nothing missing.
   RunResult s = RunVerb("status");
   ASSERT_EQ(s.exit_code, 0) << s.err;

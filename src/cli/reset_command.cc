@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cerrno>
 #include <filesystem>
@@ -231,23 +232,47 @@ Status RunReset(const PipelineResetOptions& options) {
       return s;
     }
   }
+  // With --accept-loss, the new checkpoint is written beside the old one first and swapped in
+  // atomically (RENAME_EXCHANGE): a crash leaves the old checkpoint (run reset again) or the
+  // new one, never none, which would make the next run start from starting_offsets.
+  const std::string pid = std::to_string(::getpid());
+  const std::string fresh = dir + ".accept-" + pid;
+  if (accept) {
+    RemoveAll(fresh).IgnoreError();  // a leftover of an earlier attempt of this pid, if any
+    if (Status s = WriteAcceptedCheckpoint(fresh, &*accept); !s.ok()) {
+      unlock();
+      RemoveAll(fresh).IgnoreError();  // best effort: the old checkpoint is untouched
+      return s.WithContext("reset: cannot write the new checkpoint " + fresh);
+    }
+    RETURN_IF_ERROR(SyncDir(DirName(dir)));
+  }
+  const std::string gone = dir + ".reset-" + pid;
+  std::error_code ec;
   if (PathExists(dir)) {
-    // Renamed away first, so that a crash in the middle leaves no half checkpoint behind.
-    const std::string gone = dir + ".reset-" + std::to_string(::getpid());
-    std::error_code ec;
-    std::filesystem::rename(dir, gone, ec);
-    if (!ec) {
-      RETURN_IF_ERROR(SyncDir(DirName(dir)));
-      std::filesystem::remove_all(gone, ec);
+    if (accept) {
+      if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
+        const int err = errno;
+        unlock();
+        RemoveAll(fresh).IgnoreError();
+        return ErrnoStatus("reset: exchange the checkpoint with the new one", dir, err);
+      }
+      std::filesystem::rename(fresh, gone, ec);  // `fresh` now names the old checkpoint
+    } else {
+      // Renamed away first, so that a crash in the middle leaves no half checkpoint behind.
+      std::filesystem::rename(dir, gone, ec);
     }
-    unlock();
-    if (ec) {
-      return Status::IoError("reset: cannot remove the checkpoint " + dir + ": " + ec.message());
-    }
+  } else if (accept) {
+    std::filesystem::rename(fresh, dir, ec);
+  }
+  if (!ec) {
+    RETURN_IF_ERROR(SyncDir(DirName(dir)));
+    std::filesystem::remove_all(gone, ec);
   }
   unlock();
+  if (ec) {
+    return Status::IoError("reset: cannot replace the checkpoint " + dir + ": " + ec.message());
+  }
   if (accept) {
-    RETURN_IF_ERROR(WriteAcceptedCheckpoint(dir, &*accept));
     fmt::print("reset: done: pipeline '{}' continues at the positions above ({} loss(es) "
                "accepted and recorded in {}/source.meta)\n",
                config.name, accept->lost.size(), dir);

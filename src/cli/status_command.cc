@@ -54,7 +54,11 @@ Status RunStatus(const PipelineInspectOptions& options) {
       fmt::print("unfinished      none\n");
     }
   }
-  fmt::print("source          {}, {} partitions\n\n", opened.source->Describe(), source.size());
+  // The source's identity (with the topic id or the Kafka cluster): what the checkpoint records.
+  auto identity = opened.source->Identity();
+  fmt::print("source          {}, {} partitions\n\n",
+             identity.has_value() ? identity->ToString() : opened.source->Describe(),
+             source.size());
 
   // The committed offset of a partition the checkpoint does not know yet is shown as "-"; its
   // lag counts everything the topic holds (where a new partition starts).
