@@ -104,7 +104,8 @@ TEST(CheckpointTest, MarksAreCarriedOverAndSurviveReopen) {
     ASSERT_TRUE(cp->WriteCommit(BatchId(0), first).ok());
     ASSERT_TRUE(cp->WriteIntent(Intent(1)).ok());
     // Batch 1 read only partitions 1 and 2: partition 0 keeps its mark of batch 0.
-    const PartitionMark second[] = {{PartitionId(2), Offset(19), 3}, {PartitionId(1), Offset(19), 4}};
+    const PartitionMark second[] = {{PartitionId(2), Offset(19), 3},
+                                    {PartitionId(1), Offset(19), 4}};
     ASSERT_TRUE(cp->WriteCommit(BatchId(1), second).ok());
   }
   auto cp = Checkpoint::OpenReadOnly(cp_dir).value();

@@ -40,7 +40,9 @@ Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (line.empty() || line.front() == '#') continue;
     const size_t eq = line.find('=');
-    if (eq == std::string_view::npos) return bad("expected key=value, got '" + std::string(line) + "'");
+    if (eq == std::string_view::npos) {
+      return bad("expected key=value, got '" + std::string(line) + "'");
+    }
     const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "format_version") {
       int64_t v = 0;

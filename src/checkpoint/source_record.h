@@ -38,8 +38,8 @@ struct SourceRecord {
 };
 
 // source.meta: `key=value` lines (format_version, type, topic, id, starts as
-// "partition:offset,...", and any number of accepted=...). docs/formats/checkpoint.md. A newer version or an unknown key is
-// refused naming the file.
+// "partition:offset,...", and any number of accepted=...). docs/formats/checkpoint.md. A newer
+// version or an unknown key is refused naming the file.
 std::string EncodeSourceRecord(const SourceRecord& record);
 Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string& path);
 

@@ -86,7 +86,9 @@ TEST_F(CliSourceTest, RenamedTopicIsRefusedByRunStatusAndVerifyUntilReset) {
     ExpectRefusedWithWayOut(r, "committed its offsets from log topic 'transfers'", verb);
     EXPECT_THAT(r.out + r.err, HasSubstr("now reads log topic 'payments'")) << verb;
     int error_lines = 0;
-    for (const std::string& line : SplitLines(r.err)) error_lines += line.find("error:") != std::string::npos;
+    for (const std::string& line : SplitLines(r.err)) {
+      error_lines += line.find("error:") != std::string::npos;
+    }
     EXPECT_EQ(error_lines, 1) << r.err;
   }
   // Without --yes, reset only says what it would do.
@@ -205,7 +207,8 @@ TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
   // without source.meta.
   std::string meta = TopicMeta("transfers");
   meta.replace(meta.find("format_version=2"), 16, "format_version=1");
-  meta.erase(meta.find("topic_id="), meta.find('\n', meta.find("topic_id=")) - meta.find("topic_id=") + 1);
+  const size_t id_line = meta.find("topic_id=");
+  meta.erase(id_line, meta.find('\n', id_line) - id_line + 1);
   WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
   std::filesystem::remove(data_ + "/pipelines/ledger/source.meta");
   EXPECT_EQ(RunVerb("status").exit_code, 0);
@@ -213,7 +216,8 @@ TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
   Produce(500);
   RunResult r = RunVerb("run", {"--until-caught-up"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("recording the source in the checkpoint: log topic 'transfers' (no id)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("recording the source in the checkpoint: log topic 'transfers' (no id)"));
   EXPECT_THAT(r.err, HasSubstr("500 records in"));
   EXPECT_EQ(CheckLedger(), "");
   const std::string source = ReadWholeFile(data_ + "/pipelines/ledger/source.meta");

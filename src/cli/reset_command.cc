@@ -97,7 +97,8 @@ Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
   for (size_t p = 0; p < plan.positions.size(); ++p) {
     if (plan.positions[p].value() < 0) continue;
     const Offset have = p < end.size() ? end[p] : Offset(0);
-    const Offset up_to = std::max(plan.positions[p], p < read_up_to.size() ? read_up_to[p] : Offset(-1));
+    const Offset up_to =
+        std::max(plan.positions[p], p < read_up_to.size() ? read_up_to[p] : Offset(-1));
     if (have < up_to) {
       plan.lost.push_back(fmt::format("partition {}: offsets [{}, {}) lost, continuing at {}", p,
                                       have.value(), up_to.value(), have.value()));
@@ -145,8 +146,8 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
     intent.ranges.push_back(
         {PartitionId(static_cast<int32_t>(p)), plan->positions[p], plan->positions[p]});
   }
-  ASSIGN_OR_RETURN(auto marks,
-                   engine::MarksAt(plan->source.source.get(), plan->source.bounds, plan->positions));
+  ASSIGN_OR_RETURN(auto marks, engine::MarksAt(plan->source.source.get(), plan->source.bounds,
+                                               plan->positions));
   RETURN_IF_ERROR(cp->WriteIntent(intent));
   return cp->WriteCommit(intent.batch, marks);
 }
@@ -169,9 +170,10 @@ Status RunReset(const PipelineResetOptions& options) {
     } else if (!*cp || !(*cp)->last_intent) {
       checkpoint_text = dir + " (no batch)";
     } else {
-      checkpoint_text = fmt::format("{} (last batch {}{}{})", dir, (*cp)->last_intent->batch.value(),
-                                    (*cp)->unfinished ? ", unfinished" : "",
-                                    PathExists(dir + "/state") ? ", with keyed state" : "");
+      checkpoint_text = fmt::format(
+          "{} (last batch {}{}{})", dir, (*cp)->last_intent->batch.value(),
+          (*cp)->unfinished ? ", unfinished" : "",
+          PathExists(dir + "/state") ? ", with keyed state" : "");
     }
   }
   auto progress = ReadSinkProgress(config.sink, config.name);
@@ -184,8 +186,9 @@ Status RunReset(const PipelineResetOptions& options) {
   fmt::print("reset: pipeline '{}'\n", config.name);
   fmt::print("  checkpoint     {}\n", checkpoint_text);
   fmt::print("  sink progress  {}\n",
-             progress->empty() ? std::string("none")
-                               : fmt::format("{} row(s), up to batch {}", progress->size(), newest));
+             progress->empty()
+                 ? std::string("none")
+                 : fmt::format("{} row(s), up to batch {}", progress->size(), newest));
   std::optional<AcceptPlan> accept;
   const std::string command =
       options.accept_loss ? again.substr(0, again.size() - 6) + " --accept-loss --yes" : again;

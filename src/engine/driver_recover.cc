@@ -34,7 +34,9 @@ Status Driver::CheckSource() {
   ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
   const auto& intent = checkpoint_->last_intent();
   // Before the first batch nothing is committed: a source changed by then is simply recorded.
-  if (intent) RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+  if (intent) {
+    RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+  }
   if (!intent || !checkpoint_->source()) {
     // A new pipeline, or a checkpoint written before sources were recorded: from now on its
     // source is this one. Where its partitions started is known only for partitions not read
@@ -162,9 +164,10 @@ Status Driver::Recover() {
   std::vector<Offset> unmarked = positions_;
   for (size_t p = 0; p < unmarked.size(); ++p) {
     const bool known_here = p < known.size() && known[p];
-    const bool marked = std::any_of(
-        checkpoint_->marks().begin(), checkpoint_->marks().end(),
-        [&](const checkpoint::PartitionMark& m) { return m.partition.value() == static_cast<int32_t>(p); });
+    const bool marked = std::any_of(checkpoint_->marks().begin(), checkpoint_->marks().end(),
+                                    [&](const checkpoint::PartitionMark& m) {
+                                      return m.partition.value() == static_cast<int32_t>(p);
+                                    });
     if (!known_here || marked) unmarked[p] = Offset(-1);
   }
   ASSIGN_OR_RETURN(baseline_marks_, MarksAt(source_.get(), bounds, unmarked));

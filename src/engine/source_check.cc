@@ -78,7 +78,8 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the source ends at offset " +
           bounds.end[p].ToString() + " but the pipeline committed the record at offset " +
-          m.offset.ToString() + ": " + std::to_string(m.offset.value() + 1 - bounds.end[p].value()) +
+          m.offset.ToString() + ": " +
+          std::to_string(m.offset.value() + 1 - bounds.end[p].value()) +
           " committed records were lost (was the log truncated, or the topic deleted and created "
           "again?). " + way_out);
     }

@@ -35,7 +35,9 @@ class SourceCheckTest : public ::testing::Test {
       RecordView r;
       r.value = v;
       r.timestamp_ms = 1000 + i;
-      ASSERT_TRUE((*t.partition(PartitionId(p)))->Append(std::span<const RecordView>(&r, 1)).has_value());
+      auto log = t.partition(PartitionId(p));
+      ASSERT_TRUE(log.has_value());
+      ASSERT_TRUE((*log)->Append(std::span<const RecordView>(&r, 1)).has_value());
     }
   }
 
