@@ -115,6 +115,23 @@ TEST(CheckpointTest, MarksAreCarriedOverAndSurviveReopen) {
   EXPECT_EQ(cp->marks(), want);
 }
 
+TEST(CheckpointTest, MarksOfThousandsOfPartitionsAreReadBack) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  std::vector<PartitionMark> marks;
+  for (int p = 0; p < 5000; ++p) {
+    marks.push_back({PartitionId(p), Offset(1000000 + p), static_cast<uint32_t>(p * 7919)});
+  }
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    ASSERT_TRUE(cp->WriteIntent(Intent(0, 5000)).ok());
+    ASSERT_TRUE(cp->WriteCommit(BatchId(0), marks).ok());
+  }
+  auto cp = Checkpoint::OpenReadOnly(cp_dir);
+  ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
+  EXPECT_EQ((*cp)->marks(), marks);
+}
+
 TEST(CheckpointTest, SourceRecordIsPersistedAndRefusedWhenNewer) {
   TempDir dir;
   const std::string cp_dir = dir.path() + "/cp";
