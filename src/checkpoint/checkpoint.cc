@@ -150,8 +150,11 @@ Status Checkpoint::Load(bool read_only) {
     return text.error();
   }
   if (last_commit_ && (!last_intent_ || *last_commit_ > last_intent_->batch)) {
-    return Status::Corruption("checkpoint " + dir_ + ": batch " + last_commit_->ToString() +
-                              " is committed but has no intent");
+    return Status::Corruption(
+        "checkpoint " + dir_ + ": batch " + last_commit_->ToString() +
+        " is committed but has no intent: its offsets log " + offsets_->dir() +
+        (last_intent_ ? " ends at batch " + last_intent_->batch.ToString() : " is empty") +
+        " (damaged or truncated)");
   }
   return Status::Ok();
 }

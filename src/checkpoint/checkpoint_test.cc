@@ -104,7 +104,8 @@ TEST(CheckpointTest, MarksAreCarriedOverAndSurviveReopen) {
     ASSERT_TRUE(cp->WriteCommit(BatchId(0), first).ok());
     ASSERT_TRUE(cp->WriteIntent(Intent(1)).ok());
     // Batch 1 read only partitions 1 and 2: partition 0 keeps its mark of batch 0.
-    const PartitionMark second[] = {{PartitionId(2), Offset(19), 3}, {PartitionId(1), Offset(19), 4}};
+    const PartitionMark second[] = {{PartitionId(2), Offset(19), 3},
+                                    {PartitionId(1), Offset(19), 4}};
     ASSERT_TRUE(cp->WriteCommit(BatchId(1), second).ok());
   }
   auto cp = Checkpoint::OpenReadOnly(cp_dir).value();
@@ -114,11 +115,29 @@ TEST(CheckpointTest, MarksAreCarriedOverAndSurviveReopen) {
   EXPECT_EQ(cp->marks(), want);
 }
 
+TEST(CheckpointTest, MarksOfThousandsOfPartitionsAreReadBack) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  std::vector<PartitionMark> marks;
+  for (int p = 0; p < 5000; ++p) {
+    marks.push_back({PartitionId(p), Offset(1000000 + p), static_cast<uint32_t>(p * 7919)});
+  }
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    ASSERT_TRUE(cp->WriteIntent(Intent(0, 5000)).ok());
+    ASSERT_TRUE(cp->WriteCommit(BatchId(0), marks).ok());
+  }
+  auto cp = Checkpoint::OpenReadOnly(cp_dir);
+  ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
+  EXPECT_EQ((*cp)->marks(), marks);
+}
+
 TEST(CheckpointTest, SourceRecordIsPersistedAndRefusedWhenNewer) {
   TempDir dir;
   const std::string cp_dir = dir.path() + "/cp";
   SourceRecord source{"log", "events", "00112233445566778899aabbccddeeff",
-                      {Offset(0), Offset(-1), Offset(17)}};
+                      {Offset(0), Offset(-1), Offset(17)},
+                      {"2026-12-07T03:00:00Z partition 2: offsets [10, 17) lost"}};
   {
     auto cp = Checkpoint::Open(cp_dir).value();
     EXPECT_FALSE(cp->source().has_value());
@@ -159,6 +178,25 @@ TEST(CheckpointTest, RecoversTheLastIntentAndCommit) {
   EXPECT_EQ(*(*cp)->last_intent(), Intent(5));
   EXPECT_EQ((*cp)->last_commit(), BatchId(4));
   EXPECT_TRUE((*cp)->has_unfinished_batch());
+}
+
+TEST(CheckpointTest, ACommitWithoutItsIntentNamesTheOffsetsLog) {
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    for (int b = 0; b < 3; ++b) {
+      ASSERT_TRUE(cp->WriteIntent(Intent(b)).ok());
+      ASSERT_TRUE(cp->WriteCommit(BatchId(b)).ok());
+    }
+  }
+  ASSERT_TRUE(RemoveAll(cp_dir + "/offsets").ok());  // the intents are gone
+  auto cp = Checkpoint::OpenReadOnly(cp_dir);
+  ASSERT_FALSE(cp.has_value());
+  EXPECT_TRUE(cp.error().IsCorruption());
+  EXPECT_NE(cp.error().message().find("batch 2 is committed but has no intent"), std::string::npos);
+  EXPECT_NE(cp.error().message().find(cp_dir + "/offsets is empty"), std::string::npos)
+      << cp.error().message();
 }
 
 TEST(CheckpointTest, SecondDriverIsRefused) {

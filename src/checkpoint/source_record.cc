@@ -26,6 +26,7 @@ std::string EncodeSourceRecord(const SourceRecord& r) {
     starts += std::to_string(p) + ":" + std::to_string(r.starts[p].value());
   }
   out += "starts=" + starts + "\n";
+  for (const std::string& line : r.accepted) out += "accepted=" + line + "\n";
   return out;
 }
 
@@ -39,7 +40,9 @@ Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (line.empty() || line.front() == '#') continue;
     const size_t eq = line.find('=');
-    if (eq == std::string_view::npos) return bad("expected key=value, got '" + std::string(line) + "'");
+    if (eq == std::string_view::npos) {
+      return bad("expected key=value, got '" + std::string(line) + "'");
+    }
     const std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "format_version") {
       int64_t v = 0;
@@ -58,6 +61,8 @@ Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string
       r.topic = std::string(value);
     } else if (key == "id") {
       r.id = std::string(value);
+    } else if (key == "accepted") {
+      r.accepted.emplace_back(value);
     } else if (key == "starts") {
       std::string_view rest = value;
       while (!rest.empty()) {

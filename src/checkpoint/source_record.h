@@ -25,6 +25,9 @@ struct SourceRecord {
   // first offset its committed ranges cover; -1: not known (a partition not read yet, or a
   // checkpoint rebuilt from the sink's progress rows).
   std::vector<Offset> starts;
+  // What the user accepted with `onceflow reset --accept-loss`, one line each (when, which
+  // partitions, which offsets were lost): the record that the gap is deliberate.
+  std::vector<std::string> accepted;
 
   // The start of `p`, or -1.
   Offset StartOf(PartitionId p) const {
@@ -35,8 +38,8 @@ struct SourceRecord {
 };
 
 // source.meta: `key=value` lines (format_version, type, topic, id, starts as
-// "partition:offset,..."). docs/formats/checkpoint.md. A newer version or an unknown key is
-// refused naming the file.
+// "partition:offset,...", and any number of accepted=...). docs/formats/checkpoint.md. A newer
+// version or an unknown key is refused naming the file.
 std::string EncodeSourceRecord(const SourceRecord& record);
 Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string& path);
 

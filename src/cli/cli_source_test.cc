@@ -52,18 +52,21 @@ class CliSourceTest : public LedgerCliTestBase {
 
   // `onceflow reset --yes`, deleting the sink's progress rows first when reset asks for it
   // (as a user would, with the statement it prints).
-  void ResetYes() {
-    RunResult r = RunVerb("reset", {"--yes"});
+  RunResult ResetYes(std::vector<std::string> extra = {}) {
+    extra.push_back("--yes");
+    RunResult r = RunVerb("reset", extra);
     if (r.exit_code != 0) {
-      ASSERT_THAT(r.err, HasSubstr("DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"))
+      EXPECT_THAT(r.err, HasSubstr("DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"))
           << r.out << r.err;
-      ASSERT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger")) << "nothing is changed";
-      ASSERT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"), "");
-      r = RunVerb("reset", {"--yes"});
+      EXPECT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger/offsets"))
+          << "nothing is changed";
+      EXPECT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"), "");
+      r = RunVerb("reset", extra);
     }
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_THAT(r.out, HasSubstr("reset: done"));
-    EXPECT_FALSE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+    if (extra.size() == 1) EXPECT_FALSE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+    return r;
   }
 };
 
@@ -83,7 +86,9 @@ TEST_F(CliSourceTest, RenamedTopicIsRefusedByRunStatusAndVerifyUntilReset) {
     ExpectRefusedWithWayOut(r, "committed its offsets from log topic 'transfers'", verb);
     EXPECT_THAT(r.out + r.err, HasSubstr("now reads log topic 'payments'")) << verb;
     int error_lines = 0;
-    for (const std::string& line : SplitLines(r.err)) error_lines += line.find("error:") != std::string::npos;
+    for (const std::string& line : SplitLines(r.err)) {
+      error_lines += line.find("error:") != std::string::npos;
+    }
     EXPECT_EQ(error_lines, 1) << r.err;
   }
   // Without --yes, reset only says what it would do.
@@ -126,6 +131,9 @@ TEST_F(CliSourceTest, SourceThatLostCommittedRecordsIsRefusedNamingThePartitionA
     RunResult r = RunVerb(verb);
     ExpectRefusedWithWayOut(r, "records it processed were lost", verb);
     EXPECT_THAT(r.out + r.err, HasSubstr("partition 0: the source ends at offset ")) << verb;
+    EXPECT_THAT(r.out + r.err,
+                HasSubstr("onceflow reset " + toml_ + " --data " + data_ + " --accept-loss --yes"))
+        << verb;
   }
   // status never prints a table with a negative lag.
   EXPECT_THAT(RunVerb("status").out, Not(HasSubstr("PARTITION")));
@@ -134,6 +142,45 @@ TEST_F(CliSourceTest, SourceThatLostCommittedRecordsIsRefusedNamingThePartitionA
   RunResult r = RunVerb("run", {"--until-caught-up"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("400 records in"));
+}
+
+TEST_F(CliSourceTest, AcceptLossContinuesWhereTheSourceEndsAndRecordsTheChoice) {
+  WriteToml(100);
+  Produce(2000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  const std::string meta = TopicMeta("transfers");
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 400, 1);
+  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  ASSERT_EQ(RunVerb("run").exit_code, 1);
+  // Without --yes: what would be given up, and nothing changed.
+  RunResult dry = RunVerb("reset", {"--accept-loss"});
+  EXPECT_EQ(dry.exit_code, 1);
+  EXPECT_THAT(dry.out, HasSubstr("partition 0: offsets ["));
+  EXPECT_THAT(dry.out, HasSubstr(") lost, continuing at "));
+  EXPECT_THAT(dry.err, HasSubstr("--accept-loss --yes"));
+  RunResult r = ResetYes({"--accept-loss"});
+  EXPECT_THAT(r.out, HasSubstr("4 loss(es) accepted"));
+  EXPECT_THAT(ReadWholeFile(data_ + "/pipelines/ledger/source.meta"),
+              HasSubstr("accepted=unix time "));
+  // The new checkpoint was swapped in: nothing else is left under pipelines/.
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(data_ + "/pipelines")) {
+    left.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"ledger"});
+  // Status and verify agree at once: nothing to do, nothing missing.
+  RunResult s = RunVerb("status");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(ParseStatusTable(s.out)[-1].lag, 0) << s.out;
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+  // New records after the accepted positions are read, exactly those.
+  ProduceTo("transfers", 100, 2);
+  RunResult run = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(" 100 records in"));
+  RunResult v = RunVerb("verify");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
 TEST_F(CliSourceTest, SourceThatRewroteCommittedRecordsIsRefused) {
@@ -150,6 +197,37 @@ TEST_F(CliSourceTest, SourceThatRewroteCommittedRecordsIsRefused) {
     ExpectRefusedWithWayOut(r, "the last one the pipeline committed, was rewritten", verb);
     EXPECT_THAT(r.out + r.err, HasSubstr("partition 0: the record at offset ")) << verb;
   }
+}
+
+TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
+  WriteToml(100);
+  Produce(1000);
+  ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
+  // As an older onceflow left them: a version-1 topic.meta without an id, a checkpoint
+  // without source.meta.
+  std::string meta = TopicMeta("transfers");
+  meta.replace(meta.find("format_version=2"), 16, "format_version=1");
+  const size_t id_line = meta.find("topic_id=");
+  meta.erase(id_line, meta.find('\n', id_line) - id_line + 1);
+  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  std::filesystem::remove(data_ + "/pipelines/ledger/source.meta");
+  EXPECT_EQ(RunVerb("status").exit_code, 0);
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+  Produce(500);
+  RunResult r = RunVerb("run", {"--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err,
+              HasSubstr("recording the source in the checkpoint: log topic 'transfers' (no id)"));
+  EXPECT_THAT(r.err, HasSubstr("500 records in"));
+  EXPECT_EQ(CheckLedger(), "");
+  const std::string source = ReadWholeFile(data_ + "/pipelines/ledger/source.meta");
+  EXPECT_THAT(source, HasSubstr("topic=transfers\n"));
+  EXPECT_THAT(source, Not(HasSubstr("id=")));
+  EXPECT_EQ(RunVerb("verify").exit_code, 0);
+  // The topic created again now has an id: another topic.
+  DeleteTopic("transfers");
+  ProduceTo("transfers", 3000, 5);
+  ExpectRefusedWithWayOut(RunVerb("run"), "the topic was deleted and created again", "run");
 }
 
 TEST_F(CliSourceTest, RecoveryFromTheSinkIsRecordedSoStatusAndVerifyAgreeAtOnce) {

@@ -123,10 +123,15 @@ struct PipelineResetOptions {
   std::string data_dir;
   std::string config_path;
   bool yes = false;  // without it, only say what would be done
+  // Instead of starting from starting_offsets: accept that the source lost or rewrote records
+  // the pipeline committed, and continue each partition at the committed offset, or at the
+  // source's end where the source now ends before it. Recorded in the new checkpoint.
+  bool accept_loss = false;
 };
 
 // `onceflow reset`: starts a pipeline afresh — removes its checkpoint (with its keyed state)
-// once the sink holds no progress row of it, so that the next run starts from starting_offsets.
+// once the sink holds no progress row of it, so that the next run starts from starting_offsets
+// (with accept_loss: from where it was, or the source's end where records were lost).
 // The sink's output rows are not touched. Refused while the pipeline runs. Without `yes`, prints
 // what it would do and returns an error naming the command that does it.
 Status RunReset(const PipelineResetOptions& options);

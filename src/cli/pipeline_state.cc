@@ -79,12 +79,15 @@ Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
 }
 
 Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
-                           OpenedSource* source, const std::string& way_out) {
+                           OpenedSource* source, const std::string& config_path,
+                           const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();
   ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
-  RETURN_IF_ERROR(engine::CheckSourceIdentity(config.name, cp.source, identity, way_out));
+  RETURN_IF_ERROR(engine::CheckSourceIdentity(config.name, cp.source, identity,
+                                              ResetAdvice(config_path, data_dir)));
   return engine::CheckSourceHoldsCommitted(source->source.get(), source->bounds,
-                                           engine::ReadUpTo(cp.last_intent), cp.marks, way_out);
+                                           engine::ReadUpTo(cp.last_intent), cp.marks,
+                                           LossAdvice(config_path, data_dir));
 }
 
 std::string ResetCommand(const std::string& config_path, const std::string& data_dir) {
@@ -96,6 +99,12 @@ std::string ResetCommand(const std::string& config_path, const std::string& data
 std::string ResetAdvice(const std::string& config_path, const std::string& data_dir) {
   return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
          ResetCommand(config_path, data_dir) + "'";
+}
+
+std::string LossAdvice(const std::string& config_path, const std::string& data_dir) {
+  std::string accept = ResetCommand(config_path, data_dir);
+  accept.insert(accept.size() - 6, " --accept-loss");
+  return engine::LossWayOut(accept, ResetCommand(config_path, data_dir));
 }
 
 Status RequireDataDir(const std::string& data_dir) {

@@ -64,14 +64,18 @@ Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
 // The checks `run` makes at start (engine/source_check.h), made by status and verify: the
 // source is the one the checkpoint committed from and still holds, unchanged, the records it
 // committed. Returns the one line that says what is wrong, naming `way_out`.
+// `config_path` and `data_dir` name the reset commands of the way out.
 Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
-                           OpenedSource* source, const std::string& way_out);
+                           OpenedSource* source, const std::string& config_path,
+                           const std::string& data_dir);
 
 // "onceflow reset FILE --yes" (with --data DIR unless DIR is the default): the way out of a
 // refusal that needs the pipeline started afresh.
 std::string ResetCommand(const std::string& config_path, const std::string& data_dir);
 // The sentence of refusals that names it.
 std::string ResetAdvice(const std::string& config_path, const std::string& data_dir);
+// The sentence of a refusal of lost or rewritten records: reset --accept-loss, or a reset.
+std::string LossAdvice(const std::string& config_path, const std::string& data_dir);
 
 // not_found naming `data_dir` when it does not exist: verbs that only read refuse it instead
 // of reporting nothing there. The default directory (kDefaultDataDir, when neither --data nor

@@ -115,10 +115,19 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       "the output first, or use a new sink table). The sink must hold no progress row of the "
       "pipeline (they would make the next run resume from them): when it does, reset changes "
       "nothing and prints the statement that deletes them. Refused while the pipeline runs. "
+      "With --accept-loss, the new checkpoint instead continues each partition where the "
+      "pipeline was (at the source's end where the source lost committed records), and "
+      "records what was given up. "
       "Another way out that keeps everything: give the pipeline a new name. Exit status: 0 "
       "when reset; 1 otherwise (also without --yes).");
   AddConfigOption(reset_cmd, &reset->config_path);
   reset_cmd->add_flag("--yes", reset->yes, "Really remove the checkpoint (without it: only show)");
+  reset_cmd->add_flag(
+      "--accept-loss", reset->accept_loss,
+      "Instead of starting from starting_offsets, accept that the source lost or rewrote "
+      "records the pipeline committed: each partition continues at its committed offset, or at "
+      "the source's end where it now ends before it. What is given up is printed and recorded "
+      "in the new checkpoint. Not for a source that changed identity or keyed state");
   add_data_option(reset_cmd);
   reset_cmd->callback([=] {
     *action = [=] {

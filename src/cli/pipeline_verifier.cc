@@ -228,7 +228,8 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
 }
 
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir, const std::string& way_out) {
+                                    const std::string& data_dir) {
+  const std::string way_out = ResetAdvice(config.file, data_dir);
   VerifyReport report;
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
@@ -254,7 +255,7 @@ Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
   // committed: a source that lost records can never verify OK. Its earliest offsets tell where
   // a partition without a progress row started when the checkpoint did not record it.
   ASSIGN_OR_RETURN(OpenedSource source, OpenPipelineSource(config, data_dir));
-  if (Status s = CheckPipelineSource(config, *cp, &source, way_out); !s.ok()) {
+  if (Status s = CheckPipelineSource(config, *cp, &source, config.file, data_dir); !s.ok()) {
     report.violations.push_back(s.message());
   }
   Verifier(config, *cp, progress, source.partitions, &report).Run();

@@ -49,12 +49,12 @@ struct VerifyReport {
 // An error is returned only when something cannot be read; violations are in the report.
 // Before that, the source is checked as `run` checks it at start (CheckPipelineSource): a source
 // that is not the one the checkpoint committed from, or that lost or rewrote committed records,
-// is a violation naming `way_out`. A partition without a progress row is checked from the start
-// the checkpoint recorded for it (source.meta), else from the source's earliest offset.
+// is a violation naming the way out (the reset commands of `config.file`). A partition without
+// a progress row is checked from the start the checkpoint recorded for it (source.meta), else
+// from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir,
-                                    const std::string& way_out = "");
+                                    const std::string& data_dir);
 
 // The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
 // not exist yet (a SQLite file is not created just to be read).

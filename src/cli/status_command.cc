@@ -29,8 +29,8 @@ Status RunStatus(const PipelineInspectOptions& options) {
   // A source that is not the one the pipeline committed from, or that lost or rewrote what it
   // committed, has no meaningful lag: the one line that says so, and a non-zero exit.
   if (cp) {
-    RETURN_IF_ERROR(CheckPipelineSource(config, *cp, &opened,
-                                        ResetAdvice(options.config_path, options.data_dir)));
+    RETURN_IF_ERROR(
+        CheckPipelineSource(config, *cp, &opened, options.config_path, options.data_dir));
   }
   const std::vector<SourcePartition>& source = opened.partitions;
 
@@ -54,7 +54,11 @@ Status RunStatus(const PipelineInspectOptions& options) {
       fmt::print("unfinished      none\n");
     }
   }
-  fmt::print("source          {}, {} partitions\n\n", opened.source->Describe(), source.size());
+  // The source's identity (with the topic id or the Kafka cluster): what the checkpoint records.
+  auto identity = opened.source->Identity();
+  fmt::print("source          {}, {} partitions\n\n",
+             identity.has_value() ? identity->ToString() : opened.source->Describe(),
+             source.size());
 
   // The committed offset of a partition the checkpoint does not know yet is shown as "-"; its
   // lag counts everything the topic holds (where a new partition starts).

@@ -14,9 +14,7 @@ namespace onceflow::cli {
 Status RunVerify(const PipelineInspectOptions& options) {
   ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
   RETURN_IF_ERROR(RequireDataDir(options.data_dir));
-  ASSIGN_OR_RETURN(VerifyReport report,
-                   VerifyPipeline(config, options.data_dir,
-                                  ResetAdvice(options.config_path, options.data_dir)));
+  ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
   if (report.ok()) {
     fmt::print("verify: OK: pipeline '{}': the sink's progress rows agree with the checkpoint\n",
                config.name);

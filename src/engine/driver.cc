@@ -123,6 +123,15 @@ std::string Driver::WayOut() const {
          " and the sink's progress rows of the pipeline";
 }
 
+std::string Driver::LossWayOut() const {
+  const std::string& reset = options_.reset_command;
+  constexpr std::string_view kYes = " --yes";
+  if (reset.size() < kYes.size() || !reset.ends_with(kYes)) return WayOut();
+  std::string accept = reset;
+  accept.insert(accept.size() - kYes.size(), " --accept-loss");
+  return engine::LossWayOut(accept, reset);
+}
+
 Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
   ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(std::span<const sink::TaskCommit>(&commit, 1)));
   return outcomes.at(0);

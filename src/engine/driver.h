@@ -66,6 +66,8 @@ class Driver {
   Status PersistRecoveredPositions(int64_t batch, const std::vector<bool>& known);
   // The sentence naming the command that starts the pipeline afresh.
   std::string WayOut() const;
+  // ... and, for records the source lost, also the one that accepts the loss.
+  std::string LossWayOut() const;
   // The sink against the checkpoint at recovery (driver_recover.cc): progress rows of another
   // source, or a sink that lacks output the checkpoint has committed (a database deleted,
   // replaced or restored from an older copy), refuse the start with one line that names the

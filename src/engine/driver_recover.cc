@@ -38,7 +38,9 @@ Status Driver::CheckSource() {
   source_identity_ = identity.ToString();
   const auto& intent = checkpoint_->last_intent();
   // Before the first batch nothing is committed: a source changed by then is simply recorded.
-  if (intent) RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+  if (intent) {
+    RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+  }
   if (!intent || !checkpoint_->source()) {
     // A new pipeline, or a checkpoint written before sources were recorded: from now on its
     // source is this one. Where its partitions started is known only for partitions not read
@@ -49,7 +51,7 @@ Status Driver::CheckSource() {
   if (Grouped()) return Status::Ok();  // each partition is checked against the sink on claim
   ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
-                                   WayOut());
+                                   LossWayOut());
 }
 
 Status Driver::RecordStarts(const std::vector<OffsetRange>& ranges) {
@@ -250,9 +252,10 @@ Status Driver::Recover() {
   std::vector<Offset> unmarked = positions_;
   for (size_t p = 0; p < unmarked.size(); ++p) {
     const bool known_here = p < known.size() && known[p];
-    const bool marked = std::any_of(
-        checkpoint_->marks().begin(), checkpoint_->marks().end(),
-        [&](const checkpoint::PartitionMark& m) { return m.partition.value() == static_cast<int32_t>(p); });
+    const bool marked = std::any_of(checkpoint_->marks().begin(), checkpoint_->marks().end(),
+                                    [&](const checkpoint::PartitionMark& m) {
+                                      return m.partition.value() == static_cast<int32_t>(p);
+                                    });
     if (!known_here || marked) unmarked[p] = Offset(-1);
   }
   ASSIGN_OR_RETURN(baseline_marks_, MarksAt(source_.get(), bounds, unmarked));
@@ -264,7 +267,8 @@ Status Driver::Recover() {
     for (size_t p = 0; p < read_up_to.size(); ++p) {
       if (p >= known.size() || !known[p]) read_up_to[p] = Offset(-1);
     }
-    RETURN_IF_ERROR(CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, WayOut()));
+    RETURN_IF_ERROR(
+        CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, LossWayOut()));
     Log("recovery: the sink holds batches up to " + std::to_string(last) +
         ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
         "checkpoint as batch " + std::to_string(last) + ")");

@@ -78,7 +78,8 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the source ends at offset " +
           bounds.end[p].ToString() + " but the pipeline committed the record at offset " +
-          m.offset.ToString() + ": " + std::to_string(m.offset.value() + 1 - bounds.end[p].value()) +
+          m.offset.ToString() + ": " +
+          std::to_string(m.offset.value() + 1 - bounds.end[p].value()) +
           " committed records were lost (was the log truncated, or the topic deleted and created "
           "again?). " + way_out);
     }
@@ -136,6 +137,12 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
     if (mark) out.push_back(*mark);
   }
   return out;
+}
+
+std::string LossWayOut(const std::string& accept_command, const std::string& reset_command) {
+  return "To accept the loss and continue where the pipeline was, run '" + accept_command +
+         "'; to start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+         reset_command + "'";
 }
 
 Status WithWayOut(const Status& s, const std::string& way_out) {

@@ -49,6 +49,10 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
                                                        const source::Source::Bounds& bounds,
                                                        const std::vector<Offset>& positions);
 
+// The way out of a refusal of lost or rewritten records, naming both commands: the one that
+// accepts the loss and continues (`accept_command`), and the one that starts afresh.
+std::string LossWayOut(const std::string& accept_command, const std::string& reset_command);
+
 // `s` with `way_out` appended to its message as a sentence of its own (same code); `s` itself
 // when ok or `way_out` is empty.
 Status WithWayOut(const Status& s, const std::string& way_out);
