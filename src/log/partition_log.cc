@@ -168,10 +168,6 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     for (size_t i = 0; i < group; ++i) {
       Writer* x = writers_[i];
       char* b = x->batch.data();
-      // The first batch of a group is marked (format v2), so that recovery can tell the last
-      // group write (which a crash may tear) from earlier, synced ones. The CRC is recomputed
-      // over this one batch per group.
-      if (i == 0) MarkGroupStart(std::span<char>(b, x->batch.size()));
       SetBaseOffset(b, next);
       x->base = next;
       starts[i] = {next, pos};
@@ -183,6 +179,10 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     // The I/O runs unlocked: readers keep reading and the next group gathers meanwhile. Only
     // the leader touches the segment's tail, and it stays at the front of the queue until done.
     lock.unlock();
+    // The first batch of a group is marked (format v2), so that recovery can tell the last
+    // group write (which a crash may tear) from earlier, synced ones. Its CRC is recomputed,
+    // unlocked: the leader's own batch heads the group, and its appender is this thread.
+    MarkGroupStart(std::span<char>(w.batch.data(), w.batch.size()));
     s = seg->file().WriteAt(position, iov);
     if (s.ok() && options_.durability == Durability::kFsync) s = seg->file().Sync();
     lock.lock();

@@ -302,6 +302,11 @@ Status Segment::Scan(RecoveryMode mode) {
     ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
                                                         kTornWindowBytes + (1u << 20)));
     if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
+      // The batch at `pos` was read before the data after it: it may have been a write in
+      // flight then, completed since (a later group is written only after it). Only a batch
+      // still invalid now, with a later group write already on file, is damage.
+      ASSIGN_OR_RETURN(bool valid_now, ValidBatchNow(pos));
+      if (valid_now) return Status::Ok();  // the next refresh reads on from `pos`
       return damaged("invalid batch (" + why + ")", proof);
     }
     return Status::Ok();
@@ -333,6 +338,19 @@ Status Segment::Scan(RecoveryMode mode) {
     }
   }
   return TruncateTornTail(pos, expected, last_next, why);
+}
+
+Result<bool> Segment::ValidBatchNow(uint64_t pos) const {
+  std::string header(kBatchHeaderSize, '\0');
+  ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, header.size(), header.data()));
+  if (got < header.size()) return false;
+  auto parsed = ParseBatchHeader(header);
+  if (!parsed.has_value()) return false;
+  std::string batch(parsed->length, '\0');
+  ASSIGN_OR_RETURN(got, file_.ReadAt(pos, batch.size(), batch.data()));
+  if (got < batch.size()) return false;
+  BatchHeader h;
+  return ValidBatchAt(batch.data(), batch.size(), &h);
 }
 
 Status Segment::TruncateTornTail(uint64_t pos, Offset first, Offset last_next,

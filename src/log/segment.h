@@ -96,6 +96,8 @@ class Segment {
   Segment(std::string dir, Offset base_offset, File file, uint64_t index_interval_bytes);
   // Scans batches from data_end_ on (see RecoveryMode); updates the summary and index.
   Status Scan(RecoveryMode mode);
+  // True if a whole valid batch is in the file at `pos` now (re-read from the file).
+  Result<bool> ValidBatchNow(uint64_t pos) const;
   // Records the loss of offsets [first, last_next) (last_next -1: unknown end) in the
   // partition's LOSSES file, then truncates the file at `pos` (a torn tail).
   Status TruncateTornTail(uint64_t pos, Offset first, Offset last_next, const std::string& why);

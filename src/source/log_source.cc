@@ -65,6 +65,11 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
   return Status::Ok();
 }
 
+Result<std::vector<log::LossEvent>> LogSource::Losses(PartitionId partition) const {
+  ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
+  return log::ReadLosses(log->dir());
+}
+
 void LogSource::ReportSkipped(const log::LossEvent& lost) {
   {
     std::lock_guard lock(reported_mu_);

@@ -27,6 +27,12 @@ class LogSource : public Source {
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
+  // The partition's recorded losses as of now (its LOSSES file, read afresh): torn tails a
+  // writer cut (their offsets were handed out again) and ranges skipped by `topics repair`.
+  // For a caller that committed offsets of this partition before: a torn tail whose first
+  // offset is below a committed offset means committed records were lost or rewritten.
+  Result<std::vector<log::LossEvent>> Losses(PartitionId partition) const;
+
   std::string Describe() const override { return "log topic '" + topic_->name() + "'"; }
 
  private:

@@ -82,6 +82,10 @@ TEST_F(LogSourceTest, ReadAcrossASkippedRangeSkipsItIdenticallyAndReportsItOnce)
   EXPECT_NE(reported[0].Describe().find("offset 30 of topic 'events' partition 0"),
             std::string::npos)
       << reported[0].Describe();
+  auto losses = source->Losses(PartitionId(0));
+  ASSERT_TRUE(losses.has_value()) << losses.error().ToString();
+  ASSERT_EQ(losses->size(), 1U);
+  EXPECT_EQ((*losses)[0].kind, log::LossKind::kSkipped);
 }
 
 }  // namespace
