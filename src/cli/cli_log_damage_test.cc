@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_pipeline_test_util.h"
 #include "cli/cli_test_util.h"
 #include "log/log_format.h"
 #include "log/record_batch.h"
@@ -28,16 +29,22 @@ class CliLogDamageTest : public CliTestBase {
   }
 
   // Creates topic `name` with one partition and produces `n` lines "record-<i>" in batches of
-  // ten records.
-  void CreateAndProduce(const std::string& name, int n, std::vector<std::string> extra = {}) {
+  // ten records or more, one `produce` per `chunk` lines (0: one for all).
+  void CreateAndProduce(const std::string& name, int n, std::vector<std::string> extra = {},
+                        int chunk = 0) {
     std::vector<std::string> args = {"topics", "create", name};
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult c = RunData(args);
     ASSERT_EQ(c.exit_code, 0) << c.err;
-    std::string input;
-    for (int i = 0; i < n; ++i) input += "record-" + std::to_string(i) + "\n";
-    RunResult p = RunData({"produce", name, "--batch-records", "10"}, input);
-    ASSERT_EQ(p.exit_code, 0) << p.err;
+    if (chunk == 0) chunk = n;
+    for (int from = 0; from < n; from += chunk) {
+      std::string input;
+      for (int i = from; i < std::min(n, from + chunk); ++i) {
+        input += "record-" + std::to_string(i) + "\n";
+      }
+      RunResult p = RunData({"produce", name, "--batch-records", "10"}, input);
+      ASSERT_EQ(p.exit_code, 0) << p.err;
+    }
   }
 
   std::vector<std::string> Segments(const std::string& topic) const {
@@ -171,6 +178,63 @@ TEST_F(CliLogDamageTest, DamagedSegmentIsReadUpToTheDamageAndRepairSkipsIt) {
   RunResult last = RunData({"consume", "fragile", "--partition", "0", "--offset", "2000",
                             "--print-offsets"});
   EXPECT_EQ(last.out, "0:2000 new\n");
+}
+
+TEST_F(CliLogDamageTest, PipelineReadingAcrossASkippedRangeSaysSoAndVerifies) {
+  CreateAndProduce("lines", 600, {"--segment-bytes", "4096"}, /*chunk=*/50);
+  ASSERT_GE(Segments("lines").size(), 2u);
+  const std::string first = Segments("lines").front();
+  const auto [at, header] = BatchHolding(first, 75);
+  ASSERT_LT(header.next_offset().value(), 200) << "a sealed segment holds the damage";
+  const int64_t lost_first = header.base_offset.value();
+  const int64_t lost_last = header.next_offset().value() - 1;
+  std::string bytes = ReadWholeFile(first);
+  bytes[at + log::kBatchHeaderSize + 3] ^= 0x21;
+  WriteWholeFile(first, bytes);
+  const std::string toml = tmp_ + "/lines.toml";
+  WriteWholeFile(toml, R"toml(name = "lines"
+batch_interval_ms = 20
+max_records_per_partition = 100
+[source]
+type = "log"
+topic = "lines"
+format = "raw"
+[sink]
+type = "sqlite"
+path = "lines.db"
+init = ["CREATE TABLE IF NOT EXISTS lines(value TEXT)"]
+mode = "append"
+table = "lines"
+)toml");
+
+  // Before the repair the pipeline stops at the damage, naming the way out.
+  RunResult refused = RunData({"run", toml, "--until-caught-up"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("onceflow topics repair lines --partition 0 --skip-damaged"));
+
+  RunResult fixed = RunData({"topics", "repair", "lines", "--skip-damaged"});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  RunResult run = RunData({"run", toml, "--until-caught-up"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string warning = "onceflow: warning: log: offsets " + std::to_string(lost_first) +
+                              ".." + std::to_string(lost_last) + " of topic 'lines' partition 0";
+  EXPECT_THAT(run.err, HasSubstr(warning));
+  EXPECT_EQ(run.err.find(warning), run.err.rfind(warning)) << "one line per range: " << run.err;
+  const int64_t lost = lost_last - lost_first + 1;
+  const std::string db = tmp_ + "/lines.db";
+  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines").at(0).at(0), 600 - lost);
+  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
+                                           std::to_string(lost_first) + "'")
+                .at(0)
+                .at(0),
+            0);
+  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
+                                           std::to_string(lost_last + 1) + "'")
+                .at(0)
+                .at(0),
+            1);
+  RunResult verify = RunData({"verify", toml});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
 
 }  // namespace
