@@ -75,8 +75,8 @@ std::string LossEvent::Describe() const {
                       : "offsets " + first.ToString() + ".." + last.ToString();
   if (kind == LossKind::kTornTail) {
     return "log: cut a torn tail off " + where + ": " + offsets + " lost (" + reason +
-           "); it was the last group write, whose fdatasync had not completed, so it was never "
-           "acknowledged; these offsets will be handed out again";
+           "); only the last group write, not yet synced, can be cut: with durability fsync it "
+           "was never acknowledged; these offsets will be handed out again";
   }
   return "log: " + offsets + " of " + where +
          " recorded as lost: a damaged range skipped by 'topics repair --skip-damaged' (" +

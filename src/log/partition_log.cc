@@ -304,9 +304,9 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
         " (offset " + expected.ToString() + ")" +
         (repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair));
   };
-  // Damage after the first returned batch ends the read there: the records before it are
-  // readable, and the next read, starting at the damaged batch, reports it.
-  bool stop_at_damage = false;
+  // Damage after the first returned batch ends the read there (`expected` is its offset): the
+  // records before it are readable, and the next read, starting at the damaged batch, reports
+  // it.
   while (start.position + p < seg_end) {
     if (buffer->size() - p < kBatchHeaderSize) {
       if (!spans.empty()) break;
@@ -323,7 +323,6 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
     }
     if (!bad.ok()) {
       if (spans.empty()) return Err(bad);
-      stop_at_damage = true;
       break;
     }
     if (p + header->length > buffer->size()) {
@@ -346,7 +345,6 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
     expected = header->next_offset();
     p += header->length;
   }
-  (void)stop_at_damage;  // `expected` already is the damaged batch's offset
   result.buffer = buffer;
   for (const auto& [at, len] : spans) {
     auto view = BatchView::Parse(std::string_view(buffer->data() + at, len));
