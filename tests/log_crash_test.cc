@@ -202,10 +202,13 @@ class LogCrashTest : public ::testing::Test {
     return last;
   }
 
-  // Damages the bytes of the active segment after the last acknowledged batch, as a power loss
-  // in the middle of a group write could: the file is cut short, bytes are garbled, sectors are
-  // left zero, or stale but valid batches follow the data. Recovery must keep every
-  // acknowledged record. Returns what it did, for failure messages.
+  // Damages the bytes of the active segment after the last acknowledged batch that belong to
+  // the last group write, as a power loss in the middle of that write could: the file is cut
+  // short, bytes are garbled, sectors are left zero, or stale but valid batches follow the data.
+  // Recovery must keep every acknowledged record. Only the last group write can be torn (an
+  // earlier group's fdatasync returned before the next group was written: damage there is
+  // corruption, see RecoveryTest.FlippedByteBeforeALaterGroupWriteIsCorruptionNotATornTail),
+  // so earlier unacknowledged groups are left alone. Returns what it did, for failure messages.
   std::string GarbleUnacknowledgedTail() {
     auto acks = ReadAcks(acks_);
     if (!acks.has_value()) return "no acks";
@@ -218,7 +221,7 @@ class LogCrashTest : public ::testing::Test {
     const std::string& bytes = *contents;
 
     // Walk the batches as recovery does, noting where the acknowledged ones end.
-    uint64_t pos = 0, acked_pos = 0;
+    uint64_t pos = 0, acked_pos = 0, last_group = 0;
     Offset expected = base;
     std::vector<std::pair<uint64_t, uint32_t>> batches;  // position, length
     while (pos + log::kBatchHeaderSize <= bytes.size()) {
@@ -229,11 +232,14 @@ class LogCrashTest : public ::testing::Test {
         break;
       }
       batches.emplace_back(pos, header->length);
+      if (header->starts_group()) last_group = pos;
       expected = header->next_offset();
       pos += header->length;
       if (expected.value() <= acked_end) acked_pos = pos;
     }
     const uint64_t data_end = pos;
+    // What a torn write can touch: the last group write, minus its acknowledged batches.
+    acked_pos = std::max(acked_pos, last_group);
     if (expected.value() < acked_end && acked_end > base.value()) {
       return "acknowledged data missing before garbling";  // Verify reports it
     }
@@ -284,7 +290,18 @@ class LogCrashTest : public ::testing::Test {
         }
         const auto [at, len] = batches[uniform(0, batches.size() - 1)];
         const uint64_t to = uniform(acked_pos, data_end);
-        s = file->WriteAt(to, std::string_view(bytes).substr(at, len));
+        // Stale bytes past a torn write's end can only come from that same group write (a cut
+        // truncates the file, and new segments are empty or zero-filled): none of them is the
+        // first batch of a later group, so the copy carries no group mark.
+        std::string stale(std::string_view(bytes).substr(at, len));
+        if (static_cast<uint8_t>(stale[log::kAttributesPos]) & log::kAttrGroupStart) {
+          stale[log::kAttributesPos] = static_cast<char>(
+              static_cast<uint8_t>(stale[log::kAttributesPos]) & ~log::kAttrGroupStart);
+          coding::EncodeFixed32(stale.data() + log::kCrcPos,
+                                crc32c::Value(stale.data() + log::kCrcStart,
+                                              stale.size() - log::kCrcStart));
+        }
+        s = file->WriteAt(to, stale);
         what = "stale batch copied to " + std::to_string(to);
         break;
       }

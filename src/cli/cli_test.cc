@@ -320,6 +320,7 @@ TEST_F(CliTest, HelpOnEveryVerb) {
                                                          {"topics", "create"},
                                                          {"topics", "list"},
                                                          {"topics", "describe"},
+                                                         {"topics", "repair"},
                                                          {"produce"},
                                                          {"consume"},
                                                          {"demo"},

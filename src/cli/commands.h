@@ -33,6 +33,17 @@ Status RunTopicsList(const std::string& data_dir);
 // the earliest and end offsets, the record count, the segment count and the bytes on disk.
 Status RunTopicsDescribe(const std::string& data_dir, const std::string& name);
 
+struct TopicsRepairOptions {
+  std::string data_dir;
+  std::string name;
+  std::optional<int32_t> partition;  // none: every partition
+  bool skip_damaged = false;
+};
+// `onceflow topics repair`: scans the partitions' segments for damage and prints one line per
+// damaged range. Without skip_damaged nothing changes and damage is an error naming the command
+// that skips it; with it, each range is recorded as lost (LOSSES) and readers skip it.
+Status RunTopicsRepair(const TopicsRepairOptions& options);
+
 struct ProduceOptions {
   std::string data_dir;
   std::string topic;

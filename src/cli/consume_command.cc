@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
+#include "log/loss_record.h"
 #include "log/partition_reader.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -69,6 +70,7 @@ struct Cursor {
   PartitionId partition;
   log::PartitionLog* log;
   std::unique_ptr<log::PartitionReader> reader;
+  size_t skipped_reported = 0;  // reader->skipped() entries already reported
 };
 
 class Consumer {
@@ -82,8 +84,20 @@ class Consumer {
     RecordView record;
     Offset offset;
     while (!done()) {
-      ASSIGN_OR_RETURN(bool more, c.reader->Next(&record, &offset));
-      if (!more) break;
+      auto next = c.reader->Next(&record, &offset);
+      if (!next.has_value()) {
+        // The records before damage are printed before the error that names it.
+        RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
+        return next.error();
+      }
+      if (c.skipped_reported < c.reader->skipped().size()) {
+        // A range recorded as lost: said on stderr, in order with the records around it.
+        RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
+        for (; c.skipped_reported < c.reader->skipped().size(); ++c.skipped_reported) {
+          log::ReportLoss(c.reader->skipped()[c.skipped_reported]);
+        }
+      }
+      if (!*next) break;
       *got_any = true;
       Print(c.partition, offset, record);
       ++printed_;

@@ -12,6 +12,7 @@
 #include "cli/pipeline_verbs.h"
 #include "cli/serve_command.h"
 #include "log/log_options.h"
+#include "log/loss_record.h"
 #include "onceflow/status.h"
 #include "util/fault_points.h"
 
@@ -72,6 +73,11 @@ log::Durability DurabilityFromFlag(const std::string& flag) {
 }
 
 int Main(int argc, char** argv) {
+  // Losses the log records (a torn tail cut at recovery, a skipped range read across) are said
+  // on stderr, whichever verb opened the log.
+  log::SetLossReporter([](const log::LossEvent& e) {
+    std::fprintf(stderr, "onceflow: warning: %s\n", e.Describe().c_str());
+  });
   CLI::App app{
       "onceflow: stream processing with exactly-once output. This command runs pipelines "
       "described in TOML files (run, status, verify), manages the topics of the embedded "
@@ -109,7 +115,7 @@ int Main(int argc, char** argv) {
   AddServeVerb(&app, add_data_option, &data_flag, &action);
 
   // topics create | list | describe
-  CLI::App* topics = app.add_subcommand("topics", "Create, list and describe topics");
+  CLI::App* topics = app.add_subcommand("topics", "Create, list, describe and repair topics");
   topics->require_subcommand(1);
   add_data_option(topics);
   add_kafka_option(topics);
@@ -173,6 +179,33 @@ int Main(int argc, char** argv) {
     action = [&] {
       if (!kafka_flag.empty()) return RunKafkaTopicsDescribe(kafka_flag, describe_name);
       return RunTopicsDescribe(ResolveDataDir(data_flag), describe_name);
+    };
+  });
+
+  TopicsRepairOptions repair;
+  int32_t repair_partition = -1;
+  CLI::App* repair_cmd = topics->add_subcommand(
+      "repair", "Find damaged ranges in a topic's segments; with --skip-damaged, skip them");
+  repair_cmd->footer(
+      "Scans every segment of the partitions for damage that makes reads or the log's "
+      "recovery stop (a torn tail is not damage: it is cut and recorded when the partition is "
+      "opened). Prints one line per damaged range: its offsets, file and byte. Without "
+      "--skip-damaged nothing changes and damage exits non-zero. With it, each range is "
+      "recorded as lost in the partition's LOSSES file and the segment is split around it: "
+      "readers and pipelines skip those offsets (a pipeline reading across them prints a "
+      "line naming them), and 'topics describe' lists them. Needs the partition's writer "
+      "lock: stop producers first.");
+  repair_cmd->add_option("name", repair.name, "Topic name")->required();
+  repair_cmd->add_option("-p,--partition", repair_partition, "Only this partition")
+      ->option_text("P");
+  repair_cmd->add_flag("--skip-damaged", repair.skip_damaged,
+                       "Record the damaged ranges as lost and skip them (irreversible)");
+  add_data_option(repair_cmd);
+  repair_cmd->callback([&] {
+    action = [&] {
+      repair.data_dir = ResolveDataDir(data_flag);
+      if (repair_partition >= 0) repair.partition = repair_partition;
+      return RunTopicsRepair(repair);
     };
   });
 

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <optional>
+
+#include "log/loss_record.h"
 
 namespace onceflow::log {
 
@@ -40,6 +43,9 @@ struct LogOptions {
   // Open without taking the partition's lock or changing any file: another process may be
   // appending. Appends are refused.
   bool read_only = false;
+  // Told of every loss the log records while this partition is open (a torn tail cut at
+  // recovery). Unset: the process-wide reporter (SetLossReporter). Library code never prints.
+  LossReporter on_loss;
 };
 
 }  // namespace onceflow::log

@@ -90,6 +90,7 @@ Status PartitionLog::Load() {
     }
     for (const std::string& name : stray) RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
   }
+  ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
   const RecoveryMode mode = ro ? RecoveryMode::kReadOnly
                             : options_.durability == Durability::kFsync
                                 ? RecoveryMode::kRecover
@@ -101,11 +102,23 @@ Status PartitionLog::Load() {
     } else {
       ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
       torn_tail_ = seg->torn_tail();
+      if (seg->torn_tail_event()) {
+        losses_.push_back(*seg->torn_tail_event());
+        if (options_.on_loss) {
+          options_.on_loss(*seg->torn_tail_event());
+        } else {
+          ReportLoss(*seg->torn_tail_event());
+        }
+      }
     }
-    if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset()) {
-      return Status::Corruption("segment " + segments_.back()->path() + " ends at offset " +
-                                segments_.back()->next_offset().ToString() + " but " +
-                                seg->path() + " starts at offset " + seg->base_offset().ToString());
+    if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
+        !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
+      const std::string repair = RepairCommand(dir_);
+      return Status::Corruption(
+          "segment " + segments_.back()->path() + " ends at offset " +
+          segments_.back()->next_offset().ToString() + " but " + seg->path() +
+          " starts at offset " + seg->base_offset().ToString() +
+          (repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair));
     }
     segments_.push_back(std::move(seg));
   }
@@ -166,6 +179,10 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     // The I/O runs unlocked: readers keep reading and the next group gathers meanwhile. Only
     // the leader touches the segment's tail, and it stays at the front of the queue until done.
     lock.unlock();
+    // The first batch of a group is marked (format v2), so that recovery can tell the last
+    // group write (which a crash may tear) from earlier, synced ones. Its CRC is recomputed,
+    // unlocked: the leader's own batch heads the group, and its appender is this thread.
+    MarkGroupStart(std::span<char>(w.batch.data(), w.batch.size()));
     s = seg->file().WriteAt(position, iov);
     if (s.ok() && options_.durability == Durability::kFsync) s = seg->file().Sync();
     lock.lock();
@@ -254,8 +271,11 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
   uint64_t seg_end = 0;
   {
     std::lock_guard lock(mu_);
+    if (const LossEvent* lost = SkippedRangeAt(from); lost != nullptr) {
+      return ReadResult{nullptr, {}, lost->last + 1, *lost};
+    }
     if (segments_.empty() || from >= segments_.back()->next_offset()) {
-      return ReadResult{nullptr, {}, from};
+      return ReadResult{nullptr, {}, from, std::nullopt};
     }
     if (from < segments_.front()->base_offset()) {
       return Err(Status::OutOfRange("offset " + from.ToString() +
@@ -277,21 +297,34 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
   Offset expected = start.offset;
   size_t p = 0;
   std::vector<std::pair<size_t, uint32_t>> spans;  // batches to return: position, length
+  const std::string repair = RepairCommand(dir_);
   auto damaged = [&](const std::string& why) {
-    return Status::Corruption(why + " in batch at byte " + std::to_string(start.position + p) +
-                              " of " + seg->path() + " (offset " + expected.ToString() + ")");
+    return Status::Corruption(
+        why + " in batch at byte " + std::to_string(start.position + p) + " of " + seg->path() +
+        " (offset " + expected.ToString() + ")" +
+        (repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair));
   };
+  // Damage after the first returned batch ends the read there (`expected` is its offset): the
+  // records before it are readable, and the next read, starting at the damaged batch, reports
+  // it.
   while (start.position + p < seg_end) {
     if (buffer->size() - p < kBatchHeaderSize) {
       if (!spans.empty()) break;
       return Err(damaged("truncated batch header"));
     }
     auto header = ParseBatchHeader(std::string_view(buffer->data() + p, kBatchHeaderSize));
-    if (!header.has_value()) return Err(damaged(header.error().message()));
-    if (header->base_offset != expected) {
-      return Err(damaged("base offset " + header->base_offset.ToString() + " out of sequence"));
+    Status bad;
+    if (!header.has_value()) {
+      bad = damaged(header.error().message());
+    } else if (header->base_offset != expected) {
+      bad = damaged("base offset " + header->base_offset.ToString() + " out of sequence");
+    } else if (start.position + p + header->length > seg_end) {
+      bad = damaged("batch past data end");
     }
-    if (start.position + p + header->length > seg_end) return Err(damaged("batch past data end"));
+    if (!bad.ok()) {
+      if (spans.empty()) return Err(bad);
+      break;
+    }
     if (p + header->length > buffer->size()) {
       if (!spans.empty()) break;
       // The batch holding `from` is larger than what was read: read the rest of it.
@@ -316,14 +349,34 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
   for (const auto& [at, len] : spans) {
     auto view = BatchView::Parse(std::string_view(buffer->data() + at, len));
     if (!view.has_value()) {
+      const Offset base(static_cast<int64_t>(coding::DecodeFixed64(buffer->data() + at)));
+      if (!result.batches.empty()) {
+        // Return the intact batches before it; the next read starts at the damaged one.
+        result.next_offset = base;
+        return result;
+      }
       p = at;
-      expected = Offset(static_cast<int64_t>(coding::DecodeFixed64(buffer->data() + at)));
+      expected = base;
       return Err(damaged(view.error().message()));
     }
     result.batches.push_back(*view);
   }
   result.next_offset = expected;
   return result;
+}
+
+const LossEvent* PartitionLog::SkippedRangeAt(Offset offset) const {
+  for (const LossEvent& e : losses_) {
+    if (e.Skips(offset)) return &e;
+  }
+  return nullptr;
+}
+
+bool PartitionLog::SkippedBetween(Offset end, Offset base) const {
+  for (const LossEvent& e : losses_) {
+    if (e.kind == LossKind::kSkipped && e.first == end && e.last + 1 == base) return true;
+  }
+  return false;
 }
 
 Offset PartitionLog::WaitForMore(Offset offset, std::chrono::milliseconds timeout) {
@@ -371,7 +424,8 @@ Status PartitionLog::RefreshLocked() {
     ASSIGN_OR_RETURN(auto seg, Segment::OpenActive(dir_, parsed->base_offset,
                                                    options_.index_interval_bytes,
                                                    RecoveryMode::kReadOnly));
-    if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset()) {
+    if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
+        !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
       return Status::Busy("segment " + seg->path() + " appeared before its predecessor's end");
     }
     segments_.push_back(std::move(seg));

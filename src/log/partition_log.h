@@ -7,12 +7,14 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "log/log_options.h"
+#include "log/loss_record.h"
 #include "log/record_batch.h"
 #include "log/segment.h"
 #include "onceflow/ids.h"
@@ -26,6 +28,9 @@ struct ReadResult {
   std::shared_ptr<const std::string> buffer;
   std::vector<BatchView> batches;  // in offset order; the first holds the offset asked for
   Offset next_offset;              // where the next read continues
+  // Set when the offsets asked for were skipped by `topics repair --skip-damaged`: the read
+  // returns no batches and next_offset is the first offset after the skipped range.
+  std::optional<LossEvent> skipped;
 };
 
 // Lifecycle: Open recovers the partition (torn tail truncated, corruption refused) and, unless
@@ -54,7 +59,9 @@ class PartitionLog {
 
   // Reads the batch holding `from` and the ones after it, about `max_bytes` in all (always at
   // least one whole batch). Empty at the end of the log; out_of_range below earliest_offset().
-  // A damaged batch is a corruption error naming the file and byte position.
+  // The batches before a damaged one are returned; a read that starts at a damaged batch is a
+  // corruption error naming the file, byte position and offset (and the repair command). A
+  // `from` inside a range recorded as skipped returns no batches and result.skipped.
   Result<ReadResult> Read(Offset from, size_t max_bytes) const;
 
   // Blocks until end_offset() > offset or the timeout passes; returns end_offset(). In
@@ -75,6 +82,9 @@ class PartitionLog {
   const LogOptions& options() const { return options_; }
   // What recovery cut off at open ("" if nothing): for logs and tests.
   const std::string& recovered_torn_tail() const { return torn_tail_; }
+  // The partition's recorded losses (its LOSSES file) as of open: torn tails cut and ranges
+  // skipped, oldest first.
+  const std::vector<LossEvent>& losses() const { return losses_; }
 
   PartitionLog(const PartitionLog&) = delete;
   PartitionLog& operator=(const PartitionLog&) = delete;
@@ -90,11 +100,18 @@ class PartitionLog {
   void MaybeStartPreallocation();
   std::string TakePreallocatedFile();
   std::shared_ptr<Segment> FindSegmentLocked(Offset offset) const;
+  // The skipped range holding `offset`, if any.
+  const LossEvent* SkippedRangeAt(Offset offset) const;
+  // True if segments ending at `end` and starting at `base` are joined by a skipped range.
+  bool SkippedBetween(Offset end, Offset base) const;
 
   const std::string dir_;
   const LogOptions options_;
   int lock_fd_ = -1;
   std::string torn_tail_;
+  // Loaded at open; immutable afterwards (a repair needs the writer's lock, and readers that
+  // opened before it see its split segments only after reopening).
+  std::vector<LossEvent> losses_;
 
   mutable std::mutex mu_;
   // Oldest first; back() is the active segment. Guarded by mu_.

@@ -20,6 +20,12 @@ Result<bool> PartitionReader::Next(RecordView* record, Offset* offset) {
     }
     ASSIGN_OR_RETURN(fetched_, log_->Read(position_, fetch_bytes_));
     batch_ = 0;
+    if (fetched_.skipped) {
+      // A range recorded as lost: continue after it.
+      skipped_.push_back(*fetched_.skipped);
+      position_ = fetched_.next_offset;
+      continue;
+    }
     if (fetched_.batches.empty()) return false;
   }
 }

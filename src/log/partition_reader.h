@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <optional>
+#include <vector>
 
+#include "log/loss_record.h"
 #include "log/partition_log.h"
 #include "onceflow/ids.h"
 #include "onceflow/record.h"
@@ -25,6 +27,9 @@ class PartitionReader {
 
   // The offset of the next record Next() returns.
   Offset position() const { return position_; }
+  // The ranges recorded as lost (`topics repair --skip-damaged`) that Next() jumped over so
+  // far, in offset order: a caller that expects contiguous offsets reports them.
+  const std::vector<LossEvent>& skipped() const { return skipped_; }
 
  private:
   const PartitionLog* log_;
@@ -33,6 +38,7 @@ class PartitionReader {
   ReadResult fetched_;
   size_t batch_ = 0;
   std::optional<BatchView::Iterator> records_;
+  std::vector<LossEvent> skipped_;
 };
 
 }  // namespace onceflow::log

@@ -70,7 +70,7 @@ std::string BatchBuilder::Finish() {
   char* h = buffer_.data();
   coding::EncodeFixed64(h + kBaseOffsetPos, 0);
   coding::EncodeFixed32(h + kBatchLengthPos, static_cast<uint32_t>(buffer_.size()));
-  h[kMagicPos] = static_cast<char>(kMagicV1);
+  h[kMagicPos] = static_cast<char>(kCurrentMagic);
   h[kAttributesPos] = 0;
   coding::EncodeFixed16(h + kHeaderLengthPos, kBatchHeaderSize);
   coding::EncodeFixed32(h + kRecordCountPos, count_);
@@ -95,6 +95,17 @@ void SetBaseOffset(char* batch, Offset base) {
   coding::EncodeFixed64(batch + kBaseOffsetPos, static_cast<uint64_t>(base.value()));
 }
 
+void MarkGroupStart(std::span<char> batch) {
+  char* h = batch.data();
+  h[kMagicPos] = static_cast<char>(kMagicV2);
+  h[kAttributesPos] = static_cast<char>(static_cast<uint8_t>(h[kAttributesPos]) | kAttrGroupStart);
+  coding::EncodeFixed32(h + kCrcPos, crc32c::Value(h + kCrcStart, batch.size() - kCrcStart));
+}
+
+bool BatchHeader::starts_group() const {
+  return magic >= kMagicV2 && (attributes & kAttrGroupStart) != 0;
+}
+
 Result<BatchHeader> ParseBatchHeader(std::string_view bytes) {
   const char* h = bytes.data();
   BatchHeader header;
@@ -105,7 +116,9 @@ Result<BatchHeader> ParseBatchHeader(std::string_view bytes) {
   header.first_timestamp = static_cast<int64_t>(DecodeFixed64(h + kFirstTimestampPos));
   header.max_timestamp = static_cast<int64_t>(DecodeFixed64(h + kMaxTimestampPos));
   const auto magic = static_cast<uint8_t>(h[kMagicPos]);
-  if (magic != kMagicV1) {
+  header.magic = magic;
+  header.attributes = static_cast<uint8_t>(h[kAttributesPos]);
+  if (magic != kMagicV1 && magic != kMagicV2) {
     return Err(Status::Corruption("unknown batch magic " + std::to_string(magic)));
   }
   if (DecodeFixed16(h + kHeaderLengthPos) != kBatchHeaderSize) {

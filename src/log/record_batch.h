@@ -44,6 +44,10 @@ std::string EncodeBatch(std::span<const RecordView> records);
 // Writes the base offset into an encoded batch (outside the CRC, so no recomputation).
 void SetBaseOffset(char* batch, Offset base);
 
+// Marks an encoded batch as the first of a group write (magic 2, kAttrGroupStart) and
+// recomputes its CRC. REQUIRES: batch.size() is the batch's length.
+void MarkGroupStart(std::span<char> batch);
+
 // The fixed header of a batch.
 struct BatchHeader {
   Offset base_offset;
@@ -52,7 +56,11 @@ struct BatchHeader {
   uint32_t record_count = 0;
   int64_t first_timestamp = 0;
   int64_t max_timestamp = 0;
+  uint8_t magic = 0;
+  uint8_t attributes = 0;
 
+  // True if the log wrote this batch first in a group write (format v2).
+  bool starts_group() const;
   // The offset after the last record of the batch.
   Offset next_offset() const { return base_offset + record_count; }
 };

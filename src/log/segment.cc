@@ -2,9 +2,11 @@
 #include "log/segment.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "log/log_format.h"
+#include "log/loss_record.h"
 #include "log/record_batch.h"
 #include "log/segment_name.h"
 #include "util/coding.h"
@@ -51,41 +53,80 @@ bool AllZero(const char* p, size_t n) {
 }
 
 // True if a whole valid batch (header checks and CRC) starts at p, with at most `avail` bytes.
-bool ValidBatchAt(const char* p, size_t avail, uint32_t* length) {
-  if (avail < kBatchHeaderSize || static_cast<uint8_t>(p[kMagicPos]) != kMagicV1) return false;
+bool ValidBatchAt(const char* p, size_t avail, BatchHeader* out) {
+  const auto magic = static_cast<uint8_t>(p[kMagicPos]);
+  if (avail < kBatchHeaderSize || (magic != kMagicV1 && magic != kMagicV2)) return false;
   auto header = ParseBatchHeader(std::string_view(p, kBatchHeaderSize));
   if (!header.has_value() || header->length > avail) return false;
   if (crc32c::Value(p + kCrcStart, header->length - kCrcStart) != header->crc) return false;
-  *length = header->length;
+  *out = *header;
   return true;
 }
 
-// Searches [damaged + 1, damaged + search) for valid batches and returns the end of the
-// furthest one (0 if none). Stops early once valid data beyond the torn window is found.
-Result<uint64_t> FurthestValidDataAfter(const File& file, uint64_t file_size, uint64_t damaged,
-                                        uint64_t search = kTornWindowBytes + kMaxBatchBytes) {
+// The next byte in [from, end) that could be a batch's magic byte, or nullptr.
+const char* NextMagic(const char* from, const char* end) {
+  if (from >= end) return nullptr;
+  const void* a = std::memchr(from, kMagicV1, static_cast<size_t>(end - from));
+  const char* limit = a != nullptr ? static_cast<const char*>(a) : end;
+  const void* b = std::memchr(from, kMagicV2, static_cast<size_t>(limit - from));
+  return b != nullptr ? static_cast<const char*>(b) : static_cast<const char*>(a);
+}
+
+// What lies after a damaged batch.
+struct AfterDamage {
+  uint64_t furthest = 0;     // end of the furthest valid batch found (0: none)
+  uint64_t group_start = 0;  // position of the first valid batch that starts a group (0: none)
+  Offset last_next{-1};      // the largest next_offset of a valid batch at or after `expected`
+};
+
+// Searches [damaged + 1, damaged + search) for valid batches. Stops early once the damage is
+// proven not to be a torn write: a batch that starts a later group write, or valid data beyond
+// one group write.
+Result<AfterDamage> ScanAfterDamage(const File& file, uint64_t file_size, uint64_t damaged,
+                                    Offset expected,
+                                    uint64_t search = kTornWindowBytes + kMaxBatchBytes) {
   const uint64_t limit = std::min<uint64_t>(file_size, damaged + search);
   std::string region(limit - damaged, '\0');
   ASSIGN_OR_RETURN(size_t got, file.ReadAt(damaged, region.size(), region.data()));
   region.resize(got);
-  uint64_t furthest = 0;
+  AfterDamage out;
   size_t q = 1;
   while (q + kBatchHeaderSize <= region.size()) {
-    // Candidates have the magic byte in place: find them with memchr.
-    const void* m = std::memchr(region.data() + q + kMagicPos, kMagicV1,
-                                region.size() - q - kMagicPos);
+    // Candidates have a magic byte in place.
+    const char* m = NextMagic(region.data() + q + kMagicPos, region.data() + region.size());
     if (m == nullptr) break;
-    q = static_cast<size_t>(static_cast<const char*>(m) - region.data()) - kMagicPos;
-    uint32_t len = 0;
-    if (ValidBatchAt(region.data() + q, region.size() - q, &len)) {
-      furthest = damaged + q + len;
-      if (furthest - damaged > kTornWindowBytes) break;
-      q += len;
+    q = static_cast<size_t>(m - region.data()) - kMagicPos;
+    if (q + kBatchHeaderSize > region.size()) break;
+    BatchHeader h;
+    if (ValidBatchAt(region.data() + q, region.size() - q, &h)) {
+      out.furthest = damaged + q + h.length;
+      if (h.base_offset >= expected && h.next_offset() > out.last_next) {
+        out.last_next = h.next_offset();
+      }
+      if (h.starts_group()) {
+        out.group_start = damaged + q;
+        break;
+      }
+      if (out.furthest - damaged > kTornWindowBytes) break;
+      q += h.length;
     } else {
       ++q;
     }
   }
-  return furthest;
+  return out;
+}
+
+// Why the damage at `pos` cannot be a torn write, or "" if it can.
+std::string ProvenSynced(const AfterDamage& after, uint64_t pos) {
+  if (after.group_start != 0) {
+    return "the batch at byte " + std::to_string(after.group_start) +
+           " starts a later group write, so these bytes had been synced";
+  }
+  if (after.furthest > pos + kTornWindowBytes) {
+    return "valid data follows up to byte " + std::to_string(after.furthest) +
+           ", more than one group write";
+  }
+  return "";
 }
 
 }  // namespace
@@ -229,62 +270,110 @@ Status Segment::Scan(RecoveryMode mode) {
   }
   next_offset_ = expected;
   data_end_ = pos;
+  const std::string repair = RepairCommand(dir_);
+  const std::string way_out =
+      repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair;
+  auto damaged = [&](const std::string& what, const std::string& proof) {
+    return Status::Corruption(what + " at byte " + std::to_string(pos) + " of " + path() +
+                              ": offset " + expected.ToString() + " on is damaged (" + proof +
+                              ")" + way_out);
+  };
   if (zero_end && why.empty() && mode != RecoveryMode::kReadOnly) {
     // Zeros end the data, but a torn group write can leave zeros where its first pages should
     // be and valid batches after them (pages reach the disk in any order). Such stale batches
-    // must never be adopted later, when new appends end just before them; and valid data past
-    // one group write means the zeros are damage, not a torn write.
-    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos,
-                                                               kTornWindowBytes + (1u << 20)));
-    if (furthest == 0) return Status::Ok();
-    if (furthest > pos + kTornWindowBytes && mode == RecoveryMode::kRecover) {
-      return Status::Corruption("zeroed batch header at byte " + std::to_string(pos) + " of " +
-                                path() + ", followed by valid data up to byte " +
-                                std::to_string(furthest) + ": offset " + expected.ToString() +
-                                " on is damaged");
+    // must never be adopted later, when new appends end just before them; and valid data of a
+    // later group write (or past one group write) means the zeros are damage, not a torn write.
+    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
+                                                        kTornWindowBytes + (1u << 20)));
+    if (after.furthest == 0) return Status::Ok();
+    if (const std::string proof = ProvenSynced(after, pos);
+        !proof.empty() && mode == RecoveryMode::kRecover) {
+      return damaged("zeroed batch header", proof);
     }
-    return TruncateTornTail(pos, "zeroed batch header followed by stale batches");
+    return TruncateTornTail(pos, expected, after.last_next,
+                            "zeroed batch header followed by stale batches");
   }
   if (why.empty()) return Status::Ok();
   if (mode == RecoveryMode::kReadOnly) {
     // Another process may be mid-write: an invalid batch at the end is data not yet written.
-    // Valid data far past it (more than one group write) means damage, not a write in flight.
-    // Readers poll often, so the search is bounded: damage inside a batch larger than 1 MiB
-    // may go unnoticed here (the writer's own recovery searches further).
-    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos,
-                                                               kTornWindowBytes + (1u << 20)));
-    if (furthest > pos + kTornWindowBytes) {
-      return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
-                                " of " + path() + ", followed by valid data up to byte " +
-                                std::to_string(furthest) + ": offset " + expected.ToString() +
-                                " on is damaged");
+    // A batch of a later group write after it, or valid data far past it, means damage. Readers
+    // poll often, so the search is bounded: damage inside a batch larger than 1 MiB may go
+    // unnoticed here (the writer's own recovery searches further).
+    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
+                                                        kTornWindowBytes + (1u << 20)));
+    if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
+      // The batch at `pos` was read before the data after it: it may have been a write in
+      // flight then, completed since (a later group is written only after it). Only a batch
+      // still invalid now, with a later group write already on file, is damage.
+      ASSIGN_OR_RETURN(bool valid_now, ValidBatchNow(pos));
+      if (valid_now) return Status::Ok();  // the next refresh reads on from `pos`
+      return damaged("invalid batch (" + why + ")", proof);
     }
     return Status::Ok();
   }
 
   if (mode == RecoveryMode::kStrict) {
-    return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
-                              " of sealed segment " + path() + ": offset " + expected.ToString() +
-                              " on is damaged");
+    return damaged("invalid batch (" + why + ") in sealed segment",
+                   "a sealed segment was synced whole");
   }
+  Offset last_next(-1);
   if (mode == RecoveryMode::kRecover) {
-    ASSIGN_OR_RETURN(uint64_t furthest, FurthestValidDataAfter(file_, file_size, pos));
-    if (furthest > pos + kTornWindowBytes) {
-      return Status::Corruption("invalid batch (" + why + ") at byte " + std::to_string(pos) +
-                                " of " + path() + ", followed by valid data up to byte " +
-                                std::to_string(furthest) + ": offset " + expected.ToString() +
-                                " on is damaged");
+    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected));
+    if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
+      return damaged("invalid batch (" + why + ")", proof);
+    }
+    last_next = after.last_next;
+  }
+  // The damaged batch's own header, when it is readable and in sequence, says which offsets it
+  // held.
+  if (file_size - pos >= kBatchHeaderSize) {
+    std::string h(kBatchHeaderSize, '\0');
+    auto got = file_.ReadAt(pos, h.size(), h.data());
+    if (got.has_value() && *got == h.size()) {
+      auto header = ParseBatchHeader(h);
+      if (header.has_value() && header->base_offset == expected &&
+          header->next_offset() > last_next) {
+        last_next = header->next_offset();
+      }
     }
   }
-  return TruncateTornTail(pos, why);
+  return TruncateTornTail(pos, expected, last_next, why);
 }
 
-Status Segment::TruncateTornTail(uint64_t pos, const std::string& why) {
-  // A torn tail: the last write never completed, so it was never acknowledged. Cut it off,
-  // with whatever follows it.
+Result<bool> Segment::ValidBatchNow(uint64_t pos) const {
+  std::string header(kBatchHeaderSize, '\0');
+  ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, header.size(), header.data()));
+  if (got < header.size()) return false;
+  auto parsed = ParseBatchHeader(header);
+  if (!parsed.has_value()) return false;
+  std::string batch(parsed->length, '\0');
+  ASSIGN_OR_RETURN(got, file_.ReadAt(pos, batch.size(), batch.data()));
+  if (got < batch.size()) return false;
+  BatchHeader h;
+  return ValidBatchAt(batch.data(), batch.size(), &h);
+}
+
+Status Segment::TruncateTornTail(uint64_t pos, Offset first, Offset last_next,
+                                 const std::string& why) {
+  // A torn tail: the last group write never completed, so it was never acknowledged. Cut it
+  // off, with whatever follows it; but first record what is cut, durably, so that it can be
+  // shown later and a reader can tell that these offsets were handed out twice.
+  LossEvent event;
+  event.kind = LossKind::kTornTail;
+  event.segment = MakeSegmentFileName(base_offset_, SegmentFileKind::kLog);
+  event.byte = pos;
+  event.first = first;
+  event.last = last_next > first ? last_next - 1 : Offset(-1);
+  event.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  event.reason = why;
+  event.partition_dir = dir_;
+  RETURN_IF_ERROR(AppendLoss(dir_, event));
   RETURN_IF_ERROR(file_.Truncate(pos));
   RETURN_IF_ERROR(file_.Sync());
   torn_tail_ = why + " at byte " + std::to_string(pos) + " of " + path();
+  torn_tail_event_ = event;
   return Status::Ok();
 }
 

@@ -12,8 +12,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "log/loss_record.h"
 #include "log/offset_index.h"
 #include "onceflow/ids.h"
 #include "onceflow/status.h"
@@ -84,6 +86,8 @@ class Segment {
   const std::string& path() const { return file_.path(); }
   // Why the last scan cut a torn tail off (empty if it did not): for logs and tests.
   const std::string& torn_tail() const { return torn_tail_; }
+  // The loss recorded for that cut (in the partition's LOSSES file), if the last scan cut one.
+  const std::optional<LossEvent>& torn_tail_event() const { return torn_tail_event_; }
 
   Segment(const Segment&) = delete;
   Segment& operator=(const Segment&) = delete;
@@ -92,8 +96,11 @@ class Segment {
   Segment(std::string dir, Offset base_offset, File file, uint64_t index_interval_bytes);
   // Scans batches from data_end_ on (see RecoveryMode); updates the summary and index.
   Status Scan(RecoveryMode mode);
-  // Truncates the file at `pos` (a torn tail) and records why.
-  Status TruncateTornTail(uint64_t pos, const std::string& why);
+  // True if a whole valid batch is in the file at `pos` now (re-read from the file).
+  Result<bool> ValidBatchNow(uint64_t pos) const;
+  // Records the loss of offsets [first, last_next) (last_next -1: unknown end) in the
+  // partition's LOSSES file, then truncates the file at `pos` (a torn tail).
+  Status TruncateTornTail(uint64_t pos, Offset first, Offset last_next, const std::string& why);
 
   std::string dir_;
   Offset base_offset_;
@@ -106,6 +113,7 @@ class Segment {
   // Position of the last indexed batch (or 0): the next entry is due index_interval bytes on.
   uint64_t last_indexed_position_ = 0;
   std::string torn_tail_;
+  std::optional<LossEvent> torn_tail_event_;
 };
 
 }  // namespace onceflow::log

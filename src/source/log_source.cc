@@ -33,8 +33,22 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
   RecordView r;
   Offset o;
   Offset expected = from;
+  // Jumps `expected` over a range recorded as lost that starts there, reporting it.
+  auto skip_lost = [&]() {
+    for (const log::LossEvent& lost : reader.skipped()) {
+      if (lost.first <= expected && expected <= lost.last) {
+        ReportSkipped(lost);
+        expected = lost.last + 1;
+        return true;
+      }
+    }
+    return false;
+  };
   while (expected < until) {
     ASSIGN_OR_RETURN(bool more, reader.Next(&r, &o));
+    while (expected < until && (!more || o != expected) && skip_lost()) {
+    }
+    if (expected >= until) break;
     if (!more) {
       return Status::OutOfRange("topic '" + topic_->name() + "' partition " +
                                 partition.ToString() + " ends at offset " + expected.ToString() +
@@ -49,6 +63,19 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
     expected = o + 1;
   }
   return Status::Ok();
+}
+
+Result<std::vector<log::LossEvent>> LogSource::Losses(PartitionId partition) const {
+  ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
+  return log::ReadLosses(log->dir());
+}
+
+void LogSource::ReportSkipped(const log::LossEvent& lost) {
+  {
+    std::lock_guard lock(reported_mu_);
+    if (!reported_.emplace(lost.partition_dir, lost.first.value()).second) return;
+  }
+  log::ReportLoss(lost);
 }
 
 void LogSource::WaitForData(const std::vector<Offset>& positions,

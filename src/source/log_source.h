@@ -4,8 +4,11 @@
 
 #include <memory>
 #include <mutex>
+#include <set>
+#include <utility>
 #include <string>
 
+#include "log/loss_record.h"
 #include "log/topic.h"
 #include "source/source.h"
 
@@ -18,19 +21,31 @@ class LogSource : public Source {
                                                  const std::string& topic);
 
   Result<Bounds> OffsetBounds() override;
+  // Offsets recorded as lost by `onceflow topics repair --skip-damaged` are skipped (the same
+  // way on every read of the range, so a re-run batch reads identically) and reported once per
+  // process through log::ReportLoss: one loud line naming the topic, partition and offsets.
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
   Result<SourceIdentity> Identity() override {
     return SourceIdentity{"log", topic_->name(), topic_->id()};
   }
+  // The partition's recorded losses as of now (its LOSSES file, read afresh): torn tails a
+  // writer cut (their offsets were handed out again) and ranges skipped by `topics repair`.
+  // For a caller that committed offsets of this partition before: a torn tail whose first
+  // offset is below a committed offset means committed records were lost or rewritten.
+  Result<std::vector<log::LossEvent>> Losses(PartitionId partition) const;
+
   std::string Describe() const override { return "log topic '" + topic_->name() + "'"; }
 
  private:
   explicit LogSource(std::unique_ptr<log::Topic> topic) : topic_(std::move(topic)) {}
-  // Refreshes every partition from disk and returns its earliest or end offset.
+  // Reports a skipped range the first time this source reads across it.
+  void ReportSkipped(const log::LossEvent& lost);
 
   std::unique_ptr<log::Topic> topic_;
+  std::mutex reported_mu_;
+  std::set<std::pair<std::string, int64_t>> reported_;  // (partition dir, first offset)
 };
 
 }  // namespace onceflow::source
