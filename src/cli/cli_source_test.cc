@@ -9,9 +9,11 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/cli_pipeline_test_util.h"
@@ -211,6 +213,8 @@ TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
   meta.erase(id_line, meta.find('\n', id_line) - id_line + 1);
   WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
   std::filesystem::remove(data_ + "/pipelines/ledger/source.meta");
+  // ... and progress rows of a version-1 table: no source, no starts.
+  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET source = NULL, started = NULL"), "");
   EXPECT_EQ(RunVerb("status").exit_code, 0);
   EXPECT_EQ(RunVerb("verify").exit_code, 0);
   Produce(500);
@@ -295,16 +299,15 @@ TEST_F(CliSourceTest, ResetIsRefusedWhileThePipelineRuns) {
   WriteToml(100);
   Produce(100);
   ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
-  ASSERT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress"), "");
   Produce(100);
-  // The run stalls right after writing its next intent, holding the checkpoint's lock.
+  // The run stops itself (SIGSTOP) right after writing its next intent, holding the
+  // checkpoint's lock; the test acts once it says so.
   Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"),
-              {{"ONCEFLOW_FAULTS", "after_intent=slow:60s"}});
-  bool stalled = false;
-  for (int i = 0; i < 3000 && !stalled; ++i) {
-    stalled = RunVerb("status").out.find("unfinished      batch") != std::string::npos;
+              {{"ONCEFLOW_FAULTS", "after_intent=stop"}});
+  while (run.err().find("fault point after_intent: stopped") == std::string::npos) {
+    ASSERT_FALSE(run.Poll().has_value()) << run.err();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  ASSERT_TRUE(stalled);
   RunResult r = RunVerb("reset", {"--yes"});
   run.Signal(SIGKILL);
   run.Wait();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "checkpoint/checkpoint.h"
 #include "cli/pipeline_state.h"
@@ -42,6 +43,7 @@ class Verifier {
 
   void Run() {
     CheckRows();
+    CheckStarts();
     const checkpoint::BatchIntent& intent = *cp_.last_intent;
     for (const OffsetRange& r : intent.ranges) CheckPartition(intent, r);
     for (const auto& [p, covers] : covers_) {
@@ -83,6 +85,66 @@ class Verifier {
                                 r.partition.value(), task, Range(r.from, r.until)));
         }
         covers_[r.partition.value()].push_back({task, prog.last_batch, r});
+      }
+    }
+  }
+
+  // The sink's output of each partition begins exactly where the pipeline started reading it
+  // (the checkpoint's source.meta against the progress rows' starts). With the ends checked by
+  // CheckPartition and every commit refused by the sink unless it continues the stored range
+  // exactly, the output is then contiguous from the pipeline's start: a sink that lost its
+  // first batches (emptied, replaced, restored) cannot verify OK.
+  void CheckStarts() {
+    std::map<int32_t, Offset> sink_start;  // the earliest known start among the rows
+    std::set<int32_t> unknown;             // a row that committed the partition before starts
+    for (const auto& [task, prog] : progress_) {
+      for (const auto& [partition, start] : prog.started) {
+        if (!start.has_value()) {
+          unknown.insert(partition.value());
+          continue;
+        }
+        auto [it, added] = sink_start.emplace(partition.value(), *start);
+        if (!added) it->second = std::min(it->second, *start);
+      }
+    }
+    int checked = 0, not_checked = 0;
+    for (const auto& [p, start] : sink_start) {
+      const Offset recorded = cp_.source ? cp_.source->StartOf(PartitionId(p)) : Offset(-1);
+      if (recorded.value() < 0 || unknown.contains(p)) {
+        ++not_checked;
+        continue;
+      }
+      if (start > recorded) {
+        Violation(fmt::format(
+            "partition {}: gap at the pipeline's start: it started reading the partition at "
+            "offset {}, but the sink's output of it begins at {}: offsets {} have no output",
+            p, recorded.value(), start.value(), Range(recorded, start)));
+      } else if (start < recorded) {
+        Violation(fmt::format(
+            "partition {}: the sink's output of it begins at offset {}, before offset {} where "
+            "the pipeline started reading it: output of another run of this pipeline?",
+            p, start.value(), recorded.value()));
+      } else {
+        ++checked;
+      }
+    }
+    not_checked += static_cast<int>(std::count_if(unknown.begin(), unknown.end(), [&](int32_t p) {
+      return !sink_start.contains(p);
+    }));
+    std::string line = fmt::format(
+        "{} partition(s) checked from the pipeline's start: the sink's output begins exactly "
+        "where the pipeline started reading each",
+        checked);
+    if (not_checked > 0) {
+      line += fmt::format("; {} not checked from the start (where they started was recorded "
+                          "by neither the checkpoint nor the progress rows: data from before "
+                          "onceflow recorded it)",
+                          not_checked);
+    }
+    report_->summary.push_back(line);
+    if (cp_.source) {
+      for (const std::string& accepted : cp_.source->accepted) {
+        report_->summary.push_back("accepted deliberately, not a violation: " + accepted);
       }
     }
   }

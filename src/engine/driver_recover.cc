@@ -119,8 +119,14 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
         "Refusing to start, which would leave those records out for good. To write "
         "everything again into this sink, " + reset);
   };
-  if (progress.empty()) {
-    // Every batch reads records and commits at least one task's row.
+  // Where the checkpoint recorded a partition's start, the loop below decides per partition (a
+  // checkpoint of `reset --accept-loss` has committed batches that read nothing); else every
+  // batch reads records and commits at least one task's row.
+  bool starts_recorded = false;
+  if (const auto& source = checkpoint_->source()) {
+    for (const Offset& start : source->starts) starts_recorded |= start.value() >= 0;
+  }
+  if (progress.empty() && !starts_recorded) {
     return refuse("the sink has no progress rows of pipeline '" + c.name + "'");
   }
   std::map<PartitionId, Offset> reach;

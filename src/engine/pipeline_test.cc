@@ -327,8 +327,8 @@ TEST_F(PipelineTest, ChangedSourceTopicIsRefusedNamingBothTopics) {
   // Before: offsets of "transfers" applied to "other", its first records skipped.
   Status s = RunToEnd(moved);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("'log:transfers"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("'log:other"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("log topic 'transfers'"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("log topic 'other'"), std::string::npos) << s.message();
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM ledger")[0][0], rows);
 }
 

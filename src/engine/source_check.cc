@@ -31,7 +31,7 @@ Status CheckSourceIdentity(const std::string& pipeline,
   return Status::InvalidArgument(
       "pipeline '" + pipeline + "' committed its offsets from " + then.ToString() +
       " but now reads " + now.ToString() + " (" + what +
-      "): its offsets mean nothing there. Give the pipeline a new name, or " + way_out);
+      "): its offsets mean nothing there. Give the pipeline a new name. " + way_out);
 }
 
 std::vector<Offset> ReadUpTo(const std::optional<checkpoint::BatchIntent>& last_intent) {

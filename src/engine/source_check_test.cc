@@ -104,7 +104,7 @@ TEST(SourceIdentityTest, AnotherTopicOrAnotherIdIsRefusedNamingBoth) {
   EXPECT_EQ(again.message(),
             "pipeline 'p' committed its offsets from log topic 'a' (id id1) but now reads log "
             "topic 'a' (id id2) (the topic was deleted and created again): its offsets mean "
-            "nothing there. Give the pipeline a new name, or Run W.");
+            "nothing there. Give the pipeline a new name. Run W.");
   Status other = CheckSourceIdentity("p", recorded, {"log", "b", "id1"}, "W");
   EXPECT_NE(other.message().find("now reads log topic 'b' (id id1) (its source changed)"),
             std::string::npos)
