@@ -91,6 +91,11 @@ struct WindowSpec {
   std::string time_field;                          // integer milliseconds since the Unix epoch
   std::chrono::milliseconds allowed_lateness{0};
   std::string emit = "update";                     // update | final
+  // The watermark is the minimum over the input partitions; one that gave no event time for
+  // this long (batch time) is idle and does not hold it back (0: only the batch's own count).
+  std::chrono::milliseconds idle_timeout{30000};
+  // emit = "final": Run with until_caught_up ends with a batch that emits the open windows.
+  bool emit_open_windows_at_end = false;
 };
 
 // Options of PipelineBuilder::UpdateState.

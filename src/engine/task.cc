@@ -10,6 +10,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
                                const std::atomic<bool>& cancel) {
   RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
+  out.partition = range.partition;
   std::unique_ptr<MapCombiner> combiner =
       ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
                            : nullptr;

@@ -17,6 +17,7 @@
 namespace onceflow::engine {
 
 struct TaskOutput {
+  PartitionId partition{-1};                 // the input partition the task read
   std::vector<sink::SinkRow> rows;           // in offset order
   std::vector<sink::DeadLetter> dead_letters;
   int64_t records_in = 0;
