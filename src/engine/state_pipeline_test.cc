@@ -2,6 +2,7 @@
 // on event time with watermarks, update_state — exact through crashes at every protocol step,
 // including the one between the sink commit and the state commit.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "engine/engine_test_util.h"
 #include "engine/state_test_util.h"
 #include "onceflow/pipeline.h"
+#include "state/state_format.h"
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
@@ -773,6 +775,48 @@ TEST_F(StatePipelineTest, AnIdlePartitionStopsHoldingTheWatermarkBack) {
       EXPECT_TRUE(windows.empty());
     }
   }
+}
+
+// A state store of the previous onceflow has one max event time for the pipeline and no
+// per-partition times. Its first batch after the upgrade (maybe the re-run of a batch that
+// onceflow committed to the sink) closes what the old rule closed; later batches follow the
+// partitions.
+TEST_F(StatePipelineTest, AStoreOfThePreviousOnceflowClosesWhatItsRuleClosed) {
+  auto pipeline = [&] {
+    PipelineBuilder b("upgrade");
+    WindowSpec w;
+    w.type = "tumbling";
+    w.size = std::chrono::milliseconds(1000);
+    w.time_field = "ts";
+    w.emit = "final";
+    b.FromLog("purchases", "json")
+        .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
+        .ToSqlite(WindowSink(db_))
+        .BatchInterval(std::chrono::milliseconds(1));
+    return b;
+  };
+  ProduceChunks(data_, "purchases", 2, {{"u1", 1, 1000}, {"u1", 2, 100000}}, 1);
+  ASSERT_TRUE(RunToEnd(pipeline()).ok());
+  EXPECT_TRUE(Windows(db_).empty());  // partition 0 holds the watermark at 1000
+  {
+    // What the previous onceflow left: format 1, Xmax_event_time, no Xevent_times.
+    rocksdb::DB* raw = nullptr;
+    const std::string state = data_ + "/pipelines/upgrade/state";
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), state, &raw).ok()) << state;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string max;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), state::MetaKey("max_event_time"), &max).ok());
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), state::MetaKey("event_times")).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), state::MetaKey("format"), "1").ok());
+  }
+  ProduceChunks(data_, "purchases", 2, {{"u2", 3, 200000}}, 1);  // partition 0
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(pipeline(), &stats).ok());
+  EXPECT_EQ(stats.late_records, 0);
+  // The old rule: the watermark is 200000, past both windows of u1.
+  std::vector<std::vector<std::string>> expected = {{"u1", "1000", "2000", "1", "1"},
+                                                    {"u1", "100000", "101000", "1", "2"}};
+  EXPECT_EQ(Windows(db_), expected);
 }
 
 }  // namespace

@@ -155,6 +155,16 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     times.watermark = std::max(times.watermark, ctx.watermark_ms);
     times.Advance(ctx.ranges, ctx.batch_time_ms, seen);
     watermark_after = times.WatermarkAt(ctx.ranges, ctx.batch_time_ms, Policy());
+    if (!store_->event_times() && store_->max_event_time()) {
+      // A store of an older onceflow (one watermark per pipeline): this batch may be the re-run
+      // of one that onceflow planned and committed to the sink, so it closes what the old rule
+      // closes — the greatest event time so far minus the allowed lateness. Later batches
+      // follow the partitions, from this watermark on.
+      const int64_t max = std::max(*store_->max_event_time(), times.MaxEventTime());
+      const int64_t lateness = op_->allowed_lateness_ms();
+      watermark_after = std::max(watermark_after, max < kNoTime + 1 + lateness ? kNoTime + 1
+                                                                                : max - lateness);
+    }
     if (close_windows && times.MaxEventTime() != kNoTime) {
       watermark_after = std::max(watermark_after, op_->CloseAllWatermark(times.MaxEventTime()));
     }
