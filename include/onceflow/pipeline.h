@@ -48,6 +48,7 @@ struct PipelineStats {
   int64_t batches_replayed = 0;     // unfinished batches re-run at recovery
   int64_t batches_fenced = 0;       // scale-out: batches refused because their partitions moved
   int64_t records_in = 0;           // source records read by winning task attempts
+  int64_t header_records = 0;       // of records_in: csv header lines (not data)
   int64_t rows_out = 0;             // rows handed to the sink
   int64_t dead_letters = 0;
   int64_t task_attempts = 0;

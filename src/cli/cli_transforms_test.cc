@@ -207,6 +207,19 @@ table = "events"
   EXPECT_THAT(again.err, Not(HasSubstr("WARNING")));
 }
 
+TEST_F(CliTransformsTest, ACsvRunWhoseEveryDataRowIsDeadLetteredSaysSoLoudly) {
+  ASSERT_EQ(RunData({"topics", "create", "rows", "--partitions", "4"}).exit_code, 0);
+  ASSERT_EQ(RunData({"produce", "rows", "--csv-header", "--batch-records", "100"}, CsvFile(1000))
+                .exit_code,
+            0);
+  WriteCsvPipeline("currency > 5");  // a string compared with a number: an error per row
+  RunResult r = RunPipeline();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("1004 records in"));  // the header lines are not data
+  EXPECT_THAT(r.err, HasSubstr("WARNING: every record of this run was dead-lettered (1000 of "
+                               "1000)"));
+}
+
 TEST_F(CliTransformsTest, RunLinesCountRetriesAndFailedAttempts) {
   ASSERT_EQ(RunData({"topics", "create", "events", "--partitions", "2"}).exit_code, 0);
   std::string lines;

@@ -127,11 +127,12 @@ Status RunPipeline(const PipelineRunOptions& options) {
       why, stats.batches_committed, stats.batches_replayed, stats.records_in, seconds,
       seconds > 0 ? stats.records_in / seconds : 0.0, stats.rows_out, Problems(stats),
       stats.last_batch.value()));
-  if (stats.records_in > 0 && stats.dead_letters >= stats.records_in) {
+  const int64_t data_records = stats.records_in - stats.header_records;
+  if (data_records > 0 && stats.dead_letters >= data_records) {
     log_line(fmt::format(
         "WARNING: every record of this run was dead-lettered ({} of {}): nothing reached the "
         "sink's output. The errors are in {}",
-        stats.dead_letters, stats.records_in, dead_letter_place));
+        stats.dead_letters, data_records, dead_letter_place));
   } else if (stats.dead_letters > 0) {
     log_line(fmt::format("{} records were dead-lettered ({} of them late): see {}",
                          stats.dead_letters, stats.late_records, dead_letter_place));

@@ -176,9 +176,10 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   for (const OffsetRange& r : intent.ranges) {
     if (r.from < r.until) ranges.push_back(r);
   }
-  int64_t records_in = 0, rows_out = 0, dead = 0;
+  int64_t records_in = 0, not_data = 0, rows_out = 0, dead = 0;
   for (const TaskOutput& o : outputs) {
     records_in += o.records_in;
+    not_data += o.not_data;
     rows_out += static_cast<int64_t>(o.rows.size());
     dead += static_cast<int64_t>(o.dead_letters.size());
   }
@@ -186,7 +187,8 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   TaskOutput reduced;
   std::optional<StateBatch> state_batch;
   if (state_) {
-    ASSIGN_OR_RETURN(state_batch, state_->Compute(ContextOf(intent), outputs, intent.close_windows));
+    ASSIGN_OR_RETURN(state_batch,
+                     state_->Compute(ContextOf(intent), outputs, intent.close_windows));
     if (start_ahead_) std::exchange(start_ahead_, nullptr)();
     reduced = std::move(state_batch->output);
     rows_out = static_cast<int64_t>(reduced.rows.size());
@@ -260,6 +262,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   stats_->Update([&](PipelineStats& s) {
     s.late_records += late;
     s.records_in += records_in;
+    s.header_records += not_data;
     s.rows_out += rows_out;
     s.dead_letters += dead;
     s.already_committed += already;

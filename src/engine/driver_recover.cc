@@ -31,8 +31,8 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
     RETURN_IF_ERROR(decoder_->SetHeader(p, header));
     if (first) {
       const std::string from = "the csv header line of partition " + p.ToString();
-      if (Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
-          !fields.ok()) {
+      Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
+      if (!fields.ok()) {
         return Status::InvalidArgument(
             (spec_.config.file.empty() ? spec_.config.name : spec_.config.file) + ": " +
             fields.message());

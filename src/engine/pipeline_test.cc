@@ -305,7 +305,8 @@ TEST_F(PipelineTest, KeyByOfAMissingFieldIsADeadLetterNamingIt) {
             (std::vector<std::vector<int64_t>>{{missing}}));
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM spend WHERE src IS NULL"),
             (std::vector<std::vector<int64_t>>{{0}}));
-  EXPECT_EQ(Query(db_, "SELECT SUM(total) FROM spend"), (std::vector<std::vector<int64_t>>{{total}}));
+  EXPECT_EQ(Query(db_, "SELECT SUM(total) FROM spend"),
+            (std::vector<std::vector<int64_t>>{{total}}));
 }
 
 }  // namespace

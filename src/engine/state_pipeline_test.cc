@@ -629,7 +629,9 @@ void ProduceChunks(const std::string& data, const std::string& topic, int partit
 std::vector<std::vector<std::string>> AllWindows(const std::vector<Purchase>& purchases,
                                                  int64_t size) {
   std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> sorted;
-  for (const auto& [k, v] : WindowSums(purchases, size)) sorted[{std::get<1>(k), std::get<0>(k)}] = v;
+  for (const auto& [k, v] : WindowSums(purchases, size)) {
+    sorted[{std::get<1>(k), std::get<0>(k)}] = v;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : sorted) {
     rows.push_back({k.second, std::to_string(k.first), std::to_string(k.first + size),
@@ -759,11 +761,13 @@ TEST_F(StatePipelineTest, AnIdlePartitionStopsHoldingTheWatermarkBack) {
     const std::string data = dir_.path() + "/data-" + std::to_string(idle_ms);
     const std::string db = dir_.path() + "/idle-" + std::to_string(idle_ms) + ".db";
     ProduceChunks(data, "purchases", 2, early, 50);
-    ASSERT_TRUE(RunToEnd(OrderedWindowPipeline("idle", db, false, idle_ms), nullptr, nullptr, data).ok());
+    ASSERT_TRUE(
+        RunToEnd(OrderedWindowPipeline("idle", db, false, idle_ms), nullptr, nullptr, data).ok());
     // Partition 0 only (chunks larger than the rest: all of it lands on partition 0).
     ProduceChunks(data, "purchases", 2, late, late.size());
     PipelineStats stats;
-    ASSERT_TRUE(RunToEnd(OrderedWindowPipeline("idle", db, false, idle_ms), &stats, nullptr, data).ok());
+    ASSERT_TRUE(
+        RunToEnd(OrderedWindowPipeline("idle", db, false, idle_ms), &stats, nullptr, data).ok());
     EXPECT_EQ(stats.late_records, 0);
     const auto windows = QueryText(db, "SELECT DISTINCT window_start FROM windows ORDER BY 1");
     if (idle_ms == 0) {

@@ -44,7 +44,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       out.dead_letters.push_back({p, o, std::string(rec.value), decoded.error().message()});
       return Status::Ok();
     }
-    if (!*decoded) return Status::Ok();  // not data (a csv header)
+    if (!*decoded) {
+      ++out.not_data;  // a csv header
+      return Status::Ok();
+    }
     if (fold_decoded) {
       combiner->Add(row, p, o, &out.dead_letters);
       return Status::Ok();

@@ -21,6 +21,7 @@ struct TaskOutput {
   std::vector<sink::SinkRow> rows;           // in offset order
   std::vector<sink::DeadLetter> dead_letters;
   int64_t records_in = 0;
+  int64_t not_data = 0;  // records_in that are not data (csv header lines)
   // With a combining keyed operator: the rows folded per key, in place of `rows`.
   std::shared_ptr<const CombinedTask> combined;
 };

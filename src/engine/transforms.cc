@@ -335,7 +335,9 @@ Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
         break;
       case TransformConfig::Type::kRename: {
         for (const auto& [from, to] : t.renames) {
-          if (!t.missing_as_null && !can_exist(from)) return refuse(prefix + ".fields." + from, from);
+          if (!t.missing_as_null && !can_exist(from)) {
+            return refuse(prefix + ".fields." + from, from);
+          }
         }
         for (std::string& f : fields) {
           for (const auto& [from, to] : t.renames) {
@@ -395,7 +397,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
             }
           }
         }
-        transforms.push_back(std::make_unique<SelectTransform>(config.fields, config.missing_as_null));
+        transforms.push_back(
+            std::make_unique<SelectTransform>(config.fields, config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kRename: {
@@ -411,7 +414,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
             }
           }
         }
-        transforms.push_back(std::make_unique<RenameTransform>(config.renames, config.missing_as_null));
+        transforms.push_back(
+            std::make_unique<RenameTransform>(config.renames, config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kFilter: {
@@ -435,7 +439,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
           }
           conditions.push_back(CompiledCondition{condition, *op});
         }
-        transforms.push_back(std::make_unique<FilterTransform>(std::move(conditions), config.missing_as_null));
+        transforms.push_back(
+            std::make_unique<FilterTransform>(std::move(conditions), config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kAggregate:

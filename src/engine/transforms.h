@@ -36,10 +36,11 @@ class RowTransform {
 };
 
 // Checks, before any record is read, that every field the transforms of `configs` (and an
-// aggregate last among them) need can exist when every row the source decodes has exactly the
-// fields `columns` at most (csv: its columns; raw: key and value): a field that can never exist is invalid_argument
-// "<key>: field 'f' is not ... (the rows have: a, b)", <key> naming the config key, e.g.
-// "transform[1].where[0]". Transforms that read missing fields as null need nothing.
+// aggregate last among them) need can exist when the rows the source decodes have at most the
+// fields `columns` (csv: its columns; raw: key and value). A field that can never exist is
+// invalid_argument "<key>: field 'f' can never exist: the rows have a, b here (<source>)",
+// <key> naming the config key, e.g. "transform[1].where[0]". Transforms that read missing
+// fields as null need nothing.
 // `source` says where the columns come from, for the message ("source.csv_columns").
 Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
                         const std::vector<std::string>& columns, std::string_view source);
