@@ -786,24 +786,22 @@ TEST_F(StatePipelineTest, AnIdlePartitionStopsHoldingTheWatermarkBack) {
 // onceflow committed to the sink) closes what the old rule closed; later batches follow the
 // partitions.
 TEST_F(StatePipelineTest, AStoreOfThePreviousOnceflowClosesWhatItsRuleClosed) {
-  auto pipeline = [&] {
+  auto pipeline = [&](bool at_end) {
     PipelineBuilder b("upgrade");
     WindowSpec w;
     w.type = "tumbling";
     w.size = std::chrono::milliseconds(1000);
     w.time_field = "ts";
     w.emit = "final";
+    w.emit_open_windows_at_end = at_end;
     b.FromLog("purchases", "json")
         .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
         .ToSqlite(WindowSink(db_))
         .BatchInterval(std::chrono::milliseconds(1));
     return b;
   };
-  ProduceChunks(data_, "purchases", 2, {{"u1", 1, 1000}, {"u1", 2, 100000}}, 1);
-  ASSERT_TRUE(RunToEnd(pipeline()).ok());
-  EXPECT_TRUE(Windows(db_).empty());  // partition 0 holds the watermark at 1000
-  {
-    // What the previous onceflow left: format 1, Xmax_event_time, no Xevent_times.
+  // What the previous onceflow leaves: format 1, Xmax_event_time, no Xevent_times.
+  auto make_old = [&] {
     rocksdb::DB* raw = nullptr;
     const std::string state = data_ + "/pipelines/upgrade/state";
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), state, &raw).ok()) << state;
@@ -812,14 +810,24 @@ TEST_F(StatePipelineTest, AStoreOfThePreviousOnceflowClosesWhatItsRuleClosed) {
     ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), state::MetaKey("max_event_time"), &max).ok());
     ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), state::MetaKey("event_times")).ok());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), state::MetaKey("format"), "1").ok());
-  }
+  };
+  ProduceChunks(data_, "purchases", 2, {{"u1", 1, 1000}, {"u1", 2, 100000}}, 1);
+  ASSERT_TRUE(RunToEnd(pipeline(false)).ok());
+  EXPECT_TRUE(Windows(db_).empty());  // partition 0 holds the watermark at 1000
+  make_old();
   ProduceChunks(data_, "purchases", 2, {{"u2", 3, 200000}}, 1);  // partition 0
   PipelineStats stats;
-  ASSERT_TRUE(RunToEnd(pipeline(), &stats).ok());
+  ASSERT_TRUE(RunToEnd(pipeline(false), &stats).ok());
   EXPECT_EQ(stats.late_records, 0);
   // The old rule: the watermark is 200000, past both windows of u1.
   std::vector<std::vector<std::string>> expected = {{"u1", "1000", "2000", "1", "1"},
                                                     {"u1", "100000", "101000", "1", "2"}};
+  EXPECT_EQ(Windows(db_), expected);
+  // The open window of an old store is closed at the end too, from its one max event time.
+  make_old();
+  ASSERT_TRUE(RunToEnd(pipeline(true), &stats).ok());
+  EXPECT_EQ(stats.batches_committed, 1);
+  expected.push_back({"u2", "200000", "201000", "1", "3"});
   EXPECT_EQ(Windows(db_), expected);
 }
 

@@ -73,7 +73,7 @@ int64_t StateStep::NextWatermark(const std::vector<OffsetRange>& ranges,
 
 bool StateStep::HasWindowsToClose() const {
   if (!op_->on_event_time() || !op_->emit_open_windows_at_end()) return false;
-  const int64_t max = times_.MaxEventTime();
+  const int64_t max = NextMaxEventTime();
   return max != kNoTime && op_->CloseAllWatermark(max) > times_.watermark;
 }
 
@@ -155,21 +155,23 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     times.watermark = std::max(times.watermark, ctx.watermark_ms);
     times.Advance(ctx.ranges, ctx.batch_time_ms, seen);
     watermark_after = times.WatermarkAt(ctx.ranges, ctx.batch_time_ms, Policy());
+    int64_t max_seen = times.MaxEventTime();
     if (!store_->event_times() && store_->max_event_time()) {
       // A store of an older onceflow (one watermark per pipeline): this batch may be the re-run
       // of one that onceflow planned and committed to the sink, so it closes what the old rule
       // closes — the greatest event time so far minus the allowed lateness. Later batches
       // follow the partitions, from this watermark on.
-      const int64_t max = std::max(*store_->max_event_time(), times.MaxEventTime());
+      max_seen = std::max(max_seen, *store_->max_event_time());
       const int64_t lateness = op_->allowed_lateness_ms();
-      watermark_after = std::max(watermark_after, max < kNoTime + 1 + lateness ? kNoTime + 1
-                                                                                : max - lateness);
+      watermark_after = std::max(watermark_after, max_seen < kNoTime + 1 + lateness
+                                                      ? kNoTime + 1
+                                                      : max_seen - lateness);
     }
-    if (close_windows && times.MaxEventTime() != kNoTime) {
-      watermark_after = std::max(watermark_after, op_->CloseAllWatermark(times.MaxEventTime()));
+    if (close_windows && max_seen != kNoTime) {
+      watermark_after = std::max(watermark_after, op_->CloseAllWatermark(max_seen));
     }
     times.watermark = watermark_after;
-    if (times.MaxEventTime() != kNoTime) result.max_event_time = times.MaxEventTime();
+    if (max_seen != kNoTime) result.max_event_time = max_seen;
     result.event_times = std::move(times);
   }
   // Phase 2, per state task: its rows in map-task (partition) and offset order.
