@@ -48,6 +48,7 @@ struct PipelineStats {
   int64_t batches_replayed = 0;     // unfinished batches re-run at recovery
   int64_t batches_fenced = 0;       // scale-out: batches refused because their partitions moved
   int64_t records_in = 0;           // source records read by winning task attempts
+  int64_t header_records = 0;       // of records_in: csv header lines (not data)
   int64_t rows_out = 0;             // rows handed to the sink
   int64_t dead_letters = 0;
   int64_t task_attempts = 0;
@@ -95,6 +96,11 @@ struct WindowSpec {
   std::string time_field;                          // integer milliseconds since the Unix epoch
   std::chrono::milliseconds allowed_lateness{0};
   std::string emit = "update";                     // update | final
+  // The watermark is the minimum over the input partitions; one that gave no event time for
+  // this long (batch time) is idle and does not hold it back (0: only the batch's own count).
+  std::chrono::milliseconds idle_timeout{30000};
+  // emit = "final": Run with until_caught_up ends with a batch that emits the open windows.
+  bool emit_open_windows_at_end = false;
 };
 
 // Options of PipelineBuilder::UpdateState.

@@ -6,7 +6,9 @@
 
 namespace onceflow::checkpoint {
 namespace {
-constexpr char kIntentVersion = 2;  // 2 adds max_event_time_ms after the ranges
+// Intents: 2 adds max_event_time_ms after the ranges, 3 a varint of flags after it.
+constexpr char kIntentVersion = 3;
+constexpr uint64_t kCloseWindowsFlag = 1;
 constexpr char kCommitVersion = 2;  // 2 adds the partition marks after the batch
 
 struct Reader {
@@ -52,6 +54,7 @@ std::string EncodeIntent(const BatchIntent& in) {
     coding::PutVarint64(&out, static_cast<uint64_t>(r.until.value()));
   }
   coding::PutVarint64(&out, coding::ZigZag(in.max_event_time_ms));
+  coding::PutVarint64(&out, in.close_windows ? kCloseWindowsFlag : 0);
   return out;
 }
 
@@ -78,7 +81,16 @@ Result<BatchIntent> DecodeIntent(std::string_view bytes) {
   }
   if (version >= 2) {
     in.max_event_time_ms = r.S();
-  } else {
+  }
+  if (version >= 3) {
+    const uint64_t flags = r.U();
+    if (r.ok && (flags & ~kCloseWindowsFlag) != 0) {
+      return Err(Status::Corruption("intent record has unknown flags " + std::to_string(flags) +
+                                    " (written by a newer onceflow?)"));
+    }
+    in.close_windows = (flags & kCloseWindowsFlag) != 0;
+  }
+  if (version < 2) {
     in.watermark_ms = kNoWatermark;  // version 1 wrote 0 and had no event time
   }
   if (!r.ok || r.p != r.end) return Err(Status::Corruption("malformed intent record"));

@@ -31,6 +31,11 @@ struct BatchIntent {
   int64_t max_event_time_ms = kNoWatermark;
   uint64_t seed = 0;
   std::vector<OffsetRange> ranges;  // one per input partition, in partition order
+  // The batch closes every open event-time window after its records (emitting them with
+  // emit = "final"): the last batch of `run --until-caught-up` with
+  // window.emit_open_windows_at_end. Recorded so that a re-run closes (and emits) exactly the
+  // same windows. Version 3; older versions read as false.
+  bool close_windows = false;
 
   friend bool operator==(const BatchIntent&, const BatchIntent&) = default;
 };
@@ -58,7 +63,8 @@ struct CommitRecord {
 };
 
 // Record encodings (docs/formats/checkpoint.md): a version byte, then varints. Intents are
-// written as version 2; versions 1 and 2 are read. Commits likewise (version 2 adds the marks).
+// written as version 3; versions 1 to 3 are read. Commits are written as version 2 (the marks);
+// versions 1 and 2 are read.
 std::string EncodeIntent(const BatchIntent& intent);
 Result<BatchIntent> DecodeIntent(std::string_view bytes);
 std::string EncodeCommit(BatchId batch, std::span<const PartitionMark> marks = {});

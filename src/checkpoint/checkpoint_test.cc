@@ -27,10 +27,10 @@ TEST(BatchIntentTest, RoundTripAndRefusals) {
   EXPECT_EQ(DecodeIntent(EncodeIntent(in)).value(), in);
   EXPECT_EQ(DecodeCommit(EncodeCommit(BatchId(42))).value(), BatchId(42));
   std::string newer = EncodeIntent(in);
-  newer[0] = 3;
+  newer[0] = 4;
   auto refused = DecodeIntent(newer);
   ASSERT_FALSE(refused.has_value());
-  EXPECT_NE(refused.error().message().find("version 3 is not supported"), std::string::npos);
+  EXPECT_NE(refused.error().message().find("version 4 is not supported"), std::string::npos);
   std::string cut = EncodeIntent(in);
   cut.pop_back();
   EXPECT_TRUE(DecodeIntent(cut).error().IsCorruption());
@@ -55,7 +55,7 @@ TEST(BatchIntentTest, Version2KeepsTheEventTime) {
   BatchIntent in = Intent(3);
   in.max_event_time_ms = 1700000000123;
   in.watermark_ms = 1700000000000;
-  EXPECT_EQ(EncodeIntent(in)[0], 2);
+  EXPECT_EQ(EncodeIntent(in)[0], 3);  // version 3 keeps it too (batch_intent_test.cc)
   EXPECT_EQ(DecodeIntent(EncodeIntent(in)).value(), in);
 }
 

@@ -58,6 +58,10 @@ struct ProduceOptions {
   std::string producer_id;  // empty: a random id for this run
   int64_t first_sequence = 0;
   std::string token_file;
+  // The first line of stdin is a csv header: it becomes the first record (offset 0) of every
+  // partition that is empty, and must equal offset 0 of every partition that is not, so that a
+  // csv pipeline reading the topic finds the same header at the start of each partition.
+  bool csv_header = false;
 };
 
 // `onceflow produce`: appends one record per line of stdin, then prints the count to stderr.

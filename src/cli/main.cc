@@ -250,6 +250,11 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   produce_cmd->add_option("--token-file", produce.token_file,
                           "With --to: send the bearer token in this file");
+  produce_cmd->add_flag(
+      "--csv-header", produce.csv_header,
+      "The first line is a csv header: it is written first into every empty partition and "
+      "must be the first record of every other one (a csv pipeline takes each partition's "
+      "record at offset 0 as its header)");
   add_data_option(produce_cmd);
   add_kafka_option(produce_cmd);
   produce_cmd->callback([&] {

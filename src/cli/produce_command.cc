@@ -142,13 +142,66 @@ Status ProduceThroughReceiver(const ProduceOptions& options) {
   return Status::Ok();
 }
 
+// `produce --csv-header`: every partition of the topic must start with `header`. Partitions that
+// already start with it are left alone; empty ones get it as their first record. Checks every
+// partition before writing to any, so that a refusal writes nothing.
+Status WriteCsvHeaders(log::Topic* topic, std::string_view header) {
+  std::vector<log::PartitionLog*> empty;
+  for (int32_t i = 0; i < topic->partition_count(); ++i) {
+    const PartitionId p(i);
+    ASSIGN_OR_RETURN(log::PartitionLog * partition, topic->partition(p));
+    const std::string where = "topic '" + topic->name() + "' partition " + p.ToString();
+    if (partition->end_offset() == Offset(0)) {
+      empty.push_back(partition);
+      continue;
+    }
+    if (partition->earliest_offset() > Offset(0)) {
+      return Status::InvalidArgument(
+          "--csv-header: " + where + " no longer holds offset 0 (deleted by retention), so its "
+          "header cannot be checked; produce the file into a new topic");
+    }
+    ASSIGN_OR_RETURN(log::ReadResult read, partition->Read(Offset(0), 1));
+    std::string first;
+    if (!read.batches.empty()) {
+      RecordView record;
+      Offset offset;
+      auto it = read.batches.front().records();
+      if (it.Next(&record, &offset)) first.assign(record.value);
+    }
+    std::string_view trimmed = first;
+    if (trimmed.ends_with('\n')) trimmed.remove_suffix(1);
+    if (trimmed.ends_with('\r')) trimmed.remove_suffix(1);
+    if (trimmed != header) {
+      return Status::InvalidArgument(
+          "--csv-header: " + where + " starts with '" + std::string(trimmed) +
+          "' (offset 0), not with this file's header '" + std::string(header) +
+          "': a csv topic's partitions must all start with the same header line. Produce "
+          "this file into a new topic (onceflow topics create NAME --partitions N)");
+    }
+  }
+  for (log::PartitionLog* partition : empty) {
+    RecordView record;
+    record.value = header;
+    record.timestamp_ms = NowMs();
+    RETURN_IF_ERROR(partition->Append(std::span<const RecordView>(&record, 1)));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunProduce(const ProduceOptions& options) {
   if (options.key_separator && options.key_separator->empty()) {
     return Status::InvalidArgument("--key-separator must not be empty");
   }
-  if (!options.to.empty()) return ProduceThroughReceiver(options);
+  if (!options.to.empty()) {
+    if (options.csv_header) {
+      return Status::InvalidArgument(
+          "--csv-header is not supported with --to (a receiver picks the partitions); produce "
+          "the file locally: onceflow produce TOPIC --csv-header < FILE");
+    }
+    return ProduceThroughReceiver(options);
+  }
   ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic));
   ProducerOptions producer_options;
   producer_options.batch_bytes = options.batch_bytes;
@@ -156,7 +209,13 @@ Status RunProduce(const ProduceOptions& options) {
   ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
 
   const std::string sep = options.key_separator.value_or("");
+  bool header_pending = options.csv_header;
   auto on_line = [&](std::string_view line, int64_t now) -> Status {
+    if (header_pending) {
+      header_pending = false;
+      if (line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);  // A UTF-8 BOM.
+      return WriteCsvHeaders(topic.get(), line);
+    }
     RecordView record;
     record.timestamp_ms = now;
     size_t at = sep.empty()       ? std::string_view::npos

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
 #include "cli/signal_watcher.h"
+#include "engine/pipeline_config.h"
 #include "onceflow/pipeline.h"
 
 namespace onceflow::cli {
@@ -32,12 +33,34 @@ int64_t RecordsOf(const BatchContext& ctx) {
   return n;
 }
 
+// Where a pipeline's dead letters are, for the lines that count them.
+std::string DeadLetterPlace(const engine::SinkConfig& sink, const std::string& pipeline) {
+  if (sink.type == "kafka") {
+    return "the Kafka topic onceflow_dead_letters, key " + pipeline + "/<task>";
+  }
+  std::string where = "the table onceflow_dead_letters";
+  if (sink.type == "sqlite") where += " of " + sink.path;
+  return where + " (SELECT * FROM onceflow_dead_letters WHERE pipeline = '" + pipeline + "')";
+}
+
+// The counts every run line carries: what did not become output, and what was retried.
+std::string Problems(const PipelineStats& stats) {
+  return fmt::format("{} dead letters, {} late, {} batch retries, {} failed task attempts",
+                     stats.dead_letters, stats.late_records, stats.batch_retries,
+                     stats.task_failures);
+}
+
 }  // namespace
 
 Status RunPipeline(const PipelineRunOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
                    Pipeline::FromConfigFile(options.config_path));
   const std::string name = pipeline->name();
+  std::string dead_letter_place = "the sink's table onceflow_dead_letters";
+  if (Result<engine::PipelineConfig> config = engine::LoadPipelineConfig(options.config_path);
+      config.has_value()) {
+    dead_letter_place = DeadLetterPlace(config->sink, name);
+  }
   auto log_line = [&name](const std::string& line) {
     std::fprintf(stderr, "onceflow: %s: %s\n", name.c_str(), line.c_str());
   };
@@ -78,9 +101,9 @@ Status RunPipeline(const PipelineRunOptions& options) {
     if (now - last_print < interval) return;
     const double dt = std::chrono::duration<double>(now - last_print).count();
     log_line(fmt::format(
-        "{} batches, {} records ({:.0f} records/s); last batch {}: {} records, epoch {}",
+        "{} batches, {} records ({:.0f} records/s); last batch {}: {} records, epoch {}; {}",
         stats.batches_committed, stats.records_in, (stats.records_in - records_at_print) / dt,
-        ctx.batch_id.value(), RecordsOf(ctx), ctx.epoch.value()));
+        ctx.batch_id.value(), RecordsOf(ctx), ctx.epoch.value(), Problems(stats)));
     last_print = now;
     records_at_print = stats.records_in;
   };
@@ -102,9 +125,20 @@ Status RunPipeline(const PipelineRunOptions& options) {
   }
   log_line(fmt::format(
       "{}: {} batches committed ({} replayed at recovery), {} records in {:.3f} s ({:.0f} "
-      "records/s), last batch {}",
+      "records/s), {} rows out, {}, last batch {}",
       why, stats.batches_committed, stats.batches_replayed, stats.records_in, seconds,
-      seconds > 0 ? stats.records_in / seconds : 0.0, stats.last_batch.value()));
+      seconds > 0 ? stats.records_in / seconds : 0.0, stats.rows_out, Problems(stats),
+      stats.last_batch.value()));
+  const int64_t data_records = stats.records_in - stats.header_records;
+  if (data_records > 0 && stats.dead_letters >= data_records) {
+    log_line(fmt::format(
+        "WARNING: every record of this run was dead-lettered ({} of {}): nothing reached the "
+        "sink's output. The errors are in {}",
+        stats.dead_letters, data_records, dead_letter_place));
+  } else if (stats.dead_letters > 0) {
+    log_line(fmt::format("{} records were dead-lettered ({} of them late): see {}",
+                         stats.dead_letters, stats.late_records, dead_letter_place));
+  }
   return s;
 }
 

@@ -102,9 +102,23 @@ window = { type = "sliding", size = "1m", slide = "10s", time_field = "ts", allo
   EXPECT_EQ(a.window.time_field, "ts");
   EXPECT_EQ(a.window.allowed_lateness_ms, 2500);
   EXPECT_EQ(a.window.emit, AggregateConfig::Window::Emit::kFinal);
+  EXPECT_EQ(a.window.idle_timeout_ms, 30000);  // the default
+  EXPECT_FALSE(a.window.emit_open_windows_at_end);
   ASSERT_EQ(a.aggregates.size(), 4u);
   EXPECT_EQ(a.aggregates[1].field, "price");
   EXPECT_EQ(a.aggregates[2].function, AggregateConfig::Function::kAvg);
+}
+
+TEST(AggregateConfigTest, IdleTimeoutAndEmittingOpenWindowsAtTheEnd) {
+  std::string text = std::string(kHead) + R"toml(key = ["user"]
+aggregates = { n = "count" }
+window = { type = "tumbling", size = "1m", time_field = "ts", emit = "final", idle_timeout = "5s", emit_open_windows_at_end = true }
+)toml" + std::string(kSink);
+  Result<PipelineConfig> config = ParsePipelineConfig(text, "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  const AggregateConfig& a = config->transforms[0].aggregate;
+  EXPECT_EQ(a.window.idle_timeout_ms, 5000);
+  EXPECT_TRUE(a.window.emit_open_windows_at_end);
 }
 
 TEST(AggregateConfigTest, MistakesNameTheFullKey) {
@@ -138,7 +152,12 @@ TEST(AggregateConfigTest, MistakesNameTheFullKey) {
   EXPECT_EQ(ErrorOf("key = [\"u\"]\naggregates = { n = \"count\" }\nwindow = { type = "
                     "\"tumbling\", size = 1000, time_field = \"ts\", lateness = 5 }\n"),
             "p.toml: transform[0].window.lateness: unknown key (known keys: type, size, slide, "
-            "time_field, allowed_lateness, emit)");
+            "time_field, allowed_lateness, emit, idle_timeout, emit_open_windows_at_end)");
+  EXPECT_EQ(ErrorOf("key = [\"u\"]\naggregates = { n = \"count\" }\nwindow = { type = "
+                    "\"tumbling\", size = 1000, time_field = \"ts\", "
+                    "emit_open_windows_at_end = true }\n"),
+            "p.toml: transform[0].window.emit_open_windows_at_end: needs emit = \"final\" (with "
+            "\"update\" every window is emitted as it changes)");
   std::string not_last = std::string(kHead) + "key = [\"u\"]\naggregates = { n = \"count\" }\n" +
                          "[[transform]]\ntype = \"select\"\nfields = [\"u\"]\n" + std::string(kSink);
   Result<PipelineConfig> config = ParsePipelineConfig(not_last, "p.toml");

@@ -154,6 +154,14 @@ Result<std::unique_ptr<AggregateOperator>> AggregateOperator::Create(AggregateCo
     if (w.allowed_lateness_ms < 0) {
       return Err(Status::InvalidArgument("aggregate window: negative allowed_lateness"));
     }
+    if (w.idle_timeout_ms < 0) {
+      return Err(Status::InvalidArgument("aggregate window: negative idle_timeout"));
+    }
+    if (w.emit_open_windows_at_end && w.emit != AggregateConfig::Window::Emit::kFinal) {
+      return Err(Status::InvalidArgument(
+          "aggregate window: emit_open_windows_at_end needs emit = \"final\" (with \"update\" "
+          "every window is emitted as it changes)"));
+    }
   }
   return std::unique_ptr<AggregateOperator>(new AggregateOperator(std::move(config)));
 }
@@ -174,6 +182,12 @@ Status AggregateOperator::KeyInto(const Row& row, std::string* key) const {
   key->clear();
   Status s = AppendKey(row, config_.key, key);
   return s.ok() ? s : s.WithContext("aggregate");
+}
+
+int64_t AggregateOperator::CloseAllWatermark(int64_t max_event_time) const {
+  const auto& w = config_.window;
+  const int64_t start = FloorDiv(max_event_time, w.slide_ms) * w.slide_ms;
+  return start > INT64_MAX - w.size_ms ? INT64_MAX : start + w.size_ms;
 }
 
 Result<int64_t> AggregateOperator::EventTime(const Row& row) const {

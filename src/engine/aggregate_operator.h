@@ -30,6 +30,12 @@ class AggregateOperator final : public KeyedOperator {
   bool on_event_time() const override { return config_.windowed; }
   Result<int64_t> EventTime(const Row& row) const override;
   int64_t allowed_lateness_ms() const override { return config_.window.allowed_lateness_ms; }
+  int64_t idle_timeout_ms() const override { return config_.window.idle_timeout_ms; }
+  bool emit_open_windows_at_end() const override {
+    return config_.windowed && config_.window.emit_open_windows_at_end;
+  }
+  // The end of the latest window that holds max_event_time.
+  int64_t CloseAllWatermark(int64_t max_event_time) const override;
   Status Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const override;
   // Combines (config.combine) unless there is a min or max, whose fold can refuse a row.
   std::unique_ptr<MapCombiner> NewCombiner(BatchId batch, int64_t watermark_ms,

@@ -37,12 +37,16 @@ uint64_t BatchSeed(const std::string& pipeline, BatchId batch) {
   return z ^ (z >> 31);
 }
 
-// The reduce key of a row: its key fields' values, unambiguously joined.
-std::string ReduceKey(const Row& row, const std::vector<std::string>& fields) {
+// The reduce key of a row: its key fields' values, unambiguously joined. A row without one of
+// the fields is invalid_argument naming it (a dead letter, not a group of its own).
+Result<std::string> ReduceKey(const Row& row, const std::vector<std::string>& fields) {
   std::string key;
   for (const std::string& f : fields) {
     const Value* v = row.Get(f);
-    key += v == nullptr ? std::string("\x01") : std::to_string(v->index()) + ValueToString(*v);
+    if (v == nullptr) {
+      return Err(Status::InvalidArgument("key_by: field '" + f + "' is missing"));
+    }
+    key += std::to_string(v->index()) + ValueToString(*v);
     key += '\x1f';
   }
   return key;
@@ -202,9 +206,10 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   for (const OffsetRange& r : intent.ranges) {
     if (r.from < r.until) ranges.push_back(r);
   }
-  int64_t records_in = 0, rows_out = 0, dead = 0;
+  int64_t records_in = 0, not_data = 0, rows_out = 0, dead = 0;
   for (const TaskOutput& o : outputs) {
     records_in += o.records_in;
+    not_data += o.not_data;
     rows_out += static_cast<int64_t>(o.rows.size());
     dead += static_cast<int64_t>(o.dead_letters.size());
   }
@@ -212,7 +217,8 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   TaskOutput reduced;
   std::optional<StateBatch> state_batch;
   if (state_) {
-    ASSIGN_OR_RETURN(state_batch, state_->Compute(ContextOf(intent), outputs));
+    ASSIGN_OR_RETURN(state_batch,
+                     state_->Compute(ContextOf(intent), outputs, intent.close_windows));
     if (start_ahead_) std::exchange(start_ahead_, nullptr)();
     reduced = std::move(state_batch->output);
     rows_out = static_cast<int64_t>(reduced.rows.size());
@@ -221,8 +227,13 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
     std::unordered_map<std::string, size_t> index;
     for (TaskOutput& o : outputs) {
       for (sink::SinkRow& r : o.rows) {
-        std::string key = ReduceKey(r.row, spec_.key_by);
-        auto [it, inserted] = index.emplace(std::move(key), reduced.rows.size());
+        Result<std::string> key = ReduceKey(r.row, spec_.key_by);
+        if (!key.has_value()) {
+          reduced.dead_letters.push_back({r.partition, r.offset, r.row.ToJson(),
+                                          key.error().message()});
+          continue;
+        }
+        auto [it, inserted] = index.emplace(std::move(*key), reduced.rows.size());
         if (inserted) {
           reduced.rows.push_back({std::move(r.row), PartitionId(-1), Offset(-1)});
         } else {
@@ -233,6 +244,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
       for (sink::DeadLetter& d : o.dead_letters) reduced.dead_letters.push_back(std::move(d));
     }
     rows_out = static_cast<int64_t>(reduced.rows.size());
+    dead = static_cast<int64_t>(reduced.dead_letters.size());
   }
   // The state's write is built while the sink commits (it reads only the deltas, the sink only
   // the rows); on a thread of its own, for the executor may be busy with the next batch's map
@@ -280,6 +292,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   stats_->Update([&](PipelineStats& s) {
     s.late_records += late;
     s.records_in += records_in;
+    s.header_records += not_data;
     s.rows_out += rows_out;
     s.dead_letters += dead;
     s.already_committed += already;
@@ -337,6 +350,26 @@ Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* pr
   return Status::Ok();
 }
 
+Status Driver::CloseWindowsAtEnd() {
+  if (!state_ || !state_->HasWindowsToClose()) return Status::Ok();
+  checkpoint::BatchIntent intent;
+  intent.batch = next_batch_;
+  intent.batch_time_ms = NowMs();
+  intent.seed = BatchSeed(spec_.config.name, next_batch_);
+  for (size_t p = 0; p < positions_.size(); ++p) {
+    intent.ranges.push_back({PartitionId(static_cast<int32_t>(p)), positions_[p], positions_[p]});
+  }
+  SetWatermark(&intent);
+  intent.close_windows = true;
+  Log("caught up: batch " + intent.batch.ToString() +
+      " closes the event-time windows still open (window.emit_open_windows_at_end)");
+  RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
+  RETURN_IF_ERROR(faults::Hit("after_intent"));
+  RETURN_IF_ERROR(RunBatch(intent));
+  next_batch_ = BatchId(next_batch_.value() + 1);
+  return Status::Ok();
+}
+
 Status Driver::Run() {
   RETURN_IF_ERROR(Open());
   RETURN_IF_ERROR(Recover());
@@ -367,7 +400,10 @@ Status Driver::Run() {
   const auto idle_wait = std::min<std::chrono::milliseconds>(
       std::max(interval, std::chrono::milliseconds(50)), std::chrono::milliseconds(200));
   while (!stop_->load()) {
-    if (options_.until_caught_up && !Grouped() && caught_up()) break;
+    if (options_.until_caught_up && !Grouped() && caught_up()) {
+      result = CloseWindowsAtEnd();
+      break;
+    }
     if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
     const auto started = std::chrono::steady_clock::now();
     std::unique_ptr<Ahead> current = std::move(ahead);
@@ -421,7 +457,7 @@ Status Driver::Run() {
         continue;
       }
     }
-    if (Status s = EnsureHeaders(ranges.size()); !s.ok()) {
+    if (Status s = EnsureHeaders(ranges); !s.ok()) {
       result = s;
       break;
     }
@@ -456,7 +492,7 @@ Status Driver::Run() {
       if (next.has_value()) {
         auto next_ranges = PlanRanges(after, next->earliest, next->end, c.max_records_per_partition);
         if (next_ranges.has_value() && !AllEmpty(*next_ranges) &&
-            EnsureHeaders(next_ranges->size()).ok()) {
+            EnsureHeaders(*next_ranges).ok()) {
           ahead = std::make_unique<Ahead>();
           ahead->intent.batch = BatchId(next_batch_.value() + 1);
           ahead->intent.ranges = std::move(*next_ranges);

@@ -84,8 +84,17 @@ class Driver {
   // only its commit record is missing.
   bool StateHolds(const checkpoint::BatchIntent& intent) const;
   // The event time and watermark recorded in a new batch's intent.
+  // REQUIRES: its ranges and batch time are set.
   void SetWatermark(checkpoint::BatchIntent* intent) const;
-  Status EnsureHeaders(size_t partitions);
+  // `run --until-caught-up` with window.emit_open_windows_at_end: once caught up, one batch of
+  // empty ranges whose intent says close_windows closes and emits the windows still open. A
+  // re-run after a crash re-runs that intent (the sink skips what it holds); once it is
+  // committed there is nothing left to close, so a later run adds no such batch.
+  Status CloseWindowsAtEnd();
+  // csv without csv_columns: gives the decoder the header line (offset 0) of every partition
+  // that `ranges` read and whose header it lacks; the first header also checks that the
+  // transforms' fields can exist (a config error otherwise, naming the key).
+  Status EnsureHeaders(const std::vector<OffsetRange>& ranges);
   // Scale-out (driver_group.cc; source.assign = "group"). The consumer group decides which
   // partitions this process owns; on each new assignment the driver claims their progress
   // rows in the sink with the group's generation as the epoch (fencing the previous owners)
@@ -131,7 +140,7 @@ class Driver {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StateStep> state_;  // stateful pipelines only
   TaskCounters counters_;
-  size_t headers_set_ = 0;  // csv: partitions whose header line was given to the decoder
+  std::vector<bool> header_set_;  // csv: partitions whose header line the decoder has
 
   std::vector<Offset> positions_;  // where the next batch starts, per partition
   std::string source_identity_;    // set by CheckSource before anything is committed

@@ -11,10 +11,14 @@
 
 namespace onceflow::engine {
 
-Status Driver::EnsureHeaders(size_t partitions) {
+Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
   if (!decoder_->needs_header()) return Status::Ok();
-  for (; headers_set_ < partitions; ++headers_set_) {
-    const PartitionId p(static_cast<int32_t>(headers_set_));
+  for (const OffsetRange& range : ranges) {
+    const auto index = static_cast<size_t>(range.partition.value());
+    // A partition with nothing to read yet may have no header yet either.
+    if (range.from == range.until) continue;
+    if (index < header_set_.size() && header_set_[index]) continue;
+    const PartitionId p = range.partition;
     std::string header;
     bool found = false;
     Status s = source_->Read(p, Offset(0), Offset(1), [&](Offset, const RecordView& r) {
@@ -27,7 +31,19 @@ Status Driver::EnsureHeaders(size_t partitions) {
           "source.csv_columns: not set, and the header line of partition " + p.ToString() +
           " (its record at offset 0) cannot be read: " + s.ToString());
     }
+    const bool first = decoder_->HeaderColumns().empty();
     RETURN_IF_ERROR(decoder_->SetHeader(p, header));
+    if (first) {
+      const std::string from = "the csv header line of partition " + p.ToString();
+      Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
+      if (!fields.ok()) {
+        return Status::InvalidArgument(
+            (spec_.config.file.empty() ? spec_.config.name : spec_.config.file) + ": " +
+            fields.message());
+      }
+    }
+    if (header_set_.size() <= index) header_set_.resize(index + 1, false);
+    header_set_[index] = true;
   }
   return Status::Ok();
 }
@@ -200,7 +216,7 @@ Status Driver::Recover() {
     } else {
       Log("recovery: re-running unfinished batch " + intent.batch.ToString() +
           (state_ ? " from the state of batch " + state_->store().batch().ToString() : ""));
-      RETURN_IF_ERROR(EnsureHeaders(intent.ranges.size()));
+      RETURN_IF_ERROR(EnsureHeaders(intent.ranges));
       int64_t records = 0;
       for (const OffsetRange& r : intent.ranges) records += r.size();
       // Counted before the batch runs, so that on_batch_committed sees the recovery work.

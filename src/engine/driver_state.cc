@@ -21,7 +21,7 @@ bool Driver::StateHolds(const checkpoint::BatchIntent& intent) const {
 void Driver::SetWatermark(checkpoint::BatchIntent* intent) const {
   if (!state_) return;
   intent->max_event_time_ms = state_->NextMaxEventTime();
-  intent->watermark_ms = state_->NextWatermark();
+  intent->watermark_ms = state_->NextWatermark(intent->ranges, intent->batch_time_ms);
 }
 
 Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) const {

@@ -73,6 +73,12 @@ class KeyedOperator {
   virtual bool on_event_time() const { return false; }
   virtual Result<int64_t> EventTime(const Row& row) const { return int64_t{0}; }
   virtual int64_t allowed_lateness_ms() const { return 0; }
+  // Event time: how long a partition without event times holds the watermark back.
+  virtual int64_t idle_timeout_ms() const { return 30000; }
+  // Whether `run --until-caught-up` ends with a batch that closes the open windows.
+  virtual bool emit_open_windows_at_end() const { return false; }
+  // The watermark that closes every window holding an event time <= max_event_time.
+  virtual int64_t CloseAllWatermark(int64_t max_event_time) const { return max_event_time; }
 
   // Runs one state task's rows of a batch (their input order: partition, then offset), then
   // its due timers. Must be deterministic given (rows, committed state, batch context).

@@ -121,6 +121,8 @@ PipelineBuilder& PipelineBuilder::Aggregate(
     config.window.time_field = window->time_field;
     config.window.allowed_lateness_ms = window->allowed_lateness.count();
     config.window.emit = window->emit == "final" ? W::Emit::kFinal : W::Emit::kUpdate;
+    config.window.idle_timeout_ms = window->idle_timeout.count();
+    config.window.emit_open_windows_at_end = window->emit_open_windows_at_end;
   }
   auto op = engine::AggregateOperator::Create(std::move(config));
   if (!op.has_value()) {

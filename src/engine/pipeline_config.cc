@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "engine/config_checker.h"
+#include "engine/transforms.h"
 #include "util/file.h"
 
 namespace onceflow::engine {
@@ -95,6 +96,23 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                            "rows go to the sink)"));
       }
       config.transforms.push_back(std::move(transform));
+    }
+  }
+
+  // Fields that can never exist are a config error now, not a dead letter per record.
+  std::vector<std::string> columns;
+  std::string columns_from;
+  if (config.source.format == RecordFormat::kCsv && !config.source.csv_columns.empty()) {
+    columns = config.source.csv_columns;
+    columns_from = "source.csv_columns";
+  } else if (config.source.format == RecordFormat::kRaw) {
+    columns = {"key", "value"};
+    columns_from = "source.format = \"raw\" decodes a record as key and value";
+  }
+  if (!columns_from.empty()) {
+    if (Status s = CheckFieldsExist(config.transforms, columns, columns_from); !s.ok()) {
+      return Err(Status::InvalidArgument((file_.empty() ? "pipeline config" : file_) + ": " +
+                                         s.message()));
     }
   }
 

@@ -57,6 +57,13 @@ struct AggregateConfig {
     std::string time_field;        // integer milliseconds since the Unix epoch
     int64_t allowed_lateness_ms = 0;
     Emit emit = Emit::kUpdate;
+    // The watermark is the minimum over the input partitions of their max event time (minus
+    // the allowed lateness); a partition that gave no event time for this long, in batch time,
+    // is idle and no longer holds it back (0: only the partitions of the batch at hand count).
+    int64_t idle_timeout_ms = 30000;
+    // emit = "final": `run --until-caught-up` ends with a batch that closes and emits the
+    // windows still open.
+    bool emit_open_windows_at_end = false;
   };
   std::vector<std::string> key;          // the grouping fields, non-empty
   std::vector<Aggregate> aggregates;     // in file order, non-empty
@@ -82,6 +89,10 @@ struct TransformConfig {
     Value literal;
   };
   std::vector<Condition> conditions;
+  // select, rename, filter: a field the transform needs that the row lacks is read as null
+  // (on_missing = "null", SQL's semantics) instead of sending the record to the dead letters
+  // with an error naming the field (on_missing = "error", the default).
+  bool missing_as_null = false;
   AggregateConfig aggregate;  // aggregate: must be the last transform
 };
 

@@ -476,10 +476,55 @@ TEST_F(PipelineConfigTest, BadTransformsAreRefused) {
   EXPECT_EQ(transform("type = \"select\"\nfields = []\n"),
             "ledger.toml: transform[0].fields: must not be empty");
   EXPECT_EQ(transform("type = \"select\"\nwhere = [\"a > 1\"]\n"),
-            "ledger.toml: transform[0].where: unknown key (known keys: type, fields)");
+            "ledger.toml: transform[0].where: unknown key (known keys: type, fields, on_missing)");
+  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"a > 1\"]\non_missing = \"skip\"\n"),
+            "ledger.toml: transform[0].on_missing: expected one of error, null, got 'skip'");
   EXPECT_EQ(transform("type = \"map\"\n"),
             "ledger.toml: transform[0].type: expected one of select, rename, filter, aggregate, "
             "got 'map'");
+}
+
+TEST_F(PipelineConfigTest, OnMissingAsksForNullSemanticsPerTransform) {
+  std::string text = std::string(kHead) + R"toml(
+[[transform]]
+type = "filter"
+where = ["note == null"]
+on_missing = "null"
+[[transform]]
+type = "select"
+fields = ["id"]
+[[transform]]
+type = "rename"
+fields = { id = "key" }
+on_missing = "error"
+)toml" + std::string(kAppendSink);
+  Result<PipelineConfig> config = ParsePipelineConfig(text, "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_TRUE(config->transforms[0].missing_as_null);
+  EXPECT_FALSE(config->transforms[1].missing_as_null);
+  EXPECT_FALSE(config->transforms[2].missing_as_null);
+}
+
+// With columns known at start (csv_columns, raw), a field that can never exist is a config
+// error naming the key, not a dead letter per record.
+TEST_F(PipelineConfigTest, FieldsThatCanNeverExistAreRefusedAtStart) {
+  const std::string csv = R"toml(name = "p"
+[source]
+topic = "t"
+format = "csv"
+csv_columns = ["id", "amount"]
+)toml";
+  EXPECT_EQ(ErrorOf(csv + "[[transform]]\ntype = \"filter\"\nwhere = [\"amuont > 0\"]\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: transform[0].where[0]: field 'amuont' can never exist: the rows have id, "
+            "amount here (source.csv_columns)");
+  EXPECT_EQ(ErrorOf(csv + "[[transform]]\ntype = \"filter\"\nwhere = [\"amount > 0\"]\n" +
+                    std::string(kAppendSink)),
+            "");
+  EXPECT_EQ(ErrorOf(std::string(kHead) + "format = \"raw\"\n[[transform]]\ntype = \"select\"\n"
+                    "fields = [\"value\", \"id\"]\n" + std::string(kAppendSink)),
+            "ledger.toml: transform[0].fields[1]: field 'id' can never exist: the rows have key, "
+            "value here (source.format = \"raw\" decodes a record as key and value)");
 }
 
 TEST_F(PipelineConfigTest, TomlSyntaxErrorsNameFileLineAndColumn) {

@@ -405,5 +405,43 @@ TEST_F(PipelineTest, OperatorsReduceAndForeachBatch) {
   EXPECT_EQ(n, want_n);
 }
 
+// A row without a key_by field was reduced into a group of its own ("missing"), silently.
+TEST_F(PipelineTest, KeyByOfAMissingFieldIsADeadLetterNamingIt) {
+  auto transfers = ProduceTransfers(data_, "transfers", 2, 300, 10);
+  PipelineBuilder b("by-from");
+  b.FromLog("transfers", "json")
+      .Map([](Row r) {
+        if (r.GetInt("id").value_or(0) % 3 == 0) r = Row{{"id", *r.GetInt("id")}};  // no "from"
+        return r;
+      })
+      .KeyBy({"from"})
+      .Reduce([](Row acc, const Row& next) {
+        acc.Set("amount", *acc.GetInt("amount") + *next.GetInt("amount"));
+        return acc;
+      })
+      .ToSqlite({.path = db_,
+                 .init = {"CREATE TABLE IF NOT EXISTS spend(src INTEGER, total INTEGER)"},
+                 .mode = "statements",
+                 .statements = {"INSERT INTO spend VALUES(:from, :amount)"}});
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());
+  int64_t missing = 0, total = 0;
+  for (const auto& t : transfers) {
+    if (t.id % 3 == 0) {
+      ++missing;
+    } else {
+      total += t.amount;
+    }
+  }
+  EXPECT_EQ(stats.dead_letters, missing);
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM onceflow_dead_letters WHERE error = 'key_by: field "
+                       "''from'' is missing'"),
+            (std::vector<std::vector<int64_t>>{{missing}}));
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM spend WHERE src IS NULL"),
+            (std::vector<std::vector<int64_t>>{{0}}));
+  EXPECT_EQ(Query(db_, "SELECT SUM(total) FROM spend"),
+            (std::vector<std::vector<int64_t>>{{total}}));
+}
+
 }  // namespace
 }  // namespace onceflow::engine

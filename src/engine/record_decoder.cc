@@ -267,8 +267,25 @@ class CsvDecoder final : public RecordDecoder {
     RETURN_IF_ERROR(
         CheckColumns(columns).WithContext("header of partition " + partition.ToString()));
     std::unique_lock lock(mu_);
+    for (const auto& [other, other_columns] : headers_) {
+      if (other == partition || other_columns == columns) continue;
+      return Status::InvalidArgument(
+          "csv: partition " + partition.ToString() + " starts with '" + Join(columns) +
+          "' (offset 0) but partition " + other.ToString() + " with the header '" +
+          Join(other_columns) +
+          "': every partition of a csv topic must start with the same header line, or one of "
+          "them is a data row taken for a header. Produce a csv file into a topic of several "
+          "partitions with `onceflow produce TOPIC --csv-header < FILE` (its first line becomes "
+          "the first record of every partition), or set source.csv_columns for a topic "
+          "without header lines");
+    }
     headers_[partition] = std::move(columns);
     return Status::Ok();
+  }
+
+  std::vector<std::string> HeaderColumns() const override {
+    std::shared_lock lock(mu_);
+    return headers_.empty() ? std::vector<std::string>() : headers_.begin()->second;
   }
 
   bool needs_header() const override { return columns_.empty(); }
@@ -289,6 +306,15 @@ class CsvDecoder final : public RecordDecoder {
   }
 
  private:
+  std::string Join(const std::vector<std::string>& columns) const {
+    std::string text;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) text += delimiter_;
+      text += columns[i];
+    }
+    return text;
+  }
+
   Result<bool> DecodeWith(const std::vector<std::string>& columns, std::string_view line,
                           Row* row) const {
     thread_local std::string scratch;

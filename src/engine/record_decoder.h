@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "engine/pipeline_config.h"
 #include "onceflow/ids.h"
@@ -25,7 +27,8 @@ namespace onceflow::engine {
 //   42); an unquoted field that is wholly an integer or a finite float is a number, except with
 //   a leading zero ("007" stays a string); anything else is a string. The column names are the
 //   configured csv_columns, or else each partition's header line (offset 0), whose UTF-8 BOM is
-//   dropped.
+//   dropped; every partition's header must have the same columns (`onceflow produce
+//   --csv-header` writes a file's header line first into every partition).
 // - raw: {"key": the key, "value": the value} as strings; no "key" field when the record has
 //   no key (an empty key is a key).
 // Decode reuses the strings *row already holds, so a caller that decodes many records into one
@@ -51,11 +54,16 @@ class RecordDecoder {
 
   // csv without configured columns: the header line of a partition (its record at offset 0),
   // given by the engine before any Decode of that partition; a second call replaces it.
-  // invalid_argument for a header that does not parse or has an empty or repeated column name.
-  // Other formats ignore it.
+  // invalid_argument for a header that does not parse or has an empty or repeated column name,
+  // and for one whose columns differ from another partition's header (the partitions of a
+  // topic hold one kind of row: a different "header" is a data row taken for one, never a
+  // guess). Other formats ignore it.
   virtual Status SetHeader(PartitionId partition, std::string_view header_line) {
     return Status::Ok();
   }
+  // csv without configured columns: the columns of the headers set so far (they are all the
+  // same), empty before the first SetHeader.
+  virtual std::vector<std::string> HeaderColumns() const { return {}; }
   // Whether the engine must read offset 0 of each partition and call SetHeader.
   virtual bool needs_header() const { return false; }
 };

@@ -237,13 +237,14 @@ TEST_F(RecordDecoderTest, CsvHeaderPerPartition) {
   EXPECT_EQ(early.error().message(), "csv: no header for partition 0 (SetHeader was not called)");
 
   ASSERT_TRUE(decoder->SetHeader(PartitionId(0), "\xEF\xBB\xBFid,name\r\n").ok());
-  ASSERT_TRUE(decoder->SetHeader(PartitionId(1), "name;id").ok());  // ';' is not the delimiter
+  ASSERT_TRUE(decoder->SetHeader(PartitionId(1), "id,name").ok());
+  EXPECT_EQ(decoder->HeaderColumns(), (std::vector<std::string>{"id", "name"}));
   record.value = "1,ann\n";
   ASSERT_TRUE(decoder->Decode(PartitionId(0), Offset(1), record, &row).value_or(false));
   EXPECT_EQ(row, (Row{{"id", int64_t{1}}, {"name", std::string("ann")}}));
-  record.value = "bob";
+  record.value = "2,bob";
   ASSERT_TRUE(decoder->Decode(PartitionId(1), Offset(5), record, &row).value_or(false));
-  EXPECT_EQ(row, (Row{{"name;id", std::string("bob")}}));
+  EXPECT_EQ(row, (Row{{"id", int64_t{2}}, {"name", std::string("bob")}}));
   record.value = "1,2,3";
   Result<bool> mismatch = decoder->Decode(PartitionId(0), Offset(2), record, &row);
   ASSERT_FALSE(mismatch.has_value());
@@ -254,6 +255,29 @@ TEST_F(RecordDecoderTest, CsvHeaderPerPartition) {
   EXPECT_EQ(bad.message(), "header of partition 2: csv: column 2 has no name");
 }
 
+// A csv file produced into several partitions without --csv-header: only one partition starts
+// with the header; the others' first data rows were taken for headers, and their rows decoded
+// under the wrong names (9,702 of 40,000 rows survived a filter). Now it is an error.
+TEST_F(RecordDecoderTest, CsvHeadersThatDifferBetweenPartitionsAreRefused) {
+  auto decoder = Make(Csv({}));
+  ASSERT_TRUE(decoder->SetHeader(PartitionId(0), "id,amount").ok());
+  Status s = decoder->SetHeader(PartitionId(3), "17,250\n");
+  ASSERT_TRUE(s.IsInvalidArgument());
+  EXPECT_EQ(s.message().substr(0, 200),
+            std::string("csv: partition 3 starts with '17,250' (offset 0) but partition 0 with the "
+                        "header 'id,amount': every partition of a csv topic must start with the "
+                        "same header line, or one of them is a data row taken for a header.")
+                .substr(0, 200));
+  EXPECT_NE(s.message().find("onceflow produce TOPIC --csv-header < FILE"), std::string::npos);
+  // Nothing of partition 3 decodes under a guessed header.
+  RecordView record;
+  record.value = "18,300";
+  Row row;
+  Result<bool> decoded = decoder->Decode(PartitionId(3), Offset(1), record, &row);
+  ASSERT_FALSE(decoded.has_value());
+  EXPECT_FALSE(decoded.error().IsInvalidArgument());
+}
+
 TEST_F(RecordDecoderTest, CsvHeadersAndDecodesFromManyThreadsAtOnce) {
   auto decoder = Make(Csv({}));
   constexpr int kThreads = 4;
@@ -261,7 +285,7 @@ TEST_F(RecordDecoderTest, CsvHeadersAndDecodesFromManyThreadsAtOnce) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      std::string column = "c" + std::to_string(t);
+      std::string column = "value";
       if (!decoder->SetHeader(PartitionId(t), "id," + column).ok()) ++mismatches[t];
       Row row;
       for (int i = 1; i <= 2000; ++i) {

@@ -1,7 +1,9 @@
 // The keyed-state step of a batch.
 #include "engine/state_step.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <exception>
 #include <mutex>
 
@@ -45,22 +47,38 @@ Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint
                                                    size_t cache_bytes) {
   ASSIGN_OR_RETURN(auto store,
                    state::StateStore::Open(state::StateDir(checkpoint_dir), tasks, cache_bytes));
-  return std::unique_ptr<StateStep>(new StateStep(std::move(store), std::move(op), executor));
+  EventTimes times;
+  if (const std::optional<std::string>& stored = store->event_times()) {
+    ASSIGN_OR_RETURN(times, EventTimes::Decode(*stored));
+  } else if (std::optional<int64_t> max = store->max_event_time(); max && op->on_event_time()) {
+    // A store of an older onceflow knows one max event time for the pipeline: it stays the
+    // watermark's floor until every partition has event times of its own.
+    times.watermark = *max - op->allowed_lateness_ms();
+  }
+  return std::unique_ptr<StateStep>(
+      new StateStep(std::move(store), std::move(op), executor, std::move(times)));
 }
 
 int64_t StateStep::NextMaxEventTime() const {
   if (!op_->on_event_time()) return checkpoint::kNoWatermark;
-  return store_->max_event_time().value_or(checkpoint::kNoWatermark);
+  const int64_t max = times_.MaxEventTime();
+  return max != kNoTime ? max : store_->max_event_time().value_or(checkpoint::kNoWatermark);
 }
 
-int64_t StateStep::NextWatermark() const {
+int64_t StateStep::NextWatermark(const std::vector<OffsetRange>& ranges,
+                                 int64_t batch_time_ms) const {
+  if (!op_->on_event_time()) return checkpoint::kNoWatermark;
+  return times_.WatermarkAt(ranges, batch_time_ms, Policy());
+}
+
+bool StateStep::HasWindowsToClose() const {
+  if (!op_->on_event_time() || !op_->emit_open_windows_at_end()) return false;
   const int64_t max = NextMaxEventTime();
-  if (max == checkpoint::kNoWatermark) return checkpoint::kNoWatermark;
-  return max - op_->allowed_lateness_ms();
+  return max != kNoTime && op_->CloseAllWatermark(max) > times_.watermark;
 }
 
 Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
-                                      std::vector<TaskOutput>& map_outputs) {
+                                      std::vector<TaskOutput>& map_outputs, bool close_windows) {
   const int32_t tasks = store_->tasks();
   const bool event_time = op_->on_event_time();
   // Phase 1, per map task: key, event time, lateness; rows bucketed by state task.
@@ -121,15 +139,41 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     return Status::Ok();
   }));
   StateBatch result;
-  int64_t max_time = NextMaxEventTime();
-  for (const Routed& r : routed) {
-    max_time = std::max(max_time, r.max_time);
-    result.late += r.late;
+  for (const Routed& r : routed) result.late += r.late;
+  int64_t watermark_after = checkpoint::kNoWatermark;
+  if (event_time) {
+    // Per input partition: the greatest event time of its records that were not late, and
+    // whether it gave event times at all (late ones too: it is not idle).
+    std::map<int32_t, int64_t> seen;
+    for (size_t i = 0; i < routed.size(); ++i) {
+      const Routed& r = routed[i];
+      if (r.max_time == checkpoint::kNoWatermark && r.late == 0) continue;
+      int64_t& max = seen.try_emplace(map_outputs[i].partition.value(), kNoTime).first->second;
+      max = std::max(max, r.max_time);
+    }
+    EventTimes times = times_;
+    times.watermark = std::max(times.watermark, ctx.watermark_ms);
+    times.Advance(ctx.ranges, ctx.batch_time_ms, seen);
+    watermark_after = times.WatermarkAt(ctx.ranges, ctx.batch_time_ms, Policy());
+    int64_t max_seen = times.MaxEventTime();
+    if (!store_->event_times() && store_->max_event_time()) {
+      // A store of an older onceflow (one watermark per pipeline): this batch may be the re-run
+      // of one that onceflow planned and committed to the sink, so it closes what the old rule
+      // closes — the greatest event time so far minus the allowed lateness. Later batches
+      // follow the partitions, from this watermark on.
+      max_seen = std::max(max_seen, *store_->max_event_time());
+      const int64_t lateness = op_->allowed_lateness_ms();
+      watermark_after = std::max(watermark_after, max_seen < kNoTime + 1 + lateness
+                                                      ? kNoTime + 1
+                                                      : max_seen - lateness);
+    }
+    if (close_windows && max_seen != kNoTime) {
+      watermark_after = std::max(watermark_after, op_->CloseAllWatermark(max_seen));
+    }
+    times.watermark = watermark_after;
+    if (max_seen != kNoTime) result.max_event_time = max_seen;
+    result.event_times = std::move(times);
   }
-  if (event_time && max_time != checkpoint::kNoWatermark) result.max_event_time = max_time;
-  const int64_t watermark_after = max_time == checkpoint::kNoWatermark
-                                      ? checkpoint::kNoWatermark
-                                      : max_time - op_->allowed_lateness_ms();
   // Phase 2, per state task: its rows in map-task (partition) and offset order.
   struct TaskResult {
     std::vector<sink::SinkRow> rows;
@@ -176,7 +220,9 @@ Status StateStep::Commit(BatchId batch, StateBatch& result) {
 }
 
 state::PreparedCommit StateStep::Prepare(BatchId batch, const StateBatch& result) const {
-  return store_->Prepare(batch, result.deltas, result.max_event_time);
+  std::optional<std::string> times;
+  if (op_->on_event_time()) times = result.event_times.Encode();
+  return store_->Prepare(batch, result.deltas, result.max_event_time, std::move(times));
 }
 
 Status StateStep::Commit(state::PreparedCommit prepared, StateBatch& result) {
@@ -188,7 +234,9 @@ Status StateStep::Commit(state::PreparedCommit prepared, StateBatch& result) {
       return Status::Ok();
     });
   };
-  return store_->Commit(std::move(prepared), result.deltas, for_each);
+  RETURN_IF_ERROR(store_->Commit(std::move(prepared), result.deltas, for_each));
+  if (op_->on_event_time()) times_ = result.event_times;
+  return Status::Ok();
 }
 
 }  // namespace onceflow::engine

@@ -5,10 +5,12 @@
 // reading the state of the previous batch and buffering its deltas. Nothing is written until
 // Commit, which the driver calls only after the sink commit of the same batch.
 //
-// Event time: the watermark of batch N (recorded in its intent) is the greatest event time of
-// batches < N minus the allowed lateness; a record older than it is late and goes to the dead
-// letters. After N's records, the watermark advances (watermark_after) and the windows it has
-// passed are closed in the same batch.
+// Event time (watermark.h): the watermark of batch N (recorded in its intent) is the minimum
+// over the input partitions that are not idle of their greatest event time in batches < N,
+// minus the allowed lateness; a record older than it is late and goes to the dead letters.
+// After N's records, the watermark advances (watermark_after) and the windows it has passed
+// are closed in the same batch; a batch whose intent says close_windows closes them all. The
+// partitions' event times are committed with the state.
 #pragma once
 
 #include <memory>
@@ -19,6 +21,7 @@
 #include "engine/executor.h"
 #include "engine/keyed_operator.h"
 #include "engine/task.h"
+#include "engine/watermark.h"
 #include "state/state_store.h"
 
 namespace onceflow::engine {
@@ -28,6 +31,7 @@ struct StateBatch {
   TaskOutput output;                       // rows (state task order), all dead letters
   std::vector<state::StateDelta> deltas;   // one per state task
   std::optional<int64_t> max_event_time;   // after this batch
+  EventTimes event_times;                  // after this batch (event-time operators)
   int64_t late = 0;                        // records older than the watermark
 
   // The number of state writes (every task's).
@@ -45,13 +49,19 @@ class StateStep {
                                                  size_t cache_bytes);
 
   const state::StateStore& store() const { return *store_; }
-  // The event time and watermark batch `store().batch() + 1` records in its intent.
+  // The event time and watermark batch `store().batch() + 1` records in its intent, given its
+  // batch time and ranges (one per input partition).
   int64_t NextMaxEventTime() const;
-  int64_t NextWatermark() const;
+  int64_t NextWatermark(const std::vector<OffsetRange>& ranges, int64_t batch_time_ms) const;
+  // Whether a batch that closes every window would close one: the operator asks for it at the
+  // end of `run --until-caught-up` and a window may be open (an event time past the watermark).
+  bool HasWindowsToClose() const;
 
   // Routes the map tasks' rows to the state tasks and runs them. No side effect.
+  // close_windows: the intent's flag (closes every open window after the records).
   // REQUIRES: the store is at the batch before ctx.batch_id.
-  Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs);
+  Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs,
+                             bool close_windows = false);
   // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch);
   // fills the store's cache with them (result.deltas are left empty).
   Status Commit(BatchId batch, StateBatch& result);
@@ -62,12 +72,18 @@ class StateStep {
 
  private:
   StateStep(std::unique_ptr<state::StateStore> store, std::shared_ptr<const KeyedOperator> op,
-            Executor* executor)
-      : store_(std::move(store)), op_(std::move(op)), executor_(executor) {}
+            Executor* executor, EventTimes times)
+      : store_(std::move(store)), op_(std::move(op)), executor_(executor),
+        times_(std::move(times)) {}
+
+  WatermarkPolicy Policy() const {
+    return WatermarkPolicy{op_->allowed_lateness_ms(), op_->idle_timeout_ms()};
+  }
 
   std::unique_ptr<state::StateStore> store_;
   std::shared_ptr<const KeyedOperator> op_;
   Executor* executor_;
+  EventTimes times_;  // as committed with the store's batch
 };
 
 }  // namespace onceflow::engine

@@ -10,6 +10,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
                                const std::atomic<bool>& cancel) {
   RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
+  out.partition = range.partition;
   std::unique_ptr<MapCombiner> combiner =
       ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
                            : nullptr;
@@ -48,7 +49,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       out.dead_letters.push_back({p, o, std::string(rec.value), decoded.error().message()});
       return Status::Ok();
     }
-    if (!*decoded) return Status::Ok();  // not data (a csv header)
+    if (!*decoded) {
+      ++out.not_data;  // a csv header
+      return Status::Ok();
+    }
     if (fold_decoded) {
       combiner->Add(row, p, o, &out.dead_letters);
       return Status::Ok();

@@ -18,6 +18,7 @@
 namespace onceflow::engine {
 
 struct TaskOutput {
+  PartitionId partition{-1};                 // the input partition the task read
   std::vector<sink::SinkRow> rows;           // in offset order
   std::vector<sink::DeadLetter> dead_letters;
   int64_t records_in = 0;
@@ -25,6 +26,7 @@ struct TaskOutput {
   // recorded with the batch's commit so that a later start notices a source that lost or
   // rewrote it.
   checkpoint::PartitionMark last{PartitionId(-1), Offset(-1), 0};
+  int64_t not_data = 0;  // records_in that are not data (csv header lines)
   // With a combining keyed operator: the rows folded per key, in place of `rows`.
   std::shared_ptr<const CombinedTask> combined;
 };

@@ -86,8 +86,9 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
   if (window.node == nullptr) return Status::Ok();
   const toml::table* w = window.node->as_table();
   if (w == nullptr) return Error(window.key, "expected a table, got " + Describe(*window.node));
-  static constexpr std::string_view kWindowKeys[] = {"type", "size", "slide", "time_field",
-                                                     "allowed_lateness", "emit"};
+  static constexpr std::string_view kWindowKeys[] = {
+      "type", "size", "slide", "time_field", "allowed_lateness", "emit", "idle_timeout",
+      "emit_open_windows_at_end"};
   RETURN_IF_ERROR(CheckKeys(*w, window.key, kWindowKeys));
   aggregate->windowed = true;
   Window& out = aggregate->window;
@@ -132,6 +133,13 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
   static constexpr Choice<Window::Emit> kEmits[] = {{"update", Window::Emit::kUpdate},
                                                     {"final", Window::Emit::kFinal}};
   RETURN_IF_ERROR(ReadChoice<Window::Emit>(At(*w, window.key, "emit"), kEmits, &out.emit));
+  RETURN_IF_ERROR(read_duration("idle_timeout", 0, &out.idle_timeout_ms));
+  Entry at_end = At(*w, window.key, "emit_open_windows_at_end");
+  RETURN_IF_ERROR(ReadBool(at_end, &out.emit_open_windows_at_end));
+  if (out.emit_open_windows_at_end && out.emit != Window::Emit::kFinal) {
+    return Error(at_end.key, "needs emit = \"final\" (with \"update\" every window is "
+                             "emitted as it changes)");
+  }
   return Status::Ok();
 }
 
@@ -150,8 +158,11 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   if (transform->type == Type::kAggregate) {
     return CheckAggregate(table, prefix, &transform->aggregate);
   }
+  static constexpr Choice<bool> kOnMissing[] = {{"error", false}, {"null", true}};
+  RETURN_IF_ERROR(
+      ReadChoice<bool>(At(table, prefix, "on_missing"), kOnMissing, &transform->missing_as_null));
   if (transform->type == Type::kFilter) {
-    static constexpr std::string_view kKeys[] = {"type", "where"};
+    static constexpr std::string_view kKeys[] = {"type", "where", "on_missing"};
     RETURN_IF_ERROR(CheckKeys(table, prefix, kKeys));
     Entry where = At(table, prefix, "where");
     RETURN_IF_ERROR(Required(where));
@@ -167,7 +178,7 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
     }
     return Status::Ok();
   }
-  static constexpr std::string_view kKeys[] = {"type", "fields"};
+  static constexpr std::string_view kKeys[] = {"type", "fields", "on_missing"};
   RETURN_IF_ERROR(CheckKeys(table, prefix, kKeys));
   Entry fields = At(table, prefix, "fields");
   RETURN_IF_ERROR(Required(fields));

@@ -2,6 +2,7 @@
 // the filter condition language that the pipeline file uses.
 #include "engine/transforms.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <compare>
@@ -30,23 +31,41 @@ std::optional<Value> ParseNumber(std::string_view text) {
   return std::nullopt;
 }
 
-// Keeps the listed fields, in the listed order; a listed field the row lacks is skipped.
+// A record that lacks a field a transform needs: "<transform>: field 'f' is missing
+// (<detail>); on_missing = "null" reads a missing field as null".
+Status MissingField(std::string_view transform, std::string_view field,
+                    std::string_view detail = {}) {
+  std::string message = std::string(transform) + ": field '" + std::string(field) + "' is missing";
+  if (!detail.empty()) message += " (" + std::string(detail) + ")";
+  message += "; on_missing = \"null\" reads a missing field as null";
+  return Status::InvalidArgument(std::move(message));
+}
+
+// Keeps the listed fields, in the listed order. A listed field the row lacks is an error
+// naming it, or, with missing_as_null, a null field.
 class SelectTransform final : public RowTransform {
  public:
-  explicit SelectTransform(std::vector<std::string> fields) : fields_(std::move(fields)) {}
+  SelectTransform(std::vector<std::string> fields, bool missing_as_null)
+      : fields_(std::move(fields)), missing_as_null_(missing_as_null) {}
 
   Status Apply(Row* row, bool* keep) const override {
     std::vector<Row::Field>& fields = row->mutable_fields();
-    // Invariant: fields[0, kept) are the selected fields found so far, in the listed order.
+    // Invariant: fields[0, kept) are the selected fields so far, in the listed order.
     size_t kept = 0;
     for (const std::string& name : fields_) {
+      bool found = false;
       for (size_t j = kept; j < fields.size(); ++j) {
         if (fields[j].first == name) {
           if (j != kept) std::swap(fields[kept], fields[j]);
           ++kept;
+          found = true;
           break;
         }
       }
+      if (found) continue;
+      if (!missing_as_null_) return MissingField("select", name);
+      fields.emplace(fields.begin() + static_cast<ptrdiff_t>(kept), name, Value());
+      ++kept;
     }
     fields.resize(kept);
     return Status::Ok();
@@ -54,28 +73,47 @@ class SelectTransform final : public RowTransform {
 
  private:
   const std::vector<std::string> fields_;  // distinct names
+  const bool missing_as_null_;
 };
 
 // Renames fields, all at once (so {a = "b", b = "a"} swaps a and b). A new name that collides
-// with a field of the row is an error: silently dropping either field would lose data.
+// with a field of the row is an error: silently dropping either field would lose data. A field
+// to rename that the row lacks is an error naming it, or, with missing_as_null, a null field
+// under the new name.
 class RenameTransform final : public RowTransform {
  public:
-  explicit RenameTransform(std::vector<std::pair<std::string, std::string>> renames)
-      : renames_(std::move(renames)) {}
+  RenameTransform(std::vector<std::pair<std::string, std::string>> renames, bool missing_as_null)
+      : renames_(std::move(renames)), missing_as_null_(missing_as_null) {}
 
   Status Apply(Row* row, bool* keep) const override {
     std::vector<Row::Field>& fields = row->mutable_fields();
-    bool renamed_any = false;
-    for (Row::Field& field : fields) {
-      for (const auto& [from, to] : renames_) {
+    for (const auto& [from, to] : renames_) {
+      bool present = false;
+      for (const Row::Field& field : fields) {
         if (field.first == from) {
-          field.first = to;
-          renamed_any = true;
+          present = true;
+          break;
+        }
+      }
+      if (!present && !missing_as_null_) {
+        return MissingField("rename", from, "to rename it to '" + to + "'");
+      }
+    }
+    const size_t original = fields.size();
+    std::vector<bool> renamed(renames_.size(), false);
+    for (size_t i = 0; i < original; ++i) {
+      Row::Field& field = fields[i];
+      for (size_t r = 0; r < renames_.size(); ++r) {
+        if (field.first == renames_[r].first) {
+          field.first = renames_[r].second;
+          renamed[r] = true;
           break;
         }
       }
     }
-    if (!renamed_any) return Status::Ok();
+    for (size_t r = 0; r < renames_.size(); ++r) {
+      if (!renamed[r]) fields.emplace_back(renames_[r].second, Value());  // missing_as_null
+    }
     for (size_t i = 0; i < fields.size(); ++i) {
       for (size_t j = i + 1; j < fields.size(); ++j) {
         if (fields[i].first == fields[j].first) {
@@ -89,6 +127,7 @@ class RenameTransform final : public RowTransform {
 
  private:
   const std::vector<std::pair<std::string, std::string>> renames_;  // distinct targets
+  const bool missing_as_null_;
 };
 
 enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -131,12 +170,12 @@ struct CompiledCondition {
 };
 
 // Keeps a row only if every condition holds (checked in order, stopping at the first that does
-// not). A missing or null field fails a condition, except `field == null` / `field != null`,
-// which test for exactly that.
+// not). A null field fails a condition, except `field == null` / `field != null`, which test
+// for exactly that. A missing field is an error naming it, or, with missing_as_null, a null.
 class FilterTransform final : public RowTransform {
  public:
-  explicit FilterTransform(std::vector<CompiledCondition> conditions)
-      : conditions_(std::move(conditions)) {}
+  FilterTransform(std::vector<CompiledCondition> conditions, bool missing_as_null)
+      : conditions_(std::move(conditions)), missing_as_null_(missing_as_null) {}
 
   Status Apply(Row* row, bool* keep) const override {
     for (const CompiledCondition& c : conditions_) {
@@ -150,8 +189,12 @@ class FilterTransform final : public RowTransform {
   }
 
  private:
-  static Result<bool> Evaluate(const Row& row, const CompiledCondition& c) {
+  Result<bool> Evaluate(const Row& row, const CompiledCondition& c) const {
     const Value* field = row.Get(c.condition.field);
+    if (field == nullptr && !missing_as_null_) {
+      return Err(MissingField("filter", c.condition.field,
+                              "condition '" + ConditionToString(c.condition) + "'"));
+    }
     const Value& literal = c.condition.literal;
     bool field_null = field == nullptr || std::holds_alternative<std::monostate>(*field);
     if (std::holds_alternative<std::monostate>(literal)) {
@@ -178,6 +221,7 @@ class FilterTransform final : public RowTransform {
   }
 
   const std::vector<CompiledCondition> conditions_;
+  const bool missing_as_null_;
 };
 
 }  // namespace
@@ -264,6 +308,78 @@ std::string ConditionToString(const TransformConfig::Condition& c) {
   return text;
 }
 
+Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
+                        const std::vector<std::string>& columns, std::string_view source) {
+  std::vector<std::string> fields = columns;  // the fields a row can have at this point
+  auto can_exist = [&](const std::string& f) {
+    return std::find(fields.begin(), fields.end(), f) != fields.end();
+  };
+  auto refuse = [&](const std::string& key, const std::string& f) {
+    std::string have;
+    for (const std::string& c : fields) have += (have.empty() ? "" : ", ") + c;
+    return Status::InvalidArgument(key + ": field '" + f + "' can never exist: the rows have " +
+                                   (have.empty() ? std::string("no fields") : have) +
+                                   " here (" + std::string(source) + ")");
+  };
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const TransformConfig& t = configs[i];
+    const std::string prefix = "transform[" + std::to_string(i) + "]";
+    switch (t.type) {
+      case TransformConfig::Type::kSelect:
+        for (size_t j = 0; j < t.fields.size(); ++j) {
+          if (!t.missing_as_null && !can_exist(t.fields[j])) {
+            return refuse(prefix + ".fields[" + std::to_string(j) + "]", t.fields[j]);
+          }
+        }
+        fields = t.fields;
+        break;
+      case TransformConfig::Type::kRename: {
+        for (const auto& [from, to] : t.renames) {
+          if (!t.missing_as_null && !can_exist(from)) {
+            return refuse(prefix + ".fields." + from, from);
+          }
+        }
+        for (std::string& f : fields) {
+          for (const auto& [from, to] : t.renames) {
+            if (f == from) {
+              f = to;
+              break;
+            }
+          }
+        }
+        for (const auto& [from, to] : t.renames) {
+          if (!can_exist(to)) fields.push_back(to);  // missing_as_null: a null under `to`
+        }
+        break;
+      }
+      case TransformConfig::Type::kFilter:
+        for (size_t j = 0; j < t.conditions.size(); ++j) {
+          const std::string& f = t.conditions[j].field;
+          if (!t.missing_as_null && !can_exist(f)) {
+            return refuse(prefix + ".where[" + std::to_string(j) + "]", f);
+          }
+        }
+        break;
+      case TransformConfig::Type::kAggregate: {
+        const AggregateConfig& a = t.aggregate;
+        for (const std::string& f : a.key) {
+          if (!can_exist(f)) return refuse(prefix + ".key", f);
+        }
+        for (const AggregateConfig::Aggregate& agg : a.aggregates) {
+          if (!agg.field.empty() && !can_exist(agg.field)) {
+            return refuse(prefix + ".aggregates." + agg.name, agg.field);
+          }
+        }
+        if (a.windowed && !can_exist(a.window.time_field)) {
+          return refuse(prefix + ".window.time_field", a.window.time_field);
+        }
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
     const std::vector<TransformConfig>& configs) {
   std::vector<std::unique_ptr<RowTransform>> transforms;
@@ -281,7 +397,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
             }
           }
         }
-        transforms.push_back(std::make_unique<SelectTransform>(config.fields));
+        transforms.push_back(
+            std::make_unique<SelectTransform>(config.fields, config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kRename: {
@@ -297,7 +414,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
             }
           }
         }
-        transforms.push_back(std::make_unique<RenameTransform>(config.renames));
+        transforms.push_back(
+            std::make_unique<RenameTransform>(config.renames, config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kFilter: {
@@ -321,7 +439,8 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
           }
           conditions.push_back(CompiledCondition{condition, *op});
         }
-        transforms.push_back(std::make_unique<FilterTransform>(std::move(conditions)));
+        transforms.push_back(
+            std::make_unique<FilterTransform>(std::move(conditions), config.missing_as_null));
         break;
       }
       case TransformConfig::Type::kAggregate:

@@ -13,13 +13,17 @@
 
 namespace onceflow::engine {
 
-// select keeps the listed fields in the listed order (a listed field the row lacks is skipped).
-// rename renames all at once ({a = "b", b = "a"} swaps); a new name that collides with another
-// field of the row is an error. filter keeps a row only if every condition holds, checked in
-// order up to the first that does not: numbers compare with numbers (integer and float mixed),
-// strings with strings (byte order), booleans with == and != only; a missing or null field
-// fails the condition, except `field == null` (true exactly when missing or null) and
-// `field != null`; a field of another type than the literal is an error naming both types.
+// select keeps the listed fields in the listed order. rename renames all at once
+// ({a = "b", b = "a"} swaps); a new name that collides with another field of the row is an
+// error. filter keeps a row only if every condition holds, checked in order up to the first
+// that does not: numbers compare with numbers (integer and float mixed), strings with strings
+// (byte order), booleans with == and != only; a null field fails the condition, except
+// `field == null` (true exactly when null) and `field != null`; a field of another type than
+// the literal is an error naming both types.
+// A field that select, rename or filter needs and the row lacks is an error naming the field
+// (the record becomes a dead letter: never a silent drop), unless the transform reads missing
+// fields as null (TransformConfig::missing_as_null): then select outputs it as null, rename
+// gives the new name a null, and filter compares a null.
 //
 // Thread-safety: Apply is const; transforms are shared by all task threads.
 class RowTransform {
@@ -30,6 +34,16 @@ class RowTransform {
   // field and a number literal, say) sends the record to the dead letters.
   virtual Status Apply(Row* row, bool* keep) const = 0;
 };
+
+// Checks, before any record is read, that every field the transforms of `configs` (and an
+// aggregate last among them) need can exist when the rows the source decodes have at most the
+// fields `columns` (csv: its columns; raw: key and value). A field that can never exist is
+// invalid_argument "<key>: field 'f' can never exist: the rows have a, b here (<source>)",
+// <key> naming the config key, e.g. "transform[1].where[0]". Transforms that read missing
+// fields as null need nothing.
+// `source` says where the columns come from, for the message ("source.csv_columns").
+Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
+                        const std::vector<std::string>& columns, std::string_view source);
 
 // Builds the transforms of `configs`, in order. invalid_argument for a config that cannot work
 // (a select without fields, an unknown operator, `<` with a boolean literal, ...).

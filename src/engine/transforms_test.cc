@@ -57,21 +57,32 @@ std::string ErrorOf(const RowTransform& transform, Row row) {
 }
 
 TEST(TransformsTest, SelectKeepsListedFieldsInListedOrder) {
-  auto select = Make(Select({"c", "missing", "a"}));
+  auto select = Make(Select({"c", "a"}));
   ASSERT_NE(select, nullptr);
   Row row{{"a", int64_t{1}}, {"b", std::string("x")}, {"c", true}, {"d", 2.5}};
   bool keep = true;
   ASSERT_TRUE(select->Apply(&row, &keep).ok());
   EXPECT_TRUE(keep);
   EXPECT_EQ(row, (Row{{"c", true}, {"a", int64_t{1}}})) << row.ToJson();
+}
 
-  Row none{{"x", int64_t{1}}};
-  ASSERT_TRUE(select->Apply(&none, &keep).ok());
-  EXPECT_EQ(none.size(), 0u);
+TEST(TransformsTest, SelectOfAMissingFieldIsAnErrorNamingIt) {
+  auto select = Make(Select({"c", "missing", "a"}));
+  EXPECT_EQ(ErrorOf(*select, Row{{"a", int64_t{1}}, {"c", true}}),
+            "select: field 'missing' is missing; on_missing = \"null\" reads a missing field "
+            "as null");
+  // Asked for explicitly: a missing field is a null in its place.
+  TransformConfig config = Select({"c", "missing", "a"});
+  config.missing_as_null = true;
+  auto nulls = Make(config);
+  Row row{{"a", int64_t{1}}, {"b", std::string("x")}, {"c", true}};
+  bool keep = true;
+  ASSERT_TRUE(nulls->Apply(&row, &keep).ok());
+  EXPECT_EQ(row, (Row{{"c", true}, {"missing", Value()}, {"a", int64_t{1}}})) << row.ToJson();
 }
 
 TEST(TransformsTest, RenameRenamesAllAtOnce) {
-  auto rename = Make(Rename({{"from", "src"}, {"to", "dst"}, {"missing", "m"}}));
+  auto rename = Make(Rename({{"from", "src"}, {"to", "dst"}}));
   ASSERT_NE(rename, nullptr);
   Row row{{"id", int64_t{1}}, {"from", int64_t{2}}, {"to", int64_t{3}}};
   bool keep = true;
@@ -82,6 +93,20 @@ TEST(TransformsTest, RenameRenamesAllAtOnce) {
   Row swapped{{"a", int64_t{1}}, {"b", int64_t{2}}};
   ASSERT_TRUE(swap->Apply(&swapped, &keep).ok());
   EXPECT_EQ(swapped, (Row{{"b", int64_t{1}}, {"a", int64_t{2}}}));
+}
+
+TEST(TransformsTest, RenameOfAMissingFieldIsAnErrorNamingIt) {
+  auto rename = Make(Rename({{"from", "src"}, {"missing", "m"}}));
+  Row row{{"from", int64_t{2}}};
+  EXPECT_EQ(ErrorOf(*rename, row),
+            "rename: field 'missing' is missing (to rename it to 'm'); on_missing = \"null\" "
+            "reads a missing field as null");
+  TransformConfig config = Rename({{"from", "src"}, {"missing", "m"}});
+  config.missing_as_null = true;
+  auto nulls = Make(config);
+  bool keep = true;
+  ASSERT_TRUE(nulls->Apply(&row, &keep).ok());
+  EXPECT_EQ(row, (Row{{"src", int64_t{2}}, {"m", Value()}})) << row.ToJson();
 }
 
 TEST(TransformsTest, RenameOntoAnExistingFieldIsAnError) {
@@ -132,20 +157,68 @@ TEST(TransformsTest, FilterComparesStringsAndBooleans) {
   EXPECT_TRUE(Keeps(*not_false, Row{{"active", true}}));
 }
 
-TEST(TransformsTest, FilterDropsMissingAndNullFields) {
+TEST(TransformsTest, FilterDropsNullFields) {
   auto filter = Make(Filter({"amount > 0"}));
-  EXPECT_FALSE(Keeps(*filter, Row{{"other", int64_t{1}}}));
   EXPECT_FALSE(Keeps(*filter, Row{{"amount", std::monostate()}}));
-  auto not_eur = Make(Filter({"currency != \"EUR\""}));
-  EXPECT_FALSE(Keeps(*not_eur, Row{}));
-  // Comparing with null tests for a missing or null field.
+  // Comparing with null tests for a null field.
   auto is_null = Make(Filter({"note == null"}));
-  EXPECT_TRUE(Keeps(*is_null, Row{}));
   EXPECT_TRUE(Keeps(*is_null, Row{{"note", std::monostate()}}));
   EXPECT_FALSE(Keeps(*is_null, Row{{"note", std::string("")}}));
   auto not_null = Make(Filter({"note != null"}));
-  EXPECT_FALSE(Keeps(*not_null, Row{}));
+  EXPECT_FALSE(Keeps(*not_null, Row{{"note", std::monostate()}}));
   EXPECT_TRUE(Keeps(*not_null, Row{{"note", int64_t{0}}}));
+}
+
+// A filter on a field the record lacks (a typo, another schema) silently dropped every record.
+TEST(TransformsTest, FilterOnAMissingFieldIsAnErrorNamingIt) {
+  auto filter = Make(Filter({"amount > 0"}));
+  EXPECT_EQ(ErrorOf(*filter, Row{{"amuont", int64_t{1}}}),
+            "filter: field 'amount' is missing (condition 'amount > 0'); on_missing = \"null\" "
+            "reads a missing field as null");
+  auto is_null = Make(Filter({"note == null"}));
+  EXPECT_NE(ErrorOf(*is_null, Row{}).find("field 'note' is missing"), std::string::npos);
+}
+
+TEST(TransformsTest, FilterWithNullSemanticsReadsAMissingFieldAsNull) {
+  auto make = [](std::string_view condition) {
+    TransformConfig config = Filter({condition});
+    config.missing_as_null = true;
+    return Make(config);
+  };
+  EXPECT_FALSE(Keeps(*make("amount > 0"), Row{{"other", int64_t{1}}}));
+  EXPECT_FALSE(Keeps(*make("currency != \"EUR\""), Row{}));
+  EXPECT_TRUE(Keeps(*make("note == null"), Row{}));
+  EXPECT_FALSE(Keeps(*make("note != null"), Row{}));
+}
+
+// Fields that can never exist (csv with known columns, raw) are refused before any record.
+TEST(TransformsTest, FieldsThatCanNeverExistAreNamedByTheirKey) {
+  const std::vector<std::string> columns = {"id", "amount", "currency"};
+  auto check = [&](std::vector<TransformConfig> configs) {
+    Status s = CheckFieldsExist(configs, columns, "source.csv_columns");
+    return s.ok() ? std::string() : s.message();
+  };
+  EXPECT_EQ(check({Filter({"amount > 0", "currency == \"EUR\""})}), "");
+  EXPECT_EQ(check({Filter({"amount > 0", "curency == \"EUR\""})}),
+            "transform[0].where[1]: field 'curency' can never exist: the rows have id, amount, "
+            "currency here (source.csv_columns)");
+  // Through a rename and a select: the names they leave.
+  EXPECT_EQ(check({Rename({{"amount", "value"}}), Filter({"value > 0"})}), "");
+  EXPECT_EQ(check({Rename({{"amount", "value"}}), Filter({"amount > 0"})}),
+            "transform[1].where[0]: field 'amount' can never exist: the rows have id, value, "
+            "currency here (source.csv_columns)");
+  EXPECT_EQ(check({Select({"id"}), Select({"id", "amount"})}),
+            "transform[1].fields[1]: field 'amount' can never exist: the rows have id here "
+            "(source.csv_columns)");
+  EXPECT_EQ(check({Rename({{"amt", "value"}})}).substr(0, 30), "transform[0].fields.amt: field");
+  // With null semantics a missing field is asked for.
+  TransformConfig lenient = Filter({"note == null"});
+  lenient.missing_as_null = true;
+  EXPECT_EQ(check({lenient}), "");
+  TransformConfig aggregate;
+  aggregate.type = TransformConfig::Type::kAggregate;
+  aggregate.aggregate.key = {"user"};
+  EXPECT_EQ(check({aggregate}).substr(0, 43), "transform[0].key: field 'user' can never ex");
 }
 
 TEST(TransformsTest, FilterConditionsAreAnded) {

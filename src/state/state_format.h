@@ -16,7 +16,10 @@ inline constexpr char kTimerKind = 'T';   // T op:u16be task:u32be time:u64be us
 inline constexpr char kMarkerKind = 'M';  // M task:u32be -> batch:u64le (state_batch = N)
 inline constexpr char kMetaKind = 'X';    // X name -> value (tasks, format, max_event_time)
 
-inline constexpr int kFormatVersion = 1;
+// 2 adds Xevent_times; a version-1 store is read and becomes version 2 with its first commit
+// that writes Xevent_times (so that an older onceflow, which would not keep Xevent_times up to
+// date, refuses it from then on).
+inline constexpr int kFormatVersion = 2;
 
 // The operator a piece of state belongs to (a pipeline may have several stateful operators).
 using OperatorId = uint16_t;

@@ -122,14 +122,16 @@ Status StateStore::Load(int32_t tasks) {
     wo.sync = true;
     RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": cannot initialise"));
     tasks_ = tasks;
+    format_ = kFormatVersion;
     return Status::Ok();
   }
   RETURN_IF_ERROR(FromRocks(s, "state store " + dir_));
-  if (value != std::to_string(kFormatVersion)) {
+  if (value != "1" && value != std::to_string(kFormatVersion)) {
     return Status::InvalidArgument("state store " + dir_ + ": format version " + value +
-                                   " is not supported by this onceflow (it reads version " +
+                                   " is not supported by this onceflow (it reads versions 1 to " +
                                    std::to_string(kFormatVersion) + ")");
   }
+  format_ = value == "1" ? 1 : kFormatVersion;
   RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), MetaKey("tasks"), &value),
                             "state store " + dir_ + ": reading the task count"));
   if (value != std::to_string(tasks)) {
@@ -161,6 +163,12 @@ Status StateStore::Load(int32_t tasks) {
     max_event_time_ = static_cast<int64_t>(coding::DecodeFixed64(value.data()));
   } else if (!s.IsNotFound() && !s.ok()) {
     return FromRocks(s, "state store " + dir_ + ": reading max_event_time");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), MetaKey("event_times"), &value);
+  if (s.ok()) {
+    event_times_ = std::move(value);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "state store " + dir_ + ": reading event_times");
   }
   return Status::Ok();
 }
@@ -211,14 +219,22 @@ PreparedCommit::PreparedCommit(PreparedCommit&&) noexcept = default;
 PreparedCommit& PreparedCommit::operator=(PreparedCommit&&) noexcept = default;
 
 PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> deltas,
-                                   std::optional<int64_t> max_event_time) const {
+                                   std::optional<int64_t> max_event_time,
+                                   std::optional<std::string> event_times) const {
   PreparedCommit prepared;
   prepared.batch_ = batch;
   prepared.max_event_time_ = max_event_time;
+  prepared.event_times_ = std::move(event_times);
   const std::string marker = Fixed64(static_cast<uint64_t>(batch.value()));
   if (WriteCount(deltas) >= ingest_min_writes_) {
     std::vector<StateDelta::Write> extra;  // in key order: 'M' markers by task, then 'X'
     for (int32_t t = 0; t < tasks_; ++t) extra.emplace_back(MarkerKey(t), marker);
+    if (prepared.event_times_) {
+      extra.emplace_back(MetaKey("event_times"), *prepared.event_times_);
+      if (format_ < kFormatVersion) {
+        extra.emplace_back(MetaKey("format"), std::to_string(kFormatVersion));
+      }
+    }
     if (max_event_time) {
       extra.emplace_back(MetaKey("max_event_time"),
                          Fixed64(static_cast<uint64_t>(*max_event_time)));
@@ -243,6 +259,10 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
     }
   }
   for (int32_t t = 0; t < tasks_; ++t) wb.Put(MarkerKey(t), marker);
+  if (prepared.event_times_) {
+    wb.Put(MetaKey("event_times"), *prepared.event_times_);
+    if (format_ < kFormatVersion) wb.Put(MetaKey("format"), std::to_string(kFormatVersion));
+  }
   if (max_event_time) {
     wb.Put(MetaKey("max_event_time"), Fixed64(static_cast<uint64_t>(*max_event_time)));
   }
@@ -310,6 +330,10 @@ Status StateStore::Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
   each_delta([&](size_t i) { std::vector<StateDelta::Write>().swap(deltas[i].writes); });
   batch_ = batch;
   if (prepared.max_event_time_) max_event_time_ = prepared.max_event_time_;
+  if (prepared.event_times_) {
+    event_times_ = std::move(prepared.event_times_);
+    format_ = kFormatVersion;
+  }
   return Status::Ok();
 }
 

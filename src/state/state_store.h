@@ -53,6 +53,7 @@ class PreparedCommit {
   friend class StateStore;
   BatchId batch_{-1};
   std::optional<int64_t> max_event_time_;
+  std::optional<std::string> event_times_;
   std::unique_ptr<rocksdb::WriteBatch> write_;  // a small commit
   std::string file_;  // a large commit: its SST file (state_commit_file.h), removed unless ingested
 };
@@ -90,6 +91,10 @@ class StateStore {
   // The greatest event time seen by the committed batches (nullopt: none yet): the watermark's
   // input, committed with the state so that a re-run batch sees the same watermark.
   std::optional<int64_t> max_event_time() const { return max_event_time_; }
+  // The event-time progress per input partition (the engine's encoding, engine/watermark.h),
+  // committed with the state; nullopt if none was ever committed (a store of an older onceflow
+  // has only max_event_time).
+  const std::optional<std::string>& event_times() const { return event_times_; }
   const std::string& dir() const { return dir_; }
 
   // The committed value of a full store key (nullopt if absent). Data keys are served from
@@ -117,8 +122,10 @@ class StateStore {
   // in <dir>.ingest that Commit ingests (a link and a synced manifest record: atomic, and none
   // of the memtable and WAL work left after the sink commit); below, a WriteBatch. A file that
   // cannot be written falls back to a WriteBatch; a file left by a crash is removed at Open.
+  // `event_times`, if set, replaces event_times() in the same write.
   PreparedCommit Prepare(BatchId batch, std::span<const StateDelta> deltas,
-                         std::optional<int64_t> max_event_time) const;
+                         std::optional<int64_t> max_event_time,
+                         std::optional<std::string> event_times = std::nullopt) const;
   Status Commit(PreparedCommit prepared, std::span<StateDelta> deltas,
                 const ForEachFn& for_each = nullptr);
 
@@ -153,6 +160,8 @@ class StateStore {
   int32_t tasks_ = 0;
   BatchId batch_{-1};
   std::optional<int64_t> max_event_time_;
+  std::optional<std::string> event_times_;
+  int format_ = 0;  // the format version on disk (Xformat)
 };
 
 // The directory of the state store inside a pipeline's checkpoint directory.

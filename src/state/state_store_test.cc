@@ -1,6 +1,7 @@
 #include "state/state_store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,56 @@ TEST(StateStoreTest, NewStoreIsAtNoBatch) {
   EXPECT_EQ((*store)->batch(), BatchId(-1));
   EXPECT_FALSE((*store)->max_event_time().has_value());
   EXPECT_FALSE((*store)->Get(DataKey(0, 0, "x")).value().has_value());
+}
+
+// Reads or writes the meta key `name` of a closed store with RocksDB itself.
+std::string MetaOnDisk(const std::string& path, const std::string& name,
+                       const std::optional<std::string>& put = std::nullopt) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Options options;
+  EXPECT_TRUE(rocksdb::DB::Open(options, path, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (put) EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), MetaKey(name), *put).ok());
+  std::string value;
+  EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), MetaKey(name), &value).ok());
+  return value;
+}
+
+TEST(StateStoreTest, AVersion1StoreIsReadAndBecomesVersion2WithItsFirstEventTimes) {
+  TempDir dir;
+  const std::string path = dir.path() + "/state";
+  auto commit = [&](BatchId batch, std::optional<std::string> event_times) {
+    auto store = StateStore::Open(path, 2);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    if (!store.has_value()) return;
+    TaskState t((*store).get(), 0, 0);
+    t.Put("k" + batch.ToString(), "v");
+    StateDelta d[] = {t.TakeDelta()};
+    auto prepared = (*store)->Prepare(batch, d, 500 + batch.value(), event_times);
+    EXPECT_TRUE((*store)->Commit(std::move(prepared), d).ok());
+  };
+  commit(BatchId(0), std::nullopt);
+  EXPECT_EQ(MetaOnDisk(path, "format"), "2");  // a new store
+  EXPECT_EQ(MetaOnDisk(path, "format", std::string("1")), "1");  // as an older onceflow wrote it
+  commit(BatchId(1), std::nullopt);
+  EXPECT_EQ(MetaOnDisk(path, "format"), "1");
+  {
+    auto store = StateStore::Open(path, 2).value();
+    EXPECT_FALSE(store->event_times().has_value());
+    EXPECT_EQ(store->max_event_time(), 501);
+  }
+  commit(BatchId(2), std::string("times"));
+  EXPECT_EQ(MetaOnDisk(path, "format"), "2");
+  {
+    auto store = StateStore::Open(path, 2).value();
+    EXPECT_EQ(store->event_times(), std::optional<std::string>("times"));
+    EXPECT_EQ(store->batch(), BatchId(2));
+  }
+  MetaOnDisk(path, "format", std::string("3"));
+  auto newer = StateStore::Open(path, 2);
+  ASSERT_FALSE(newer.has_value());
+  EXPECT_NE(newer.error().message().find("format version 3 is not supported"), std::string::npos)
+      << newer.error().ToString();
 }
 
 TEST(StateStoreTest, CommitIsDurableWithItsMarkerAndMaxEventTime) {
