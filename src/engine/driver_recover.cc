@@ -183,6 +183,9 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
       const auto p = static_cast<size_t>(r.partition.value());
       read = committed > (p < earliest->size() ? (*earliest)[p] : Offset(0));
     }
+    if (read && progress.empty()) {
+      return refuse("the sink has no progress rows of pipeline '" + c.name + "'");
+    }
     if (read) return refuse("the sink has no progress row for " + where);
   }
   return Status::Ok();
