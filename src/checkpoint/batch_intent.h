@@ -1,4 +1,4 @@
-// BatchIntent: what the offsets log records for a batch before it runs (DESIGN.md step 2):
+// BatchIntent: what the offsets log records for a batch before it runs (docs/protocol.md step 2):
 // its id, the exact input ranges, batch time, watermark and seed. A batch that is re-run after
 // a crash uses exactly these, so it reads and produces exactly the same.
 #pragma once

@@ -282,7 +282,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
       }
     }
   }
-  // Step 5: the state commit, only after the sink commit (DESIGN.md). A crash before it leaves
+  // Step 5: the state commit, only after the sink commit (docs/protocol.md). A crash before it leaves
   // the state one batch behind the sink; recovery re-runs the batch from the state before it.
   if (state_batch) {
     RETURN_IF_ERROR(prepared.valid() ? state_->Commit(prepared.get(), *state_batch)

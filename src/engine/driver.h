@@ -1,4 +1,4 @@
-// Driver: the loop that runs a pipeline's batches through the commit protocol (DESIGN.md):
+// Driver: the loop that runs a pipeline's batches through the commit protocol (docs/protocol.md):
 // plan, write the intent, run the tasks, commit through the sink, record the commit — and, on
 // start, recovery: an unfinished batch is re-run with exactly its recorded ranges, batch time
 // and seed; planning resumes after the last batch, or from the sink's progress rows when they

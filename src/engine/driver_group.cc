@@ -1,4 +1,4 @@
-// The driver's scale-out half (DESIGN.md "Growing past one machine"): several processes of one
+// The driver's scale-out half (docs/protocol.md "Fencing, epochs and claims"): several processes of one
 // pipeline share a Kafka topic through its consumer group. Kafka assigns the partitions; each
 // process claims the progress rows of its partitions in the sink with the group's generation
 // as the epoch, so that a process that lost them (paused past the session timeout: a zombie)

@@ -1,5 +1,5 @@
-// The driver's start: recovery from the checkpoint and the sink's progress rows (DESIGN.md, the
-// recovery rule), and csv headers.
+// The driver's start: recovery from the checkpoint and the sink's progress rows (docs/protocol.md
+// "Recovery"), and csv headers.
 #include <algorithm>
 #include <map>
 #include <optional>

@@ -1,5 +1,5 @@
 // The driver's keyed-state duties: opening the state store, the recovery rule that starts at
-// the state marker (DESIGN.md, "Recovery"), and the watermark of a new batch.
+// the state marker (docs/protocol.md "Recovery"), and the watermark of a new batch.
 #include <algorithm>
 
 #include "engine/driver.h"

@@ -1,7 +1,7 @@
 // KeyedOperator: a stateful operator over rows grouped by key (aggregate, update_state). The
 // driver's state step (state_step.h) routes each row to the state task of its key — always the
 // same task, across batches and restarts — and runs each state task's share of the batch with a
-// TaskState whose deltas are committed after the sink commit (DESIGN.md step 5).
+// TaskState whose deltas are committed after the sink commit (docs/protocol.md step 5).
 #pragma once
 
 #include <cstdint>

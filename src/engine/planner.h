@@ -1,4 +1,4 @@
-// Planner: the offset ranges of the next batch (DESIGN.md step 1).
+// Planner: the offset ranges of the next batch (docs/protocol.md step 1).
 #pragma once
 
 #include <vector>

@@ -1,4 +1,4 @@
-// StateStep: the keyed-state part of a batch (DESIGN.md steps 3 and 5). After the map tasks,
+// StateStep: the keyed-state part of a batch (docs/protocol.md steps 3 and 5). After the map tasks,
 // each row is routed by the hash of its key to one of the pipeline's state tasks — the same
 // task for a key in every batch and after every restart, because the number of state tasks is
 // fixed when the store is created — and the state tasks run in parallel on the executor, each

@@ -1,7 +1,7 @@
 // Sink: where a pipeline's output lands, exactly once. A sink keeps, in its own storage and in
 // the same transaction as the output, one progress row per (pipeline, task): the last batch
 // the task committed, the epoch that committed it, and that batch's input ranges. The progress
-// rows are the truth about output (../../docs/protocol.md, DESIGN.md "The commit protocol").
+// rows are the truth about output (docs/protocol.md).
 #pragma once
 
 #include <cstdint>
@@ -126,7 +126,7 @@ class Sink {
   // Fault points: mid_sink_write, before_sink_commit, after_sink_commit.
   virtual Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) = 0;
 
-  // Scale-out (DESIGN.md "Growing past one machine"): takes `tasks` of `pipeline` over for
+  // Scale-out (docs/protocol.md "Fencing, epochs and claims"): takes `tasks` of `pipeline` over for
   // `epoch` (a consumer group's generation), in one transaction. A task whose progress row
   // holds a newer epoch -> fenced, and nothing changes; else the row's epoch becomes `epoch` (a
   // row with no batch yet, last_batch -1, is made for a task that has none). From then on a

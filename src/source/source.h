@@ -1,5 +1,5 @@
 // Source: where a pipeline's records come from, read in exact offset ranges so that a batch
-// re-run after a crash reads exactly what it read before (DESIGN.md, Kafka's direct approach:
+// re-run after a crash reads exactly what it read before (docs/protocol.md; Kafka's direct approach:
 // the engine owns the offsets).
 #pragma once
 
@@ -72,7 +72,7 @@ class Source {
   virtual void WaitForData(const std::vector<Offset>& positions,
                            std::chrono::milliseconds timeout) = 0;
 
-  // Scale-out (DESIGN.md "Growing past one machine"): the partitions this process owns now,
+  // Scale-out (docs/protocol.md "Fencing, epochs and claims"): the partitions this process owns now,
   // and the epoch that fences their previous owners. nullopt: the source is not shared and
   // every partition is this process's. An epoch of -1: nothing owned yet.
   struct Ownership {

@@ -1,6 +1,6 @@
 // TaskState: one state task's view of one stateful operator during one batch: reads see this
 // batch's own writes over the state committed by the previous batch; writes are buffered into
-// a StateDelta that the driver commits after the sink commit (DESIGN.md step 5).
+// a StateDelta that the driver commits after the sink commit (docs/protocol.md step 5).
 #pragma once
 
 #include <cstdint>
