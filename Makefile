@@ -2,6 +2,8 @@
 # Both install what they need (scripts/setup.sh), configure and build.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: setup build run check test soak fuzz bench clean
 

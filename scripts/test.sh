@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
+# ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
+export CCACHE_BASEDIR="$(pwd)"
+
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
