@@ -2,10 +2,8 @@
 # Both install what they need (scripts/setup.sh), configure and build.
 BUILD ?= build
 JOBS ?= $(shell nproc)
-# ccache keys on paths relative to the checkout, not on the build directory's absolute path: a
-# fresh clone elsewhere reuses the cache (its debug info then names the first checkout's paths).
+# ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
 export CCACHE_BASEDIR := $(CURDIR)
-export CCACHE_NOHASHDIR := 1
 
 .PHONY: setup build run check test soak fuzz bench clean
 

@@ -7,9 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
-# ccache keys on paths relative to the checkout, not on the build directory's absolute path: a
-# fresh clone elsewhere reuses the cache (its debug info then names the first checkout's paths).
-export CCACHE_BASEDIR="$(pwd)" CCACHE_NOHASHDIR=1
+# ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
+export CCACHE_BASEDIR="$(pwd)"
 
 
 step() { printf '\n=== %s ===\n' "$*"; }
