@@ -65,6 +65,11 @@ std::string RepairCommand(const std::string& partition_dir) {
          " --skip-damaged --data " + data;
 }
 
+std::string DamageWayOut(const std::string& partition_dir) {
+  const std::string repair = RepairCommand(partition_dir);
+  return repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair;
+}
+
 std::string LossEvent::Describe() const {
   const std::string where = PartitionLabel(partition_dir) + " (" +
                             JoinPath(partition_dir, segment) + " byte " + std::to_string(byte) +

@@ -58,6 +58,9 @@ std::string PartitionLabel(const std::string& partition_dir);
 // The command that skips the damage of a topic partition deliberately, or "" when the
 // directory is not a topic partition (a checkpoint's log).
 std::string RepairCommand(const std::string& partition_dir);
+// The clause a corruption error about `partition_dir` ends with: "; to skip the damaged range
+// deliberately: <RepairCommand>", or "" when there is no such command.
+std::string DamageWayOut(const std::string& partition_dir);
 
 // Where losses are reported in this process. Library code never prints: the CLI installs a
 // reporter that writes Describe() on stderr. Without one, losses are only recorded.

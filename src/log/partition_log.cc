@@ -113,12 +113,10 @@ Status PartitionLog::Load() {
     }
     if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
         !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
-      const std::string repair = RepairCommand(dir_);
-      return Status::Corruption(
-          "segment " + segments_.back()->path() + " ends at offset " +
-          segments_.back()->next_offset().ToString() + " but " + seg->path() +
-          " starts at offset " + seg->base_offset().ToString() +
-          (repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair));
+      return Status::Corruption("segment " + segments_.back()->path() + " ends at offset " +
+                                segments_.back()->next_offset().ToString() + " but " +
+                                seg->path() + " starts at offset " +
+                                seg->base_offset().ToString() + DamageWayOut(dir_));
     }
     segments_.push_back(std::move(seg));
   }
@@ -297,12 +295,11 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
   Offset expected = start.offset;
   size_t p = 0;
   std::vector<std::pair<size_t, uint32_t>> spans;  // batches to return: position, length
-  const std::string repair = RepairCommand(dir_);
+  // Built only for damage: a clean read (the hot path) makes no error text.
   auto damaged = [&](const std::string& why) {
-    return Status::Corruption(
-        why + " in batch at byte " + std::to_string(start.position + p) + " of " + seg->path() +
-        " (offset " + expected.ToString() + ")" +
-        (repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair));
+    return Status::Corruption(why + " in batch at byte " + std::to_string(start.position + p) +
+                              " of " + seg->path() + " (offset " + expected.ToString() + ")" +
+                              DamageWayOut(dir_));
   };
   // Damage after the first returned batch ends the read there (`expected` is its offset): the
   // records before it are readable, and the next read, starting at the damaged batch, reports

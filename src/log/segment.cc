@@ -270,9 +270,7 @@ Status Segment::Scan(RecoveryMode mode) {
   }
   next_offset_ = expected;
   data_end_ = pos;
-  const std::string repair = RepairCommand(dir_);
-  const std::string way_out =
-      repair.empty() ? "" : "; to skip the damaged range deliberately: " + repair;
+  const std::string way_out = DamageWayOut(dir_);
   auto damaged = [&](const std::string& what, const std::string& proof) {
     return Status::Corruption(what + " at byte " + std::to_string(pos) + " of " + path() +
                               ": offset " + expected.ToString() + " on is damaged (" + proof +
