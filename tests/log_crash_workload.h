@@ -118,10 +118,10 @@ inline std::string AckFileName(int iteration, uint32_t thread) {
 // child was killed while writing it) is ignored: that append simply counts as unacknowledged.
 inline Result<std::vector<Ack>> ReadAcks(const std::string& ack_dir) {
   std::vector<Ack> acks;
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(ack_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(ack_dir));
   for (const std::string& name : names) {
     if (!name.starts_with("ack-")) continue;
-    ASSIGN_OR_RETURN(std::string text, ReadFileToString(JoinPath(ack_dir, name)));
+    ONCEFLOW_ASSIGN_OR_RETURN(std::string text, ReadFileToString(JoinPath(ack_dir, name)));
     size_t start = 0;
     while (true) {
       const size_t nl = text.find('\n', start);

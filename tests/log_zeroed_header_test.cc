@@ -49,7 +49,7 @@ class ZeroedHeaderTest : public ::testing::Test {
     RecordView v;
     Offset o;
     while (true) {
-      ASSIGN_OR_RETURN(bool more, reader.Next(&v, &o));
+      ONCEFLOW_ASSIGN_OR_RETURN(bool more, reader.Next(&v, &o));
       if (!more) return out;
       out.emplace_back(v.value);
     }

@@ -86,9 +86,16 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-// A value or the Status that explains why there is none. Never holds an ok Status.
+// A value or the Status that explains why there is none. Never holds an ok Status. Like
+// Status, a Result cannot be dropped silently: a caller that means to ignore one says so
+// (`(void)` with a comment, or `.error().IgnoreError()`).
 template <typename T>
-using Result = std::expected<T, Status>;
+class [[nodiscard]] Result : public std::expected<T, Status> {
+ public:
+  using Base = std::expected<T, Status>;
+  using Base::Base;
+  Result(Base base) : Base(std::move(base)) {}  // NOLINT(google-explicit-constructor)
+};
 
 // Wraps an error Status for returning from a function that returns Result<T>.
 inline std::unexpected<Status> Err(Status s) { return std::unexpected<Status>(std::move(s)); }
@@ -108,16 +115,16 @@ Status ToStatus(const Result<T>& r) {
 
 // Returns the Status of `expr` (a Status or a Result) from the enclosing function if it failed.
 // Works in functions returning Status or Result<T>.
-#define RETURN_IF_ERROR(expr)                                                        \
+#define ONCEFLOW_RETURN_IF_ERROR(expr)                                                        \
   do {                                                                               \
     ::onceflow::Status _of_status = ::onceflow::internal::ToStatus((expr));          \
     if (!_of_status.ok()) return ::onceflow::internal::ErrorReturn(std::move(_of_status)); \
   } while (0)
 
-// `ASSIGN_OR_RETURN(auto x, F())` declares x from a Result, or returns its error.
-#define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(ONCEFLOW_CONCAT(_of_result_, __LINE__), lhs, expr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                           \
+// `ONCEFLOW_ASSIGN_OR_RETURN(auto x, F())` declares x from a Result, or returns its error.
+#define ONCEFLOW_ASSIGN_OR_RETURN(lhs, expr) \
+  ONCEFLOW_ASSIGN_OR_RETURN_IMPL(ONCEFLOW_CONCAT(_of_result_, __LINE__), lhs, expr)
+#define ONCEFLOW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                           \
   auto tmp = (expr);                                                    \
   if (!tmp.has_value()) return ::onceflow::internal::ErrorReturn(std::move(tmp).error()); \
   lhs = std::move(tmp).value()

@@ -148,7 +148,7 @@ Result<CommitRecord> DecodeCommitRecord(std::string_view bytes) {
 }
 
 Result<BatchId> DecodeCommit(std::string_view bytes) {
-  ASSIGN_OR_RETURN(CommitRecord record, DecodeCommitRecord(bytes));
+  ONCEFLOW_ASSIGN_OR_RETURN(CommitRecord record, DecodeCommitRecord(bytes));
   return record.batch;
 }
 

@@ -34,7 +34,7 @@ Result<std::optional<std::string>> LastRecord(const log::PartitionLog& log) {
   log::PartitionReader reader(&log, end - 1, 4096);
   RecordView r;
   Offset o;
-  ASSIGN_OR_RETURN(bool found, reader.Next(&r, &o));
+  ONCEFLOW_ASSIGN_OR_RETURN(bool found, reader.Next(&r, &o));
   if (!found) return Err(Status::Corruption("last record of " + log.dir() + " is unreadable"));
   return std::optional<std::string>(std::string(r.value));
 }
@@ -60,7 +60,7 @@ Status CheckMeta(const std::string& dir, bool read_only) {
   std::string_view t = *text;
   constexpr std::string_view kKey = "format_version=";
   if (!t.starts_with(kKey)) return Status::Corruption(path + ": expected format_version=N");
-  ASSIGN_OR_RETURN(int64_t version, ParseNumber(t.substr(kKey.size()), path));
+  ONCEFLOW_ASSIGN_OR_RETURN(int64_t version, ParseNumber(t.substr(kKey.size()), path));
   if (version != Checkpoint::kFormatVersion) {
     return Status::InvalidArgument(
         "checkpoint " + dir + " has format version " + std::to_string(version) +
@@ -84,8 +84,8 @@ Checkpoint::~Checkpoint() {
 
 Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
   std::unique_ptr<Checkpoint> cp(new Checkpoint(dir));
-  RETURN_IF_ERROR(CreateDirs(dir));
-  RETURN_IF_ERROR(CheckMeta(dir, false));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(dir));
+  ONCEFLOW_RETURN_IF_ERROR(CheckMeta(dir, false));
   const std::string lock_path = JoinPath(dir, "LOCK");
   cp->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (cp->lock_fd_ < 0) return Err(ErrnoStatus("open", lock_path, errno));
@@ -98,45 +98,45 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
   const std::string epoch_path = JoinPath(dir, "epoch");
   int64_t epoch = 0;
   if (auto text = ReadFileToString(epoch_path); text.has_value()) {
-    ASSIGN_OR_RETURN(epoch, ParseNumber(*text, epoch_path));
+    ONCEFLOW_ASSIGN_OR_RETURN(epoch, ParseNumber(*text, epoch_path));
   } else if (!text.error().IsNotFound()) {
     return Err(text.error());
   }
   ++epoch;
-  RETURN_IF_ERROR(WriteFileAtomically(epoch_path, std::to_string(epoch) + "\n"));
+  ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(epoch_path, std::to_string(epoch) + "\n"));
   cp->epoch_ = Epoch(epoch);
-  RETURN_IF_ERROR(cp->Load(false));
+  ONCEFLOW_RETURN_IF_ERROR(cp->Load(false));
   return cp;
 }
 
 Result<std::unique_ptr<Checkpoint>> Checkpoint::OpenReadOnly(const std::string& dir) {
   if (!PathExists(dir)) return Err(Status::NotFound("no checkpoint at " + dir));
   std::unique_ptr<Checkpoint> cp(new Checkpoint(dir));
-  RETURN_IF_ERROR(CheckMeta(dir, true));
+  ONCEFLOW_RETURN_IF_ERROR(CheckMeta(dir, true));
   const std::string epoch_path = JoinPath(dir, "epoch");
   if (auto text = ReadFileToString(epoch_path); text.has_value()) {
-    ASSIGN_OR_RETURN(int64_t epoch, ParseNumber(*text, epoch_path));
+    ONCEFLOW_ASSIGN_OR_RETURN(int64_t epoch, ParseNumber(*text, epoch_path));
     cp->epoch_ = Epoch(epoch);
   }
-  RETURN_IF_ERROR(cp->Load(true));
+  ONCEFLOW_RETURN_IF_ERROR(cp->Load(true));
   return cp;
 }
 
 Status Checkpoint::Load(bool read_only) {
-  ASSIGN_OR_RETURN(offsets_, log::PartitionLog::Open(JoinPath(dir_, "offsets"),
+  ONCEFLOW_ASSIGN_OR_RETURN(offsets_, log::PartitionLog::Open(JoinPath(dir_, "offsets"),
                                                      CheckpointLogOptions(read_only)));
-  ASSIGN_OR_RETURN(commits_, log::PartitionLog::Open(JoinPath(dir_, "commits"),
+  ONCEFLOW_ASSIGN_OR_RETURN(commits_, log::PartitionLog::Open(JoinPath(dir_, "commits"),
                                                      CheckpointLogOptions(read_only)));
   // The commits log first: an intent is always written before its commit, so a reader racing
   // a running driver sees at least the intent of the commit it read.
-  ASSIGN_OR_RETURN(auto commit, LastRecord(*commits_));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto commit, LastRecord(*commits_));
   if (commit) {
     auto decoded = DecodeCommitRecord(*commit);
     if (!decoded.has_value()) return decoded.error().WithContext("commits log of " + dir_);
     last_commit_ = decoded->batch;
     marks_ = std::move(decoded->marks);
   }
-  ASSIGN_OR_RETURN(auto intent, LastRecord(*offsets_));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto intent, LastRecord(*offsets_));
   if (intent) {
     auto decoded = DecodeIntent(*intent);
     if (!decoded.has_value()) return decoded.error().WithContext("offsets log of " + dir_);
@@ -144,7 +144,7 @@ Status Checkpoint::Load(bool read_only) {
   }
   const std::string source_path = JoinPath(dir_, "source.meta");
   if (auto text = ReadFileToString(source_path); text.has_value()) {
-    ASSIGN_OR_RETURN(SourceRecord source, DecodeSourceRecord(*text, source_path));
+    ONCEFLOW_ASSIGN_OR_RETURN(SourceRecord source, DecodeSourceRecord(*text, source_path));
     source_ = std::move(source);
   } else if (!text.error().IsNotFound()) {
     return text.error();
@@ -194,7 +194,7 @@ Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> mar
 }
 
 Status Checkpoint::WriteSource(const SourceRecord& source) {
-  RETURN_IF_ERROR(WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
+  ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
   source_ = source;
   return Status::Ok();
 }

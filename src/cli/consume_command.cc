@@ -87,12 +87,12 @@ class Consumer {
       auto next = c.reader->Next(&record, &offset);
       if (!next.has_value()) {
         // The records before damage are printed before the error that names it.
-        RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
+        ONCEFLOW_RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
         return next.error();
       }
       if (c.skipped_reported < c.reader->skipped().size()) {
         // A range recorded as lost: said on stderr, in order with the records around it.
-        RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
+        ONCEFLOW_RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
         for (; c.skipped_reported < c.reader->skipped().size(); ++c.skipped_reported) {
           log::ReportLoss(c.reader->skipped()[c.skipped_reported]);
         }
@@ -101,7 +101,7 @@ class Consumer {
       *got_any = true;
       Print(c.partition, offset, record);
       ++printed_;
-      if (out_.full()) RETURN_IF_ERROR(out_.Flush());
+      if (out_.full()) ONCEFLOW_RETURN_IF_ERROR(out_.Flush());
     }
     return Status::Ok();
   }
@@ -110,7 +110,7 @@ class Consumer {
   Status ReadToEnd() {
     for (Cursor& c : cursors_) {
       bool got_any = false;
-      RETURN_IF_ERROR(Drain(c, &got_any));
+      ONCEFLOW_RETURN_IF_ERROR(Drain(c, &got_any));
     }
     return out_.Flush(/*sync=*/true);
   }
@@ -124,11 +124,11 @@ class Consumer {
         // and sleep below only if none had anything.
         const auto wait = cursors_.size() == 1 ? kFollowPoll : std::chrono::milliseconds(0);
         if (c.log->WaitForMore(c.reader->position(), wait) > c.reader->position()) {
-          RETURN_IF_ERROR(Drain(c, &got_any));
+          ONCEFLOW_RETURN_IF_ERROR(Drain(c, &got_any));
         }
         if (done() || stop_requested != 0) break;
       }
-      RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
+      ONCEFLOW_RETURN_IF_ERROR(out_.Flush(/*sync=*/true));
       if (!got_any && cursors_.size() > 1 && stop_requested == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
@@ -169,12 +169,12 @@ Status RunConsume(const ConsumeOptions& options) {
   if (options.offset && *options.offset < 0) {
     return Status::InvalidArgument("--offset must not be negative");
   }
-  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
-  ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic,
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic,
                                                 /*read_only=*/true));
   std::vector<Cursor> cursors;
   auto add = [&](PartitionId p, std::optional<Offset> from) -> Status {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(p));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(p));
     const Offset start = from ? *from : log->earliest_offset();
     cursors.push_back({p, log, std::make_unique<log::PartitionReader>(log, start)});
     return Status::Ok();
@@ -182,10 +182,10 @@ Status RunConsume(const ConsumeOptions& options) {
   if (options.partition) {
     std::optional<Offset> from;
     if (options.offset) from = Offset(*options.offset);
-    RETURN_IF_ERROR(add(PartitionId(*options.partition), from));
+    ONCEFLOW_RETURN_IF_ERROR(add(PartitionId(*options.partition), from));
   } else {
     for (int32_t p = 0; p < topic->partition_count(); ++p) {
-      RETURN_IF_ERROR(add(PartitionId(p), std::nullopt));
+      ONCEFLOW_RETURN_IF_ERROR(add(PartitionId(p), std::nullopt));
     }
   }
   Consumer consumer(options, std::move(cursors));

@@ -37,7 +37,7 @@ Result<std::unique_ptr<source::KafkaSource>> OpenTopic(const std::string& bootst
 }  // namespace
 
 Status RunKafkaTopicsCreate(const std::string& bootstrap, const TopicsCreateOptions& options) {
-  ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
   kafka::TopicSpec spec{options.name, options.partitions, -1, {}};
   if (options.log.retention_bytes >= 0) {
     spec.configs.push_back({"retention.bytes", std::to_string(options.log.retention_bytes)});
@@ -45,22 +45,22 @@ Status RunKafkaTopicsCreate(const std::string& bootstrap, const TopicsCreateOpti
   if (options.log.retention_ms >= 0) {
     spec.configs.push_back({"retention.ms", std::to_string(options.log.retention_ms)});
   }
-  RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), spec, /*exist_ok=*/false, kTimeout));
+  ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), spec, /*exist_ok=*/false, kTimeout));
   fmt::print(stderr, "created kafka topic '{}' with {} partition(s) on {}\n", options.name,
              options.partitions, bootstrap);
   return Status::Ok();
 }
 
 Status RunKafkaTopicsList(const std::string& bootstrap) {
-  ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, kafka::ListTopics(admin.get(), kTimeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, kafka::ListTopics(admin.get(), kTimeout));
   for (const std::string& name : names) fmt::print("{}\n", name);
   return Status::Ok();
 }
 
 Status RunKafkaTopicsDescribe(const std::string& bootstrap, const std::string& name) {
-  ASSIGN_OR_RETURN(auto topic, OpenTopic(bootstrap, name));
-  ASSIGN_OR_RETURN(source::Source::Bounds bounds, topic->OffsetBounds());
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, OpenTopic(bootstrap, name));
+  ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, topic->OffsetBounds());
   const std::vector<Offset>& earliest = bounds.earliest;
   const std::vector<Offset>& end = bounds.end;
   fmt::print("topic:      {}\n", name);
@@ -85,9 +85,9 @@ Status RunKafkaProduce(const std::string& bootstrap, const ProduceOptions& optio
         "--csv-header is not supported with --kafka yet; set [source] csv_columns in the "
         "pipeline and produce the file without its header line (tail -n +2 FILE)");
   }
-  ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
-  RETURN_IF_ERROR(kafka::PartitionCount(admin.get(), options.topic, kTimeout));
-  ASSIGN_OR_RETURN(kafka::Handle producer,
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
+  ONCEFLOW_RETURN_IF_ERROR(kafka::PartitionCount(admin.get(), options.topic, kTimeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle producer,
                    kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
                                      {{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
   std::atomic<int64_t> failed{0};
@@ -136,8 +136,8 @@ Status RunKafkaProduce(const std::string& bootstrap, const ProduceOptions& optio
 }
 
 Status RunKafkaConsume(const std::string& bootstrap, const ConsumeOptions& options) {
-  ASSIGN_OR_RETURN(auto topic, OpenTopic(bootstrap, options.topic));
-  ASSIGN_OR_RETURN(std::vector<Offset> positions, topic->EarliestOffsets());
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, OpenTopic(bootstrap, options.topic));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<Offset> positions, topic->EarliestOffsets());
   if (options.partition) {
     const auto p = static_cast<size_t>(*options.partition);
     if (*options.partition < 0 || p >= positions.size()) {
@@ -157,7 +157,7 @@ Status RunKafkaConsume(const std::string& bootstrap, const ConsumeOptions& optio
   const uint64_t max = options.max_records.value_or(UINT64_MAX);
   std::string out;
   while (true) {
-    ASSIGN_OR_RETURN(std::vector<Offset> end, topic->EndOffsets());
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<Offset> end, topic->EndOffsets());
     if (positions.size() < end.size()) positions.resize(end.size(), Offset(0));
     for (size_t p = 0; p < end.size() && printed < max; ++p) {
       if (options.partition && static_cast<size_t>(*options.partition) != p) continue;

@@ -64,12 +64,12 @@ class Reader {
 Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
                                              std::span<const Transfer> transfers,
                                              int64_t accounts, const std::string& pipeline) {
-  ASSIGN_OR_RETURN(Reader db, Reader::Open(db_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(Reader db, Reader::Open(db_path));
   std::vector<LedgerCheck> checks;
   const auto n = static_cast<int64_t>(transfers.size());
 
   int64_t rows = 0, distinct = 0;
-  RETURN_IF_ERROR(db.Query("SELECT COUNT(*), COUNT(DISTINCT id) FROM ledger",
+  ONCEFLOW_RETURN_IF_ERROR(db.Query("SELECT COUNT(*), COUNT(DISTINCT id) FROM ledger",
                            [&](const int64_t* c) { rows = c[0], distinct = c[1]; }));
   checks.push_back({"ledger rows == transfers", fmt::format("{} rows, {} transfers", rows, n),
                     rows == n});
@@ -80,7 +80,7 @@ Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
   int64_t wrong = 0;
   std::string first_wrong;
   std::vector<bool> seen(transfers.size(), false);
-  RETURN_IF_ERROR(db.Query("SELECT id, src, dst, amount FROM ledger", [&](const int64_t* c) {
+  ONCEFLOW_RETURN_IF_ERROR(db.Query("SELECT id, src, dst, amount FROM ledger", [&](const int64_t* c) {
     const bool known = c[0] >= 0 && c[0] < n;
     const Transfer* t = known ? &transfers[static_cast<size_t>(c[0])] : nullptr;
     if (known && !seen[static_cast<size_t>(c[0])] && t->from == c[1] && t->to == c[2] &&
@@ -109,7 +109,7 @@ Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
   }
   int64_t total = 0, account_rows = 0, bad_accounts = 0;
   std::string first_bad;
-  RETURN_IF_ERROR(db.Query("SELECT id, balance FROM accounts", [&](const int64_t* c) {
+  ONCEFLOW_RETURN_IF_ERROR(db.Query("SELECT id, balance FROM accounts", [&](const int64_t* c) {
     total += c[1];
     ++account_rows;
     const bool known = c[0] >= 0 && c[0] < accounts && touched[static_cast<size_t>(c[0])];
@@ -130,7 +130,7 @@ Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
                     bad_accounts == 0 && account_rows == touched_count});
 
   int64_t dead = 0;
-  RETURN_IF_ERROR(
+  ONCEFLOW_RETURN_IF_ERROR(
       db.Query("SELECT COUNT(*) FROM onceflow_dead_letters WHERE pipeline = '" + pipeline + "'",
                [&](const int64_t* c) { dead = c[0]; }));
   checks.push_back({"no dead letter", fmt::format("{} dead letter(s)", dead), dead == 0});

@@ -19,7 +19,7 @@
 #include "cli/ledger_workload.h"
 #include "cli/pipeline_state.h"
 #include "cli/pipeline_verifier.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "log/topic.h"
 #include "util/file.h"
 
@@ -51,7 +51,7 @@ struct Progress {
 };
 
 Result<Progress> ReadProgress(const std::string& dir) {
-  ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(dir, kPipeline));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(dir, kPipeline));
   Progress p;
   if (!cp) return p;
   for (Offset o : cp->committed) p.committed += std::max<int64_t>(o.value(), 0);
@@ -120,7 +120,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
   const int64_t total = options.transfers;
   RunTimeModel model;
   for (int run = 1;; ++run) {
-    ASSIGN_OR_RETURN(Progress before, ReadProgress(dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(Progress before, ReadProgress(dir));
     const bool kill = tally->kills < options.kills;
     double delay_ms = 0;
     if (kill) {
@@ -132,7 +132,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
       delay_ms = std::uniform_real_distribution<double>(std::min(50.0, hi / 4), hi)(*rng);
     }
     const std::string log_path = JoinPath(dir, fmt::format("run-{}.log", run));
-    ASSIGN_OR_RETURN(auto child,
+    ONCEFLOW_ASSIGN_OR_RETURN(auto child,
                      ChildProcess::Start({"run", toml, "--until-caught-up", "--data", dir,
                                           "--progress-interval", "1"},
                                          log_path));
@@ -167,10 +167,10 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
             ? fmt::format(", {} batch {}", killed ? "was re-running" : "re-ran",
                           *before.unfinished_batch)
             : "";
-    ASSIGN_OR_RETURN(Progress after, ReadProgress(dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(Progress after, ReadProgress(dir));
     if (killed) {
       ++tally->kills;
-      ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
+      ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
       std::string state;
       if (after.unfinished_batch) {
         ++tally->replayed;  // the next run re-runs it
@@ -211,8 +211,8 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
         "the demo needs --transfers >= 1, --accounts >= 2, --kills >= 0");
   }
   const std::string dir = JoinPath(options.data_dir, "demo-ledger");
-  RETURN_IF_ERROR(RemoveAll(dir));
-  RETURN_IF_ERROR(CreateDirs(dir));
+  ONCEFLOW_RETURN_IF_ERROR(RemoveAll(dir));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(dir));
   const uint64_t seed = options.seed != 0 ? options.seed : std::random_device{}();
   const int64_t max_records = options.max_records_per_partition > 0
                                   ? options.max_records_per_partition
@@ -225,8 +225,8 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   const auto produce_start = Clock::now();
   const std::vector<Transfer> transfers = MakeTransfers(options.transfers, options.accounts, seed);
   {
-    ASSIGN_OR_RETURN(auto topic, log::Topic::Create(dir, "transfers", topic_config));
-    RETURN_IF_ERROR(ProduceTransfers(topic.get(), transfers));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Create(dir, "transfers", topic_config));
+    ONCEFLOW_RETURN_IF_ERROR(ProduceTransfers(topic.get(), transfers));
   }
   const double produce_ms = MsSince(produce_start);
   fmt::print(
@@ -237,8 +237,8 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
 
   // 2. The pipeline file, then the runs.
   const std::string toml = JoinPath(dir, "ledger.toml");
-  RETURN_IF_ERROR(WriteFileAtomically(toml, LedgerPipelineToml(max_records)));
-  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(toml));
+  ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(toml, LedgerPipelineToml(max_records)));
+  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(toml));
   fmt::print(
       "pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
       "records per partition and batch; running it as 'onceflow run --until-caught-up' and "
@@ -247,12 +247,12 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   std::fflush(stdout);
   std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   Tally tally;
-  RETURN_IF_ERROR(RunWithKills(options, dir, toml, config, &rng, &tally));
+  ONCEFLOW_RETURN_IF_ERROR(RunWithKills(options, dir, toml, config, &rng, &tally));
 
   // 3. The checks.
-  ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
                    CheckLedger(config.sink.path, transfers, options.accounts, kPipeline));
-  ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
   std::string verify = report.ok() ? report.summary.front() : "";
   for (const std::string& v : report.violations) verify += (verify.empty() ? "" : "; ") + v;
   checks.push_back({"progress rows verify clean", verify, report.ok()});
@@ -266,7 +266,7 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
     fmt::print("  [{}] {}: {}\n", c.ok ? "ok" : "FAILED", c.what, c.found);
     failed += c.ok ? 0 : 1;
   }
-  ASSIGN_OR_RETURN(Progress end, ReadProgress(dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(Progress end, ReadProgress(dir));
   fmt::print(
       "throughput: {:.0f} transfers/s (the last run: {} transfers in {:.2f} s, no kill, process "
       "start to exit); all {} runs: {} transfers in {:.2f} s, restarts and replays included\n",

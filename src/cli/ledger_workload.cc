@@ -35,7 +35,7 @@ std::string TransferJson(const Transfer& t) {
 }
 
 Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers) {
-  ASSIGN_OR_RETURN(auto producer, Producer::Create(topic, ProducerOptions()));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic, ProducerOptions()));
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
@@ -47,9 +47,9 @@ Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers) 
     r.key = key;
     r.value = value;
     r.timestamp_ms = now_ms;
-    RETURN_IF_ERROR(producer->Add(r));
+    ONCEFLOW_RETURN_IF_ERROR(producer->Add(r));
   }
-  RETURN_IF_ERROR(producer->Close());
+  ONCEFLOW_RETURN_IF_ERROR(producer->Close());
   if (producer->records_durable() != transfers.size()) {
     return Status::Corruption(fmt::format("the producer acknowledged {} of {} transfers",
                                           producer->records_durable(), transfers.size()));

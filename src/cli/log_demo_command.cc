@@ -86,12 +86,12 @@ int64_t NowMs() {
 
 Status RunLogDemo(const LogDemoOptions& options) {
   const std::string dir = JoinPath(options.data_dir, "demo");
-  RETURN_IF_ERROR(RemoveAll(dir));
-  RETURN_IF_ERROR(CreateDirs(dir));
+  ONCEFLOW_RETURN_IF_ERROR(RemoveAll(dir));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(dir));
   log::TopicConfig config;
   config.partitions = options.partitions;
   config.log.durability = options.durability;
-  ASSIGN_OR_RETURN(auto topic, log::Topic::Create(dir, "demo", config));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Create(dir, "demo", config));
   fmt::print("demo: topic 'demo' in {}: {} partitions, durability {}\n", dir, config.partitions,
              log::DurabilityName(config.log.durability));
   fmt::print("producing {} keyed records with {}-byte values...\n", options.records,
@@ -107,18 +107,18 @@ Status RunLogDemo(const LogDemoOptions& options) {
   producer_options.batch_records = defaults.batch_records;
   const auto produce_start = Clock::now();
   {
-    ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
     RecordGenerator gen(options.value_bytes);
     int64_t now = NowMs();
     for (uint64_t i = 0; i < options.records; ++i) {
       if (i % 1024 == 0) now = NowMs();
       RecordView r = gen.Make(i, now);
       PartitionId p;
-      RETURN_IF_ERROR(producer->Add(r, &p));
+      ONCEFLOW_RETURN_IF_ERROR(producer->Add(r, &p));
       produced[static_cast<size_t>(p.value())].Add(r);
       payload_bytes += r.key->size() + r.value.size();
     }
-    RETURN_IF_ERROR(producer->Close());
+    ONCEFLOW_RETURN_IF_ERROR(producer->Close());
     if (producer->records_durable() != options.records) {
       return Status::Corruption(fmt::format("the producer acknowledged {} of {} records",
                                             producer->records_durable(), options.records));
@@ -134,17 +134,17 @@ Status RunLogDemo(const LogDemoOptions& options) {
   std::fflush(stdout);
 
   // Consume, as `onceflow consume` does: a read-only view of the topic, partition by partition.
-  ASSIGN_OR_RETURN(auto reader_topic, log::Topic::Open(dir, "demo", /*read_only=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto reader_topic, log::Topic::Open(dir, "demo", /*read_only=*/true));
   std::vector<PartitionDigest> consumed(produced.size());
   const auto consume_start = Clock::now();
   for (int32_t p = 0; p < reader_topic->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, reader_topic->partition(PartitionId(p)));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, reader_topic->partition(PartitionId(p)));
     log::PartitionReader reader(log, Offset(0));
     PartitionDigest& digest = consumed[static_cast<size_t>(p)];
     RecordView r;
     Offset offset;
     while (true) {
-      ASSIGN_OR_RETURN(bool more, reader.Next(&r, &offset));
+      ONCEFLOW_ASSIGN_OR_RETURN(bool more, reader.Next(&r, &offset));
       if (!more) break;
       if (offset != Offset(static_cast<int64_t>(digest.records))) {
         return Status::Corruption(fmt::format("partition {}: record {} has offset {}", p,
@@ -171,7 +171,7 @@ Status RunLogDemo(const LogDemoOptions& options) {
           p, produced[p].checksum, consumed[p].checksum));
     }
   }
-  ASSIGN_OR_RETURN(uint64_t disk, DiskUsage(topic->dir()));
+  ONCEFLOW_ASSIGN_OR_RETURN(uint64_t disk, DiskUsage(topic->dir()));
   fmt::print(
       "verified {} records: offsets contiguous from 0 and per-partition order and "
       "content equal to what was produced, in {} partitions:",

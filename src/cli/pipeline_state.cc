@@ -54,11 +54,11 @@ Result<std::optional<CheckpointState>> ReadCheckpointState(const std::string& da
 
 Result<std::vector<SourcePartition>> ReadSourceOffsets(const std::string& data_dir,
                                                        const std::string& topic) {
-  ASSIGN_OR_RETURN(auto t, log::Topic::Open(data_dir, topic, /*read_only=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto t, log::Topic::Open(data_dir, topic, /*read_only=*/true));
   std::vector<SourcePartition> out;
   for (int32_t p = 0; p < t->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, t->partition(PartitionId(p)));
-    RETURN_IF_ERROR(log->Refresh());
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, t->partition(PartitionId(p)));
+    ONCEFLOW_RETURN_IF_ERROR(log->Refresh());
     out.push_back({log->earliest_offset(), log->end_offset()});
   }
   return out;
@@ -69,8 +69,8 @@ Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
   engine::PipelineConfig look = config;
   look.source.assign_group = false;  // a look must not take partitions from the running group
   OpenedSource out;
-  ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
-  ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());
+  ONCEFLOW_ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());
   for (size_t p = 0; p < out.bounds.end.size(); ++p) {
     out.partitions.push_back(
         {p < out.bounds.earliest.size() ? out.bounds.earliest[p] : Offset(0), out.bounds.end[p]});
@@ -82,8 +82,8 @@ Status CheckPipelineSource(const engine::PipelineConfig& config, const Checkpoin
                            OpenedSource* source, const std::string& config_path,
                            const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();
-  ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
-  RETURN_IF_ERROR(engine::CheckSourceIdentity(config.name, cp.source, identity,
+  ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
+  ONCEFLOW_RETURN_IF_ERROR(engine::CheckSourceIdentity(config.name, cp.source, identity,
                                               ResetAdvice(config_path, data_dir)));
   return engine::CheckSourceHoldsCommitted(source->source.get(), source->bounds,
                                            engine::ReadUpTo(cp.last_intent), cp.marks,

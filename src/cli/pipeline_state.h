@@ -9,7 +9,7 @@
 
 #include "checkpoint/batch_intent.h"
 #include "checkpoint/source_record.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "source/source.h"
 #include "onceflow/ids.h"
 #include "onceflow/status.h"

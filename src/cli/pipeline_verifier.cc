@@ -284,8 +284,8 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
   if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
     return std::map<int32_t, sink::TaskProgress>();
   }
-  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
-  RETURN_IF_ERROR(sink->Open());
+  ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->ReadProgress(pipeline);
 }
 
@@ -296,7 +296,7 @@ Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
   std::optional<CheckpointState> cp = std::move(*read);
-  ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
   report.progress_rows = progress.size();
   if (!cp || !cp->last_intent) {
     if (!progress.empty()) {
@@ -316,7 +316,7 @@ Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
   // The source must be the one the checkpoint committed from, still holding what it
   // committed: a source that lost records can never verify OK. Its earliest offsets tell where
   // a partition without a progress row started when the checkpoint did not record it.
-  ASSIGN_OR_RETURN(OpenedSource source, OpenPipelineSource(config, data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(OpenedSource source, OpenPipelineSource(config, data_dir));
   if (Status s = CheckPipelineSource(config, *cp, &source, config.file, data_dir); !s.ok()) {
     report.violations.push_back(s.message());
   }

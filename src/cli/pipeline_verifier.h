@@ -9,7 +9,7 @@
 
 #include <map>
 
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
 

@@ -57,7 +57,7 @@ Status ForEachLine(int fd, const std::function<Status(std::string_view, int64_t)
       start = 0;
     }
     if (end == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
-    if (!Readable(fd, 0) && !Readable(fd, kLingerMs)) RETURN_IF_ERROR(on_pause());
+    if (!Readable(fd, 0) && !Readable(fd, kLingerMs)) ONCEFLOW_RETURN_IF_ERROR(on_pause());
     ssize_t n = ::read(fd, buf.data() + end, buf.size() - end);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -68,7 +68,7 @@ Status ForEachLine(int fd, const std::function<Status(std::string_view, int64_t)
       if (end > start) {
         std::string_view line(buf.data() + start, end - start);
         if (line.ends_with('\r')) line.remove_suffix(1);
-        RETURN_IF_ERROR(on_line(line, now));
+        ONCEFLOW_RETURN_IF_ERROR(on_line(line, now));
       }
       return Status::Ok();
     }
@@ -79,7 +79,7 @@ Status ForEachLine(int fd, const std::function<Status(std::string_view, int64_t)
     while (const char* nl = static_cast<const char*>(std::memchr(p, '\n', limit - p))) {
       std::string_view line(buf.data() + start, nl - (buf.data() + start));
       if (line.ends_with('\r')) line.remove_suffix(1);
-      RETURN_IF_ERROR(on_line(line, now));
+      ONCEFLOW_RETURN_IF_ERROR(on_line(line, now));
       start = static_cast<size_t>(nl + 1 - buf.data());
       p = nl + 1;
     }
@@ -99,9 +99,9 @@ Status ProduceThroughReceiver(const ProduceOptions& options) {
   http.producer_id = options.producer_id;
   http.first_sequence = options.first_sequence;
   if (!options.token_file.empty()) {
-    ASSIGN_OR_RETURN(http.token, ReadTokenFile(options.token_file));
+    ONCEFLOW_ASSIGN_OR_RETURN(http.token, ReadTokenFile(options.token_file));
   }
-  ASSIGN_OR_RETURN(auto producer, receiver::HttpProducer::Create(http));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, receiver::HttpProducer::Create(http));
   std::vector<std::string> lines;
   size_t bytes = 0;
   uint64_t sent = 0, duplicates = 0;
@@ -127,8 +127,8 @@ Status ProduceThroughReceiver(const ProduceOptions& options) {
     if (bytes >= options.batch_bytes || lines.size() >= options.batch_records) return flush();
     return Status::Ok();
   };
-  RETURN_IF_ERROR(ForEachLine(STDIN_FILENO, on_line, flush));
-  RETURN_IF_ERROR(flush());
+  ONCEFLOW_RETURN_IF_ERROR(ForEachLine(STDIN_FILENO, on_line, flush));
+  ONCEFLOW_RETURN_IF_ERROR(flush());
   std::fprintf(stderr,
                "produced %llu records to topic '%s' through %s (producer %s, next sequence "
                "%lld%s)\n",
@@ -149,7 +149,7 @@ Status WriteCsvHeaders(log::Topic* topic, std::string_view header) {
   std::vector<log::PartitionLog*> empty;
   for (int32_t i = 0; i < topic->partition_count(); ++i) {
     const PartitionId p(i);
-    ASSIGN_OR_RETURN(log::PartitionLog * partition, topic->partition(p));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * partition, topic->partition(p));
     const std::string where = "topic '" + topic->name() + "' partition " + p.ToString();
     if (partition->end_offset() == Offset(0)) {
       empty.push_back(partition);
@@ -160,7 +160,7 @@ Status WriteCsvHeaders(log::Topic* topic, std::string_view header) {
           "--csv-header: " + where + " no longer holds offset 0 (deleted by retention), so its "
           "header cannot be checked; produce the file into a new topic");
     }
-    ASSIGN_OR_RETURN(log::ReadResult read, partition->Read(Offset(0), 1));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::ReadResult read, partition->Read(Offset(0), 1));
     std::string first;
     if (!read.batches.empty()) {
       RecordView record;
@@ -183,7 +183,7 @@ Status WriteCsvHeaders(log::Topic* topic, std::string_view header) {
     RecordView record;
     record.value = header;
     record.timestamp_ms = NowMs();
-    RETURN_IF_ERROR(partition->Append(std::span<const RecordView>(&record, 1)));
+    ONCEFLOW_RETURN_IF_ERROR(partition->Append(std::span<const RecordView>(&record, 1)));
   }
   return Status::Ok();
 }
@@ -202,11 +202,11 @@ Status RunProduce(const ProduceOptions& options) {
     }
     return ProduceThroughReceiver(options);
   }
-  ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic));
   ProducerOptions producer_options;
   producer_options.batch_bytes = options.batch_bytes;
   producer_options.batch_records = options.batch_records;
-  ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
 
   const std::string sep = options.key_separator.value_or("");
   bool header_pending = options.csv_header;

@@ -18,7 +18,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(log::Topic* topic,
   }
   std::unique_ptr<Producer> producer(new Producer(topic, options));
   for (int32_t p = 0; p < topic->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
     auto partition = std::make_unique<Partition>();
     partition->log = log;
     producer->partitions_.push_back(std::move(partition));
@@ -61,7 +61,7 @@ Status Producer::Add(const RecordView& record, PartitionId* partition) {
 
 Status Producer::Flush() {
   for (size_t p = 0; p < partitions_.size(); ++p) {
-    if (!partitions_[p]->builder.empty()) RETURN_IF_ERROR(Seal(static_cast<int32_t>(p)));
+    if (!partitions_[p]->builder.empty()) ONCEFLOW_RETURN_IF_ERROR(Seal(static_cast<int32_t>(p)));
   }
   return Status::Ok();
 }

@@ -23,7 +23,7 @@
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
 #include "cli/pipeline_verifier.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "engine/source_check.h"
 #include "engine/sink_factory.h"
 #include "util/file.h"
@@ -34,8 +34,8 @@ namespace {
 // Removes the progress rows of `pipeline` from the sink, in one transaction (SQLite,
 // PostgreSQL), or by a tombstone per task from the task's own transactional producer (Kafka).
 Status DeleteSinkProgress(const engine::SinkConfig& config, const std::string& pipeline) {
-  ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
-  RETURN_IF_ERROR(sink->Open());
+  ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->DeleteProgress(pipeline).WithContext("reset: delete the sink's progress rows of "
                                                     "pipeline '" + pipeline + "'");
 }
@@ -67,8 +67,8 @@ Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
         "starting_offsets), or give it a new name"));
   }
   AcceptPlan plan;
-  ASSIGN_OR_RETURN(plan.source, OpenPipelineSource(config, data_dir));
-  ASSIGN_OR_RETURN(plan.identity, plan.source.source->Identity());
+  ONCEFLOW_ASSIGN_OR_RETURN(plan.source, OpenPipelineSource(config, data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(plan.identity, plan.source.source->Identity());
   if (Status same = engine::CheckSourceIdentity(config.name, cp.source, plan.identity, "");
       !same.ok()) {
     return Err(Status::InvalidArgument(
@@ -111,7 +111,7 @@ Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
 // position and its commit (with the marks of the records before them), so that run resumes
 // there and status and verify agree at once.
 Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
-  ASSIGN_OR_RETURN(auto cp, checkpoint::Checkpoint::Open(dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto cp, checkpoint::Checkpoint::Open(dir));
   checkpoint::SourceRecord record = engine::SourceRecordOf(plan->identity);
   record.starts = plan->positions;
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -121,7 +121,7 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
     record.accepted.push_back(fmt::format("unix time {}: onceflow reset --accept-loss: {}", now,
                                           line));
   }
-  RETURN_IF_ERROR(cp->WriteSource(record));
+  ONCEFLOW_RETURN_IF_ERROR(cp->WriteSource(record));
   checkpoint::BatchIntent intent;
   intent.batch = BatchId(0);
   intent.batch_time_ms = now * 1000;
@@ -130,17 +130,17 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
     intent.ranges.push_back(
         {PartitionId(static_cast<int32_t>(p)), plan->positions[p], plan->positions[p]});
   }
-  ASSIGN_OR_RETURN(auto marks, engine::MarksAt(plan->source.source.get(), plan->source.bounds,
+  ONCEFLOW_ASSIGN_OR_RETURN(auto marks, engine::MarksAt(plan->source.source.get(), plan->source.bounds,
                                                plan->positions));
-  RETURN_IF_ERROR(cp->WriteIntent(intent));
+  ONCEFLOW_RETURN_IF_ERROR(cp->WriteIntent(intent));
   return cp->WriteCommit(intent.batch, marks);
 }
 
 }  // namespace
 
 Status RunReset(const PipelineResetOptions& options) {
-  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
-  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   const std::string dir = checkpoint::CheckpointDir(options.data_dir, config.name);
   const std::string again = ResetCommand(options.config_path, options.data_dir);
 
@@ -177,7 +177,7 @@ Status RunReset(const PipelineResetOptions& options) {
   const std::string command =
       options.accept_loss ? again.substr(0, again.size() - 6) + " --accept-loss --yes" : again;
   if (options.accept_loss) {
-    ASSIGN_OR_RETURN(accept, PlanAcceptLoss(config, options.data_dir, again));
+    ONCEFLOW_ASSIGN_OR_RETURN(accept, PlanAcceptLoss(config, options.data_dir, again));
     fmt::print("  after it, the next run continues where the pipeline was, giving up what the "
                "source lost:\n");
     if (accept->lost.empty()) fmt::print("    nothing: the source holds every committed record\n");
@@ -231,7 +231,7 @@ Status RunReset(const PipelineResetOptions& options) {
       RemoveAll(fresh).IgnoreError();  // best effort: the old checkpoint is untouched
       return s.WithContext("reset: cannot write the new checkpoint " + fresh);
     }
-    RETURN_IF_ERROR(SyncDir(DirName(dir)));
+    ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
   }
   const std::string gone = dir + ".reset-" + pid;
   std::error_code ec;
@@ -252,7 +252,7 @@ Status RunReset(const PipelineResetOptions& options) {
     std::filesystem::rename(fresh, dir, ec);
   }
   if (!ec) {
-    RETURN_IF_ERROR(SyncDir(DirName(dir)));
+    ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
     std::filesystem::remove_all(gone, ec);
   }
   unlock();

@@ -15,7 +15,7 @@
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
 #include "cli/signal_watcher.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "onceflow/pipeline.h"
 
 namespace onceflow::cli {
@@ -53,7 +53,7 @@ std::string Problems(const PipelineStats& stats) {
 }  // namespace
 
 Status RunPipeline(const PipelineRunOptions& options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
+  ONCEFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
                    Pipeline::FromConfigFile(options.config_path));
   const std::string name = pipeline->name();
   std::string dead_letter_place = "the sink's table onceflow_dead_letters";

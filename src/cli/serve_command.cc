@@ -40,7 +40,7 @@ Status ParseHostPort(const std::string& flag, const char* name, std::string* hos
 }  // namespace
 
 Result<std::string> ReadTokenFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   const size_t b = text.find_first_not_of(" \t\r\n");
   const size_t e = text.find_last_not_of(" \t\r\n");
   if (b == std::string::npos) {
@@ -51,14 +51,14 @@ Result<std::string> ReadTokenFile(const std::string& path) {
 
 Status RunServe(const ServeOptions& o) {
   receiver::HttpServerOptions http;
-  RETURN_IF_ERROR(ParseHostPort(o.http, "--http", &http.host, &http.port));
+  ONCEFLOW_RETURN_IF_ERROR(ParseHostPort(o.http, "--http", &http.host, &http.port));
   http.threads = o.http_threads;
   http.max_connections = o.max_http_connections;
   receiver::TcpServerOptions tcp;
-  if (!o.tcp.empty()) RETURN_IF_ERROR(ParseHostPort(o.tcp, "--tcp", &tcp.host, &tcp.port));
+  if (!o.tcp.empty()) ONCEFLOW_RETURN_IF_ERROR(ParseHostPort(o.tcp, "--tcp", &tcp.host, &tcp.port));
   tcp.max_connections = o.max_tcp_connections;
   if (!o.token_file.empty()) {
-    ASSIGN_OR_RETURN(http.token, ReadTokenFile(o.token_file));
+    ONCEFLOW_ASSIGN_OR_RETURN(http.token, ReadTokenFile(o.token_file));
     tcp.token = http.token;
   }
   receiver::IngestOptions ingest;
@@ -87,12 +87,12 @@ Status RunServe(const ServeOptions& o) {
     limit.rlim_cur = limit.rlim_max;
     (void)::setrlimit(RLIMIT_NOFILE, &limit);  // a raise refused leaves the old limit: still works
   }
-  RETURN_IF_ERROR(CreateDirs(o.data_dir));
-  ASSIGN_OR_RETURN(auto ingestor, receiver::Ingestor::Open(ingest));
-  ASSIGN_OR_RETURN(auto http_server, receiver::HttpServer::Start(ingestor.get(), http));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(o.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto ingestor, receiver::Ingestor::Open(ingest));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto http_server, receiver::HttpServer::Start(ingestor.get(), http));
   std::unique_ptr<receiver::TcpServer> tcp_server;
   if (!o.tcp.empty()) {
-    ASSIGN_OR_RETURN(tcp_server, receiver::TcpServer::Start(ingestor.get(), tcp));
+    ONCEFLOW_ASSIGN_OR_RETURN(tcp_server, receiver::TcpServer::Start(ingestor.get(), tcp));
   }
   std::string where = "http://" + http.host + ":" + std::to_string(http_server->port());
   if (tcp_server) where += " tcp://" + tcp.host + ":" + std::to_string(tcp_server->port());

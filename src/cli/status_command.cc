@@ -10,26 +10,26 @@
 
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "engine/source_check.h"
 #include "sink/sink.h"
 
 namespace onceflow::cli {
 
 Status RunStatus(const PipelineInspectOptions& options) {
-  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
-  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   auto read = ReadCheckpointState(options.data_dir, config.name);
   if (!read.has_value()) {
     // A damaged checkpoint names its file; starting afresh is the way out.
     return engine::WithWayOut(read.error(), ResetAdvice(options.config_path, options.data_dir));
   }
   std::optional<CheckpointState> cp = std::move(*read);
-  ASSIGN_OR_RETURN(OpenedSource opened, OpenPipelineSource(config, options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(OpenedSource opened, OpenPipelineSource(config, options.data_dir));
   // A source that is not the one the pipeline committed from, or that lost or rewrote what it
   // committed, has no meaningful lag: the one line that says so, and a non-zero exit.
   if (cp) {
-    RETURN_IF_ERROR(
+    ONCEFLOW_RETURN_IF_ERROR(
         CheckPipelineSource(config, *cp, &opened, options.config_path, options.data_dir));
   }
   const std::vector<SourcePartition>& source = opened.partitions;

@@ -61,23 +61,23 @@ Status RunTopicsCreate(const TopicsCreateOptions& options) {
   log::TopicConfig config;
   config.partitions = options.partitions;
   config.log = options.log;
-  ASSIGN_OR_RETURN(auto topic, log::Topic::Create(options.data_dir, options.name, config));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Create(options.data_dir, options.name, config));
   fmt::print(stderr, "created topic '{}' with {} partition(s) in {}\n", topic->name(),
              topic->partition_count(), options.data_dir);
   return Status::Ok();
 }
 
 Status RunTopicsList(const std::string& data_dir) {
-  RETURN_IF_ERROR(RequireDataDir(data_dir));
-  ASSIGN_OR_RETURN(std::vector<std::string> names, log::ListTopics(data_dir));
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, log::ListTopics(data_dir));
   for (const std::string& name : names) fmt::print("{}\n", name);
   return Status::Ok();
 }
 
 Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
-  RETURN_IF_ERROR(RequireDataDir(data_dir));
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(data_dir));
   // Read-only: describing a topic must not disturb (or wait for) a process producing to it.
-  ASSIGN_OR_RETURN(auto topic, log::Topic::Open(data_dir, name, /*read_only=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Open(data_dir, name, /*read_only=*/true));
   const log::TopicConfig& config = topic->config();
   fmt::print("topic:      {}\n", topic->name());
   fmt::print("directory:  {}\n", topic->dir());
@@ -96,7 +96,7 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
   std::vector<Row> rows;
   Row total{"total"};
   for (int32_t p = 0; p < topic->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
     Row row{std::to_string(p)};
     row.earliest = log->earliest_offset().value();
     row.end = log->end_offset().value();
@@ -104,7 +104,7 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
                   SkippedOffsets(log->losses(), row.earliest, row.end);
     row.segments = log->segment_count();
     row.data_bytes = log->size_bytes();
-    ASSIGN_OR_RETURN(row.disk_bytes, PartitionDiskUsage(log->dir()));
+    ONCEFLOW_ASSIGN_OR_RETURN(row.disk_bytes, PartitionDiskUsage(log->dir()));
     total.records += row.records;
     total.segments += row.segments;
     total.data_bytes += row.data_bytes;
@@ -126,7 +126,7 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
   // ranges skipped by `topics repair --skip-damaged`.
   bool header = false;
   for (int32_t p = 0; p < topic->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
     for (const log::LossEvent& e : log->losses()) {
       if (!header) {
         fmt::print("\nLOSSES (each partition's LOSSES file)\n");
@@ -145,7 +145,7 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
 
 Status RunTopicsRepair(const TopicsRepairOptions& options) {
   // The configuration only: opening the partitions is what damage may prevent.
-  RETURN_IF_ERROR(log::ValidateTopicName(options.name));
+  ONCEFLOW_RETURN_IF_ERROR(log::ValidateTopicName(options.name));
   const std::string dir = log::TopicDir(options.data_dir, options.name);
   const std::string meta = JoinPath(dir, "topic.meta");
   auto text = ReadFileToString(meta);
@@ -155,7 +155,7 @@ Status RunTopicsRepair(const TopicsRepairOptions& options) {
     }
     return text.error();
   }
-  ASSIGN_OR_RETURN(log::TopicConfig config, log::DecodeTopicMeta(*text, meta));
+  ONCEFLOW_ASSIGN_OR_RETURN(log::TopicConfig config, log::DecodeTopicMeta(*text, meta));
   std::vector<int32_t> partitions;
   if (options.partition) {
     if (*options.partition < 0 || *options.partition >= config.partitions) {
@@ -171,7 +171,7 @@ Status RunTopicsRepair(const TopicsRepairOptions& options) {
   for (int32_t p : partitions) {
     const std::string pdir = JoinPath(dir, std::to_string(p));
     if (!PathExists(pdir)) continue;  // never written: nothing to repair
-    ASSIGN_OR_RETURN(std::vector<log::LossEvent> found,
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<log::LossEvent> found,
                      log::RepairPartition(pdir, config.log, options.skip_damaged));
     for (const log::LossEvent& e : found) {
       fmt::print("topic '{}' partition {}: offsets {} damaged at byte {} of {} ({}){}\n",

@@ -7,14 +7,14 @@
 #include "cli/commands.h"
 #include "cli/pipeline_state.h"
 #include "cli/pipeline_verifier.h"
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 
 namespace onceflow::cli {
 
 Status RunVerify(const PipelineInspectOptions& options) {
-  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
-  RETURN_IF_ERROR(RequireDataDir(options.data_dir));
-  ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
   if (report.ok()) {
     fmt::print("verify: OK: pipeline '{}': the sink's progress rows agree with the checkpoint\n",
                config.name);

@@ -74,7 +74,7 @@ void Driver::Log(const std::string& line) const {
 Status Driver::Open() {
   const PipelineConfig& c = spec_.config;
   // The source first: a wrong topic name leaves no checkpoint behind.
-  ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
   if (source_->Owned().has_value()) ownership_ = source::Source::Ownership{};
   {
     auto cp = checkpoint::Checkpoint::Open(checkpoint::CheckpointDir(options_.data_dir, c.name));
@@ -87,16 +87,16 @@ Status Driver::Open() {
     }
     checkpoint_ = std::move(*cp);
   }
-  ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
+  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
   if (spec_.has_sink) {
-    ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
-    RETURN_IF_ERROR(sink_->Open());
+    ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
+    ONCEFLOW_RETURN_IF_ERROR(sink_->Open());
   }
   int threads = c.executor_threads > 0
                     ? c.executor_threads
                     : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   executor_ = std::make_unique<Executor>(threads);
-  RETURN_IF_ERROR(OpenState());
+  ONCEFLOW_RETURN_IF_ERROR(OpenState());
   if (Grouped() && (spec_.reduce || state_ || !sink_)) {
     return Status::InvalidArgument(
         c.name + ": a source shared through a consumer group (source.assign = \"group\") needs "
@@ -137,7 +137,7 @@ std::string Driver::LossWayOut() const {
 }
 
 Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
-  ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(std::span<const sink::TaskCommit>(&commit, 1)));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(std::span<const sink::TaskCommit>(&commit, 1)));
   return outcomes.at(0);
 }
 
@@ -167,7 +167,7 @@ Result<std::vector<TaskOutput>> Driver::ComputeBatch(const checkpoint::BatchInte
   // `finish` runs only for a winner, before RunTasks returns: it may use this frame.
   FinishFn finish = [&, ranges, per_task](size_t t, int, const TaskOutput& out) -> Status {
     if (!per_task) return Status::Ok();
-    ASSIGN_OR_RETURN(sink::CommitOutcome o,
+    ONCEFLOW_ASSIGN_OR_RETURN(sink::CommitOutcome o,
                      CommitOne(MakeTaskCommit(intent, {ranges[t]}, out)));
     if (o == sink::CommitOutcome::kAlreadyCommitted) already->fetch_add(1);
     return Status::Ok();
@@ -217,7 +217,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   TaskOutput reduced;
   std::optional<StateBatch> state_batch;
   if (state_) {
-    ASSIGN_OR_RETURN(state_batch,
+    ONCEFLOW_ASSIGN_OR_RETURN(state_batch,
                      state_->Compute(ContextOf(intent), outputs, intent.close_windows));
     if (start_ahead_) std::exchange(start_ahead_, nullptr)();
     reduced = std::move(state_batch->output);
@@ -226,7 +226,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   } else if (reduce) {
     std::unordered_map<std::string, size_t> index;
     for (TaskOutput& o : outputs) {
-      for (sink::SinkRow& r : o.rows) {
+      for (SinkRow& r : o.rows) {
         Result<std::string> key = ReduceKey(r.row, spec_.key_by);
         if (!key.has_value()) {
           reduced.dead_letters.push_back({r.partition, r.offset, r.row.ToJson(),
@@ -241,7 +241,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
           acc = spec_.reduce(std::move(acc), r.row);
         }
       }
-      for (sink::DeadLetter& d : o.dead_letters) reduced.dead_letters.push_back(std::move(d));
+      for (DeadLetter& d : o.dead_letters) reduced.dead_letters.push_back(std::move(d));
     }
     rows_out = static_cast<int64_t>(reduced.rows.size());
     dead = static_cast<int64_t>(reduced.dead_letters.size());
@@ -263,7 +263,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
         for (const auto& r : o.rows) rows.push_back(r.row);
       }
     }
-    RETURN_IF_ERROR(spec_.foreach_batch(ContextOf(intent), rows));
+    ONCEFLOW_RETURN_IF_ERROR(spec_.foreach_batch(ContextOf(intent), rows));
   }
   if (sink_ && !PerTaskCommits()) {
     std::vector<sink::TaskCommit> commits;
@@ -276,7 +276,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
       }
     }
     if (!commits.empty()) {
-      ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(commits));
+      ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(commits));
       for (auto o : outcomes) {
         if (o == sink::CommitOutcome::kAlreadyCommitted) ++already;
       }
@@ -285,7 +285,7 @@ Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
   // Step 5: the state commit, only after the sink commit (docs/protocol.md). A crash before it leaves
   // the state one batch behind the sink; recovery re-runs the batch from the state before it.
   if (state_batch) {
-    RETURN_IF_ERROR(prepared.valid() ? state_->Commit(prepared.get(), *state_batch)
+    ONCEFLOW_RETURN_IF_ERROR(prepared.valid() ? state_->Commit(prepared.get(), *state_batch)
                                      : state_->Commit(intent.batch, *state_batch));
   }
   const int64_t late = state_batch ? state_batch->late : 0;
@@ -337,11 +337,11 @@ Status Driver::RunBatch(const checkpoint::BatchIntent& intent, OutputsFuture* pr
                          std::to_string(intent.batch.value() - 1) + ", and a restart resumes there");
   }
   // Step 5, the state commit, is in CommitBatch, right after the sink commit.
-  RETURN_IF_ERROR(faults::Hit("after_state_commit"));
-  RETURN_IF_ERROR(faults::Hit("before_commit_log"));
-  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, marks));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_state_commit"));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("before_commit_log"));
+  ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, marks));
   baseline_marks_.clear();
-  RETURN_IF_ERROR(faults::Hit("after_commit_log"));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_commit_log"));
   stats_->Update([&](PipelineStats& st) {
     ++st.batches_committed;
     st.last_batch = intent.batch;
@@ -363,20 +363,20 @@ Status Driver::CloseWindowsAtEnd() {
   intent.close_windows = true;
   Log("caught up: batch " + intent.batch.ToString() +
       " closes the event-time windows still open (window.emit_open_windows_at_end)");
-  RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
-  RETURN_IF_ERROR(faults::Hit("after_intent"));
-  RETURN_IF_ERROR(RunBatch(intent));
+  ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_intent"));
+  ONCEFLOW_RETURN_IF_ERROR(RunBatch(intent));
   next_batch_ = BatchId(next_batch_.value() + 1);
   return Status::Ok();
 }
 
 Status Driver::Run() {
-  RETURN_IF_ERROR(Open());
-  RETURN_IF_ERROR(Recover());
+  ONCEFLOW_RETURN_IF_ERROR(Open());
+  ONCEFLOW_RETURN_IF_ERROR(Recover());
   const PipelineConfig& c = spec_.config;
   std::vector<Offset> target;
   if (options_.until_caught_up) {
-    ASSIGN_OR_RETURN(target, source_->EndOffsets());
+    ONCEFLOW_ASSIGN_OR_RETURN(target, source_->EndOffsets());
   }
   auto caught_up = [&] {
     for (size_t p = 0; p < target.size(); ++p) {
@@ -439,11 +439,11 @@ Status Driver::Run() {
           }
         }
       }
-      ASSIGN_OR_RETURN(ranges, PlanRanges(from, bounds.earliest, end, c.max_records_per_partition));
+      ONCEFLOW_ASSIGN_OR_RETURN(ranges, PlanRanges(from, bounds.earliest, end, c.max_records_per_partition));
       if (Grouped() && AllEmpty(ranges)) {
         // Nothing of ours to do. With --until-caught-up, the group as a whole may be done.
         if (options_.until_caught_up) {
-          ASSIGN_OR_RETURN(bool done, GroupCaughtUp(target));
+          ONCEFLOW_ASSIGN_OR_RETURN(bool done, GroupCaughtUp(target));
           if (done) break;
         }
         if (ownership_->partitions.empty()) {

@@ -17,7 +17,7 @@
 #include "checkpoint/checkpoint.h"
 #include "engine/executor.h"
 #include "engine/pipeline_spec.h"
-#include "engine/record_decoder.h"
+#include "operators/record_decoder.h"
 #include "engine/state_step.h"
 #include "engine/task_scheduler.h"
 #include "onceflow/pipeline.h"

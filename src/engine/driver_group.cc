@@ -36,7 +36,7 @@ Status Driver::RecoverGrouped() {
     Log("recovery: batch " + std::to_string(last) + " was not finished; with source.assign = "
         "\"group\" each partition resumes where the sink's progress row ends, so it is closed "
         "without a re-run");
-    RETURN_IF_ERROR(checkpoint_->WriteCommit(BatchId(last)));
+    ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(BatchId(last)));
   }
   // The progress rows are read per partition when claimed (SyncOwnership), never all at once
   // here: a sink may take over what it reads (the Kafka sink restarts the tasks' producers).
@@ -71,7 +71,7 @@ Status Driver::SyncOwnership() {
     ownership_ = source::Source::Ownership{own->epoch, {}};
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+  ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   if (positions_.size() < bounds.end.size()) positions_.resize(bounds.end.size(), Offset(-1));
   std::string resumed;
   for (PartitionId p : own->partitions) {
@@ -106,8 +106,8 @@ Status Driver::AbandonFenced(const checkpoint::BatchIntent& intent, const Status
 }
 
 Result<bool> Driver::GroupCaughtUp(const std::vector<Offset>& target) {
-  ASSIGN_OR_RETURN(auto progress, sink_->PeekProgress(spec_.config.name));
-  ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
+  ONCEFLOW_ASSIGN_OR_RETURN(auto progress, sink_->PeekProgress(spec_.config.name));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<Offset> earliest, source_->EarliestOffsets());
   for (size_t p = 0; p < target.size(); ++p) {
     if (p < earliest.size() && target[p] <= earliest[p]) continue;  // nothing to read there
     auto row = progress.find(static_cast<int32_t>(p));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/driver.h"
+#include "config/field_check.h"
 #include "engine/source_check.h"
 
 namespace onceflow::engine {
@@ -32,7 +33,7 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
           " (its record at offset 0) cannot be read: " + s.ToString());
     }
     const bool first = decoder_->HeaderColumns().empty();
-    RETURN_IF_ERROR(decoder_->SetHeader(p, header));
+    ONCEFLOW_RETURN_IF_ERROR(decoder_->SetHeader(p, header));
     if (first) {
       const std::string from = "the csv header line of partition " + p.ToString();
       Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
@@ -50,22 +51,22 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
 
 Status Driver::CheckSource() {
   const PipelineConfig& c = spec_.config;
-  ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
+  ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
   source_identity_ = identity.ToString();
   const auto& intent = checkpoint_->last_intent();
   // Before the first batch nothing is committed: a source changed by then is simply recorded.
   if (intent) {
-    RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+    ONCEFLOW_RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
   }
   if (!intent || !checkpoint_->source()) {
     // A new pipeline, or a checkpoint written before sources were recorded: from now on its
     // source is this one. Where its partitions started is known only for partitions not read
     // yet (RecordStarts).
     if (intent) Log("recording the source in the checkpoint: " + identity.ToString());
-    RETURN_IF_ERROR(checkpoint_->WriteSource(SourceRecordOf(identity)));
+    ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteSource(SourceRecordOf(identity)));
   }
   if (Grouped()) return Status::Ok();  // each partition is checked against the sink on claim
-  ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+  ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
                                    LossWayOut());
 }
@@ -93,8 +94,8 @@ Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>&
     if (!known[p]) continue;
     intent.ranges.push_back({PartitionId(static_cast<int32_t>(p)), positions_[p], positions_[p]});
   }
-  RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
-  RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, baseline_marks_));
+  ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteIntent(intent));
+  ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch, baseline_marks_));
   baseline_marks_.clear();
   return Status::Ok();
 }
@@ -177,7 +178,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
       read = committed > start;
     } else if (!read && c.source.starting_offsets == StartingOffsets::kEarliest) {
       if (!earliest.has_value()) {
-        ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+        ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
         earliest = std::move(bounds.earliest);
       }
       const auto p = static_cast<size_t>(r.partition.value());
@@ -192,20 +193,20 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
 }
 
 Status Driver::Recover() {
-  RETURN_IF_ERROR(CheckSource());
+  ONCEFLOW_RETURN_IF_ERROR(CheckSource());
   if (Grouped()) return RecoverGrouped();
   const PipelineConfig& c = spec_.config;
   std::map<int32_t, sink::TaskProgress> progress;
   if (sink_) {
-    ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
-    RETURN_IF_ERROR(CheckSinkAtRecovery(progress));
+    ONCEFLOW_ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
+    ONCEFLOW_RETURN_IF_ERROR(CheckSinkAtRecovery(progress));
   }
   // A lost checkpoint restarts its epoch count: take one above every epoch the sink has seen,
   // or this driver would be fenced by its own pipeline's past runs.
   Epoch newest(0);
   for (const auto& [task, prog] : progress) newest = std::max(newest, prog.epoch);
-  RETURN_IF_ERROR(checkpoint_->RaiseEpochAbove(newest));
-  RETURN_IF_ERROR(CheckStateAtRecovery(progress));
+  ONCEFLOW_RETURN_IF_ERROR(checkpoint_->RaiseEpochAbove(newest));
+  ONCEFLOW_RETURN_IF_ERROR(CheckStateAtRecovery(progress));
   // 1. An unfinished batch is re-run with exactly its recorded ranges, time and seed. The
   //    sink skips the tasks it already holds. With keyed state, recovery starts at the state
   //    marker: a batch the state store already holds is only recorded as done; one it lacks is
@@ -215,11 +216,11 @@ Status Driver::Recover() {
     if (StateHolds(intent)) {
       Log("recovery: batch " + intent.batch.ToString() +
           " is in the sink and the state store; recording its commit");
-      RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
+      ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
     } else {
       Log("recovery: re-running unfinished batch " + intent.batch.ToString() +
           (state_ ? " from the state of batch " + state_->store().batch().ToString() : ""));
-      RETURN_IF_ERROR(EnsureHeaders(intent.ranges));
+      ONCEFLOW_RETURN_IF_ERROR(EnsureHeaders(intent.ranges));
       int64_t records = 0;
       for (const OffsetRange& r : intent.ranges) records += r.size();
       // Counted before the batch runs, so that on_batch_committed sees the recovery work.
@@ -227,7 +228,7 @@ Status Driver::Recover() {
         ++s.batches_replayed;
         s.records_reprocessed += records;
       });
-      RETURN_IF_ERROR(RunBatch(intent));
+      ONCEFLOW_RETURN_IF_ERROR(RunBatch(intent));
     }
   }
   // 2. Resume after the last batch of the checkpoint ...
@@ -261,7 +262,7 @@ Status Driver::Recover() {
   next_batch_ = BatchId(last + 1);
   // 4. Partitions nobody has seen start at starting_offsets (earliest for partitions that
   //    appear later, so nothing added to them is missed).
-  ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
+  ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   const std::vector<Offset>& earliest = bounds.earliest;
   const std::vector<Offset>& end = bounds.end;
   const bool fresh = last < 0;
@@ -283,7 +284,7 @@ Status Driver::Recover() {
                                     });
     if (!known_here || marked) unmarked[p] = Offset(-1);
   }
-  ASSIGN_OR_RETURN(baseline_marks_, MarksAt(source_.get(), bounds, unmarked));
+  ONCEFLOW_ASSIGN_OR_RETURN(baseline_marks_, MarksAt(source_.get(), bounds, unmarked));
   // The sink's positions are checked as the checkpoint's were (CheckSource), and kept: an
   // intent at exactly these positions (empty ranges) and its commit, so that status and verify
   // agree with the sink straight away, before any new batch.
@@ -292,12 +293,12 @@ Status Driver::Recover() {
     for (size_t p = 0; p < read_up_to.size(); ++p) {
       if (p >= known.size() || !known[p]) read_up_to[p] = Offset(-1);
     }
-    RETURN_IF_ERROR(
+    ONCEFLOW_RETURN_IF_ERROR(
         CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, LossWayOut()));
     Log("recovery: the sink holds batches up to " + std::to_string(last) +
         ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
         "checkpoint as batch " + std::to_string(last) + ")");
-    RETURN_IF_ERROR(PersistRecoveredPositions(last, known));
+    ONCEFLOW_RETURN_IF_ERROR(PersistRecoveredPositions(last, known));
   }
   return Status::Ok();
 }

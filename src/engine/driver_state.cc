@@ -8,7 +8,7 @@ namespace onceflow::engine {
 
 Status Driver::OpenState() {
   if (!spec_.keyed) return Status::Ok();
-  ASSIGN_OR_RETURN(state_, StateStep::Open(checkpoint_->dir(), spec_.keyed, executor_.get(),
+  ONCEFLOW_ASSIGN_OR_RETURN(state_, StateStep::Open(checkpoint_->dir(), spec_.keyed, executor_.get(),
                                            spec_.config.state_tasks,
                                            static_cast<size_t>(spec_.config.state_cache_mb) << 20));
   return Status::Ok();

@@ -1,11 +1,13 @@
 // The public pipeline API: builder, config loading, Run.
 #include "onceflow/pipeline.h"
 
-#include "engine/aggregate_operator.h"
+#include "config/aggregate_function.h"
+#include "config/condition.h"
+#include "operators/aggregate_operator.h"
 #include "engine/driver.h"
-#include "engine/update_state_operator.h"
+#include "operators/update_state_operator.h"
 #include "engine/pipeline_spec.h"
-#include "engine/transforms.h"
+#include "operators/transforms.h"
 
 namespace onceflow {
 
@@ -264,17 +266,17 @@ Pipeline::Pipeline(std::unique_ptr<PipelineSpec> spec)
 Pipeline::~Pipeline() = default;
 
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
-  ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(path));
+  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(path));
   auto spec = std::make_unique<PipelineSpec>();
   // An aggregate (the checker allows it last only) is the stateful operator, not a stage.
   std::vector<engine::TransformConfig> row_transforms = config.transforms;
   if (!row_transforms.empty() &&
       row_transforms.back().type == engine::TransformConfig::Type::kAggregate) {
-    ASSIGN_OR_RETURN(auto op, engine::AggregateOperator::Create(row_transforms.back().aggregate));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto op, engine::AggregateOperator::Create(row_transforms.back().aggregate));
     spec->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(op));
     row_transforms.pop_back();
   }
-  ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(row_transforms));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(row_transforms));
   for (auto& t : transforms) {
     Stage s;
     s.kind = Stage::Kind::kTransform;

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/keyed_operator.h"
-#include "engine/pipeline_config.h"
-#include "engine/transforms.h"
+#include "operators/keyed_operator.h"
+#include "config/pipeline_config.h"
+#include "operators/transforms.h"
 #include "onceflow/pipeline.h"
 #include "onceflow/row.h"
 

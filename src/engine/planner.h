@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "onceflow/offset_range.h"
 #include "onceflow/status.h"
 

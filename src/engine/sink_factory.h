@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
 

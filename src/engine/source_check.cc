@@ -130,7 +130,7 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
     if (at.value() < 0 || at < bounds.earliest[p] || at >= bounds.end[p]) continue;
     const PartitionId partition(static_cast<int32_t>(p));
     std::optional<checkpoint::PartitionMark> mark;
-    RETURN_IF_ERROR(source->Read(partition, at, at + 1, [&](Offset o, const RecordView& r) {
+    ONCEFLOW_RETURN_IF_ERROR(source->Read(partition, at, at + 1, [&](Offset o, const RecordView& r) {
       if (o == at) mark = checkpoint::PartitionMark{partition, o, checkpoint::RecordFingerprint(r)};
       return Status::Ok();
     }));

@@ -9,7 +9,7 @@ Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
                                                    const std::string& data_dir) {
   const SourceConfig& s = config.source;
   if (s.type == "log") {
-    ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
     return std::unique_ptr<source::Source>(std::move(source));
   }
   if (s.type == "kafka") {
@@ -19,7 +19,7 @@ Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
     o.group = s.group.empty() ? "onceflow-" + config.name : s.group;
     o.group_member = s.assign_group;
     o.session_timeout = std::chrono::milliseconds(s.session_timeout_ms);
-    ASSIGN_OR_RETURN(auto source, source::KafkaSource::Open(std::move(o)));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::KafkaSource::Open(std::move(o)));
     return std::unique_ptr<source::Source>(std::move(source));
   }
   return Err(Status::InvalidArgument("source.type: '" + s.type +

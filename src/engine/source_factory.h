@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/pipeline_config.h"
+#include "config/pipeline_config.h"
 #include "onceflow/status.h"
 #include "source/source.h"
 

@@ -14,7 +14,7 @@ Status ApplyStages(std::span<const internal::Stage> stages, Row row,
       switch (s.kind) {
         case Kind::kTransform: {
           bool keep = true;
-          RETURN_IF_ERROR(s.transform->Apply(&row, &keep));
+          ONCEFLOW_RETURN_IF_ERROR(s.transform->Apply(&row, &keep));
           if (!keep) return Status::Ok();
           break;
         }
@@ -26,7 +26,7 @@ Status ApplyStages(std::span<const internal::Stage> stages, Row row,
           break;
         case Kind::kFlatMap: {
           std::vector<Row> out = s.flat_map(std::move(row));
-          for (Row& r : out) RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
+          for (Row& r : out) ONCEFLOW_RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
           return Status::Ok();
         }
       }

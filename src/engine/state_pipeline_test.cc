@@ -14,7 +14,8 @@
 
 #include "log/topic.h"
 
-#include "engine/aggregate_operator.h"
+#include "config/aggregate_function.h"
+#include "operators/aggregate_operator.h"
 #include "engine/engine_test_util.h"
 #include "engine/state_test_util.h"
 #include "onceflow/pipeline.h"

@@ -45,11 +45,11 @@ Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint
                                                    std::shared_ptr<const KeyedOperator> op,
                                                    Executor* executor, int32_t tasks,
                                                    size_t cache_bytes) {
-  ASSIGN_OR_RETURN(auto store,
+  ONCEFLOW_ASSIGN_OR_RETURN(auto store,
                    state::StateStore::Open(state::StateDir(checkpoint_dir), tasks, cache_bytes));
   EventTimes times;
   if (const std::optional<std::string>& stored = store->event_times()) {
-    ASSIGN_OR_RETURN(times, EventTimes::Decode(*stored));
+    ONCEFLOW_ASSIGN_OR_RETURN(times, EventTimes::Decode(*stored));
   } else if (std::optional<int64_t> max = store->max_event_time(); max && op->on_event_time()) {
     // A store of an older onceflow knows one max event time for the pipeline: it stays the
     // watermark's floor until every partition has event times of its own.
@@ -84,7 +84,7 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   // Phase 1, per map task: key, event time, lateness; rows bucketed by state task.
   struct Routed {
     std::vector<std::vector<KeyedRow>> buckets;
-    std::vector<sink::DeadLetter> dead;
+    std::vector<DeadLetter> dead;
     int64_t max_time = checkpoint::kNoWatermark;
     int64_t late = 0;
   };
@@ -102,13 +102,13 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
     routed[i].late = combined[i]->late;
   }
   const size_t to_route = combined.empty() ? map_outputs.size() : 0;
-  RETURN_IF_ERROR(ParallelFor(executor_, to_route, [&](size_t i) -> Status {
+  ONCEFLOW_RETURN_IF_ERROR(ParallelFor(executor_, to_route, [&](size_t i) -> Status {
     Routed& r = routed[i];
     r.buckets.resize(static_cast<size_t>(tasks));
     // Keys spread evenly over the state tasks: one allocation per bucket, not a doubling series.
     const size_t per_task = map_outputs[i].rows.size() / static_cast<size_t>(tasks);
     for (auto& b : r.buckets) b.reserve(per_task + per_task / 8 + 16);
-    for (sink::SinkRow& row : map_outputs[i].rows) {
+    for (SinkRow& row : map_outputs[i].rows) {
       auto dead = [&](const std::string& why) {
         r.dead.push_back({row.partition, row.offset, row.row.ToJson(), why});
       };
@@ -176,17 +176,17 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
   }
   // Phase 2, per state task: its rows in map-task (partition) and offset order.
   struct TaskResult {
-    std::vector<sink::SinkRow> rows;
-    std::vector<sink::DeadLetter> dead;
+    std::vector<SinkRow> rows;
+    std::vector<DeadLetter> dead;
     state::StateDelta delta;
   };
   std::vector<TaskResult> results(static_cast<size_t>(tasks));
-  RETURN_IF_ERROR(ParallelFor(executor_, results.size(), [&](size_t s) -> Status {
-    RETURN_IF_ERROR(faults::Hit("task"));
+  ONCEFLOW_RETURN_IF_ERROR(ParallelFor(executor_, results.size(), [&](size_t s) -> Status {
+    ONCEFLOW_RETURN_IF_ERROR(faults::Hit("task"));
     state::TaskState state(store_.get(), /*op=*/0, static_cast<int32_t>(s));
     StateTaskContext task_ctx{&ctx, watermark_after, &state, &results[s].rows, &results[s].dead};
     if (!combined.empty()) {
-      RETURN_IF_ERROR(op_->RunCombined(combined, static_cast<int32_t>(s), task_ctx));
+      ONCEFLOW_RETURN_IF_ERROR(op_->RunCombined(combined, static_cast<int32_t>(s), task_ctx));
     } else {
       std::vector<KeyedRow> rows;
       size_t n = 0;
@@ -195,7 +195,7 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
       for (Routed& r : routed) {
         for (KeyedRow& k : r.buckets[s]) rows.push_back(std::move(k));
       }
-      RETURN_IF_ERROR(op_->Run(rows, task_ctx));
+      ONCEFLOW_RETURN_IF_ERROR(op_->Run(rows, task_ctx));
     }
     results[s].delta = state.TakeDelta();  // the task's writes, sorted, marked with its id
     return Status::Ok();
@@ -234,7 +234,7 @@ Status StateStep::Commit(state::PreparedCommit prepared, StateBatch& result) {
       return Status::Ok();
     });
   };
-  RETURN_IF_ERROR(store_->Commit(std::move(prepared), result.deltas, for_each));
+  ONCEFLOW_RETURN_IF_ERROR(store_->Commit(std::move(prepared), result.deltas, for_each));
   if (op_->on_event_time()) times_ = result.event_times;
   return Status::Ok();
 }

@@ -19,9 +19,9 @@
 
 #include "checkpoint/batch_intent.h"
 #include "engine/executor.h"
-#include "engine/keyed_operator.h"
+#include "operators/keyed_operator.h"
 #include "engine/task.h"
-#include "engine/watermark.h"
+#include "operators/watermark.h"
 #include "state/state_store.h"
 
 namespace onceflow::engine {

@@ -8,7 +8,7 @@ namespace onceflow::engine {
 
 Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
                                const std::atomic<bool>& cancel) {
-  RETURN_IF_ERROR(faults::Hit("task"));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
   out.partition = range.partition;
   std::unique_ptr<MapCombiner> combiner =

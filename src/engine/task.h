@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
-#include "engine/keyed_operator.h"
+#include "operators/keyed_operator.h"
 #include "engine/pipeline_spec.h"
-#include "engine/record_decoder.h"
+#include "operators/record_decoder.h"
 #include "onceflow/offset_range.h"
 #include "sink/sink.h"
 #include "source/source.h"
@@ -19,8 +19,8 @@ namespace onceflow::engine {
 
 struct TaskOutput {
   PartitionId partition{-1};                 // the input partition the task read
-  std::vector<sink::SinkRow> rows;           // in offset order
-  std::vector<sink::DeadLetter> dead_letters;
+  std::vector<SinkRow> rows;           // in offset order
+  std::vector<DeadLetter> dead_letters;
   int64_t records_in = 0;
   // The last record read and its fingerprint (checkpoint::RecordFingerprint; offset -1: none),
   // recorded with the batch's commit so that a later start notices a source that lost or

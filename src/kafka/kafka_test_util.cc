@@ -8,7 +8,7 @@ namespace onceflow::kafka::testing {
 
 Result<std::vector<ConsumedRecord>> ReadCommitted(const std::string& bootstrap,
                                                   const std::string& topic) {
-  ASSIGN_OR_RETURN(Handle c, MakeClient(ClientKind::kConsumer, bootstrap,
+  ONCEFLOW_ASSIGN_OR_RETURN(Handle c, MakeClient(ClientKind::kConsumer, bootstrap,
                                         {{"group.id", "onceflow-test-reader"},
                                          {"isolation.level", "read_committed"},
                                          {"enable.auto.commit", "false"},
@@ -17,15 +17,15 @@ Result<std::vector<ConsumedRecord>> ReadCommitted(const std::string& bootstrap,
   // Read up to the high watermark, not the last stable offset: commit_transaction returns
   // before the commit markers are written, so the last stable offset may lag for a moment.
   // The read_committed position passes the high watermark once every transaction is settled.
-  ASSIGN_OR_RETURN(Handle marks_client,
+  ONCEFLOW_ASSIGN_OR_RETURN(Handle marks_client,
                    MakeClient(ClientKind::kConsumer, bootstrap,
                               {{"group.id", "onceflow-test-reader"},
                                {"isolation.level", "read_uncommitted"}}));
-  ASSIGN_OR_RETURN(int32_t n, PartitionCount(c.get(), topic, kTimeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(int32_t n, PartitionCount(c.get(), topic, kTimeout));
   std::map<int32_t, int64_t> end;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(n);
   for (int32_t p = 0; p < n; ++p) {
-    ASSIGN_OR_RETURN(auto marks, Watermarks(marks_client.get(), topic, p, kTimeout));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto marks, Watermarks(marks_client.get(), topic, p, kTimeout));
     end[p] = marks.second;
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }

@@ -40,7 +40,7 @@ inline constexpr std::chrono::milliseconds kTimeout{15000};
 
 inline Status CreateTestTopic(const std::string& bootstrap, const std::string& name,
                               int32_t partitions, Settings configs = {}) {
-  ASSIGN_OR_RETURN(Handle admin, MakeClient(ClientKind::kProducer, bootstrap, {}));
+  ONCEFLOW_ASSIGN_OR_RETURN(Handle admin, MakeClient(ClientKind::kProducer, bootstrap, {}));
   TopicSpec spec{name, partitions, -1, std::move(configs)};
   return CreateTopic(admin.get(), spec, /*exist_ok=*/false, kTimeout);
 }
@@ -52,7 +52,7 @@ class TestProducer {
                                    const std::string& transactional_id = "") {
     Settings s = {{"enable.idempotence", "true"}, {"linger.ms", "0"}};
     if (!transactional_id.empty()) s.push_back({"transactional.id", transactional_id});
-    ASSIGN_OR_RETURN(Handle h, MakeClient(ClientKind::kProducer, bootstrap, s));
+    ONCEFLOW_ASSIGN_OR_RETURN(Handle h, MakeClient(ClientKind::kProducer, bootstrap, s));
     if (!transactional_id.empty()) {
       if (rd_kafka_error_t* e = rd_kafka_init_transactions(h.get(), kTimeout.count())) {
         return Err(ErrorStatus("init_transactions", e));

@@ -77,7 +77,7 @@ inline Result<std::vector<std::pair<Offset, Record>>> ReadAll(const PartitionLog
   RecordView v;
   Offset o;
   while (true) {
-    ASSIGN_OR_RETURN(bool more, reader.Next(&v, &o));
+    ONCEFLOW_ASSIGN_OR_RETURN(bool more, reader.Next(&v, &o));
     if (!more) break;
     out.emplace_back(o, Own(v));
   }

@@ -174,13 +174,13 @@ Result<std::vector<LossEvent>> ReadLosses(const std::string& partition_dir) {
     if (text.error().IsNotFound()) return std::vector<LossEvent>{};
     return Err(text.error());
   }
-  ASSIGN_OR_RETURN(auto events, DecodeLosses(*text, path));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto events, DecodeLosses(*text, path));
   for (LossEvent& e : events) e.partition_dir = partition_dir;
   return events;
 }
 
 Status AppendLoss(const std::string& partition_dir, const LossEvent& event) {
-  ASSIGN_OR_RETURN(auto events, ReadLosses(partition_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto events, ReadLosses(partition_dir));
   events.push_back(event);
   return WriteFileAtomically(JoinPath(partition_dir, kLossFileName), EncodeLosses(events));
 }

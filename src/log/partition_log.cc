@@ -50,7 +50,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
   }
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options));
   if (!options.read_only) {
-    RETURN_IF_ERROR(CreateDirs(dir));
+    ONCEFLOW_RETURN_IF_ERROR(CreateDirs(dir));
     const std::string lock_path = JoinPath(dir, kLockName);
     log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (log->lock_fd_ < 0) return Err(ErrnoStatus("open", lock_path, errno));
@@ -58,7 +58,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
       return Err(Status::Busy("partition " + dir + " is open for writing by another process"));
     }
   }
-  RETURN_IF_ERROR(log->Load());
+  ONCEFLOW_RETURN_IF_ERROR(log->Load());
   return log;
 }
 
@@ -88,9 +88,9 @@ Status PartitionLog::Load() {
         stray.push_back(name);  // the index of a segment retention already deleted
       }
     }
-    for (const std::string& name : stray) RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
+    for (const std::string& name : stray) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
   }
-  ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
+  ONCEFLOW_ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
   const RecoveryMode mode = ro ? RecoveryMode::kReadOnly
                             : options_.durability == Durability::kFsync
                                 ? RecoveryMode::kRecover
@@ -98,9 +98,9 @@ Status PartitionLog::Load() {
   for (size_t i = 0; i < logs.size(); ++i) {
     std::shared_ptr<Segment> seg;
     if (i + 1 < logs.size()) {
-      ASSIGN_OR_RETURN(seg, Segment::OpenSealed(dir_, logs[i], options_.index_interval_bytes, ro));
+      ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenSealed(dir_, logs[i], options_.index_interval_bytes, ro));
     } else {
-      ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
+      ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
       torn_tail_ = seg->torn_tail();
       if (seg->torn_tail_event()) {
         losses_.push_back(*seg->torn_tail_event());
@@ -121,7 +121,7 @@ Status PartitionLog::Load() {
     segments_.push_back(std::move(seg));
   }
   if (segments_.empty() && !ro) {
-    ASSIGN_OR_RETURN(auto seg,
+    ONCEFLOW_ASSIGN_OR_RETURN(auto seg,
                      Segment::Create(dir_, Offset(0), "", options_.index_interval_bytes));
     segments_.push_back(std::move(seg));
   }
@@ -210,9 +210,9 @@ Result<Offset> PartitionLog::Append(std::string batch) {
 
 Status PartitionLog::RollLocked() {
   std::shared_ptr<Segment> old = segments_.back();
-  RETURN_IF_ERROR(old->Seal());
+  ONCEFLOW_RETURN_IF_ERROR(old->Seal());
   std::string prealloc = TakePreallocatedFile();
-  ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, old->next_offset(), prealloc,
+  ONCEFLOW_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, old->next_offset(), prealloc,
                                              options_.index_interval_bytes));
   segments_.push_back(std::move(seg));
   EnforceRetentionLocked(static_cast<int64_t>(
@@ -230,12 +230,12 @@ void PartitionLog::MaybeStartPreallocation() {
     // Zero-fill rather than fallocate: fallocate leaves unwritten extents whose conversion
     // costs a journal commit on each fdatasync, which is most of what preallocation saves.
     Status s = [&]() -> Status {
-      ASSIGN_OR_RETURN(File f, File::Open(path, File::Mode::kCreate));
-      RETURN_IF_ERROR(f.Truncate(0));
+      ONCEFLOW_ASSIGN_OR_RETURN(File f, File::Open(path, File::Mode::kCreate));
+      ONCEFLOW_RETURN_IF_ERROR(f.Truncate(0));
       const std::string zeros(1u << 20, '\0');
       for (uint64_t at = 0; at < size; at += zeros.size()) {
         const uint64_t n = std::min<uint64_t>(zeros.size(), size - at);
-        RETURN_IF_ERROR(f.WriteAt(at, std::string_view(zeros.data(), n)));
+        ONCEFLOW_RETURN_IF_ERROR(f.WriteAt(at, std::string_view(zeros.data(), n)));
       }
       return f.Sync();
     }();
@@ -288,7 +288,7 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
   uint64_t want = std::min<uint64_t>(seg_end - start.position,
                                      max_bytes + options_.index_interval_bytes);
   auto buffer = std::make_shared<std::string>(want, '\0');
-  ASSIGN_OR_RETURN(size_t got, seg->Read(start.position, want, buffer->data()));
+  ONCEFLOW_ASSIGN_OR_RETURN(size_t got, seg->Read(start.position, want, buffer->data()));
   buffer->resize(got);
 
   ReadResult result;
@@ -327,7 +327,7 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
       // The batch holding `from` is larger than what was read: read the rest of it.
       const size_t have = buffer->size();
       buffer->resize(p + header->length);
-      ASSIGN_OR_RETURN(size_t more, seg->Read(start.position + have, buffer->size() - have,
+      ONCEFLOW_ASSIGN_OR_RETURN(size_t more, seg->Read(start.position + have, buffer->size() - have,
                                               buffer->data() + have));
       if (more != buffer->size() - have) return Err(damaged("short read"));
     }
@@ -403,14 +403,14 @@ Status PartitionLog::RefreshLocked() {
   if (!options_.read_only) return Status::Ok();
   if (!segments_.empty()) {
     std::shared_ptr<Segment> last = segments_.back();
-    RETURN_IF_ERROR(last->Refresh());
+    ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
     // A newer segment can only exist once this one is sealed, and sealing writes its index
     // file: one stat instead of listing the directory at every poll.
     const std::string index = JoinPath(
         dir_, MakeSegmentFileName(last->base_offset(), SegmentFileKind::kIndex));
     if (!PathExists(index)) return Status::Ok();
     // Sealed: its data is final, and this scan sees all of it.
-    RETURN_IF_ERROR(last->Refresh());
+    ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
   }
   auto names = ListDir(dir_);
   if (!names.has_value()) return names.error().IsNotFound() ? Status::Ok() : names.error();
@@ -418,7 +418,7 @@ Status PartitionLog::RefreshLocked() {
     auto parsed = ParseSegmentFileName(name);
     if (!parsed || parsed->kind != SegmentFileKind::kLog) continue;
     if (!segments_.empty() && parsed->base_offset <= segments_.back()->base_offset()) continue;
-    ASSIGN_OR_RETURN(auto seg, Segment::OpenActive(dir_, parsed->base_offset,
+    ONCEFLOW_ASSIGN_OR_RETURN(auto seg, Segment::OpenActive(dir_, parsed->base_offset,
                                                    options_.index_interval_bytes,
                                                    RecoveryMode::kReadOnly));
     if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&

@@ -18,7 +18,7 @@ Result<bool> PartitionReader::Next(RecordView* record, Offset* offset) {
       records_.emplace(fetched_.batches[batch_].records());
       continue;
     }
-    ASSIGN_OR_RETURN(fetched_, log_->Read(position_, fetch_bytes_));
+    ONCEFLOW_ASSIGN_OR_RETURN(fetched_, log_->Read(position_, fetch_bytes_));
     batch_ = 0;
     if (fetched_.skipped) {
       // A range recorded as lost: continue after it.

@@ -191,7 +191,7 @@ Result<BatchView> BatchView::Parse(std::string_view batch) {
   if (batch.size() < kBatchHeaderSize) {
     return Err(Status::Corruption("batch shorter than its header"));
   }
-  ASSIGN_OR_RETURN(BatchHeader header, ParseBatchHeader(batch));
+  ONCEFLOW_ASSIGN_OR_RETURN(BatchHeader header, ParseBatchHeader(batch));
   if (header.length != batch.size()) {
     return Err(Status::Corruption("batch length " + std::to_string(header.length) +
                                   " does not match the " + std::to_string(batch.size()) +

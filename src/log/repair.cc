@@ -139,21 +139,21 @@ struct Split {
 Status ApplySplit(const std::string& dir, const std::string& segment_path, std::string_view data,
                   const Split& split) {
   // 1. The record first: once any file changes, the skipped range is on disk.
-  if (!split.recorded) RETURN_IF_ERROR(AppendLoss(dir, split.event));
+  if (!split.recorded) ONCEFLOW_RETURN_IF_ERROR(AppendLoss(dir, split.event));
   // 2. The intact batches after the damage become a segment of their own.
   if (split.resume) {
     const Offset base = split.resume->header.base_offset;
     const std::string path = JoinPath(dir, MakeSegmentFileName(base, SegmentFileKind::kLog));
     const std::string index = JoinPath(dir, MakeSegmentFileName(base, SegmentFileKind::kIndex));
-    RETURN_IF_ERROR(WriteFileAtomically(path, data.substr(split.resume->byte)));
-    if (PathExists(index)) RETURN_IF_ERROR(RemoveFile(index));
+    ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(path, data.substr(split.resume->byte)));
+    if (PathExists(index)) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(index));
   }
   // 3. The damaged segment ends where the damage begins; its index is rebuilt at the next open.
-  ASSIGN_OR_RETURN(File file, File::Open(segment_path, File::Mode::kReadWrite));
-  RETURN_IF_ERROR(file.Truncate(split.event.byte));
-  RETURN_IF_ERROR(file.Sync());
+  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(segment_path, File::Mode::kReadWrite));
+  ONCEFLOW_RETURN_IF_ERROR(file.Truncate(split.event.byte));
+  ONCEFLOW_RETURN_IF_ERROR(file.Sync());
   const std::string index = segment_path.substr(0, segment_path.size() - 4) + ".index";
-  if (PathExists(index)) RETURN_IF_ERROR(RemoveFile(index));
+  if (PathExists(index)) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(index));
   return SyncDir(dir);
 }
 
@@ -164,9 +164,9 @@ Result<std::vector<LossEvent>> RepairPartition(const std::string& dir, const Log
   std::vector<LossEvent> found;
   bool changed = false;
   while (true) {
-    ASSIGN_OR_RETURN(WriterLock lock, WriterLock::Take(dir));
-    ASSIGN_OR_RETURN(std::vector<LossEvent> losses, ReadLosses(dir));
-    ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(WriterLock lock, WriterLock::Take(dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LossEvent> losses, ReadLosses(dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
     std::vector<Offset> bases;
     for (const std::string& name : names) {
       auto parsed = ParseSegmentFileName(name);
@@ -180,7 +180,7 @@ Result<std::vector<LossEvent>> RepairPartition(const std::string& dir, const Log
       const Offset limit = active ? Offset(INT64_MAX) : bases[i + 1];
       const std::string name = MakeSegmentFileName(bases[i], SegmentFileKind::kLog);
       const std::string path = JoinPath(dir, name);
-      ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
+      ONCEFLOW_ASSIGN_OR_RETURN(std::string data, ReadFileToString(path));
       uint64_t pos = 0;
       Offset expected = bases[i];
       std::string why;
@@ -227,13 +227,13 @@ Result<std::vector<LossEvent>> RepairPartition(const std::string& dir, const Log
     }
     if (!split) break;
     if (split->event.last < split->event.first) split->recorded = true;  // nothing to record
-    RETURN_IF_ERROR(ApplySplit(dir, split_path, split_data, *split));
+    ONCEFLOW_RETURN_IF_ERROR(ApplySplit(dir, split_path, split_data, *split));
     changed = true;
   }
   if (changed) {
     // Open the partition once: rebuilds the indexes of the segments the splits created, and
     // proves that it opens again.
-    ASSIGN_OR_RETURN(auto log, PartitionLog::Open(dir, options));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto log, PartitionLog::Open(dir, options));
   }
   return found;
 }

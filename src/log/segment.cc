@@ -33,7 +33,7 @@ class ScanBuffer {
       size_t want = std::max(n, kScanChunk);
       want = static_cast<size_t>(std::min<uint64_t>(want, file_size_ - pos));
       buf_.resize(want);
-      ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, want, buf_.data()));
+      ONCEFLOW_ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, want, buf_.data()));
       buf_.resize(got);
       start_ = pos;
       if (got < n) return nullptr;
@@ -87,7 +87,7 @@ Result<AfterDamage> ScanAfterDamage(const File& file, uint64_t file_size, uint64
                                     uint64_t search = kTornWindowBytes + kMaxBatchBytes) {
   const uint64_t limit = std::min<uint64_t>(file_size, damaged + search);
   std::string region(limit - damaged, '\0');
-  ASSIGN_OR_RETURN(size_t got, file.ReadAt(damaged, region.size(), region.data()));
+  ONCEFLOW_ASSIGN_OR_RETURN(size_t got, file.ReadAt(damaged, region.size(), region.data()));
   region.resize(got);
   AfterDamage out;
   size_t q = 1;
@@ -144,11 +144,11 @@ Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, Offset 
                                                  uint64_t index_interval_bytes) {
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
   if (!preallocated.empty()) {
-    RETURN_IF_ERROR(RenameFile(preallocated, path));
+    ONCEFLOW_RETURN_IF_ERROR(RenameFile(preallocated, path));
   }
-  ASSIGN_OR_RETURN(File file, File::Open(path, File::Mode::kCreate));
-  if (preallocated.empty()) RETURN_IF_ERROR(file.Truncate(0));
-  RETURN_IF_ERROR(SyncDir(dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(path, File::Mode::kCreate));
+  if (preallocated.empty()) ONCEFLOW_RETURN_IF_ERROR(file.Truncate(0));
+  ONCEFLOW_RETURN_IF_ERROR(SyncDir(dir));
   return std::shared_ptr<Segment>(
       new Segment(dir, base_offset, std::move(file), index_interval_bytes));
 }
@@ -157,17 +157,17 @@ Result<std::shared_ptr<Segment>> Segment::OpenActive(const std::string& dir, Off
                                                      uint64_t index_interval_bytes,
                                                      RecoveryMode mode) {
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
-  ASSIGN_OR_RETURN(File file, File::Open(path, mode == RecoveryMode::kReadOnly
+  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(path, mode == RecoveryMode::kReadOnly
                                                    ? File::Mode::kReadOnly
                                                    : File::Mode::kReadWrite));
   std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
                                            index_interval_bytes));
-  RETURN_IF_ERROR(seg->Scan(mode));
+  ONCEFLOW_RETURN_IF_ERROR(seg->Scan(mode));
   if (mode != RecoveryMode::kReadOnly) {
     // An index file beside the active segment is stale (left by a crash while sealing).
     const std::string index_path =
         JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kIndex));
-    if (PathExists(index_path)) RETURN_IF_ERROR(RemoveFile(index_path));
+    if (PathExists(index_path)) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(index_path));
   }
   return seg;
 }
@@ -178,7 +178,7 @@ Result<std::shared_ptr<Segment>> Segment::OpenSealed(const std::string& dir, Off
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
   const std::string index_path =
       JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kIndex));
-  ASSIGN_OR_RETURN(File file, File::Open(path, read_only ? File::Mode::kReadOnly
+  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(path, read_only ? File::Mode::kReadOnly
                                                          : File::Mode::kReadWrite));
   std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
                                            index_interval_bytes));
@@ -186,7 +186,7 @@ Result<std::shared_ptr<Segment>> Segment::OpenSealed(const std::string& dir, Off
   if (bytes.has_value()) {
     SegmentSummary summary;
     auto index = OffsetIndex::Decode(*bytes, &summary);
-    ASSIGN_OR_RETURN(uint64_t size, seg->file_.Size());
+    ONCEFLOW_ASSIGN_OR_RETURN(uint64_t size, seg->file_.Size());
     if (index.has_value() && summary.base_offset == base_offset && summary.data_end == size) {
       seg->index_ = std::move(*index);
       seg->next_offset_ = summary.next_offset;
@@ -196,8 +196,8 @@ Result<std::shared_ptr<Segment>> Segment::OpenSealed(const std::string& dir, Off
     }
   }
   // No usable index: a sealed segment was fully durable, so any invalid batch is corruption.
-  RETURN_IF_ERROR(seg->Scan(RecoveryMode::kStrict));
-  if (!read_only) RETURN_IF_ERROR(seg->Seal());
+  ONCEFLOW_RETURN_IF_ERROR(seg->Scan(RecoveryMode::kStrict));
+  if (!read_only) ONCEFLOW_RETURN_IF_ERROR(seg->Seal());
   return seg;
 }
 
@@ -216,7 +216,7 @@ void Segment::OnAppended(Offset first, Offset next, uint64_t position, uint64_t 
 }
 
 Status Segment::Scan(RecoveryMode mode) {
-  ASSIGN_OR_RETURN(uint64_t file_size, file_.Size());
+  ONCEFLOW_ASSIGN_OR_RETURN(uint64_t file_size, file_.Size());
   ScanBuffer buf(file_, file_size);
   uint64_t pos = data_end_;
   Offset expected = next_offset_;
@@ -225,7 +225,7 @@ Status Segment::Scan(RecoveryMode mode) {
   while (true) {
     if (pos == file_size) break;
     const size_t avail = static_cast<size_t>(std::min<uint64_t>(kBatchHeaderSize, file_size - pos));
-    ASSIGN_OR_RETURN(const char* h, buf.Get(pos, avail));
+    ONCEFLOW_ASSIGN_OR_RETURN(const char* h, buf.Get(pos, avail));
     if (h == nullptr) {
       why = "unreadable bytes";
       break;
@@ -255,7 +255,7 @@ Status Segment::Scan(RecoveryMode mode) {
       why = "batch extends past the end of the file";
       break;
     }
-    ASSIGN_OR_RETURN(const char* b, buf.Get(pos, header->length));
+    ONCEFLOW_ASSIGN_OR_RETURN(const char* b, buf.Get(pos, header->length));
     auto view = BatchView::Parse(std::string_view(b, header->length));
     if (!view.has_value()) {
       why = view.error().message();
@@ -281,7 +281,7 @@ Status Segment::Scan(RecoveryMode mode) {
     // be and valid batches after them (pages reach the disk in any order). Such stale batches
     // must never be adopted later, when new appends end just before them; and valid data of a
     // later group write (or past one group write) means the zeros are damage, not a torn write.
-    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
+    ONCEFLOW_ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
                                                         kTornWindowBytes + (1u << 20)));
     if (after.furthest == 0) return Status::Ok();
     if (const std::string proof = ProvenSynced(after, pos);
@@ -297,13 +297,13 @@ Status Segment::Scan(RecoveryMode mode) {
     // A batch of a later group write after it, or valid data far past it, means damage. Readers
     // poll often, so the search is bounded: damage inside a batch larger than 1 MiB may go
     // unnoticed here (the writer's own recovery searches further).
-    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
+    ONCEFLOW_ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
                                                         kTornWindowBytes + (1u << 20)));
     if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
       // The batch at `pos` was read before the data after it: it may have been a write in
       // flight then, completed since (a later group is written only after it). Only a batch
       // still invalid now, with a later group write already on file, is damage.
-      ASSIGN_OR_RETURN(bool valid_now, ValidBatchNow(pos));
+      ONCEFLOW_ASSIGN_OR_RETURN(bool valid_now, ValidBatchNow(pos));
       if (valid_now) return Status::Ok();  // the next refresh reads on from `pos`
       return damaged("invalid batch (" + why + ")", proof);
     }
@@ -316,7 +316,7 @@ Status Segment::Scan(RecoveryMode mode) {
   }
   Offset last_next(-1);
   if (mode == RecoveryMode::kRecover) {
-    ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected));
+    ONCEFLOW_ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected));
     if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
       return damaged("invalid batch (" + why + ")", proof);
     }
@@ -340,12 +340,12 @@ Status Segment::Scan(RecoveryMode mode) {
 
 Result<bool> Segment::ValidBatchNow(uint64_t pos) const {
   std::string header(kBatchHeaderSize, '\0');
-  ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, header.size(), header.data()));
+  ONCEFLOW_ASSIGN_OR_RETURN(size_t got, file_.ReadAt(pos, header.size(), header.data()));
   if (got < header.size()) return false;
   auto parsed = ParseBatchHeader(header);
   if (!parsed.has_value()) return false;
   std::string batch(parsed->length, '\0');
-  ASSIGN_OR_RETURN(got, file_.ReadAt(pos, batch.size(), batch.data()));
+  ONCEFLOW_ASSIGN_OR_RETURN(got, file_.ReadAt(pos, batch.size(), batch.data()));
   if (got < batch.size()) return false;
   BatchHeader h;
   return ValidBatchAt(batch.data(), batch.size(), &h);
@@ -367,9 +367,9 @@ Status Segment::TruncateTornTail(uint64_t pos, Offset first, Offset last_next,
                       .count();
   event.reason = why;
   event.partition_dir = dir_;
-  RETURN_IF_ERROR(AppendLoss(dir_, event));
-  RETURN_IF_ERROR(file_.Truncate(pos));
-  RETURN_IF_ERROR(file_.Sync());
+  ONCEFLOW_RETURN_IF_ERROR(AppendLoss(dir_, event));
+  ONCEFLOW_RETURN_IF_ERROR(file_.Truncate(pos));
+  ONCEFLOW_RETURN_IF_ERROR(file_.Sync());
   torn_tail_ = why + " at byte " + std::to_string(pos) + " of " + path();
   torn_tail_event_ = event;
   return Status::Ok();
@@ -378,8 +378,8 @@ Status Segment::TruncateTornTail(uint64_t pos, Offset first, Offset last_next,
 Status Segment::Refresh() { return Scan(RecoveryMode::kReadOnly); }
 
 Status Segment::Seal() {
-  RETURN_IF_ERROR(file_.Truncate(data_end_));
-  RETURN_IF_ERROR(file_.Sync());
+  ONCEFLOW_RETURN_IF_ERROR(file_.Truncate(data_end_));
+  ONCEFLOW_RETURN_IF_ERROR(file_.Sync());
   SegmentSummary summary{base_offset_, next_offset_, data_end_, max_timestamp_};
   return WriteFileAtomically(JoinPath(dir_, MakeSegmentFileName(base_offset_,
                                                                 SegmentFileKind::kIndex)),
@@ -387,10 +387,10 @@ Status Segment::Seal() {
 }
 
 Status Segment::Remove() {
-  RETURN_IF_ERROR(RemoveFile(file_.path()));
+  ONCEFLOW_RETURN_IF_ERROR(RemoveFile(file_.path()));
   const std::string index_path =
       JoinPath(dir_, MakeSegmentFileName(base_offset_, SegmentFileKind::kIndex));
-  if (PathExists(index_path)) RETURN_IF_ERROR(RemoveFile(index_path));
+  if (PathExists(index_path)) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(index_path));
   return Status::Ok();
 }
 

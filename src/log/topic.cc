@@ -132,7 +132,7 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
     }
     std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "format_version") {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
       if (v < 1 || v > kTopicFormatVersion) {
         return Err(Status::InvalidArgument(path + ": topic format version " + std::to_string(v) +
                                            " is not supported (this onceflow reads version " +
@@ -140,7 +140,7 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
       }
       have_version = true;
     } else if (key == "partitions") {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
       if (v < 1 || v > Topic::kMaxPartitions) {
         return Err(Status::Corruption(path + ": partitions out of range"));
       }
@@ -151,15 +151,15 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
       if (!d) return Err(Status::Corruption(path + ": durability must be fsync or none"));
       c.log.durability = *d;
     } else if (key == "segment_bytes") {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
       c.log.segment_bytes = static_cast<uint64_t>(v);
     } else if (key == "index_interval_bytes") {
-      ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(int64_t v, ParseInt(value, key, path));
       c.log.index_interval_bytes = static_cast<uint64_t>(v);
     } else if (key == "retention_bytes") {
-      ASSIGN_OR_RETURN(c.log.retention_bytes, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(c.log.retention_bytes, ParseInt(value, key, path));
     } else if (key == "retention_ms") {
-      ASSIGN_OR_RETURN(c.log.retention_ms, ParseInt(value, key, path));
+      ONCEFLOW_ASSIGN_OR_RETURN(c.log.retention_ms, ParseInt(value, key, path));
     } else if (key == "preallocate") {  // absent in topics made before it existed: false
       if (value != "true" && value != "false") {
         return Err(Status::Corruption(path + ": preallocate must be true or false"));
@@ -180,7 +180,7 @@ Result<TopicConfig> DecodeTopicMeta(std::string_view text, const std::string& pa
 
 Result<std::unique_ptr<Topic>> Topic::Create(const std::string& data_dir, std::string_view name,
                                              const TopicConfig& config) {
-  RETURN_IF_ERROR(ValidateTopicName(name));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateTopicName(name));
   if (config.partitions < 1 || config.partitions > kMaxPartitions) {
     return Err(Status::InvalidArgument("partitions must be between 1 and " +
                                        std::to_string(kMaxPartitions)));
@@ -196,21 +196,21 @@ Result<std::unique_ptr<Topic>> Topic::Create(const std::string& data_dir, std::s
   if (PathExists(meta)) {
     return Err(Status::InvalidArgument("topic '" + std::string(name) + "' already exists"));
   }
-  RETURN_IF_ERROR(CreateDirs(dir));
-  RETURN_IF_ERROR(SyncDir(DirName(dir)));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(dir));
+  ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
   TopicConfig stored = config;
   stored.log.read_only = false;
   if (stored.id.empty()) stored.id = NewTopicId();
   // The partitions first, the metadata last: a topic is visible only once complete.
   std::unique_ptr<Topic> topic(new Topic(std::string(name), dir, stored));
-  RETURN_IF_ERROR(topic->OpenPartitions(false));
-  RETURN_IF_ERROR(WriteFileAtomically(meta, EncodeTopicMeta(stored)));
+  ONCEFLOW_RETURN_IF_ERROR(topic->OpenPartitions(false));
+  ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(meta, EncodeTopicMeta(stored)));
   return topic;
 }
 
 Result<std::unique_ptr<Topic>> Topic::Open(const std::string& data_dir, std::string_view name,
                                            bool read_only) {
-  RETURN_IF_ERROR(ValidateTopicName(name));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateTopicName(name));
   const std::string dir = TopicDir(data_dir, name);
   const std::string meta = JoinPath(dir, kMetaName);
   auto text = ReadFileToString(meta);
@@ -220,9 +220,9 @@ Result<std::unique_ptr<Topic>> Topic::Open(const std::string& data_dir, std::str
     }
     return Err(text.error());
   }
-  ASSIGN_OR_RETURN(TopicConfig config, DecodeTopicMeta(*text, meta));
+  ONCEFLOW_ASSIGN_OR_RETURN(TopicConfig config, DecodeTopicMeta(*text, meta));
   std::unique_ptr<Topic> topic(new Topic(std::string(name), dir, config));
-  RETURN_IF_ERROR(topic->OpenPartitions(read_only));
+  ONCEFLOW_RETURN_IF_ERROR(topic->OpenPartitions(read_only));
   return topic;
 }
 
@@ -230,7 +230,7 @@ Status Topic::OpenPartitions(bool read_only) {
   LogOptions options = config_.log;
   options.read_only = read_only;
   for (int32_t p = 0; p < config_.partitions; ++p) {
-    ASSIGN_OR_RETURN(auto log, PartitionLog::Open(JoinPath(dir_, std::to_string(p)), options));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto log, PartitionLog::Open(JoinPath(dir_, std::to_string(p)), options));
     partitions_.push_back(std::move(log));
   }
   return Status::Ok();

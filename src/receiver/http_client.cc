@@ -69,7 +69,7 @@ Result<std::unique_ptr<HttpProducer>> HttpProducer::Create(const HttpProducerOpt
   }
   std::unique_ptr<HttpProducer> p(new HttpProducer(options));
   if (p->options_.producer_id.empty()) p->options_.producer_id = RandomProducerId();
-  RETURN_IF_ERROR(ValidateProducerId(p->options_.producer_id));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateProducerId(p->options_.producer_id));
   p->client_ = std::make_unique<httplib::Client>(options.url);
   if (!p->client_->is_valid()) {
     return Err(Status::InvalidArgument("bad receiver URL '" + options.url + "'"));

@@ -560,7 +560,7 @@ Result<std::unique_ptr<HttpConnections>> HttpConnections::Start(
   impl->o = options;
   impl->processor = std::move(processor);
   impl->on_overload = std::move(on_overload);
-  ASSIGN_OR_RETURN(impl->listen_fd, ListenTcp(host, port, &impl->port));
+  ONCEFLOW_ASSIGN_OR_RETURN(impl->listen_fd, ListenTcp(host, port, &impl->port));
   ::fcntl(impl->listen_fd, F_SETFL, ::fcntl(impl->listen_fd, F_GETFL) | O_NONBLOCK);
   impl->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

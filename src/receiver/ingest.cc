@@ -41,9 +41,9 @@ Result<std::unique_ptr<Ingestor>> Ingestor::Open(const IngestOptions& options) {
   }
   std::unique_ptr<Ingestor> ingestor(new Ingestor(options));
   if (PathExists(JoinPath(options.data_dir, "topics"))) {
-    ASSIGN_OR_RETURN(auto names, log::ListTopics(options.data_dir));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto names, log::ListTopics(options.data_dir));
     for (const std::string& name : names) {
-      ASSIGN_OR_RETURN(auto t, ingestor->OpenTopic(name));
+      ONCEFLOW_ASSIGN_OR_RETURN(auto t, ingestor->OpenTopic(name));
       ingestor->topics_.emplace(name, std::move(t));
     }
   }
@@ -55,11 +55,11 @@ Ingestor::~Ingestor() { Close().IgnoreError(); }  // errors were reported by an 
 
 Result<std::unique_ptr<Ingestor::TopicState>> Ingestor::OpenTopic(const std::string& name) {
   auto t = std::make_unique<TopicState>();
-  ASSIGN_OR_RETURN(t->topic, log::Topic::Open(options_.data_dir, name));
+  ONCEFLOW_ASSIGN_OR_RETURN(t->topic, log::Topic::Open(options_.data_dir, name));
   const int64_t now = NowMs();
   for (int32_t i = 0; i < t->topic->partition_count(); ++i) {
     auto p = std::make_unique<PartitionState>();
-    ASSIGN_OR_RETURN(p->log, t->topic->partition(PartitionId(i)));
+    ONCEFLOW_ASSIGN_OR_RETURN(p->log, t->topic->partition(PartitionId(i)));
     p->snapshot_path = ProducerSnapshotPath(options_.data_dir, name, i);
     auto state = RecoverProducerState(*p->log, p->snapshot_path, now, options_.producer_expiry_ms);
     if (!state.has_value()) {
@@ -75,8 +75,8 @@ Result<std::unique_ptr<Ingestor::TopicState>> Ingestor::OpenTopic(const std::str
 Result<Ingestor::TopicState*> Ingestor::GetTopic(std::string_view name) {
   std::lock_guard lock(topics_mu_);
   if (auto it = topics_.find(name); it != topics_.end()) return it->second.get();
-  RETURN_IF_ERROR(log::ValidateTopicName(name));
-  ASSIGN_OR_RETURN(auto t, OpenTopic(std::string(name)));
+  ONCEFLOW_RETURN_IF_ERROR(log::ValidateTopicName(name));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto t, OpenTopic(std::string(name)));
   TopicState* raw = t.get();
   topics_.emplace(std::string(name), std::move(t));
   return raw;
@@ -249,7 +249,7 @@ Status Ingestor::Snapshot(PartitionState* p) {
     p->snapshot_covered = covered;
     text = p->producers.EncodeSnapshot(Offset(covered));
   }
-  RETURN_IF_ERROR(CreateDirs(DirName(p->snapshot_path)));
+  ONCEFLOW_RETURN_IF_ERROR(CreateDirs(DirName(p->snapshot_path)));
   return WriteFileAtomically(p->snapshot_path, text);
 }
 

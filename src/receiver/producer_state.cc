@@ -99,7 +99,7 @@ const ProducerState::Producer* ProducerState::Find(std::string_view producer_id)
 Result<Offset> ProducerState::ScanLog(const log::PartitionLog& log, Offset from) {
   Offset at = std::max(from, log.earliest_offset());
   while (true) {
-    ASSIGN_OR_RETURN(auto read, log.Read(at, kScanBytes));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto read, log.Read(at, kScanBytes));
     if (read.batches.empty()) return at;
     for (const log::BatchView& batch : read.batches) {
       auto it = batch.records();
@@ -210,7 +210,7 @@ Result<ProducerState> RecoverProducerState(const log::PartitionLog& log,
       state = ProducerState();
     }
   }
-  RETURN_IF_ERROR(state.ScanLog(log, from));
+  ONCEFLOW_RETURN_IF_ERROR(state.ScanLog(log, from));
   state.ExpireIdle(now_ms, expiry_ms);
   return state;
 }

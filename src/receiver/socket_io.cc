@@ -30,7 +30,7 @@ Result<sockaddr_in> Resolve(const std::string& host, int port) {
 }  // namespace
 
 Result<int> ListenTcp(const std::string& host, int port, int* bound_port) {
-  ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
+  ONCEFLOW_ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
   const std::string where = host + ":" + std::to_string(port);
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Err(ErrnoStatus("socket for", where, errno));
@@ -49,7 +49,7 @@ Result<int> ListenTcp(const std::string& host, int port, int* bound_port) {
 }
 
 Result<int> ConnectTcp(const std::string& host, int port) {
-  ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
+  ONCEFLOW_ASSIGN_OR_RETURN(sockaddr_in addr, Resolve(host, port));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Err(ErrnoStatus("socket for", host, errno));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {

@@ -9,7 +9,7 @@
 namespace onceflow::receiver {
 
 Result<std::unique_ptr<TcpClient>> TcpClient::Connect(const std::string& host, int port) {
-  ASSIGN_OR_RETURN(int fd, ConnectTcp(host, port));
+  ONCEFLOW_ASSIGN_OR_RETURN(int fd, ConnectTcp(host, port));
   return std::unique_ptr<TcpClient>(new TcpClient(fd));
 }
 
@@ -20,15 +20,15 @@ Result<TcpAck> TcpClient::Send(const TcpRequest& request) {
 }
 
 Result<TcpAck> TcpClient::SendRaw(std::string_view bytes) {
-  RETURN_IF_ERROR(WriteFull(fd_, bytes));
+  ONCEFLOW_RETURN_IF_ERROR(WriteFull(fd_, bytes));
   char header[kAckHeaderSize];
-  ASSIGN_OR_RETURN(bool got, ReadFull(fd_, header, sizeof(header)));
+  ONCEFLOW_ASSIGN_OR_RETURN(bool got, ReadFull(fd_, header, sizeof(header)));
   if (!got) return Err(Status::IoError("the server closed the connection before acknowledging"));
   uint16_t n = 0;
-  ASSIGN_OR_RETURN(TcpAck ack, DecodeAckHeader(std::string_view(header, sizeof(header)), &n));
+  ONCEFLOW_ASSIGN_OR_RETURN(TcpAck ack, DecodeAckHeader(std::string_view(header, sizeof(header)), &n));
   ack.message.resize(n);
   if (n > 0) {
-    ASSIGN_OR_RETURN(bool more, ReadFull(fd_, ack.message.data(), n));
+    ONCEFLOW_ASSIGN_OR_RETURN(bool more, ReadFull(fd_, ack.message.data(), n));
     if (!more) return Err(Status::IoError("connection closed inside an acknowledgement"));
   }
   return ack;

@@ -57,7 +57,7 @@ bool WaitReadable(int fd, int64_t timeout_ms) {
 Result<std::unique_ptr<TcpServer>> TcpServer::Start(Ingestor* ingestor,
                                                    const TcpServerOptions& options) {
   std::unique_ptr<TcpServer> s(new TcpServer(ingestor, options));
-  ASSIGN_OR_RETURN(s->listen_fd_, ListenTcp(options.host, options.port, &s->port_));
+  ONCEFLOW_ASSIGN_OR_RETURN(s->listen_fd_, ListenTcp(options.host, options.port, &s->port_));
   s->accept_thread_ = std::thread([p = s.get()] { p->AcceptLoop(); });
   return s;
 }

@@ -24,7 +24,7 @@ inline void CheckClaim(Sink* sink, const std::function<std::vector<std::string>(
     t.epoch = Epoch(epoch);
     t.ranges = {range};
     t.rows = rows;
-    ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
     return outcomes.at(0);
   };
   auto row = [](int64_t amount, int32_t p, int64_t offset) {

@@ -58,7 +58,7 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
   TaskProgress p;
   p.last_batch = BatchId(batch);
   p.epoch = Epoch(epoch);
-  ASSIGN_OR_RETURN(p.ranges, DecodeRanges(*ranges));
+  ONCEFLOW_ASSIGN_OR_RETURN(p.ranges, DecodeRanges(*ranges));
   std::optional<std::string_view> started;
   if (!first_version) {
     started = field("started", false);
@@ -68,7 +68,7 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
     }
     p.source = std::string(text.substr(at + 8));
   }
-  ASSIGN_OR_RETURN(p.started, StartsFromColumn(started, p.ranges));
+  ONCEFLOW_ASSIGN_OR_RETURN(p.started, StartsFromColumn(started, p.ranges));
   return p;
 }
 
@@ -158,11 +158,11 @@ class KafkaSink final : public Sink {
 Status KafkaSink::Open() {
   if (admin_ != nullptr) return Status::Ok();
   const std::string who = Describe();
-  ASSIGN_OR_RETURN(kafka::Handle admin,
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin,
                    kafka::MakeClient(kafka::ClientKind::kProducer, options_.bootstrap, {}));
   Result<int32_t> n = kafka::PartitionCount(admin.get(), options_.topic, options_.request_timeout);
   if (!n.has_value()) return n.error().WithContext("sink");
-  RETURN_IF_ERROR(kafka::CreateTopic(admin.get(),
+  ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(),
                                      // Compaction keeps one marker per task; short segments
                                      // let it run, so a start-up scan stays short.
                                      {options_.progress_topic, 1, -1,
@@ -170,10 +170,10 @@ Status KafkaSink::Open() {
                                        {"segment.ms", "600000"},
                                        {"min.cleanable.dirty.ratio", "0.1"}}},
                                      /*exist_ok=*/true, options_.request_timeout));
-  RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
+  ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
                                      /*exist_ok=*/true, options_.request_timeout));
   for (bool committed : {true, false}) {
-    ASSIGN_OR_RETURN(
+    ONCEFLOW_ASSIGN_OR_RETURN(
         kafka::Handle reader,
         kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap,
                           {{"group.id", "onceflow-progress-reader"},
@@ -205,7 +205,7 @@ Result<std::map<int32_t, std::optional<TaskProgress>>> KafkaSink::ScanMarkers(
   const std::string who = Describe() + ": progress topic '" + topic + "'";
   // Read up to the high watermark (not the last stable offset): a marker committed after
   // another writer's transaction began lies past the last stable offset until that ends.
-  ASSIGN_OR_RETURN(auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0,
+  ONCEFLOW_ASSIGN_OR_RETURN(auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0,
                                                  options_.request_timeout));
   const int64_t end = marks.second;
   rd_kafka_t* c = (committed ? committed_reader_ : uncommitted_reader_).get();
@@ -268,13 +268,13 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::strin
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
   // Start the producer of every task that ever wrote a marker: that fences older producers and
   // aborts what they left open, so the committed markers read next are final.
-  ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
   std::vector<TaskProducer*> started;
   for (const auto& [task, marker] : written) {
-    ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
     started.push_back(tp);
   }
-  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (const auto& [task, marker] : committed) {
     if (marker.has_value()) out[task] = *marker;
@@ -293,7 +293,7 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::strin
 
 Result<std::map<int32_t, TaskProgress>> KafkaSink::PeekProgress(const std::string& pipeline) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
-  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (const auto& [task, marker] : committed) {
     if (marker.has_value()) out[task] = *marker;
@@ -312,17 +312,17 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipe
     // Fenced before under an older generation, or still running from one: start afresh.
     tp->Reset();
     tp->fenced = false;
-    RETURN_IF_ERROR(Start(tp, pipeline, task));
+    ONCEFLOW_RETURN_IF_ERROR(Start(tp, pipeline, task));
     claimed.push_back(tp);
   }
-  ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (size_t i = 0; i < claimed.size(); ++i) {
     const int32_t task = tasks[i];
     auto it = committed.find(task);
     const std::optional<TaskProgress> stored =
         it == committed.end() ? std::nullopt : it->second;
-    ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(Describe(), pipeline, task, epoch, stored));
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(Describe(), pipeline, task, epoch, stored));
     std::lock_guard task_lock(claimed[i]->mu);
     // What commits are checked against: older epochs of this process are refused too.
     claimed[i]->last = after;
@@ -342,7 +342,7 @@ TaskProducer* KafkaSink::Slot(const std::string& pipeline, int32_t task) {
 Result<TaskProducer*> KafkaSink::Producer(const std::string& pipeline, int32_t task) {
   TaskProducer* tp = Slot(pipeline, task);
   std::lock_guard task_lock(tp->mu);
-  if (tp->handle == nullptr && !tp->fenced) RETURN_IF_ERROR(Start(tp, pipeline, task));
+  if (tp->handle == nullptr && !tp->fenced) ONCEFLOW_RETURN_IF_ERROR(Start(tp, pipeline, task));
   return tp;
 }
 
@@ -353,7 +353,7 @@ Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t t
       {"linger.ms", "5"},
   };
   settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
-  ASSIGN_OR_RETURN(kafka::Handle h, kafka::MakeClient(kafka::ClientKind::kProducer,
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle h, kafka::MakeClient(kafka::ClientKind::kProducer,
                                                       options_.bootstrap, settings));
   if (rd_kafka_error_t* e =
           rd_kafka_init_transactions(h.get(), static_cast<int>(options_.request_timeout.count()))) {
@@ -382,7 +382,7 @@ Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t t
 
 Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit> tasks) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
-  RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
   for (const TaskCommit& t : tasks) {
     // The pipeline name is part of the transactional.id and of the marker's key.
     if (t.pipeline.find('/') != std::string::npos) {
@@ -393,7 +393,7 @@ Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit>
   }
   std::vector<CommitOutcome> outcomes;
   for (const TaskCommit& t : tasks) {
-    ASSIGN_OR_RETURN(CommitOutcome o, CommitTask(t));
+    ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome o, CommitTask(t));
     outcomes.push_back(o);
   }
   return outcomes;
@@ -401,12 +401,12 @@ Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit>
 
 Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
   const std::string who = Describe() + ": " + TaskName(t.pipeline, t.task);
-  ASSIGN_OR_RETURN(TaskProducer * tp, Producer(t.pipeline, t.task));
+  ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(t.pipeline, t.task));
   std::unique_lock task_lock(tp->mu);
   if (tp->fenced) {
     return Err(Status::Fenced(who + ": a newer producer of this task took over"));
   }
-  if (tp->handle == nullptr) RETURN_IF_ERROR(Start(tp, t.pipeline, t.task));
+  if (tp->handle == nullptr) ONCEFLOW_RETURN_IF_ERROR(Start(tp, t.pipeline, t.task));
   if (!tp->loaded) {
     // Started outside ReadProgress: read the task's marker now, after init_transactions
     // resolved whatever an older producer of the task left open.
@@ -419,17 +419,17 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
     tp->last = it == markers->end() ? std::nullopt : it->second;
     tp->loaded = true;
   }
-  ASSIGN_OR_RETURN(CommitOutcome outcome, DecideTask(Describe(), t, tp->last));
+  ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome outcome, DecideTask(Describe(), t, tp->last));
   if (outcome == CommitOutcome::kAlreadyCommitted) return outcome;
   TaskProgress after = ProgressAfter(tp->last, t.batch, t.epoch, t.ranges, t.source);
-  RETURN_IF_ERROR(InTransaction(tp, who, [&]() -> Status {
-    RETURN_IF_ERROR(WriteTransaction(tp, t, after));
+  ONCEFLOW_RETURN_IF_ERROR(InTransaction(tp, who, [&]() -> Status {
+    ONCEFLOW_RETURN_IF_ERROR(WriteTransaction(tp, t, after));
     return faults::Hit("before_sink_commit");
   }));
   tp->last = std::move(after);
   // The batch is committed from here on; a failure now makes the caller retry, and the retry
   // finds the marker and reports kAlreadyCommitted.
-  RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
   return CommitOutcome::kCommitted;
 }
 
@@ -437,14 +437,14 @@ Status KafkaSink::DeleteProgress(const std::string& pipeline) {
   if (admin_ == nullptr) return Status::InvalidArgument(Describe() + ": not open");
   // Every task that ever wrote a marker, committed or not (a tombstone already there too: a
   // zombie may have written after it).
-  ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
   for (const auto& [task, marker] : written) {
     const std::string who = Describe() + ": " + TaskName(pipeline, task);
-    ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
     std::lock_guard task_lock(tp->mu);
     if (tp->fenced) return Status::Fenced(who + ": a newer producer of this task took over");
-    if (tp->handle == nullptr) RETURN_IF_ERROR(Start(tp, pipeline, task));
-    RETURN_IF_ERROR(InTransaction(tp, who + ": delete the progress marker", [&] {
+    if (tp->handle == nullptr) ONCEFLOW_RETURN_IF_ERROR(Start(tp, pipeline, task));
+    ONCEFLOW_RETURN_IF_ERROR(InTransaction(tp, who + ": delete the progress marker", [&] {
       return Send(tp->handle.get(), tp->progress.get(), 0, MarkerKey(pipeline, task),
                   std::nullopt);
     }));
@@ -503,20 +503,20 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t,
   rd_kafka_t* rk = tp->handle.get();
   const size_t half = t.rows.size() / 2;
   for (size_t i = 0; i < t.rows.size(); ++i) {
-    if (i == half) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+    if (i == half) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
     const Row& row = t.rows[i].row;
     std::optional<std::string> key;
     if (!options_.key_field.empty()) {
       if (const Value* v = row.Get(options_.key_field)) key = ValueToString(*v);
     }
-    RETURN_IF_ERROR(Send(rk, tp->output.get(), RD_KAFKA_PARTITION_UA, key, row.ToJson()));
+    ONCEFLOW_RETURN_IF_ERROR(Send(rk, tp->output.get(), RD_KAFKA_PARTITION_UA, key, row.ToJson()));
   }
-  if (t.rows.empty()) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+  if (t.rows.empty()) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   for (const DeadLetter& d : t.dead_letters) {
     Row r{{"pipeline", t.pipeline},          {"batch", t.batch.value()},
           {"partition", int64_t{d.partition.value()}}, {"offset", d.offset.value()},
           {"raw", d.raw},                    {"error", d.error}};
-    RETURN_IF_ERROR(Send(rk, tp->dead_letters.get(), 0, std::nullopt, r.ToJson()));
+    ONCEFLOW_RETURN_IF_ERROR(Send(rk, tp->dead_letters.get(), 0, std::nullopt, r.ToJson()));
   }
   return Send(rk, tp->progress.get(), 0, MarkerKey(t.pipeline, t.task), EncodeMarker(after));
 }

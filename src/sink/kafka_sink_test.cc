@@ -78,7 +78,7 @@ class KafkaSinkTest : public ::testing::Test {
   }
 
   static Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& t) {
-    ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
     return outcomes.at(0);
   }
 

@@ -22,7 +22,7 @@ std::string OneLine(std::string_view text) {
 }  // namespace
 
 Result<std::string> DescribeConninfo(const std::string& conninfo) {
-  ASSIGN_OR_RETURN(std::vector<ConninfoParam> params, ParseConninfo(conninfo));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<ConninfoParam> params, ParseConninfo(conninfo));
   std::string host, hostaddr, port, dbname;
   for (const auto& [keyword, value] : params) {
     if (value.empty()) continue;

@@ -77,7 +77,7 @@ class PipelinedRows {
       std::string error;
       for (size_t r = start; r < end; ++r) {
         for (PgStatement& s : statements_) {
-          ASSIGN_OR_RETURN(std::string name, Prepared(conn, s, rows[r].row, &error));
+          ONCEFLOW_ASSIGN_OR_RETURN(std::string name, Prepared(conn, s, rows[r].row, &error));
           if (!error.empty()) break;
         }
         if (!error.empty()) {
@@ -88,7 +88,7 @@ class PipelinedRows {
       // Each failed run drops the row that failed, so this ends.
       while (true) {
         std::optional<RowError> failed;
-        RETURN_IF_ERROR(RunChunk(conn, rows, start, skip, end, &failed));
+        ONCEFLOW_RETURN_IF_ERROR(RunChunk(conn, rows, start, skip, end, &failed));
         if (!failed.has_value()) break;
         skip[failed->index - start] = 1;
         chunk_errors.push_back(std::move(*failed));
@@ -140,18 +140,18 @@ class PipelinedRows {
     }
     const std::string name = prefix_ + std::to_string(counter_++);
     // A failed prepare aborts the transaction: it runs under a savepoint of its own.
-    RETURN_IF_ERROR(conn->Exec("SAVEPOINT onceflow_prepare", "savepoint"));
+    ONCEFLOW_RETURN_IF_ERROR(conn->Exec("SAVEPOINT onceflow_prepare", "savepoint"));
     PgResult r(PQprepare(conn->handle(), name.c_str(), s.sql.c_str(),
                          static_cast<int>(types.size()), types.data()));
     if (r != nullptr && PQresultStatus(r.get()) == PGRES_COMMAND_OK) {
-      RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT onceflow_prepare", "release savepoint"));
+      ONCEFLOW_RETURN_IF_ERROR(conn->Exec("RELEASE SAVEPOINT onceflow_prepare", "release savepoint"));
       s.prepared[sig] = name;
       return name;
     }
     if (conn->broken() || !IsRowErrorState(SqlState(r.get()))) {
       return Err(conn->Error(r.get(), s.label));
     }
-    RETURN_IF_ERROR(conn->Exec(
+    ONCEFLOW_RETURN_IF_ERROR(conn->Exec(
         "ROLLBACK TO SAVEPOINT onceflow_prepare; RELEASE SAVEPOINT onceflow_prepare",
         "roll back to savepoint"));
     *error = s.label + ": " + PrimaryMessage(r.get());
@@ -264,7 +264,7 @@ class PipelinedRows {
           at.statement < 0 ? "savepoint" : statements_[at.statement].label;
       return conn->Error(first_error.get(), what);
     }
-    RETURN_IF_ERROR(conn->Exec(
+    ONCEFLOW_RETURN_IF_ERROR(conn->Exec(
         "ROLLBACK TO SAVEPOINT onceflow_rows; RELEASE SAVEPOINT onceflow_rows",
         "roll back to savepoint"));
     failed->emplace(
@@ -314,7 +314,7 @@ class TableWriter final : public PgRowWriter {
     if (!copy_sql_.empty()) {
       const size_t before = errors->size();
       bool row_failed = false;
-      RETURN_IF_ERROR(Copy(conn, rows, errors, &row_failed));
+      ONCEFLOW_RETURN_IF_ERROR(Copy(conn, rows, errors, &row_failed));
       if (!row_failed) return Status::Ok();
       // Some row broke the COPY: nothing of it stayed; find the bad rows one statement each.
       errors->resize(before);
@@ -328,7 +328,7 @@ class TableWriter final : public PgRowWriter {
   Status Copy(PgConn* conn, std::span<const SinkRow> rows, std::vector<RowError>* errors,
               bool* row_failed) {
     PGconn* c = conn->handle();
-    RETURN_IF_ERROR(conn->Exec("SAVEPOINT onceflow_copy", "savepoint"));
+    ONCEFLOW_RETURN_IF_ERROR(conn->Exec("SAVEPOINT onceflow_copy", "savepoint"));
     {
       PgResult start(PQexec(c, copy_sql_.c_str()));
       if (start == nullptr || PQresultStatus(start.get()) != PGRES_COPY_IN) {
@@ -440,7 +440,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
   // Unquoted names fold to lower case in PostgreSQL: `orders`, `Orders` and `ORDERS` are one.
   const std::string name = Lower(table);
   const std::string where = "sink.table '" + table + "'";
-  ASSIGN_OR_RETURN(PgResult cols,
+  ONCEFLOW_ASSIGN_OR_RETURN(PgResult cols,
                    conn->Query("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
                                "to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND "
                                "a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum",
@@ -483,7 +483,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
     sql += updates.empty() ? ") DO NOTHING" : ") DO UPDATE SET " + updates;
   }
   const std::string label = (keys.empty() ? "insert into " : "upsert into ") + table;
-  RETURN_IF_ERROR(CheckPrepares(conn, sql, columns.size(), label, /*allow_type_errors=*/false));
+  ONCEFLOW_RETURN_IF_ERROR(CheckPrepares(conn, sql, columns.size(), label, /*allow_type_errors=*/false));
   PgStatement s;
   s.sql = std::move(sql);
   s.label = label;
@@ -517,7 +517,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgStatementsWriter(
     for (const std::string& f : s.fields) s.parameters.push_back(":" + f);
     s.required.assign(s.fields.size(), true);
     s.typed = true;
-    RETURN_IF_ERROR(CheckPrepares(conn, s.sql, s.fields.size(), s.label,
+    ONCEFLOW_RETURN_IF_ERROR(CheckPrepares(conn, s.sql, s.fields.size(), s.label,
                                   /*allow_type_errors=*/true));
     prepared.push_back(std::move(s));
   }

@@ -156,35 +156,35 @@ Status PostgresSink::Open() {
 }
 
 Status PostgresSink::OpenLocked() {
-  ASSIGN_OR_RETURN(conn_, PgConn::Connect(options_.conninfo, describe_));
+  ONCEFLOW_ASSIGN_OR_RETURN(conn_, PgConn::Connect(options_.conninfo, describe_));
   // CREATE ... IF NOT EXISTS is not safe against itself: processes of one pipeline that start
   // together (scale-out) fail on PostgreSQL's unique index of type names. A session advisory
   // lock serialises the init statements of every onceflow sink on the server.
-  RETURN_IF_ERROR(conn_->Exec(kLockInit, "lock the init statements"));
+  ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kLockInit, "lock the init statements"));
   Status init = InitLocked();
   Status unlock = conn_->Exec(kUnlockInit, "unlock the init statements");
-  RETURN_IF_ERROR(init);
-  RETURN_IF_ERROR(unlock);
+  ONCEFLOW_RETURN_IF_ERROR(init);
+  ONCEFLOW_RETURN_IF_ERROR(unlock);
   if (options_.mode == SinkMode::kStatements) {
-    ASSIGN_OR_RETURN(writer_, MakePgStatementsWriter(conn_.get(), options_.statements));
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakePgStatementsWriter(conn_.get(), options_.statements));
   } else {
     std::span<const std::string> key;
     if (options_.mode == SinkMode::kUpsert) key = options_.key;
-    ASSIGN_OR_RETURN(writer_, MakePgTableWriter(conn_.get(), options_.table, key));
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakePgTableWriter(conn_.get(), options_.table, key));
   }
   return Status::Ok();
 }
 
 Status PostgresSink::InitLocked() {
   for (size_t i = 0; i < options_.init.size(); ++i) {
-    RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
+    ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
                                 /*config=*/true));
   }
-  RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
-  ASSIGN_OR_RETURN(PgResult added,
+  ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
+  ONCEFLOW_ASSIGN_OR_RETURN(PgResult added,
                    conn_->Query(kCountAddedColumns, {}, "read the columns of onceflow_progress"));
   if (ParseInt(PQgetvalue(added.get(), 0, 0)) != 2) {
-    RETURN_IF_ERROR(conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
+    ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
   }
   return conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters");
 }
@@ -214,24 +214,24 @@ Status PostgresSink::EnsureConnected() {
 Status PostgresSink::Begin() {
   Status s = conn_->Exec("BEGIN", "begin the commit transaction");
   if (s.ok() || !conn_->broken()) return s;
-  RETURN_IF_ERROR(EnsureConnected());
+  ONCEFLOW_RETURN_IF_ERROR(EnsureConnected());
   return conn_->Exec("BEGIN", "begin the commit transaction");
 }
 
 Result<std::map<int32_t, TaskProgress>> PostgresSink::ReadProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
+  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   Result<PgResult> r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
   if (!r.has_value() && conn_->broken()) {  // a restart since the last use: once more
-    RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
+    ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
     r = conn_->Query(kReadPipeline, {pipeline.c_str()}, "read the progress rows");
   }
   if (!r.has_value()) return Err(Redact(r.error(), secrets_));
   std::map<int32_t, TaskProgress> progress;
   for (int i = 0; i < PQntuples(r->get()); ++i) {
     const auto task = static_cast<int32_t>(ParseInt(PQgetvalue(r->get(), i, 0)));
-    ASSIGN_OR_RETURN(progress[task], ProgressFrom(r->get(), i, 1, pipeline, task));
+    ONCEFLOW_ASSIGN_OR_RETURN(progress[task], ProgressFrom(r->get(), i, 1, pipeline, task));
   }
   return progress;
 }
@@ -263,10 +263,10 @@ Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int 
 }
 
 Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskCommit> tasks) {
-  RETURN_IF_ERROR(ValidateCommit(describe_, tasks));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateCommit(describe_, tasks));
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
+  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();  // whatever state it is in, the next call starts on a new connection
     return Err(Redact(std::move(begin), secrets_));
@@ -287,7 +287,7 @@ Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskComm
     if (s.ok()) {
       // The batch is durable from here on; a failure now makes the caller retry, and the
       // retry finds the progress rows and reports kAlreadyCommitted.
-      RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+      ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
       return outcomes;
     }
   }
@@ -305,7 +305,7 @@ Result<std::map<int32_t, TaskProgress>> PostgresSink::Claim(const std::string& p
                                                            Epoch epoch) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
+  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();
     return Err(Redact(std::move(begin), secrets_));
@@ -327,16 +327,16 @@ Status PostgresSink::ClaimLocked(const std::string& pipeline, std::span<const in
   for (int32_t task : order) {
     const std::string task_text = std::to_string(task);
     const std::string what = "claim the progress row of " + TaskName(pipeline, task);
-    RETURN_IF_ERROR(conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
-    ASSIGN_OR_RETURN(PgResult row,
+    ONCEFLOW_RETURN_IF_ERROR(conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
+    ONCEFLOW_ASSIGN_OR_RETURN(PgResult row,
                      conn_->Query(kLockTask, {pipeline.c_str(), task_text.c_str()}, what));
     if (PQntuples(row.get()) != 1) {
       return Status::Aborted(describe_ + ": " + what + ": the row is gone");
     }
-    ASSIGN_OR_RETURN(TaskProgress stored, ProgressFrom(row.get(), 0, 0, pipeline, task));
-    ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(describe_, pipeline, task, epoch, stored));
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress stored, ProgressFrom(row.get(), 0, 0, pipeline, task));
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(describe_, pipeline, task, epoch, stored));
     if (stored.epoch != epoch) {
-      RETURN_IF_ERROR(conn_->Query(
+      ONCEFLOW_RETURN_IF_ERROR(conn_->Query(
           kClaimTask, {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()}, what));
     }
     (*claimed)[task] = std::move(after);
@@ -348,7 +348,7 @@ Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
                                   std::vector<CommitOutcome>* outcomes, bool* wrote) {
   // Decide every task before writing anything: a fenced task or a gap fails the whole commit
   // early, and the number of rows to write places the mid_sink_write fault point.
-  RETURN_IF_ERROR(CheckTasks(tasks, outcomes));
+  ONCEFLOW_RETURN_IF_ERROR(CheckTasks(tasks, outcomes));
   for (CommitOutcome o : *outcomes) {
     if (o == CommitOutcome::kCommitted) *wrote = true;
   }
@@ -411,19 +411,19 @@ Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
     // A placeholder (epoch 0) decides nothing; a claimed row with no batch yet still fences.
     if (PQntuples(row) == 1 &&
         (ParseInt(PQgetvalue(row, 0, 0)) >= 0 || ParseInt(PQgetvalue(row, 0, 1)) > 0)) {
-      ASSIGN_OR_RETURN(stored, ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
+      ONCEFLOW_ASSIGN_OR_RETURN(stored, ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
     }
-    ASSIGN_OR_RETURN((*outcomes)[i], DecideTask(describe_, tasks[i], stored));
+    ONCEFLOW_ASSIGN_OR_RETURN((*outcomes)[i], DecideTask(describe_, tasks[i], stored));
   }
   return Status::Ok();
 }
 
 Status PostgresSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {
   row_errors_.clear();
-  RETURN_IF_ERROR(writer_->Write(conn_.get(), rows, &row_errors_));
+  ONCEFLOW_RETURN_IF_ERROR(writer_->Write(conn_.get(), rows, &row_errors_));
   for (const RowError& e : row_errors_) {
     const SinkRow& r = rows[e.index];
-    RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
+    ONCEFLOW_RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
   }
   return Status::Ok();
 }
@@ -461,7 +461,7 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
   const std::string now = std::to_string(now_ms);
   const std::string started = EncodeStarts(row.started);
   // A null parameter is SQL NULL: a source not known yet, as in a row from before the column.
-  ASSIGN_OR_RETURN(PgResult r,
+  ONCEFLOW_ASSIGN_OR_RETURN(PgResult r,
                    conn_->Query(kWriteProgress,
                                 {pipeline.c_str(), task_text.c_str(), batch.c_str(),
                                  epoch.c_str(), ranges.c_str(), now.c_str(),
@@ -478,7 +478,7 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
 Status PostgresSink::DeleteProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
   if (writer_ == nullptr) return NotOpen();
-  RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
+  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
   if (Status begin = Begin(); !begin.ok()) {
     conn_.reset();
     return Redact(std::move(begin), secrets_);
@@ -500,11 +500,11 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(PostgresSinkOptions options) {
   if (options.conninfo.empty()) {
     return Err(Status::InvalidArgument("postgres sink: sink.conninfo is required"));
   }
-  ASSIGN_OR_RETURN(std::string describe, DescribeConninfo(options.conninfo));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::string describe, DescribeConninfo(options.conninfo));
   if (options.reconnect_timeout_ms < 0) {
     return Err(Status::InvalidArgument(describe + ": the reconnect timeout must not be negative"));
   }
-  RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table, options.key,
+  ONCEFLOW_RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table, options.key,
                                       options.statements));
   return std::make_unique<PostgresSink>(std::move(options), std::move(describe));
 }

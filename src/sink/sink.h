@@ -15,6 +15,8 @@
 #include "onceflow/offset_range.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
+#include "dataplane/dead_letter.h"
+#include "dataplane/sink_row.h"
 
 namespace onceflow::sink {
 
@@ -58,22 +60,6 @@ struct TaskProgress {
 // kept when `source` is "".
 TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId batch, Epoch epoch,
                            std::span<const TaskRange> ranges, const std::string& source);
-
-// An output row with where it came from (for dead letters). partition < 0: no single origin.
-struct SinkRow {
-  Row row;
-  PartitionId partition{-1};
-  Offset offset{-1};
-};
-
-// A record that could not be parsed or bound: it goes to the dead-letter table, in the same
-// transaction as the batch's output, never silently dropped.
-struct DeadLetter {
-  PartitionId partition;
-  Offset offset;
-  std::string raw;
-  std::string error;
-};
 
 // One task's output for one batch.
 struct TaskCommit {

@@ -46,7 +46,7 @@ inline TaskCommit Task(const std::string& pipeline, int32_t task, int64_t batch,
 }
 
 inline Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& t) {
-  ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
   return outcomes.at(0);
 }
 

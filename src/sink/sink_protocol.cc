@@ -94,7 +94,7 @@ Status ValidateTask(const TaskCommit& t) {
 Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> tasks) {
   std::set<std::pair<std::string_view, int32_t>> seen;
   for (const TaskCommit& t : tasks) {
-    RETURN_IF_ERROR(ValidateTask(t).WithContext(describe));
+    ONCEFLOW_RETURN_IF_ERROR(ValidateTask(t).WithContext(describe));
     if (!seen.emplace(t.pipeline, t.task).second) {
       return Status::InvalidArgument(describe + ": commit: " + TaskName(t.pipeline, t.task) +
                                      " appears twice");
@@ -174,22 +174,22 @@ Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
     if (!mid_hit && written + t.rows.size() > half) {
       // Half of the commit's rows lie before this point.
       const size_t first = half - written;
-      RETURN_IF_ERROR(writes->WriteRows(t, t.rows.first(first)));
+      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows.first(first)));
       mid_hit = true;
-      RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-      RETURN_IF_ERROR(writes->WriteRows(t, t.rows.subspan(first)));
+      ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows.subspan(first)));
     } else {
-      RETURN_IF_ERROR(writes->WriteRows(t, t.rows));
+      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows));
     }
     written += t.rows.size();
     for (const DeadLetter& d : t.dead_letters) {
-      RETURN_IF_ERROR(writes->WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
+      ONCEFLOW_RETURN_IF_ERROR(writes->WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
     }
-    RETURN_IF_ERROR(writes->WriteProgress(
+    ONCEFLOW_RETURN_IF_ERROR(writes->WriteProgress(
         t.pipeline, t.task, ProgressAfter(stored[i], t.batch, t.epoch, t.ranges, t.source),
         now_ms));
   }
-  if (!mid_hit) RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
+  if (!mid_hit) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   return Status::Ok();
 }
 

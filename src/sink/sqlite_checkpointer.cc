@@ -14,7 +14,7 @@ std::atomic<int64_t> completed_in_process{0};
 
 Result<std::unique_ptr<SqliteCheckpointer>> SqliteCheckpointer::Start(const std::string& path,
                                                                       int busy_timeout_ms) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, busy_timeout_ms));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path, busy_timeout_ms));
   return std::unique_ptr<SqliteCheckpointer>(new SqliteCheckpointer(std::move(db)));
 }
 

@@ -75,7 +75,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int bu
 
   // WAL lets readers work during a commit; synchronous=FULL makes each COMMIT durable, which
   // exactly-once depends on: an acknowledged batch must survive power loss.
-  ASSIGN_OR_RETURN(Statement wal, db->Prepare("PRAGMA journal_mode=WAL", "set WAL mode"));
+  ONCEFLOW_ASSIGN_OR_RETURN(Statement wal, db->Prepare("PRAGMA journal_mode=WAL", "set WAL mode"));
   const int wal_rc = sqlite3_step(wal.get());
   if (wal_rc != SQLITE_ROW) return Err(db->Error(wal_rc, "PRAGMA journal_mode=WAL"));
   const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(wal.get(), 0));
@@ -86,12 +86,12 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int bu
                                journal_mode + "')")
                    .WithRetryable(false));
   }
-  RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL", "set synchronous=FULL"));
+  ONCEFLOW_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous=FULL", "set synchronous=FULL"));
   // A page cache of up to 128 MiB (the default is 2 MiB): an upsert sink's table and key index
   // are updated at scattered places, and re-reading their pages from the OS dominated large
   // upserts. Closing leaves the WAL for the next open instead of copying it into the database
   // file first: nothing is lost, and a stop does not wait for a checkpoint of a large WAL.
-  RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-131072", "set cache_size"));
+  ONCEFLOW_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-131072", "set cache_size"));
   sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
   return db;
 }

@@ -53,7 +53,7 @@ class TableWriter final : public RowWriter {
     for (size_t k = 0; k < order.size(); ++k) {
       if (k + kPrefetch < order.size()) Prefetch(rows[order[k + kPrefetch]].row);
       const size_t i = order[k];
-      RETURN_IF_ERROR(WriteRow(rows[i].row, &error));
+      ONCEFLOW_RETURN_IF_ERROR(WriteRow(rows[i].row, &error));
       if (!error.empty()) errors->push_back({i, std::exchange(error, {})});
     }
     std::sort(errors->begin() + static_cast<std::ptrdiff_t>(errors_before), errors->end(),
@@ -190,33 +190,33 @@ class StatementsWriter final : public RowWriter {
       : db_(db), statements_(std::move(statements)), savepoints_(std::move(savepoints)) {}
 
   Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
-    RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+    ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
     const size_t errors_before = errors->size();
     size_t chunk_start = 0;
     std::string error;
     bool stepped = false;
     for (size_t i = 0; i < rows.size(); ++i) {
       if (i - chunk_start == kChunkRows) {
-        RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
-        RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+        ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
+        ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
         chunk_start = i;
       }
-      RETURN_IF_ERROR(RunRow(rows[i].row, &error, &stepped));
+      ONCEFLOW_RETURN_IF_ERROR(RunRow(rows[i].row, &error, &stepped));
       if (error.empty()) continue;
       if (stepped) {
         // Row i may have left part of its effect: undo the chunk, then run its good rows again,
         // each on its own (in the same state as before, so they succeed as before), and start
         // a new chunk after row i.
-        RETURN_IF_ERROR(Savepoint(kChunk, kRollbackTo));
+        ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kRollbackTo));
         // The chunk's rows that failed already fail again in the rerun; report them once.
         while (errors->size() > errors_before && errors->back().index >= chunk_start) {
           errors->pop_back();
         }
         for (size_t j = chunk_start; j < i; ++j) {
-          RETURN_IF_ERROR(RunRowAlone(rows[j].row, j, errors));
+          ONCEFLOW_RETURN_IF_ERROR(RunRowAlone(rows[j].row, j, errors));
         }
-        RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
-        RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
+        ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kRelease));
+        ONCEFLOW_RETURN_IF_ERROR(Savepoint(kChunk, kBegin));
         chunk_start = i + 1;
       }
       errors->push_back({i, std::exchange(error, {})});
@@ -272,12 +272,12 @@ class StatementsWriter final : public RowWriter {
 
   // Runs `row` (number `index`) under a savepoint of its own: all of it or nothing.
   Status RunRowAlone(const Row& row, size_t index, std::vector<RowError>* errors) {
-    RETURN_IF_ERROR(Savepoint(kRow, kBegin));
+    ONCEFLOW_RETURN_IF_ERROR(Savepoint(kRow, kBegin));
     std::string error;
     bool stepped = false;
-    RETURN_IF_ERROR(RunRow(row, &error, &stepped));
+    ONCEFLOW_RETURN_IF_ERROR(RunRow(row, &error, &stepped));
     if (!error.empty()) {
-      if (stepped) RETURN_IF_ERROR(Savepoint(kRow, kRollbackTo));
+      if (stepped) ONCEFLOW_RETURN_IF_ERROR(Savepoint(kRow, kRollbackTo));
       errors->push_back({index, std::move(error)});
     }
     return Savepoint(kRow, kRelease);
@@ -291,7 +291,7 @@ class StatementsWriter final : public RowWriter {
 
 // The names of `table`'s columns, in order; none if there is no such table.
 Result<std::vector<std::string>> TableColumns(SqliteDb* db, const std::string& table) {
-  ASSIGN_OR_RETURN(Statement info,
+  ONCEFLOW_ASSIGN_OR_RETURN(Statement info,
                    db->Prepare("PRAGMA table_info(" + QuoteIdentifier(table) + ")",
                                "read the columns of table '" + table + "'"));
   std::vector<std::string> columns;
@@ -349,7 +349,7 @@ Result<UserStatement> PrepareUserStatement(SqliteDb* db, const std::string& sql,
 Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
                                                    std::span<const std::string> key) {
   const std::string where = "sqlite " + db->path() + ": sink.table '" + table + "'";
-  ASSIGN_OR_RETURN(std::vector<std::string> columns, TableColumns(db, table));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> columns, TableColumns(db, table));
   if (columns.empty()) {
     return Err(Status::InvalidArgument(where + " does not exist (create it with sink.init)"));
   }
@@ -382,7 +382,7 @@ Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::stri
     sql += updates.empty() ? ") DO NOTHING" : ") DO UPDATE SET " + updates;
   }
   const std::string label = (key.empty() ? "insert into " : "upsert into ") + table;
-  ASSIGN_OR_RETURN(Statement insert, db->Prepare(sql, label));
+  ONCEFLOW_ASSIGN_OR_RETURN(Statement insert, db->Prepare(sql, label));
   return std::make_unique<TableWriter>(db, label, std::move(columns), std::move(is_key),
                                        std::move(insert));
 }
@@ -391,14 +391,14 @@ Result<std::unique_ptr<RowWriter>> MakeStatementsWriter(SqliteDb* db,
                                                         std::span<const std::string> statements) {
   std::vector<UserStatement> prepared;
   for (size_t i = 0; i < statements.size(); ++i) {
-    ASSIGN_OR_RETURN(UserStatement s, PrepareUserStatement(db, statements[i], i + 1));
+    ONCEFLOW_ASSIGN_OR_RETURN(UserStatement s, PrepareUserStatement(db, statements[i], i + 1));
     prepared.push_back(std::move(s));
   }
   std::vector<Statement> savepoints;
   for (const char* name : {"onceflow_rows", "onceflow_row"}) {
     for (const char* op : {"SAVEPOINT ", "RELEASE ", "ROLLBACK TO "}) {
       const std::string sql = std::string(op) + name;
-      ASSIGN_OR_RETURN(Statement stmt, db->Prepare(sql, sql));
+      ONCEFLOW_ASSIGN_OR_RETURN(Statement stmt, db->Prepare(sql, sql));
       savepoints.push_back(std::move(stmt));
     }
   }

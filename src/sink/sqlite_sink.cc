@@ -157,39 +157,39 @@ Status SqliteSink::Open() {
 }
 
 Status SqliteSink::OpenLocked() {
-  ASSIGN_OR_RETURN(db_, SqliteDb::Open(options_.path, options_.busy_timeout_ms));
+  ONCEFLOW_ASSIGN_OR_RETURN(db_, SqliteDb::Open(options_.path, options_.busy_timeout_ms));
   SqliteDb* db = db_.get();
   for (size_t i = 0; i < options_.init.size(); ++i) {
-    RETURN_IF_ERROR(db->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1)));
+    ONCEFLOW_RETURN_IF_ERROR(db->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1)));
   }
-  RETURN_IF_ERROR(db->Exec(kCreateProgress, "create onceflow_progress"));
-  RETURN_IF_ERROR(db->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
-  RETURN_IF_ERROR(MigrateProgressTable());
+  ONCEFLOW_RETURN_IF_ERROR(db->Exec(kCreateProgress, "create onceflow_progress"));
+  ONCEFLOW_RETURN_IF_ERROR(db->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
+  ONCEFLOW_RETURN_IF_ERROR(MigrateProgressTable());
   if (options_.path != ":memory:") {
-    RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
-    ASSIGN_OR_RETURN(checkpointer_,
+    ONCEFLOW_RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
+    ONCEFLOW_ASSIGN_OR_RETURN(checkpointer_,
                      SqliteCheckpointer::Start(options_.path, options_.busy_timeout_ms));
   }
-  ASSIGN_OR_RETURN(begin_, db->Prepare("BEGIN IMMEDIATE", "begin the commit transaction"));
-  ASSIGN_OR_RETURN(commit_, db->Prepare("COMMIT", "commit"));
-  ASSIGN_OR_RETURN(rollback_, db->Prepare("ROLLBACK", "roll back"));
-  ASSIGN_OR_RETURN(read_task_, db->Prepare(kReadTask, "read a progress row"));
-  ASSIGN_OR_RETURN(read_pipeline_, db->Prepare(kReadPipeline, "read the progress rows"));
-  ASSIGN_OR_RETURN(write_progress_, db->Prepare(kWriteProgress, "write a progress row"));
-  ASSIGN_OR_RETURN(write_dead_letter_, db->Prepare(kWriteDeadLetter, "write a dead letter"));
-  ASSIGN_OR_RETURN(delete_progress_, db->Prepare(kDeleteProgress, "delete the progress rows"));
+  ONCEFLOW_ASSIGN_OR_RETURN(begin_, db->Prepare("BEGIN IMMEDIATE", "begin the commit transaction"));
+  ONCEFLOW_ASSIGN_OR_RETURN(commit_, db->Prepare("COMMIT", "commit"));
+  ONCEFLOW_ASSIGN_OR_RETURN(rollback_, db->Prepare("ROLLBACK", "roll back"));
+  ONCEFLOW_ASSIGN_OR_RETURN(read_task_, db->Prepare(kReadTask, "read a progress row"));
+  ONCEFLOW_ASSIGN_OR_RETURN(read_pipeline_, db->Prepare(kReadPipeline, "read the progress rows"));
+  ONCEFLOW_ASSIGN_OR_RETURN(write_progress_, db->Prepare(kWriteProgress, "write a progress row"));
+  ONCEFLOW_ASSIGN_OR_RETURN(write_dead_letter_, db->Prepare(kWriteDeadLetter, "write a dead letter"));
+  ONCEFLOW_ASSIGN_OR_RETURN(delete_progress_, db->Prepare(kDeleteProgress, "delete the progress rows"));
   if (options_.mode == SinkMode::kStatements) {
-    ASSIGN_OR_RETURN(writer_, MakeStatementsWriter(db, options_.statements));
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakeStatementsWriter(db, options_.statements));
   } else {
     std::span<const std::string> key;
     if (options_.mode == SinkMode::kUpsert) key = options_.key;
-    ASSIGN_OR_RETURN(writer_, MakeTableWriter(db, options_.table, key));
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakeTableWriter(db, options_.table, key));
   }
   return Status::Ok();
 }
 
 Status SqliteSink::MigrateProgressTable() {
-  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "begin the progress table's migration"));
+  ONCEFLOW_RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE", "begin the progress table's migration"));
   Status s;
   std::set<std::string> columns;
   {
@@ -237,7 +237,7 @@ Status SqliteSink::CheckFileIsOurs(std::string_view what) const {
 Status SqliteSink::DeleteProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
   if (db_ == nullptr) return NotOpen();
-  RETURN_IF_ERROR(db_->Run(begin_.get(), "begin deleting the progress rows"));
+  ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin deleting the progress rows"));
   BindCopy(delete_progress_.get(), 1, pipeline);
   Status s = db_->Run(delete_progress_.get(), "delete the progress rows of pipeline '" +
                                                   pipeline + "'");
@@ -257,17 +257,17 @@ Result<std::map<int32_t, TaskProgress>> SqliteSink::ReadProgress(const std::stri
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const auto task = static_cast<int32_t>(sqlite3_column_int64(stmt, 0));
-    ASSIGN_OR_RETURN(progress[task], ProgressFromColumns(stmt, 1, pipeline, task));
+    ONCEFLOW_ASSIGN_OR_RETURN(progress[task], ProgressFromColumns(stmt, 1, pipeline, task));
   }
   if (rc != SQLITE_DONE) return Err(db_->Error(rc, "read the progress rows"));
   return progress;
 }
 
 Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit> tasks) {
-  RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
   std::lock_guard lock(mu_);
   if (db_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the commit transaction"));
+  ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the commit transaction"));
   std::vector<CommitOutcome> outcomes;
   outcomes.reserve(tasks.size());
   bool wrote = false;
@@ -287,7 +287,7 @@ Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit
   if (checkpointer_ != nullptr) checkpointer_->Wake();
   // The batch is durable from here on; a failure now makes the caller retry, and the retry
   // finds the progress rows and reports kAlreadyCommitted.
-  RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
+  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
   return outcomes;
 }
 
@@ -296,7 +296,7 @@ Result<std::map<int32_t, TaskProgress>> SqliteSink::Claim(const std::string& pip
                                                          Epoch epoch) {
   std::lock_guard lock(mu_);
   if (db_ == nullptr) return Err(NotOpen());
-  RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the claim transaction"));
+  ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the claim transaction"));
   std::map<int32_t, TaskProgress> claimed;
   std::vector<int32_t> order(tasks.begin(), tasks.end());
   std::sort(order.begin(), order.end());  // as the PostgreSQL sink: the same task is named
@@ -333,7 +333,7 @@ Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,
   // early, and the number of rows to write places the mid_sink_write fault point.
   stored_.assign(tasks.size(), std::nullopt);
   for (size_t i = 0; i < tasks.size(); ++i) {
-    ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(tasks[i], &stored_[i]));
+    ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(tasks[i], &stored_[i]));
     outcomes->push_back(outcome);
     if (outcome == CommitOutcome::kCommitted) *wrote = true;
   }
@@ -343,17 +343,17 @@ Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,
 
 Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {
   row_errors_.clear();
-  RETURN_IF_ERROR(writer_->Write(rows, &row_errors_));
+  ONCEFLOW_RETURN_IF_ERROR(writer_->Write(rows, &row_errors_));
   for (const RowError& e : row_errors_) {
     const SinkRow& r = rows[e.index];
-    RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
+    ONCEFLOW_RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
   }
   return Status::Ok();
 }
 
 Result<CommitOutcome> SqliteSink::CheckTask(const TaskCommit& t,
                                             std::optional<TaskProgress>* stored) {
-  ASSIGN_OR_RETURN(*stored, ReadTask(t.pipeline, t.task));
+  ONCEFLOW_ASSIGN_OR_RETURN(*stored, ReadTask(t.pipeline, t.task));
   return DecideTask(Describe(), t, *stored);
 }
 
@@ -448,7 +448,7 @@ void SqliteSink::Rollback() {
 }  // namespace
 
 Result<std::unique_ptr<Sink>> MakeSqliteSink(SqliteSinkOptions options) {
-  RETURN_IF_ERROR(ValidateOptions(options));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateOptions(options));
   return std::make_unique<SqliteSink>(std::move(options));
 }
 

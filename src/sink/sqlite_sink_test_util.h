@@ -35,7 +35,7 @@ inline TaskCommit Task(std::string pipeline, int32_t task, int64_t batch, int64_
 
 // Commits one task; returns its outcome.
 inline Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& task) {
-  ASSIGN_OR_RETURN(std::vector<CommitOutcome> outcomes, sink->Commit({&task, 1}));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<CommitOutcome> outcomes, sink->Commit({&task, 1}));
   if (outcomes.size() != 1) return Err(Status::Aborted("expected one outcome"));
   return outcomes[0];
 }

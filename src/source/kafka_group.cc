@@ -25,7 +25,7 @@ Result<std::unique_ptr<KafkaGroupMember>> KafkaGroupMember::Join(KafkaGroupOptio
   };
   settings.insert(settings.end(), o.extra.begin(), o.extra.end());
   KafkaGroupMember* self = member.get();
-  ASSIGN_OR_RETURN(member->consumer_,
+  ONCEFLOW_ASSIGN_OR_RETURN(member->consumer_,
                    kafka::MakeClient(kafka::ClientKind::kConsumer, o.bootstrap, settings,
                                      [self](rd_kafka_conf_t* conf) {
                                        rd_kafka_conf_set_opaque(conf, self);

@@ -39,13 +39,13 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
   }
   if (options.group.empty()) options.group = "onceflow";
   std::unique_ptr<KafkaSource> source(new KafkaSource(std::move(options)));
-  ASSIGN_OR_RETURN(source->meta_, source->MakeConsumer(/*waiter=*/false));
+  ONCEFLOW_ASSIGN_OR_RETURN(source->meta_, source->MakeConsumer(/*waiter=*/false));
   Result<int32_t> partitions = kafka::PartitionCount(source->meta_.get(), source->options_.topic,
                                                      source->options_.request_timeout);
   if (!partitions.has_value()) return Err(partitions.error());
   if (source->options_.group_member) {
     const KafkaSourceOptions& o = source->options_;
-    ASSIGN_OR_RETURN(source->member_,
+    ONCEFLOW_ASSIGN_OR_RETURN(source->member_,
                      KafkaGroupMember::Join({o.bootstrap, o.topic, o.group, o.session_timeout,
                                              o.extra}));
   }
@@ -117,7 +117,7 @@ Result<kafka::Handle> KafkaSource::MakeConsumer(bool waiter) const {
       {"queued.max.messages.kbytes", "16384"},
   };
   settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
-  ASSIGN_OR_RETURN(kafka::Handle c,
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle c,
                    kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap, settings));
   rd_kafka_poll_set_consumer(c.get());
   return c;
@@ -142,7 +142,7 @@ void KafkaSource::ReturnConsumer(kafka::Handle consumer) {
 }
 
 Result<Source::Bounds> KafkaSource::OffsetBounds() {
-  ASSIGN_OR_RETURN(int32_t n,
+  ONCEFLOW_ASSIGN_OR_RETURN(int32_t n,
                    kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout));
   Bounds b;
   b.earliest.reserve(static_cast<size_t>(n));
@@ -166,7 +166,7 @@ Result<Source::Bounds> KafkaSource::OffsetBounds() {
 
 Status KafkaSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   if (until <= from) return Status::Ok();
-  ASSIGN_OR_RETURN(kafka::Handle consumer, TakeConsumer());
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle consumer, TakeConsumer());
   Status s = ReadWith(consumer.get(), partition, from, until, fn);
   // Unassigning drops what was prefetched; a consumer whose unassign fails is not reused.
   if (rd_kafka_assign(consumer.get(), nullptr) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -239,7 +239,7 @@ Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset
       }
     }
     r.headers = headers;
-    RETURN_IF_ERROR(fn(Offset(m->offset), r));
+    ONCEFLOW_RETURN_IF_ERROR(fn(Offset(m->offset), r));
     next = m->offset + 1;
   }
 }

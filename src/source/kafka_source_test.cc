@@ -47,19 +47,19 @@ Result<std::unique_ptr<KafkaSource>> OpenSource(const std::string& bootstrap,
 // Offsets 0-4 committed (marker 5), 6-8 aborted (marker 9), 10-12 committed (marker 13),
 // 14 plain: end offset 15, with nine records visible to read_committed.
 Status WriteMixedPartition(const std::string& bootstrap, const std::string& topic) {
-  ASSIGN_OR_RETURN(TestProducer txn, TestProducer::Make(bootstrap, topic + "-txn"));
-  RETURN_IF_ERROR(txn.Begin());
-  for (int i = 0; i < 5; ++i) RETURN_IF_ERROR(txn.Send(topic, 0, "a" + std::to_string(i)));
-  RETURN_IF_ERROR(txn.Commit());
-  RETURN_IF_ERROR(txn.Begin());
-  for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(txn.Send(topic, 0, "b" + std::to_string(i)));
-  RETURN_IF_ERROR(txn.Flush());
-  RETURN_IF_ERROR(txn.Abort());
-  RETURN_IF_ERROR(txn.Begin());
-  for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(txn.Send(topic, 0, "c" + std::to_string(i)));
-  RETURN_IF_ERROR(txn.Commit());
-  ASSIGN_OR_RETURN(TestProducer plain, TestProducer::Make(bootstrap));
-  RETURN_IF_ERROR(plain.Send(topic, 0, "d0"));
+  ONCEFLOW_ASSIGN_OR_RETURN(TestProducer txn, TestProducer::Make(bootstrap, topic + "-txn"));
+  ONCEFLOW_RETURN_IF_ERROR(txn.Begin());
+  for (int i = 0; i < 5; ++i) ONCEFLOW_RETURN_IF_ERROR(txn.Send(topic, 0, "a" + std::to_string(i)));
+  ONCEFLOW_RETURN_IF_ERROR(txn.Commit());
+  ONCEFLOW_RETURN_IF_ERROR(txn.Begin());
+  for (int i = 0; i < 3; ++i) ONCEFLOW_RETURN_IF_ERROR(txn.Send(topic, 0, "b" + std::to_string(i)));
+  ONCEFLOW_RETURN_IF_ERROR(txn.Flush());
+  ONCEFLOW_RETURN_IF_ERROR(txn.Abort());
+  ONCEFLOW_RETURN_IF_ERROR(txn.Begin());
+  for (int i = 0; i < 3; ++i) ONCEFLOW_RETURN_IF_ERROR(txn.Send(topic, 0, "c" + std::to_string(i)));
+  ONCEFLOW_RETURN_IF_ERROR(txn.Commit());
+  ONCEFLOW_ASSIGN_OR_RETURN(TestProducer plain, TestProducer::Make(bootstrap));
+  ONCEFLOW_RETURN_IF_ERROR(plain.Send(topic, 0, "d0"));
   return plain.Flush();
 }
 

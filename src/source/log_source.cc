@@ -10,15 +10,15 @@ namespace onceflow::source {
 
 Result<std::unique_ptr<LogSource>> LogSource::Open(const std::string& data_dir,
                                                    const std::string& topic) {
-  ASSIGN_OR_RETURN(auto t, log::Topic::Open(data_dir, topic, /*read_only=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto t, log::Topic::Open(data_dir, topic, /*read_only=*/true));
   return std::unique_ptr<LogSource>(new LogSource(std::move(t)));
 }
 
 Result<Source::Bounds> LogSource::OffsetBounds() {
   Bounds b;
   for (int32_t p = 0; p < topic_->partition_count(); ++p) {
-    ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
-    RETURN_IF_ERROR(log->Refresh());
+    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(PartitionId(p)));
+    ONCEFLOW_RETURN_IF_ERROR(log->Refresh());
     b.earliest.push_back(log->earliest_offset());
     b.end.push_back(log->end_offset());
   }
@@ -27,8 +27,8 @@ Result<Source::Bounds> LogSource::OffsetBounds() {
 
 
 Status LogSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
-  ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
-  if (log->end_offset() < until) RETURN_IF_ERROR(log->Refresh());
+  ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
+  if (log->end_offset() < until) ONCEFLOW_RETURN_IF_ERROR(log->Refresh());
   log::PartitionReader reader(log, from, 1u << 20);
   RecordView r;
   Offset o;
@@ -45,7 +45,7 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
     return false;
   };
   while (expected < until) {
-    ASSIGN_OR_RETURN(bool more, reader.Next(&r, &o));
+    ONCEFLOW_ASSIGN_OR_RETURN(bool more, reader.Next(&r, &o));
     while (expected < until && (!more || o != expected) && skip_lost()) {
     }
     if (expected >= until) break;
@@ -59,14 +59,14 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
                                 partition.ToString() + ": offset " + o.ToString() +
                                 " where " + expected.ToString() + " was expected");
     }
-    RETURN_IF_ERROR(fn(o, r));
+    ONCEFLOW_RETURN_IF_ERROR(fn(o, r));
     expected = o + 1;
   }
   return Status::Ok();
 }
 
 Result<std::vector<log::LossEvent>> LogSource::Losses(PartitionId partition) const {
-  ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
+  ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
   return log::ReadLosses(log->dir());
 }
 

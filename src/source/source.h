@@ -53,11 +53,11 @@ class Source {
   };
   virtual Result<Bounds> OffsetBounds() = 0;
   Result<std::vector<Offset>> EarliestOffsets() {
-    ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
+    ONCEFLOW_ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
     return std::move(b.earliest);
   }
   Result<std::vector<Offset>> EndOffsets() {
-    ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
+    ONCEFLOW_ASSIGN_OR_RETURN(Bounds b, OffsetBounds());
     return std::move(b.end);
   }
 

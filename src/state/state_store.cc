@@ -106,7 +106,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, int
     return Err(Status::IoError("state store " + dir + ": cannot create " + store->ingest_dir_ +
                                ": " + ec.message()));
   }
-  RETURN_IF_ERROR(store->Load(tasks));
+  ONCEFLOW_RETURN_IF_ERROR(store->Load(tasks));
   return store;
 }
 
@@ -120,19 +120,19 @@ Status StateStore::Load(int32_t tasks) {
     wb.Put(MetaKey("tasks"), std::to_string(tasks));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": cannot initialise"));
+    ONCEFLOW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": cannot initialise"));
     tasks_ = tasks;
     format_ = kFormatVersion;
     return Status::Ok();
   }
-  RETURN_IF_ERROR(FromRocks(s, "state store " + dir_));
+  ONCEFLOW_RETURN_IF_ERROR(FromRocks(s, "state store " + dir_));
   if (value != "1" && value != std::to_string(kFormatVersion)) {
     return Status::InvalidArgument("state store " + dir_ + ": format version " + value +
                                    " is not supported by this onceflow (it reads versions 1 to " +
                                    std::to_string(kFormatVersion) + ")");
   }
   format_ = value == "1" ? 1 : kFormatVersion;
-  RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), MetaKey("tasks"), &value),
+  ONCEFLOW_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), MetaKey("tasks"), &value),
                             "state store " + dir_ + ": reading the task count"));
   if (value != std::to_string(tasks)) {
     return Status::InvalidArgument(

@@ -91,7 +91,7 @@ class StateStore {
   // The greatest event time seen by the committed batches (nullopt: none yet): the watermark's
   // input, committed with the state so that a re-run batch sees the same watermark.
   std::optional<int64_t> max_event_time() const { return max_event_time_; }
-  // The event-time progress per input partition (the engine's encoding, engine/watermark.h),
+  // The event-time progress per input partition (the engine's encoding, operators/watermark.h),
   // committed with the state; nullopt if none was ever committed (a store of an older onceflow
   // has only max_event_time).
   const std::optional<std::string>& event_times() const { return event_times_; }

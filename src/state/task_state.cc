@@ -69,7 +69,7 @@ Result<std::vector<std::pair<int64_t, std::string>>> TaskState::DueTimers(int64_
   } else {
     PutTimeBe(&end, until + 1);
   }
-  RETURN_IF_ERROR(store_->Scan(begin, end, [&](std::string_view key, std::string_view) {
+  ONCEFLOW_RETURN_IF_ERROR(store_->Scan(begin, end, [&](std::string_view key, std::string_view) {
     if (Find(key) != nullptr) return true;  // decided below
     auto parts = ParseTimerKey(key);
     if (parts) due.emplace_back(parts->time, std::string(parts->user_key));

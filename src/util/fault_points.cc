@@ -111,7 +111,7 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
     a.action = Action::kPause;
   } else if (rest.starts_with("slow:")) {
     a.action = Action::kSlow;
-    ASSIGN_OR_RETURN(a.delay, ParseDuration(rest.substr(5)));
+    ONCEFLOW_ASSIGN_OR_RETURN(a.delay, ParseDuration(rest.substr(5)));
   } else {
     return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: unknown action '" + std::string(rest) +
                                        "' (crash, throw, slow:DURATION, pause, stop)"));
@@ -146,7 +146,7 @@ Status Arm(std::string_view spec) {
     std::string_view item = spec.substr(0, comma);
     spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
     if (item.empty()) continue;
-    ASSIGN_OR_RETURN(auto parsed, ParseOne(item));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto parsed, ParseOne(item));
     table[parsed.first] = parsed.second;
   }
   std::lock_guard lock(g_mu);

@@ -179,10 +179,10 @@ Status SyncDir(const std::string& path) {
 }
 
 Result<std::string> ReadFileToString(const std::string& path) {
-  ASSIGN_OR_RETURN(File f, File::Open(path, File::Mode::kReadOnly));
-  ASSIGN_OR_RETURN(uint64_t size, f.Size());
+  ONCEFLOW_ASSIGN_OR_RETURN(File f, File::Open(path, File::Mode::kReadOnly));
+  ONCEFLOW_ASSIGN_OR_RETURN(uint64_t size, f.Size());
   std::string out(size, '\0');
-  ASSIGN_OR_RETURN(size_t n, f.ReadAt(0, size, out.data()));
+  ONCEFLOW_ASSIGN_OR_RETURN(size_t n, f.ReadAt(0, size, out.data()));
   out.resize(n);
   return out;
 }
@@ -190,9 +190,9 @@ Result<std::string> ReadFileToString(const std::string& path) {
 Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   std::string tmp = path + ".tmp";
   Status s = [&]() -> Status {
-    ASSIGN_OR_RETURN(File f, File::Open(tmp, File::Mode::kCreate));
-    RETURN_IF_ERROR(f.Truncate(0));
-    RETURN_IF_ERROR(f.WriteAt(0, contents));
+    ONCEFLOW_ASSIGN_OR_RETURN(File f, File::Open(tmp, File::Mode::kCreate));
+    ONCEFLOW_RETURN_IF_ERROR(f.Truncate(0));
+    ONCEFLOW_RETURN_IF_ERROR(f.WriteAt(0, contents));
     return f.Sync();
   }();
   if (s.ok()) s = RenameFile(tmp, path);

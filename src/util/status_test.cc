@@ -11,13 +11,13 @@ Result<int> Half(int x) {
 }
 
 Result<int> Quarter(int x) {
-  ASSIGN_OR_RETURN(int h, Half(x));
-  ASSIGN_OR_RETURN(int q, Half(h));
+  ONCEFLOW_ASSIGN_OR_RETURN(int h, Half(x));
+  ONCEFLOW_ASSIGN_OR_RETURN(int q, Half(h));
   return q;
 }
 
 Status CheckQuarter(int x) {
-  RETURN_IF_ERROR(Quarter(x));
+  ONCEFLOW_RETURN_IF_ERROR(Quarter(x));
   return Status::Ok();
 }
 
