@@ -24,8 +24,10 @@
 
 #include "onceflow/ids.h"
 #include "onceflow/offset_range.h"
+#include "onceflow/pipeline_status.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
+#include "onceflow/verify_report.h"
 
 namespace onceflow {
 
@@ -283,11 +285,28 @@ class Pipeline {
 
   // Recovers from the checkpoint under options.data_dir and runs batches until Stop(),
   // until_caught_up, max_batches, or a fatal error (returned, with nothing committed past the
-  // last good batch).
-  Status Run(const RunOptions& options);
+  // last good batch). (Status is spelled onceflow::Status in this class: Status() below is a
+  // member.)
+  onceflow::Status Run(const RunOptions& options);
   void Stop();
   PipelineStats stats() const;
   const std::string& name() const;
+
+  // Where the pipeline stands under `data_dir`, read from its checkpoint, its source and (see
+  // AuditOptions) its sink without disturbing them: last batch, per-partition committed
+  // offsets, lag, sink progress, and any refusal `Run` would make at start (in the result's
+  // `refusal`, with its way out). Safe while the pipeline runs, in this process or another.
+  // Returns an error when something cannot be read (a damaged checkpoint names its file).
+  Result<PipelineStatus> Status(const std::string& data_dir,
+                                const AuditOptions& options = {}) const;
+  // Audits the pipeline under `data_dir`: the sink's progress rows cover exactly the offsets
+  // the checkpoint committed, from where the pipeline started (no gap, no overlap, no batch or
+  // epoch the checkpoint does not know), and the source still holds, unchanged, what was
+  // committed. Discrepancies are in the report (first_violation() is the first, in one line);
+  // an error is returned only when something cannot be read.
+  // REQUIRES: the pipeline is not running (else the reads are of different moments).
+  Result<VerifyReport> Verify(const std::string& data_dir,
+                              const AuditOptions& options = {}) const;
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/pipeline_state.h"
+#include "cli/data_dir.h"
 #include "log/loss_record.h"
 #include "log/partition_reader.h"
 #include "log/topic.h"

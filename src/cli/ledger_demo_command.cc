@@ -17,8 +17,9 @@
 #include "cli/commands.h"
 #include "cli/ledger_check.h"
 #include "cli/ledger_workload.h"
-#include "cli/pipeline_state.h"
-#include "cli/pipeline_verifier.h"
+#include "audit/checkpoint_state.h"
+#include "audit/pipeline_verifier.h"
+#include "cli/data_dir.h"
 #include "config/pipeline_config.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -51,7 +52,8 @@ struct Progress {
 };
 
 Result<Progress> ReadProgress(const std::string& dir) {
-  ONCEFLOW_ASSIGN_OR_RETURN(std::optional<CheckpointState> cp, ReadCheckpointState(dir, kPipeline));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::optional<audit::CheckpointState> cp,
+                            audit::ReadCheckpointState(dir, kPipeline));
   Progress p;
   if (!cp) return p;
   for (Offset o : cp->committed) p.committed += std::max<int64_t>(o.value(), 0);
@@ -170,7 +172,8 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
     ONCEFLOW_ASSIGN_OR_RETURN(Progress after, ReadProgress(dir));
     if (killed) {
       ++tally->kills;
-      ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
+      ONCEFLOW_ASSIGN_OR_RETURN(
+          VerifyReport report, audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
       std::string state;
       if (after.unfinished_batch) {
         ++tally->replayed;  // the next run re-runs it
@@ -252,7 +255,8 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   // 3. The checks.
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
                    CheckLedger(config.sink.path, transfers, options.accounts, kPipeline));
-  ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      VerifyReport report, audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
   std::string verify = report.ok() ? report.summary.front() : "";
   for (const std::string& v : report.violations) verify += (verify.empty() ? "" : "; ") + v;
   checks.push_back({"progress rows verify clean", verify, report.ok()});

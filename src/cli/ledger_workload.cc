@@ -6,7 +6,7 @@
 #include <chrono>
 #include <random>
 
-#include "cli/producer.h"
+#include "log/producer.h"
 
 namespace onceflow::cli {
 
@@ -35,7 +35,7 @@ std::string TransferJson(const Transfer& t) {
 }
 
 Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers) {
-  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic, ProducerOptions()));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, log::Producer::Create(topic, ProducerOptions()));
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

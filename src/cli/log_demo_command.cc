@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/producer.h"
+#include "log/producer.h"
 #include "log/partition_reader.h"
 #include "log/topic.h"
 #include "util/crc32c.h"
@@ -107,7 +107,7 @@ Status RunLogDemo(const LogDemoOptions& options) {
   producer_options.batch_records = defaults.batch_records;
   const auto produce_start = Clock::now();
   {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto producer, log::Producer::Create(topic.get(), producer_options));
     RecordGenerator gen(options.value_bytes);
     int64_t now = NowMs();
     for (uint64_t i = 0; i < options.records; ++i) {

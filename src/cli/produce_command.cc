@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/producer.h"
+#include "log/producer.h"
 #include "cli/serve_command.h"
 #include "log/topic.h"
 #include "receiver/http_client.h"
@@ -206,7 +206,7 @@ Status RunProduce(const ProduceOptions& options) {
   ProducerOptions producer_options;
   producer_options.batch_bytes = options.batch_bytes;
   producer_options.batch_records = options.batch_records;
-  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, Producer::Create(topic.get(), producer_options));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto producer, log::Producer::Create(topic.get(), producer_options));
 
   const std::string sep = options.key_separator.value_or("");
   bool header_pending = options.csv_header;

@@ -21,8 +21,10 @@
 
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
-#include "cli/pipeline_state.h"
-#include "cli/pipeline_verifier.h"
+#include "audit/checkpoint_state.h"
+#include "audit/pipeline_source.h"
+#include "audit/pipeline_verifier.h"
+#include "cli/data_dir.h"
 #include "config/pipeline_config.h"
 #include "engine/source_check.h"
 #include "engine/sink_factory.h"
@@ -46,20 +48,20 @@ struct AcceptPlan {
   source::SourceIdentity identity;
   std::vector<Offset> positions;  // -1: not read yet (starts where starting_offsets says)
   std::vector<std::string> lost;  // "partition 2: offsets [1000, 1200) lost"
-  OpenedSource source;
+  audit::OpenedSource source;
 };
 
 Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
                                   const std::string& data_dir, const std::string& again) {
   const std::string plain = again;  // the reset without --accept-loss
-  auto read = ReadCheckpointState(data_dir, config.name);
+  auto read = audit::ReadCheckpointState(data_dir, config.name);
   if (!read.has_value() || !*read || !(*read)->last_intent) {
     return Err(Status::InvalidArgument(
         "reset --accept-loss: pipeline '" + config.name + "' has no readable checkpoint with a "
         "batch to continue from" + (read.has_value() ? "" : " (" + read.error().ToString() + ")") +
         "; start it afresh with '" + plain + "'"));
   }
-  const CheckpointState& cp = **read;
+  const audit::CheckpointState& cp = **read;
   if (PathExists(cp.dir + "/state")) {
     return Err(Status::InvalidArgument(
         "reset --accept-loss: pipeline '" + config.name + "' has keyed state, which cannot skip "
@@ -67,7 +69,7 @@ Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
         "starting_offsets), or give it a new name"));
   }
   AcceptPlan plan;
-  ONCEFLOW_ASSIGN_OR_RETURN(plan.source, OpenPipelineSource(config, data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(plan.source, audit::OpenPipelineSource(config, data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(plan.identity, plan.source.source->Identity());
   if (Status same = engine::CheckSourceIdentity(config.name, cp.source, plan.identity, "");
       !same.ok()) {
@@ -148,7 +150,7 @@ Status RunReset(const PipelineResetOptions& options) {
   // sink's progress rows.
   std::string checkpoint_text = "none";
   if (PathExists(dir)) {
-    auto cp = ReadCheckpointState(options.data_dir, config.name);
+    auto cp = audit::ReadCheckpointState(options.data_dir, config.name);
     if (!cp.has_value()) {
       checkpoint_text = dir + " (unreadable: " + cp.error().ToString() + ")";
     } else if (!*cp || !(*cp)->last_intent) {
@@ -160,7 +162,7 @@ Status RunReset(const PipelineResetOptions& options) {
           PathExists(dir + "/state") ? ", with keyed state" : "");
     }
   }
-  auto progress = ReadSinkProgress(config.sink, config.name);
+  auto progress = audit::ReadSinkProgress(config.sink, config.name);
   if (!progress.has_value()) {
     return progress.error().WithContext("reset: cannot read the sink's progress rows");
   }

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "cli/pipeline_state.h"
+#include "cli/data_dir.h"
 #include "cli/signal_watcher.h"
 #include "config/pipeline_config.h"
 #include "onceflow/pipeline.h"

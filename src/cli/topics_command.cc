@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/pipeline_state.h"
+#include "cli/data_dir.h"
 #include "log/loss_record.h"
 #include "log/repair.h"
 #include "log/topic.h"

@@ -1,12 +1,12 @@
-// `onceflow verify PIPELINE.toml`: checks that the sink's progress rows and the checkpoint
-// agree (PipelineVerifier) and prints OK with a summary, or every violation.
+// `onceflow verify PIPELINE.toml`: prints whether the sink's progress rows and the checkpoint
+// agree (audit::VerifyPipeline, as Pipeline::Verify): OK with a summary, or every violation.
 #include <fmt/core.h>
 
 #include <cstdio>
 
+#include "audit/pipeline_verifier.h"
 #include "cli/commands.h"
-#include "cli/pipeline_state.h"
-#include "cli/pipeline_verifier.h"
+#include "cli/data_dir.h"
 #include "config/pipeline_config.h"
 
 namespace onceflow::cli {
@@ -14,7 +14,10 @@ namespace onceflow::cli {
 Status RunVerify(const PipelineInspectOptions& options) {
   ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
-  ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, options.data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      VerifyReport report,
+      audit::VerifyPipeline(config, options.data_dir,
+                            ResetCommand(options.config_path, options.data_dir)));
   if (report.ok()) {
     fmt::print("verify: OK: pipeline '{}': the sink's progress rows agree with the checkpoint\n",
                config.name);

@@ -290,7 +290,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& pa
 
 Status Pipeline::Run(const RunOptions& options) {
   // A Stop() before Run() counts; afterwards the pipeline may run again.
-  Status s;
+  onceflow::Status s;
   {
     engine::Driver driver(*spec_, options, &stop_, stats_.get());
     s = driver.Run();

@@ -1,5 +1,6 @@
 // Producer: appends records to a topic in per-partition batches, with several partitions'
-// appends in flight at once. `onceflow produce` and `onceflow demo` both produce through it.
+// appends in flight at once. The public onceflow::Producer (include/onceflow/producer.h),
+// `onceflow produce` and `onceflow demo` all produce through it.
 #pragma once
 
 #include <atomic>
@@ -16,25 +17,11 @@
 #include "log/record_batch.h"
 #include "log/topic.h"
 #include "onceflow/ids.h"
+#include "onceflow/producer.h"
 #include "onceflow/record.h"
 #include "onceflow/status.h"
 
-namespace onceflow::cli {
-
-struct ProducerOptions {
-  // A partition's batch is handed to an appender once it holds this many bytes or records...
-  size_t batch_bytes = 64u << 10;
-  uint32_t batch_records = 10000;
-  // ...unless the partition's previous batch is still being appended (PartitionLog::Append
-  // blocks until fsync): then the batch keeps growing up to this many times those limits (4 MiB,
-  // one group commit, by default), so that the batch size adapts to the disk's latency instead of a
-  // queue of small fsyncs.
-  uint32_t growth_factor = 64;
-  // Sealed batches waiting for an appender, over all partitions. Add blocks beyond this.
-  size_t max_queued_bytes = 64u << 20;
-  // Appender threads: at most this many appends (each to a different partition) in flight.
-  int max_in_flight = 8;
-};
+namespace onceflow::log {
 
 // Lifecycle: Create starts the appender threads; Add records; Close waits until every record
 // added is durable (or failed) and stops the threads. The destructor closes if needed.
@@ -49,7 +36,7 @@ struct ProducerOptions {
 class Producer {
  public:
   // "*topic" must outlive the producer and be opened for writing.
-  static Result<std::unique_ptr<Producer>> Create(log::Topic* topic,
+  static Result<std::unique_ptr<Producer>> Create(Topic* topic,
                                                   const ProducerOptions& options);
   ~Producer();
 
@@ -79,20 +66,20 @@ class Producer {
     uint32_t records = 0;
   };
   struct Partition {
-    log::PartitionLog* log = nullptr;
-    log::BatchBuilder builder;      // touched only by the producing thread
+    PartitionLog* log = nullptr;
+    BatchBuilder builder;      // touched only by the producing thread
     std::deque<SealedBatch> queue;  // oldest first. Guarded by mu_.
     bool in_flight = false;         // its front batch is being appended. Guarded by mu_.
     // in_flight || !queue.empty(): read without mu_ by the producing thread as a hint.
     std::atomic<bool> busy{false};
   };
 
-  Producer(log::Topic* topic, const ProducerOptions& options);
+  Producer(Topic* topic, const ProducerOptions& options);
   // Finishes partition p's batch and queues it for an appender. May block for queue space.
   Status Seal(int32_t p);
   void AppendLoop();
 
-  log::Topic* const topic_;
+  Topic* const topic_;
   const ProducerOptions options_;
   std::vector<std::unique_ptr<Partition>> partitions_;
   int32_t sticky_ = 0;  // the partition of records without a key
@@ -114,4 +101,4 @@ class Producer {
   std::vector<std::thread> appenders_;
 };
 
-}  // namespace onceflow::cli
+}  // namespace onceflow::log

@@ -1,40 +1,18 @@
 // PipelineVerifier: checks that a pipeline's sink and its checkpoint tell the same story — the
 // sink's progress rows cover exactly the offsets the checkpoint has committed, with no gap, no
-// overlap, and no batch or epoch the checkpoint does not know. `onceflow verify` and the ledger
-// demo both use it.
+// overlap, and no batch or epoch the checkpoint does not know. Pipeline::Verify, `onceflow
+// verify` and the ledger demo use it.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <map>
+#include <string>
 
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
+#include "onceflow/verify_report.h"
 #include "sink/sink.h"
 
-namespace onceflow::cli {
-
-struct VerifyReport {
-  // Where the sink stands when the checkpoint's last batch is unfinished. Both kBefore (the
-  // sink does not hold the batch) and kAfter (it does; only the commit record is missing) are
-  // consistent: a restart re-runs the batch and the sink skips what it already holds.
-  enum class Unfinished {
-    kNone,    // the last batch is committed (or there is none)
-    kBefore,  // every partition the batch reads ends in the sink at the batch's `from`
-    kAfter,   // ... at the batch's `until`
-    kMixed,   // some partitions before, some after: consistent only with per-task commits
-  };
-
-  // One full sentence per violation, naming the partition or task at fault.
-  std::vector<std::string> violations;
-  // What was checked and found consistent, one line each (meaningful when ok()).
-  std::vector<std::string> summary;
-  Unfinished unfinished = Unfinished::kNone;
-  size_t progress_rows = 0;
-
-  bool ok() const { return violations.empty(); }
-};
+namespace onceflow::audit {
 
 // Reads the checkpoint of `config.name` under `data_dir` (read-only) and the sink's progress
 // rows (MakeSink, Open, ReadProgress; a SQLite file that does not exist is not created and
@@ -49,16 +27,17 @@ struct VerifyReport {
 // An error is returned only when something cannot be read; violations are in the report.
 // Before that, the source is checked as `run` checks it at start (CheckPipelineSource): a source
 // that is not the one the checkpoint committed from, or that lost or rewrote committed records,
-// is a violation naming the way out (the reset commands of `config.file`). A partition without
+// is a violation naming the way out (`reset_command`, as RunOptions::reset_command). A partition without
 // a progress row is checked from the start the checkpoint recorded for it (source.meta), else
 // from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir);
+                                    const std::string& data_dir,
+                                    const std::string& reset_command);
 
 // The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
 // not exist yet (a SQLite file is not created just to be read).
 Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
                                                                const std::string& pipeline);
 
-}  // namespace onceflow::cli
+}  // namespace onceflow::audit

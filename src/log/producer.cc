@@ -1,15 +1,15 @@
 // Producer: batching, round robin and the appender pool.
-#include "cli/producer.h"
+#include "log/producer.h"
 
 #include <algorithm>
 #include <utility>
 
-namespace onceflow::cli {
+namespace onceflow::log {
 
-Producer::Producer(log::Topic* topic, const ProducerOptions& options)
+Producer::Producer(Topic* topic, const ProducerOptions& options)
     : topic_(topic), options_(options) {}
 
-Result<std::unique_ptr<Producer>> Producer::Create(log::Topic* topic,
+Result<std::unique_ptr<Producer>> Producer::Create(Topic* topic,
                                                    const ProducerOptions& options) {
   if (options.batch_bytes == 0 || options.batch_records == 0 || options.growth_factor == 0 ||
       options.max_in_flight < 1) {
@@ -18,7 +18,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(log::Topic* topic,
   }
   std::unique_ptr<Producer> producer(new Producer(topic, options));
   for (int32_t p = 0; p < topic->partition_count(); ++p) {
-    ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(PartitionId(p)));
+    ONCEFLOW_ASSIGN_OR_RETURN(PartitionLog * log, topic->partition(PartitionId(p)));
     auto partition = std::make_unique<Partition>();
     partition->log = log;
     producer->partitions_.push_back(std::move(partition));
@@ -161,4 +161,4 @@ uint64_t Producer::bytes_durable() const {
   return bytes_durable_;
 }
 
-}  // namespace onceflow::cli
+}  // namespace onceflow::log

@@ -1,5 +1,5 @@
 // PipelineVerifier: the sink's progress rows against the checkpoint's last intent.
-#include "cli/pipeline_verifier.h"
+#include "audit/pipeline_verifier.h"
 
 #include <fmt/core.h>
 
@@ -9,13 +9,14 @@
 #include <set>
 
 #include "checkpoint/checkpoint.h"
-#include "cli/pipeline_state.h"
+#include "audit/checkpoint_state.h"
+#include "audit/pipeline_source.h"
 #include "engine/sink_factory.h"
 #include "engine/source_check.h"
 #include "sink/sink.h"
 #include "util/file.h"
 
-namespace onceflow::cli {
+namespace onceflow::audit {
 namespace {
 
 // A progress row's claim on one partition.
@@ -290,14 +291,15 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
 }
 
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
-                                    const std::string& data_dir) {
-  const std::string way_out = ResetAdvice(config.file, data_dir);
+                                    const std::string& data_dir,
+                                    const std::string& reset_command) {
+  const std::string way_out = ResetWayOut(reset_command, data_dir, config.name);
   VerifyReport report;
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
   std::optional<CheckpointState> cp = std::move(*read);
   ONCEFLOW_ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
-  report.progress_rows = progress.size();
+  report.progress_rows = static_cast<int64_t>(progress.size());
   if (!cp || !cp->last_intent) {
     if (!progress.empty()) {
       int64_t newest = -1;
@@ -317,11 +319,12 @@ Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
   // committed: a source that lost records can never verify OK. Its earliest offsets tell where
   // a partition without a progress row started when the checkpoint did not record it.
   ONCEFLOW_ASSIGN_OR_RETURN(OpenedSource source, OpenPipelineSource(config, data_dir));
-  if (Status s = CheckPipelineSource(config, *cp, &source, config.file, data_dir); !s.ok()) {
+  if (Status s = CheckPipelineSource(config, *cp, &source, reset_command, data_dir); !s.ok()) {
     report.violations.push_back(s.message());
   }
+  report.partitions_checked = static_cast<int64_t>(cp->last_intent->ranges.size());
   Verifier(config, *cp, progress, source.partitions, &report).Run();
   return report;
 }
 
-}  // namespace onceflow::cli
+}  // namespace onceflow::audit

@@ -1,0 +1,58 @@
+// Opening a pipeline's source for a look, and the start checks of `run` made by a look.
+#include "audit/pipeline_source.h"
+
+#include <string_view>
+
+#include "checkpoint/checkpoint.h"
+#include "engine/source_check.h"
+#include "engine/source_factory.h"
+
+namespace onceflow::audit {
+
+Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+                                        const std::string& data_dir) {
+  engine::PipelineConfig look = config;
+  look.source.assign_group = false;  // a look must not take partitions from the running group
+  OpenedSource out;
+  ONCEFLOW_ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
+  ONCEFLOW_ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());
+  for (size_t p = 0; p < out.bounds.end.size(); ++p) {
+    out.partitions.push_back(
+        {p < out.bounds.earliest.size() ? out.bounds.earliest[p] : Offset(0), out.bounds.end[p]});
+  }
+  return out;
+}
+
+Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+                           OpenedSource* source, const std::string& reset_command,
+                           const std::string& data_dir) {
+  if (!cp.last_intent) return Status::Ok();
+  ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
+  ONCEFLOW_RETURN_IF_ERROR(engine::CheckSourceIdentity(
+      config.name, cp.source, identity, ResetWayOut(reset_command, data_dir, config.name)));
+  return engine::CheckSourceHoldsCommitted(source->source.get(), source->bounds,
+                                           engine::ReadUpTo(cp.last_intent), cp.marks,
+                                           LossWayOutOf(reset_command, data_dir, config.name));
+}
+
+std::string ResetWayOut(const std::string& reset_command, const std::string& data_dir,
+                        const std::string& pipeline) {
+  if (!reset_command.empty()) {
+    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+           reset_command + "'";
+  }
+  return "To start it afresh, delete its checkpoint directory " +
+         checkpoint::CheckpointDir(data_dir, pipeline) +
+         " and the sink's progress rows of the pipeline";
+}
+
+std::string LossWayOutOf(const std::string& reset_command, const std::string& data_dir,
+                         const std::string& pipeline) {
+  constexpr std::string_view kYes = " --yes";
+  if (!reset_command.ends_with(kYes)) return ResetWayOut(reset_command, data_dir, pipeline);
+  std::string accept = reset_command;
+  accept.insert(accept.size() - kYes.size(), " --accept-loss");
+  return engine::LossWayOut(accept, reset_command);
+}
+
+}  // namespace onceflow::audit
