@@ -8,18 +8,20 @@
 #include <random>
 #include <string>
 
-#include "log/topic.h"
 #include "onceflow/pipeline.h"
+#include "onceflow/producer.h"
+#include "onceflow/topic.h"
 
 namespace {
 
-// Produces n JSON transfers between 100 accounts, keyed by the paying account.
+// Produces n JSON transfers between 100 accounts, keyed by the paying account, through the
+// public producer: when Close returns ok, every transfer is in the topic exactly once.
 onceflow::Status Produce(const std::string& data, int n) {
-  onceflow::log::TopicConfig config;
-  config.partitions = 4;
-  auto topic = onceflow::log::Topic::Open(data, "transfers");
-  if (!topic.has_value()) topic = onceflow::log::Topic::Create(data, "transfers", config);
+  auto topic = onceflow::Topic::Open(data, "transfers");
+  if (!topic.has_value()) topic = onceflow::Topic::Create(data, "transfers", {.partitions = 4});
   if (!topic.has_value()) return topic.error();
+  auto producer = onceflow::Producer::Create(topic->get());
+  if (!producer.has_value()) return producer.error();
   std::mt19937 rng(42);
   for (int i = 0; i < n; ++i) {
     const int from = static_cast<int>(rng() % 100), to = static_cast<int>(rng() % 100);
@@ -27,13 +29,10 @@ onceflow::Status Produce(const std::string& data, int n) {
     const std::string value = "{\"id\":" + std::to_string(i) + ",\"from\":" + key +
                               ",\"to\":" + std::to_string(to) + ",\"amount\":" +
                               std::to_string(rng() % 500 + 1) + "}";
-    onceflow::RecordView r{key, value, 1700000000000 + i, {}};
-    auto p = (*topic)->partition((*topic)->PartitionForKey(key));
-    if (!p.has_value()) return p.error();
-    auto offset = (*p)->Append(std::span<const onceflow::RecordView>(&r, 1));
-    if (!offset.has_value()) return offset.error();
+    auto sent = (*producer)->Send(key, value, 1700000000000 + i);
+    if (!sent.has_value()) return sent.error();
   }
-  return onceflow::Status::Ok();
+  return (*producer)->Close();
 }
 
 }  // namespace
