@@ -276,7 +276,9 @@ class PipelineBuilder {
 };
 
 // Lifecycle: Build, Run (blocks), then destroy. Stop may be called from any thread (or a
-// signal-handling thread) to end Run after the current batch.
+// signal-handling thread) to end Run after the current batch. Status and Verify only read the
+// pipeline's files: they may be called from any thread, before or after Run, or from another
+// process while it runs (Status; Verify wants it stopped).
 class Pipeline {
  public:
   // The pipeline described by a TOML file (see README, "Pipeline config").

@@ -10,6 +10,7 @@
 #include "engine/engine_test_util.h"
 #include "log/log_test_util.h"
 #include "onceflow/pipeline.h"
+#include "util/fault_points.h"
 #include "util/file.h"
 
 namespace onceflow {
@@ -28,13 +29,15 @@ class PipelineAuditTest : public ::testing::Test {
     db_ = dir_.path() + "/bank.db";
     options_.reset_command = kReset;
   }
+  void TearDown() override { faults::DisarmAll(); }
 
-  std::unique_ptr<Pipeline> Ledger() {
+  std::unique_ptr<Pipeline> Ledger(int max_batch_failures = 3) {
     auto p = PipelineBuilder("ledger")
                  .FromLog("transfers", "json")
                  .ToSqlite(LedgerSink(db_))
                  .BatchInterval(std::chrono::milliseconds(1))
                  .MaxRecordsPerPartition(100)
+                 .MaxBatchFailures(max_batch_failures)
                  .Build();
     EXPECT_TRUE(p.has_value()) << p.error().ToString();
     return std::move(*p);
@@ -126,6 +129,46 @@ TEST_F(PipelineAuditTest, HealthyPipelineHasNoLagAndVerifies) {
   EXPECT_EQ(report->progress_rows, 4);
   EXPECT_EQ(report->partitions_checked, 4);
   EXPECT_EQ(report->unfinished, VerifyReport::Unfinished::kNone);
+}
+
+TEST_F(PipelineAuditTest, BatchStoppedAfterItsSinkCommitIsUnfinishedAndVerifies) {
+  ProduceTransfers(data_, "transfers", 2, 1000, 50);
+  // The second batch fails after its sink commit, and the run gives up: its intent and its
+  // output are durable, its commit record is not.
+  ASSERT_TRUE(faults::Arm("after_sink_commit=throw#2").ok());
+  auto p = Ledger(/*max_batch_failures=*/1);
+  ASSERT_FALSE(RunToEnd(p.get()).ok());
+  faults::DisarmAll();
+
+  auto status = p->Status(data_, options_);
+  ASSERT_TRUE(status.has_value()) << status.error().ToString();
+  ASSERT_TRUE(status->unfinished.has_value());
+  EXPECT_EQ(status->unfinished->batch, BatchId(1));
+  EXPECT_EQ(status->last_intent, BatchId(1));
+  EXPECT_EQ(status->last_committed, BatchId(0));
+  ASSERT_EQ(status->unfinished->ranges.size(), 2u);
+  int64_t committed = 0;
+  for (const OffsetRange& r : status->unfinished->ranges) {
+    EXPECT_EQ(status->partitions[r.partition.value()].committed, r.from);
+    committed += r.from.value();
+  }
+  EXPECT_EQ(status->total_committed, committed);
+  EXPECT_EQ(status->total_lag, 1000 - committed);
+
+  auto report = p->Verify(data_, options_);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_TRUE(report->ok()) << report->first_violation();
+  EXPECT_EQ(report->unfinished, VerifyReport::Unfinished::kAfter);
+
+  // The restart re-runs the batch; the sink skips it; all is committed once.
+  auto again = Ledger();
+  ASSERT_TRUE(RunToEnd(again.get()).ok());
+  auto done = again->Status(data_, options_);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->unfinished.has_value());
+  EXPECT_EQ(done->total_lag, 0);
+  EXPECT_EQ(Query(db_, "SELECT COUNT(*), COUNT(DISTINCT id) FROM ledger")[0],
+            (std::vector<int64_t>{1000, 1000}));
 }
 
 TEST_F(PipelineAuditTest, SinkThatLostAProgressRowFailsNamingTheGap) {
