@@ -27,9 +27,9 @@ namespace onceflow::audit {
 // An error is returned only when something cannot be read; violations are in the report.
 // Before that, the source is checked as `run` checks it at start (CheckPipelineSource): a source
 // that is not the one the checkpoint committed from, or that lost or rewrote committed records,
-// is a violation naming the way out (`reset_command`, as RunOptions::reset_command). A partition without
-// a progress row is checked from the start the checkpoint recorded for it (source.meta), else
-// from the source's earliest offset.
+// is a violation naming the way out (`reset_command`, as RunOptions::reset_command). A
+// partition without a progress row is checked from the start the checkpoint recorded for it
+// (source.meta), else from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
                                     const std::string& data_dir,
