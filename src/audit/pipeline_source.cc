@@ -1,9 +1,6 @@
 // Opening a pipeline's source for a look, and the start checks of `run` made by a look.
 #include "audit/pipeline_source.h"
 
-#include <string_view>
-
-#include "checkpoint/checkpoint.h"
 #include "engine/source_check.h"
 #include "engine/source_factory.h"
 
@@ -28,31 +25,12 @@ Status CheckPipelineSource(const engine::PipelineConfig& config, const Checkpoin
                            const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
-  ONCEFLOW_RETURN_IF_ERROR(engine::CheckSourceIdentity(
-      config.name, cp.source, identity, ResetWayOut(reset_command, data_dir, config.name)));
-  return engine::CheckSourceHoldsCommitted(source->source.get(), source->bounds,
-                                           engine::ReadUpTo(cp.last_intent), cp.marks,
-                                           LossWayOutOf(reset_command, data_dir, config.name));
-}
-
-std::string ResetWayOut(const std::string& reset_command, const std::string& data_dir,
-                        const std::string& pipeline) {
-  if (!reset_command.empty()) {
-    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
-           reset_command + "'";
-  }
-  return "To start it afresh, delete its checkpoint directory " +
-         checkpoint::CheckpointDir(data_dir, pipeline) +
-         " and the sink's progress rows of the pipeline";
-}
-
-std::string LossWayOutOf(const std::string& reset_command, const std::string& data_dir,
-                         const std::string& pipeline) {
-  constexpr std::string_view kYes = " --yes";
-  if (!reset_command.ends_with(kYes)) return ResetWayOut(reset_command, data_dir, pipeline);
-  std::string accept = reset_command;
-  accept.insert(accept.size() - kYes.size(), " --accept-loss");
-  return engine::LossWayOut(accept, reset_command);
+  ONCEFLOW_RETURN_IF_ERROR(
+      engine::CheckSourceIdentity(config.name, cp.source, identity,
+                                  engine::ResetWayOut(reset_command, data_dir, config.name)));
+  return engine::CheckSourceHoldsCommitted(
+      source->source.get(), source->bounds, engine::ReadUpTo(cp.last_intent), cp.marks,
+      engine::LossOrResetWayOut(reset_command, data_dir, config.name));
 }
 
 }  // namespace onceflow::audit

@@ -18,8 +18,8 @@ Result<PipelineStatus> ReadPipelineStatus(const engine::PipelineConfig& config,
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) {
     // A damaged checkpoint names its file; starting afresh is the way out.
-    return Err(engine::WithWayOut(read.error(),
-                                  ResetWayOut(options.reset_command, data_dir, config.name)));
+    return Err(engine::WithWayOut(
+        read.error(), engine::ResetWayOut(options.reset_command, data_dir, config.name)));
   }
   std::optional<CheckpointState> cp = std::move(*read);
   ONCEFLOW_ASSIGN_OR_RETURN(OpenedSource opened, OpenPipelineSource(config, data_dir));

@@ -293,7 +293,7 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
 Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
                                     const std::string& data_dir,
                                     const std::string& reset_command) {
-  const std::string way_out = ResetWayOut(reset_command, data_dir, config.name);
+  const std::string way_out = engine::ResetWayOut(reset_command, data_dir, config.name);
   VerifyReport report;
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));

@@ -2,6 +2,7 @@
 #include "engine/source_check.h"
 
 #include <algorithm>
+#include <string_view>
 
 namespace onceflow::engine {
 
@@ -143,6 +144,26 @@ std::string LossWayOut(const std::string& accept_command, const std::string& res
   return "To accept the loss and continue where the pipeline was, run '" + accept_command +
          "'; to start it afresh from its starting_offsets (its sink's output rows stay), run '" +
          reset_command + "'";
+}
+
+std::string ResetWayOut(const std::string& reset_command, const std::string& data_dir,
+                        const std::string& pipeline) {
+  if (!reset_command.empty()) {
+    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+           reset_command + "'";
+  }
+  return "To start it afresh, delete its checkpoint directory " +
+         checkpoint::CheckpointDir(data_dir, pipeline) +
+         " and the sink's progress rows of the pipeline";
+}
+
+std::string LossOrResetWayOut(const std::string& reset_command, const std::string& data_dir,
+                              const std::string& pipeline) {
+  constexpr std::string_view kYes = " --yes";
+  if (!reset_command.ends_with(kYes)) return ResetWayOut(reset_command, data_dir, pipeline);
+  std::string accept = reset_command;
+  accept.insert(accept.size() - kYes.size(), " --accept-loss");
+  return LossWayOut(accept, reset_command);
 }
 
 Status WithWayOut(const Status& s, const std::string& way_out) {

@@ -53,6 +53,16 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
 // accepts the loss and continues (`accept_command`), and the one that starts afresh.
 std::string LossWayOut(const std::string& accept_command, const std::string& reset_command);
 
+// The sentence of refusals that need pipeline `pipeline` started afresh: run `reset_command`
+// (RunOptions::reset_command), or, when it is empty, delete its checkpoint directory under
+// `data_dir` and the sink's progress rows.
+std::string ResetWayOut(const std::string& reset_command, const std::string& data_dir,
+                        const std::string& pipeline);
+// The sentence of a refusal of lost or rewritten records: LossWayOut with `reset_command` and
+// the same command with --accept-loss, when it ends in " --yes"; else ResetWayOut.
+std::string LossOrResetWayOut(const std::string& reset_command, const std::string& data_dir,
+                              const std::string& pipeline);
+
 // `s` with `way_out` appended to its message as a sentence of its own (same code); `s` itself
 // when ok or `way_out` is empty.
 Status WithWayOut(const Status& s, const std::string& way_out);

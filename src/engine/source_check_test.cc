@@ -122,5 +122,17 @@ TEST(SourceIdentityTest, WithWayOutKeepsTheCodeAndAddsTheSentence) {
   EXPECT_TRUE(WithWayOut(Status::Ok(), "Run X").ok());
 }
 
+TEST(SourceIdentityTest, WayOutsNameTheResetCommandOrTheCheckpointDirectory) {
+  EXPECT_EQ(ResetWayOut("onceflow reset p.toml --yes", "d", "p"),
+            "To start it afresh from its starting_offsets (its sink's output rows stay), run "
+            "'onceflow reset p.toml --yes'");
+  EXPECT_EQ(ResetWayOut("", "d", "p"),
+            "To start it afresh, delete its checkpoint directory d/pipelines/p and the sink's "
+            "progress rows of the pipeline");
+  EXPECT_EQ(LossOrResetWayOut("onceflow reset p.toml --yes", "d", "p"),
+            LossWayOut("onceflow reset p.toml --accept-loss --yes", "onceflow reset p.toml --yes"));
+  EXPECT_EQ(LossOrResetWayOut("", "d", "p"), ResetWayOut("", "d", "p"));
+}
+
 }  // namespace
 }  // namespace onceflow::engine
