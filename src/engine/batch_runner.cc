@@ -118,7 +118,8 @@ Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
     return s.WithContext("batch " + intent.batch.ToString() + " failed" +
                          (s.retryable() ? " " + std::to_string(max_attempts) + " times" : "") +
                          "; nothing was committed past batch " +
-                         std::to_string(intent.batch.value() - 1) + ", and a restart resumes there");
+                         std::to_string(intent.batch.value() - 1) +
+                         ", and a restart resumes there");
   }
   ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_state_commit"));
   // Step 6, commit record: "batch N is done". Fault points before_commit_log and

@@ -65,7 +65,8 @@ Status Driver::CheckSource() {
     if (intent) Log("recording the source in the checkpoint: " + identity.ToString());
     ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteSource(SourceRecordOf(identity)));
   }
-  if (group_ != nullptr) return Status::Ok();  // each partition is checked against the sink on claim
+  // Scale-out: each partition is checked against the sink when it is claimed.
+  if (group_ != nullptr) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
                                    LossWayOut());
@@ -334,8 +335,9 @@ Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>&
   const bool unfinished = checkpoint_->has_unfinished_batch();
   const int64_t last = intent ? intent->batch.value() : -1;
   // The protocol's order (intent, sink, state, commit) allows exactly these states.
-  const bool consistent = unfinished ? (state_batch.value() == last || state_batch.value() == last - 1)
-                                     : state_batch.value() == last;
+  const bool consistent =
+      unfinished ? (state_batch.value() == last || state_batch.value() == last - 1)
+                 : state_batch.value() == last;
   const std::string where = "state store " + state_->store().dir();
   if (!consistent) {
     return Status::Corruption(
