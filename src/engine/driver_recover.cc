@@ -1,5 +1,5 @@
-// The driver's start: recovery from the checkpoint and the sink's progress rows (docs/protocol.md
-// "Recovery"), and csv headers.
+// The driver's start: recovery from the checkpoint, the sink's progress rows and the state
+// store (docs/protocol.md "Recovery"), the refusals that name a way out, and csv headers.
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -65,7 +65,8 @@ Status Driver::CheckSource() {
     if (intent) Log("recording the source in the checkpoint: " + identity.ToString());
     ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteSource(SourceRecordOf(identity)));
   }
-  if (Grouped()) return Status::Ok();  // each partition is checked against the sink on claim
+  // Scale-out: each partition is checked against the sink when it is claimed.
+  if (group_ != nullptr) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
   return CheckSourceHoldsCommitted(source_.get(), bounds, ReadUpTo(intent), checkpoint_->marks(),
                                    LossWayOut());
@@ -100,7 +101,24 @@ Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>&
   return Status::Ok();
 }
 
-std::string Driver::SourceIdentity() const { return source_identity_; }
+std::string Driver::WayOut() const {
+  if (!options_.reset_command.empty()) {
+    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
+           options_.reset_command + "'";
+  }
+  return "To start it afresh, delete its checkpoint directory " +
+         checkpoint::CheckpointDir(options_.data_dir, spec_.config.name) +
+         " and the sink's progress rows of the pipeline";
+}
+
+std::string Driver::LossWayOut() const {
+  const std::string& reset = options_.reset_command;
+  constexpr std::string_view kYes = " --yes";
+  if (reset.size() < kYes.size() || !reset.ends_with(kYes)) return WayOut();
+  std::string accept = reset;
+  accept.insert(accept.size() - kYes.size(), " --accept-loss");
+  return engine::LossWayOut(accept, reset);
+}
 
 Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {
   const PipelineConfig& c = spec_.config;
@@ -111,7 +129,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
              "rows of pipeline '" + c.name + "' (Sink::DeleteProgress)"
            : "run '" + options_.reset_command + "'") +
       ": the next run starts again at starting_offsets";
-  const std::string source = SourceIdentity();
+  const std::string& source = source_identity_;
   for (const auto& [task, prog] : progress) {
     if (prog.source.empty() || prog.source == source) continue;
     return Status::Aborted(
@@ -194,7 +212,8 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
 
 Status Driver::Recover() {
   ONCEFLOW_RETURN_IF_ERROR(CheckSource());
-  if (Grouped()) return RecoverGrouped();
+  runner_->set_source_identity(source_identity_);
+  if (group_ != nullptr) return group_->Recover(&next_batch_, &positions_);
   const PipelineConfig& c = spec_.config;
   std::map<int32_t, sink::TaskProgress> progress;
   if (sink_) {
@@ -228,7 +247,7 @@ Status Driver::Recover() {
         ++s.batches_replayed;
         s.records_reprocessed += records;
       });
-      ONCEFLOW_RETURN_IF_ERROR(RunBatch(intent));
+      ONCEFLOW_RETURN_IF_ERROR(runner_->Run(intent, BatchRunner::Intent::kRecorded));
     }
   }
   // 2. Resume after the last batch of the checkpoint ...
@@ -299,6 +318,58 @@ Status Driver::Recover() {
         ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
         "checkpoint as batch " + std::to_string(last) + ")");
     ONCEFLOW_RETURN_IF_ERROR(PersistRecoveredPositions(last, known));
+  }
+  runner_->set_baseline_marks(std::move(baseline_marks_));
+  baseline_marks_.clear();
+  return Status::Ok();
+}
+
+bool Driver::StateHolds(const checkpoint::BatchIntent& intent) const {
+  return state_ && state_->store().batch() >= intent.batch;
+}
+
+Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) const {
+  if (!state_) return Status::Ok();
+  const BatchId state_batch = state_->store().batch();
+  const auto& intent = checkpoint_->last_intent();
+  const bool unfinished = checkpoint_->has_unfinished_batch();
+  const int64_t last = intent ? intent->batch.value() : -1;
+  // The protocol's order (intent, sink, state, commit) allows exactly these states.
+  const bool consistent =
+      unfinished ? (state_batch.value() == last || state_batch.value() == last - 1)
+                 : state_batch.value() == last;
+  const std::string where = "state store " + state_->store().dir();
+  if (!consistent) {
+    return Status::Corruption(
+        where + " is at batch " + state_batch.ToString() + " but the checkpoint's last batch is " +
+        std::to_string(last) + (unfinished ? " (unfinished)" : " (done)") +
+        ": the state cannot be rebuilt from the sink. Was the state directory deleted or "
+        "restored from another copy, or an aggregate added to a pipeline that already ran? " +
+        WayOut() + ", or give the pipeline a new name");
+  }
+  // A stateful pipeline commits as task 0 with all its ranges.
+  auto it = progress.find(0);
+  if (it == progress.end()) return Status::Ok();
+  const sink::TaskProgress& sink_progress = it->second;
+  if (sink_progress.last_batch.value() > last) {
+    return Status::Corruption(
+        "sink holds batch " + sink_progress.last_batch.ToString() + " but the checkpoint and " +
+        where + " end at batch " + std::to_string(last) +
+        ": the checkpoint directory was lost or restored, and keyed state cannot be rebuilt "
+        "from the sink's output. " + WayOut() + ", or give the pipeline a new name");
+  }
+  if (unfinished && sink_progress.last_batch == intent->batch) {
+    // The batch the sink holds but the state lacks is re-run from its intent: check that the
+    // sink recorded the same ranges (the progress row keeps each batch's start and end).
+    auto nonempty = [](std::vector<OffsetRange> r) {
+      std::erase_if(r, [](const OffsetRange& x) { return x.from == x.until; });
+      return r;
+    };
+    if (nonempty(sink_progress.ranges) != nonempty(intent->ranges)) {
+      return Status::Corruption("batch " + intent->batch.ToString() +
+                                ": the sink's progress row records other input ranges than the "
+                                "checkpoint's intent; refusing to re-run it");
+    }
   }
   return Status::Ok();
 }

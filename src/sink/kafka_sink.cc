@@ -2,7 +2,6 @@
 // task's progress marker in one Kafka transaction.
 #include "sink/kafka_sink.h"
 
-#include <charconv>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -10,71 +9,13 @@
 #include <thread>
 #include <utility>
 
+#include "sink/kafka_progress_marker.h"
+#include "sink/kafka_progress_reader.h"
 #include "sink/sink_protocol.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::string MarkerKey(const std::string& pipeline, int32_t task) {
-  return pipeline + "/" + std::to_string(task);
-}
-
-// "batch=N epoch=E ranges=R started=S source=SOURCE": the source last, as the rest of the
-// value (it is opaque and may hold spaces). docs/formats/sink_progress.md.
-std::string EncodeMarker(const TaskProgress& p) {
-  return "batch=" + p.last_batch.ToString() + " epoch=" + p.epoch.ToString() +
-         " ranges=" + EncodeRanges(p.ranges) + " started=" + EncodeStarts(p.started) +
-         " source=" + p.source;
-}
-
-// A marker back into a TaskProgress; invalid_argument says what is wrong. A marker of the
-// first version ("batch=N epoch=E ranges=R", before starts and sources were recorded) reads
-// with an unknown source and unknown starts.
-Result<TaskProgress> DecodeMarker(std::string_view text) {
-  const bool first_version = text.find(" started=") == std::string_view::npos;
-  auto field = [&](std::string_view name, bool last) -> std::optional<std::string_view> {
-    const std::string prefix = std::string(name) + "=";
-    const size_t at = text.find(prefix);
-    if (at == std::string_view::npos) return std::nullopt;
-    const size_t start = at + prefix.size();
-    const size_t end = last ? text.size() : text.find(' ', start);
-    return text.substr(start, end == std::string_view::npos ? std::string_view::npos
-                                                            : end - start);
-  };
-  auto number = [](std::optional<std::string_view> s, int64_t* out) {
-    if (!s || s->empty()) return false;
-    auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), *out);
-    return ec == std::errc() && p == s->data() + s->size();
-  };
-  int64_t batch = 0, epoch = 0;
-  if (!number(field("batch", false), &batch) || !number(field("epoch", false), &epoch)) {
-    return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
-  }
-  std::optional<std::string_view> ranges = field("ranges", first_version);
-  if (!ranges) return Err(Status::InvalidArgument("progress marker without ranges"));
-  TaskProgress p;
-  p.last_batch = BatchId(batch);
-  p.epoch = Epoch(epoch);
-  ONCEFLOW_ASSIGN_OR_RETURN(p.ranges, DecodeRanges(*ranges));
-  std::optional<std::string_view> started;
-  if (!first_version) {
-    started = field("started", false);
-    const size_t at = text.find(" source=");
-    if (!started || at == std::string_view::npos) {
-      return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
-    }
-    p.source = std::string(text.substr(at + 8));
-  }
-  ONCEFLOW_ASSIGN_OR_RETURN(p.started, StartsFromColumn(started, p.ranges));
-  return p;
-}
-
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
 
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
@@ -122,10 +63,6 @@ class KafkaSink final : public Sink {
   std::string Describe() const override { return "kafka topic '" + options_.topic + "'"; }
 
  private:
-  // The markers of `pipeline` (all of them: ""), by task: the last committed one when
-  // `committed`, else the last written one, committed, aborted or open.
-  Result<std::map<int32_t, std::optional<TaskProgress>>> ScanMarkers(const std::string& pipeline,
-                                                                     bool committed);
   // The task's entry in producers_, made if missing (no producer started).
   TaskProducer* Slot(const std::string& pipeline, int32_t task);
   // The task's producer, started (init_transactions) if it is not.
@@ -146,10 +83,7 @@ class KafkaSink final : public Sink {
   const KafkaSinkOptions options_;
   kafka::Handle admin_;
 
-  std::mutex scan_mu_;  // one scan of the progress topic at a time
-  kafka::Handle committed_reader_;
-  kafka::Handle uncommitted_reader_;
-  Topic committed_topic_, uncommitted_topic_;  // declared after the readers: destroyed first
+  std::unique_ptr<KafkaProgressReader> reader_;  // the markers in the progress topic
 
   std::mutex mu_;  // guards producers_ (the map, not the producers)
   std::map<std::pair<std::string, int32_t>, std::unique_ptr<TaskProducer>> producers_;
@@ -172,109 +106,25 @@ Status KafkaSink::Open() {
                                      /*exist_ok=*/true, options_.request_timeout));
   ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
                                      /*exist_ok=*/true, options_.request_timeout));
-  for (bool committed : {true, false}) {
-    ONCEFLOW_ASSIGN_OR_RETURN(
-        kafka::Handle reader,
-        kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap,
-                          {{"group.id", "onceflow-progress-reader"},
-                           {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
-                           {"enable.auto.commit", "false"},
-                           {"enable.partition.eof", "false"},
-                           {"fetch.wait.max.ms", "10"}}));
-    rd_kafka_poll_set_consumer(reader.get());
-    // Load the progress topic's metadata now (and keep it: see TaskProducer::output).
-    Topic topic(rd_kafka_topic_new(reader.get(), options_.progress_topic.c_str(), nullptr));
-    const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(
-        reader.get(), 0, topic.get(), &md, static_cast<int>(options_.request_timeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return kafka::ErrorStatus(who + ": progress topic metadata", err);
-    }
-    rd_kafka_metadata_destroy(md);
-    (committed ? committed_topic_ : uncommitted_topic_) = std::move(topic);
-    (committed ? committed_reader_ : uncommitted_reader_) = std::move(reader);
-  }
+  ONCEFLOW_ASSIGN_OR_RETURN(reader_, KafkaProgressReader::Open(
+                                         options_.bootstrap, options_.progress_topic,
+                                         options_.request_timeout, options_.transaction_timeout,
+                                         who));
   admin_ = std::move(admin);
   return Status::Ok();
-}
-
-Result<std::map<int32_t, std::optional<TaskProgress>>> KafkaSink::ScanMarkers(
-    const std::string& pipeline, bool committed) {
-  std::lock_guard lock(scan_mu_);
-  const std::string& topic = options_.progress_topic;
-  const std::string who = Describe() + ": progress topic '" + topic + "'";
-  // Read up to the high watermark (not the last stable offset): a marker committed after
-  // another writer's transaction began lies past the last stable offset until that ends.
-  ONCEFLOW_ASSIGN_OR_RETURN(auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0,
-                                                 options_.request_timeout));
-  const int64_t end = marks.second;
-  rd_kafka_t* c = (committed ? committed_reader_ : uncommitted_reader_).get();
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_resp_err_t err = rd_kafka_assign(c, list);
-  std::map<int32_t, std::optional<TaskProgress>> out;
-  Status s = err == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok()
-                                               : kafka::ErrorStatus(who + ": assign", err);
-  const std::string prefix = pipeline + "/";
-  // An open transaction of another producer may hold back read_committed reads until the
-  // broker aborts it (transaction timeout).
-  const auto deadline = Clock::now() + options_.transaction_timeout + options_.request_timeout;
-  while (s.ok()) {
-    list->elems[0].offset = RD_KAFKA_OFFSET_INVALID;
-    rd_kafka_position(c, list);
-    if (list->elems[0].offset >= end || end == 0) break;
-    std::unique_ptr<rd_kafka_message_t, MessageDeleter> m(rd_kafka_consumer_poll(c, 100));
-    if (m == nullptr) {
-      if (Clock::now() > deadline) {
-        s = Status::IoError(who + ": not read up to offset " + std::to_string(end) + " in time");
-      }
-      continue;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      s = kafka::ErrorStatus(who + ": read", m->err);
-      break;
-    }
-    if (m->key == nullptr) continue;
-    const std::string_view key(static_cast<const char*>(m->key), m->key_len);
-    if (!pipeline.empty() && key.substr(0, prefix.size()) != prefix) continue;
-    const size_t slash = key.rfind('/');
-    int32_t task = -1;
-    if (slash == std::string_view::npos ||
-        std::from_chars(key.data() + slash + 1, key.data() + key.size(), task).ec !=
-            std::errc() ||
-        (!pipeline.empty() && slash + 1 != prefix.size())) {
-      continue;  // another pipeline whose name has our name as a prefix, or not ours at all
-    }
-    if (m->payload == nullptr) {  // a tombstone: the task's progress was deleted
-      out[task] = std::nullopt;
-      continue;
-    }
-    Result<TaskProgress> p =
-        DecodeMarker(std::string_view(static_cast<const char*>(m->payload), m->len));
-    if (!p.has_value()) {
-      s = Status::Corruption(who + " offset " + std::to_string(m->offset) + " (key '" +
-                             std::string(key) + "'): " + p.error().message());
-      break;
-    }
-    out[task] = std::move(p).value();
-  }
-  rd_kafka_assign(c, nullptr);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (!s.ok()) return Err(s);
-  return out;
 }
 
 Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::string& pipeline) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
   // Start the producer of every task that ever wrote a marker: that fences older producers and
   // aborts what they left open, so the committed markers read next are final.
-  ONCEFLOW_ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto written, reader_->Scan(pipeline, /*committed=*/false));
   std::vector<TaskProducer*> started;
   for (const auto& [task, marker] : written) {
     ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
     started.push_back(tp);
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, reader_->Scan(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (const auto& [task, marker] : committed) {
     if (marker.has_value()) out[task] = *marker;
@@ -293,7 +143,7 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::ReadProgress(const std::strin
 
 Result<std::map<int32_t, TaskProgress>> KafkaSink::PeekProgress(const std::string& pipeline) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
-  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, reader_->Scan(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (const auto& [task, marker] : committed) {
     if (marker.has_value()) out[task] = *marker;
@@ -315,7 +165,7 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipe
     ONCEFLOW_RETURN_IF_ERROR(Start(tp, pipeline, task));
     claimed.push_back(tp);
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, ScanMarkers(pipeline, /*committed=*/true));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto committed, reader_->Scan(pipeline, /*committed=*/true));
   std::map<int32_t, TaskProgress> out;
   for (size_t i = 0; i < claimed.size(); ++i) {
     const int32_t task = tasks[i];
@@ -412,7 +262,7 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
     // resolved whatever an older producer of the task left open.
     task_lock.unlock();
     Result<std::map<int32_t, std::optional<TaskProgress>>> markers =
-        ScanMarkers(t.pipeline, /*committed=*/true);
+        reader_->Scan(t.pipeline, /*committed=*/true);
     task_lock.lock();
     if (!markers.has_value()) return Err(markers.error());
     auto it = markers->find(t.task);
@@ -437,7 +287,7 @@ Status KafkaSink::DeleteProgress(const std::string& pipeline) {
   if (admin_ == nullptr) return Status::InvalidArgument(Describe() + ": not open");
   // Every task that ever wrote a marker, committed or not (a tombstone already there too: a
   // zombie may have written after it).
-  ONCEFLOW_ASSIGN_OR_RETURN(auto written, ScanMarkers(pipeline, /*committed=*/false));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto written, reader_->Scan(pipeline, /*committed=*/false));
   for (const auto& [task, marker] : written) {
     const std::string who = Describe() + ": " + TaskName(pipeline, task);
     ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));

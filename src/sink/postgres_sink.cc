@@ -16,7 +16,7 @@
 #include "sink/postgres_conninfo.h"
 #include "sink/postgres_row_writer.h"
 #include "sink/sink_protocol.h"
-#include "util/fault_points.h"
+#include "sink/transactional_sink.h"
 
 namespace onceflow::sink {
 namespace {
@@ -87,7 +87,9 @@ Status Redact(Status s, const std::vector<std::string>& secrets) {
   return out.WithRetryable(s.retryable());
 }
 
-class PostgresSink final : public Sink, private TransactionWrites {
+// The commit and claim transactions are TransactionalSink's; this class supplies the SQL and
+// the connection (reconnecting, pipelining the progress rows' locks).
+class PostgresSink final : public TransactionalSink {
  public:
   PostgresSink(PostgresSinkOptions options, std::string describe)
       : options_(std::move(options)),
@@ -96,10 +98,6 @@ class PostgresSink final : public Sink, private TransactionWrites {
 
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
-  Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
-  Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
-                                                std::span<const int32_t> tasks,
-                                                Epoch epoch) override;
   Status DeleteProgress(const std::string& pipeline) override;
   std::string Describe() const override { return describe_; }
 
@@ -112,17 +110,25 @@ class PostgresSink final : public Sink, private TransactionWrites {
   Status InitLocked();
   // Reconnects if the connection is gone, with backoff up to reconnect_timeout_ms.
   Status EnsureConnected();
-  // BEGIN. A connection found dead here (the server restarted since the last commit) is
-  // replaced once: nothing of the transaction was sent yet.
-  Status Begin();
-  // Claim's statements, between BEGIN and COMMIT.
-  Status ClaimLocked(const std::string& pipeline, std::span<const int32_t> tasks, Epoch epoch,
-                     std::map<int32_t, TaskProgress>* claimed);
-  Status CommitLocked(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
-                      bool* wrote);
-  // Locks and reads every task's progress row (one pipelined round trip, into stored_) and
-  // decides.
-  Status CheckTasks(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes);
+  // BEGIN on a connection made if missing. A connection found dead here (the server restarted
+  // since the last commit) is replaced once: nothing of the transaction was sent yet. On
+  // failure the connection is dropped: the next call starts on a new one.
+  Status Begin(const std::string& what) override;
+  Status BeginOnce(const std::string& what);
+  // Locks and reads every task's progress row, in (pipeline, task) order, in one pipelined
+  // round trip (a placeholder row first, so that a task's first commit locks too).
+  Status ReadProgressRows(std::span<const TaskCommit> tasks,
+                          std::vector<std::optional<TaskProgress>>* stored) override;
+  // The task's row, placeholder made and locked: always one.
+  Result<std::optional<TaskProgress>> ReadClaimRow(const std::string& pipeline,
+                                                   int32_t task) override;
+  // Only the epoch changes.
+  Status WriteClaim(const std::string& pipeline, int32_t task,
+                    const TaskProgress& after) override;
+  // COMMIT, checking that the server did commit (a transaction in error answers ROLLBACK).
+  Status CommitTransaction(const std::string& what) override;
+  void Rollback() override;
+  Status Outward(Status s) const override { return Redact(std::move(s), secrets_); }
   Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                          std::string_view raw, std::string_view error) override;
@@ -136,12 +142,11 @@ class PostgresSink final : public Sink, private TransactionWrites {
   // Every form of every secret in the connection string: masked in every message.
   const std::vector<std::string> secrets_;
 
-  // Guards everything below: one connection, one commit at a time.
-  std::mutex mu_;
+  // Everything below is guarded by mu_ (TransactionalSink's): one connection, one commit at a
+  // time.
   std::unique_ptr<PgConn> conn_;
   std::unique_ptr<PgRowWriter> writer_;  // set once Open() succeeded
   std::vector<RowError> row_errors_;
-  std::vector<std::optional<TaskProgress>> stored_;  // Commit's scratch: the rows read
 };
 
 Status PostgresSink::Open() {
@@ -211,11 +216,19 @@ Status PostgresSink::EnsureConnected() {
   }
 }
 
-Status PostgresSink::Begin() {
-  Status s = conn_->Exec("BEGIN", "begin the commit transaction");
+Status PostgresSink::Begin(const std::string& what) {
+  if (writer_ == nullptr) return NotOpen();
+  ONCEFLOW_RETURN_IF_ERROR(EnsureConnected());
+  Status s = BeginOnce(what);
+  if (!s.ok()) conn_.reset();  // whatever state it is in, the next call starts on a new one
+  return s;
+}
+
+Status PostgresSink::BeginOnce(const std::string& what) {
+  Status s = conn_->Exec("BEGIN", what);
   if (s.ok() || !conn_->broken()) return s;
   ONCEFLOW_RETURN_IF_ERROR(EnsureConnected());
-  return conn_->Exec("BEGIN", "begin the commit transaction");
+  return conn_->Exec("BEGIN", what);
 }
 
 Result<std::map<int32_t, TaskProgress>> PostgresSink::ReadProgress(const std::string& pipeline) {
@@ -262,102 +275,52 @@ Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int 
   return p;
 }
 
-Result<std::vector<CommitOutcome>> PostgresSink::Commit(std::span<const TaskCommit> tasks) {
-  ONCEFLOW_RETURN_IF_ERROR(ValidateCommit(describe_, tasks));
-  std::lock_guard lock(mu_);
-  if (writer_ == nullptr) return Err(NotOpen());
-  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
-  if (Status begin = Begin(); !begin.ok()) {
-    conn_.reset();  // whatever state it is in, the next call starts on a new connection
-    return Err(Redact(std::move(begin), secrets_));
+Status PostgresSink::CommitTransaction(const std::string& what) {
+  PgResult r(PQexec(conn_->handle(), "COMMIT"));
+  if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+    // The connection may have died during COMMIT: the batch is in doubt, and the retry reads
+    // the progress rows to find out.
+    return conn_->Error(r.get(), what);
   }
-  std::vector<CommitOutcome> outcomes;
-  bool wrote = false;
-  Status s = CommitLocked(tasks, &outcomes, &wrote);
-  if (s.ok() && wrote) s = faults::Hit("before_sink_commit");
-  if (s.ok() && wrote) {
-    PgResult r(PQexec(conn_->handle(), "COMMIT"));
-    if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-      // The connection may have died during COMMIT: the batch is in doubt, and the retry
-      // reads the progress rows to find out.
-      s = conn_->Error(r.get(), "commit");
-    } else if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
-      s = Status::Aborted(describe_ + ": commit: the server rolled the transaction back");
-    }
-    if (s.ok()) {
-      // The batch is durable from here on; a failure now makes the caller retry, and the
-      // retry finds the progress rows and reports kAlreadyCommitted.
-      ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
-      return outcomes;
-    }
-  }
-  if (!conn_->broken()) {
-    // Nothing better can be done if ROLLBACK fails: the connection is dropped, the server
-    // rolls back, and the first error is the one reported.
-    if (!conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
-  }
-  if (!s.ok()) return Err(Redact(std::move(s), secrets_));
-  return outcomes;  // every task was already committed: nothing to keep
-}
-
-Result<std::map<int32_t, TaskProgress>> PostgresSink::Claim(const std::string& pipeline,
-                                                           std::span<const int32_t> tasks,
-                                                           Epoch epoch) {
-  std::lock_guard lock(mu_);
-  if (writer_ == nullptr) return Err(NotOpen());
-  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
-  if (Status begin = Begin(); !begin.ok()) {
-    conn_.reset();
-    return Err(Redact(std::move(begin), secrets_));
-  }
-  std::map<int32_t, TaskProgress> claimed;
-  Status s = ClaimLocked(pipeline, tasks, epoch, &claimed);
-  if (s.ok()) s = conn_->Exec("COMMIT", "commit the claim");
-  if (s.ok()) return claimed;
-  if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
-  return Err(Redact(std::move(s), secrets_));
-}
-
-Status PostgresSink::ClaimLocked(const std::string& pipeline, std::span<const int32_t> tasks,
-                                 Epoch epoch, std::map<int32_t, TaskProgress>* claimed) {
-  // In task order, as CheckTasks locks, so that a claim and a commit cannot deadlock.
-  std::vector<int32_t> order(tasks.begin(), tasks.end());
-  std::sort(order.begin(), order.end());
-  const std::string epoch_text = epoch.ToString();
-  for (int32_t task : order) {
-    const std::string task_text = std::to_string(task);
-    const std::string what = "claim the progress row of " + TaskName(pipeline, task);
-    ONCEFLOW_RETURN_IF_ERROR(conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
-    ONCEFLOW_ASSIGN_OR_RETURN(PgResult row,
-                     conn_->Query(kLockTask, {pipeline.c_str(), task_text.c_str()}, what));
-    if (PQntuples(row.get()) != 1) {
-      return Status::Aborted(describe_ + ": " + what + ": the row is gone");
-    }
-    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress stored, ProgressFrom(row.get(), 0, 0, pipeline, task));
-    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(describe_, pipeline, task, epoch, stored));
-    if (stored.epoch != epoch) {
-      ONCEFLOW_RETURN_IF_ERROR(conn_->Query(
-          kClaimTask, {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()}, what));
-    }
-    (*claimed)[task] = std::move(after);
+  if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
+    return Status::Aborted(describe_ + ": " + what + ": the server rolled the transaction back");
   }
   return Status::Ok();
 }
 
-Status PostgresSink::CommitLocked(std::span<const TaskCommit> tasks,
-                                  std::vector<CommitOutcome>* outcomes, bool* wrote) {
-  // Decide every task before writing anything: a fenced task or a gap fails the whole commit
-  // early, and the number of rows to write places the mid_sink_write fault point.
-  ONCEFLOW_RETURN_IF_ERROR(CheckTasks(tasks, outcomes));
-  for (CommitOutcome o : *outcomes) {
-    if (o == CommitOutcome::kCommitted) *wrote = true;
+void PostgresSink::Rollback() {
+  // Nothing better can be done if ROLLBACK fails: the connection is dropped, the server rolls
+  // back, and the first error is the one reported.
+  if (conn_ != nullptr && !conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) {
+    conn_.reset();
   }
-  if (!*wrote) return Status::Ok();
-  return WriteCommittedTasks(tasks, *outcomes, stored_, this);
 }
 
-Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
-                                std::vector<CommitOutcome>* outcomes) {
+Result<std::optional<TaskProgress>> PostgresSink::ReadClaimRow(const std::string& pipeline,
+                                                               int32_t task) {
+  const std::string task_text = std::to_string(task);
+  const std::string what = "claim the progress row of " + TaskName(pipeline, task);
+  ONCEFLOW_RETURN_IF_ERROR(
+      conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
+  ONCEFLOW_ASSIGN_OR_RETURN(PgResult row,
+                            conn_->Query(kLockTask, {pipeline.c_str(), task_text.c_str()}, what));
+  if (PQntuples(row.get()) != 1) {
+    return Err(Status::Aborted(describe_ + ": " + what + ": the row is gone"));
+  }
+  return ProgressFrom(row.get(), 0, 0, pipeline, task);
+}
+
+Status PostgresSink::WriteClaim(const std::string& pipeline, int32_t task,
+                                const TaskProgress& after) {
+  const std::string task_text = std::to_string(task);
+  const std::string epoch_text = after.epoch.ToString();
+  return internal::ToStatus(conn_->Query(
+      kClaimTask, {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()},
+      "claim the progress row of " + TaskName(pipeline, task)));
+}
+
+Status PostgresSink::ReadProgressRows(std::span<const TaskCommit> tasks,
+                                      std::vector<std::optional<TaskProgress>>* stored) {
   // Lock in (pipeline, task) order, so that two commits of overlapping tasks cannot deadlock.
   std::vector<size_t> order(tasks.size());
   std::iota(order.begin(), order.end(), 0);
@@ -402,18 +365,15 @@ Status PostgresSink::CheckTasks(std::span<const TaskCommit> tasks,
   }
   PQexitPipelineMode(c);
   if (!sent || error != nullptr) return conn_->Error(error.get(), "lock the progress rows");
-  outcomes->assign(tasks.size(), CommitOutcome::kCommitted);
-  stored_.assign(tasks.size(), std::nullopt);
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
     const PGresult* row = results.at(2 * k + 1).get();
-    std::optional<TaskProgress>& stored = stored_[i];
-    // A placeholder (epoch 0) decides nothing; a claimed row with no batch yet still fences.
+    // A placeholder (epoch 0) is no row; a claimed row with no batch yet still fences.
     if (PQntuples(row) == 1 &&
         (ParseInt(PQgetvalue(row, 0, 0)) >= 0 || ParseInt(PQgetvalue(row, 0, 1)) > 0)) {
-      ONCEFLOW_ASSIGN_OR_RETURN(stored, ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
+      ONCEFLOW_ASSIGN_OR_RETURN((*stored)[i],
+                                ProgressFrom(row, 0, 0, tasks[i].pipeline, tasks[i].task));
     }
-    ONCEFLOW_ASSIGN_OR_RETURN((*outcomes)[i], DecideTask(describe_, tasks[i], stored));
   }
   return Status::Ok();
 }
@@ -477,12 +437,7 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
 
 Status PostgresSink::DeleteProgress(const std::string& pipeline) {
   std::lock_guard lock(mu_);
-  if (writer_ == nullptr) return NotOpen();
-  ONCEFLOW_RETURN_IF_ERROR(Redact(EnsureConnected(), secrets_));
-  if (Status begin = Begin(); !begin.ok()) {
-    conn_.reset();
-    return Redact(std::move(begin), secrets_);
-  }
+  ONCEFLOW_RETURN_IF_ERROR(Redact(Begin("begin the commit transaction"), secrets_));
   // One statement is one transaction already; BEGIN/COMMIT keep the shape of the other writes
   // (and a commit of the pipeline in flight holds its rows locked until it is done).
   Status s = internal::ToStatus(conn_->Query(kDeleteProgress, {pipeline.c_str()},
@@ -490,7 +445,7 @@ Status PostgresSink::DeleteProgress(const std::string& pipeline) {
                                                  pipeline + "'"));
   if (s.ok()) s = conn_->Exec("COMMIT", "commit the deletion of the progress rows");
   if (s.ok()) return s;
-  if (!conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) conn_.reset();
+  Rollback();
   return Redact(std::move(s), secrets_);
 }
 

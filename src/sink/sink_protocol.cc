@@ -1,12 +1,10 @@
-// The database-independent part of the progress-row protocol, shared by the SQLite and
-// PostgreSQL sinks.
+// The database-independent part of the progress-row protocol, shared by the sinks.
 #include "sink/sink_protocol.h"
 
 #include <chrono>
 #include <set>
 #include <utility>
 
-#include "util/fault_points.h"
 
 namespace onceflow::sink {
 
@@ -154,43 +152,6 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
     }
   }
   return CommitOutcome::kCommitted;
-}
-
-Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
-                           std::span<const CommitOutcome> outcomes,
-                           std::span<const std::optional<TaskProgress>> stored,
-                           TransactionWrites* writes) {
-  size_t rows_to_write = 0;
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if (outcomes[i] == CommitOutcome::kCommitted) rows_to_write += tasks[i].rows.size();
-  }
-  const size_t half = rows_to_write / 2;
-  size_t written = 0;
-  bool mid_hit = false;
-  const int64_t now_ms = NowMs();
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if (outcomes[i] != CommitOutcome::kCommitted) continue;
-    const TaskCommit& t = tasks[i];
-    if (!mid_hit && written + t.rows.size() > half) {
-      // Half of the commit's rows lie before this point.
-      const size_t first = half - written;
-      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows.first(first)));
-      mid_hit = true;
-      ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows.subspan(first)));
-    } else {
-      ONCEFLOW_RETURN_IF_ERROR(writes->WriteRows(t, t.rows));
-    }
-    written += t.rows.size();
-    for (const DeadLetter& d : t.dead_letters) {
-      ONCEFLOW_RETURN_IF_ERROR(writes->WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
-    }
-    ONCEFLOW_RETURN_IF_ERROR(writes->WriteProgress(
-        t.pipeline, t.task, ProgressAfter(stored[i], t.batch, t.epoch, t.ranges, t.source),
-        now_ms));
-  }
-  if (!mid_hit) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-  return Status::Ok();
 }
 
 Result<TaskStarts> StartsFromColumn(std::optional<std::string_view> column,

@@ -1,7 +1,7 @@
 // The parts of the progress-row protocol that do not depend on the database: checking a commit's
 // arguments and the sink options of a mode, and deciding a task's outcome from its stored
-// progress row. Every transactional sink (SQLite, PostgreSQL) calls these, so that they refuse
-// and report alike, with the same words.
+// progress row. Every sink (SQLite and PostgreSQL through TransactionalSink, and Kafka) calls
+// these, so that they refuse and report alike, with the same words.
 #pragma once
 
 #include <cstdint>
@@ -55,31 +55,6 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
 Result<TaskProgress> DecideClaim(const std::string& describe, const std::string& pipeline,
                                  int32_t task, Epoch epoch,
                                  const std::optional<TaskProgress>& stored);
-
-// The writes of one commit transaction, in a sink's own storage (its rows, dead letters and
-// progress rows). WriteRows writes the dead letters of the rows that fail itself.
-class TransactionWrites {
- public:
-  virtual Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) = 0;
-  virtual Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
-                                 std::string_view raw, std::string_view error) = 0;
-  // Sets the progress row of (pipeline, task) to `row`.
-  virtual Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
-                               int64_t now_ms) = 0;
-
- protected:
-  ~TransactionWrites() = default;
-};
-
-// Inside the transaction, once DecideTask has decided every task: writes each task whose outcome
-// is kCommitted (rows, dead letters, and its progress row: ProgressAfter its `stored` row), in
-// order. The fault point mid_sink_write is hit once, when half of the commit's rows are written
-// (before anything when there are none).
-// REQUIRES: outcomes.size() == stored.size() == tasks.size().
-Status WriteCommittedTasks(std::span<const TaskCommit> tasks,
-                           std::span<const CommitOutcome> outcomes,
-                           std::span<const std::optional<TaskProgress>> stored,
-                           TransactionWrites* writes);
 
 // The starts of a progress row from its `started` column (nullopt: NULL, a row written before
 // onceflow recorded starts: every partition of its `ranges` has an unknown start).

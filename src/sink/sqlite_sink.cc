@@ -15,7 +15,7 @@
 #include "sink/sqlite_db.h"
 #include "sink/sink_protocol.h"
 #include "sink/sqlite_row_writer.h"
-#include "util/fault_points.h"
+#include "sink/transactional_sink.h"
 
 namespace onceflow::sink {
 namespace {
@@ -76,17 +76,14 @@ Status ValidateOptions(const SqliteSinkOptions& o) {
   return ValidateModeOptions(where, o.mode, o.table, o.key, o.statements);
 }
 
-class SqliteSink final : public Sink, private TransactionWrites {
+// The commit and claim transactions are TransactionalSink's; this class supplies the SQL.
+class SqliteSink final : public TransactionalSink {
  public:
   explicit SqliteSink(SqliteSinkOptions options) : options_(std::move(options)) {}
   ~SqliteSink() override { Close(); }
 
   Status Open() override;
   Result<std::map<int32_t, TaskProgress>> ReadProgress(const std::string& pipeline) override;
-  Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) override;
-  Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
-                                                std::span<const int32_t> tasks,
-                                                Epoch epoch) override;
   Status DeleteProgress(const std::string& pipeline) override;
   std::string Describe() const override { return "sqlite " + options_.path; }
 
@@ -106,12 +103,20 @@ class SqliteSink final : public Sink, private TransactionWrites {
   // deleted (or replaced) under a running pipeline would take the commit into a file that
   // nobody will ever read again, and a restart would find the rows gone.
   Status CheckFileIsOurs(std::string_view what) const;
-  // Everything between BEGIN and COMMIT. Sets `*wrote` when some task is to be committed.
-  Status WriteTransaction(std::span<const TaskCommit> tasks, std::vector<CommitOutcome>* outcomes,
-                          bool* wrote);
-  // Reads the task's progress row (into *stored) and decides: fenced, already committed or to
-  // be written.
-  Result<CommitOutcome> CheckTask(const TaskCommit& t, std::optional<TaskProgress>* stored);
+  // TransactionalSink's hooks: BEGIN IMMEDIATE, the progress rows read one by one, a claim
+  // written as a whole progress row, COMMIT after checking that the file is still ours.
+  Status Begin(const std::string& what) override;
+  Status ReadProgressRows(std::span<const TaskCommit> tasks,
+                          std::vector<std::optional<TaskProgress>>* stored) override;
+  Result<std::optional<TaskProgress>> ReadClaimRow(const std::string& pipeline,
+                                                   int32_t task) override {
+    return ReadTask(pipeline, task);
+  }
+  Status WriteClaim(const std::string& pipeline, int32_t task,
+                    const TaskProgress& after) override {
+    return WriteProgress(pipeline, task, after, NowMs());
+  }
+  Status CommitTransaction(const std::string& what) override;
   Result<std::optional<TaskProgress>> ReadTask(const std::string& pipeline, int32_t task);
   // Decodes a progress row from `stmt`'s columns first..first+4 (last_batch, epoch, ranges,
   // source, started).
@@ -123,14 +128,12 @@ class SqliteSink final : public Sink, private TransactionWrites {
                          std::string_view raw, std::string_view error) override;
   Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
                        int64_t now_ms) override;
-  // Rolls back whatever transaction is open; the error that led here is the one reported.
-  void Rollback();
+  void Rollback() override;
 
   const SqliteSinkOptions options_;
 
-  // Guards everything below: one connection, one commit at a time.
-  std::mutex mu_;
-  // Declared before the statements so that they are finalized before it closes.
+  // Everything below is guarded by mu_ (TransactionalSink's): one connection, one commit at a
+  // time. Declared before the statements so that they are finalized before it closes.
   std::unique_ptr<SqliteDb> db_;
   Statement begin_;
   Statement commit_;
@@ -145,7 +148,6 @@ class SqliteSink final : public Sink, private TransactionWrites {
   // in-memory database).
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
   std::vector<RowError> row_errors_;  // scratch for WriteRows, kept to reuse its memory
-  std::vector<std::optional<TaskProgress>> stored_;  // scratch for Commit: the rows read
 };
 
 Status SqliteSink::Open() {
@@ -263,82 +265,25 @@ Result<std::map<int32_t, TaskProgress>> SqliteSink::ReadProgress(const std::stri
   return progress;
 }
 
-Result<std::vector<CommitOutcome>> SqliteSink::Commit(std::span<const TaskCommit> tasks) {
-  ONCEFLOW_RETURN_IF_ERROR(ValidateCommit(Describe(), tasks));
-  std::lock_guard lock(mu_);
-  if (db_ == nullptr) return Err(NotOpen());
-  ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the commit transaction"));
-  std::vector<CommitOutcome> outcomes;
-  outcomes.reserve(tasks.size());
-  bool wrote = false;
-  Status s = WriteTransaction(tasks, &outcomes, &wrote);
-  if (s.ok() && wrote) s = faults::Hit("before_sink_commit");
-  if (s.ok() && wrote) s = CheckFileIsOurs("commit batch " + tasks.front().batch.ToString());
-  if (s.ok() && wrote) s = db_->Run(commit_.get(), "commit");
-  writer_->ClearBindings();
-  if (!s.ok()) {
-    Rollback();
-    return Err(std::move(s));
-  }
-  if (!wrote) {
-    Rollback();  // every task was already committed: nothing to keep
-    return outcomes;
-  }
-  if (checkpointer_ != nullptr) checkpointer_->Wake();
-  // The batch is durable from here on; a failure now makes the caller retry, and the retry
-  // finds the progress rows and reports kAlreadyCommitted.
-  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_sink_commit"));
-  return outcomes;
+Status SqliteSink::Begin(const std::string& what) {
+  if (db_ == nullptr) return NotOpen();
+  return db_->Run(begin_.get(), what);
 }
 
-Result<std::map<int32_t, TaskProgress>> SqliteSink::Claim(const std::string& pipeline,
-                                                         std::span<const int32_t> tasks,
-                                                         Epoch epoch) {
-  std::lock_guard lock(mu_);
-  if (db_ == nullptr) return Err(NotOpen());
-  ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin the claim transaction"));
-  std::map<int32_t, TaskProgress> claimed;
-  std::vector<int32_t> order(tasks.begin(), tasks.end());
-  std::sort(order.begin(), order.end());  // as the PostgreSQL sink: the same task is named
-  Status s;
-  for (int32_t task : order) {
-    Result<std::optional<TaskProgress>> stored = ReadTask(pipeline, task);
-    if (!stored.has_value()) {
-      s = stored.error();
-      break;
-    }
-    Result<TaskProgress> after = DecideClaim(Describe(), pipeline, task, epoch, *stored);
-    if (!after.has_value()) {
-      s = after.error();
-      break;
-    }
-    if (!stored->has_value() || (*stored)->epoch != epoch) {
-      s = WriteProgress(pipeline, task, *after, NowMs());
-      if (!s.ok()) break;
-    }
-    claimed[task] = std::move(after).value();
-  }
-  if (s.ok()) s = CheckFileIsOurs("commit the claim");
-  if (s.ok()) s = db_->Run(commit_.get(), "commit the claim");
-  if (!s.ok()) {
-    Rollback();
-    return Err(std::move(s));
-  }
-  return claimed;
-}
-
-Status SqliteSink::WriteTransaction(std::span<const TaskCommit> tasks,
-                                    std::vector<CommitOutcome>* outcomes, bool* wrote) {
-  // Decide every task before writing anything: a fenced task or a gap fails the whole commit
-  // early, and the number of rows to write places the mid_sink_write fault point.
-  stored_.assign(tasks.size(), std::nullopt);
+Status SqliteSink::ReadProgressRows(std::span<const TaskCommit> tasks,
+                                    std::vector<std::optional<TaskProgress>>* stored) {
   for (size_t i = 0; i < tasks.size(); ++i) {
-    ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome outcome, CheckTask(tasks[i], &stored_[i]));
-    outcomes->push_back(outcome);
-    if (outcome == CommitOutcome::kCommitted) *wrote = true;
+    ONCEFLOW_ASSIGN_OR_RETURN((*stored)[i], ReadTask(tasks[i].pipeline, tasks[i].task));
   }
-  if (!*wrote) return Status::Ok();
-  return WriteCommittedTasks(tasks, *outcomes, stored_, this);
+  return Status::Ok();
+}
+
+Status SqliteSink::CommitTransaction(const std::string& what) {
+  Status s = CheckFileIsOurs(what);
+  if (s.ok()) s = db_->Run(commit_.get(), what);
+  writer_->ClearBindings();
+  if (s.ok() && checkpointer_ != nullptr) checkpointer_->Wake();
+  return s;
 }
 
 Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) {
@@ -349,12 +294,6 @@ Status SqliteSink::WriteRows(const TaskCommit& t, std::span<const SinkRow> rows)
     ONCEFLOW_RETURN_IF_ERROR(WriteDeadLetter(t, r.partition, r.offset, r.row.ToJson(), e.message));
   }
   return Status::Ok();
-}
-
-Result<CommitOutcome> SqliteSink::CheckTask(const TaskCommit& t,
-                                            std::optional<TaskProgress>* stored) {
-  ONCEFLOW_ASSIGN_OR_RETURN(*stored, ReadTask(t.pipeline, t.task));
-  return DecideTask(Describe(), t, *stored);
 }
 
 Result<std::optional<TaskProgress>> SqliteSink::ReadTask(const std::string& pipeline,
@@ -440,6 +379,7 @@ void SqliteSink::Close() {
 }
 
 void SqliteSink::Rollback() {
+  writer_->ClearBindings();
   if (!db_->InTransaction()) return;  // SQLite already rolled back (e.g. after a full disk)
   // Nothing better can be done if ROLLBACK itself fails; the caller reports the first error.
   db_->Run(rollback_.get(), "roll back").IgnoreError();
