@@ -27,38 +27,26 @@
 #include <vector>
 
 #include "sink/sink.h"
+#include "sink/sink_test_util.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink::testing::contract {
 
+// A task of epoch 1 that names its `source` (beside testing::Task, which names an epoch).
 inline TaskCommit Task(const std::string& pipeline, int32_t task, int64_t batch,
                        std::vector<TaskRange> ranges, std::string source,
                        std::span<const SinkRow> rows) {
-  TaskCommit t;
-  t.pipeline = pipeline;
-  t.task = task;
-  t.batch = BatchId(batch);
-  t.epoch = Epoch(1);
-  t.ranges = std::move(ranges);
+  TaskCommit t = testing::Task(pipeline, task, batch, /*epoch=*/1, std::move(ranges), rows);
   t.source = std::move(source);
-  t.rows = rows;
   return t;
 }
-
-inline Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& t) {
-  ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
-  return outcomes.at(0);
-}
+using testing::Task;
 
 // The progress rows of `pipeline`, read through `sink`; fails the test on error.
 inline std::map<int32_t, TaskProgress> Read(Sink* sink, const std::string& pipeline) {
   auto progress = sink->ReadProgress(pipeline);
   EXPECT_TRUE(progress.has_value()) << progress.error().ToString();
   return progress.has_value() ? *progress : std::map<int32_t, TaskProgress>();
-}
-
-inline TaskRange R(int32_t partition, int64_t from, int64_t until) {
-  return {PartitionId(partition), Offset(from), Offset(until)};
 }
 
 template <typename Env>

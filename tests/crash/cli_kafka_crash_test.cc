@@ -9,9 +9,9 @@
 #include <random>
 #include <thread>
 
-#include "cli/cli_kafka_test_util.h"
+#include "testing/kafka_pipeline_test_base.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 constexpr int kCrashExitCode = 86;
@@ -70,4 +70,4 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

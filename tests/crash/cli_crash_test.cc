@@ -9,9 +9,11 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_pipeline_test_util.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 class CliCrashTest : public LedgerCliTestBase {
@@ -72,4 +74,4 @@ TEST_F(CliCrashTest, TwentySigkillsAtRandomMomentsLeaveAnExactLedger) { KillLoop
 TEST_F(CliCrashTest, TenSigkillsWithPerTaskCommitsLeaveAnExactLedger) { KillLoop(10, "task"); }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -11,11 +11,13 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_pipeline_test_util.h"
-#include "sink/postgres_test_util.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/postgres.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 #include "util/fault_points.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
@@ -289,4 +291,4 @@ TEST_F(CliPostgresTest, PasswordInEveryConninfoFormNeverAppearsInOutput) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing
