@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "testing/kill_loop.h"
 #include "testing/ledger_cli_test_base.h"
 #include "testing/purchases.h"
 #include "testing/sqlite_query.h"
@@ -59,23 +60,20 @@ class CliStateCrashTest : public CliTestBase {
   void KillLoop(int kills, const std::function<void()>& more) {
     const uint64_t seed = std::random_device{}();
     SCOPED_TRACE("seed " + std::to_string(seed));
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> delay_ms(20, 300);
-    int killed = 0, finished = 0;
-    while (killed < kills) {
-      Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                  TempPath("out"), TempPath("err"));
-      const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
-      if (code != -1) {
-        ASSERT_EQ(code, 0) << run.err();
-        ++finished;
-        more();
-        continue;
-      }
-      ++killed;
-      RunResult v = RunVerb("verify");
-      ASSERT_EQ(v.exit_code, 0) << "after kill " << killed << ":\n" << v.out << v.err;
-    }
+    const KillLoopResult loop = RunKillLoop(
+        {.kills = kills, .seed = seed},
+        [&] {
+          return std::make_unique<Process>(
+              std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_},
+              "/dev/null", TempPath("out"), TempPath("err"));
+        },
+        more,
+        [&](int kill, Process&) {
+          RunResult v = RunVerb("verify");
+          ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
+        });
+    if (HasFatalFailure()) return;
+    const int killed = loop.kills, finished = loop.finished;
     // How far the killed runs got (the kills must land among batches, not only at start-up).
     std::string progress;
     for (const std::string& line : SplitLines(RunVerb("status").out)) {
