@@ -17,6 +17,7 @@
 #include "testing/cli_test_base.h"
 #include "testing/kafka.h"
 #include "testing/postgres.h"
+#include "testing/service_script.h"
 #include "util/file.h"
 
 namespace onceflow::testing {
@@ -26,16 +27,7 @@ using onceflow::testing::PgQuery;
 
 // `scripts/services/kafka.sh ARGS`; its stdout's last line ("" on failure).
 std::string KafkaScript(const std::string& args) {
-  const std::string cmd =
-      "bash '" + std::string(ONCEFLOW_SOURCE_DIR) + "/scripts/services/kafka.sh' " + args;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return "";
-  std::string out, line;
-  char buf[512];
-  while (std::fgets(buf, sizeof(buf), f) != nullptr) out += buf;
-  const int rc = ::pclose(f);
-  if (rc != 0) return "";
-  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const std::string out = RunServiceScript("kafka.sh", args);
   const size_t nl = out.rfind('\n');
   return nl == std::string::npos ? out : out.substr(nl + 1);
 }
