@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_test_util.h"
+#include "testing/cli_test_base.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 class CliFollowTest : public CliTestBase {
@@ -107,4 +107,4 @@ INSTANTIATE_TEST_SUITE_P(Signals, CliFollowSignalTest, ::testing::Values(SIGINT,
                          });
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

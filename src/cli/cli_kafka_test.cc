@@ -6,9 +6,9 @@
 #include <chrono>
 #include <thread>
 
-#include "cli/cli_kafka_test_util.h"
+#include "testing/kafka_pipeline_test_base.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::AnyOf;
@@ -33,7 +33,7 @@ class CliKafkaTest : public KafkaPipelineTestBase {
     rd_kafka_DeleteTopic_destroy(del);
     Status created = Status::Aborted("not tried");
     for (int attempt = 0; attempt < 300 && !created.ok(); ++attempt) {
-      created = kafka::testing::CreateTestTopic(bootstrap_, topic, partitions);
+      created = CreateTestTopic(bootstrap_, topic, partitions);
       if (!created.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(created.ok()) << created.ToString();
@@ -65,7 +65,7 @@ TEST_F(CliKafkaTest, RenamedTopicIsRefusedByRunStatusAndVerify) {
   Produce(100);
   ASSERT_EQ(RunPipeline({"--until-caught-up"}).exit_code, 0);
   const std::string other = name_ + "-other";
-  ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap_, other, 3).ok());
+  ASSERT_TRUE(CreateTestTopic(bootstrap_, other, 3).ok());
   std::string toml = ReadWholeFile(toml_);
   toml.replace(toml.find("topic = \"" + in_ + "\""), in_.size() + 10, "topic = \"" + other + "\"");
   WriteWholeFile(toml_, toml);
@@ -97,4 +97,4 @@ TEST_F(CliKafkaTest, TopicDeletedAndCreatedAgainIsRefused) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

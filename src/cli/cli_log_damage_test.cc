@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_pipeline_test_util.h"
-#include "cli/cli_test_util.h"
 #include "log/log_format.h"
 #include "log/record_batch.h"
+#include "testing/cli_test_base.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -222,13 +224,13 @@ table = "lines"
   EXPECT_EQ(run.err.find(warning), run.err.rfind(warning)) << "one line per range: " << run.err;
   const int64_t lost = lost_last - lost_first + 1;
   const std::string db = tmp_ + "/lines.db";
-  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines").at(0).at(0), 600 - lost);
-  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
+  EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines").at(0).at(0), 600 - lost);
+  EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
                                            std::to_string(lost_first) + "'")
                 .at(0)
                 .at(0),
             0);
-  EXPECT_EQ(engine::testing::Query(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
+  EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
                                            std::to_string(lost_last + 1) + "'")
                 .at(0)
                 .at(0),
@@ -238,4 +240,4 @@ table = "lines"
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

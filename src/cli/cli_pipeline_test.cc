@@ -12,10 +12,12 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_pipeline_test_util.h"
 #include "log/topic.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -162,8 +164,9 @@ TEST_F(CliPipelineTest, VerifyIsOkOnAGoodRunAndFailsOnATamperedSink) {
 
   // A gap: partition 2's progress row ends 10 offsets early.
   const int64_t end2 = EndOffsets()[2];
-  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET ranges = '2:" + std::to_string(end2 - 110) +
-                             "-" + std::to_string(end2 - 10) + "' WHERE task = 2"),
+  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET ranges = '2:" +
+                                std::to_string(end2 - 110) + "-" + std::to_string(end2 - 10) +
+                                "' WHERE task = 2"),
             "");
   RunResult gap = RunVerb("verify");
   EXPECT_EQ(gap.exit_code, 1);
@@ -173,7 +176,7 @@ TEST_F(CliPipelineTest, VerifyIsOkOnAGoodRunAndFailsOnATamperedSink) {
   EXPECT_THAT(gap.out, Not(HasSubstr("partition 1")));
 
   // An overlap: partition 1 claimed by two rows (task 3's row claims it too).
-  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET ranges = (SELECT ranges FROM "
+  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET ranges = (SELECT ranges FROM "
                          "onceflow_progress WHERE task = 1) WHERE task = 3"),
             "");
   RunResult overlap = RunVerb("verify");
@@ -183,7 +186,7 @@ TEST_F(CliPipelineTest, VerifyIsOkOnAGoodRunAndFailsOnATamperedSink) {
 
   // An epoch and a batch from the future.
   ASSERT_EQ(
-      ExecSql(db_, "UPDATE onceflow_progress SET epoch = 99, last_batch = 1000 WHERE task = 0"),
+      SqliteExec(db_, "UPDATE onceflow_progress SET epoch = 99, last_batch = 1000 WHERE task = 0"),
       "");
   RunResult future = RunVerb("verify");
   EXPECT_EQ(future.exit_code, 1);
@@ -203,7 +206,7 @@ TEST_F(CliPipelineTest, VerifyChecksTheOutputFromThePipelinesStart) {
   // The sink's rows agree with the checkpoint where they end, but its output of partition 2
   // begins at offset 300: the first 300 records' output is missing (a sink restored from a
   // copy made after a reset, rows deleted by hand, ...). Only the start can tell.
-  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET started = '2:300' WHERE task = 2"), "");
+  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET started = '2:300' WHERE task = 2"), "");
   RunResult gap = RunVerb("verify");
   EXPECT_EQ(gap.exit_code, 1) << gap.out;
   EXPECT_THAT(gap.out, HasSubstr("partition 2: gap at the pipeline's start: it started reading "
@@ -212,7 +215,7 @@ TEST_F(CliPipelineTest, VerifyChecksTheOutputFromThePipelinesStart) {
   EXPECT_THAT(gap.out, Not(HasSubstr("partition 1:")));
 
   // A row from before starts were recorded cannot be checked from the start: said, not failed.
-  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET started = '2:?' WHERE task = 2"), "");
+  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET started = '2:?' WHERE task = 2"), "");
   RunResult unknown = RunVerb("verify");
   EXPECT_EQ(unknown.exit_code, 0) << unknown.out;
   EXPECT_THAT(unknown.out, HasSubstr("3 partition(s) checked from the pipeline's start"));
@@ -325,4 +328,4 @@ TEST_F(CliPipelineTest, DemoSurvivesKillsWithAnExactLedger) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -11,10 +11,13 @@
 #include <set>
 #include <string>
 
-#include "cli/cli_receiver_test_util.h"
+#include "testing/cli_test_base.h"
+#include "testing/serve_process.h"
+#include "testing/sqlite_query.h"
+#include "testing/topic_read.h"
 #include "util/fault_points.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -207,7 +210,7 @@ statements = ["INSERT INTO events(id, n) VALUES(:id, :n)"]
 )toml");
   RunResult run = Run({"run", toml, "--until-caught-up", "--data", data_});
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  std::vector<std::string> ids = SqliteIds(tmp_ + "/events.db", "events");
+  std::vector<std::string> ids = SqliteRows(tmp_ + "/events.db", "SELECT id FROM events");
   std::set<std::string> expected;
   for (int i = 0; i < 600; ++i) expected.insert("e" + std::to_string(i));
   EXPECT_EQ(CheckExactlyOnce(ids, expected), "");
@@ -215,4 +218,4 @@ statements = ["INSERT INTO events(id, n) VALUES(:id, :n)"]
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -16,10 +16,12 @@
 #include <thread>
 #include <vector>
 
-#include "cli/cli_pipeline_test_util.h"
 #include "log/topic.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -29,8 +31,7 @@ class CliSourceTest : public LedgerCliTestBase {
  protected:
   // Appends `n` transfers with the next ids to `topic` (4 partitions; created if missing).
   void ProduceTo(const std::string& topic, int n, uint64_t seed) {
-    auto more = engine::testing::ProduceTransfers(data_, topic, 4, n, 50, seed,
-                                                  static_cast<int>(transfers_.size()));
+    auto more = ProduceTransfers(data_, topic, 4, n, 50, seed, static_cast<int>(transfers_.size()));
     transfers_.insert(transfers_.end(), more.begin(), more.end());
   }
 
@@ -62,7 +63,7 @@ class CliSourceTest : public LedgerCliTestBase {
           << r.out << r.err;
       EXPECT_TRUE(std::filesystem::exists(data_ + "/pipelines/ledger/offsets"))
           << "nothing is changed";
-      EXPECT_EQ(ExecSql(db_, "DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"), "");
+      EXPECT_EQ(SqliteExec(db_, "DELETE FROM onceflow_progress WHERE pipeline = 'ledger'"), "");
       r = RunVerb("reset", extra);
     }
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -214,7 +215,7 @@ TEST_F(CliSourceTest, DataDirectoriesFromBeforeSourceIdentitiesKeepWorking) {
   WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
   std::filesystem::remove(data_ + "/pipelines/ledger/source.meta");
   // ... and progress rows of a version-1 table: no source, no starts.
-  ASSERT_EQ(ExecSql(db_, "UPDATE onceflow_progress SET source = NULL, started = NULL"), "");
+  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET source = NULL, started = NULL"), "");
   EXPECT_EQ(RunVerb("status").exit_code, 0);
   EXPECT_EQ(RunVerb("verify").exit_code, 0);
   Produce(500);
@@ -317,4 +318,4 @@ TEST_F(CliSourceTest, ResetIsRefusedWhileThePipelineRuns) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

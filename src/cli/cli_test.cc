@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_test_util.h"
 #include "log/topic.h"
+#include "testing/cli_test_base.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using ::testing::HasSubstr;
@@ -388,4 +388,4 @@ TEST_F(CliTest, LogDemoVerifiesWhatItProduced) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -9,16 +9,17 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli_test_util.h"
-#include "engine/engine_test_util.h"
 #include "log/topic.h"
+#include "testing/cli_test_base.h"
+#include "testing/sqlite_query.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
-using engine::testing::Query;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+constexpr auto Query = &SqliteInts;
 
 // The README's csv workflow: a file with a header line, produced into a topic of 4 partitions,
 // read with the default header handling, filtered.
@@ -302,4 +303,4 @@ table = "clicks"
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -1,4 +1,4 @@
-// The ledger demo's transfers and pipeline file.
+// The ledger demo's transfers and pipeline file (examples/ledger.toml).
 #include "cli/ledger_workload.h"
 
 #include <fmt/core.h>
@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "cli/ledger_toml.h"
 #include "log/producer.h"
 
 namespace onceflow::cli {
@@ -58,27 +59,18 @@ Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers) 
 }
 
 std::string LedgerPipelineToml(int64_t max_records_per_partition) {
-  // The ledger example, exactly as documented, plus the batch size.
-  return fmt::format(R"toml(name = "ledger"
-batch_interval_ms = 20
-max_records_per_partition = {}
-[source]
-type = "log"
-topic = "transfers"
-starting_offsets = "earliest"
-format = "json"
-[sink]
-type = "sqlite"
-path = "bank.db"
-init = ["CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS ledger(id INTEGER, src INTEGER, dst INTEGER, amount INTEGER)"]
-mode = "statements"
-statements = [
-  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = balance - :amount",
-  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = balance + :amount",
-  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
-)toml",
-                     max_records_per_partition);
+  // examples/ledger.toml, with the batch size as a top-level key (before the first table, where
+  // it belongs to the pipeline rather than to [source] or [sink]).
+  const std::string toml = kLedgerExampleToml;
+  const std::string key =
+      fmt::format("max_records_per_partition = {}\n", max_records_per_partition);
+  size_t at = 0;
+  while (at < toml.size() && toml[at] != '[') {
+    const size_t nl = toml.find('\n', at);
+    if (nl == std::string::npos) return toml + "\n" + key;
+    at = nl + 1;
+  }
+  return toml.substr(0, at) + key + toml.substr(at);
 }
 
 }  // namespace onceflow::cli

@@ -32,8 +32,9 @@ std::string TransferJson(const Transfer& t);
 // that the transfers of one paying account stay in order in one partition.
 Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers);
 
-// The ledger pipeline: the transfers topic into SQLite `bank.db` (next to the TOML file), one
-// debit, one credit and one ledger row per transfer, with `max_records_per_partition` per batch.
+// The ledger pipeline of examples/ledger.toml: the transfers topic into SQLite `bank.db` (next to
+// the TOML file), one debit, one credit and one ledger row per transfer, with
+// `max_records_per_partition` per batch.
 std::string LedgerPipelineToml(int64_t max_records_per_partition);
 
 }  // namespace onceflow::cli

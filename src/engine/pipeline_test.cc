@@ -17,10 +17,10 @@
 namespace onceflow::engine {
 namespace {
 
-using testing::CheckLedger;
+using ::onceflow::testing::CheckLedger;
+using ::onceflow::testing::ProduceTransfers;
 using testing::LedgerSink;
-using testing::ProduceTransfers;
-using testing::Query;
+constexpr auto Query = ::onceflow::testing::SqliteInts;
 
 class PipelineTest : public ::testing::Test {
  protected:

@@ -17,7 +17,8 @@
 #include "config/aggregate_function.h"
 #include "operators/aggregate_operator.h"
 #include "engine/engine_test_util.h"
-#include "engine/state_test_util.h"
+#include "testing/purchases.h"
+#include "testing/sqlite_query.h"
 #include "onceflow/pipeline.h"
 #include "state/state_format.h"
 #include "util/fault_points.h"
@@ -25,33 +26,13 @@
 namespace onceflow::engine {
 namespace {
 
-using testing::CountAndSum;
-using testing::MakePurchases;
-using testing::ProducePurchases;
-using testing::Purchase;
-using testing::WindowSums;
+using ::onceflow::testing::CountAndSum;
+using ::onceflow::testing::MakePurchases;
+using ::onceflow::testing::ProducePurchases;
+using ::onceflow::testing::Purchase;
+using ::onceflow::testing::WindowSums;
 
-// Rows of a query, every column as text.
-std::vector<std::vector<std::string>> QueryText(const std::string& db, const std::string& sql) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        std::vector<std::string> row;
-        for (int c = 0; c < sqlite3_column_count(st); ++c) {
-          const unsigned char* t = sqlite3_column_text(st, c);
-          row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
-        }
-        rows.push_back(std::move(row));
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return rows;
-}
+constexpr auto QueryText = ::onceflow::testing::SqliteTextRows;
 
 SqliteSinkSpec SpendSink(const std::string& db) {
   SqliteSinkSpec s;

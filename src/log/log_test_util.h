@@ -1,7 +1,6 @@
-// Helpers shared by the log's unit tests: temp directories and owning-record conversions.
+// Helpers shared by the log's unit tests: owning-record conversions, appends and reads (temp
+// directories come from the test library, src/testing).
 #pragma once
-
-#include <stdlib.h>
 
 #include <string>
 #include <vector>
@@ -9,23 +8,12 @@
 #include "log/partition_log.h"
 #include "log/partition_reader.h"
 #include "onceflow/record.h"
+#include "testing/temp_dir.h"
 #include "util/file.h"
 
 namespace onceflow::log::testing {
 
-// A fresh directory removed at destruction.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/onceflow-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { RemoveAll(path_).IgnoreError(); }  // best effort
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::onceflow::testing::TempDir;
 
 inline RecordView View(const Record& r, std::vector<HeaderView>* headers) {
   headers->clear();

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "log/log_test_util.h"
-#include "log/partition_reader.h"
 #include "log/topic.h"
 #include "receiver/ingest.h"
+#include "testing/topic_read.h"
 
 namespace onceflow::receiver::testing {
 
@@ -43,24 +43,6 @@ inline IngestRequest Request(std::string_view topic, const std::vector<std::stri
 }
 
 // Every value of every partition of the topic, partition by partition (read-only open).
-inline std::vector<std::string> ReadAll(const std::string& data, const std::string& topic) {
-  std::vector<std::string> out;
-  auto t = log::Topic::Open(data, topic, /*read_only=*/true);
-  EXPECT_TRUE(t.has_value());
-  if (!t.has_value()) return out;
-  for (int32_t p = 0; p < (*t)->partition_count(); ++p) {
-    log::PartitionLog* plog = *(*t)->partition(PartitionId(p));
-    log::PartitionReader reader(plog, plog->earliest_offset());
-    RecordView rec;
-    Offset off;
-    while (true) {
-      auto more = reader.Next(&rec, &off);
-      EXPECT_TRUE(more.has_value());
-      if (!more.has_value() || !*more) break;
-      out.emplace_back(rec.value);
-    }
-  }
-  return out;
-}
+inline constexpr auto ReadAll = &::onceflow::testing::TopicValues;
 
 }  // namespace onceflow::receiver::testing

@@ -1,14 +1,14 @@
 // The sink contract (sink_contract_test.h) on the Kafka sink: progress markers in a progress
 // topic of each test's own, against the test run's broker.
-#include "kafka/kafka_test_util.h"
+#include "testing/kafka.h"
 #include "sink/kafka_sink.h"
 #include "sink/sink_contract_test.h"
 
 namespace onceflow::sink::testing {
 namespace {
 
-using kafka::testing::CreateTestTopic;
-using kafka::testing::UniqueTopic;
+using ::onceflow::testing::CreateTestTopic;
+using ::onceflow::testing::UniqueTopic;
 
 class KafkaContractEnv {
  public:
@@ -50,7 +50,7 @@ class KafkaContractEnv {
                         const std::string& ranges) {
     const std::string progress = topic_ + "-progress";
     ASSERT_TRUE(CreateTestTopic(bootstrap_, progress, 1, {{"cleanup.policy", "compact"}}).ok());
-    auto producer = kafka::testing::TestProducer::Make(bootstrap_,
+    auto producer = ::onceflow::testing::TestProducer::Make(bootstrap_,
                                                        KafkaTransactionalId(pipeline, task));
     ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
     ASSERT_TRUE(producer->Begin().ok());

@@ -8,15 +8,15 @@
 #include <future>
 #include <thread>
 
-#include "kafka/kafka_test_util.h"
+#include "testing/kafka.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink {
 namespace {
 
-using kafka::testing::CreateTestTopic;
-using kafka::testing::ReadCommitted;
-using kafka::testing::UniqueTopic;
+using ::onceflow::testing::CreateTestTopic;
+using ::onceflow::testing::ReadCommitted;
+using ::onceflow::testing::UniqueTopic;
 
 class KafkaSinkTest : public ::testing::Test {
  protected:

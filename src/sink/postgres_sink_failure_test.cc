@@ -1,6 +1,6 @@
-// The PostgreSQL sink under failure: fault points, a crash half-way through a commit, a server
-// that is down, restarted or that drops the connection, concurrent commits and concurrent
-// first commits from two connections. Mirrors sqlite_sink_failure_test.cc.
+// The PostgreSQL sink under failure: a crash at every fault point, a server that is down,
+// restarted or that drops the connection, concurrent first commits from two connections. Fault
+// points that throw, a damaged progress row and concurrent commits: sql_sink_contract_test.h.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,53 +44,6 @@ class PostgresSinkFailureTest : public testing::PostgresSinkTestBase {
   std::string Balance() { return QueryOne("SELECT balance FROM accounts WHERE id = 1"); }
   std::string LedgerRows() { return QueryOne("SELECT count(*) FROM ledger"); }
 };
-
-class PostgresThrowingFaultPointTest : public PostgresSinkFailureTest,
-                                       public ::testing::WithParamInterface<const char*> {};
-
-TEST_P(PostgresThrowingFaultPointTest, ThrowWritesNothingAndARetryCommits) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(10, 0);
-  const std::vector<SinkRow> b1 = Deposits(10, 10);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, b0)),
-            CommitOutcome::kCommitted);
-  ASSERT_TRUE(faults::Arm(std::string(GetParam()) + "=throw").ok());
-  const TaskCommit t1 = Task("p", 0, 1, 1, {R(0, 10, 20)}, b1);
-  auto failed = CommitOne(sink.get(), t1);
-  ASSERT_FALSE(failed.has_value());
-  EXPECT_TRUE(failed.error().retryable());
-  EXPECT_NE(failed.error().message().find(GetParam()), std::string::npos);
-  EXPECT_EQ(Balance(), "10");
-  EXPECT_EQ(LedgerRows(), "10");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-10"});
-
-  faults::DisarmAll();
-  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kCommitted);
-  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(Balance(), "20");
-  EXPECT_EQ(LedgerRows(), "20");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:10-20"});
-}
-
-INSTANTIATE_TEST_SUITE_P(BeforeTheCommit, PostgresThrowingFaultPointTest,
-                         ::testing::Values("mid_sink_write", "before_sink_commit"));
-
-TEST_F(PostgresSinkFailureTest, ThrowAfterCommitKeepsTheDataAndTheRetryIsAlreadyCommitted) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(10, 0);
-  const TaskCommit t0 = Task("p", 0, 0, 1, {R(0, 0, 10)}, b0);
-  ASSERT_TRUE(faults::Arm("after_sink_commit=throw").ok());
-  auto failed = CommitOne(sink.get(), t0);
-  ASSERT_FALSE(failed.has_value());
-  EXPECT_TRUE(failed.error().retryable());
-  EXPECT_EQ(Balance(), "10");
-  faults::DisarmAll();
-  EXPECT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(Balance(), "10");
-  EXPECT_EQ(LedgerRows(), "10");
-}
 
 // A real crash (the process exits at the fault point, like kill -9) half-way through a commit
 // of many rows: the server rolls the open transaction back when the connection drops.
@@ -179,27 +132,6 @@ TEST_F(PostgresSinkFailureTest, AuthenticationFailureNamesTheUserNotThePassword)
   EXPECT_EQ((*sink)->Describe().find("s3cret-pw"), std::string::npos);
 }
 
-TEST_F(PostgresSinkFailureTest, UnreadableProgressRowIsCorruption) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(2, 0);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 4, 0, 1, {R(0, 0, 2)}, b0)),
-            CommitOutcome::kCommitted);
-  Query("UPDATE onceflow_progress SET ranges = '0:2-x'");
-  auto progress = sink->ReadProgress("p");
-  ASSERT_FALSE(progress.has_value());
-  EXPECT_TRUE(progress.error().IsCorruption()) << progress.error().ToString();
-  EXPECT_NE(progress.error().message().find("the progress row of pipeline 'p' task 4: bad "
-                                            "ranges '0:2-x'"),
-            std::string::npos)
-      << progress.error().message();
-  const std::vector<SinkRow> b1 = Deposits(2, 2);
-  auto outcome = CommitOne(sink.get(), Task("p", 4, 1, 1, {R(0, 2, 4)}, b1));
-  ASSERT_FALSE(outcome.has_value());
-  EXPECT_TRUE(outcome.error().IsCorruption());
-  EXPECT_EQ(Balance(), "2");
-}
-
 // A server of its own: restarted between batches, stopped during a commit, its backends killed.
 TEST_F(PostgresSinkFailureTest, ServerRestartAndLostConnectionsAreSurvivedExactlyOnce) {
   PrivatePostgres server;
@@ -266,50 +198,6 @@ TEST_F(PostgresSinkFailureTest, ServerRestartAndLostConnectionsAreSurvivedExactl
   EXPECT_EQ(balance(), "80");
   auto count = PgQuery(server.conninfo(), "SELECT count(*), count(DISTINCT pad) FROM ledger");
   EXPECT_EQ(count, std::vector<std::string>{"80|80"});
-}
-
-TEST_F(PostgresSinkFailureTest, ConcurrentCommitsOfFourTasksApplyEveryRowOnce) {
-  PostgresSinkOptions o = Bank();
-  o.init.push_back("CREATE UNIQUE INDEX IF NOT EXISTS ledger_once ON ledger(account, pad)");
-  auto sink = OpenSink(o);
-  ASSERT_NE(sink, nullptr);
-  constexpr int kTasks = 4;
-  constexpr int kBatches = 15;
-  constexpr int kRowsPerBatch = 40;
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(kTasks);
-  for (int task = 0; task < kTasks; ++task) {
-    threads.emplace_back([&, task] {
-      for (int batch = 0; batch < kBatches; ++batch) {
-        std::vector<SinkRow> rows;
-        for (int i = 0; i < kRowsPerBatch; ++i) {
-          const int64_t offset = int64_t{batch} * kRowsPerBatch + i;
-          rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
-                              {"pad", std::to_string(task) + "/" + std::to_string(offset)}},
-                          PartitionId(task), Offset(offset)});
-        }
-        const TaskCommit t = Task("p", task, batch, 1,
-                                  {R(task, int64_t{batch} * kRowsPerBatch,
-                                     int64_t{batch + 1} * kRowsPerBatch)},
-                                  rows);
-        for (CommitOutcome expected :
-             {CommitOutcome::kCommitted, CommitOutcome::kAlreadyCommitted}) {
-          auto outcome = CommitOne(sink.get(), t);
-          if (!outcome.has_value()) {
-            errors[task] = outcome.error().ToString();
-            return;
-          }
-          if (*outcome != expected) errors[task] = "unexpected outcome";
-        }
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  for (const std::string& e : errors) EXPECT_EQ(e, "");
-  const int total = kTasks * kBatches * kRowsPerBatch;
-  EXPECT_EQ(Balance(), std::to_string(total));
-  EXPECT_EQ(LedgerRows(), std::to_string(total));
-  EXPECT_EQ(QueryOne("SELECT count(*) FROM onceflow_dead_letters"), "0");
 }
 
 // Two processes' sinks (two connections) race to commit the same tasks' first batches, one as

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "sink/postgres_sink.h"
-#include "sink/postgres_test_util.h"
-#include "sink/sqlite_sink_test_util.h"
+#include "sink/sink_test_util.h"
+#include "testing/postgres.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink::testing {

@@ -1,7 +1,8 @@
 // The progress-row contract every sink keeps, written once and run against each sink (gtest's
 // type-parameterized tests): progress rows name their source and where each partition began, a
 // table (or marker) written by an older onceflow reads on with both unknown, a commit from
-// another source is refused naming both, and DeleteProgress forgets one pipeline.
+// another source is refused naming both, DeleteProgress forgets one pipeline, a replay is
+// already committed (also after a restart) and a gap refused, an older epoch is fenced.
 //
 // A sink's test file defines an environment class and instantiates the suite with it:
 //   namespace onceflow::sink::testing::contract {
@@ -27,38 +28,26 @@
 #include <vector>
 
 #include "sink/sink.h"
+#include "sink/sink_test_util.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink::testing::contract {
 
+// A task of epoch 1 that names its `source` (beside testing::Task, which names an epoch).
 inline TaskCommit Task(const std::string& pipeline, int32_t task, int64_t batch,
                        std::vector<TaskRange> ranges, std::string source,
                        std::span<const SinkRow> rows) {
-  TaskCommit t;
-  t.pipeline = pipeline;
-  t.task = task;
-  t.batch = BatchId(batch);
-  t.epoch = Epoch(1);
-  t.ranges = std::move(ranges);
+  TaskCommit t = testing::Task(pipeline, task, batch, /*epoch=*/1, std::move(ranges), rows);
   t.source = std::move(source);
-  t.rows = rows;
   return t;
 }
-
-inline Result<CommitOutcome> CommitOne(Sink* sink, const TaskCommit& t) {
-  ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink->Commit(std::span<const TaskCommit>(&t, 1)));
-  return outcomes.at(0);
-}
+using testing::Task;
 
 // The progress rows of `pipeline`, read through `sink`; fails the test on error.
 inline std::map<int32_t, TaskProgress> Read(Sink* sink, const std::string& pipeline) {
   auto progress = sink->ReadProgress(pipeline);
   EXPECT_TRUE(progress.has_value()) << progress.error().ToString();
   return progress.has_value() ? *progress : std::map<int32_t, TaskProgress>();
-}
-
-inline TaskRange R(int32_t partition, int64_t from, int64_t until) {
-  return {PartitionId(partition), Offset(from), Offset(until)};
 }
 
 template <typename Env>
@@ -223,10 +212,63 @@ TYPED_TEST_P(SinkContractTest, DeleteProgressForgetsOnlyThatPipeline) {
   EXPECT_EQ(kept.at(0).source, "log:b");
 }
 
+TYPED_TEST_P(SinkContractTest, ReplayIsAlreadyCommittedAndAGapIsRefused) {
+  const std::string p = this->env_.Pipeline("replay");
+  std::unique_ptr<Sink> sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  const TaskCommit b0 = Task(p, 0, 0, /*epoch=*/1, {R(0, 0, 10)}, this->Rows(1, 0, 0));
+  ASSERT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kCommitted);
+  // A retry, a speculative twin: the progress says it is there.
+  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
+  // A gap after it is refused, final, naming the offsets; nothing is recorded.
+  auto gap = CommitOne(sink.get(), Task(p, 0, 1, 1, {R(0, 12, 20)}, this->Rows(2, 0, 12)));
+  ASSERT_FALSE(gap.has_value());
+  EXPECT_EQ(gap.error().code(), StatusCode::kAborted) << gap.error().ToString();
+  EXPECT_FALSE(gap.error().retryable());
+  EXPECT_NE(gap.error().message().find(
+                "partition 0: gap: batch 1 starts at offset 12 but batch 0 ended at offset 10"),
+            std::string::npos)
+      << gap.error().message();
+  // A replay after a restart (a new sink) finds the stored progress too.
+  sink.reset();
+  sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
+  const auto progress = Read(sink.get(), p);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress.at(0).last_batch, BatchId(0));
+  EXPECT_EQ(progress.at(0).ranges, std::vector<TaskRange>{R(0, 0, 10)});
+}
+
+TYPED_TEST_P(SinkContractTest, OlderEpochIsFencedAndANewerOneTakesOver) {
+  const std::string p = this->env_.Pipeline("epoch");
+  std::unique_ptr<Sink> sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  ASSERT_EQ(CommitOne(sink.get(), Task(p, 0, 0, /*epoch=*/5, {R(0, 0, 1)}, this->Rows(1, 0, 0))),
+            CommitOutcome::kCommitted);
+  // A zombie of epoch 4 commits the next batch: fenced, and the progress stays epoch 5's.
+  auto zombie = CommitOne(sink.get(), Task(p, 0, 1, 4, {R(0, 1, 2)}, this->Rows(2, 0, 1)));
+  ASSERT_FALSE(zombie.has_value());
+  EXPECT_EQ(zombie.error().code(), StatusCode::kFenced) << zombie.error().ToString();
+  auto progress = Read(sink.get(), p);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress.at(0).last_batch, BatchId(0));
+  EXPECT_EQ(progress.at(0).epoch, Epoch(5));
+  // Epoch 6 goes on where epoch 5 ended.
+  ASSERT_EQ(CommitOne(sink.get(), Task(p, 0, 1, 6, {R(0, 1, 2)}, this->Rows(3, 0, 1))),
+            CommitOutcome::kCommitted);
+  progress = Read(sink.get(), p);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress.at(0).last_batch, BatchId(1));
+  EXPECT_EQ(progress.at(0).epoch, Epoch(6));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(SinkContractTest,
                             ProgressRowKeepsItsSourceAndWhereEachPartitionStarted,
                             ProgressOfAnOlderVersionReadsWithUnknownSourceAndStarts,
                             CommitFromAnotherSourceIsRefusedNamingBoth,
-                            DeleteProgressForgetsOnlyThatPipeline);
+                            DeleteProgressForgetsOnlyThatPipeline,
+                            ReplayIsAlreadyCommittedAndAGapIsRefused,
+                            OlderEpochIsFencedAndANewerOneTakesOver);
 
 }  // namespace onceflow::sink::testing::contract

@@ -1,12 +1,18 @@
-// The sink contract (sink_contract_test.h) on the SQLite sink.
+// The sink contracts (sink_contract_test.h, sql_sink_contract_test.h) on the SQLite sink, in a
+// database of each test's own.
 #include <sqlite3.h>
 
 #include "sink/sink_contract_test.h"
+#include "sink/sql_sink_contract_test.h"
+#include "sink/sql_sink_failure_contract_test.h"
 #include "sink/sqlite_sink.h"
-#include "util/file.h"
+#include "testing/sqlite_query.h"
+#include "testing/temp_dir.h"
 
 namespace onceflow::sink::testing {
 namespace {
+
+using contract::SqlSinkSetup;
 
 // The progress table as onceflow created it before it recorded sources and starts.
 constexpr char kOldProgressTable[] =
@@ -14,21 +20,24 @@ constexpr char kOldProgressTable[] =
     "last_batch INTEGER NOT NULL, epoch INTEGER NOT NULL, ranges TEXT NOT NULL, "
     "committed_at_ms INTEGER NOT NULL, PRIMARY KEY(pipeline, task))";
 
-class SqliteContractEnv {
+// A database file in a temporary directory.
+class SqliteEnvBase {
  public:
   void SetUp() {
-    char tmpl[] = "/tmp/onceflow-sink-contract-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/out.db";
+    dir_ = std::make_unique<::onceflow::testing::TempDir>("sink-contract");
+    ASSERT_FALSE(dir_->path().empty());
+    path_ = dir_->path() + "/out.db";
   }
-  void TearDown() { RemoveAll(dir_).IgnoreError(); }  // best effort
+  void TearDown() { dir_.reset(); }
 
-  std::unique_ptr<Sink> OpenSink() {
-    SqliteSinkOptions o;
+  // Runs SQL through a connection of the test's own; fails the test on an error.
+  void Exec(const std::string& sql) {
+    EXPECT_EQ(::onceflow::testing::SqliteExec(path_, sql), "") << sql;
+  }
+
+ protected:
+  std::unique_ptr<Sink> Open(SqliteSinkOptions o) {
     o.path = path_;
-    o.init = {"CREATE TABLE IF NOT EXISTS out(v INTEGER)"};
-    o.table = "out";
     auto sink = MakeSqliteSink(std::move(o));
     if (!sink.has_value()) {
       ADD_FAILURE() << sink.error().ToString();
@@ -41,6 +50,19 @@ class SqliteContractEnv {
     return std::move(*sink);
   }
 
+  std::unique_ptr<::onceflow::testing::TempDir> dir_;
+  std::string path_;
+};
+
+class SqliteContractEnv : public SqliteEnvBase {
+ public:
+  std::unique_ptr<Sink> OpenSink() {
+    SqliteSinkOptions o;
+    o.init = {"CREATE TABLE IF NOT EXISTS out(v INTEGER)"};
+    o.table = "out";
+    return Open(std::move(o));
+  }
+
   std::string Pipeline(const std::string& name) { return name; }
 
   void WriteOldProgress(const std::string& pipeline, int32_t task, int64_t batch, int64_t epoch,
@@ -49,20 +71,62 @@ class SqliteContractEnv {
     Exec("INSERT INTO onceflow_progress VALUES('" + pipeline + "', " + std::to_string(task) +
          ", " + std::to_string(batch) + ", " + std::to_string(epoch) + ", '" + ranges + "', 0)");
   }
+};
 
- private:
-  void Exec(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* error = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
-        << sql << ": " << (error != nullptr ? error : "");
-    sqlite3_free(error);
-    sqlite3_close(db);
+SqliteSinkOptions ToOptions(const SqlSinkSetup& setup) {
+  SqliteSinkOptions o;
+  o.init = setup.init;
+  o.mode = setup.mode;
+  o.table = setup.table;
+  o.key = setup.key;
+  o.statements = setup.statements;
+  return o;
+}
+
+class SqliteSqlEnv : public SqliteEnvBase {
+ public:
+  static constexpr int kOverdraftEvery = 7;
+  static constexpr int kConcurrentBatches = 25;
+
+  std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) { return Open(ToOptions(setup)); }
+  Result<std::unique_ptr<Sink>> MakeSink(const SqlSinkSetup& setup) {
+    SqliteSinkOptions o = ToOptions(setup);
+    o.path = path_;
+    return MakeSqliteSink(std::move(o));
+  }
+  std::vector<std::string> Query(const std::string& sql) {
+    return ::onceflow::testing::SqliteRows(path_, sql);
   }
 
-  std::string dir_;
-  std::string path_;
+  static SqlSinkSetup Bank() {
+    SqlSinkSetup o;
+    o.init = {"CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, "
+              "balance INTEGER NOT NULL CHECK(balance >= 0))",
+              "CREATE TABLE IF NOT EXISTS ledger(account INTEGER NOT NULL, amount INTEGER)",
+              "INSERT OR IGNORE INTO accounts VALUES(1, 100), (2, 0)"};
+    o.mode = SinkMode::kStatements;
+    o.statements = {"INSERT INTO ledger(account, amount) VALUES(:account, :amount)",
+                    "UPDATE accounts SET balance = balance + :amount WHERE id = :account"};
+    return o;
+  }
+  // Non-idempotent on purpose: a batch applied twice shows in the balance.
+  static SqlSinkSetup Deposits() {
+    SqlSinkSetup o;
+    o.init = {"CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER)",
+              "CREATE TABLE IF NOT EXISTS ledger(account INTEGER, amount INTEGER, pad TEXT)",
+              "INSERT OR IGNORE INTO accounts VALUES(1, 0)"};
+    o.mode = SinkMode::kStatements;
+    o.statements = {"INSERT INTO ledger(account, amount, pad) VALUES(:account, :amount, :pad)",
+                    "UPDATE accounts SET balance = balance + :amount WHERE id = :account"};
+    return o;
+  }
+  static std::string LedgerInOrder() { return "SELECT * FROM ledger ORDER BY rowid"; }
+  static std::string RawAsText() { return "raw"; }
+  static std::string CheckViolation() { return "CHECK constraint failed: balance >= 0"; }
+  static std::string JoinedInOrder(const std::string& column, const std::string& table) {
+    return "SELECT group_concat(" + column + ") FROM (SELECT " + column + " FROM " + table +
+           " ORDER BY rowid)";
+  }
 };
 
 }  // namespace
@@ -70,4 +134,6 @@ class SqliteContractEnv {
 
 namespace onceflow::sink::testing::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SinkContractTest, SqliteContractEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkContractTest, SqliteSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkFailureContractTest, SqliteSqlEnv);
 }  // namespace onceflow::sink::testing::contract

@@ -1,5 +1,6 @@
-// The SQLite sink under failure: fault points, a crash half-way through a commit, a sink that
-// is down or busy, concurrent commits.
+// The SQLite sink under failure: a fault point's count, a crash half-way through a commit, a
+// sink that is down, busy, replaced or not a database. Fault points before and after the commit,
+// a damaged progress row and concurrent commits: sql_sink_contract_test.h.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -10,13 +11,12 @@
 
 #include "sink/sqlite_sink.h"
 #include "sink/sqlite_sink_test_util.h"
+#include "util/file.h"
 
 namespace onceflow::sink {
 namespace {
 
 using testing::CommitOne;
-using testing::Query;
-using testing::QueryOne;
 using testing::R;
 using testing::Task;
 
@@ -46,56 +46,6 @@ class SqliteSinkFailureTest : public testing::SqliteSinkTestBase {
   std::string Balance() { return QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"); }
   std::string LedgerRows() { return QueryOne(path_, "SELECT count(*) FROM ledger"); }
 };
-
-class ThrowingFaultPointTest : public SqliteSinkFailureTest,
-                               public ::testing::WithParamInterface<const char*> {};
-
-TEST_P(ThrowingFaultPointTest, ThrowWritesNothingAndARetryCommits) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(10, 0);
-  const std::vector<SinkRow> b1 = Deposits(10, 10);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 10)}, b0)),
-            CommitOutcome::kCommitted);
-
-  ASSERT_TRUE(faults::Arm(std::string(GetParam()) + "=throw").ok());
-  const TaskCommit t1 = Task("p", 0, 1, 1, {R(0, 10, 20)}, b1);
-  auto failed = CommitOne(sink.get(), t1);
-  ASSERT_FALSE(failed.has_value());
-  EXPECT_TRUE(failed.error().retryable());
-  EXPECT_NE(failed.error().message().find(GetParam()), std::string::npos);
-  EXPECT_EQ(Balance(), "10");
-  EXPECT_EQ(LedgerRows(), "10");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-10"});
-
-  faults::DisarmAll();
-  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kCommitted);
-  EXPECT_EQ(CommitOne(sink.get(), t1), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(Balance(), "20");
-  EXPECT_EQ(LedgerRows(), "20");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:10-20"});
-}
-
-INSTANTIATE_TEST_SUITE_P(BeforeTheCommit, ThrowingFaultPointTest,
-                         ::testing::Values("mid_sink_write", "before_sink_commit"));
-
-TEST_F(SqliteSinkFailureTest, ThrowAfterCommitKeepsTheDataAndTheRetryIsAlreadyCommitted) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(10, 0);
-  const TaskCommit t0 = Task("p", 0, 0, 1, {R(0, 0, 10)}, b0);
-  ASSERT_TRUE(faults::Arm("after_sink_commit=throw").ok());
-  auto failed = CommitOne(sink.get(), t0);
-  ASSERT_FALSE(failed.has_value());
-  EXPECT_TRUE(failed.error().retryable());
-  EXPECT_EQ(Balance(), "10");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-10"});
-
-  faults::DisarmAll();
-  EXPECT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(Balance(), "10");
-  EXPECT_EQ(LedgerRows(), "10");
-}
 
 TEST_F(SqliteSinkFailureTest, MidSinkWriteFiresOnceHalfWayThroughTheRows) {
   auto sink = OpenSink(Bank());
@@ -194,33 +144,6 @@ TEST_F(SqliteSinkFailureTest, NotADatabaseIsCorruption) {
   EXPECT_NE(s.message().find(path_), std::string::npos);
 }
 
-TEST_F(SqliteSinkFailureTest, UnreadableProgressRowIsCorruption) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> b0 = Deposits(2, 0);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 4, 0, 1, {R(0, 0, 2)}, b0)),
-            CommitOutcome::kCommitted);
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "UPDATE onceflow_progress SET ranges = '0:2-x'", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(other);
-
-  auto progress = sink->ReadProgress("p");
-  ASSERT_FALSE(progress.has_value());
-  EXPECT_TRUE(progress.error().IsCorruption()) << progress.error().ToString();
-  EXPECT_NE(progress.error().message().find("the progress row of pipeline 'p' task 4: bad "
-                                            "ranges '0:2-x'"),
-            std::string::npos)
-      << progress.error().message();
-  const std::vector<SinkRow> b1 = Deposits(2, 2);
-  auto outcome = CommitOne(sink.get(), Task("p", 4, 1, 1, {R(0, 2, 4)}, b1));
-  ASSERT_FALSE(outcome.has_value());
-  EXPECT_TRUE(outcome.error().IsCorruption());
-  EXPECT_EQ(Balance(), "2");
-}
-
 TEST_F(SqliteSinkFailureTest, DatabaseFileDeletedUnderTheSinkIsRefusedBeforeTheCommit) {
   auto sink = OpenSink(Bank());
   ASSERT_NE(sink, nullptr);
@@ -283,55 +206,6 @@ TEST_F(SqliteSinkFailureTest, BusyDatabaseIsARetryableBusyAndWritesNothing) {
   EXPECT_EQ(Balance(), "0");
   EXPECT_EQ(CommitOne(sink.get(), t0), CommitOutcome::kCommitted);
   EXPECT_EQ(Balance(), "5");
-}
-
-TEST_F(SqliteSinkFailureTest, ConcurrentCommitsOfFourTasksApplyEveryRowOnce) {
-  SqliteSinkOptions o = Bank();
-  o.init.push_back("CREATE UNIQUE INDEX IF NOT EXISTS ledger_once ON ledger(account, pad)");
-  auto sink = OpenSink(o);
-  ASSERT_NE(sink, nullptr);
-  constexpr int kTasks = 4;
-  constexpr int kBatches = 25;
-  constexpr int kRowsPerBatch = 40;
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(kTasks);
-  for (int task = 0; task < kTasks; ++task) {
-    threads.emplace_back([&, task] {
-      for (int batch = 0; batch < kBatches; ++batch) {
-        std::vector<SinkRow> rows;
-        for (int i = 0; i < kRowsPerBatch; ++i) {
-          const int64_t offset = int64_t{batch} * kRowsPerBatch + i;
-          rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
-                              {"pad", std::to_string(task) + "/" + std::to_string(offset)}},
-                          PartitionId(task), Offset(offset)});
-        }
-        const TaskCommit t = Task("p", task, batch, 1,
-                                  {R(task, int64_t{batch} * kRowsPerBatch,
-                                     int64_t{batch + 1} * kRowsPerBatch)},
-                                  rows);
-        // Every batch twice, as a speculative twin would.
-        for (CommitOutcome expected :
-             {CommitOutcome::kCommitted, CommitOutcome::kAlreadyCommitted}) {
-          auto outcome = CommitOne(sink.get(), t);
-          if (!outcome.has_value()) {
-            errors[task] = outcome.error().ToString();
-            return;
-          }
-          if (*outcome != expected) errors[task] = "unexpected outcome";
-        }
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  for (const std::string& e : errors) EXPECT_EQ(e, "");
-  const int total = kTasks * kBatches * kRowsPerBatch;
-  EXPECT_EQ(Balance(), std::to_string(total));
-  EXPECT_EQ(LedgerRows(), std::to_string(total));
-  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM onceflow_dead_letters"), "0");
-  const std::string last = std::to_string((kBatches - 1) * kRowsPerBatch) + "-" +
-                           std::to_string(kBatches * kRowsPerBatch);
-  EXPECT_EQ(Progress(), (std::vector<std::string>{"0:24:1:0:" + last, "1:24:1:1:" + last,
-                                                  "2:24:1:2:" + last, "3:24:1:3:" + last}));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// The SQLite sink's modes and the progress-row protocol: exact table contents, duplicates,
-// fencing, gaps and overlaps, dead letters, option errors.
+// The SQLite sink's own behaviour: its modes' exact table contents and types, option and open
+// errors, the WAL off the commit path. The commit contract it shares with PostgreSQL
+// (duplicates, fencing, claims, gaps, dead letters) is sql_sink_contract_test.h.
 #include "sink/sqlite_sink.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +9,6 @@
 #include <chrono>
 #include <thread>
 
-#include "sink/claim_test_util.h"
 #include "sink/sqlite_checkpointer.h"
 
 #include "sink/sqlite_sink_test_util.h"
@@ -17,8 +17,6 @@ namespace onceflow::sink {
 namespace {
 
 using testing::CommitOne;
-using testing::Query;
-using testing::QueryOne;
 using testing::R;
 using testing::Task;
 
@@ -107,24 +105,6 @@ TEST_F(SqliteSinkTest, UpsertUpdatesRowsByKey) {
   EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:2-4"});
 }
 
-TEST_F(SqliteSinkTest, UpsertRowWithoutItsKeyIsADeadLetter) {
-  SqliteSinkOptions o;
-  o.init = {"CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)"};
-  o.mode = SinkMode::kUpsert;
-  o.table = "kv";
-  o.key = {"k"};
-  auto sink = OpenSink(o);
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = {{Row{{"k", "a"}, {"v", int64_t{1}}}, PartitionId(0), Offset(0)},
-                                     {Row{{"v", int64_t{2}}}, PartitionId(0), Offset(1)}};
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(Query(path_, "SELECT * FROM kv"), std::vector<std::string>{"a|1"});
-  EXPECT_EQ(Query(path_, "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters"),
-            std::vector<std::string>{
-                "0|1|{\"v\":2}|upsert into kv: the row has no field 'k' for the key column"});
-}
-
 // Upsert writes a batch's rows in key order (for the index's locality): the later of two rows
 // with one key must still win, and row errors must still name their own rows, in row order.
 TEST_F(SqliteSinkTest, UpsertInKeyOrderKeepsTheLastRowPerKeyAndEachRowsError) {
@@ -174,112 +154,6 @@ TEST_F(SqliteSinkTest, StatementsBindNamedParametersPerRow) {
             (std::vector<std::string>{"1|5", "2|7", "1|-3"}));
 }
 
-TEST_F(SqliteSinkTest, SameBatchTwiceIsAlreadyCommittedAndNotAppliedAgain) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
-  const TaskCommit b0 = Task("p", 0, 0, 1, {R(0, 0, 2)}, rows);
-  ASSERT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kCommitted);
-  // A retry, a speculative twin, a replay after a crash: all find the progress row.
-  for (int i = 0; i < 3; ++i) {
-    auto outcome = CommitOne(sink.get(), b0);
-    ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
-    EXPECT_EQ(*outcome, CommitOutcome::kAlreadyCommitted);
-  }
-  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
-            (std::vector<std::string>{"1|110", "2|20"}));
-  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "2");
-
-  // An older batch after a newer one is already committed too.
-  const std::vector<SinkRow> more = Transfers({{1, 1}}, 2);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 2, 3)}, more)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "111");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:1:0:2-3"});
-
-  // The same after a restart: the progress row is durable.
-  sink.reset();
-  sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "111");
-}
-
-TEST_F(SqliteSinkTest, ReplayWithOtherRangesIsRefused) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
-            CommitOutcome::kCommitted);
-  auto replay = CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows));
-  ASSERT_FALSE(replay.has_value());
-  EXPECT_NE(replay.error().message().find("not deterministic"), std::string::npos)
-      << replay.error().ToString();
-  EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "2");
-}
-
-TEST_F(SqliteSinkTest, OlderEpochIsFencedAndWritesNothing) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = Transfers({{1, 10}});
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 2, {R(0, 0, 1)}, rows)),
-            CommitOutcome::kCommitted);
-  // A zombie of epoch 1 commits the next batch, and also an old one.
-  const std::vector<SinkRow> zombie = Transfers({{1, 1000}}, 1);
-  for (int64_t batch : {1, 0}) {
-    auto outcome = CommitOne(sink.get(), Task("p", 0, batch, 1, {R(0, 1, 2)}, zombie));
-    ASSERT_FALSE(outcome.has_value());
-    EXPECT_EQ(outcome.error().code(), StatusCode::kFenced) << outcome.error().ToString();
-    EXPECT_NE(outcome.error().message().find("epoch 1 is fenced by epoch 2"), std::string::npos)
-        << outcome.error().message();
-  }
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "110");
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:2:0:0-1"});
-  // A newer epoch takes over.
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 3, {R(0, 1, 2)}, zombie)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(Progress(), std::vector<std::string>{"0:1:3:0:1-2"});
-}
-
-TEST_F(SqliteSinkTest, ClaimFencesOlderEpochsAndKeepsEveryTasksProgress) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  testing::CheckClaim(sink.get(), [&] { return Progress(); });
-  // 100 + 10, then the new owner's 1 and 2: the zombie's 1000s never landed.
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "113");
-}
-
-TEST_F(SqliteSinkTest, GapAndOverlapAreRefusedAndWriteNothing) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = Transfers({{1, 10}});
-  ASSERT_EQ(CommitOne(sink.get(), Task("bank", 3, 0, 1, {R(0, 0, 20), R(1, 0, 5)}, rows)),
-            CommitOutcome::kCommitted);
-  struct Case {
-    TaskRange range;
-    const char* expected;
-  };
-  for (const Case& c :
-       {Case{R(1, 7, 9), "pipeline 'bank' task 3 partition 1: gap: batch 1 starts at offset 7 "
-                         "but batch 0 ended at offset 5"},
-        Case{R(0, 15, 30), "pipeline 'bank' task 3 partition 0: overlap: batch 1 starts at "
-                           "offset 15 but batch 0 ended at offset 20"}}) {
-    auto outcome = CommitOne(sink.get(), Task("bank", 3, 1, 1, {c.range}, rows));
-    ASSERT_FALSE(outcome.has_value());
-    EXPECT_EQ(outcome.error().code(), StatusCode::kAborted);
-    EXPECT_FALSE(outcome.error().retryable());
-    EXPECT_NE(outcome.error().message().find(c.expected), std::string::npos)
-        << outcome.error().message();
-  }
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "110");
-  EXPECT_EQ(Progress("bank"), std::vector<std::string>{"3:0:1:0:0-20,1:0-5"});
-  // Contiguous ranges, and a partition the task had not read before, are accepted.
-  ASSERT_EQ(CommitOne(sink.get(), Task("bank", 3, 1, 1, {R(0, 20, 21), R(7, 3, 4)}, rows)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts WHERE id = 1"), "120");
-}
-
 TEST_F(SqliteSinkTest, BadRowGoesToDeadLettersAndTheRestCommits) {
   auto sink = OpenSink(AppendOrders());
   ASSERT_NE(sink, nullptr);
@@ -301,79 +175,6 @@ TEST_F(SqliteSinkTest, BadRowGoesToDeadLettersAndTheRestCommits) {
           "constraint failed: orders.id",
           "p|0|2|43|blob|FF007B|not JSON"}));
   EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:2:40-44"});
-}
-
-TEST_F(SqliteSinkTest, StatementsRowWithoutAParameterFieldIsADeadLetter) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  std::vector<SinkRow> rows = Transfers({{1, 10}, {2, 20}});
-  rows[1].row.Remove("amount");
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, rows)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
-            (std::vector<std::string>{"1|110", "2|0"}));
-  EXPECT_EQ(QueryOne(path_, "SELECT \"offset\" || ' ' || raw || ' ' || error "
-                            "FROM onceflow_dead_letters"),
-            "1 {\"account\":2} statement 1 (INSERT INTO ledger(account, amount) VALUES(:account, "
-            ":amount)): the row has no field 'amount' for parameter :amount");
-}
-
-TEST_F(SqliteSinkTest, MultiStatementRowThatFailsHalfWayLeavesNoPartialEffect) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  // The second row's ledger INSERT runs, then its UPDATE breaks CHECK(balance >= 0).
-  const std::vector<SinkRow> rows = Transfers({{1, -30}, {2, -5}, {1, -20}});
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(Query(path_, "SELECT * FROM accounts ORDER BY id"),
-            (std::vector<std::string>{"1|50", "2|0"}));
-  EXPECT_EQ(Query(path_, "SELECT * FROM ledger ORDER BY rowid"),
-            (std::vector<std::string>{"1|-30", "1|-20"}));
-  EXPECT_EQ(QueryOne(path_, "SELECT \"offset\" || ' ' || error FROM onceflow_dead_letters"),
-            "1 statement 2 (UPDATE accounts SET balance = balance + :amount WHERE id = "
-            ":account): CHECK constraint failed: balance >= 0");
-}
-
-TEST_F(SqliteSinkTest, ManyBadRowsAmongGoodOnesEachLeaveNothingAndTheRestCommitOnce) {
-  SqliteSinkOptions o;
-  o.init = {"CREATE TABLE accounts(id INTEGER PRIMARY KEY, balance INTEGER CHECK(balance >= 0))",
-            "CREATE TABLE journal(seq INTEGER, amount INTEGER)",
-            "INSERT INTO accounts VALUES(1, 0)"};
-  o.mode = SinkMode::kStatements;
-  o.statements = {"INSERT INTO journal(seq, amount) VALUES(:seq, :amount)",
-                  "UPDATE accounts SET balance = balance + :amount WHERE id = 1"};
-  auto sink = OpenSink(o);
-  ASSERT_NE(sink, nullptr);
-  // Over several of the writer's savepoint chunks: overdrafts that fail in the second
-  // statement after the first ran, rows without a field, a long good stretch, a bad last row.
-  const int kRows = 1500;
-  std::vector<SinkRow> rows;
-  std::string good;
-  std::string bad;
-  int64_t balance = 0;
-  for (int i = 0; i < kRows; ++i) {
-    Row row{{"seq", int64_t{i}}, {"amount", int64_t{1}}};
-    const bool overdraft = (i < 700 && i % 7 == 3) || i == 1300 || i == kRows - 1;
-    const bool missing = i % 50 == 10;
-    if (overdraft) row.Set("amount", int64_t{-1000000});
-    if (missing) row.Remove("amount");
-    if (overdraft || missing) {
-      bad += (bad.empty() ? "" : ",") + std::to_string(i);
-    } else {
-      good += (good.empty() ? "" : ",") + std::to_string(i);
-      ++balance;
-    }
-    rows.push_back({std::move(row), PartitionId(0), Offset(i)});
-  }
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, kRows)}, rows)),
-            CommitOutcome::kCommitted);
-  EXPECT_EQ(QueryOne(path_, "SELECT balance FROM accounts"), std::to_string(balance));
-  EXPECT_EQ(QueryOne(path_, "SELECT group_concat(seq) FROM (SELECT seq FROM journal ORDER BY "
-                            "rowid)"),
-            good);
-  EXPECT_EQ(QueryOne(path_, "SELECT group_concat(\"offset\") FROM (SELECT \"offset\" FROM "
-                            "onceflow_dead_letters ORDER BY rowid)"),
-            bad);
 }
 
 TEST_F(SqliteSinkTest, SeveralTasksInOneCommit) {
@@ -408,24 +209,6 @@ TEST_F(SqliteSinkTest, SeveralTasksInOneCommit) {
   EXPECT_EQ(fenced.error().code(), StatusCode::kFenced);
   EXPECT_EQ(QueryOne(path_, "SELECT count(*) FROM ledger"), "3");
   EXPECT_EQ(Progress(), (std::vector<std::string>{"0:1:5:0:1-1", "1:0:1:1:0-2"}));
-}
-
-TEST_F(SqliteSinkTest, BadCommitArgumentsAreRefused) {
-  auto sink = OpenSink(Bank());
-  ASSERT_NE(sink, nullptr);
-  const std::vector<TaskCommit> twice = {Task("p", 0, 0, 1, {}, {}), Task("p", 0, 1, 1, {}, {})};
-  auto outcome = sink->Commit(twice);
-  ASSERT_FALSE(outcome.has_value());
-  EXPECT_NE(outcome.error().message().find("pipeline 'p' task 0 appears twice"),
-            std::string::npos);
-  for (const TaskCommit& bad :
-       {Task("p", 0, 0, 1, {R(0, 5, 4)}, {}), Task("p", 0, 0, 1, {R(0, 0, 1), R(0, 1, 2)}, {}),
-        Task("", 0, 0, 1, {}, {}), Task("p", 0, -1, 1, {}, {})}) {
-    auto result = CommitOne(sink.get(), bad);
-    ASSERT_FALSE(result.has_value());
-    EXPECT_TRUE(result.error().IsInvalidArgument()) << result.error().ToString();
-  }
-  EXPECT_TRUE(Progress().empty());
 }
 
 TEST_F(SqliteSinkTest, OptionErrorsNameTheOption) {
@@ -560,17 +343,6 @@ TEST_F(SqliteSinkTest, WalIsCheckpointedOffTheCommitPath) {
   EXPECT_EQ(QueryOne(path_, "SELECT COUNT(*) || ':' || COUNT(DISTINCT id) || ':' || SUM(id) "
                             "FROM orders"),
             "20000:20000:199990000");
-}
-
-TEST_F(SqliteSinkTest, UseBeforeOpenIsAnError) {
-  SqliteSinkOptions o = AppendOrders();
-  o.path = path_;
-  auto sink = MakeSqliteSink(o);
-  ASSERT_TRUE(sink.has_value());
-  EXPECT_FALSE((*sink)->ReadProgress("p").has_value());
-  auto outcome = CommitOne(sink->get(), Task("p", 0, 0, 1, {}, {}));
-  ASSERT_FALSE(outcome.has_value());
-  EXPECT_NE(outcome.error().message().find("not open"), std::string::npos);
 }
 
 }  // namespace

@@ -9,14 +9,14 @@
 #include <map>
 #include <thread>
 
-#include "kafka/kafka_test_util.h"
+#include "testing/kafka.h"
 
 namespace onceflow::source {
 namespace {
 
-using kafka::testing::CreateTestTopic;
-using kafka::testing::TestProducer;
-using kafka::testing::UniqueTopic;
+using ::onceflow::testing::CreateTestTopic;
+using ::onceflow::testing::TestProducer;
+using ::onceflow::testing::UniqueTopic;
 
 // (offset, value) of each record of the range.
 using Read = std::vector<std::pair<int64_t, std::string>>;
@@ -225,7 +225,8 @@ TEST(KafkaSourceTest, NewPartitionsArePickedUpAndWaitWakesOnData) {
   ASSERT_TRUE(source.has_value());
   auto admin = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap, {});
   ASSERT_TRUE(admin.has_value());
-  ASSERT_TRUE(kafka::AddPartitions(admin->get(), topic, 3, kafka::testing::kTimeout).ok());
+  ASSERT_TRUE(
+      kafka::AddPartitions(admin->get(), topic, 3, ::onceflow::testing::kKafkaTimeout).ok());
   auto end = (*source)->EndOffsets();
   ASSERT_TRUE(end.has_value()) << end.error().ToString();
   EXPECT_EQ(end->size(), 3u);
@@ -263,8 +264,8 @@ bool PollUntil(const std::vector<KafkaSource*>& sources,
 
 TEST(KafkaSourceTest, GroupMembersSplitThePartitionsAndTheSurvivorTakesThemAllWithANewerEpoch) {
   ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
-  const std::string topic = kafka::testing::UniqueTopic("src-group");
-  ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, topic, 4).ok());
+  const std::string topic = ::onceflow::testing::UniqueTopic("src-group");
+  ASSERT_TRUE(::onceflow::testing::CreateTestTopic(bootstrap, topic, 4).ok());
   auto open = [&] {
     KafkaSourceOptions o;
     o.bootstrap = bootstrap;

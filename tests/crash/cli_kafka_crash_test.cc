@@ -9,9 +9,10 @@
 #include <random>
 #include <thread>
 
-#include "cli/cli_kafka_test_util.h"
+#include "testing/kafka_pipeline_test_base.h"
+#include "testing/kill_loop.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 constexpr int kCrashExitCode = 86;
@@ -42,23 +43,25 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
   constexpr int kKills = 10;
   // Start-up (connections, reading the progress markers, init_transactions) takes ~0.4 s, so
   // the delays cover it and the batches after it.
-  std::uniform_int_distribution<int> delay_ms(100, 1500);
-  int kills = 0, finished = 0, kills_mid_run = 0;
-  while (kills < kKills) {
-    Process run({"run", toml_, "--until-caught-up", "--data", data_, "--progress-interval",
-                 "0.000001"},
-                "/dev/null", TempPath("out"), TempPath("err"));
-    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
-    if (code != -1) {
-      ASSERT_EQ(code, 0) << run.err();
-      ++finished;
-      Produce(400);  // it caught up first: give the next run work
-      continue;
-    }
-    ++kills;
-    // A progress line per committed batch: was this kill after the run's first commit?
-    if (run.err().find(" batches, ") != std::string::npos) ++kills_mid_run;
-  }
+  int kills_mid_run = 0;
+  const KillLoopResult loop = RunKillLoop(
+      {.kills = kKills,
+       .min_delay = std::chrono::milliseconds(100),
+       .max_delay = std::chrono::milliseconds(1500),
+       .seed = rng()},
+      [&] {
+        return std::make_unique<Process>(
+            std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_,
+                                     "--progress-interval", "0.000001"},
+            "/dev/null", TempPath("out"), TempPath("err"));
+      },
+      [&] { Produce(400); },  // it caught up first: give the next run work
+      [&](int, Process& run) {
+        // A progress line per committed batch: was this kill after the run's first commit?
+        if (run.err().find(" batches, ") != std::string::npos) ++kills_mid_run;
+      });
+  if (HasFatalFailure()) return;
+  const int kills = loop.kills, finished = loop.finished;
 
   // 3. A clean run catches up; the output holds every record exactly once.
   RunResult last = RunPipeline({"--until-caught-up"});
@@ -70,4 +73,4 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

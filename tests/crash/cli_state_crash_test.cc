@@ -9,15 +9,14 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_pipeline_test_util.h"
-#include "engine/state_test_util.h"
+#include "testing/kill_loop.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/purchases.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
-
-using engine::testing::MakePurchases;
-using engine::testing::ProducePurchases;
-using engine::testing::Purchase;
 
 constexpr int kKills = 12;
 
@@ -42,27 +41,6 @@ table = "spend"
 key = ["user"]
 )toml";
 
-std::vector<std::vector<std::string>> QueryText(const std::string& db, const std::string& sql) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3* h = nullptr;
-  if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        std::vector<std::string> row;
-        for (int c = 0; c < sqlite3_column_count(st); ++c) {
-          const unsigned char* t = sqlite3_column_text(st, c);
-          row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
-        }
-        rows.push_back(std::move(row));
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(h);
-  return rows;
-}
-
 class CliStateCrashTest : public CliTestBase {
  protected:
   void SetUp() override {
@@ -82,23 +60,20 @@ class CliStateCrashTest : public CliTestBase {
   void KillLoop(int kills, const std::function<void()>& more) {
     const uint64_t seed = std::random_device{}();
     SCOPED_TRACE("seed " + std::to_string(seed));
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> delay_ms(20, 300);
-    int killed = 0, finished = 0;
-    while (killed < kills) {
-      Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                  TempPath("out"), TempPath("err"));
-      const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
-      if (code != -1) {
-        ASSERT_EQ(code, 0) << run.err();
-        ++finished;
-        more();
-        continue;
-      }
-      ++killed;
-      RunResult v = RunVerb("verify");
-      ASSERT_EQ(v.exit_code, 0) << "after kill " << killed << ":\n" << v.out << v.err;
-    }
+    const KillLoopResult loop = RunKillLoop(
+        {.kills = kills, .seed = seed},
+        [&] {
+          return std::make_unique<Process>(
+              std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_},
+              "/dev/null", TempPath("out"), TempPath("err"));
+        },
+        more,
+        [&](int kill, Process&) {
+          RunResult v = RunVerb("verify");
+          ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
+        });
+    if (HasFatalFailure()) return;
+    const int killed = loop.kills, finished = loop.finished;
     // How far the killed runs got (the kills must land among batches, not only at start-up).
     std::string progress;
     for (const std::string& line : SplitLines(RunVerb("status").out)) {
@@ -127,8 +102,8 @@ TEST_F(CliStateCrashTest, RunningCountPerKeyIsExactAfterSigkills) {
   produce(8000);
   KillLoop(kKills, [&] { produce(2000); });
   if (HasFatalFailure()) return;
-  auto expected = engine::testing::CountAndSum(purchases_);
-  auto rows = QueryText(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
+  auto expected = CountAndSum(purchases_);
+  auto rows = SqliteTextRows(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
   ASSERT_EQ(rows.size(), expected.size());
   for (const auto& r : rows) {
     EXPECT_EQ(std::stoll(r[1]), expected[r[0]].first) << r[0];
@@ -151,8 +126,8 @@ TEST_F(CliStateCrashTest, CrashBetweenSinkAndStateCommitThenRecoveryIsExact) {
             std::string::npos)
       << recovered.err;
   EXPECT_NE(recovered.err.find("(1 replayed at recovery)"), std::string::npos) << recovered.err;
-  auto expected = engine::testing::CountAndSum(purchases_);
-  auto rows = QueryText(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
+  auto expected = CountAndSum(purchases_);
+  auto rows = SqliteTextRows(db_, "SELECT user, purchases, spent FROM spend ORDER BY user");
   ASSERT_EQ(rows.size(), expected.size());
   for (const auto& r : rows) {
     EXPECT_EQ(std::stoll(r[1]), expected[r[0]].first) << r[0];
@@ -197,7 +172,7 @@ key = ["user", "window_start"]
   const int64_t watermark = max_ts - 500;
   std::vector<std::vector<std::string>> expected;
   std::map<std::pair<int64_t, std::string>, std::pair<int64_t, int64_t>> sorted;
-  for (const auto& [k, v] : engine::testing::WindowSums(purchases_, 1000)) {
+  for (const auto& [k, v] : WindowSums(purchases_, 1000)) {
     if (std::get<1>(k) + 1000 <= watermark) sorted[{std::get<1>(k), std::get<0>(k)}] = v;
   }
   for (const auto& [k, v] : sorted) {
@@ -205,11 +180,11 @@ key = ["user", "window_start"]
                         std::to_string(v.first), std::to_string(v.second)});
   }
   EXPECT_GT(expected.size(), 100u);
-  EXPECT_EQ(QueryText(db_, "SELECT user, window_start, window_end, n, total FROM windows "
+  EXPECT_EQ(SqliteTextRows(db_, "SELECT user, window_start, window_end, n, total FROM windows "
                            "ORDER BY window_start, user"),
             expected);
-  EXPECT_EQ(QueryText(db_, "SELECT COUNT(*) FROM onceflow_dead_letters")[0][0], "0");
+  EXPECT_EQ(SqliteTextRows(db_, "SELECT COUNT(*) FROM onceflow_dead_letters")[0][0], "0");
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <thread>
 
-#include "cli/cli_kafka_test_util.h"
+#include "testing/kafka_pipeline_test_base.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 const std::string kScript = std::string(ONCEFLOW_SOURCE_DIR) + "/scripts/services/kafka.sh";
@@ -90,4 +90,4 @@ TEST_F(CliKafkaRestartTest, ABrokerRestartMidRunLosesAndDoublesNothing) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -9,9 +9,12 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_pipeline_test_util.h"
+#include "testing/kill_loop.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 class CliCrashTest : public LedgerCliTestBase {
@@ -27,31 +30,32 @@ void CliCrashTest::KillLoop(int kills_wanted, const std::string& commit_mode) {
   Produce(20000, /*accounts=*/300);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(20, 300);
-
-  int kills = 0, finished = 0;
-  while (kills < kKills) {
-    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                TempPath("out"), TempPath("err"));
-    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
+  auto trace = [&](const char* what) {
     if (std::getenv("CRASH_TEST_TRACE") != nullptr) {
-      std::printf("run %s: %s\n", code == 0 ? "finished" : "killed",
-                  RunVerb("status").out.c_str());
+      std::printf("run %s: %s\n", what, RunVerb("status").out.c_str());
     }
-    if (code != -1) {
-      // It finished first: keep it busy with more transfers.
-      ASSERT_EQ(code, 0) << run.err();
-      ++finished;
-      Produce(3000, 300);
-      continue;
-    }
-    ++kills;
-    // Whatever the moment, the sink and the checkpoint agree (the batch in flight is either
-    // wholly in the sink or not at all).
-    RunResult v = RunVerb("verify");
-    ASSERT_EQ(v.exit_code, 0) << "after kill " << kills << ":\n" << v.out << v.err;
-  }
+  };
+  const KillLoopResult loop = RunKillLoop(
+      {.kills = kKills, .seed = seed},
+      [&] {
+        return std::make_unique<Process>(
+            std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_},
+            "/dev/null", TempPath("out"), TempPath("err"));
+      },
+      [&] {
+        // It finished first: keep it busy with more transfers.
+        trace("finished");
+        Produce(3000, 300);
+      },
+      [&](int kill, Process&) {
+        trace("killed");
+        // Whatever the moment, the sink and the checkpoint agree (the batch in flight is either
+        // wholly in the sink or not at all).
+        RunResult v = RunVerb("verify");
+        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
+      });
+  if (HasFatalFailure()) return;
+  const int kills = loop.kills, finished = loop.finished;
   std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
               transfers_.size());
   RunResult last = RunVerb("run", {"--until-caught-up"});
@@ -72,4 +76,4 @@ TEST_F(CliCrashTest, TwentySigkillsAtRandomMomentsLeaveAnExactLedger) { KillLoop
 TEST_F(CliCrashTest, TenSigkillsWithPerTaskCommitsLeaveAnExactLedger) { KillLoop(10, "task"); }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -14,27 +14,20 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_test_util.h"
-#include "kafka/kafka_test_util.h"
-#include "sink/postgres_test_util.h"
+#include "testing/cli_test_base.h"
+#include "testing/kafka.h"
+#include "testing/postgres.h"
+#include "testing/service_script.h"
+#include "util/file.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
 
 // `scripts/services/kafka.sh ARGS`; its stdout's last line ("" on failure).
 std::string KafkaScript(const std::string& args) {
-  const std::string cmd =
-      "bash '" + std::string(ONCEFLOW_SOURCE_DIR) + "/scripts/services/kafka.sh' " + args;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return "";
-  std::string out, line;
-  char buf[512];
-  while (std::fgets(buf, sizeof(buf), f) != nullptr) out += buf;
-  const int rc = ::pclose(f);
-  if (rc != 0) return "";
-  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const std::string out = RunServiceScript("kafka.sh", args);
   const size_t nl = out.rfind('\n');
   return nl == std::string::npos ? out : out.substr(nl + 1);
 }
@@ -95,7 +88,7 @@ statements = [
 
   // Appends `n` transfers with the next ids, spread over the topic's 3 partitions.
   void Produce(const std::string& bootstrap, int n, std::mt19937_64* rng) {
-    auto producer = kafka::testing::TestProducer::Make(bootstrap);
+    auto producer = TestProducer::Make(bootstrap);
     ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
     std::uniform_int_distribution<int64_t> account(1, 150), amount(1, 500);
     for (int i = 0; i < n; ++i) {
@@ -191,7 +184,7 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   ASSERT_FALSE(broker.bootstrap().empty()) << "the private broker did not start";
   onceflow::testing::PrivatePostgres server;
   ASSERT_FALSE(server.conninfo().empty()) << "the private server did not start";
-  ASSERT_TRUE(kafka::testing::CreateTestTopic(broker.bootstrap(), "transfers", 3).ok());
+  ASSERT_TRUE(CreateTestTopic(broker.bootstrap(), "transfers", 3).ok());
   WriteToml(broker.bootstrap(), server.conninfo());
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -243,4 +236,4 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

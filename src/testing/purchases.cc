@@ -1,28 +1,14 @@
-// Shared by the keyed-state tests: a purchases workload (user, amount, event time) in the
-// embedded log, and the exact results a count/sum per user or per tumbling window must show.
-#pragma once
+// The purchases workload.
+#include "testing/purchases.h"
 
-#include <map>
 #include <random>
-#include <string>
-#include <tuple>
-#include <vector>
 
 #include "log/topic.h"
-#include "onceflow/record.h"
 
-namespace onceflow::engine::testing {
+namespace onceflow::testing {
 
-struct Purchase {
-  std::string user;
-  int64_t amount;
-  int64_t ts;  // event time, ms
-};
-
-// Appends purchases to `topic` (created with `partitions` if new), partitioned by user, in
-// the given order.
-inline void ProducePurchases(const std::string& data_dir, const std::string& topic,
-                             int partitions, const std::vector<Purchase>& purchases) {
+void ProducePurchases(const std::string& data_dir, const std::string& topic, int partitions,
+                      const std::vector<Purchase>& purchases) {
   auto t = log::Topic::Open(data_dir, topic);
   if (!t.has_value()) {
     log::TopicConfig c;
@@ -49,10 +35,8 @@ inline void ProducePurchases(const std::string& data_dir, const std::string& top
   }
 }
 
-// n purchases by `users` users; event times increase by about `step_ms` per record, with a
-// jitter of up to `disorder_ms` backwards (out-of-order input).
-inline std::vector<Purchase> MakePurchases(int n, int users, uint64_t seed, int64_t start_ts = 0,
-                                           int64_t step_ms = 10, int64_t disorder_ms = 0) {
+std::vector<Purchase> MakePurchases(int n, int users, uint64_t seed, int64_t start_ts,
+                                    int64_t step_ms, int64_t disorder_ms) {
   std::mt19937_64 rng(seed);
   std::vector<Purchase> out;
   for (int i = 0; i < n; ++i) {
@@ -63,8 +47,7 @@ inline std::vector<Purchase> MakePurchases(int n, int users, uint64_t seed, int6
   return out;
 }
 
-// user -> (count, sum).
-inline std::map<std::string, std::pair<int64_t, int64_t>> CountAndSum(
+std::map<std::string, std::pair<int64_t, int64_t>> CountAndSum(
     const std::vector<Purchase>& purchases) {
   std::map<std::string, std::pair<int64_t, int64_t>> m;
   for (const Purchase& p : purchases) {
@@ -74,12 +57,11 @@ inline std::map<std::string, std::pair<int64_t, int64_t>> CountAndSum(
   return m;
 }
 
-inline int64_t FloorTo(int64_t t, int64_t size) {
+int64_t FloorTo(int64_t t, int64_t size) {
   return (t / size - ((t % size != 0) && (t < 0))) * size;
 }
 
-// (user, window_start) -> (count, sum) for tumbling windows of `size`.
-inline std::map<std::tuple<std::string, int64_t>, std::pair<int64_t, int64_t>> WindowSums(
+std::map<std::tuple<std::string, int64_t>, std::pair<int64_t, int64_t>> WindowSums(
     const std::vector<Purchase>& purchases, int64_t size) {
   std::map<std::tuple<std::string, int64_t>, std::pair<int64_t, int64_t>> m;
   for (const Purchase& p : purchases) {
@@ -90,4 +72,4 @@ inline std::map<std::tuple<std::string, int64_t>, std::pair<int64_t, int64_t>> W
   return m;
 }
 
-}  // namespace onceflow::engine::testing
+}  // namespace onceflow::testing

@@ -15,11 +15,11 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_test_util.h"
-#include "kafka/kafka_test_util.h"
-#include "sink/postgres_test_util.h"
+#include "testing/cli_test_base.h"
+#include "testing/kafka.h"
+#include "testing/postgres.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
@@ -31,8 +31,8 @@ class CliKafkaGroupTest : public CliTestBase {
   // sink = "kafka"), its partitions shared by the group.
   void Setup(const std::string& bootstrap, int partitions, int max_per_partition,
              const std::string& sink = "postgres") {
-    topic_ = kafka::testing::UniqueTopic("group");
-    ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, topic_, partitions).ok());
+    topic_ = UniqueTopic("group");
+    ASSERT_TRUE(CreateTestTopic(bootstrap, topic_, partitions).ok());
     partitions_ = partitions;
     bootstrap_ = bootstrap;
     toml_ = tmp_ + "/events.toml";
@@ -51,7 +51,7 @@ format = "json"
 )toml";
     if (sink == "kafka") {
       out_topic_ = topic_ + "-out";
-      ASSERT_TRUE(kafka::testing::CreateTestTopic(bootstrap, out_topic_, 2).ok());
+      ASSERT_TRUE(CreateTestTopic(bootstrap, out_topic_, 2).ok());
       WriteWholeFile(toml_, head + R"toml([sink]
 type = "kafka"
 bootstrap = ")toml" + bootstrap + R"toml("
@@ -73,7 +73,7 @@ table = "events"
 
   // Appends `n` records with the next ids, round robin over the partitions.
   void Produce(int n) {
-    auto producer = kafka::testing::TestProducer::Make(bootstrap_);
+    auto producer = TestProducer::Make(bootstrap_);
     ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
     for (int i = 0; i < n; ++i, ++produced_) {
       const int32_t p = static_cast<int32_t>(produced_ % partitions_);
@@ -87,7 +87,7 @@ table = "events"
   // The ids a read_committed consumer sees in the output topic (kafka sink).
   std::vector<int64_t> OutputIds() {
     std::vector<int64_t> ids;
-    auto records = kafka::testing::ReadCommitted(bootstrap_, out_topic_);
+    auto records = ReadCommitted(bootstrap_, out_topic_);
     if (!records.has_value()) return ids;
     for (const auto& r : *records) {
       const size_t at = r.value.find("\"id\":");
@@ -298,4 +298,4 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

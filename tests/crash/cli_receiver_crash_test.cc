@@ -12,10 +12,13 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_receiver_test_util.h"
 #include "receiver/http_client.h"
+#include "testing/cli_test_base.h"
+#include "testing/serve_process.h"
+#include "testing/sqlite_query.h"
+#include "testing/topic_read.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 class CliReceiverCrashTest : public CliTestBase {};
@@ -103,4 +106,4 @@ TEST_F(CliReceiverCrashTest, SigkillsUnderLoadLoseNoAckedRecordAndDuplicateNone)
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

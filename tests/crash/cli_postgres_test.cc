@@ -11,11 +11,14 @@
 #include <string>
 #include <thread>
 
-#include "cli/cli_pipeline_test_util.h"
-#include "sink/postgres_test_util.h"
+#include "testing/kill_loop.h"
+#include "testing/ledger_cli_test_base.h"
+#include "testing/postgres.h"
+#include "testing/sqlite_query.h"
+#include "testing/status_table.h"
 #include "util/fault_points.h"
 
-namespace onceflow::cli::testing {
+namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
@@ -122,24 +125,23 @@ TEST_P(CliPostgresKillTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   Produce(8000, /*accounts=*/200);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(50, 500);
-
-  int kills = 0, finished = 0;
-  while (kills < kKills) {
-    Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-                TempPath("out"), TempPath("err"));
-    const int code = run.KillAfter(std::chrono::milliseconds(delay_ms(rng)));
-    if (code != -1) {
-      ASSERT_EQ(code, 0) << run.err();
-      ++finished;
-      Produce(1500, 200);
-      continue;
-    }
-    ++kills;
-    RunResult v = RunVerb("verify");
-    ASSERT_EQ(v.exit_code, 0) << "after kill " << kills << ":\n" << v.out << v.err;
-  }
+  const KillLoopResult loop = RunKillLoop(
+      {.kills = kKills,
+       .min_delay = std::chrono::milliseconds(50),
+       .max_delay = std::chrono::milliseconds(500),
+       .seed = seed},
+      [&] {
+        return std::make_unique<Process>(
+            std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_},
+            "/dev/null", TempPath("out"), TempPath("err"));
+      },
+      [&] { Produce(1500, 200); },
+      [&](int kill, Process&) {
+        RunResult v = RunVerb("verify");
+        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
+      });
+  if (HasFatalFailure()) return;
+  const int kills = loop.kills, finished = loop.finished;
   std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
               transfers_.size());
   RunResult last = RunVerb("run", {"--until-caught-up"});
@@ -289,4 +291,4 @@ TEST_F(CliPostgresTest, PasswordInEveryConninfoFormNeverAppearsInOutput) {
 }
 
 }  // namespace
-}  // namespace onceflow::cli::testing
+}  // namespace onceflow::testing

@@ -7,7 +7,6 @@
 // Recovery takes a zero header for the end of the data (the start of preallocated space)
 // without looking further, which these tests show is not enough.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "log/partition_reader.h"
 #include "log/record_batch.h"
 #include "log/segment_name.h"
+#include "testing/temp_dir.h"
 #include "util/file.h"
 
 namespace onceflow::log {
@@ -25,12 +25,10 @@ namespace {
 class ZeroedHeaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/onceflow-zeroed-header-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
+    ASSERT_FALSE(tmp_.path().empty());
+    root_ = tmp_.path();
     dir_ = JoinPath(root_, "p");
   }
-  void TearDown() override { RemoveAll(root_).IgnoreError(); }  // best effort
 
   std::string SegmentPath(Offset base) const {
     return JoinPath(dir_, MakeSegmentFileName(base, SegmentFileKind::kLog));
@@ -55,6 +53,7 @@ class ZeroedHeaderTest : public ::testing::Test {
     }
   }
 
+  ::onceflow::testing::TempDir tmp_{"zeroed-header"};
   std::string root_, dir_;
 };
 

@@ -1,0 +1,36 @@
+// LedgerCliTestBase: the fixture of the end-to-end tests of the ledger pipeline — its file
+// (examples/ledger.toml) at <tmp>/ledger.toml with its bank.db beside it, a transfers topic
+// produced on demand in the data directory, the pipeline verbs, and the exact ledger check.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "testing/cli_test_base.h"
+#include "testing/ledger.h"
+
+namespace onceflow::testing {
+
+class LedgerCliTestBase : public CliTestBase {
+ protected:
+  void SetUp() override;
+
+  // Writes the ledger pipeline file (LedgerToml with these settings).
+  void WriteToml(int64_t max_records_per_partition = 0, const std::string& commit_mode = "batch");
+
+  // Appends `n` transfers with the next ids to the transfers topic (4 partitions).
+  void Produce(int n, int accounts = 50);
+
+  // `onceflow VERB ledger.toml --data <data> extra...`.
+  RunResult RunVerb(const std::string& verb, std::vector<std::string> extra = {},
+                    const std::map<std::string, std::string>& env = {});
+
+  // "" when the ledger holds every transfer produced exactly once, else what is wrong.
+  std::string CheckLedger() { return ::onceflow::testing::CheckLedger(db_, transfers_); }
+
+  std::string toml_, db_;
+  std::vector<Transfer> transfers_;
+};
+
+}  // namespace onceflow::testing
