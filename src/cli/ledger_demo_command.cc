@@ -115,7 +115,7 @@ const char* UnfinishedText(VerifyReport::Unfinished u) {
 
 // Runs the pipeline to the end, SIGKILLing it options.kills times at random moments.
 Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
-                    const std::string& toml, const engine::PipelineConfig& config,
+                    const std::string& toml, const config::PipelineConfig& config,
                     std::mt19937_64* rng, Tally* tally) {
   const int64_t total = options.transfers;
   RunTimeModel model;
@@ -238,7 +238,7 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   // 2. The pipeline file, then the runs.
   const std::string toml = JoinPath(dir, "ledger.toml");
   ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(toml, LedgerPipelineToml(max_records)));
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(toml));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(toml));
   fmt::print(
       "pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
       "records per partition and batch; running it as 'onceflow run --until-caught-up' and "

@@ -64,9 +64,9 @@ Result<std::vector<SourcePartition>> ReadSourceOffsets(const std::string& data_d
   return out;
 }
 
-Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+Result<OpenedSource> OpenPipelineSource(const config::PipelineConfig& config,
                                         const std::string& data_dir) {
-  engine::PipelineConfig look = config;
+  config::PipelineConfig look = config;
   look.source.assign_group = false;  // a look must not take partitions from the running group
   OpenedSource out;
   ONCEFLOW_ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
@@ -78,7 +78,7 @@ Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
   return out;
 }
 
-Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+Status CheckPipelineSource(const config::PipelineConfig& config, const CheckpointState& cp,
                            OpenedSource* source, const std::string& config_path,
                            const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();

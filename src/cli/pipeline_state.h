@@ -58,14 +58,14 @@ struct OpenedSource {
   source::Source::Bounds bounds;
   std::vector<SourcePartition> partitions;
 };
-Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+Result<OpenedSource> OpenPipelineSource(const config::PipelineConfig& config,
                                         const std::string& data_dir);
 
 // The checks `run` makes at start (engine/source_check.h), made by status and verify: the
 // source is the one the checkpoint committed from and still holds, unchanged, the records it
 // committed. Returns the one line that says what is wrong, naming `way_out`.
 // `config_path` and `data_dir` name the reset commands of the way out.
-Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+Status CheckPipelineSource(const config::PipelineConfig& config, const CheckpointState& cp,
                            OpenedSource* source, const std::string& config_path,
                            const std::string& data_dir);
 

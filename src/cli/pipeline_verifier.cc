@@ -36,7 +36,7 @@ std::string Describe(const Cover& c) {
 
 class Verifier {
  public:
-  Verifier(const engine::PipelineConfig& config, const CheckpointState& cp,
+  Verifier(const config::PipelineConfig& config, const CheckpointState& cp,
            const std::map<int32_t, sink::TaskProgress>& progress,
            const std::vector<SourcePartition>& source, VerifyReport* report)
       : config_(config), cp_(cp), progress_(progress), source_(source), report_(report) {}
@@ -167,7 +167,7 @@ class Verifier {
                                                                      : Offset(0);
       if (committed > start) {
         if (recorded.value() < 0 &&
-            config_.source.starting_offsets == engine::StartingOffsets::kLatest) {
+            config_.source.starting_offsets == config::StartingOffsets::kLatest) {
           report_->summary.push_back(fmt::format(
               "partition {}: no progress row; committed up to {} (starting_offsets = latest: "
               "where it started is not known, not checked)",
@@ -266,7 +266,7 @@ class Verifier {
     }
   }
 
-  const engine::PipelineConfig& config_;
+  const config::PipelineConfig& config_;
   const CheckpointState& cp_;
   const std::map<int32_t, sink::TaskProgress>& progress_;
   const std::vector<SourcePartition>& source_;
@@ -279,7 +279,7 @@ class Verifier {
 
 // The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
 // not created just to be read).
-Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
                                                                const std::string& pipeline) {
   if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
     return std::map<int32_t, sink::TaskProgress>();
@@ -289,7 +289,7 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
   return sink->ReadProgress(pipeline);
 }
 
-Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
+Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
                                     const std::string& data_dir) {
   const std::string way_out = ResetAdvice(config.file, data_dir);
   VerifyReport report;

@@ -17,7 +17,7 @@
 namespace onceflow::cli {
 
 Status RunStatus(const PipelineInspectOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   auto read = ReadCheckpointState(options.data_dir, config.name);
   if (!read.has_value()) {

@@ -16,7 +16,7 @@
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 
 // The position of a node in its file, for keeping a table's keys in file order (toml::table
 // is a sorted map).
@@ -121,4 +121,4 @@ Status ConfigChecker::ReadChoice(const Entry& e, std::span<const Choice<E>> choi
   return Error(e.key, expected + ", got " + Describe(*e.node));
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

@@ -12,8 +12,7 @@
 #include "config/field_check.h"
 #include "util/file.h"
 
-namespace onceflow::engine {
-namespace config {
+namespace onceflow::config {
 
 Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   static constexpr std::string_view kKeys[] = {"name",
@@ -136,8 +135,6 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   return config;
 }
 
-}  // namespace config
-
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
   ONCEFLOW_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
   return ParsePipelineConfig(text, path);
@@ -153,7 +150,7 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::str
                                        std::to_string(at.line) + ":" + std::to_string(at.column) +
                                        ": " + std::string(e.description())));
   }
-  return config::ConfigChecker(path).Check(root);
+  return ConfigChecker(path).Check(root);
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

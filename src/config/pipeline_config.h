@@ -12,7 +12,7 @@
 #include "onceflow/status.h"
 #include "sink/sink.h"
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
 enum class StartingOffsets { kEarliest, kLatest };
 enum class RecordFormat { kJson, kCsv, kRaw };
@@ -148,4 +148,4 @@ Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
 // working directory, messages say "pipeline config").
 Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::string& path);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

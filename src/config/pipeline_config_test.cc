@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace onceflow::engine {
+namespace onceflow::config {
 namespace {
 
 // The example of the pipeline file documentation, verbatim.
@@ -536,4 +536,4 @@ TEST_F(PipelineConfigTest, TomlSyntaxErrorsNameFileLineAndColumn) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 
 Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) const {
   static constexpr std::string_view kKeys[] = {
@@ -89,4 +89,4 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   return ReadStringArray(statements, /*unique=*/false, &sink->statements);
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 
 Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source) const {
   static constexpr std::string_view kKeys[] = {"type",          "topic",     "starting_offsets",
@@ -73,4 +73,4 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

@@ -72,7 +72,7 @@ void Driver::Log(const std::string& line) const {
 }
 
 Status Driver::Open() {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   // The source first: a wrong topic name leaves no checkpoint behind.
   ONCEFLOW_ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
   if (source_->Owned().has_value()) ownership_ = source::Source::Ownership{};
@@ -87,7 +87,7 @@ Status Driver::Open() {
     }
     checkpoint_ = std::move(*cp);
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
+  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source));
   if (spec_.has_sink) {
     ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
     ONCEFLOW_RETURN_IF_ERROR(sink_->Open());
@@ -143,7 +143,7 @@ Result<sink::CommitOutcome> Driver::CommitOne(const sink::TaskCommit& commit) {
 
 Result<std::vector<TaskOutput>> Driver::ComputeBatch(const checkpoint::BatchIntent& intent,
                                                     std::atomic<int64_t>* already) {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   std::vector<OffsetRange> ranges;
   for (const OffsetRange& r : intent.ranges) {
     if (r.from < r.until) ranges.push_back(r);
@@ -195,7 +195,7 @@ sink::TaskCommit Driver::MakeTaskCommit(const checkpoint::BatchIntent& intent,
 }
 
 bool Driver::PerTaskCommits() const {
-  return spec_.config.commit_mode == CommitMode::kTask && !spec_.reduce && !state_ && sink_;
+  return spec_.config.commit_mode == config::CommitMode::kTask && !spec_.reduce && !state_ && sink_;
 }
 
 Status Driver::CommitBatch(const checkpoint::BatchIntent& intent,
@@ -373,7 +373,7 @@ Status Driver::CloseWindowsAtEnd() {
 Status Driver::Run() {
   ONCEFLOW_RETURN_IF_ERROR(Open());
   ONCEFLOW_RETURN_IF_ERROR(Recover());
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   std::vector<Offset> target;
   if (options_.until_caught_up) {
     ONCEFLOW_ASSIGN_OR_RETURN(target, source_->EndOffsets());

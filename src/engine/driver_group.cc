@@ -51,7 +51,7 @@ Status Driver::SyncOwnership() {
   // Refused under this generation: another process holds a newer one. Wait for ours.
   if (own->epoch == refused_epoch_) own->partitions.clear();
   if (*own == *ownership_) return Status::Ok();
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   if (own->partitions.empty()) {
     if (!ownership_->partitions.empty()) {
       Log("group: this process owns no partition now (generation " + own->epoch.ToString() + ")");
@@ -83,7 +83,8 @@ Status Driver::SyncOwnership() {
                           [&](const OffsetRange& x) { return x.partition == p; });
     if (r != row.ranges.end()) {
       positions_[i] = r->until;
-    } else if (c.source.starting_offsets == StartingOffsets::kLatest && i < bounds.end.size()) {
+    } else if (c.source.starting_offsets == config::StartingOffsets::kLatest &&
+               i < bounds.end.size()) {
       positions_[i] = bounds.end[i];
     } else {
       positions_[i] = i < bounds.earliest.size() ? bounds.earliest[i] : Offset(0);

@@ -36,7 +36,8 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
     ONCEFLOW_RETURN_IF_ERROR(decoder_->SetHeader(p, header));
     if (first) {
       const std::string from = "the csv header line of partition " + p.ToString();
-      Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
+      Status fields =
+          config::CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
       if (!fields.ok()) {
         return Status::InvalidArgument(
             (spec_.config.file.empty() ? spec_.config.name : spec_.config.file) + ": " +
@@ -50,7 +51,7 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
 }
 
 Status Driver::CheckSource() {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
   source_identity_ = identity.ToString();
   const auto& intent = checkpoint_->last_intent();
@@ -103,7 +104,7 @@ Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>&
 std::string Driver::SourceIdentity() const { return source_identity_; }
 
 Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   // The CLI names its reset verb; a program using the library deletes what it does.
   const std::string reset =
       (options_.reset_command.empty()
@@ -176,7 +177,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
         checkpoint_->source() ? checkpoint_->source()->StartOf(r.partition) : Offset(-1);
     if (!read && start.value() >= 0) {
       read = committed > start;
-    } else if (!read && c.source.starting_offsets == StartingOffsets::kEarliest) {
+    } else if (!read && c.source.starting_offsets == config::StartingOffsets::kEarliest) {
       if (!earliest.has_value()) {
         ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
         earliest = std::move(bounds.earliest);
@@ -195,7 +196,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
 Status Driver::Recover() {
   ONCEFLOW_RETURN_IF_ERROR(CheckSource());
   if (Grouped()) return RecoverGrouped();
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   std::map<int32_t, sink::TaskProgress> progress;
   if (sink_) {
     ONCEFLOW_ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
@@ -269,7 +270,8 @@ Status Driver::Recover() {
   if (positions_.size() < end.size()) positions_.resize(end.size(), Offset(-1));
   for (size_t p = 0; p < positions_.size(); ++p) {
     if (positions_[p].value() >= 0) continue;
-    positions_[p] = fresh && c.source.starting_offsets == StartingOffsets::kLatest && p < end.size()
+    const bool latest = c.source.starting_offsets == config::StartingOffsets::kLatest;
+    positions_[p] = fresh && latest && p < end.size()
                         ? end[p]
                         : (p < earliest.size() ? earliest[p] : Offset(0));
   }

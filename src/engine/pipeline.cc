@@ -36,19 +36,19 @@ PipelineBuilder& PipelineBuilder::FromLog(std::string topic, std::string format,
   src.type = "log";
   src.topic = std::move(topic);
   if (format == "json") {
-    src.format = engine::RecordFormat::kJson;
+    src.format = config::RecordFormat::kJson;
   } else if (format == "csv") {
-    src.format = engine::RecordFormat::kCsv;
+    src.format = config::RecordFormat::kCsv;
   } else if (format == "raw") {
-    src.format = engine::RecordFormat::kRaw;
+    src.format = config::RecordFormat::kRaw;
   } else {
     Fail(spec_.get(), Status::InvalidArgument("source.format: expected json, csv or raw, got '" +
                                               format + "'"));
   }
   if (starting_offsets == "earliest") {
-    src.starting_offsets = engine::StartingOffsets::kEarliest;
+    src.starting_offsets = config::StartingOffsets::kEarliest;
   } else if (starting_offsets == "latest") {
-    src.starting_offsets = engine::StartingOffsets::kLatest;
+    src.starting_offsets = config::StartingOffsets::kLatest;
   } else {
     Fail(spec_.get(), Status::InvalidArgument(
                           "source.starting_offsets: expected earliest or latest, got '" +
@@ -94,11 +94,11 @@ PipelineBuilder& PipelineBuilder::Reduce(std::function<Row(Row, const Row&)> fn)
 PipelineBuilder& PipelineBuilder::Aggregate(
     std::vector<std::string> key, std::vector<std::pair<std::string, std::string>> aggregates,
     std::optional<WindowSpec> window, bool map_side_combine) {
-  engine::AggregateConfig config;
+  config::AggregateConfig config;
   config.key = std::move(key);
   config.combine = map_side_combine;
   for (auto& [name, function] : aggregates) {
-    auto parsed = engine::ParseAggregateFunction(function);
+    auto parsed = config::ParseAggregateFunction(function);
     if (!parsed.has_value()) {
       Fail(spec_.get(), parsed.error().WithContext("aggregate " + name));
       return *this;
@@ -107,7 +107,7 @@ PipelineBuilder& PipelineBuilder::Aggregate(
     config.aggregates.push_back(std::move(*parsed));
   }
   if (window) {
-    using W = engine::AggregateConfig::Window;
+    using W = config::AggregateConfig::Window;
     config.windowed = true;
     if (window->type != "tumbling" && window->type != "sliding") {
       Fail(spec_.get(), Status::InvalidArgument("window type: expected tumbling or sliding, got '" +
@@ -126,13 +126,13 @@ PipelineBuilder& PipelineBuilder::Aggregate(
     config.window.idle_timeout_ms = window->idle_timeout.count();
     config.window.emit_open_windows_at_end = window->emit_open_windows_at_end;
   }
-  auto op = engine::AggregateOperator::Create(std::move(config));
+  auto op = operators::AggregateOperator::Create(std::move(config));
   if (!op.has_value()) {
     Fail(spec_.get(), op.error());
     return *this;
   }
   if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
-  spec_->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(*op));
+  spec_->keyed = std::shared_ptr<const operators::KeyedOperator>(std::move(*op));
   return *this;
 }
 
@@ -148,7 +148,7 @@ PipelineBuilder& PipelineBuilder::UpdateStateRows(
     Fail(spec_.get(), Status::InvalidArgument("update_state: timeout must be at least 1 ms"));
   }
   if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
-  spec_->keyed = std::make_shared<engine::UpdateStateOperator>(std::move(key_fields),
+  spec_->keyed = std::make_shared<operators::UpdateStateOperator>(std::move(key_fields),
                                                                std::move(fn), options.timeout);
   return *this;
 }
@@ -168,11 +168,11 @@ PipelineBuilder& PipelineBuilder::ToSqlite(SqliteSinkSpec s) {
   sink.key = std::move(s.key);
   sink.statements = std::move(s.statements);
   if (s.mode == "append") {
-    sink.mode = engine::SinkMode::kAppend;
+    sink.mode = config::SinkMode::kAppend;
   } else if (s.mode == "upsert") {
-    sink.mode = engine::SinkMode::kUpsert;
+    sink.mode = config::SinkMode::kUpsert;
   } else if (s.mode == "statements") {
-    sink.mode = engine::SinkMode::kStatements;
+    sink.mode = config::SinkMode::kStatements;
   } else {
     Fail(spec_.get(), Status::InvalidArgument(
                           "sink.mode: expected append, upsert or statements, got '" + s.mode + "'"));
@@ -219,9 +219,9 @@ PipelineBuilder& PipelineBuilder::StateCacheMb(int64_t mib) {
 
 PipelineBuilder& PipelineBuilder::CommitMode(std::string mode) {
   if (mode == "batch") {
-    spec_->config.commit_mode = engine::CommitMode::kBatch;
+    spec_->config.commit_mode = config::CommitMode::kBatch;
   } else if (mode == "task") {
-    spec_->config.commit_mode = engine::CommitMode::kTask;
+    spec_->config.commit_mode = config::CommitMode::kTask;
   } else {
     Fail(spec_.get(),
          Status::InvalidArgument("commit mode: expected batch or task, got '" + mode + "'"));
@@ -250,7 +250,7 @@ Result<std::unique_ptr<Pipeline>> PipelineBuilder::Build() {
     return Err(Status::InvalidArgument(
         "reduce (per batch) and a stateful operator (aggregate, update_state) do not combine"));
   }
-  if (spec_->keyed && spec_->config.commit_mode == engine::CommitMode::kTask) {
+  if (spec_->keyed && spec_->config.commit_mode == config::CommitMode::kTask) {
     return Err(Status::InvalidArgument(
         "commit mode task: a stateful pipeline commits each batch as one task"));
   }
@@ -266,21 +266,22 @@ Pipeline::Pipeline(std::unique_ptr<PipelineSpec> spec)
 Pipeline::~Pipeline() = default;
 
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(path));
   auto spec = std::make_unique<PipelineSpec>();
   // An aggregate (the checker allows it last only) is the stateful operator, not a stage.
-  std::vector<engine::TransformConfig> row_transforms = config.transforms;
+  std::vector<config::TransformConfig> row_transforms = config.transforms;
   if (!row_transforms.empty() &&
-      row_transforms.back().type == engine::TransformConfig::Type::kAggregate) {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto op, engine::AggregateOperator::Create(row_transforms.back().aggregate));
-    spec->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(op));
+      row_transforms.back().type == config::TransformConfig::Type::kAggregate) {
+    ONCEFLOW_ASSIGN_OR_RETURN(
+        auto op, operators::AggregateOperator::Create(row_transforms.back().aggregate));
+    spec->keyed = std::shared_ptr<const operators::KeyedOperator>(std::move(op));
     row_transforms.pop_back();
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(row_transforms));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto transforms, operators::MakeTransforms(row_transforms));
   for (auto& t : transforms) {
     Stage s;
     s.kind = Stage::Kind::kTransform;
-    s.transform = std::shared_ptr<const engine::RowTransform>(std::move(t));
+    s.transform = std::shared_ptr<const operators::RowTransform>(std::move(t));
     spec->stages.push_back(std::move(s));
   }
   spec->config = std::move(config);

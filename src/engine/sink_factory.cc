@@ -6,7 +6,7 @@
 
 namespace onceflow::engine {
 
-Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
+Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& config) {
   if (config.type == "sqlite") {
     sink::SqliteSinkOptions o;
     o.path = config.path;

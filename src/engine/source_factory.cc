@@ -5,9 +5,9 @@
 
 namespace onceflow::engine {
 
-Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
+Result<std::unique_ptr<source::Source>> MakeSource(const config::PipelineConfig& config,
                                                    const std::string& data_dir) {
-  const SourceConfig& s = config.source;
+  const config::SourceConfig& s = config.source;
   if (s.type == "log") {
     ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
     return std::unique_ptr<source::Source>(std::move(source));

@@ -580,16 +580,16 @@ TEST_F(StatePipelineTest, MapSideCombiningGivesWhatFoldingRowByRowGives) {
 
 TEST(AggregateCombiningTest, OnlyWithoutMinOrMaxAndWhenNotTurnedOff) {
   auto combiner_of = [](std::vector<std::pair<std::string, std::string>> aggs, bool combine) {
-    AggregateConfig c;
+    config::AggregateConfig c;
     c.key = {"k"};
     for (auto& [name, fn] : aggs) {
-      auto a = ParseAggregateFunction(fn);
+      auto a = config::ParseAggregateFunction(fn);
       EXPECT_TRUE(a.has_value());
       a->name = name;
       c.aggregates.push_back(*a);
     }
     c.combine = combine;
-    auto op = AggregateOperator::Create(c);
+    auto op = operators::AggregateOperator::Create(c);
     EXPECT_TRUE(op.has_value());
     return (*op)->NewCombiner(BatchId(0), INT64_MIN, 4) != nullptr;
   };

@@ -13,7 +13,11 @@
 #include <unordered_map>
 #include <utility>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::RecordFormat;
+using config::SourceConfig;
+
 namespace {
 
 // Fills a row's fields in order, overwriting the fields it held before: their names and string
@@ -378,4 +382,4 @@ Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const SourceConfig&
   return std::make_unique<CsvDecoder>(config.csv_delimiter[0], config.csv_columns);
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -6,7 +6,11 @@
 #include <limits>
 #include <thread>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::RecordFormat;
+using config::SourceConfig;
+
 namespace {
 
 class RecordDecoderTest : public ::testing::Test {
@@ -329,4 +333,4 @@ TEST_F(RecordDecoderTest, RawWithAndWithoutKey) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators
