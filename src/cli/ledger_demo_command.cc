@@ -243,7 +243,7 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
       "pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
       "records per partition and batch; running it as 'onceflow run --until-caught-up' and "
       "SIGKILLing it {} times\n",
-      toml, config.sink.path, max_records, options.kills);
+      toml, config.sink.sqlite()->path, max_records, options.kills);
   std::fflush(stdout);
   std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   Tally tally;
@@ -251,7 +251,7 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
 
   // 3. The checks.
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
-                   CheckLedger(config.sink.path, transfers, options.accounts, kPipeline));
+                   CheckLedger(config.sink.sqlite()->path, transfers, options.accounts, kPipeline));
   ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report, VerifyPipeline(config, dir));
   std::string verify = report.ok() ? report.summary.front() : "";
   for (const std::string& v : report.violations) verify += (verify.empty() ? "" : "; ") + v;

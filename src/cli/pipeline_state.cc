@@ -67,7 +67,10 @@ Result<std::vector<SourcePartition>> ReadSourceOffsets(const std::string& data_d
 Result<OpenedSource> OpenPipelineSource(const config::PipelineConfig& config,
                                         const std::string& data_dir) {
   config::PipelineConfig look = config;
-  look.source.assign_group = false;  // a look must not take partitions from the running group
+  // A look must not take partitions from the running group.
+  if (auto* kafka = std::get_if<KafkaSourceOptions>(&look.source.options)) {
+    kafka->assign = KafkaAssignment::kAll;
+  }
   OpenedSource out;
   ONCEFLOW_ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());

@@ -167,7 +167,7 @@ class Verifier {
                                                                      : Offset(0);
       if (committed > start) {
         if (recorded.value() < 0 &&
-            config_.source.starting_offsets == config::StartingOffsets::kLatest) {
+            config_.source.records().starting_offsets == config::StartingOffsets::kLatest) {
           report_->summary.push_back(fmt::format(
               "partition {}: no progress row; committed up to {} (starting_offsets = latest: "
               "where it started is not known, not checked)",
@@ -281,7 +281,8 @@ class Verifier {
 // not created just to be read).
 Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
                                                                const std::string& pipeline) {
-  if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
+  if (const SqliteSinkOptions* sqlite = config.sqlite();
+      sqlite != nullptr && sqlite->path != ":memory:" && !PathExists(sqlite->path)) {
     return std::map<int32_t, sink::TaskProgress>();
   }
   ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));

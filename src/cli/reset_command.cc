@@ -188,7 +188,7 @@ Status RunReset(const PipelineResetOptions& options) {
     fmt::print("  after it, the next run starts from starting_offsets = {}; the sink's output "
                "rows are NOT touched (with 'earliest', records already in the sink are processed "
                "and written again)\n",
-               config.source.starting_offsets == config::StartingOffsets::kLatest ? "latest"
+               config.source.records().starting_offsets == config::StartingOffsets::kLatest ? "latest"
                                                                                   : "earliest");
   }
   std::fflush(stdout);

@@ -35,11 +35,11 @@ int64_t RecordsOf(const BatchContext& ctx) {
 
 // Where a pipeline's dead letters are, for the lines that count them.
 std::string DeadLetterPlace(const config::SinkConfig& sink, const std::string& pipeline) {
-  if (sink.type == "kafka") {
+  if (sink.kafka() != nullptr) {
     return "the Kafka topic onceflow_dead_letters, key " + pipeline + "/<task>";
   }
   std::string where = "the table onceflow_dead_letters";
-  if (sink.type == "sqlite") where += " of " + sink.path;
+  if (sink.sqlite() != nullptr) where += " of " + sink.sqlite()->path;
   return where + " (SELECT * FROM onceflow_dead_letters WHERE pipeline = '" + pipeline + "')";
 }
 

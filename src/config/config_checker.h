@@ -92,6 +92,10 @@ class ConfigChecker {
   Status CheckAggregate(const toml::table& table, const std::string& prefix,
                         AggregateConfig* aggregate) const;
   Status CheckSink(const toml::table& table, SinkConfig* sink) const;
+  // The keys shared by the SQL sinks (SQLite, PostgreSQL): init, mode, table, key, statements.
+  Status CheckSqlSink(const toml::table& table, std::vector<std::string>* init, SinkMode* mode,
+                      std::string* table_out, std::vector<std::string>* key_out,
+                      std::vector<std::string>* statements_out) const;
   // Resolves a relative path against the directory of the config file.
   std::string ResolvePath(const std::string& path) const;
   // A string that may name environment variables as ${NAME} (for secrets such as a password

@@ -87,7 +87,7 @@ Status Driver::Open() {
     }
     checkpoint_ = std::move(*cp);
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source));
+  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source.records()));
   if (spec_.has_sink) {
     ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
     ONCEFLOW_RETURN_IF_ERROR(sink_->Open());

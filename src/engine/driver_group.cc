@@ -83,7 +83,7 @@ Status Driver::SyncOwnership() {
                           [&](const OffsetRange& x) { return x.partition == p; });
     if (r != row.ranges.end()) {
       positions_[i] = r->until;
-    } else if (c.source.starting_offsets == config::StartingOffsets::kLatest &&
+    } else if (c.source.records().starting_offsets == config::StartingOffsets::kLatest &&
                i < bounds.end.size()) {
       positions_[i] = bounds.end[i];
     } else {

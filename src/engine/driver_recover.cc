@@ -177,7 +177,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
         checkpoint_->source() ? checkpoint_->source()->StartOf(r.partition) : Offset(-1);
     if (!read && start.value() >= 0) {
       read = committed > start;
-    } else if (!read && c.source.starting_offsets == config::StartingOffsets::kEarliest) {
+    } else if (!read && c.source.records().starting_offsets == config::StartingOffsets::kEarliest) {
       if (!earliest.has_value()) {
         ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
         earliest = std::move(bounds.earliest);
@@ -270,7 +270,7 @@ Status Driver::Recover() {
   if (positions_.size() < end.size()) positions_.resize(end.size(), Offset(-1));
   for (size_t p = 0; p < positions_.size(); ++p) {
     if (positions_[p].value() >= 0) continue;
-    const bool latest = c.source.starting_offsets == config::StartingOffsets::kLatest;
+    const bool latest = c.source.records().starting_offsets == config::StartingOffsets::kLatest;
     positions_[p] = fresh && latest && p < end.size()
                         ? end[p]
                         : (p < earliest.size() ? earliest[p] : Offset(0));

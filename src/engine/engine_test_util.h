@@ -59,12 +59,12 @@ inline std::vector<Transfer> ProduceTransfers(const std::string& data_dir, const
   return out;
 }
 
-inline SqliteSinkSpec LedgerSink(const std::string& db) {
-  SqliteSinkSpec s;
+inline SqliteSinkOptions LedgerSink(const std::string& db) {
+  SqliteSinkOptions s;
   s.path = db;
   s.init = {"CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS ledger(id INTEGER, src INTEGER, dst INTEGER, amount INTEGER)"};
-  s.mode = "statements";
+  s.mode = SinkMode::kStatements;
   s.statements = {
       "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET "
       "balance = balance - :amount",

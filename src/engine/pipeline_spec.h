@@ -39,4 +39,9 @@ struct PipelineSpec {
   Status build_error;  // the first bad builder call, reported by Build()
 };
 
+// The spec a Pipeline runs, for the engine's tests and tools.
+struct PipelineAccess {
+  static const PipelineSpec& Spec(const Pipeline& pipeline) { return *pipeline.spec_; }
+};
+
 }  // namespace onceflow::internal

@@ -14,10 +14,6 @@
 #include <utility>
 
 namespace onceflow::operators {
-
-using config::RecordFormat;
-using config::SourceConfig;
-
 namespace {
 
 // Fills a row's fields in order, overwriting the fields it held before: their names and string
@@ -366,7 +362,7 @@ class RawDecoder final : public RecordDecoder {
 
 }  // namespace
 
-Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const SourceConfig& config) {
+Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const RecordOptions& config) {
   switch (config.format) {
     case RecordFormat::kJson: return std::make_unique<JsonDecoder>();
     case RecordFormat::kRaw: return std::make_unique<RawDecoder>();

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config/pipeline_config.h"
+#include "onceflow/options.h"
 #include "onceflow/ids.h"
 #include "onceflow/record.h"
 #include "onceflow/row.h"
@@ -40,7 +40,7 @@ class RecordDecoder {
  public:
   // invalid_argument for a csv delimiter that is not one character (other than '"' or a line
   // break), or csv_columns with an empty or repeated name.
-  static Result<std::unique_ptr<RecordDecoder>> Create(const config::SourceConfig& config);
+  static Result<std::unique_ptr<RecordDecoder>> Create(const RecordOptions& config);
   virtual ~RecordDecoder() = default;
 
   // Decodes `record` into *row (cleared first; left empty on an error). Returns false for a
