@@ -87,7 +87,7 @@ struct WindowSpec {
   WindowType type = WindowType::kTumbling;
   std::chrono::milliseconds size{0};
   std::chrono::milliseconds slide{0};              // kSliding only
-  std::string time_field;                          // integer milliseconds since the Unix epoch
+  std::string time_field{};                        // integer milliseconds since the Unix epoch
   std::chrono::milliseconds allowed_lateness{0};
   WindowEmit emit = WindowEmit::kUpdate;
   // The watermark is the minimum over the input partitions; one that gave no event time for

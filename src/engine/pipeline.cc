@@ -298,6 +298,7 @@ Pipeline::~Pipeline() = default;
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
   ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(path));
   auto spec = std::make_unique<PipelineSpec>();
+  // One empty stage per row transform, in file order; MakeOperators fills them.
   for (const config::TransformConfig& t : config.transforms) {
     if (t.type == config::TransformConfig::Type::kAggregate) continue;
     Stage s;
