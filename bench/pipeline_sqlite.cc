@@ -91,10 +91,10 @@ const char* kCreateEvents =
 // The pipeline under test: append mode, exactly once.
 double PipelineRun(const std::string& data, int64_t n, int64_t per_partition) {
   auto pipeline = onceflow::PipelineBuilder("bench")
-                      .FromLog("events", "json")
+                      .FromLog({.topic = "events"})
                       .ToSqlite({.path = data + "/pipeline.db",
                                  .init = {kCreateEvents},
-                                 .mode = "append",
+                                 .mode = onceflow::SinkMode::kAppend,
                                  .table = "events"})
                       .BatchInterval(std::chrono::milliseconds(1))
                       .MaxRecordsPerPartition(per_partition)
@@ -169,10 +169,10 @@ std::vector<double> Latencies(const std::string& data, int rate, double seconds)
   std::atomic<size_t> committed_count{0};
 
   auto pipeline = onceflow::PipelineBuilder("latency")
-                      .FromLog("live", "json")
+                      .FromLog({.topic = "live"})
                       .ToSqlite({.path = data + "/latency.db",
                                  .init = {kCreateEvents},
-                                 .mode = "append",
+                                 .mode = onceflow::SinkMode::kAppend,
                                  .table = "events"})
                       .BatchInterval(std::chrono::milliseconds(5))
                       .Build();
@@ -250,10 +250,10 @@ double RecoverySeconds(const std::string& data, int64_t history_batches) {
   }
   auto make = [&] {
     auto p = onceflow::PipelineBuilder("history")
-                 .FromLog("hist", "json")
+                 .FromLog({.topic = "hist"})
                  .ToSqlite({.path = data + "/history.db",
                             .init = {kCreateEvents},
-                            .mode = "append",
+                            .mode = onceflow::SinkMode::kAppend,
                             .table = "events"})
                  .BatchInterval(std::chrono::milliseconds(1))
                  .MaxRecordsPerPartition(1)  // one record per batch: a long history, fast

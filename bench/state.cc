@@ -96,7 +96,7 @@ void Produce(const std::string& data, const Options& o) {
 onceflow::Result<std::unique_ptr<onceflow::Pipeline>> Build(const std::string& data,
                                                             const Options& o) {
   onceflow::PipelineBuilder b("count-by-key");
-  b.FromLog("purchases", "json")
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}})
       .BatchInterval(std::chrono::milliseconds(1))
       .MaxRecordsPerPartition(o.per_partition)
@@ -105,7 +105,7 @@ onceflow::Result<std::unique_ptr<onceflow::Pipeline>> Build(const std::string& d
     b.ToSqlite({.path = data + "/counts.db",
                 .init = {"CREATE TABLE IF NOT EXISTS counts(user TEXT PRIMARY KEY, n INTEGER, "
                          "total INTEGER)"},
-                .mode = "upsert",
+                .mode = onceflow::SinkMode::kUpsert,
                 .table = "counts",
                 .key = {"user"}});
   } else {

@@ -44,12 +44,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "produce: %s\n", s.ToString().c_str());
     return 1;
   }
-  onceflow::SqliteSinkSpec sink;
+  onceflow::SqliteSinkOptions sink;
   sink.path = data + "/bank.db";
   sink.init = {
       "CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)",
       "CREATE TABLE IF NOT EXISTS ledger(id INTEGER, src INTEGER, dst INTEGER, amount INTEGER)"};
-  sink.mode = "statements";
+  sink.mode = onceflow::SinkMode::kStatements;
   sink.statements = {
       "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET "
       "balance = balance - :amount",
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"};
   int64_t committed_rows = 0;
   auto pipeline = onceflow::PipelineBuilder("ledger")
-                      .FromLog("transfers", "json")
+                      .FromLog({.topic = "transfers"})
                       // A transfer to oneself moves nothing: keep it out of the ledger.
                       .Filter([](const onceflow::Row& r) { return r.GetInt("from") != r.GetInt("to"); })
                       .ForeachBatch([&](const onceflow::BatchContext& ctx,

@@ -2,9 +2,11 @@
 // it exactly once. The same engine runs pipelines written as TOML files (`onceflow run`).
 //
 //   auto pipeline = onceflow::PipelineBuilder("ledger")
-//                       .FromLog("transfers", "json")
-//                       .Filter([](const onceflow::Row& r) { return r.GetInt("amount") > 0; })
-//                       .ToSqlite({.path = "bank.db", .mode = "statements", .statements = {...}})
+//                       .FromLog({.topic = "transfers"})
+//                       .Where({"amount > 0"})
+//                       .ToSqlite({.path = "bank.db",
+//                                  .mode = onceflow::SinkMode::kStatements,
+//                                  .statements = {...}})
 //                       .Build();
 //   onceflow::Status s = (*pipeline)->Run({.data_dir = "data", .until_caught_up = true});
 #pragma once
@@ -24,6 +26,7 @@
 
 #include "onceflow/ids.h"
 #include "onceflow/offset_range.h"
+#include "onceflow/options.h"
 #include "onceflow/pipeline_status.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
@@ -65,15 +68,6 @@ struct PipelineStats {
   BatchId last_batch{-1};
 };
 
-struct SqliteSinkSpec {
-  std::string path;
-  std::vector<std::string> init;          // run at open, e.g. CREATE TABLE IF NOT EXISTS
-  std::string mode = "append";            // append | upsert | statements
-  std::string table;                      // append, upsert
-  std::vector<std::string> key;           // upsert
-  std::vector<std::string> statements;    // statements: SQL with :field parameters per row
-};
-
 struct RunOptions {
   std::string data_dir = "./onceflow-data";
   // Exit once everything that was in the source when Run started is committed.
@@ -92,16 +86,16 @@ struct RunOptions {
 
 // An event-time window of PipelineBuilder::Aggregate (README, "Aggregates and windows").
 struct WindowSpec {
-  std::string type = "tumbling";                   // tumbling | sliding
+  WindowType type = WindowType::kTumbling;
   std::chrono::milliseconds size{0};
-  std::chrono::milliseconds slide{0};              // sliding only
-  std::string time_field;                          // integer milliseconds since the Unix epoch
+  std::chrono::milliseconds slide{0};              // kSliding only
+  std::string time_field{};                        // integer milliseconds since the Unix epoch
   std::chrono::milliseconds allowed_lateness{0};
-  std::string emit = "update";                     // update | final
+  WindowEmit emit = WindowEmit::kUpdate;
   // The watermark is the minimum over the input partitions; one that gave no event time for
   // this long (batch time) is idle and does not hold it back (0: only the batch's own count).
   std::chrono::milliseconds idle_timeout{30000};
-  // emit = "final": Run with until_caught_up ends with a batch that emits the open windows.
+  // kFinal: Run with until_caught_up ends with a batch that emits the open windows.
   bool emit_open_windows_at_end = false;
 };
 
@@ -116,6 +110,7 @@ class Pipeline;
 
 namespace internal {
 struct PipelineSpec;
+struct PipelineAccess;
 
 // How UpdateState keeps a state of type S: in a Row, as field "v" (a Value for the Value
 // types, the bytes for trivially copyable types), or the Row itself.
@@ -183,10 +178,23 @@ class PipelineBuilder {
   PipelineBuilder(PipelineBuilder&&) noexcept;
   PipelineBuilder& operator=(PipelineBuilder&&) noexcept;
 
-  // Source: a topic of the embedded log. format: json | csv | raw. starting_offsets applies
-  // to a new pipeline only: earliest | latest.
-  PipelineBuilder& FromLog(std::string topic, std::string format = "json",
-                           std::string starting_offsets = "earliest");
+  // The source (one of these; a later call replaces an earlier one): a topic of the embedded
+  // log in the data directory, or a Kafka topic (every partition, or the partitions the
+  // consumer group gives this process: KafkaAssignment::kGroup).
+  PipelineBuilder& FromLog(LogSourceOptions options);
+  PipelineBuilder& FromKafka(KafkaSourceOptions options);
+
+  // The built-in transforms, the same as a TOML file's [[transform]] tables and in the same
+  // order relative to the row operators below. A field the row lacks sends the record to the
+  // dead letters, or with missing_as_null reads as null (on_missing = "null").
+  // Select keeps `fields`, in that order.
+  PipelineBuilder& Select(std::vector<std::string> fields, bool missing_as_null = false);
+  // Rename renames each `from` to its `to`, in order.
+  PipelineBuilder& Rename(std::vector<std::pair<std::string, std::string>> renames,
+                          bool missing_as_null = false);
+  // Where keeps the rows for which every condition holds: `field op literal`, op one of
+  // == != < <= > >=, literal a number, true/false, null or a quoted string ("amount > 0").
+  PipelineBuilder& Where(std::vector<std::string> conditions, bool missing_as_null = false);
 
   // Row operators, applied in order inside each task. They must be deterministic (same row,
   // same result): a batch may be computed more than once. An exception from one sends that
@@ -252,7 +260,10 @@ class PipelineBuilder {
   PipelineBuilder& ForeachBatch(
       std::function<Status(const BatchContext& ctx, std::span<const Row> rows)> fn);
 
-  PipelineBuilder& ToSqlite(SqliteSinkSpec spec);
+  // The sink (one of these; a later call replaces an earlier one).
+  PipelineBuilder& ToSqlite(SqliteSinkOptions options);
+  PipelineBuilder& ToPostgres(PostgresSinkOptions options);
+  PipelineBuilder& ToKafka(KafkaSinkOptions options);
 
   PipelineBuilder& BatchInterval(std::chrono::milliseconds interval);
   PipelineBuilder& MaxRecordsPerPartition(int64_t n);
@@ -261,14 +272,20 @@ class PipelineBuilder {
   PipelineBuilder& Speculation(bool enabled, double multiplier = 4.0,
                                std::chrono::milliseconds min_runtime = std::chrono::milliseconds(100));
   PipelineBuilder& ExecutorThreads(int n);
-  // "batch" (default): all tasks of a batch commit in one sink transaction, by the driver.
-  // "task": each task's winning attempt commits its own output as soon as it finishes.
-  PipelineBuilder& CommitMode(std::string mode);
+  // kBatch (default): all tasks of a batch commit in one sink transaction, by the driver.
+  // kTask: each task's winning attempt commits its own output as soon as it finishes (not with
+  // Aggregate or UpdateState).
+  PipelineBuilder& CommitMode(onceflow::CommitMode mode);
+  // How many state tasks keyed state is partitioned into (default 4); fixed when the state
+  // store is created.
+  PipelineBuilder& StateTasks(int n);
   // The budget of the cache of committed keyed state in front of RocksDB (default 256 MiB;
   // 0: every state read goes to RocksDB).
   PipelineBuilder& StateCacheMb(int64_t mib);
 
-  // Validates the pipeline; errors name the bad setting.
+  // Validates the pipeline with the same checks and messages as a TOML file's
+  // ("pipeline config: <key>: <what is wrong>", e.g. "pipeline config: name: must be letters,
+  // digits, '.', '_' or '-', got '../x'"); other errors name the bad builder call.
   Result<std::unique_ptr<Pipeline>> Build();
 
  private:
@@ -315,6 +332,7 @@ class Pipeline {
 
  private:
   friend class PipelineBuilder;
+  friend struct internal::PipelineAccess;
   explicit Pipeline(std::unique_ptr<internal::PipelineSpec> spec);
   std::unique_ptr<internal::PipelineSpec> spec_;
   std::atomic<bool> stop_{false};

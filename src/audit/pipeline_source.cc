@@ -6,10 +6,13 @@
 
 namespace onceflow::audit {
 
-Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+Result<OpenedSource> OpenPipelineSource(const config::PipelineConfig& config,
                                         const std::string& data_dir) {
-  engine::PipelineConfig look = config;
-  look.source.assign_group = false;  // a look must not take partitions from the running group
+  config::PipelineConfig look = config;
+  // A look must not take partitions from the running group.
+  if (auto* kafka = std::get_if<KafkaSourceOptions>(&look.source.options)) {
+    kafka->assign = KafkaAssignment::kAll;
+  }
   OpenedSource out;
   ONCEFLOW_ASSIGN_OR_RETURN(out.source, engine::MakeSource(look, data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(out.bounds, out.source->OffsetBounds());
@@ -20,7 +23,7 @@ Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
   return out;
 }
 
-Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+Status CheckPipelineSource(const config::PipelineConfig& config, const CheckpointState& cp,
                            OpenedSource* source, const std::string& reset_command,
                            const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();

@@ -21,14 +21,14 @@ struct OpenedSource {
   source::Source::Bounds bounds;
   std::vector<SourcePartition> partitions;
 };
-Result<OpenedSource> OpenPipelineSource(const engine::PipelineConfig& config,
+Result<OpenedSource> OpenPipelineSource(const config::PipelineConfig& config,
                                         const std::string& data_dir);
 
 // The checks `run` makes at start (engine/source_check.h): the source is the one the
 // checkpoint `cp` committed from and still holds, unchanged, the records it committed. Returns
 // the one line that says what is wrong, with `run`'s way out built from `reset_command`
 // (engine::ResetWayOut, engine::LossOrResetWayOut).
-Status CheckPipelineSource(const engine::PipelineConfig& config, const CheckpointState& cp,
+Status CheckPipelineSource(const config::PipelineConfig& config, const CheckpointState& cp,
                            OpenedSource* source, const std::string& reset_command,
                            const std::string& data_dir);
 

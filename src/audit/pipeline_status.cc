@@ -12,7 +12,7 @@
 
 namespace onceflow::audit {
 
-Result<PipelineStatus> ReadPipelineStatus(const engine::PipelineConfig& config,
+Result<PipelineStatus> ReadPipelineStatus(const config::PipelineConfig& config,
                                           const std::string& data_dir,
                                           const AuditOptions& options) {
   auto read = ReadCheckpointState(data_dir, config.name);

@@ -15,7 +15,7 @@ namespace onceflow::audit {
 // rows. A source `run` would refuse is reported in PipelineStatus::refusal, not as an error.
 // Returns an error when something cannot be read: a damaged checkpoint (naming its file and the
 // way out), a source that cannot be opened, or a source that ends before the committed offset.
-Result<PipelineStatus> ReadPipelineStatus(const engine::PipelineConfig& config,
+Result<PipelineStatus> ReadPipelineStatus(const config::PipelineConfig& config,
                                           const std::string& data_dir,
                                           const AuditOptions& options);
 

@@ -37,7 +37,7 @@ std::string Describe(const Cover& c) {
 
 class Verifier {
  public:
-  Verifier(const engine::PipelineConfig& config, const CheckpointState& cp,
+  Verifier(const config::PipelineConfig& config, const CheckpointState& cp,
            const std::map<int32_t, sink::TaskProgress>& progress,
            const std::vector<SourcePartition>& source, VerifyReport* report)
       : config_(config), cp_(cp), progress_(progress), source_(source), report_(report) {}
@@ -168,7 +168,7 @@ class Verifier {
                                                                      : Offset(0);
       if (committed > start) {
         if (recorded.value() < 0 &&
-            config_.source.starting_offsets == engine::StartingOffsets::kLatest) {
+            config_.source.records().starting_offsets == config::StartingOffsets::kLatest) {
           report_->summary.push_back(fmt::format(
               "partition {}: no progress row; committed up to {} (starting_offsets = latest: "
               "where it started is not known, not checked)",
@@ -267,7 +267,7 @@ class Verifier {
     }
   }
 
-  const engine::PipelineConfig& config_;
+  const config::PipelineConfig& config_;
   const CheckpointState& cp_;
   const std::map<int32_t, sink::TaskProgress>& progress_;
   const std::vector<SourcePartition>& source_;
@@ -280,9 +280,10 @@ class Verifier {
 
 // The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
 // not created just to be read).
-Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
                                                                const std::string& pipeline) {
-  if (config.type == "sqlite" && config.path != ":memory:" && !PathExists(config.path)) {
+  if (const SqliteSinkOptions* sqlite = config.sqlite();
+      sqlite != nullptr && sqlite->path != ":memory:" && !PathExists(sqlite->path)) {
     return std::map<int32_t, sink::TaskProgress>();
   }
   ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
@@ -290,7 +291,7 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::Sin
   return sink->ReadProgress(pipeline);
 }
 
-Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
+Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
                                     const std::string& data_dir,
                                     const std::string& reset_command) {
   const std::string way_out = engine::ResetWayOut(reset_command, data_dir, config.name);

@@ -31,13 +31,13 @@ namespace onceflow::audit {
 // partition without a progress row is checked from the start the checkpoint recorded for it
 // (source.meta), else from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
-Result<VerifyReport> VerifyPipeline(const engine::PipelineConfig& config,
+Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
                                     const std::string& data_dir,
                                     const std::string& reset_command);
 
 // The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
 // not exist yet (a SQLite file is not created just to be read).
-Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const engine::SinkConfig& config,
+Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
                                                                const std::string& pipeline);
 
 }  // namespace onceflow::audit

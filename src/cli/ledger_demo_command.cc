@@ -117,7 +117,7 @@ const char* UnfinishedText(VerifyReport::Unfinished u) {
 
 // Runs the pipeline to the end, SIGKILLing it options.kills times at random moments.
 Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
-                    const std::string& toml, const engine::PipelineConfig& config,
+                    const std::string& toml, const config::PipelineConfig& config,
                     std::mt19937_64* rng, Tally* tally) {
   const int64_t total = options.transfers;
   RunTimeModel model;
@@ -241,12 +241,12 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   // 2. The pipeline file, then the runs.
   const std::string toml = JoinPath(dir, "ledger.toml");
   ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(toml, LedgerPipelineToml(max_records)));
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(toml));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(toml));
   fmt::print(
       "pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
       "records per partition and batch; running it as 'onceflow run --until-caught-up' and "
       "SIGKILLing it {} times\n",
-      toml, config.sink.path, max_records, options.kills);
+      toml, config.sink.sqlite()->path, max_records, options.kills);
   std::fflush(stdout);
   std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   Tally tally;
@@ -254,7 +254,7 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
 
   // 3. The checks.
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
-                   CheckLedger(config.sink.path, transfers, options.accounts, kPipeline));
+                   CheckLedger(config.sink.sqlite()->path, transfers, options.accounts, kPipeline));
   ONCEFLOW_ASSIGN_OR_RETURN(
       VerifyReport report, audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
   std::string verify = report.ok() ? report.summary.front() : "";

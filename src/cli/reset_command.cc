@@ -35,7 +35,7 @@ namespace {
 
 // Removes the progress rows of `pipeline` from the sink, in one transaction (SQLite,
 // PostgreSQL), or by a tombstone per task from the task's own transactional producer (Kafka).
-Status DeleteSinkProgress(const engine::SinkConfig& config, const std::string& pipeline) {
+Status DeleteSinkProgress(const config::SinkConfig& config, const std::string& pipeline) {
   ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
   ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->DeleteProgress(pipeline).WithContext("reset: delete the sink's progress rows of "
@@ -51,7 +51,7 @@ struct AcceptPlan {
   audit::OpenedSource source;
 };
 
-Result<AcceptPlan> PlanAcceptLoss(const engine::PipelineConfig& config,
+Result<AcceptPlan> PlanAcceptLoss(const config::PipelineConfig& config,
                                   const std::string& data_dir, const std::string& again) {
   const std::string plain = again;  // the reset without --accept-loss
   auto read = audit::ReadCheckpointState(data_dir, config.name);
@@ -141,7 +141,7 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
 }  // namespace
 
 Status RunReset(const PipelineResetOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   const std::string dir = checkpoint::CheckpointDir(options.data_dir, config.name);
   const std::string again = ResetCommand(options.config_path, options.data_dir);
@@ -190,7 +190,7 @@ Status RunReset(const PipelineResetOptions& options) {
     fmt::print("  after it, the next run starts from starting_offsets = {}; the sink's output "
                "rows are NOT touched (with 'earliest', records already in the sink are processed "
                "and written again)\n",
-               config.source.starting_offsets == engine::StartingOffsets::kLatest ? "latest"
+               config.source.records().starting_offsets == config::StartingOffsets::kLatest ? "latest"
                                                                                   : "earliest");
   }
   std::fflush(stdout);

@@ -34,12 +34,12 @@ int64_t RecordsOf(const BatchContext& ctx) {
 }
 
 // Where a pipeline's dead letters are, for the lines that count them.
-std::string DeadLetterPlace(const engine::SinkConfig& sink, const std::string& pipeline) {
-  if (sink.type == "kafka") {
+std::string DeadLetterPlace(const config::SinkConfig& sink, const std::string& pipeline) {
+  if (sink.kafka() != nullptr) {
     return "the Kafka topic onceflow_dead_letters, key " + pipeline + "/<task>";
   }
   std::string where = "the table onceflow_dead_letters";
-  if (sink.type == "sqlite") where += " of " + sink.path;
+  if (sink.sqlite() != nullptr) where += " of " + sink.sqlite()->path;
   return where + " (SELECT * FROM onceflow_dead_letters WHERE pipeline = '" + pipeline + "')";
 }
 
@@ -57,7 +57,7 @@ Status RunPipeline(const PipelineRunOptions& options) {
                    Pipeline::FromConfigFile(options.config_path));
   const std::string name = pipeline->name();
   std::string dead_letter_place = "the sink's table onceflow_dead_letters";
-  if (Result<engine::PipelineConfig> config = engine::LoadPipelineConfig(options.config_path);
+  if (Result<config::PipelineConfig> config = config::LoadPipelineConfig(options.config_path);
       config.has_value()) {
     dead_letter_place = DeadLetterPlace(config->sink, name);
   }

@@ -14,7 +14,7 @@
 namespace onceflow::cli {
 
 Status RunStatus(const PipelineInspectOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   AuditOptions audit;
   audit.reset_command = ResetCommand(options.config_path, options.data_dir);

@@ -4,7 +4,7 @@
 
 #include "config/pipeline_config.h"
 
-namespace onceflow::engine {
+namespace onceflow::config {
 namespace {
 
 // The example of the issue and the README, verbatim.
@@ -168,4 +168,4 @@ TEST(AggregateConfigTest, MistakesNameTheFullKey) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <utility>
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
 // "count", "sum(field)", "min(field)", "max(field)", "avg(field)".
 Result<AggregateConfig::Aggregate> ParseAggregateFunction(std::string_view text) {
@@ -40,4 +40,4 @@ Result<AggregateConfig::Aggregate> ParseAggregateFunction(std::string_view text)
                                      "' (expected count, sum, min, max or avg)"));
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace onceflow::engine {
+namespace onceflow::config {
 namespace {
 
 // A number literal: an int64 if the whole text is one, else a finite double if the whole text
@@ -110,4 +110,4 @@ std::string ConditionToString(const TransformConfig::Condition& c) {
   return text;
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -7,7 +7,7 @@
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
 // The filter language. ParseCondition reads `field op literal`: op one of == != < <= > >=,
 // literal an integer, a float, true, false, null or a "quoted string" (in which a backslash
@@ -17,4 +17,4 @@ namespace onceflow::engine {
 Result<TransformConfig::Condition> ParseCondition(std::string_view text);
 std::string ConditionToString(const TransformConfig::Condition& condition);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

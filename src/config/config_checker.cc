@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <limits>
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 
 // The position of a node in its file, for keeping a table's keys in file order (toml::table
 // is a sorted map).
@@ -201,4 +201,4 @@ Status ConfigChecker::ReadStringWithEnv(const Entry& e, std::string* out) const 
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

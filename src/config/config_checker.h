@@ -16,7 +16,7 @@
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 
 // The position of a node in its file, for keeping a table's keys in file order (toml::table
 // is a sorted map).
@@ -92,6 +92,10 @@ class ConfigChecker {
   Status CheckAggregate(const toml::table& table, const std::string& prefix,
                         AggregateConfig* aggregate) const;
   Status CheckSink(const toml::table& table, SinkConfig* sink) const;
+  // The keys shared by the SQL sinks (SQLite, PostgreSQL): init, mode, table, key, statements.
+  Status CheckSqlSink(const toml::table& table, std::vector<std::string>* init, SinkMode* mode,
+                      std::string* table_out, std::vector<std::string>* key_out,
+                      std::vector<std::string>* statements_out) const;
   // Resolves a relative path against the directory of the config file.
   std::string ResolvePath(const std::string& path) const;
   // A string that may name environment variables as ${NAME} (for secrets such as a password
@@ -121,4 +125,4 @@ Status ConfigChecker::ReadChoice(const Entry& e, std::span<const Choice<E>> choi
   return Error(e.key, expected + ", got " + Describe(*e.node));
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <string>
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
 Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
                         const std::vector<std::string>& columns, std::string_view source) {
@@ -78,4 +78,4 @@ Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

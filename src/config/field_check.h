@@ -8,7 +8,7 @@
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
 // Checks, before any record is read, that every field the transforms of `configs` (and an
 // aggregate last among them) need can exist when the rows the source decodes have at most the
@@ -20,4 +20,4 @@ namespace onceflow::engine {
 Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
                         const std::vector<std::string>& columns, std::string_view source);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -9,11 +9,46 @@
 #include <limits>
 
 #include "config/config_checker.h"
-#include "config/field_check.h"
+#include "config/validator.h"
 #include "util/file.h"
 
-namespace onceflow::engine {
-namespace config {
+namespace onceflow::config {
+
+std::string_view SourceConfig::type() const {
+  return std::holds_alternative<KafkaSourceOptions>(options) ? "kafka" : "log";
+}
+
+const std::string& SourceConfig::topic() const {
+  return std::visit([](const auto& o) -> const std::string& { return o.topic; }, options);
+}
+
+const RecordOptions& SourceConfig::records() const {
+  return std::visit([](const auto& o) -> const RecordOptions& { return o.records; }, options);
+}
+
+RecordOptions& SourceConfig::records() {
+  return std::visit([](auto& o) -> RecordOptions& { return o.records; }, options);
+}
+
+bool SourceConfig::group_assigned() const {
+  const KafkaSourceOptions* k = kafka();
+  return k != nullptr && k->assign == KafkaAssignment::kGroup;
+}
+
+void FillDefaults(PipelineConfig* config) {
+  if (auto* kafka = std::get_if<KafkaSourceOptions>(&config->source.options);
+      kafka != nullptr && kafka->group.empty()) {
+    kafka->group = "onceflow-" + config->name;
+  }
+}
+
+std::string_view SinkConfig::type() const {
+  switch (options.index()) {
+    case 0: return "sqlite";
+    case 1: return "postgres";
+    default: return "kafka";
+  }
+}
 
 Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   static constexpr std::string_view kKeys[] = {"name",
@@ -37,11 +72,6 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   Entry name = At(root, "", "name");
   ONCEFLOW_RETURN_IF_ERROR(Required(name));
   ONCEFLOW_RETURN_IF_ERROR(ReadString(name, &config.name));
-  if (config.name.empty() || !std::all_of(config.name.begin(), config.name.end(), IsNameChar) ||
-      config.name == "." || config.name == "..") {
-    return Err(
-        Error(name.key, "must be letters, digits, '.', '_' or '-', got '" + config.name + "'"));
-  }
   constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
   int64_t max_task_failures = config.max_task_failures;
   int64_t max_batch_failures = config.max_batch_failures;
@@ -76,9 +106,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
     return Err(Error(source.key, "expected a table ([source]), got " + Describe(*source.node)));
   }
   ONCEFLOW_RETURN_IF_ERROR(CheckSource(*source.node->as_table(), &config.source));
-  if (config.source.type == "kafka" && config.source.group.empty()) {
-    config.source.group = "onceflow-" + config.name;
-  }
+  FillDefaults(&config);
 
   Entry transforms = At(root, "", "transform");
   if (transforms.node != nullptr) {
@@ -99,44 +127,17 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
     }
   }
 
-  // Fields that can never exist are a config error now, not a dead letter per record.
-  std::vector<std::string> columns;
-  std::string columns_from;
-  if (config.source.format == RecordFormat::kCsv && !config.source.csv_columns.empty()) {
-    columns = config.source.csv_columns;
-    columns_from = "source.csv_columns";
-  } else if (config.source.format == RecordFormat::kRaw) {
-    columns = {"key", "value"};
-    columns_from = "source.format = \"raw\" decodes a record as key and value";
-  }
-  if (!columns_from.empty()) {
-    if (Status s = CheckFieldsExist(config.transforms, columns, columns_from); !s.ok()) {
-      return Err(Status::InvalidArgument((file_.empty() ? "pipeline config" : file_) + ": " +
-                                         s.message()));
-    }
-  }
-
   Entry sink = At(root, "", "sink");
   if (sink.node == nullptr) return Err(Error(sink.key, "required (a [sink] table)"));
   if (!sink.node->is_table()) {
     return Err(Error(sink.key, "expected a table ([sink]), got " + Describe(*sink.node)));
   }
   ONCEFLOW_RETURN_IF_ERROR(CheckSink(*sink.node->as_table(), &config.sink));
-  if (config.source.assign_group) {
-    // Each process commits the partitions it owns as tasks of their own: an aggregate (one
-    // task over every partition) cannot be shared.
-    for (size_t i = 0; i < config.transforms.size(); ++i) {
-      if (config.transforms[i].type == TransformConfig::Type::kAggregate) {
-        return Err(Error("source.assign", "\"group\" cannot feed an aggregate (transform[" +
-                                              std::to_string(i) + "]): its keys span every "
-                                              "partition, so one process must own them all"));
-      }
-    }
-  }
+  // Everything else (values, and settings that do not go together) is the validator's, shared
+  // with PipelineBuilder.
+  ONCEFLOW_RETURN_IF_ERROR(Validate(config));
   return config;
 }
-
-}  // namespace config
 
 Result<PipelineConfig> LoadPipelineConfig(const std::string& path) {
   ONCEFLOW_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
@@ -153,7 +154,7 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::str
                                        std::to_string(at.line) + ":" + std::to_string(at.column) +
                                        ": " + std::string(e.description())));
   }
-  return config::ConfigChecker(path).Check(root);
+  return ConfigChecker(path).Check(root);
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -6,37 +6,36 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
-#include "sink/sink.h"
 
-namespace onceflow::engine {
+namespace onceflow::config {
 
-enum class StartingOffsets { kEarliest, kLatest };
-enum class RecordFormat { kJson, kCsv, kRaw };
-// batch: all tasks of a batch commit in one sink transaction (one fsync per batch); task: each
-// task commits as soon as it finishes (a slow task does not hold back the others' output).
-enum class CommitMode { kBatch, kTask };
-using sink::SinkMode;
+using onceflow::CommitMode;
+using onceflow::RecordFormat;
+using onceflow::SinkMode;
+using onceflow::StartingOffsets;
 
+// The source: one options struct per type (include/onceflow/options.h), so that no setting is
+// declared twice.
 struct SourceConfig {
-  // "log": the embedded log in the data directory; "kafka": a Kafka topic read in exact offset
-  // ranges (direct mode).
-  std::string type = "log";
-  std::string topic;
-  std::string bootstrap;  // kafka: host:port[,host:port...]; may name ${ENV} variables
-  std::string group;      // kafka: the consumer group (default "onceflow-<pipeline name>")
-  // kafka: assign = "group" shares the partitions with the pipeline's other processes through
-  // the consumer group (scale-out); "all" (the default) reads every partition.
-  bool assign_group = false;
-  int64_t session_timeout_ms = 10000;  // assign = "group": a silent member's partitions move
-  StartingOffsets starting_offsets = StartingOffsets::kEarliest;
-  RecordFormat format = RecordFormat::kJson;
-  // csv: the column names. Empty: the partition's record at offset 0 is the header line.
-  std::vector<std::string> csv_columns;
-  std::string csv_delimiter = ",";
+  std::variant<LogSourceOptions, KafkaSourceOptions> options;
+
+  // "log" or "kafka", as in TOML's source.type.
+  std::string_view type() const;
+  const std::string& topic() const;
+  const RecordOptions& records() const;
+  RecordOptions& records();
+  // The Kafka options, or nullptr for another type.
+  const KafkaSourceOptions* kafka() const { return std::get_if<KafkaSourceOptions>(&options); }
+  // Whether the consumer group assigns this process its partitions (Kafka, assign = "group").
+  bool group_assigned() const;
+
+  bool operator==(const SourceConfig&) const = default;
 };
 
 // A running aggregate per key, optionally per event-time window (type = "aggregate"; README
@@ -47,10 +46,12 @@ struct AggregateConfig {
     std::string name;   // the output field
     Function function = Function::kCount;
     std::string field;  // the input field (not for count)
+
+    bool operator==(const Aggregate&) const = default;
   };
   struct Window {
-    enum class Type { kTumbling, kSliding };
-    enum class Emit { kUpdate, kFinal };
+    using Type = WindowType;
+    using Emit = WindowEmit;
     Type type = Type::kTumbling;
     int64_t size_ms = 0;
     int64_t slide_ms = 0;          // sliding; tumbling: = size_ms
@@ -64,6 +65,8 @@ struct AggregateConfig {
     // emit = "final": `run --until-caught-up` ends with a batch that closes and emits the
     // windows still open.
     bool emit_open_windows_at_end = false;
+
+    bool operator==(const Window&) const = default;
   };
   std::vector<std::string> key;          // the grouping fields, non-empty
   std::vector<Aggregate> aggregates;     // in file order, non-empty
@@ -72,6 +75,8 @@ struct AggregateConfig {
   // Fold per key inside each map task before routing to the state tasks (map-side combining;
   // not with min/max). Off: every row is routed and folded by its state task.
   bool combine = true;
+
+  bool operator==(const AggregateConfig&) const = default;
 };
 
 // A built-in transform between source and sink.
@@ -87,6 +92,8 @@ struct TransformConfig {
     std::string field;
     std::string op;
     Value literal;
+
+    bool operator==(const Condition&) const = default;
   };
   std::vector<Condition> conditions;
   // select, rename, filter: a field the transform needs that the row lacks is read as null
@@ -94,22 +101,24 @@ struct TransformConfig {
   // with an error naming the field (on_missing = "error", the default).
   bool missing_as_null = false;
   AggregateConfig aggregate;  // aggregate: must be the last transform
+
+  bool operator==(const TransformConfig&) const = default;
 };
 
+// The sink: one options struct per type (include/onceflow/options.h).
 struct SinkConfig {
-  std::string type = "sqlite";          // "sqlite", "postgres" or "kafka"
-  std::string path;                     // sqlite: database file
-  // postgres: a libpq connection string; ${NAME} is replaced by the environment variable NAME
-  // (for the password). Never printed: a sink describes itself without it.
-  std::string conninfo;
-  std::string bootstrap;                // kafka: host:port[,...]; may name ${ENV} variables
-  std::string topic;                    // kafka: the output topic
-  std::string key_field;                // kafka: the field whose value is the record key ("": none)
-  std::vector<std::string> init;        // statements run once at open (CREATE TABLE IF NOT EXISTS)
-  SinkMode mode = SinkMode::kAppend;
-  std::string table;                    // append, upsert
-  std::vector<std::string> key;         // upsert: the conflict key columns
-  std::vector<std::string> statements;  // statements: SQL with :field parameters, run per row
+  std::variant<SqliteSinkOptions, PostgresSinkOptions, KafkaSinkOptions> options;
+
+  // "sqlite", "postgres" or "kafka", as in TOML's sink.type.
+  std::string_view type() const;
+  // The options of one type, or nullptr for another type.
+  const SqliteSinkOptions* sqlite() const { return std::get_if<SqliteSinkOptions>(&options); }
+  const PostgresSinkOptions* postgres() const {
+    return std::get_if<PostgresSinkOptions>(&options);
+  }
+  const KafkaSinkOptions* kafka() const { return std::get_if<KafkaSinkOptions>(&options); }
+
+  bool operator==(const SinkConfig&) const = default;
 };
 
 struct PipelineConfig {
@@ -132,7 +141,14 @@ struct PipelineConfig {
   SourceConfig source;
   std::vector<TransformConfig> transforms;
   SinkConfig sink;
+
+  bool operator==(const PipelineConfig&) const = default;
 };
+
+// Fills in the settings whose default depends on another: a Kafka source's empty group becomes
+// "onceflow-<name>". The TOML reader and PipelineBuilder::Build both call it, so that a file and
+// the equivalent builder calls give equal configs.
+void FillDefaults(PipelineConfig* config);
 
 // Reads and validates a pipeline file. The keys are the fields above: top-level scalars,
 // [source], [[transform]] (type = "select" with fields = [...], "rename" with
@@ -148,4 +164,4 @@ Result<PipelineConfig> LoadPipelineConfig(const std::string& path);
 // working directory, messages say "pipeline config").
 Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::string& path);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace onceflow::engine {
+namespace onceflow::config {
 namespace {
 
 // The example of the pipeline file documentation, verbatim.
@@ -70,24 +70,25 @@ TEST_F(PipelineConfigTest, LedgerExampleParses) {
   EXPECT_EQ(config->speculation_multiplier, 4.0);
   EXPECT_EQ(config->speculation_min_ms, 100);
   EXPECT_EQ(config->executor_threads, 0);
-  EXPECT_EQ(config->source.type, "log");
-  EXPECT_EQ(config->source.topic, "transfers");
-  EXPECT_EQ(config->source.starting_offsets, StartingOffsets::kEarliest);
-  EXPECT_EQ(config->source.format, RecordFormat::kJson);
-  EXPECT_TRUE(config->source.csv_columns.empty());
+  EXPECT_EQ(config->source.type(), "log");
+  EXPECT_EQ(config->source.topic(), "transfers");
+  EXPECT_EQ(config->source.records().starting_offsets, StartingOffsets::kEarliest);
+  EXPECT_EQ(config->source.records().format, RecordFormat::kJson);
+  EXPECT_TRUE(config->source.records().csv_columns.empty());
   EXPECT_TRUE(config->transforms.empty());
-  EXPECT_EQ(config->sink.type, "sqlite");
-  EXPECT_EQ(config->sink.path, "/srv/pipelines/bank.db");
-  EXPECT_EQ(config->sink.init,
+  EXPECT_EQ(config->sink.type(), "sqlite");
+  ASSERT_NE(config->sink.sqlite(), nullptr);
+  EXPECT_EQ(config->sink.sqlite()->path, "/srv/pipelines/bank.db");
+  EXPECT_EQ(config->sink.sqlite()->init,
             (std::vector<std::string>{
                 "CREATE TABLE IF NOT EXISTS accounts(id INTEGER PRIMARY KEY, balance INTEGER NOT "
                 "NULL)",
                 "CREATE TABLE IF NOT EXISTS ledger(id INTEGER, src INTEGER, dst INTEGER, amount "
                 "INTEGER)"}));
-  EXPECT_EQ(config->sink.mode, SinkMode::kStatements);
-  EXPECT_EQ(config->sink.table, "");
-  EXPECT_TRUE(config->sink.key.empty());
-  EXPECT_EQ(config->sink.statements,
+  EXPECT_EQ(config->sink.sqlite()->mode, SinkMode::kStatements);
+  EXPECT_EQ(config->sink.sqlite()->table, "");
+  EXPECT_TRUE(config->sink.sqlite()->key.empty());
+  EXPECT_EQ(config->sink.sqlite()->statements,
             (std::vector<std::string>{
                 "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO "
                 "UPDATE SET balance = balance - :amount",
@@ -104,7 +105,8 @@ TEST_F(PipelineConfigTest, LoadReadsTheFileAndResolvesPathsAgainstItsDirectory) 
   std::ofstream(file) << kLedger;
   Result<PipelineConfig> config = LoadPipelineConfig(file);
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  EXPECT_EQ(config->sink.path, (dir / "bank.db").string());
+  ASSERT_NE(config->sink.sqlite(), nullptr);
+  EXPECT_EQ(config->sink.sqlite()->path, (dir / "bank.db").string());
   EXPECT_EQ(config->file, file);
 
   Result<PipelineConfig> missing = LoadPipelineConfig((dir / "nope.toml").string());
@@ -120,7 +122,8 @@ TEST_F(PipelineConfigTest, RelativeSinkPathsAreResolvedAgainstTheFile) {
         std::string(kHead) + "[sink]\npath = \"" + std::string(sink_path) + "\"\ntable = \"out\"\n";
     Result<PipelineConfig> config = ParsePipelineConfig(text, file);
     EXPECT_TRUE(config.has_value()) << config.error().ToString();
-    return config.has_value() ? config->sink.path : "";
+    return config.has_value() && config->sink.sqlite() != nullptr ? config->sink.sqlite()->path
+                                                                  : "";
   };
   EXPECT_EQ(path_of("../data/bank.db", "/srv/pipelines/p.toml"), "/srv/data/bank.db");
   EXPECT_EQ(path_of("./db/bank.db", "/srv/pipelines/p.toml"), "/srv/pipelines/db/bank.db");
@@ -165,14 +168,15 @@ key = ["id"]
   EXPECT_EQ(config->speculation_multiplier, 2.0);
   EXPECT_EQ(config->speculation_min_ms, 0);
   EXPECT_EQ(config->executor_threads, 8);
-  EXPECT_EQ(config->source.starting_offsets, StartingOffsets::kLatest);
-  EXPECT_EQ(config->source.format, RecordFormat::kCsv);
-  EXPECT_EQ(config->source.csv_columns, (std::vector<std::string>{"id", "amount"}));
-  EXPECT_EQ(config->source.csv_delimiter, ";");
-  EXPECT_EQ(config->sink.mode, SinkMode::kUpsert);
-  EXPECT_EQ(config->sink.table, "orders");
-  EXPECT_EQ(config->sink.key, (std::vector<std::string>{"id"}));
-  EXPECT_TRUE(config->sink.init.empty());
+  EXPECT_EQ(config->source.records().starting_offsets, StartingOffsets::kLatest);
+  EXPECT_EQ(config->source.records().format, RecordFormat::kCsv);
+  EXPECT_EQ(config->source.records().csv_columns, (std::vector<std::string>{"id", "amount"}));
+  EXPECT_EQ(config->source.records().csv_delimiter, ";");
+  ASSERT_NE(config->sink.sqlite(), nullptr);
+  EXPECT_EQ(config->sink.sqlite()->mode, SinkMode::kUpsert);
+  EXPECT_EQ(config->sink.sqlite()->table, "orders");
+  EXPECT_EQ(config->sink.sqlite()->key, (std::vector<std::string>{"id"}));
+  EXPECT_TRUE(config->sink.sqlite()->init.empty());
 }
 
 TEST_F(PipelineConfigTest, TransformsAreReadInOrder) {
@@ -350,11 +354,13 @@ table = "t"
 )toml",
                                                       "bank.toml");
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  EXPECT_EQ(config->source.type, "kafka");
-  EXPECT_EQ(config->source.bootstrap, "127.0.0.1:9092");
-  EXPECT_EQ(config->source.group, "onceflow-bank");  // the default group
-  EXPECT_EQ(config->sink.type, "postgres");
-  EXPECT_EQ(config->sink.conninfo, "host=127.0.0.1 password=s3cret");
+  EXPECT_EQ(config->source.type(), "kafka");
+  ASSERT_NE(config->source.kafka(), nullptr);
+  EXPECT_EQ(config->source.kafka()->bootstrap, "127.0.0.1:9092");
+  EXPECT_EQ(config->source.kafka()->group, "onceflow-bank");  // the default group
+  EXPECT_EQ(config->sink.type(), "postgres");
+  ASSERT_NE(config->sink.postgres(), nullptr);
+  EXPECT_EQ(config->sink.postgres()->conninfo, "host=127.0.0.1 password=s3cret");
 
   config = ParsePipelineConfig(R"toml(name = "copy"
 [source]
@@ -370,9 +376,11 @@ key_field = "id"
 )toml",
                                "copy.toml");
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  EXPECT_EQ(config->source.group, "g1");
-  EXPECT_EQ(config->sink.topic, "out");
-  EXPECT_EQ(config->sink.key_field, "id");
+  ASSERT_NE(config->source.kafka(), nullptr);
+  EXPECT_EQ(config->source.kafka()->group, "g1");
+  ASSERT_NE(config->sink.kafka(), nullptr);
+  EXPECT_EQ(config->sink.kafka()->topic, "out");
+  EXPECT_EQ(config->sink.kafka()->key_field, "id");
 }
 
 TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
@@ -402,12 +410,13 @@ TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
       kafka + "assign = \"group\"\nsession_timeout_ms = 6000\n" + std::string(kAppendSink),
       "p.toml");
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  EXPECT_TRUE(config->source.assign_group);
-  EXPECT_EQ(config->source.session_timeout_ms, 6000);
+  EXPECT_TRUE(config->source.group_assigned());
+  ASSERT_NE(config->source.kafka(), nullptr);
+  EXPECT_EQ(config->source.kafka()->session_timeout.count(), 6000);
   config = ParsePipelineConfig(kafka + std::string(kAppendSink), "p.toml");
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
-  EXPECT_FALSE(config->source.assign_group);  // "all" is the default
-  EXPECT_EQ(config->source.session_timeout_ms, 10000);
+  EXPECT_FALSE(config->source.group_assigned());  // "all" is the default
+  EXPECT_EQ(config->source.kafka()->session_timeout.count(), 10000);
 
   EXPECT_EQ(ErrorOf(kafka + "assign = \"some\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.assign: expected one of all, group, got 'some'");
@@ -434,6 +443,20 @@ TEST_F(PipelineConfigTest, CommitModeIsBatchOrTask) {
   EXPECT_EQ(config->commit_mode, CommitMode::kTask);
   EXPECT_EQ(ErrorOf("commit_mode = \"tasks\"\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: commit_mode: expected one of batch, task, got 'tasks'");
+}
+
+TEST_F(PipelineConfigTest, TaskCommitsWithAnAggregateAreRefused) {
+  // An aggregate's state commits once per batch, after the sink: per-task commits would
+  // silently be per-batch ones.
+  const std::string aggregate =
+      "[[transform]]\ntype = \"aggregate\"\nkey = [\"user\"]\naggregates = { n = \"count\" }\n";
+  EXPECT_EQ(ErrorOf("commit_mode = \"task\"\n" + std::string(kHead) + aggregate +
+                    std::string(kAppendSink)),
+            "ledger.toml: commit_mode: \"task\" cannot be used with an aggregate (transform[0]): "
+            "a stateful pipeline commits each batch as one task");
+  EXPECT_EQ(ErrorOf("commit_mode = \"batch\"\n" + std::string(kHead) + aggregate +
+                    std::string(kAppendSink)),
+            "");
 }
 
 TEST_F(PipelineConfigTest, AnUnsetSecretVariableIsNamedButNoValueIsPrinted) {
@@ -536,4 +559,4 @@ TEST_F(PipelineConfigTest, TomlSyntaxErrorsNameFileLineAndColumn) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::config

@@ -8,7 +8,7 @@
 #include "config/aggregate_function.h"
 #include "config/condition.h"
 
-namespace onceflow::engine::config {
+namespace onceflow::config {
 namespace {
 
 std::string_view Trim(std::string_view s) {
@@ -213,4 +213,4 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine::config
+}  // namespace onceflow::config

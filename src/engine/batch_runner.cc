@@ -66,7 +66,7 @@ std::vector<OffsetRange> TaskRanges(const checkpoint::BatchIntent& intent) {
 
 BatchRunner::BatchRunner(const internal::PipelineSpec& spec, const RunOptions& options,
                          StatsBox* stats, checkpoint::Checkpoint* checkpoint,
-                         source::Source* source, const RecordDecoder* decoder, sink::Sink* sink,
+                         source::Source* source, const operators::RecordDecoder* decoder, sink::Sink* sink,
                          StateStep* state, Executor* executor, EpochFn epoch, LogFn log)
     : spec_(spec),
       options_(options),
@@ -181,7 +181,7 @@ Result<std::vector<TaskOutput>> BatchRunner::ComputeTasks(const checkpoint::Batc
 
 Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(const checkpoint::BatchIntent& intent,
                                                          std::atomic<int64_t>* already) {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   const std::vector<OffsetRange> ranges = TaskRanges(intent);
   const bool per_task = PerTaskCommits();
   TaskContext task_ctx{};

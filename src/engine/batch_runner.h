@@ -41,7 +41,7 @@ class BatchRunner {
   // of this process's commits (the checkpoint's, or the consumer group's generation).
   BatchRunner(const internal::PipelineSpec& spec, const RunOptions& options, StatsBox* stats,
               checkpoint::Checkpoint* checkpoint, source::Source* source,
-              const RecordDecoder* decoder, sink::Sink* sink, StateStep* state,
+              const operators::RecordDecoder* decoder, sink::Sink* sink, StateStep* state,
               Executor* executor, EpochFn epoch, LogFn log);
 
   // Whether step 2 is still to do, or was done before a crash (recovery re-runs the batch).
@@ -125,7 +125,7 @@ class BatchRunner {
   StatsBox* const stats_;
   checkpoint::Checkpoint* const checkpoint_;
   source::Source* const source_;
-  const RecordDecoder* const decoder_;
+  const operators::RecordDecoder* const decoder_;
   sink::Sink* const sink_;
   StateStep* const state_;
   Executor* const executor_;

@@ -50,7 +50,7 @@ void Driver::Log(const std::string& line) const {
 }
 
 Status Driver::Open() {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   // The source first: a wrong topic name leaves no checkpoint behind.
   ONCEFLOW_ASSIGN_OR_RETURN(source_, MakeSource(c, options_.data_dir));
   {
@@ -64,7 +64,7 @@ Status Driver::Open() {
     }
     checkpoint_ = std::move(*cp);
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, RecordDecoder::Create(c.source));
+  ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source.records()));
   if (spec_.has_sink) {
     ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
     ONCEFLOW_RETURN_IF_ERROR(sink_->Open());

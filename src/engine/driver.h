@@ -109,7 +109,7 @@ class Driver {
   std::unique_ptr<checkpoint::Checkpoint> checkpoint_;
   std::unique_ptr<source::Source> source_;
   std::unique_ptr<sink::Sink> sink_;
-  std::unique_ptr<RecordDecoder> decoder_;
+  std::unique_ptr<operators::RecordDecoder> decoder_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StateStep> state_;           // stateful pipelines only
   std::unique_ptr<GroupOwnership> group_;      // source.assign = "group" only

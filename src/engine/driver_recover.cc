@@ -36,7 +36,8 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
     ONCEFLOW_RETURN_IF_ERROR(decoder_->SetHeader(p, header));
     if (first) {
       const std::string from = "the csv header line of partition " + p.ToString();
-      Status fields = CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
+      Status fields =
+          config::CheckFieldsExist(spec_.config.transforms, decoder_->HeaderColumns(), from);
       if (!fields.ok()) {
         return Status::InvalidArgument(
             (spec_.config.file.empty() ? spec_.config.name : spec_.config.file) + ": " +
@@ -50,7 +51,7 @@ Status Driver::EnsureHeaders(const std::vector<OffsetRange>& ranges) {
 }
 
 Status Driver::CheckSource() {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source_->Identity());
   source_identity_ = identity.ToString();
   const auto& intent = checkpoint_->last_intent();
@@ -121,7 +122,7 @@ std::string Driver::LossWayOut() const {
 }
 
 Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   // The CLI names its reset verb; a program using the library deletes what it does.
   const std::string reset =
       (options_.reset_command.empty()
@@ -194,7 +195,7 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
         checkpoint_->source() ? checkpoint_->source()->StartOf(r.partition) : Offset(-1);
     if (!read && start.value() >= 0) {
       read = committed > start;
-    } else if (!read && c.source.starting_offsets == StartingOffsets::kEarliest) {
+    } else if (!read && c.source.records().starting_offsets == config::StartingOffsets::kEarliest) {
       if (!earliest.has_value()) {
         ONCEFLOW_ASSIGN_OR_RETURN(source::Source::Bounds bounds, source_->OffsetBounds());
         earliest = std::move(bounds.earliest);
@@ -214,7 +215,7 @@ Status Driver::Recover() {
   ONCEFLOW_RETURN_IF_ERROR(CheckSource());
   runner_->set_source_identity(source_identity_);
   if (group_ != nullptr) return group_->Recover(&next_batch_, &positions_);
-  const PipelineConfig& c = spec_.config;
+  const config::PipelineConfig& c = spec_.config;
   std::map<int32_t, sink::TaskProgress> progress;
   if (sink_) {
     ONCEFLOW_ASSIGN_OR_RETURN(progress, sink_->ReadProgress(c.name));
@@ -288,7 +289,8 @@ Status Driver::Recover() {
   if (positions_.size() < end.size()) positions_.resize(end.size(), Offset(-1));
   for (size_t p = 0; p < positions_.size(); ++p) {
     if (positions_[p].value() >= 0) continue;
-    positions_[p] = fresh && c.source.starting_offsets == StartingOffsets::kLatest && p < end.size()
+    const bool latest = c.source.records().starting_offsets == config::StartingOffsets::kLatest;
+    positions_[p] = fresh && latest && p < end.size()
                         ? end[p]
                         : (p < earliest.size() ? earliest[p] : Offset(0));
   }

@@ -15,11 +15,11 @@
 namespace onceflow::engine::testing {
 
 // The sink of examples/ledger.toml writing to the SQLite database `db`.
-inline SqliteSinkSpec LedgerSink(const std::string& db) {
-  SqliteSinkSpec s;
+inline SqliteSinkOptions LedgerSink(const std::string& db) {
+  SqliteSinkOptions s;
   s.path = db;
   s.init = ::onceflow::testing::LedgerInit();
-  s.mode = "statements";
+  s.mode = SinkMode::kStatements;
   s.statements = ::onceflow::testing::LedgerStatements();
   return s;
 }

@@ -18,7 +18,7 @@ std::string PartitionList(const std::vector<PartitionId>& partitions) {
 
 }  // namespace
 
-GroupOwnership::GroupOwnership(const PipelineConfig& config, source::Source* source,
+GroupOwnership::GroupOwnership(const config::PipelineConfig& config, source::Source* source,
                                sink::Sink* sink, checkpoint::Checkpoint* checkpoint,
                                StatsBox* stats, LogFn log)
     : config_(config),
@@ -89,7 +89,7 @@ Status GroupOwnership::Sync(std::vector<Offset>* positions, BatchId* next_batch)
     Offset& at = (*positions)[i];
     if (r != row.ranges.end()) {
       at = r->until;
-    } else if (config_.source.starting_offsets == StartingOffsets::kLatest &&
+    } else if (config_.source.records().starting_offsets == StartingOffsets::kLatest &&
                i < bounds.end.size()) {
       at = bounds.end[i];
     } else {

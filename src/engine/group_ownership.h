@@ -29,7 +29,7 @@ namespace onceflow::engine {
 class GroupOwnership {
  public:
   using LogFn = std::function<void(const std::string&)>;
-  GroupOwnership(const PipelineConfig& config, source::Source* source, sink::Sink* sink,
+  GroupOwnership(const config::PipelineConfig& config, source::Source* source, sink::Sink* sink,
                  checkpoint::Checkpoint* checkpoint, StatsBox* stats, LogFn log);
 
   // At start: an unfinished batch is closed without a re-run (its partitions may belong to
@@ -61,7 +61,7 @@ class GroupOwnership {
   GroupOwnership& operator=(const GroupOwnership&) = delete;
 
  private:
-  const PipelineConfig& config_;
+  const config::PipelineConfig& config_;
   source::Source* const source_;
   sink::Sink* const sink_;
   checkpoint::Checkpoint* const checkpoint_;

@@ -3,6 +3,7 @@
 
 #include "config/aggregate_function.h"
 #include "config/condition.h"
+#include "config/validator.h"
 #include "operators/aggregate_operator.h"
 #include "engine/driver.h"
 #include "operators/update_state_operator.h"
@@ -30,30 +31,61 @@ void Fail(PipelineSpec* spec, Status s) {
 }
 }  // namespace
 
-PipelineBuilder& PipelineBuilder::FromLog(std::string topic, std::string format,
-                                          std::string starting_offsets) {
-  auto& src = spec_->config.source;
-  src.type = "log";
-  src.topic = std::move(topic);
-  if (format == "json") {
-    src.format = engine::RecordFormat::kJson;
-  } else if (format == "csv") {
-    src.format = engine::RecordFormat::kCsv;
-  } else if (format == "raw") {
-    src.format = engine::RecordFormat::kRaw;
-  } else {
-    Fail(spec_.get(), Status::InvalidArgument("source.format: expected json, csv or raw, got '" +
-                                              format + "'"));
+PipelineBuilder& PipelineBuilder::FromLog(LogSourceOptions options) {
+  spec_->config.source.options = std::move(options);
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::FromKafka(KafkaSourceOptions options) {
+  spec_->config.source.options = std::move(options);
+  return *this;
+}
+
+namespace {
+// A built-in transform: its config joins the pipeline's (where Validate checks it) and a stage
+// holds its place among the code operators until Build() makes it.
+void AddTransform(PipelineSpec* spec, config::TransformConfig transform) {
+  spec->config.transforms.push_back(std::move(transform));
+  Stage s;
+  s.kind = Stage::Kind::kTransform;
+  spec->stages.push_back(std::move(s));
+}
+}  // namespace
+
+PipelineBuilder& PipelineBuilder::Select(std::vector<std::string> fields, bool missing_as_null) {
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kSelect;
+  t.fields = std::move(fields);
+  t.missing_as_null = missing_as_null;
+  AddTransform(spec_.get(), std::move(t));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::Rename(std::vector<std::pair<std::string, std::string>> renames,
+                                         bool missing_as_null) {
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kRename;
+  t.renames = std::move(renames);
+  t.missing_as_null = missing_as_null;
+  AddTransform(spec_.get(), std::move(t));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions,
+                                        bool missing_as_null) {
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kFilter;
+  t.missing_as_null = missing_as_null;
+  for (size_t i = 0; i < conditions.size(); ++i) {
+    Result<config::TransformConfig::Condition> c = config::ParseCondition(conditions[i]);
+    if (!c.has_value()) {
+      Fail(spec_.get(), Status::InvalidArgument("where[" + std::to_string(i) + "]: cannot parse '" +
+                                                conditions[i] + "': " + c.error().message()));
+      return *this;
+    }
+    t.conditions.push_back(std::move(*c));
   }
-  if (starting_offsets == "earliest") {
-    src.starting_offsets = engine::StartingOffsets::kEarliest;
-  } else if (starting_offsets == "latest") {
-    src.starting_offsets = engine::StartingOffsets::kLatest;
-  } else {
-    Fail(spec_.get(), Status::InvalidArgument(
-                          "source.starting_offsets: expected earliest or latest, got '" +
-                          starting_offsets + "'"));
-  }
+  AddTransform(spec_.get(), std::move(t));
   return *this;
 }
 
@@ -94,11 +126,11 @@ PipelineBuilder& PipelineBuilder::Reduce(std::function<Row(Row, const Row&)> fn)
 PipelineBuilder& PipelineBuilder::Aggregate(
     std::vector<std::string> key, std::vector<std::pair<std::string, std::string>> aggregates,
     std::optional<WindowSpec> window, bool map_side_combine) {
-  engine::AggregateConfig config;
+  config::AggregateConfig config;
   config.key = std::move(key);
   config.combine = map_side_combine;
   for (auto& [name, function] : aggregates) {
-    auto parsed = engine::ParseAggregateFunction(function);
+    auto parsed = config::ParseAggregateFunction(function);
     if (!parsed.has_value()) {
       Fail(spec_.get(), parsed.error().WithContext("aggregate " + name));
       return *this;
@@ -107,32 +139,21 @@ PipelineBuilder& PipelineBuilder::Aggregate(
     config.aggregates.push_back(std::move(*parsed));
   }
   if (window) {
-    using W = engine::AggregateConfig::Window;
     config.windowed = true;
-    if (window->type != "tumbling" && window->type != "sliding") {
-      Fail(spec_.get(), Status::InvalidArgument("window type: expected tumbling or sliding, got '" +
-                                                window->type + "'"));
-    }
-    if (window->emit != "update" && window->emit != "final") {
-      Fail(spec_.get(), Status::InvalidArgument("window emit: expected update or final, got '" +
-                                                window->emit + "'"));
-    }
-    config.window.type = window->type == "sliding" ? W::Type::kSliding : W::Type::kTumbling;
+    config.window.type = window->type;
     config.window.size_ms = window->size.count();
-    config.window.slide_ms = window->slide.count();
+    config.window.slide_ms =
+        window->type == WindowType::kTumbling ? window->size.count() : window->slide.count();
     config.window.time_field = window->time_field;
     config.window.allowed_lateness_ms = window->allowed_lateness.count();
-    config.window.emit = window->emit == "final" ? W::Emit::kFinal : W::Emit::kUpdate;
+    config.window.emit = window->emit;
     config.window.idle_timeout_ms = window->idle_timeout.count();
     config.window.emit_open_windows_at_end = window->emit_open_windows_at_end;
   }
-  auto op = engine::AggregateOperator::Create(std::move(config));
-  if (!op.has_value()) {
-    Fail(spec_.get(), op.error());
-    return *this;
-  }
-  if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
-  spec_->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(*op));
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kAggregate;
+  t.aggregate = std::move(config);
+  spec_->config.transforms.push_back(std::move(t));
   return *this;
 }
 
@@ -148,7 +169,7 @@ PipelineBuilder& PipelineBuilder::UpdateStateRows(
     Fail(spec_.get(), Status::InvalidArgument("update_state: timeout must be at least 1 ms"));
   }
   if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
-  spec_->keyed = std::make_shared<engine::UpdateStateOperator>(std::move(key_fields),
+  spec_->keyed = std::make_shared<operators::UpdateStateOperator>(std::move(key_fields),
                                                                std::move(fn), options.timeout);
   return *this;
 }
@@ -159,24 +180,20 @@ PipelineBuilder& PipelineBuilder::ForeachBatch(
   return *this;
 }
 
-PipelineBuilder& PipelineBuilder::ToSqlite(SqliteSinkSpec s) {
-  auto& sink = spec_->config.sink;
-  sink.type = "sqlite";
-  sink.path = std::move(s.path);
-  sink.init = std::move(s.init);
-  sink.table = std::move(s.table);
-  sink.key = std::move(s.key);
-  sink.statements = std::move(s.statements);
-  if (s.mode == "append") {
-    sink.mode = engine::SinkMode::kAppend;
-  } else if (s.mode == "upsert") {
-    sink.mode = engine::SinkMode::kUpsert;
-  } else if (s.mode == "statements") {
-    sink.mode = engine::SinkMode::kStatements;
-  } else {
-    Fail(spec_.get(), Status::InvalidArgument(
-                          "sink.mode: expected append, upsert or statements, got '" + s.mode + "'"));
-  }
+PipelineBuilder& PipelineBuilder::ToSqlite(SqliteSinkOptions options) {
+  spec_->config.sink.options = std::move(options);
+  spec_->has_sink = true;
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::ToPostgres(PostgresSinkOptions options) {
+  spec_->config.sink.options = std::move(options);
+  spec_->has_sink = true;
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::ToKafka(KafkaSinkOptions options) {
+  spec_->config.sink.options = std::move(options);
   spec_->has_sink = true;
   return *this;
 }
@@ -209,54 +226,67 @@ PipelineBuilder& PipelineBuilder::ExecutorThreads(int n) {
   return *this;
 }
 PipelineBuilder& PipelineBuilder::StateCacheMb(int64_t mib) {
-  if (mib < 0 || mib > (int64_t{1} << 20)) {
-    Fail(spec_.get(), Status::InvalidArgument("state cache: expected 0 .. 1048576 MiB, got " +
-                                              std::to_string(mib)));
-  }
   spec_->config.state_cache_mb = mib;
   return *this;
 }
 
-PipelineBuilder& PipelineBuilder::CommitMode(std::string mode) {
-  if (mode == "batch") {
-    spec_->config.commit_mode = engine::CommitMode::kBatch;
-  } else if (mode == "task") {
-    spec_->config.commit_mode = engine::CommitMode::kTask;
-  } else {
-    Fail(spec_.get(),
-         Status::InvalidArgument("commit mode: expected batch or task, got '" + mode + "'"));
-  }
+PipelineBuilder& PipelineBuilder::StateTasks(int n) {
+  spec_->config.state_tasks = n;
   return *this;
 }
 
+PipelineBuilder& PipelineBuilder::CommitMode(onceflow::CommitMode mode) {
+  spec_->config.commit_mode = mode;
+  return *this;
+}
+
+namespace {
+
+// Makes the operators that `spec->config` describes: the aggregate (last, when there is one)
+// becomes the stateful operator and every other transform the next empty transform stage.
+// REQUIRES: spec->config passed config::Validate; one empty kTransform stage per non-aggregate
+// transform, in order.
+Status MakeOperators(PipelineSpec* spec) {
+  std::vector<config::TransformConfig> row_transforms = spec->config.transforms;
+  if (!row_transforms.empty() &&
+      row_transforms.back().type == config::TransformConfig::Type::kAggregate) {
+    if (spec->keyed) return Status::InvalidArgument("only one stateful operator");
+    ONCEFLOW_ASSIGN_OR_RETURN(
+        auto op, operators::AggregateOperator::Create(row_transforms.back().aggregate));
+    spec->keyed = std::shared_ptr<const operators::KeyedOperator>(std::move(op));
+    row_transforms.pop_back();
+  }
+  ONCEFLOW_ASSIGN_OR_RETURN(auto transforms, operators::MakeTransforms(row_transforms));
+  size_t next = 0;
+  for (Stage& s : spec->stages) {
+    if (s.kind != Stage::Kind::kTransform || s.transform != nullptr) continue;
+    s.transform = std::shared_ptr<const operators::RowTransform>(std::move(transforms.at(next++)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Pipeline>> PipelineBuilder::Build() {
   if (!spec_->build_error.ok()) return Err(spec_->build_error);
-  const auto& c = spec_->config;
-  if (c.name.empty()) return Err(Status::InvalidArgument("name: required"));
-  if (c.source.topic.empty()) return Err(Status::InvalidArgument("source.topic: required"));
-  if (c.batch_interval_ms < 1) {
-    return Err(Status::InvalidArgument("batch interval: must be at least 1 ms"));
-  }
-  if (c.max_records_per_partition < 1) {
-    return Err(Status::InvalidArgument("max_records_per_partition: must be at least 1"));
-  }
-  if (c.max_task_failures < 1 || c.max_batch_failures < 1) {
-    return Err(Status::InvalidArgument("max_task_failures and max_batch_failures: at least 1"));
-  }
   if (static_cast<bool>(spec_->reduce) != !spec_->key_by.empty()) {
     return Err(Status::InvalidArgument("key_by and reduce go together"));
   }
-  if (spec_->reduce && spec_->keyed) {
+  const bool aggregate = !spec_->config.transforms.empty() &&
+                         spec_->config.transforms.back().type ==
+                             config::TransformConfig::Type::kAggregate;
+  if (spec_->reduce && (spec_->keyed || aggregate)) {
     return Err(Status::InvalidArgument(
         "reduce (per batch) and a stateful operator (aggregate, update_state) do not combine"));
-  }
-  if (spec_->keyed && spec_->config.commit_mode == engine::CommitMode::kTask) {
-    return Err(Status::InvalidArgument(
-        "commit mode task: a stateful pipeline commits each batch as one task"));
   }
   if (!spec_->has_sink && !spec_->foreach_batch) {
     return Err(Status::InvalidArgument("a pipeline needs a sink or a foreach_batch"));
   }
+  config::FillDefaults(&spec_->config);
+  ONCEFLOW_RETURN_IF_ERROR(
+      config::Validate(spec_->config, {.update_state = spec_->keyed != nullptr,
+                                       .no_sink = !spec_->has_sink}));
+  ONCEFLOW_RETURN_IF_ERROR(MakeOperators(spec_.get()));
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(spec_)));
 }
 
@@ -266,25 +296,18 @@ Pipeline::Pipeline(std::unique_ptr<PipelineSpec> spec)
 Pipeline::~Pipeline() = default;
 
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
-  ONCEFLOW_ASSIGN_OR_RETURN(engine::PipelineConfig config, engine::LoadPipelineConfig(path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(path));
   auto spec = std::make_unique<PipelineSpec>();
-  // An aggregate (the checker allows it last only) is the stateful operator, not a stage.
-  std::vector<engine::TransformConfig> row_transforms = config.transforms;
-  if (!row_transforms.empty() &&
-      row_transforms.back().type == engine::TransformConfig::Type::kAggregate) {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto op, engine::AggregateOperator::Create(row_transforms.back().aggregate));
-    spec->keyed = std::shared_ptr<const engine::KeyedOperator>(std::move(op));
-    row_transforms.pop_back();
-  }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto transforms, engine::MakeTransforms(row_transforms));
-  for (auto& t : transforms) {
+  // One empty stage per row transform, in file order; MakeOperators fills them.
+  for (const config::TransformConfig& t : config.transforms) {
+    if (t.type == config::TransformConfig::Type::kAggregate) continue;
     Stage s;
     s.kind = Stage::Kind::kTransform;
-    s.transform = std::shared_ptr<const engine::RowTransform>(std::move(t));
     spec->stages.push_back(std::move(s));
   }
   spec->config = std::move(config);
   spec->has_sink = true;
+  ONCEFLOW_RETURN_IF_ERROR(MakeOperators(spec.get()));
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(spec)));
 }
 

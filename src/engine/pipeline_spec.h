@@ -20,23 +20,28 @@ namespace onceflow::internal {
 struct Stage {
   enum class Kind { kTransform, kMap, kFilter, kFlatMap };
   Kind kind = Kind::kTransform;
-  std::shared_ptr<const engine::RowTransform> transform;
+  std::shared_ptr<const operators::RowTransform> transform;
   std::function<Row(Row)> map;
   std::function<bool(const Row&)> filter;
   std::function<std::vector<Row>(Row)> flat_map;
 };
 
 struct PipelineSpec {
-  engine::PipelineConfig config;
+  config::PipelineConfig config;
   bool has_sink = false;
   std::vector<Stage> stages;
   std::vector<std::string> key_by;
   std::function<Row(Row, const Row&)> reduce;
   // A stateful operator after the row operators (aggregate, update_state): its output rows go
   // to the sink; its state to the state store (engine/state_step.h).
-  std::shared_ptr<const engine::KeyedOperator> keyed;
+  std::shared_ptr<const operators::KeyedOperator> keyed;
   std::function<Status(const BatchContext&, std::span<const Row>)> foreach_batch;
   Status build_error;  // the first bad builder call, reported by Build()
+};
+
+// The spec a Pipeline runs, for the engine's tests and tools.
+struct PipelineAccess {
+  static const PipelineSpec& Spec(const Pipeline& pipeline) { return *pipeline.spec_; }
 };
 
 }  // namespace onceflow::internal

@@ -32,7 +32,7 @@ class PipelineTest : public ::testing::Test {
 
   PipelineBuilder Ledger() {
     PipelineBuilder b("ledger");
-    b.FromLog("transfers", "json")
+    b.FromLog({.topic = "transfers"})
         .ToSqlite(LedgerSink(db_))
         .BatchInterval(std::chrono::milliseconds(1))
         .MaxRecordsPerPartition(50)
@@ -90,12 +90,12 @@ TEST_F(PipelineTest, SpeculativeTwinsDoNotDuplicate) {
     ASSERT_TRUE(faults::Arm("task=slow:150ms@0.3").ok());
     const std::string db = dir_.path() + "/" + mode + ".db";
     PipelineBuilder b(std::string("spec-") + mode);
-    b.FromLog("transfers", "json")
+    b.FromLog({.topic = "transfers"})
         .ToSqlite(LedgerSink(db))
         .BatchInterval(std::chrono::milliseconds(1))
         .MaxRecordsPerPartition(40)
         .ExecutorThreads(4)
-        .CommitMode(mode)
+        .CommitMode(std::string(mode) == "task" ? CommitMode::kTask : CommitMode::kBatch)
         .Speculation(true, 2.0, std::chrono::milliseconds(20));
     PipelineStats stats;
     ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());
@@ -112,7 +112,7 @@ TEST_F(PipelineTest, EveryProtocolStepSurvivesAnInjectedFailure) {
     ASSERT_TRUE(faults::Arm(std::string(point) + "=throw#3").ok());
     const std::string db = dir_.path() + "/" + point + ".db";
     PipelineBuilder b(std::string("p-") + point);
-    b.FromLog("transfers", "json").ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(100);
+    b.FromLog({.topic = "transfers"}).ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(100);
     PipelineStats stats;
     Status s = RunToEnd(std::move(b), &stats);
     if (std::string(point) == "after_state_commit" || std::string(point) == "before_commit_log") {
@@ -122,7 +122,7 @@ TEST_F(PipelineTest, EveryProtocolStepSurvivesAnInjectedFailure) {
       ASSERT_FALSE(s.ok()) << point << ": the armed failure did not stop the run";
       faults::DisarmAll();
       PipelineBuilder again(std::string("p-") + point);
-      again.FromLog("transfers", "json").ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(100);
+      again.FromLog({.topic = "transfers"}).ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(100);
       ASSERT_TRUE(RunToEnd(std::move(again), &stats).ok());
       EXPECT_GT(stats.already_committed, 0) << point;
     } else {
@@ -154,7 +154,7 @@ int RunChild(const std::string& data, const std::string& db, const std::string& 
   if (pid == 0) {
     if (!faults::Arm(faults_spec).ok()) ::_exit(3);
     PipelineBuilder b("ledger");
-    b.FromLog("transfers", "json").ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(40);
+    b.FromLog({.topic = "transfers"}).ToSqlite(LedgerSink(db)).MaxRecordsPerPartition(40);
     auto p = b.Build();
     RunOptions o;
     o.data_dir = data;
@@ -323,7 +323,7 @@ TEST_F(PipelineTest, ChangedSourceTopicIsRefusedNamingBothTopics) {
   ASSERT_TRUE(RunBatches(data_, Ledger(), 2).ok());
   const int64_t rows = Query(db_, "SELECT COUNT(*) FROM ledger")[0][0];
   PipelineBuilder moved("ledger");
-  moved.FromLog("other", "json").ToSqlite(LedgerSink(db_)).MaxRecordsPerPartition(50);
+  moved.FromLog({.topic = "other"}).ToSqlite(LedgerSink(db_)).MaxRecordsPerPartition(50);
   // Before: offsets of "transfers" applied to "other", its first records skipped.
   Status s = RunToEnd(moved);
   ASSERT_FALSE(s.ok());
@@ -359,7 +359,7 @@ TEST_F(PipelineTest, OperatorsReduceAndForeachBatch) {
   int64_t seen = 0;
   std::set<int64_t> batches;
   PipelineBuilder b("per-source");
-  b.FromLog("transfers", "json")
+  b.FromLog({.topic = "transfers"})
       .Filter([](const Row& r) { return r.GetInt("amount").value_or(0) > 100; })
       .Map([](Row r) {
         r.Set("count", int64_t{1});
@@ -379,7 +379,7 @@ TEST_F(PipelineTest, OperatorsReduceAndForeachBatch) {
       .ToSqlite({.path = db_,
                  .init = {"CREATE TABLE IF NOT EXISTS spend(src INTEGER PRIMARY KEY, total "
                           "INTEGER NOT NULL, n INTEGER NOT NULL)"},
-                 .mode = "statements",
+                 .mode = SinkMode::kStatements,
                  .statements = {"INSERT INTO spend VALUES(:from, :amount, :count) ON "
                                 "CONFLICT(src) DO UPDATE SET total = total + :amount, n = n + "
                                 ":count"}})
@@ -409,7 +409,7 @@ TEST_F(PipelineTest, OperatorsReduceAndForeachBatch) {
 TEST_F(PipelineTest, KeyByOfAMissingFieldIsADeadLetterNamingIt) {
   auto transfers = ProduceTransfers(data_, "transfers", 2, 300, 10);
   PipelineBuilder b("by-from");
-  b.FromLog("transfers", "json")
+  b.FromLog({.topic = "transfers"})
       .Map([](Row r) {
         if (r.GetInt("id").value_or(0) % 3 == 0) r = Row{{"id", *r.GetInt("id")}};  // no "from"
         return r;
@@ -421,7 +421,7 @@ TEST_F(PipelineTest, KeyByOfAMissingFieldIsADeadLetterNamingIt) {
       })
       .ToSqlite({.path = db_,
                  .init = {"CREATE TABLE IF NOT EXISTS spend(src INTEGER, total INTEGER)"},
-                 .mode = "statements",
+                 .mode = SinkMode::kStatements,
                  .statements = {"INSERT INTO spend VALUES(:from, :amount)"}});
   PipelineStats stats;
   ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());

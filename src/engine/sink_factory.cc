@@ -6,35 +6,11 @@
 
 namespace onceflow::engine {
 
-Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config) {
-  if (config.type == "sqlite") {
-    sink::SqliteSinkOptions o;
-    o.path = config.path;
-    o.init = config.init;
-    o.mode = config.mode;
-    o.table = config.table;
-    o.key = config.key;
-    o.statements = config.statements;
-    return sink::MakeSqliteSink(std::move(o));
-  }
-  if (config.type == "postgres") {
-    sink::PostgresSinkOptions o;
-    o.conninfo = config.conninfo;
-    o.init = config.init;
-    o.mode = config.mode;
-    o.table = config.table;
-    o.key = config.key;
-    o.statements = config.statements;
-    return sink::MakePostgresSink(std::move(o));
-  }
-  if (config.type == "kafka") {
-    sink::KafkaSinkOptions o;
-    o.bootstrap = config.bootstrap;
-    o.topic = config.topic;
-    o.key_field = config.key_field;
-    return sink::MakeKafkaSink(std::move(o));
-  }
-  return Err(Status::InvalidArgument("sink.type: '" + config.type +
+Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& config) {
+  if (const SqliteSinkOptions* o = config.sqlite()) return sink::MakeSqliteSink(*o);
+  if (const PostgresSinkOptions* o = config.postgres()) return sink::MakePostgresSink(*o);
+  if (const KafkaSinkOptions* o = config.kafka()) return sink::MakeKafkaSink(*o);
+  return Err(Status::InvalidArgument("sink.type: '" + std::string(config.type()) +
                                      "' is not available in this build of onceflow"));
 }
 

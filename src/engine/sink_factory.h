@@ -10,6 +10,6 @@
 namespace onceflow::engine {
 
 // Creates (does not open) the sink `config` names. Errors name the sink.* key at fault.
-Result<std::unique_ptr<sink::Sink>> MakeSink(const SinkConfig& config);
+Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& config);
 
 }  // namespace onceflow::engine

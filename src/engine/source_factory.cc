@@ -5,25 +5,16 @@
 
 namespace onceflow::engine {
 
-Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
+Result<std::unique_ptr<source::Source>> MakeSource(const config::PipelineConfig& config,
                                                    const std::string& data_dir) {
-  const SourceConfig& s = config.source;
-  if (s.type == "log") {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, s.topic));
-    return std::unique_ptr<source::Source>(std::move(source));
-  }
-  if (s.type == "kafka") {
-    source::KafkaSourceOptions o;
-    o.bootstrap = s.bootstrap;
-    o.topic = s.topic;
-    o.group = s.group.empty() ? "onceflow-" + config.name : s.group;
-    o.group_member = s.assign_group;
-    o.session_timeout = std::chrono::milliseconds(s.session_timeout_ms);
+  if (const KafkaSourceOptions* kafka = config.source.kafka()) {
+    KafkaSourceOptions o = *kafka;
+    if (o.group.empty()) o.group = "onceflow-" + config.name;
     ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::KafkaSource::Open(std::move(o)));
     return std::unique_ptr<source::Source>(std::move(source));
   }
-  return Err(Status::InvalidArgument("source.type: '" + s.type +
-                                     "' is not available in this build of onceflow"));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto source, source::LogSource::Open(data_dir, config.source.topic()));
+  return std::unique_ptr<source::Source>(std::move(source));
 }
 
 }  // namespace onceflow::engine

@@ -12,7 +12,7 @@ namespace onceflow::engine {
 
 // Opens the source `config.source` names; `data_dir` holds the embedded log's topics.
 // Errors name the source.* key at fault.
-Result<std::unique_ptr<source::Source>> MakeSource(const PipelineConfig& config,
+Result<std::unique_ptr<source::Source>> MakeSource(const config::PipelineConfig& config,
                                                    const std::string& data_dir);
 
 }  // namespace onceflow::engine

@@ -34,23 +34,23 @@ using ::onceflow::testing::WindowSums;
 
 constexpr auto QueryText = ::onceflow::testing::SqliteTextRows;
 
-SqliteSinkSpec SpendSink(const std::string& db) {
-  SqliteSinkSpec s;
+SqliteSinkOptions SpendSink(const std::string& db) {
+  SqliteSinkOptions s;
   s.path = db;
   s.init = {"CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, "
             "spent INTEGER)"};
-  s.mode = "upsert";
+  s.mode = SinkMode::kUpsert;
   s.table = "spend";
   s.key = {"user"};
   return s;
 }
 
-SqliteSinkSpec WindowSink(const std::string& db) {
-  SqliteSinkSpec s;
+SqliteSinkOptions WindowSink(const std::string& db) {
+  SqliteSinkOptions s;
   s.path = db;
   s.init = {"CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
             "INTEGER, n INTEGER, total INTEGER, PRIMARY KEY(user, window_start))"};
-  s.mode = "upsert";
+  s.mode = SinkMode::kUpsert;
   s.table = "windows";
   s.key = {"user", "window_start"};
   return s;
@@ -58,7 +58,7 @@ SqliteSinkSpec WindowSink(const std::string& db) {
 
 PipelineBuilder SpendPipeline(const std::string& db, int64_t max_records = 100) {
   PipelineBuilder b("spend");
-  b.FromLog("purchases", "json")
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"purchases", "count"}, {"spent", "sum(amount)"}})
       .ToSqlite(SpendSink(db))
       .BatchInterval(std::chrono::milliseconds(1))
@@ -130,7 +130,7 @@ TEST_F(StatePipelineTest, WithoutTheStateCacheEveryReadGoesToRocksDbAndStaysExac
   ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());
   EXPECT_GT(stats.batches_committed, 5);
   EXPECT_EQ(CheckSpend(db_, purchases), "");
-  EXPECT_FALSE(PipelineBuilder("x").FromLog("purchases").StateCacheMb(-1).Build().has_value());
+  EXPECT_FALSE(PipelineBuilder("x").FromLog({.topic = "purchases"}).StateCacheMb(-1).Build().has_value());
 }
 
 TEST_F(StatePipelineTest, StateSurvivesARestartWithoutRebuild) {
@@ -270,12 +270,12 @@ std::vector<Purchase> WindowWorkload() {
 PipelineBuilder WindowPipeline(const std::string& db, const std::string& emit) {
   PipelineBuilder b("windows");
   WindowSpec w;
-  w.type = "tumbling";
+  w.type = WindowType::kTumbling;
   w.size = std::chrono::milliseconds(1000);
   w.time_field = "ts";
   w.allowed_lateness = std::chrono::milliseconds(500);
-  w.emit = emit;
-  b.FromLog("purchases", "json")
+  w.emit = emit == "final" ? WindowEmit::kFinal : WindowEmit::kUpdate;
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
       .ToSqlite(WindowSink(db))
       .BatchInterval(std::chrono::milliseconds(1))
@@ -340,11 +340,11 @@ TEST_F(StatePipelineTest, SlidingWindowsCountARecordInEveryWindowItFalls) {
   ProducePurchases(data_, "purchases", 1, {{"u1", 1, 1000}, {"u1", 2, 1600}, {"u1", 4, 2100}});
   PipelineBuilder b("sliding");
   WindowSpec w;
-  w.type = "sliding";
+  w.type = WindowType::kSliding;
   w.size = std::chrono::milliseconds(1000);
   w.slide = std::chrono::milliseconds(500);
   w.time_field = "ts";
-  b.FromLog("purchases", "json")
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
       .ToSqlite(WindowSink(db_));
   ASSERT_TRUE(RunToEnd(std::move(b)).ok());
@@ -356,16 +356,16 @@ TEST_F(StatePipelineTest, SlidingWindowsCountARecordInEveryWindowItFalls) {
 }
 
 TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
-  SqliteSinkSpec sink;
+  SqliteSinkOptions sink;
   sink.path = db_;
   sink.init = {"CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
                "expired INTEGER)"};
-  sink.mode = "upsert";
+  sink.mode = SinkMode::kUpsert;
   sink.table = "totals";
   sink.key = {"user"};
   auto build = [&] {
     PipelineBuilder b("totals");
-    b.FromLog("purchases", "json")
+    b.FromLog({.topic = "purchases"})
         .UpdateState<std::string, int64_t>(
             {"user"},
             [](const std::string& user, std::optional<int64_t>& total,
@@ -406,15 +406,15 @@ TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
     b.Add(RecordView{std::nullopt, v, 0, {}});
   }
   ASSERT_TRUE((*(*t)->partition(PartitionId(0)))->Append(b.Finish()).has_value());
-  SqliteSinkSpec sink;
+  SqliteSinkOptions sink;
   sink.path = db_;
   sink.init = {"CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
                "mean REAL, total REAL)"};
-  sink.mode = "upsert";
+  sink.mode = SinkMode::kUpsert;
   sink.table = "m";
   sink.key = {"k"};
   PipelineBuilder p("minmax");
-  p.FromLog("m", "json")
+  p.FromLog({.topic = "m"})
       .Aggregate({"k"}, {{"n", "count"}, {"lo", "min(x)"}, {"hi", "max(x)"}, {"mean", "avg(x)"},
                          {"total", "sum(x)"}})
       .ToSqlite(sink);
@@ -434,14 +434,14 @@ TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
 
 TEST_F(StatePipelineTest, AnExceptionInUpdateStateDeadLettersTheKeysRecords) {
   ProducePurchases(data_, "purchases", 1, {{"a", 1, 0}, {"bad", 2, 0}, {"a", 3, 0}});
-  SqliteSinkSpec sink;
+  SqliteSinkOptions sink;
   sink.path = db_;
   sink.init = {"CREATE TABLE IF NOT EXISTS t(user TEXT PRIMARY KEY, total INTEGER)"};
-  sink.mode = "upsert";
+  sink.mode = SinkMode::kUpsert;
   sink.table = "t";
   sink.key = {"user"};
   PipelineBuilder p("throws");
-  p.FromLog("purchases", "json")
+  p.FromLog({.topic = "purchases"})
       .UpdateStateRows({"user"},
                        [](const Row& key, std::optional<Row>& state, std::span<const Row> values,
                           const BatchContext&) -> std::vector<Row> {
@@ -473,17 +473,17 @@ struct AggregateRun {
 
 AggregateRun RunAggregate(const std::string& data, const std::string& db, bool combine,
                           std::optional<WindowSpec> window, const std::string& name) {
-  SqliteSinkSpec sink;
+  SqliteSinkOptions sink;
   sink.path = db;
   sink.init = {std::string("CREATE TABLE IF NOT EXISTS agg(user TEXT, window_start INTEGER, "
                            "n INTEGER, total INTEGER, mean REAL, PRIMARY KEY(user") +
                (window ? ", window_start))" : "))")};
-  sink.mode = "upsert";
+  sink.mode = SinkMode::kUpsert;
   sink.table = "agg";
   sink.key = {"user"};
   if (window) sink.key.push_back("window_start");
   PipelineBuilder b(name);
-  b.FromLog("purchases", "json")
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}, {"mean", "avg(amount)"}},
                  window, combine)
       .ToSqlite(sink)
@@ -528,12 +528,12 @@ TEST_F(StatePipelineTest, MapSideCombiningGivesWhatFoldingRowByRowGives) {
     std::optional<WindowSpec> w;
     if (*emit != 0) {
       w.emplace();
-      w->type = "sliding";
+      w->type = WindowType::kSliding;
       w->size = std::chrono::milliseconds(1000);
       w->slide = std::chrono::milliseconds(250);
       w->time_field = "ts";
       w->allowed_lateness = std::chrono::milliseconds(300);
-      w->emit = emit;
+      w->emit = std::string(emit) == "final" ? WindowEmit::kFinal : WindowEmit::kUpdate;
     }
     const std::string tag = *emit != 0 ? emit : "plain";
     const AggregateRun combined = RunAggregate(data_, dir_.path() + "/c-" + tag + ".db", true, w, "c-" + tag);
@@ -561,16 +561,16 @@ TEST_F(StatePipelineTest, MapSideCombiningGivesWhatFoldingRowByRowGives) {
 
 TEST(AggregateCombiningTest, OnlyWithoutMinOrMaxAndWhenNotTurnedOff) {
   auto combiner_of = [](std::vector<std::pair<std::string, std::string>> aggs, bool combine) {
-    AggregateConfig c;
+    config::AggregateConfig c;
     c.key = {"k"};
     for (auto& [name, fn] : aggs) {
-      auto a = ParseAggregateFunction(fn);
+      auto a = config::ParseAggregateFunction(fn);
       EXPECT_TRUE(a.has_value());
       a->name = name;
       c.aggregates.push_back(*a);
     }
     c.combine = combine;
-    auto op = AggregateOperator::Create(c);
+    auto op = operators::AggregateOperator::Create(c);
     EXPECT_TRUE(op.has_value());
     return (*op)->NewCombiner(BatchId(0), INT64_MIN, 4) != nullptr;
   };
@@ -625,21 +625,21 @@ std::vector<std::vector<std::string>> AllWindows(const std::vector<Purchase>& pu
 // A window emitted twice would be two rows here (no key to overwrite it).
 PipelineBuilder OrderedWindowPipeline(const std::string& name, const std::string& db,
                                       bool at_end, int64_t idle_timeout_ms = 30000) {
-  SqliteSinkSpec sink;
+  SqliteSinkOptions sink;
   sink.path = db;
   sink.init = {"CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
                "INTEGER, n INTEGER, total INTEGER)"};
-  sink.mode = "append";
+  sink.mode = SinkMode::kAppend;
   sink.table = "windows";
   WindowSpec w;
-  w.type = "tumbling";
+  w.type = WindowType::kTumbling;
   w.size = std::chrono::milliseconds(60000);
   w.time_field = "ts";
-  w.emit = "final";
+  w.emit = WindowEmit::kFinal;
   w.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   w.emit_open_windows_at_end = at_end;
   PipelineBuilder b(name);
-  b.FromLog("purchases", "json")
+  b.FromLog({.topic = "purchases"})
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
       .ToSqlite(sink)
       .BatchInterval(std::chrono::milliseconds(1))
@@ -771,12 +771,12 @@ TEST_F(StatePipelineTest, AStoreOfThePreviousOnceflowClosesWhatItsRuleClosed) {
   auto pipeline = [&](bool at_end) {
     PipelineBuilder b("upgrade");
     WindowSpec w;
-    w.type = "tumbling";
+    w.type = WindowType::kTumbling;
     w.size = std::chrono::milliseconds(1000);
     w.time_field = "ts";
-    w.emit = "final";
+    w.emit = WindowEmit::kFinal;
     w.emit_open_windows_at_end = at_end;
-    b.FromLog("purchases", "json")
+    b.FromLog({.topic = "purchases"})
         .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}}, w)
         .ToSqlite(WindowSink(db_))
         .BatchInterval(std::chrono::milliseconds(1));

@@ -10,6 +10,16 @@
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
+
+using operators::CombinedTask;
+using operators::EventTimes;
+using operators::KeyedOperator;
+using operators::KeyedRow;
+using operators::LateMessage;
+using operators::StateTaskContext;
+using operators::StateTaskOf;
+using operators::kNoTime;
+
 namespace {
 
 // Runs fn(0..n-1) on the executor and waits for all. Returns the first error by index.

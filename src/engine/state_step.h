@@ -31,7 +31,7 @@ struct StateBatch {
   TaskOutput output;                       // rows (state task order), all dead letters
   std::vector<state::StateDelta> deltas;   // one per state task
   std::optional<int64_t> max_event_time;   // after this batch
-  EventTimes event_times;                  // after this batch (event-time operators)
+  operators::EventTimes event_times;                  // after this batch (event-time operators)
   int64_t late = 0;                        // records older than the watermark
 
   // The number of state writes (every task's).
@@ -44,7 +44,7 @@ class StateStep {
  public:
   // cache_bytes: the budget of the store's cache of committed values (StateStore::Open).
   static Result<std::unique_ptr<StateStep>> Open(const std::string& checkpoint_dir,
-                                                 std::shared_ptr<const KeyedOperator> op,
+                                                 std::shared_ptr<const operators::KeyedOperator> op,
                                                  Executor* executor, int32_t tasks,
                                                  size_t cache_bytes);
 
@@ -71,19 +71,20 @@ class StateStep {
   Status Commit(state::PreparedCommit prepared, StateBatch& result);
 
  private:
-  StateStep(std::unique_ptr<state::StateStore> store, std::shared_ptr<const KeyedOperator> op,
-            Executor* executor, EventTimes times)
+  StateStep(std::unique_ptr<state::StateStore> store,
+            std::shared_ptr<const operators::KeyedOperator> op, Executor* executor,
+            operators::EventTimes times)
       : store_(std::move(store)), op_(std::move(op)), executor_(executor),
         times_(std::move(times)) {}
 
-  WatermarkPolicy Policy() const {
-    return WatermarkPolicy{op_->allowed_lateness_ms(), op_->idle_timeout_ms()};
+  operators::WatermarkPolicy Policy() const {
+    return operators::WatermarkPolicy{op_->allowed_lateness_ms(), op_->idle_timeout_ms()};
   }
 
   std::unique_ptr<state::StateStore> store_;
-  std::shared_ptr<const KeyedOperator> op_;
+  std::shared_ptr<const operators::KeyedOperator> op_;
   Executor* executor_;
-  EventTimes times_;  // as committed with the store's batch
+  operators::EventTimes times_;  // as committed with the store's batch
 };
 
 }  // namespace onceflow::engine

@@ -11,7 +11,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
   ONCEFLOW_RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
   out.partition = range.partition;
-  std::unique_ptr<MapCombiner> combiner =
+  std::unique_ptr<operators::MapCombiner> combiner =
       ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
                            : nullptr;
   if (combiner == nullptr) out.rows.reserve(static_cast<size_t>(range.size()));

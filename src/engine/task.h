@@ -28,17 +28,17 @@ struct TaskOutput {
   checkpoint::PartitionMark last{PartitionId(-1), Offset(-1), 0};
   int64_t not_data = 0;  // records_in that are not data (csv header lines)
   // With a combining keyed operator: the rows folded per key, in place of `rows`.
-  std::shared_ptr<const CombinedTask> combined;
+  std::shared_ptr<const operators::CombinedTask> combined;
 };
 
 // What a task reads and runs: shared by every attempt, owned by the driver.
 struct TaskContext {
   source::Source* source;
-  const RecordDecoder* decoder;
+  const operators::RecordDecoder* decoder;
   std::span<const internal::Stage> stages;
   // A keyed operator that may combine the rows on the map side (KeyedOperator::NewCombiner),
   // and the batch and state layout it needs; nullptr: none.
-  const KeyedOperator* keyed = nullptr;
+  const operators::KeyedOperator* keyed = nullptr;
   BatchId batch;
   int64_t watermark_ms = INT64_MIN;
   int32_t state_tasks = 1;

@@ -6,7 +6,10 @@
 #include "operators/value_codec.h"
 #include "util/coding.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::AggregateConfig;
+
 namespace {
 
 using Function = AggregateConfig::Function;
@@ -185,4 +188,4 @@ Status DecodeAccs(std::string_view bytes, std::span<Acc> accs) {
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -13,7 +13,7 @@
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // What count, sum and avg accumulate: n, isum (integers), dsum (floats), dbl (a float was seen,
 // or the integer sum overflowed). All that a map-side partial holds (combining excludes min and
@@ -30,10 +30,10 @@ struct Acc : SumAcc {
   Value best;
 };
 
-using Aggregates = std::vector<AggregateConfig::Aggregate>;
+using Aggregates = std::vector<config::AggregateConfig::Aggregate>;
 
 // "name = sum(field)", for errors.
-std::string Describe(const AggregateConfig::Aggregate& a);
+std::string Describe(const config::AggregateConfig::Aggregate& a);
 
 // Checks that `row` can be folded into every aggregate (before folding any: a record counts
 // wholly or goes to the dead letters). invalid_argument names the aggregate and the field.
@@ -56,10 +56,10 @@ void Merge(const Aggregates& aggs, std::span<const SumAcc> part, std::span<Acc> 
 
 // The aggregate's value: count and sum as integers (a sum turns float once a float is seen or
 // the integer sum would overflow), avg as a float, null for a sum/avg/min/max of no values.
-Value Output(const AggregateConfig::Aggregate& a, const Acc& acc);
+Value Output(const config::AggregateConfig::Aggregate& a, const Acc& acc);
 
 // The stored form: per aggregate varint n, zigzag isum, fixed64 dsum bits, u8 dbl, value best.
 std::string EncodeAccs(std::span<const Acc> accs);
 Status DecodeAccs(std::string_view bytes, std::span<Acc> accs);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

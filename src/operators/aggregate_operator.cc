@@ -11,7 +11,10 @@
 #include "util/coding.h"
 #include "util/flat_index.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::AggregateConfig;
+
 namespace {
 
 using Function = AggregateConfig::Function;
@@ -382,4 +385,4 @@ std::unique_ptr<MapCombiner> AggregateOperator::NewCombiner(BatchId batch, int64
   return std::make_unique<AggregateCombiner>(*this, config_, batch, watermark_ms, state_tasks);
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -17,12 +17,12 @@
 #include "operators/keyed_operator.h"
 #include "config/pipeline_config.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 class AggregateOperator final : public KeyedOperator {
  public:
   // invalid_argument for a config that cannot work (no key, no aggregate, a bad window).
-  static Result<std::unique_ptr<AggregateOperator>> Create(AggregateConfig config);
+  static Result<std::unique_ptr<AggregateOperator>> Create(config::AggregateConfig config);
 
   Result<std::string> KeyOf(const Row& row) const override;
   // KeyOf into *key (cleared first), for a caller that keys every record with one buffer.
@@ -44,11 +44,11 @@ class AggregateOperator final : public KeyedOperator {
                      StateTaskContext& ctx) const override;
 
  private:
-  explicit AggregateOperator(AggregateConfig config);
+  explicit AggregateOperator(config::AggregateConfig config);
 
-  const AggregateConfig config_;
+  const config::AggregateConfig config_;
   bool may_fail_fold_ = false;  // a min or max: values of two types may not compare
 };
 
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -3,7 +3,7 @@
 
 #include "operators/value_codec.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 Status AppendKey(const Row& row, const std::vector<std::string>& fields, std::string* key) {
   for (const std::string& f : fields) {
@@ -31,4 +31,4 @@ std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch)
          std::to_string(watermark_ms) + " of batch " + batch.ToString();
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -19,7 +19,7 @@
 #include "dataplane/sink_row.h"
 #include "state/task_state.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // A row on its way to a state task: its encoded key and, on event time, its event time.
 struct KeyedRow {
@@ -113,4 +113,4 @@ Result<std::string> EncodeKey(const Row& row, const std::vector<std::string>& fi
 // The same, appended to *key (a caller that keys every record reuses one buffer).
 Status AppendKey(const Row& row, const std::vector<std::string>& fields, std::string* key);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

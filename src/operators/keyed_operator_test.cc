@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 namespace {
 
 TEST(StateTaskOfTest, HashIsPinnedByTheStateFormat) {
@@ -21,4 +21,4 @@ TEST(StateTaskOfTest, HashIsPinnedByTheStateFormat) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

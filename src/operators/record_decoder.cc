@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 namespace {
 
 // Fills a row's fields in order, overwriting the fields it held before: their names and string
@@ -362,7 +362,7 @@ class RawDecoder final : public RecordDecoder {
 
 }  // namespace
 
-Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const SourceConfig& config) {
+Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const RecordOptions& config) {
   switch (config.format) {
     case RecordFormat::kJson: return std::make_unique<JsonDecoder>();
     case RecordFormat::kRaw: return std::make_unique<RawDecoder>();
@@ -378,4 +378,4 @@ Result<std::unique_ptr<RecordDecoder>> RecordDecoder::Create(const SourceConfig&
   return std::make_unique<CsvDecoder>(config.csv_delimiter[0], config.csv_columns);
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "config/pipeline_config.h"
+#include "onceflow/options.h"
 #include "onceflow/ids.h"
 #include "onceflow/record.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // The formats:
 // - json: the record is one JSON object. Scalars map to Values: an integer to int64 (above
@@ -40,7 +40,7 @@ class RecordDecoder {
  public:
   // invalid_argument for a csv delimiter that is not one character (other than '"' or a line
   // break), or csv_columns with an empty or repeated name.
-  static Result<std::unique_ptr<RecordDecoder>> Create(const SourceConfig& config);
+  static Result<std::unique_ptr<RecordDecoder>> Create(const RecordOptions& config);
   virtual ~RecordDecoder() = default;
 
   // Decodes `record` into *row (cleared first; left empty on an error). Returns false for a
@@ -68,4 +68,4 @@ class RecordDecoder {
   virtual bool needs_header() const { return false; }
 };
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

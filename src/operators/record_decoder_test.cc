@@ -6,24 +6,23 @@
 #include <limits>
 #include <thread>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 namespace {
 
 class RecordDecoderTest : public ::testing::Test {
  protected:
-  static std::unique_ptr<RecordDecoder> Make(const SourceConfig& config) {
+  static std::unique_ptr<RecordDecoder> Make(const RecordOptions& config) {
     Result<std::unique_ptr<RecordDecoder>> decoder = RecordDecoder::Create(config);
     EXPECT_TRUE(decoder.has_value()) << decoder.error().ToString();
     return decoder.has_value() ? std::move(*decoder) : nullptr;
   }
-  static SourceConfig Format(RecordFormat format) {
-    SourceConfig config;
-    config.topic = "t";
+  static RecordOptions Format(RecordFormat format) {
+    RecordOptions config;
     config.format = format;
     return config;
   }
-  static SourceConfig Csv(std::vector<std::string> columns, std::string delimiter = ",") {
-    SourceConfig config = Format(RecordFormat::kCsv);
+  static RecordOptions Csv(std::vector<std::string> columns, std::string delimiter = ",") {
+    RecordOptions config = Format(RecordFormat::kCsv);
     config.csv_columns = std::move(columns);
     config.csv_delimiter = std::move(delimiter);
     return config;
@@ -204,7 +203,7 @@ TEST_F(RecordDecoderTest, CsvErrors) {
   EXPECT_EQ(ErrorOf(*decoder, "1,\"open"), "csv: field 2 has no closing quote");
   EXPECT_EQ(ErrorOf(*decoder, "\"a\"b,2"), "csv: field 1: unexpected 'b' after the closing quote");
 
-  SourceConfig bad = Csv({"a"}, "ab");
+  RecordOptions bad = Csv({"a"}, "ab");
   Result<std::unique_ptr<RecordDecoder>> decoder_or = RecordDecoder::Create(bad);
   ASSERT_FALSE(decoder_or.has_value());
   EXPECT_EQ(decoder_or.error().message(),
@@ -329,4 +328,4 @@ TEST_F(RecordDecoderTest, RawWithAndWithoutKey) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -12,7 +12,11 @@
 #include "config/condition.h"
 #include "operators/value_codec.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::ConditionToString;
+using config::TransformConfig;
+
 namespace {
 
 
@@ -284,4 +288,4 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
   return transforms;
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

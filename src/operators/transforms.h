@@ -11,7 +11,7 @@
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // select keeps the listed fields in the listed order. rename renames all at once
 // ({a = "b", b = "a"} swaps); a new name that collides with another field of the row is an
@@ -38,7 +38,7 @@ class RowTransform {
 // Builds the transforms of `configs`, in order. invalid_argument for a config that cannot work
 // (a select without fields, an unknown operator, `<` with a boolean literal, ...).
 Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
-    const std::vector<TransformConfig>& configs);
+    const std::vector<config::TransformConfig>& configs);
 
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -5,7 +5,13 @@
 
 #include <gtest/gtest.h>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
+
+using config::CheckFieldsExist;
+using config::ConditionToString;
+using config::ParseCondition;
+using config::TransformConfig;
+
 namespace {
 
 using Condition = TransformConfig::Condition;
@@ -332,4 +338,4 @@ TEST(TransformsTest, ParseConditionErrors) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

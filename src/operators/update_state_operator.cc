@@ -7,7 +7,7 @@
 #include "operators/value_codec.h"
 #include "util/coding.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 namespace {
 
 // State value: zigzag varint deadline (the timeout timer's time; INT64_MIN: none), then the
@@ -119,4 +119,4 @@ Status UpdateStateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& c
   return Status::Ok();
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

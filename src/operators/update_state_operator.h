@@ -13,7 +13,7 @@
 
 #include "operators/keyed_operator.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 class UpdateStateOperator final : public KeyedOperator {
  public:
@@ -33,4 +33,4 @@ class UpdateStateOperator final : public KeyedOperator {
   const std::optional<std::chrono::milliseconds> timeout_;
 };
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

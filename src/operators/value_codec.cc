@@ -5,7 +5,7 @@
 
 #include "util/coding.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 void EncodeValue(std::string* dst, const Value& v) {
   switch (v.index()) {
@@ -117,4 +117,4 @@ const char* TypeName(const Value& v) {
   }
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -8,7 +8,7 @@
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // Appends v: a tag byte (0 null, 1 false, 2 true, 3 int64 LE, 4 double LE bits, 5 string:
 // varint length + bytes).
@@ -24,4 +24,4 @@ const char* TypeName(const Value& v);
 void EncodeRow(std::string* dst, const Row& row);
 Result<Row> DecodeRow(std::string_view bytes);
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -5,7 +5,7 @@
 
 #include "util/coding.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 int64_t EventTimes::MaxEventTime() const {
   int64_t max = kNoTime;
@@ -95,4 +95,4 @@ Result<EventTimes> EventTimes::Decode(std::string_view bytes) {
   return times;
 }
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -12,7 +12,7 @@
 #include "onceflow/offset_range.h"
 #include "onceflow/status.h"
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 
 // "No time": no event time seen, no watermark yet (checkpoint::kNoWatermark).
 inline constexpr int64_t kNoTime = INT64_MIN;
@@ -63,4 +63,4 @@ struct EventTimes {
   friend bool operator==(const EventTimes&, const EventTimes&) = default;
 };
 
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

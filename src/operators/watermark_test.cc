@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace onceflow::engine {
+namespace onceflow::operators {
 namespace {
 
 std::vector<OffsetRange> Partitions(int n) {
@@ -91,4 +91,4 @@ TEST(WatermarkTest, EncodingRoundTripsAndRefusesGarbage) {
 }
 
 }  // namespace
-}  // namespace onceflow::engine
+}  // namespace onceflow::operators

@@ -8,30 +8,14 @@
 #include <string>
 
 #include "kafka/kafka_client.h"
+#include "onceflow/options.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
 
 namespace onceflow::sink {
 
-struct KafkaSinkOptions {
-  std::string bootstrap;  // host:port[,...]
-  std::string topic;      // the output topic; it must exist
-  // The field whose value (as text) is the output record's key; "" or a missing field: no key
-  // (the default partitioner then spreads records). Value: the row as a JSON object.
-  std::string key_field;
-  // Compacted, one partition, created at Open() if missing. Key "<pipeline>/<task>", value
-  // "batch=N epoch=E ranges=P:FROM-UNTIL,... started=P:OFFSET,... source=SOURCE"; a tombstone
-  // once DeleteProgress forgot the task (docs/formats/sink_progress.md).
-  std::string progress_topic = "onceflow_progress";
-  // Dead letters as JSON objects {pipeline, batch, partition, offset, raw, error}; created at
-  // Open() if missing.
-  std::string dead_letter_topic = "onceflow_dead_letters";
-  // A transaction left open by a crashed process is aborted by the broker after this long, or
-  // at once when the task's producer is started again (init_transactions).
-  std::chrono::milliseconds transaction_timeout{30000};
-  std::chrono::milliseconds request_timeout{30000};
-  kafka::Settings extra;  // further librdkafka producer settings
-};
+// The options are the public ones (include/onceflow/options.h); `extra` is a kafka::Settings.
+using onceflow::KafkaSinkOptions;
 
 // Validates `options` and returns an unopened sink; call Open() before anything else.
 //

@@ -6,29 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "onceflow/options.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
 
 namespace onceflow::sink {
 
-struct PostgresSinkOptions {
-  // A libpq connection string ("host=... port=... dbname=... user=... password=...") or URI.
-  std::string conninfo;
-  // Statements run at every Open(), before anything else (CREATE TABLE IF NOT EXISTS ...).
-  std::vector<std::string> init;
-  SinkMode mode = SinkMode::kAppend;
-  // append, upsert: the table the rows go to, a plain identifier (folded to lower case, as
-  // PostgreSQL folds unquoted names).
-  std::string table;
-  // upsert: the conflict columns; they need a PRIMARY KEY or UNIQUE constraint on the table.
-  std::vector<std::string> key;
-  // statements: one SQL statement per entry, run in order for every row, with :field named
-  // parameters bound from the row's fields. No transaction control.
-  std::vector<std::string> statements;
-  // After the connection is lost, how long a commit keeps reconnecting (with backoff) before it
-  // reports a retryable error.
-  int reconnect_timeout_ms = 15000;
-};
+// The options are the public ones (include/onceflow/options.h).
+using onceflow::PostgresSinkOptions;
 
 // Validates `options` and returns an unopened sink; call Open() before anything else.
 // invalid_argument names the option at fault ("sink.conninfo", "sink.table", ...).

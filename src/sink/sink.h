@@ -13,6 +13,7 @@
 
 #include "onceflow/ids.h"
 #include "onceflow/offset_range.h"
+#include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 #include "dataplane/dead_letter.h"
@@ -20,10 +21,8 @@
 
 namespace onceflow::sink {
 
-// How output rows become writes: insert into a table, upsert by key columns, or run SQL
-// statements with :field parameters per row (the way to exactly-once non-idempotent effects,
-// such as balance = balance + :amount).
-enum class SinkMode { kAppend, kUpsert, kStatements };
+// How output rows become writes (include/onceflow/options.h).
+using onceflow::SinkMode;
 
 // The offsets [from, until) of one input partition that a task read in a batch.
 using TaskRange = OffsetRange;

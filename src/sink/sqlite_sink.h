@@ -6,27 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "onceflow/options.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
 
 namespace onceflow::sink {
 
-struct SqliteSinkOptions {
-  // The database file, created if missing. Its directory must exist.
-  std::string path;
-  // Statements run at every Open(), before anything else (CREATE TABLE IF NOT EXISTS ...).
-  std::vector<std::string> init;
-  SinkMode mode = SinkMode::kAppend;
-  // append, upsert: the table the rows go to, a plain identifier ([A-Za-z_][A-Za-z0-9_]*).
-  std::string table;
-  // upsert: the conflict columns; they need a PRIMARY KEY or UNIQUE constraint on the table.
-  std::vector<std::string> key;
-  // statements: one SQL statement per entry, run in order for every row, with named parameters
-  // (:field, @field or $field) bound from the row's fields. No transaction control.
-  std::vector<std::string> statements;
-  // How long a commit waits for another writer of the same file before it reports busy.
-  int busy_timeout_ms = 10000;
-};
+// The options are the public ones (include/onceflow/options.h).
+using onceflow::SqliteSinkOptions;
 
 // Validates `options` and returns an unopened sink; call Open() before anything else.
 // invalid_argument names the option at fault ("sink.table", "sink.key", ...).

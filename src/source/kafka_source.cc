@@ -43,7 +43,7 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
   Result<int32_t> partitions = kafka::PartitionCount(source->meta_.get(), source->options_.topic,
                                                      source->options_.request_timeout);
   if (!partitions.has_value()) return Err(partitions.error());
-  if (source->options_.group_member) {
+  if (source->options_.assign == KafkaAssignment::kGroup) {
     const KafkaSourceOptions& o = source->options_;
     ONCEFLOW_ASSIGN_OR_RETURN(source->member_,
                      KafkaGroupMember::Join({o.bootstrap, o.topic, o.group, o.session_timeout,

@@ -1,6 +1,6 @@
 // KafkaSource: a Kafka topic as a pipeline source, in direct mode (Kafka's "direct approach"):
 // the engine owns the offsets and reads exact ranges of explicitly assigned partitions. With
-// group_member, the process also joins the consumer group, which decides the partitions it
+// KafkaAssignment::kGroup, the process also joins the consumer group, which decides the partitions it
 // owns (scale-out); the group's committed offsets are then written for monitoring only.
 #pragma once
 
@@ -11,27 +11,18 @@
 #include <vector>
 
 #include "kafka/kafka_client.h"
+#include "onceflow/options.h"
 #include "source/kafka_group.h"
 #include "source/source.h"
 
 namespace onceflow::source {
 
-struct KafkaSourceOptions {
-  std::string bootstrap;  // host:port[,...]
-  std::string topic;
-  // librdkafka needs a group.id to assign partitions; nothing joins or commits to the group.
-  std::string group;
-  // How long Read waits for the records of a range that the broker does not deliver (a broker
-  // down, a range past the end) before it reports the range unreadable.
-  std::chrono::milliseconds read_timeout{30000};
-  // How long a metadata or offsets request may take.
-  std::chrono::milliseconds request_timeout{10000};
-  kafka::Settings extra;  // further librdkafka consumer settings
-  // Scale-out: share the topic's partitions with the other processes of the pipeline through
-  // the consumer group `group` (Owned() says which are this process's).
-  bool group_member = false;
-  std::chrono::milliseconds session_timeout{10000};
-};
+// The options are the public ones (include/onceflow/options.h). The source uses the
+// connection and assignment settings; `group` must be set (librdkafka needs a group.id to
+// assign partitions; without assign = kGroup nothing joins or commits to it), and `records` is
+// the decoder's. With KafkaAssignment::kGroup the process shares the topic's partitions with
+// the pipeline's other processes through the consumer group (Owned() says which are its own).
+using onceflow::KafkaSourceOptions;
 
 // Offsets: EarliestOffsets is each partition's low watermark, EndOffsets its last stable offset
 // (isolation.level=read_committed): a batch never plans past an open transaction, so its range
@@ -83,7 +74,7 @@ class KafkaSource : public Source {
 
   const KafkaSourceOptions options_;
   kafka::Handle meta_;  // metadata and watermarks (read_committed)
-  std::unique_ptr<KafkaGroupMember> member_;  // with group_member only
+  std::unique_ptr<KafkaGroupMember> member_;  // with KafkaAssignment::kGroup only
   std::vector<int32_t> owned_;                // member_'s partitions at the last Owned()
 
   mutable std::mutex mu_;

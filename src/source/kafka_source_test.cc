@@ -271,7 +271,7 @@ TEST(KafkaSourceTest, GroupMembersSplitThePartitionsAndTheSurvivorTakesThemAllWi
     o.bootstrap = bootstrap;
     o.topic = topic;
     o.group = topic;
-    o.group_member = true;
+    o.assign = KafkaAssignment::kGroup;
     o.session_timeout = std::chrono::milliseconds(6000);
     return KafkaSource::Open(std::move(o));
   };

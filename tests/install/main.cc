@@ -37,14 +37,14 @@ int main(int argc, char** argv) {
 
   // The even numbers, doubled, into SQLite; every row the sink receives is collected.
   std::set<int64_t> seen;
-  onceflow::SqliteSinkSpec sink;
+  onceflow::SqliteSinkOptions sink;
   sink.path = data + "/out.db";
   sink.init = {"CREATE TABLE IF NOT EXISTS doubled(n INTEGER)"};
-  sink.mode = "append";
+  sink.mode = onceflow::SinkMode::kAppend;
   sink.table = "doubled";
   auto pipeline =
       onceflow::PipelineBuilder("doubler")
-          .FromLog("numbers", "json")
+          .FromLog({.topic = "numbers"})
           .Filter([](const onceflow::Row& r) { return r.GetInt("n").value_or(1) % 2 == 0; })
           .Map([](onceflow::Row r) { return onceflow::Row{{"n", *r.GetInt("n") * 2}}; })
           .ForeachBatch([&](const onceflow::BatchContext&, std::span<const onceflow::Row> rows) {

@@ -1,0 +1,164 @@
+// The typed options of a pipeline's sources and sinks, one struct per type, and the enums of
+// its settings. PipelineBuilder takes them (FromLog, FromKafka, ToSqlite, ToPostgres, ToKafka),
+// a TOML file's [source] and [sink] tables are read into them (README, "Pipeline config"), and
+// the sources and sinks themselves are opened with them: there is no other copy.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace onceflow {
+
+// How output rows become writes in a SQL sink: insert into a table, upsert by key columns, or
+// run SQL statements with :field parameters per row (the way to exactly-once non-idempotent
+// effects, such as balance = balance + :amount). TOML: sink.mode = "append" | "upsert" |
+// "statements".
+enum class SinkMode { kAppend, kUpsert, kStatements };
+
+// kBatch: all tasks of a batch commit in one sink transaction (one fsync per batch). kTask: each
+// task commits as soon as it finishes (a slow task does not hold back the others' output); not
+// with a stateful operator. TOML: commit_mode = "batch" | "task".
+enum class CommitMode { kBatch, kTask };
+
+// How a source record's bytes become a row. kJson: a JSON object. kCsv: one CSV line. kRaw: the
+// fields "key" and "value" as strings. TOML: source.format.
+enum class RecordFormat { kJson, kCsv, kRaw };
+
+// Where a new pipeline starts reading each partition; ignored once a checkpoint exists.
+// TOML: source.starting_offsets.
+enum class StartingOffsets { kEarliest, kLatest };
+
+// An event-time window of an aggregate. kTumbling: fixed, non-overlapping windows of `size`.
+// kSliding: windows of `size` starting every `slide`. TOML: transform.window.type.
+enum class WindowType { kTumbling, kSliding };
+
+// When an aggregate emits a window: kUpdate, the window's current row in every batch that
+// changes it; kFinal, once, when the watermark passes its end. TOML: transform.window.emit.
+enum class WindowEmit { kUpdate, kFinal };
+
+// Which partitions of a Kafka topic this process reads. kAll: every partition. kGroup: those
+// the consumer group gives it, shared with the pipeline's other processes (scale-out; not with
+// an aggregate). TOML: source.assign = "all" | "group".
+enum class KafkaAssignment { kAll, kGroup };
+
+// Further librdkafka settings, name and value, applied after onceflow's own.
+using KafkaSettings = std::vector<std::pair<std::string, std::string>>;
+
+// How a source's records are decoded, shared by every source type. (The empty braces on the
+// members of these structs let designated initializers leave them out without a warning.)
+struct RecordOptions {
+  RecordFormat format = RecordFormat::kJson;
+  // kCsv: the column names. Empty: each partition's record at offset 0 is the header line.
+  std::vector<std::string> csv_columns{};
+  // kCsv: one character other than a quote or a line break.
+  std::string csv_delimiter = ",";
+  StartingOffsets starting_offsets = StartingOffsets::kEarliest;
+
+  bool operator==(const RecordOptions&) const = default;
+};
+
+// A topic of the embedded log in the pipeline's data directory (TOML: [source] type = "log").
+struct LogSourceOptions {
+  // Letters, digits, '.', '_' or '-'.
+  std::string topic{};
+  RecordOptions records{};
+
+  bool operator==(const LogSourceOptions&) const = default;
+};
+
+// A Kafka topic read in exact offset ranges (TOML: [source] type = "kafka"). The engine owns the
+// offsets; the consumer group only assigns partitions (kGroup) and is told the committed
+// offsets for monitoring.
+struct KafkaSourceOptions {
+  // host:port[,host:port...]. In TOML it may name ${ENV} variables.
+  std::string bootstrap{};
+  std::string topic{};
+  // The consumer group. Empty: "onceflow-<pipeline name>".
+  std::string group{};
+  KafkaAssignment assign = KafkaAssignment::kAll;
+  // kGroup: a member silent for this long loses its partitions to the others (1 s .. 1 h).
+  std::chrono::milliseconds session_timeout{10000};
+  RecordOptions records{};
+  // How long a read waits for the records of a range the broker does not deliver (a broker
+  // down, a range past the end) before it reports the range unreadable. Not in TOML.
+  std::chrono::milliseconds read_timeout{30000};
+  // How long a metadata or offsets request may take. Not in TOML.
+  std::chrono::milliseconds request_timeout{10000};
+  KafkaSettings extra{};  // further consumer settings; not in TOML
+
+  bool operator==(const KafkaSourceOptions&) const = default;
+};
+
+// A SQLite database file (TOML: [sink] type = "sqlite"): output rows and progress rows commit
+// in one transaction.
+struct SqliteSinkOptions {
+  // The database file, created if missing; its directory must exist. TOML resolves a relative
+  // path against the file's directory.
+  std::string path{};
+  // Statements run at every open, before anything else (CREATE TABLE IF NOT EXISTS ...).
+  std::vector<std::string> init{};
+  SinkMode mode = SinkMode::kAppend;
+  // kAppend, kUpsert: the table the rows go to, a plain identifier ([A-Za-z_][A-Za-z0-9_]*).
+  std::string table{};
+  // kUpsert: the conflict columns; they need a PRIMARY KEY or UNIQUE constraint on the table.
+  std::vector<std::string> key{};
+  // kStatements: SQL statements run in order for every row, with named parameters (:field,
+  // @field or $field) bound from the row's fields. No transaction control.
+  std::vector<std::string> statements{};
+  // How long a commit waits for another writer of the same file before it reports busy. Not in
+  // TOML.
+  int busy_timeout_ms = 10000;
+
+  bool operator==(const SqliteSinkOptions&) const = default;
+};
+
+// A PostgreSQL database (TOML: [sink] type = "postgres"): output rows and progress rows commit
+// in one transaction.
+struct PostgresSinkOptions {
+  // A libpq connection string ("host=... dbname=... user=... password=...") or URI. In TOML it
+  // may name ${ENV} variables (for the password). Never printed.
+  std::string conninfo{};
+  // Statements run at every open, before anything else (CREATE TABLE IF NOT EXISTS ...).
+  std::vector<std::string> init{};
+  SinkMode mode = SinkMode::kAppend;
+  // kAppend, kUpsert: the table the rows go to, a plain identifier (folded to lower case, as
+  // PostgreSQL folds unquoted names).
+  std::string table{};
+  // kUpsert: the conflict columns; they need a PRIMARY KEY or UNIQUE constraint on the table.
+  std::vector<std::string> key{};
+  // kStatements: SQL statements run in order for every row, with :field named parameters bound
+  // from the row's fields. No transaction control.
+  std::vector<std::string> statements{};
+  // After the connection is lost, how long a commit keeps reconnecting (with backoff) before it
+  // reports a retryable error. Not in TOML.
+  int reconnect_timeout_ms = 15000;
+
+  bool operator==(const PostgresSinkOptions&) const = default;
+};
+
+// A Kafka topic (TOML: [sink] type = "kafka"): each task's rows and its progress marker in one
+// Kafka transaction (docs/formats/sink_progress.md); read the output with read_committed.
+struct KafkaSinkOptions {
+  // host:port[,...]. In TOML it may name ${ENV} variables.
+  std::string bootstrap{};
+  // The output topic; it must exist. Letters, digits, '.', '_' or '-'.
+  std::string topic{};
+  // The field whose value (as text) is the output record's key; "" or a missing field: no key
+  // (the default partitioner then spreads records). Value: the row as a JSON object.
+  std::string key_field{};
+  // The progress markers: compacted, one partition, created at open if missing. Not in TOML.
+  std::string progress_topic = "onceflow_progress";
+  // Dead letters as JSON objects; created at open if missing. Not in TOML.
+  std::string dead_letter_topic = "onceflow_dead_letters";
+  // A transaction left open by a crashed process is aborted by the broker after this long, or
+  // at once when the task's producer starts again. Not in TOML.
+  std::chrono::milliseconds transaction_timeout{30000};
+  std::chrono::milliseconds request_timeout{30000};  // not in TOML
+  KafkaSettings extra{};  // further producer settings; not in TOML
+
+  bool operator==(const KafkaSinkOptions&) const = default;
+};
+
+}  // namespace onceflow
