@@ -17,8 +17,8 @@ namespace onceflow {
 namespace {
 
 using engine::testing::LedgerSink;
-using engine::testing::ProduceTransfers;
-using engine::testing::Query;
+using ::onceflow::testing::ProduceTransfers;
+constexpr auto Query = ::onceflow::testing::SqliteInts;
 
 constexpr const char* kReset = "onceflow reset ledger.toml --yes";
 
@@ -61,7 +61,7 @@ class PipelineAuditTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
-  log::testing::TempDir dir_;
+  ::onceflow::testing::TempDir dir_;
   std::string data_, db_;
   AuditOptions options_;
 };

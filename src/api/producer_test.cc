@@ -34,7 +34,7 @@ class ProducerTest : public ::testing::Test {
     return out;
   }
 
-  log::testing::TempDir dir_;
+  ::onceflow::testing::TempDir dir_;
 };
 
 TEST_F(ProducerTest, EveryRecordSentIsInTheTopicOnceOnItsKeysPartitionInOrder) {
