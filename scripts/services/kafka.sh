@@ -32,16 +32,10 @@ fetch() {
   touch "$libs/.complete"
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {  # a port nothing listens on, and the one after it (the controller's)
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
-    if port_free "$p" && port_free $((p + 1)); then echo "$p"; return 0; fi
-  done
-  die "no free port found"
-}
+# free_port, port_unused: ports below the ephemeral range, unused by any socket.
+# shellcheck source=ports.sh
+source "$(dirname "$0")/ports.sh"
+port_free() { port_unused "$1"; }
 
 running() {  # DIR: the node's PID if it is alive
   local pid
@@ -94,29 +88,36 @@ java_opts() {  # DIR
     "-Dlog4j2.configurationFile=$1/log4j2.properties"
 }
 
+format() {  # DIR: a new cluster's storage (its controller's address is written into it)
+  local dir=$1 id
+  # A cluster id is 16 random bytes in URL-safe base64. One starting with '-' would read as
+  # an option to the argument parser (1 start in 64 failed so): draw again.
+  id=-
+  while [ "${id#-}" != "$id" ]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
+  # shellcheck disable=SC2046
+  java $(java_opts "$dir") -cp "$libs/*" kafka.tools.StorageTool format --standalone \
+    -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+    { cat "$dir/format.log" >&2; die "formatting the storage in $dir failed"; }
+}
+
 start() {  # DIR [PORT]
   local dir=${1:?usage: kafka.sh start DIR [PORT]} port=${2:-}
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
   fetch
   if pid=$(running "$dir"); then die "a broker already runs in $dir (pid $pid)"; fi
-  [ -n "$port" ] || port=$(cat "$dir/kafka.port" 2>/dev/null || free_port)
+  # A port of our own choosing may be chosen again if a start finds it taken; one that the
+  # caller gave or a restart keeps (clients know it) may not.
+  local chosen=0
+  if [ -z "$port" ]; then
+    port=$(cat "$dir/kafka.port" 2>/dev/null) || { port=$(free_port 2) || die "no free port"; chosen=1; }
+  fi
   port_free "$port" || die "port $port is in use"
   port_free $((port + 1)) || die "port $((port + 1)) (the controller's) is in use"
   write_config "$dir" "$port"
   echo "$port" >"$dir/kafka.port"
-  # shellcheck disable=SC2046
-  if [ ! -f "$dir/data/meta.properties" ]; then
-    local id
-    # A cluster id is 16 random bytes in URL-safe base64. One starting with '-' would read as
-    # an option to the argument parser (1 start in 64 failed so): draw again.
-    id=-
-    while [ "${id#-}" != "$id" ]; do
-      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-    done
-    java $(java_opts "$dir") -cp "$libs/*" kafka.tools.StorageTool format --standalone \
-      -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-      { cat "$dir/format.log" >&2; die "formatting the storage in $dir failed"; }
-  fi
+  [ -f "$dir/data/meta.properties" ] || format "$dir"
   # A node that dies before it serves (seen once in CI: killed right after printing its config,
   # no error logged) is started again, up to 3 times in all, with its status and log kept.
   local attempt status
@@ -141,8 +142,16 @@ start() {  # DIR [PORT]
           "its log: $dir/kafka.failed-$attempt.log)" >&2
         rm -f "$dir/kafka.pid"
         [ "$attempt" -lt 3 ] || die "the broker exited"
-        port_free "$port" && port_free $((port + 1)) ||
-          die "the broker exited and port $port or $((port + 1)) is now in use"
+        if ! port_free "$port" || ! port_free $((port + 1)) ||
+          grep -q "Address already in use" "$dir/kafka.log"; then
+          [ "$chosen" = 1 ] || die "the broker exited and port $port or $((port + 1)) is in use"
+          port=$(free_port 2) || die "no free port"
+          echo "kafka.sh: port taken; trying port $port with a new cluster" >&2
+          write_config "$dir" "$port"
+          echo "$port" >"$dir/kafka.port"
+          rm -rf "$dir/data"
+          format "$dir"
+        fi
         sleep 1
         continue 2
       fi

@@ -43,17 +43,9 @@ ensure_owner() {  # DIR
   as_owner test -w "$dir" || die "$dir: the user $PGUSER_NAME cannot reach it (a parent directory is not searchable by others?)"
 }
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port found"
-}
+# free_port: a port below the ephemeral range that no socket uses.
+# shellcheck source=ports.sh
+source "$(dirname "$0")/ports.sh"
 
 conninfo_of() {  # DIR
   [ -f "$1/onceflow.port" ] || die "$1: no cluster started by this script (no onceflow.port)"
