@@ -38,6 +38,18 @@ enum class WindowType { kTumbling, kSliding };
 // changes it; kFinal, once, when the watermark passes its end. TOML: transform.window.emit.
 enum class WindowEmit { kUpdate, kFinal };
 
+// What an aggregate computes per key (and window): the number of rows, or the sum, minimum,
+// maximum or average of a field. TOML: "count", "sum(f)", "min(f)", "max(f)", "avg(f)".
+enum class AggregateFunction { kCount, kSum, kMin, kMax, kAvg };
+
+// One output column of an aggregate: `name` = `function`(`field`); `field` is left empty for
+// kCount. E.g. {.name = "spent", .function = AggregateFunction::kSum, .field = "amount"}.
+struct AggregateOf {
+  std::string name{};
+  AggregateFunction function = AggregateFunction::kCount;
+  std::string field{};
+};
+
 // Which partitions of a Kafka topic this process reads. kAll: every partition. kGroup: those
 // the consumer group gives it, shared with the pipeline's other processes (scale-out; not with
 // an aggregate). TOML: source.assign = "all" | "group".

@@ -216,6 +216,11 @@ class PipelineBuilder {
                              std::vector<std::pair<std::string, std::string>> aggregates,
                              std::optional<WindowSpec> window = std::nullopt,
                              bool map_side_combine = true);
+  // The same with typed aggregates, e.g. {{.name = "purchases"}, {.name = "spent", .function =
+  // AggregateFunction::kSum, .field = "amount"}}.
+  PipelineBuilder& Aggregate(std::vector<std::string> key, std::vector<AggregateOf> aggregates,
+                             std::optional<WindowSpec> window = std::nullopt,
+                             bool map_side_combine = true);
   // mapWithState over Rows: per key and batch, fn gets the key fields, the key's state (nullopt
   // if none: set it to keep state, reset it to remove it) and the key's rows of the batch in
   // offset order, and returns output rows. fn must be deterministic (a batch may be re-run

@@ -41,7 +41,7 @@ struct SourceConfig {
 // A running aggregate per key, optionally per event-time window (type = "aggregate"; README
 // "Aggregates and windows").
 struct AggregateConfig {
-  enum class Function { kCount, kSum, kMin, kMax, kAvg };
+  using Function = AggregateFunction;  // the public enum (onceflow/options.h)
   struct Aggregate {
     std::string name;   // the output field
     Function function = Function::kCount;

@@ -66,10 +66,8 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
   for (const auto& [k, node] : ordered) {
     const std::string name(k->str());
     const std::string full_key = aggregates.key + "." + name;
-    if (name.empty()) return Error(full_key, "the output name must not be empty");
-    if (std::find(aggregate->key.begin(), aggregate->key.end(), name) != aggregate->key.end()) {
-      return Error(full_key, "'" + name + "' is also a key field");
-    }
+    // The name's own checks (not empty, not a key field) are the validator's, for the builder
+    // too.
     std::string text;
     ONCEFLOW_RETURN_IF_ERROR(ReadString(Entry{node, full_key}, &text));
     Result<AggregateConfig::Aggregate> parsed = ParseAggregateFunction(text);

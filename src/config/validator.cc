@@ -149,6 +149,22 @@ class Validator {
   Status CheckAggregate(const AggregateConfig& a, const std::string& prefix) const {
     if (a.key.empty()) return Error(prefix + ".key", "required");
     if (a.aggregates.empty()) return Error(prefix + ".aggregates", "required");
+    for (size_t i = 0; i < a.aggregates.size(); ++i) {
+      const AggregateConfig::Aggregate& agg = a.aggregates[i];
+      const std::string key = prefix + ".aggregates." + agg.name;
+      if (agg.name.empty()) return Error(key, "the output name must not be empty");
+      if (std::find(a.key.begin(), a.key.end(), agg.name) != a.key.end()) {
+        return Error(key, "'" + agg.name + "' is also a key field");
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (a.aggregates[j].name == agg.name) return Error(key, "the output name is used twice");
+      }
+      if (agg.function == AggregateFunction::kCount) {
+        if (!agg.field.empty()) return Error(key, "count takes no field");
+      } else if (agg.field.empty()) {
+        return Error(key, "needs the field it aggregates (e.g. sum(amount))");
+      }
+    }
     if (!a.windowed) return Status::Ok();
     const AggregateConfig::Window& w = a.window;
     const std::string window = prefix + ".window";

@@ -10,6 +10,7 @@
 #include "engine/sink_factory.h"
 #include "engine/source_check.h"
 #include "engine/source_factory.h"
+#include "state/state_format.h"
 
 namespace onceflow::engine {
 namespace {
@@ -22,9 +23,7 @@ int64_t NowMs() {
 
 // splitmix64: a deterministic per-batch seed from the pipeline and the batch id.
 uint64_t BatchSeed(const std::string& pipeline, BatchId batch) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : pipeline) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  uint64_t z = h + static_cast<uint64_t>(batch.value()) * 0x9e3779b97f4a7c15ULL;
+  uint64_t z = state::KeyHash(pipeline) + static_cast<uint64_t>(batch.value()) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);

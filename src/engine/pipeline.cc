@@ -126,17 +126,28 @@ PipelineBuilder& PipelineBuilder::Reduce(std::function<Row(Row, const Row&)> fn)
 PipelineBuilder& PipelineBuilder::Aggregate(
     std::vector<std::string> key, std::vector<std::pair<std::string, std::string>> aggregates,
     std::optional<WindowSpec> window, bool map_side_combine) {
-  config::AggregateConfig config;
-  config.key = std::move(key);
-  config.combine = map_side_combine;
+  std::vector<AggregateOf> typed;
   for (auto& [name, function] : aggregates) {
     auto parsed = config::ParseAggregateFunction(function);
     if (!parsed.has_value()) {
       Fail(spec_.get(), parsed.error().WithContext("aggregate " + name));
       return *this;
     }
-    parsed->name = name;
-    config.aggregates.push_back(std::move(*parsed));
+    typed.push_back({.name = name, .function = parsed->function, .field = parsed->field});
+  }
+  return Aggregate(std::move(key), std::move(typed), std::move(window), map_side_combine);
+}
+
+PipelineBuilder& PipelineBuilder::Aggregate(std::vector<std::string> key,
+                                            std::vector<AggregateOf> aggregates,
+                                            std::optional<WindowSpec> window,
+                                            bool map_side_combine) {
+  config::AggregateConfig config;
+  config.key = std::move(key);
+  config.combine = map_side_combine;
+  for (AggregateOf& a : aggregates) {
+    config.aggregates.push_back(
+        {.name = std::move(a.name), .function = a.function, .field = std::move(a.field)});
   }
   if (window) {
     config.windowed = true;

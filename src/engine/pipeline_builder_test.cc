@@ -223,6 +223,56 @@ TEST(PipelineBuilderTest, TaskCommitsWithAStatefulOperatorAreRefusedAsInToml) {
             "pipeline commits each batch as one task");
 }
 
+TEST(PipelineBuilderTest, TypedAggregatesGiveTheConfigOfTheirTomlText) {
+  PipelineBuilder typed("p");
+  typed.Aggregate({"user"}, {{.name = "n"},
+                             {.name = "spent", .function = AggregateFunction::kSum,
+                              .field = "amount"},
+                             {.name = "top", .function = AggregateFunction::kMax,
+                              .field = "amount"}});
+  PipelineBuilder text("p");
+  text.Aggregate({"user"}, {{"n", "count"}, {"spent", "sum(amount)"}, {"top", "max(amount)"}});
+  Result<std::unique_ptr<Pipeline>> a = typed.FromLog({.topic = "t"})
+                                            .ToSqlite({.path = "/srv/o.db", .table = "out"})
+                                            .Build();
+  Result<std::unique_ptr<Pipeline>> b = text.FromLog({.topic = "t"})
+                                            .ToSqlite({.path = "/srv/o.db", .table = "out"})
+                                            .Build();
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  ASSERT_EQ(ConfigOf(**a).transforms.size(), 1u);
+  EXPECT_TRUE(ConfigOf(**a).transforms[0] == ConfigOf(**b).transforms[0]);
+  const auto& aggregates = ConfigOf(**a).transforms[0].aggregate.aggregates;
+  ASSERT_EQ(aggregates.size(), 3u);
+  EXPECT_EQ(aggregates[1].function, AggregateFunction::kSum);
+  EXPECT_EQ(aggregates[1].field, "amount");
+}
+
+TEST(PipelineBuilderTest, AggregateNamesAreCheckedAsInToml) {
+  // A name that is also a key field: the same message either way (one validator).
+  const std::string expected = "pipeline config: transform[0].aggregates.user: 'user' is also "
+                               "a key field";
+  EXPECT_EQ(TomlError(Toml("name = \"p\"\n", "[[transform]]\ntype = \"aggregate\"\n"
+                                             "key = [\"user\"]\naggregates = { user = \"count\" }\n")),
+            expected);
+  PipelineBuilder key_name("p");
+  key_name.Aggregate({"user"}, {{.name = "user"}});
+  EXPECT_EQ(BuildError(key_name), expected);
+  // What only the builder can write wrong (a TOML table has unique keys and parsed functions).
+  PipelineBuilder twice("p");
+  twice.Aggregate({"user"}, {{.name = "n"}, {.name = "n"}});
+  EXPECT_EQ(BuildError(twice),
+            "pipeline config: transform[0].aggregates.n: the output name is used twice");
+  PipelineBuilder no_field("p");
+  no_field.Aggregate({"user"}, {{.name = "s", .function = AggregateFunction::kSum}});
+  EXPECT_EQ(BuildError(no_field), "pipeline config: transform[0].aggregates.s: needs the field "
+                                  "it aggregates (e.g. sum(amount))");
+  PipelineBuilder count_field("p");
+  count_field.Aggregate({"user"}, {{.name = "n", .field = "amount"}});
+  EXPECT_EQ(BuildError(count_field),
+            "pipeline config: transform[0].aggregates.n: count takes no field");
+}
+
 TEST(PipelineBuilderTest, SinkOptionsAreCheckedAgainstTheModeAsInToml) {
   PipelineBuilder upsert("p");
   upsert.FromLog({.topic = "t"})

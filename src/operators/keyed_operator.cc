@@ -20,12 +20,6 @@ Result<std::string> EncodeKey(const Row& row, const std::vector<std::string>& fi
   return key;
 }
 
-int32_t StateTaskOf(std::string_view key, int32_t tasks) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : key) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  return static_cast<int32_t>(h % static_cast<uint64_t>(tasks));
-}
-
 std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch) {
   return "late record: event time " + std::to_string(event_time) + " is before the watermark " +
          std::to_string(watermark_ms) + " of batch " + batch.ToString();

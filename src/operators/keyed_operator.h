@@ -17,6 +17,7 @@
 #include "onceflow/status.h"
 #include "dataplane/dead_letter.h"
 #include "dataplane/sink_row.h"
+#include "state/state_format.h"
 #include "state/task_state.h"
 
 namespace onceflow::operators {
@@ -100,9 +101,8 @@ class KeyedOperator {
   }
 };
 
-// The state task of an encoded key among `tasks`: FNV-1a 64 of the key bytes, mod tasks.
-// Stable across builds and restarts (the store's layout depends on it).
-int32_t StateTaskOf(std::string_view key, int32_t tasks);
+// A key's state task: the state format's (src/state/state_format.h).
+using state::StateTaskOf;
 
 // The message of a record dead-lettered as late.
 std::string LateMessage(int64_t event_time, int64_t watermark_ms, BatchId batch);

@@ -72,4 +72,14 @@ std::string MetaKey(std::string_view name) {
   return k;
 }
 
+uint64_t KeyHash(std::string_view bytes) {
+  uint64_t h = kKeyHashStart;
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return h;
+}
+
+int32_t StateTaskOf(std::string_view key, int32_t tasks) {
+  return static_cast<int32_t>(KeyHash(key) % static_cast<uint64_t>(tasks));
+}
+
 }  // namespace onceflow::state

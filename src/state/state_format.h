@@ -40,6 +40,16 @@ struct TimerParts {
 };
 std::optional<TimerParts> ParseTimerKey(std::string_view key);
 
+// The hash of a key's bytes that routes it to its state task: FNV-1a 64's step over each byte,
+// started from 1469598103934665603 (FNV's offset basis with its last digit dropped — an early
+// typo that is now the format: stores on disk are laid out by it; docs/formats/state.md).
+inline constexpr uint64_t kKeyHashStart = 1469598103934665603ULL;
+uint64_t KeyHash(std::string_view bytes);
+
+// The state task of an encoded key among `tasks` (> 0): KeyHash(key) mod tasks. Stable across
+// builds and restarts: the store's layout depends on it.
+int32_t StateTaskOf(std::string_view key, int32_t tasks);
+
 // Times sort as unsigned big-endian: the sign bit is flipped.
 void PutTimeBe(std::string* dst, int64_t time);
 int64_t GetTimeBe(const char* p);
