@@ -130,6 +130,16 @@ Status PgConn::Error(const PGresult* result, std::string_view what, bool config)
   return Status::Aborted(text);
 }
 
+std::string_view SqlState(const PGresult* result) {
+  const char* s = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  return s != nullptr ? s : "";
+}
+
+std::string PrimaryMessage(const PGresult* result) {
+  const char* m = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return m != nullptr ? m : "error";
+}
+
 bool IsRowErrorState(std::string_view sqlstate) {
   if (sqlstate.size() != 5) return false;
   static constexpr std::string_view kRowClasses[] = {

@@ -68,6 +68,11 @@ class PgConn {
   const std::string describe_;
 };
 
+// The SQLSTATE of a failed `result` ("" for none or nullptr) and its primary message ("error"
+// for none).
+std::string_view SqlState(const PGresult* result);
+std::string PrimaryMessage(const PGresult* result);
+
 // Whether a failed statement's SQLSTATE is the fault of the row it wrote (a constraint, bad
 // data, an error raised by a trigger or a function, types that do not fit), so that the row
 // becomes a dead letter and the batch carries on, rather than of the server or the connection.
