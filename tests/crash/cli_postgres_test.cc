@@ -13,6 +13,7 @@
 
 #include "testing/kill_loop.h"
 #include "testing/ledger_cli_test_base.h"
+#include "testing/ledger_postgres.h"
 #include "testing/postgres.h"
 #include "testing/sqlite_query.h"
 #include "testing/status_table.h"
@@ -22,33 +23,6 @@ namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
-
-// The ledger pipeline of cli_pipeline_test_util.h with a PostgreSQL sink; `conninfo` is
-// written as given (it may name ${ENV} variables).
-std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition,
-                               const std::string& commit_mode) {
-  return R"toml(name = "ledger"
-batch_interval_ms = 20
-commit_mode = ")toml" + commit_mode + R"toml("
-max_records_per_partition = )toml" +
-         std::to_string(max_records_per_partition) + R"toml(
-[source]
-type = "log"
-topic = "transfers"
-starting_offsets = "earliest"
-format = "json"
-[sink]
-type = "postgres"
-conninfo = ")toml" + conninfo + R"toml("
-init = ["CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, amount BIGINT)"]
-mode = "statements"
-statements = [
-  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance - :amount",
-  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance + :amount",
-  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
-)toml";
-}
 
 class CliPostgresTest : public LedgerCliTestBase {
  protected:
@@ -76,39 +50,9 @@ class CliPostgresTest : public LedgerCliTestBase {
   }
 
   // "" when the ledger in PostgreSQL holds every transfer produced exactly once, else what is
-  // wrong: rows == transfers, no duplicate id, every balance exact, the total 0.
+  // wrong.
   std::string CheckPostgresLedger() {
-    std::string error;
-    auto count = PgQuery(conninfo_, "SELECT count(*), count(DISTINCT id) FROM ledger", &error);
-    if (count.size() != 1) return "cannot read the ledger: " + error;
-    if (count[0] != std::to_string(transfers_.size()) + "|" + std::to_string(transfers_.size())) {
-      return "ledger rows|distinct ids = " + count[0] + ", expected " +
-             std::to_string(transfers_.size()) + " of each";
-    }
-    std::map<int64_t, int64_t> expected;
-    for (const Transfer& t : transfers_) {
-      expected[t.from] -= t.amount;
-      expected[t.to] += t.amount;
-    }
-    std::map<int64_t, int64_t> actual;
-    int64_t total = 0;
-    for (const std::string& row : PgQuery(conninfo_, "SELECT id, balance FROM accounts")) {
-      const size_t bar = row.find('|');
-      const int64_t balance = std::stoll(row.substr(bar + 1));
-      actual[std::stoll(row.substr(0, bar))] = balance;
-      total += balance;
-    }
-    if (total != 0) return "the total balance is " + std::to_string(total) + ", not 0";
-    if (actual != expected) {
-      for (const auto& [id, balance] : expected) {
-        if (actual[id] != balance) {
-          return "account " + std::to_string(id) + " has " + std::to_string(actual[id]) +
-                 ", expected " + std::to_string(balance);
-        }
-      }
-      return "accounts that no transfer names";
-    }
-    return "";
+    return ::onceflow::testing::CheckPostgresLedger(conninfo_, transfers_);
   }
 
   std::string server_, schema_server_, schema_, conninfo_;
