@@ -127,6 +127,33 @@ class SqliteSqlEnv : public SqliteEnvBase {
     return "SELECT group_concat(" + column + ") FROM (SELECT " + column + " FROM " + table +
            " ORDER BY rowid)";
   }
+
+  static std::string DoubleType() { return "REAL"; }
+  static std::string BoolType() { return "INTEGER"; }
+  static std::string BoolText(bool b) { return b ? "1" : "0"; }
+  static std::string WholeDoubleText(int64_t v) { return std::to_string(v) + ".0"; }
+  bool Describes(const std::string& describe) const { return describe == "sqlite " + path_; }
+  static std::string RawHex() { return "hex(raw)"; }
+  static std::string NotNullViolation(const std::string& table, const std::string& column) {
+    return "NOT NULL constraint failed: " + table + "." + column;
+  }
+  // The other prefixes: @field and $field.
+  static void AddParameterForms(SqlSinkSetup* o) {
+    o->statements.push_back("UPDATE accounts SET balance = balance - :amount + @amount + $fee - "
+                            "$fee WHERE id = :account");
+  }
+  static std::vector<std::pair<std::string, std::vector<std::string>>> ParameterFormsEffects() {
+    return {};
+  }
+  static constexpr const char* kTwoStatementsError = "holds more than one SQL statement";
+  static std::string SyntaxError(const std::string& token) {
+    return "near \"" + token + "\": syntax error";
+  }
+  static std::vector<std::pair<SqlSinkSetup, std::string>> OpenErrors() {
+    SqlSinkSetup positional = Bank();
+    positional.statements = {"UPDATE accounts SET balance = ? WHERE id = :account"};
+    return {{positional, "parameter 1 is positional (?)"}};
+  }
 };
 
 }  // namespace
