@@ -4,6 +4,7 @@
 #include "sink/sink_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
+#include "sink/sql_sink_modes_contract_test.h"
 #include "testing/postgres.h"
 
 namespace onceflow::sink::testing {
@@ -196,4 +197,5 @@ namespace onceflow::sink::testing::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SinkContractTest, PostgresContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkContractTest, PostgresSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkFailureContractTest, PostgresSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkModesContractTest, PostgresSqlEnv);
 }  // namespace onceflow::sink::testing::contract

@@ -5,6 +5,7 @@
 #include "sink/sink_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
+#include "sink/sql_sink_modes_contract_test.h"
 #include "sink/sqlite_sink.h"
 #include "testing/sqlite_query.h"
 #include "testing/temp_dir.h"
@@ -163,4 +164,5 @@ namespace onceflow::sink::testing::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SinkContractTest, SqliteContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkContractTest, SqliteSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkFailureContractTest, SqliteSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkModesContractTest, SqliteSqlEnv);
 }  // namespace onceflow::sink::testing::contract
