@@ -174,32 +174,12 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
     send_error = conn->Error(nullptr, "pipeline sync");
   }
   // Read every result up to the sync; remember the first error.
-  PgResult first_error;
-  size_t error_query = 0;
-  size_t query = 0;
-  int nulls = 0;
-  bool lost = false;
-  while (true) {
-    PGresult* raw = PQgetResult(c);
-    if (raw == nullptr) {
-      if (conn->broken() || ++nulls > 1) {
-        lost = true;
-        break;
-      }
-      continue;
-    }
-    nulls = 0;
-    PgResult res(raw);
-    const ExecStatusType st = PQresultStatus(raw);
-    if (st == PGRES_PIPELINE_SYNC) break;
-    if (st == PGRES_FATAL_ERROR && first_error == nullptr) {
-      first_error = std::move(res);
-      error_query = query;
-    }
-    ++query;
-  }
+  std::vector<PgResult> results;
+  size_t error_query = SIZE_MAX;
+  const bool lost = !conn->ReadPipelineResults(&results, &error_query);
+  const PGresult* first_error = error_query < results.size() ? results[error_query].get() : nullptr;
   PQexitPipelineMode(c);
-  if (lost) return conn->Error(first_error.get(), "write rows");
+  if (lost) return conn->Error(first_error, "write rows");
   if (!send_error.ok()) return send_error;
   if (first_error == nullptr) {
     // A value that could not be sent stopped the chunk: nothing of it stays.
@@ -211,16 +191,16 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
   }
   if (failed->has_value()) failed->reset();  // the server's error came first
   const Sent& at = sent.at(error_query);
-  const std::string_view state = SqlState(first_error.get());
+  const std::string_view state = SqlState(first_error);
   if (at.statement < 0 || !IsRowErrorState(state)) {
     const std::string what = at.statement < 0 ? "savepoint" : statements_[at.statement].label;
-    return conn->Error(first_error.get(), what);
+    return conn->Error(first_error, what);
   }
   ONCEFLOW_RETURN_IF_ERROR(
       conn->Exec("ROLLBACK TO SAVEPOINT onceflow_rows; RELEASE SAVEPOINT onceflow_rows",
                  "roll back to savepoint"));
   failed->emplace(
-      RowError{at.row, statements_[at.statement].label + ": " + PrimaryMessage(first_error.get())});
+      RowError{at.row, statements_[at.statement].label + ": " + PrimaryMessage(first_error)});
   return Status::Ok();
 }
 
