@@ -28,16 +28,7 @@ class PostgresContractEnv {
     o.conninfo = conninfo_;
     o.init = {"CREATE TABLE IF NOT EXISTS out(v BIGINT)"};
     o.table = "out";
-    auto sink = MakePostgresSink(std::move(o));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakePostgresSink(std::move(o)));
   }
 
   std::string Pipeline(const std::string& name) { return name; }
@@ -89,16 +80,7 @@ class PostgresSqlEnv {
     return MakePostgresSink(std::move(o));
   }
   std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) {
-    auto sink = MakeSink(setup);
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeSink(setup));
   }
   std::vector<std::string> Query(const std::string& sql) {
     return onceflow::testing::PgQuery(conninfo_, sql);

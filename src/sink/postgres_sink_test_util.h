@@ -30,17 +30,7 @@ class PostgresSinkTestBase : public ::testing::Test {
   // Makes and opens a sink on the test's schema; fails the test on error.
   std::unique_ptr<Sink> OpenSink(PostgresSinkOptions options) {
     if (options.conninfo.empty()) options.conninfo = conninfo_;
-    auto sink = MakePostgresSink(std::move(options));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    Status s = (*sink)->Open();
-    if (!s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakePostgresSink(std::move(options)));
   }
 
   std::vector<std::string> Query(const std::string& sql) {

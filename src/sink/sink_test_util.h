@@ -1,6 +1,9 @@
-// Helpers shared by the sinks' tests: task builders and a one-task commit.
+// Helpers shared by the sinks' tests: task builders, a one-task commit, a sink made and opened.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,20 @@ inline TaskCommit Task(std::string pipeline, int32_t task, int64_t batch, int64_
   t.rows = rows;
   t.dead_letters = dead_letters;
   return t;
+}
+
+// The sink `made` (by MakeSqliteSink, MakePostgresSink, ...), opened; nullptr and a test
+// failure if it could not be made or opened.
+inline std::unique_ptr<Sink> OpenedOrFail(Result<std::unique_ptr<Sink>> made) {
+  if (!made.has_value()) {
+    ADD_FAILURE() << made.error().ToString();
+    return nullptr;
+  }
+  if (Status s = (*made)->Open(); !s.ok()) {
+    ADD_FAILURE() << s.ToString();
+    return nullptr;
+  }
+  return std::move(*made);
 }
 
 // Commits one task; returns its outcome.

@@ -39,16 +39,7 @@ class SqliteEnvBase {
  protected:
   std::unique_ptr<Sink> Open(SqliteSinkOptions o) {
     o.path = path_;
-    auto sink = MakeSqliteSink(std::move(o));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeSqliteSink(std::move(o)));
   }
 
   std::unique_ptr<::onceflow::testing::TempDir> dir_;
