@@ -4,11 +4,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "testing/cli_test_base.h"
 #include "testing/ledger.h"
+#include "testing/process.h"
 
 namespace onceflow::testing {
 
@@ -25,6 +27,14 @@ class LedgerCliTestBase : public CliTestBase {
   // `onceflow VERB ledger.toml --data <data> extra...`.
   RunResult RunVerb(const std::string& verb, std::vector<std::string> extra = {},
                     const std::map<std::string, std::string>& env = {});
+
+  // `onceflow run ledger.toml --until-caught-up` started as a child (what the kill -9 loops
+  // kill), its output in <tmp>/out and <tmp>/err.
+  std::unique_ptr<Process> StartRun();
+
+  // Runs the pipeline to its end, which must exit 0; then `verify` must pass and `status` show
+  // every transfer produced committed, with no lag. Wrap it in ASSERT_NO_FATAL_FAILURE.
+  void RunToEndAndVerify();
 
   // "" when the ledger holds every transfer produced exactly once, else what is wrong.
   std::string CheckLedger() { return ::onceflow::testing::CheckLedger(db_, transfers_); }
