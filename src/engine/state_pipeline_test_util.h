@@ -83,17 +83,7 @@ class StatePipelineTest : public ::testing::Test {
 
   Status RunToEnd(PipelineBuilder&& builder, PipelineStats* stats = nullptr,
                   std::vector<std::string>* log = nullptr, const std::string& data = "") {
-    auto p = builder.Build();
-    if (!p.has_value()) return p.error();
-    RunOptions o;
-    o.data_dir = data.empty() ? data_ : data;
-    o.until_caught_up = true;
-    o.on_log = [log](const std::string& line) {
-      if (log != nullptr) log->push_back(line);
-    };
-    Status s = (*p)->Run(o);
-    if (stats != nullptr) *stats = (*p)->stats();
-    return s;
+    return testing::RunToEnd(builder, data.empty() ? data_ : data, stats, log);
   }
 
   log::testing::TempDir dir_;
