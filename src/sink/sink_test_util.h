@@ -1,4 +1,5 @@
-// Helpers shared by the sinks' tests: task builders, a one-task commit, a sink made and opened.
+// Helpers shared by the sinks' tests: task builders, a one-task commit, a sink made and opened,
+// one row of a query, the progress rows.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -41,6 +42,21 @@ inline std::unique_ptr<Sink> OpenedOrFail(Result<std::unique_ptr<Sink>> made) {
     return nullptr;
   }
   return std::move(*made);
+}
+
+// The one row of `rows`, the result of `sql`; "" and a test failure if there are more or none.
+inline std::string OneRow(const std::vector<std::string>& rows, const std::string& sql) {
+  if (rows.size() != 1) {
+    ADD_FAILURE() << sql << ": " << rows.size() << " rows";
+    return "";
+  }
+  return rows[0];
+}
+
+// The SELECT of the progress rows of `pipeline` as "task:batch:epoch:ranges" lines, by task.
+inline std::string ProgressRowsSql(const std::string& pipeline) {
+  return "SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
+         "FROM onceflow_progress WHERE pipeline = '" + pipeline + "' ORDER BY task";
 }
 
 // Commits one task; returns its outcome.

@@ -77,18 +77,10 @@ class SqlSinkContractTest : public ::testing::Test {
 
   std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) { return env_.OpenSink(setup); }
   std::vector<std::string> Query(const std::string& sql) { return env_.Query(sql); }
-  std::string QueryOne(const std::string& sql) {
-    std::vector<std::string> rows = Query(sql);
-    if (rows.size() != 1) {
-      ADD_FAILURE() << sql << ": " << rows.size() << " rows";
-      return "";
-    }
-    return rows[0];
-  }
+  std::string QueryOne(const std::string& sql) { return testing::OneRow(Query(sql), sql); }
   // The progress rows of `pipeline` as "task:batch:epoch:ranges" lines.
   std::vector<std::string> Progress(const std::string& pipeline = "p") {
-    return Query("SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-                 "FROM onceflow_progress WHERE pipeline = '" + pipeline + "' ORDER BY task");
+    return Query(testing::ProgressRowsSql(pipeline));
   }
   std::string Balance() { return QueryOne("SELECT balance FROM accounts WHERE id = 1"); }
   // orders(id NOT NULL, item, price, paid, note), appended to.

@@ -45,9 +45,7 @@ class SqliteSinkTestBase : public ::testing::Test {
 
   // The progress rows of `pipeline` as "task:batch:epoch:ranges" lines.
   std::vector<std::string> Progress(const std::string& pipeline = "p") {
-    return Query(path_, "SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-                        "FROM onceflow_progress WHERE pipeline = '" + pipeline +
-                            "' ORDER BY task");
+    return Query(path_, testing::ProgressRowsSql(pipeline));
   }
 
   std::unique_ptr<::onceflow::testing::TempDir> tmp_;
