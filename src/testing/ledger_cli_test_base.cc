@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "testing/status_table.h"
 
 namespace onceflow::testing {
@@ -35,6 +37,29 @@ std::unique_ptr<Process> LedgerCliTestBase::StartRun() {
   return std::make_unique<Process>(
       std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
       TempPath("out"), TempPath("err"));
+}
+
+KillLoopResult LedgerCliTestBase::LedgerKillLoop(const KillLoopOptions& options,
+                                                 const std::function<void()>& more,
+                                                 const std::function<void(const char*)>& trace) {
+  const KillLoopResult loop = RunKillLoop(
+      options, [&] { return StartRun(); },
+      [&] {
+        if (trace) trace("finished");
+        more();
+      },
+      [&](int kill, Process&) {
+        if (trace) trace("killed");
+        // Whatever the moment, the sink and the checkpoint agree (the batch in flight is either
+        // wholly in the sink or not at all).
+        RunResult v = RunVerb("verify");
+        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
+      });
+  if (!HasFatalFailure()) {
+    std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", loop.kills,
+                loop.finished, transfers_.size());
+  }
+  return loop;
 }
 
 void LedgerCliTestBase::RunToEndAndVerify() {

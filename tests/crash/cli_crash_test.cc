@@ -34,25 +34,11 @@ void CliCrashTest::KillLoop(int kills_wanted, const std::string& commit_mode) {
       std::printf("run %s: %s\n", what, RunVerb("status").out.c_str());
     }
   };
-  const KillLoopResult loop = RunKillLoop(
-      {.kills = kKills, .seed = seed},
-      [&] { return StartRun(); },
-      [&] {
-        // It finished first: keep it busy with more transfers.
-        trace("finished");
-        Produce(3000, 300);
-      },
-      [&](int kill, Process&) {
-        trace("killed");
-        // Whatever the moment, the sink and the checkpoint agree (the batch in flight is either
-        // wholly in the sink or not at all).
-        RunResult v = RunVerb("verify");
-        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
-      });
+  // A run that finished before its kill: more transfers keep the next one busy.
+  const KillLoopResult loop =
+      LedgerKillLoop({.kills = kKills, .seed = seed}, [&] { Produce(3000, 300); }, trace);
   if (HasFatalFailure()) return;
   const int kills = loop.kills, finished = loop.finished;
-  std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
-              transfers_.size());
   ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());
   EXPECT_EQ(CheckLedger(), "") << kills << " kills, " << finished << " runs that finished first";
 }

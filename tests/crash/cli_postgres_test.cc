@@ -68,21 +68,13 @@ TEST_P(CliPostgresKillTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   Produce(8000, /*accounts=*/200);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const KillLoopResult loop = RunKillLoop(
-      {.kills = kKills,
-       .min_delay = std::chrono::milliseconds(50),
-       .max_delay = std::chrono::milliseconds(500),
-       .seed = seed},
-      [&] { return StartRun(); },
-      [&] { Produce(1500, 200); },
-      [&](int kill, Process&) {
-        RunResult v = RunVerb("verify");
-        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
-      });
+  const KillLoopResult loop = LedgerKillLoop({.kills = kKills,
+                                              .min_delay = std::chrono::milliseconds(50),
+                                              .max_delay = std::chrono::milliseconds(500),
+                                              .seed = seed},
+                                             [&] { Produce(1500, 200); });
   if (HasFatalFailure()) return;
   const int kills = loop.kills, finished = loop.finished;
-  std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
-              transfers_.size());
   ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());
   EXPECT_EQ(CheckPostgresLedger(), "") << kills << " kills, " << finished << " finished first";
 }
