@@ -36,9 +36,9 @@ kafka::Handle Producer(const std::string& bootstrap) {
 void CreateTopic(const std::string& bootstrap, const std::string& topic) {
   auto admin = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap, {});
   if (!admin.has_value()) Die("admin: " + admin.error().ToString());
-  Check(kafka::CreateTopic(admin->get(), {topic, kPartitions, -1, {}}, /*exist_ok=*/false,
-                           kTimeout),
-        "create topic " + topic);
+  Check(
+      kafka::CreateTopic(admin->get(), {topic, kPartitions, -1, {}}, /*exist_ok=*/false, kTimeout),
+      "create topic " + topic);
 }
 
 void Produce(const std::string& bootstrap, const std::string& topic, int64_t n) {
@@ -52,7 +52,8 @@ void Produce(const std::string& bootstrap, const std::string& topic, int64_t n) 
           RD_KAFKA_V_KEY(key.data(), key.size()),
           RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(err));
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        Die(std::string("produce: ") + rd_kafka_err2str(err));
       rd_kafka_poll(p.get(), 10);
     }
     rd_kafka_poll(p.get(), 0);

@@ -86,9 +86,8 @@ void Produce(PartitionLog* log, const std::string& value, uint32_t per_append,
     }
     st->build_ns += t1 - t0;
     st->append_ns += t2 - t1;
-    st->done.push_back(
-        {t2, static_cast<uint32_t>(std::min<int64_t>((t2 - t1) / 1000, UINT32_MAX)), per_append,
-         size});
+    st->done.push_back({t2, static_cast<uint32_t>(std::min<int64_t>((t2 - t1) / 1000, UINT32_MAX)),
+                        per_append, size});
   }
   t_producer = false;
 }

@@ -35,8 +35,8 @@ struct Config {
   size_t record_bytes;  // value bytes per record (no key, no headers)
   int threads;
   int partitions;
-  bool one_record;      // one record per append instead of a batch
-  size_t batch_bytes;   // 0: --batch-bytes
+  bool one_record;     // one record per append instead of a batch
+  size_t batch_bytes;  // 0: --batch-bytes
   Durability durability;
 };
 
@@ -49,17 +49,17 @@ struct LogRun {
   uint64_t records = 0;
   uint64_t bytes = 0;  // encoded batch bytes appended: what goes to disk
   uint64_t appends = 0;
-  uint64_t groups = 0;       // group writes: pwritev by appenders, less the rolls' own
-  double sync_us = 0;        // average fdatasync by an appender (rolls' included)
-  double write_us = 0;       // average pwritev by an appender (copy into the page cache)
-  double handoff_us = -1;    // average end of a group's fdatasync -> next group's pwritev
+  uint64_t groups = 0;     // group writes: pwritev by appenders, less the rolls' own
+  double sync_us = 0;      // average fdatasync by an appender (rolls' included)
+  double write_us = 0;     // average pwritev by an appender (copy into the page cache)
+  double handoff_us = -1;  // average end of a group's fdatasync -> next group's pwritev
   uint64_t rolls = 0;
   uint64_t prealloc_bytes = 0;  // zero-fill written by the background thread
   double first_roll_s = -1;     // when every partition had rolled once; -1 if not
   double roll_ms_total = 0;     // time appenders spent rolling segments (the log is stalled)
   double roll_ms_max = 0;
-  double seg1_mb_s = -1;        // throughput before the first roll (a growing file)
-  double steady_mb_s = -1;      // throughput after it (preallocated segments); -1 if too short
+  double seg1_mb_s = -1;    // throughput before the first roll (a growing file)
+  double steady_mb_s = -1;  // throughput after it (preallocated segments); -1 if too short
   double steady_rec_s = -1;
   double p50_us = 0, p99_us = 0, max_us = 0;
   double cpu = 0;          // process CPU seconds / (elapsed * cpus)

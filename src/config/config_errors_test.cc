@@ -131,9 +131,8 @@ TEST_F(PipelineConfigTest, KeysOfAnotherModeOrFormatAreRefused) {
 }
 
 TEST_F(PipelineConfigTest, CommitModeIsBatchOrTask) {
-  Result<PipelineConfig> config =
-      ParsePipelineConfig("commit_mode = \"task\"\n" + std::string(kHead) + std::string(kAppendSink),
-                          "p.toml");
+  Result<PipelineConfig> config = ParsePipelineConfig(
+      "commit_mode = \"task\"\n" + std::string(kHead) + std::string(kAppendSink), "p.toml");
   ASSERT_TRUE(config.has_value()) << config.error().ToString();
   EXPECT_EQ(config->commit_mode, CommitMode::kTask);
   EXPECT_EQ(ErrorOf("commit_mode = \"tasks\"\n" + std::string(kHead) + std::string(kAppendSink)),

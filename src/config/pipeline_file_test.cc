@@ -138,9 +138,10 @@ key = ["id"]
 
 TEST_F(PipelineConfigTest, AnUnsetSecretVariableIsNamedButNoValueIsPrinted) {
   ::unsetenv("ONCEFLOW_TEST_UNSET_VAR");
-  std::string error = ErrorOf(std::string(kHead) +
-                              "[sink]\ntype = \"postgres\"\nconninfo = \"password=${ONCEFLOW_TEST_UNSET_VAR}\"\n"
-                              "table = \"t\"\n");
+  std::string error =
+      ErrorOf(std::string(kHead) +
+              "[sink]\ntype = \"postgres\"\nconninfo = \"password=${ONCEFLOW_TEST_UNSET_VAR}\"\n"
+              "table = \"t\"\n");
   EXPECT_EQ(error,
             "ledger.toml: sink.conninfo: names the environment variable ONCEFLOW_TEST_UNSET_VAR, "
             "which is not set");

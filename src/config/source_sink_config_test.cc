@@ -58,25 +58,27 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"kafka\"\ntopic = \"t\"\n" +
                     std::string(kAppendSink)),
             "ledger.toml: source.bootstrap: required");
-  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntopic = \"t\"\ngroup = \"g\"\n" +
-                    std::string(kAppendSink)),
-            "ledger.toml: source.group: only used with type = \"kafka\"");
+  EXPECT_EQ(
+      ErrorOf("name = \"p\"\n[source]\ntopic = \"t\"\ngroup = \"g\"\n" + std::string(kAppendSink)),
+      "ledger.toml: source.group: only used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"postgres\"\n")),
             "ledger.toml: sink.path: not used with type = \"postgres\"");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "[sink]\ntype = \"postgres\"\ntable = \"t\"\n"),
             "ledger.toml: sink.conninfo: required");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"),
             "ledger.toml: sink.topic: required");
-  EXPECT_EQ(ErrorOf(std::string(kHead) +
-                    "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\ntopic = \"o\"\ntable = \"t\"\n"),
-            "ledger.toml: sink.table: not used with type = \"kafka\"");
+  EXPECT_EQ(
+      ErrorOf(std::string(kHead) +
+              "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\ntopic = \"o\"\ntable = \"t\"\n"),
+      "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
             "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
 }
 
 TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
-  const std::string kafka = "name = \"p\"\n[source]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"
-                            "topic = \"t\"\n";
+  const std::string kafka =
+      "name = \"p\"\n[source]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"
+      "topic = \"t\"\n";
   Result<PipelineConfig> config = ParsePipelineConfig(
       kafka + "assign = \"group\"\nsession_timeout_ms = 6000\n" + std::string(kAppendSink),
       "p.toml");
@@ -93,14 +95,15 @@ TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
             "ledger.toml: source.assign: expected one of all, group, got 'some'");
   EXPECT_EQ(ErrorOf(kafka + "session_timeout_ms = 6000\n" + std::string(kAppendSink)),
             "ledger.toml: source.session_timeout_ms: only used with assign = \"group\"");
-  EXPECT_EQ(ErrorOf(kafka + "assign = \"group\"\nsession_timeout_ms = 10\n" +
-                    std::string(kAppendSink)),
-            "ledger.toml: source.session_timeout_ms: must be an integer from 1000 to 3600000, "
-            "got 10");
+  EXPECT_EQ(
+      ErrorOf(kafka + "assign = \"group\"\nsession_timeout_ms = 10\n" + std::string(kAppendSink)),
+      "ledger.toml: source.session_timeout_ms: must be an integer from 1000 to 3600000, "
+      "got 10");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "assign = \"group\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.assign: only used with type = \"kafka\"");
-  EXPECT_EQ(ErrorOf(kafka + "assign = \"group\"\n[[transform]]\ntype = \"aggregate\"\n"
-                            "key = [\"user\"]\naggregates = { n = \"count\" }\n" +
+  EXPECT_EQ(ErrorOf(kafka +
+                    "assign = \"group\"\n[[transform]]\ntype = \"aggregate\"\n"
+                    "key = [\"user\"]\naggregates = { n = \"count\" }\n" +
                     std::string(kAppendSink)),
             "ledger.toml: source.assign: \"group\" cannot feed an aggregate (transform[0]): its "
             "keys span every partition, so one process must own them all");

@@ -118,8 +118,10 @@ csv_columns = ["id", "amount"]
   EXPECT_EQ(ErrorOf(csv + "[[transform]]\ntype = \"filter\"\nwhere = [\"amount > 0\"]\n" +
                     std::string(kAppendSink)),
             "");
-  EXPECT_EQ(ErrorOf(std::string(kHead) + "format = \"raw\"\n[[transform]]\ntype = \"select\"\n"
-                    "fields = [\"value\", \"id\"]\n" + std::string(kAppendSink)),
+  EXPECT_EQ(ErrorOf(std::string(kHead) +
+                    "format = \"raw\"\n[[transform]]\ntype = \"select\"\n"
+                    "fields = [\"value\", \"id\"]\n" +
+                    std::string(kAppendSink)),
             "ledger.toml: transform[0].fields[1]: field 'id' can never exist: the rows have key, "
             "value here (source.format = \"raw\" decodes a record as key and value)");
 }

@@ -32,7 +32,8 @@ TEST_F(StatePipelineTest, WithoutTheStateCacheEveryReadGoesToRocksDbAndStaysExac
   ASSERT_TRUE(RunToEnd(std::move(b), &stats).ok());
   EXPECT_GT(stats.batches_committed, 5);
   EXPECT_EQ(CheckSpend(db_, purchases), "");
-  EXPECT_FALSE(PipelineBuilder("x").FromLog({.topic = "purchases"}).StateCacheMb(-1).Build().has_value());
+  EXPECT_FALSE(
+      PipelineBuilder("x").FromLog({.topic = "purchases"}).StateCacheMb(-1).Build().has_value());
 }
 
 TEST_F(StatePipelineTest, StateSurvivesARestartWithoutRebuild) {
@@ -56,22 +57,26 @@ TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
   auto t = log::Topic::Create(data_, "m", log::TopicConfig{});
   ASSERT_TRUE(t.has_value());
   log::BatchBuilder b;
-  for (const char* v : {R"({"k":"a","x":3})", R"({"k":"a","x":1.5})", R"({"k":"a","x":"no"})",
-                        R"({"k":"a"})", R"({"x":7})", R"({"k":"b","x":10})",
-                        R"({"k":"b","x":-4})"}) {
+  for (const char* v :
+       {R"({"k":"a","x":3})", R"({"k":"a","x":1.5})", R"({"k":"a","x":"no"})", R"({"k":"a"})",
+        R"({"x":7})", R"({"k":"b","x":10})", R"({"k":"b","x":-4})"}) {
     b.Add(RecordView{std::nullopt, v, 0, {}});
   }
   ASSERT_TRUE((*(*t)->partition(PartitionId(0)))->Append(b.Finish()).has_value());
   SqliteSinkOptions sink;
   sink.path = db_;
-  sink.init = {"CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
-               "mean REAL, total REAL)"};
+  sink.init = {
+      "CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
+      "mean REAL, total REAL)"};
   sink.mode = SinkMode::kUpsert;
   sink.table = "m";
   sink.key = {"k"};
   PipelineBuilder p("minmax");
   p.FromLog({.topic = "m"})
-      .Aggregate({"k"}, {{"n", "count"}, {"lo", "min(x)"}, {"hi", "max(x)"}, {"mean", "avg(x)"},
+      .Aggregate({"k"}, {{"n", "count"},
+                         {"lo", "min(x)"},
+                         {"hi", "max(x)"},
+                         {"mean", "avg(x)"},
                          {"total", "sum(x)"}})
       .ToSqlite(sink);
   PipelineStats stats;
@@ -126,10 +131,12 @@ AggregateRun RunAggregate(const std::string& data, const std::string& db, bool c
   o.on_log = [](const std::string&) {};
   const Status run = (*p)->Run(o);
   EXPECT_TRUE(run.ok()) << run.ToString();
-  out.rows = QueryText(db, "SELECT user, window_start, n, total, mean FROM agg "
-                           "ORDER BY user, window_start");
-  out.dead = QueryText(db, "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters "
-                           "ORDER BY partition, \"offset\", error");
+  out.rows = QueryText(db,
+                       "SELECT user, window_start, n, total, mean FROM agg "
+                       "ORDER BY user, window_start");
+  out.dead = QueryText(db,
+                       "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters "
+                       "ORDER BY partition, \"offset\", error");
   out.late = (*p)->stats().late_records;
   out.records_in = (*p)->stats().records_in;
   return out;
@@ -163,9 +170,10 @@ TEST_F(StatePipelineTest, MapSideCombiningGivesWhatFoldingRowByRowGives) {
       w->emit = std::string(emit) == "final" ? WindowEmit::kFinal : WindowEmit::kUpdate;
     }
     const std::string tag = *emit != 0 ? emit : "plain";
-    const AggregateRun combined = RunAggregate(data_, dir_.path() + "/c-" + tag + ".db", true, w, "c-" + tag);
-    const AggregateRun row_by_row = RunAggregate(data_, dir_.path() + "/r-" + tag + ".db", false, w,
-                                                 "r-" + tag);
+    const AggregateRun combined =
+        RunAggregate(data_, dir_.path() + "/c-" + tag + ".db", true, w, "c-" + tag);
+    const AggregateRun row_by_row =
+        RunAggregate(data_, dir_.path() + "/r-" + tag + ".db", false, w, "r-" + tag);
     EXPECT_EQ(combined.records_in, 4003);
     EXPECT_EQ(row_by_row.records_in, 4003);
     ASSERT_GE(combined.rows.size(), 60u);

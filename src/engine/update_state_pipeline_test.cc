@@ -13,8 +13,9 @@ namespace {
 TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
   SqliteSinkOptions sink;
   sink.path = db_;
-  sink.init = {"CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
-               "expired INTEGER)"};
+  sink.init = {
+      "CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
+      "expired INTEGER)"};
   sink.mode = SinkMode::kUpsert;
   sink.table = "totals";
   sink.key = {"user"};
@@ -23,10 +24,11 @@ TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
     b.FromLog({.topic = "purchases"})
         .UpdateState<std::string, int64_t>(
             {"user"},
-            [](const std::string& user, std::optional<int64_t>& total,
-               std::span<const Row> values, const BatchContext&) {
+            [](const std::string& user, std::optional<int64_t>& total, std::span<const Row> values,
+               const BatchContext&) {
               if (values.empty()) {  // timing out
-                return std::vector<Row>{{{"user", user}, {"total", *total}, {"expired", int64_t{1}}}};
+                return std::vector<Row>{
+                    {{"user", user}, {"total", *total}, {"expired", int64_t{1}}}};
               }
               for (const Row& v : values) total = total.value_or(0) + *v.GetInt("amount");
               if (*total >= 1000) total.reset();  // removed: the next purchase starts over

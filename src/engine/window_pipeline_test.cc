@@ -14,9 +14,9 @@ namespace {
 //   batch 1: ts 2200 1900* 2050* 2999 3400 (* older than the watermark 2100: late)
 //   batch 2: ts 4000 3000
 std::vector<Purchase> WindowWorkload() {
-  return {{"u1", 1, 100},  {"u2", 2, 900},  {"u1", 3, 1500}, {"u1", 4, 300},  {"u2", 5, 2600},
-          {"u1", 10, 2200}, {"u1", 7, 1900}, {"u2", 8, 2050}, {"u2", 1, 2999}, {"u1", 2, 3400},
-          {"u1", 1, 4000}, {"u2", 4, 3000}};
+  return {{"u1", 1, 100},  {"u2", 2, 900},   {"u1", 3, 1500}, {"u1", 4, 300},
+          {"u2", 5, 2600}, {"u1", 10, 2200}, {"u1", 7, 1900}, {"u2", 8, 2050},
+          {"u2", 1, 2999}, {"u1", 2, 3400},  {"u1", 1, 4000}, {"u2", 4, 3000}};
 }
 
 PipelineBuilder WindowPipeline(const std::string& db, const std::string& emit) {

@@ -28,7 +28,10 @@ TYPED_TEST_P(SqlSinkModesContractTest, AppendBindsFieldsToColumnsByName) {
       {Row{{"id", int64_t{1}}, {"item", "tea"}, {"price", 2.5}, {"paid", true}, {"note", "x"}},
        PartitionId(0), Offset(10)},
       // Another field order, an extra field, a missing column and an explicit null.
-      {Row{{"price", int64_t{3}}, {"extra", "ignored"}, {"id", int64_t{2}}, {"paid", false},
+      {Row{{"price", int64_t{3}},
+           {"extra", "ignored"},
+           {"id", int64_t{2}},
+           {"paid", false},
            {"item", Value()}},
        PartitionId(0), Offset(11)},
       // What PostgreSQL's COPY text format must escape, and a string that looks like its NULL.
@@ -74,10 +77,8 @@ TYPED_TEST_P(SqlSinkModesContractTest, UpsertUpdatesRowsByKey) {
       {Row{{"region", "eu"}, {"day", int64_t{1}}, {"amount", 3.0}, {"n", int64_t{5}}}},
       {Row{{"region", "eu"}, {"day", int64_t{1}}, {"amount", 4.0}, {"n", int64_t{2}}}},
       {Row{{"region", "eu"}, {"day", int64_t{2}}, {"amount", 7.0}, {"n", int64_t{1}}}}};
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, b0)),
-            CommitOutcome::kCommitted);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 2, 5)}, b1)),
-            CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 2)}, b0)), CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 2, 5)}, b1)), CommitOutcome::kCommitted);
   auto d = [](int64_t v) { return TypeParam::WholeDoubleText(v); };
   EXPECT_EQ(this->Query("SELECT * FROM totals ORDER BY region, day"),
             (std::vector<std::string>{"eu|1|" + d(4) + "|2", "eu|2|" + d(7) + "|1",
@@ -117,12 +118,12 @@ TYPED_TEST_P(SqlSinkModesContractTest, BadRowGoesToDeadLettersAndTheRestCommits)
             CommitOutcome::kCommitted);
   EXPECT_EQ(this->Query("SELECT id, item FROM orders ORDER BY id"),
             (std::vector<std::string>{"1|a", "3|c"}));
-  EXPECT_EQ(this->Query("SELECT pipeline, batch, partition, \"offset\", " + TypeParam::RawHex() +
-                        ", error FROM onceflow_dead_letters ORDER BY \"offset\""),
-            (std::vector<std::string>{
-                "p|0|2|41|7B226974656D223A226E6F206964227D|insert into orders: " +
-                    TypeParam::NotNullViolation("orders", "id"),
-                "p|0|2|43|FF007B|not JSON"}));
+  EXPECT_EQ(
+      this->Query("SELECT pipeline, batch, partition, \"offset\", " + TypeParam::RawHex() +
+                  ", error FROM onceflow_dead_letters ORDER BY \"offset\""),
+      (std::vector<std::string>{"p|0|2|41|7B226974656D223A226E6F206964227D|insert into orders: " +
+                                    TypeParam::NotNullViolation("orders", "id"),
+                                "p|0|2|43|FF007B|not JSON"}));
   EXPECT_EQ(this->Progress(), std::vector<std::string>{"0:0:1:2:40-44"});
 }
 
@@ -150,8 +151,7 @@ TYPED_TEST_P(SqlSinkModesContractTest, SeveralTasksInOneCommit) {
   EXPECT_EQ(this->LedgerRows(), "3");
 
   // One fenced task fails the whole commit: the other task's rows are not written either.
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 5, {R(0, 1, 1)}, {})),
-            CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 1, 5, {R(0, 1, 1)}, {})), CommitOutcome::kCommitted);
   const std::vector<TaskCommit> mixed = {Task("p", 1, 1, 1, {R(1, 2, 4)}, rows1),
                                          Task("p", 0, 2, 1, {R(0, 1, 2)}, rows0)};
   auto fenced = sink->Commit(mixed);
