@@ -41,133 +41,35 @@
 #include <vector>
 
 #include "bench_stats.h"
+#include "fatal.h"
+#include "kafka_events.h"
+#include "pg_bench_client.h"
 #include "kafka/kafka_client.h"
 #include "onceflow/pipeline.h"
 #include "util/file.h"
 
 namespace {
 
+using onceflow::bench::Check;
+using onceflow::bench::Connect;
+using onceflow::bench::CopyRows;
+using onceflow::bench::CreateTable;
+using onceflow::bench::CreateTopic;
+using onceflow::bench::Die;
+using onceflow::bench::EventJson;
+using onceflow::bench::kPartitions;
+using onceflow::bench::kTimeout;
 using onceflow::bench::Median;
+using onceflow::bench::NowNs;
 using onceflow::bench::Percentile;
+using onceflow::bench::Produce;
 using onceflow::bench::Seconds;
+using onceflow::bench::Sql;
+using onceflow::bench::SqlInt;
 
 using Clock = std::chrono::steady_clock;
 using onceflow::Status;
 namespace kafka = onceflow::kafka;
-
-constexpr int kPartitions = 4;
-constexpr std::chrono::milliseconds kTimeout{30000};
-
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "kafka_pg_bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-void Check(const Status& s, const std::string& what) {
-  if (!s.ok()) Die(what + ": " + s.ToString());
-}
-
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
-
-std::string EventJson(int64_t i) {
-  return "{\"id\":" + std::to_string(i) + ",\"account\":" + std::to_string((i * 7919) % 100000) +
-         ",\"amount\":" + std::to_string(i % 1000 + 1) +
-         ",\"ts\":" + std::to_string(1700000000000 + i) + "}";
-}
-
-// ---- PostgreSQL ----
-
-PGconn* Connect(const std::string& conninfo) {
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  if (PQstatus(c) != CONNECTION_OK) Die(std::string("connect: ") + PQerrorMessage(c));
-  PGresult* r = PQexec(c, "SET client_min_messages = warning");
-  PQclear(r);
-  return c;
-}
-
-void Sql(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  const auto st = PQresultStatus(r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    Die(sql + ": " + PQerrorMessage(c));
-  }
-  PQclear(r);
-}
-
-int64_t SqlInt(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-    Die(sql + ": " + PQerrorMessage(c));
-  }
-  const int64_t v = std::atoll(PQgetvalue(r, 0, 0));
-  PQclear(r);
-  return v;
-}
-
-std::string CreateTable(const std::string& table) {
-  return "CREATE TABLE IF NOT EXISTS " + table +
-         " (id BIGINT, account BIGINT, amount BIGINT, ts BIGINT)";
-}
-
-// COPYs `rows` (COPY text format lines) into `table` in one transaction.
-void CopyRows(PGconn* c, const std::string& table, const std::string& rows) {
-  Sql(c, "BEGIN");
-  PGresult* r = PQexec(c, ("COPY " + table + " (id, account, amount, ts) FROM STDIN").c_str());
-  if (PQresultStatus(r) != PGRES_COPY_IN) Die(std::string("COPY: ") + PQerrorMessage(c));
-  PQclear(r);
-  if (PQputCopyData(c, rows.data(), static_cast<int>(rows.size())) != 1 ||
-      PQputCopyEnd(c, nullptr) != 1) {
-    Die(std::string("COPY data: ") + PQerrorMessage(c));
-  }
-  r = PQgetResult(c);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK) Die(std::string("COPY end: ") + PQerrorMessage(c));
-  PQclear(r);
-  while ((r = PQgetResult(c)) != nullptr) PQclear(r);
-  Sql(c, "COMMIT");
-}
-
-// ---- Kafka ----
-
-kafka::Handle Producer(const std::string& bootstrap) {
-  auto p = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
-                             {{"enable.idempotence", "true"},
-                              {"acks", "all"},
-                              {"linger.ms", "5"},
-                              {"batch.size", "1000000"},
-                              {"compression.type", "none"}});
-  if (!p.has_value()) Die("producer: " + p.error().ToString());
-  return std::move(*p);
-}
-
-void CreateTopic(const std::string& bootstrap, const std::string& topic) {
-  auto admin = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap, {});
-  if (!admin.has_value()) Die("admin: " + admin.error().ToString());
-  Check(kafka::CreateTopic(admin->get(), {topic, kPartitions, -1, {}}, /*exist_ok=*/false,
-                           kTimeout),
-        "create topic " + topic);
-}
-
-void Produce(const std::string& bootstrap, const std::string& topic, int64_t n) {
-  kafka::Handle p = Producer(bootstrap);
-  for (int64_t i = 0; i < n; ++i) {
-    const std::string key = std::to_string((i * 7919) % 100000);
-    const std::string value = EventJson(i);
-    while (true) {
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
-          p.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_KEY(key.data(), key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) Die(std::string("produce: ") + rd_kafka_err2str(err));
-      rd_kafka_poll(p.get(), 10);
-    }
-    rd_kafka_poll(p.get(), 0);
-  }
-  if (rd_kafka_flush(p.get(), 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) Die("flush timed out");
-}
 
 // ---- the pipeline ----
 

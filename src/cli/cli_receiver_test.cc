@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <memory>
 #include <set>
 #include <string>
 
@@ -28,6 +29,20 @@ class CliReceiverTest : public CliTestBase {
   void SetUp() override {
     CliTestBase::SetUp();
     ASSERT_EQ(RunData({"topics", "create", "events", "-p", "2"}).exit_code, 0);
+  }
+  // Starts `onceflow produce events --to url` with one record, "only", and returns once that
+  // record is durable in the log (its request is in flight), or after 30 s.
+  std::unique_ptr<Process> StartOneRecordInFlight(const std::string& url) {
+    const std::string in = TempPath("stdin");
+    WriteWholeFile(in, "only\n");
+    auto producer = std::make_unique<Process>(
+        std::vector<std::string>{"produce", "events", "--to", url}, in, TempPath("out"),
+        TempPath("err"));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return producer;
   }
   // Lines "prefix0".."prefix<n-1>", newline-terminated.
   static std::string Lines(const std::string& prefix, int n, bool json = false) {
@@ -89,20 +104,12 @@ TEST_F(CliReceiverTest, ProduceToReceiverRoundTripsAndSigtermStopsCleanly) {
 TEST_F(CliReceiverTest, SigtermAnswersTheRequestsInFlightBeforeExiting) {
   ServeProcess serve(data_, tmp_);
   ASSERT_TRUE(serve.Start({{"ONCEFLOW_FAULTS", "receiver_before_ack=slow:1500ms"}}));
-  const std::string in = TempPath("stdin");
-  WriteWholeFile(in, "only\n");
-  Process producer({"produce", "events", "--to", serve.url()}, in, TempPath("out"),
-                   TempPath("err"));
-  // Wait until the request is in flight: its record is durable in the log.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::unique_ptr<Process> producer = StartOneRecordInFlight(serve.url());
   ASSERT_EQ(TopicValues(data_, "events"), std::vector<std::string>{"only"});
   EXPECT_EQ(serve.Stop(), 0) << serve.err();
-  EXPECT_EQ(producer.Wait(), 0) << producer.err();
-  EXPECT_THAT(producer.err(), HasSubstr("produced 1 records"));
-  EXPECT_THAT(producer.err(), Not(HasSubstr("already stored")));  // answered the first time
+  EXPECT_EQ(producer->Wait(), 0) << producer->err();
+  EXPECT_THAT(producer->err(), HasSubstr("produced 1 records"));
+  EXPECT_THAT(producer->err(), Not(HasSubstr("already stored")));  // answered the first time
 }
 
 // SIGTERM while one client trickles a body and another request is in flight: the one in
@@ -124,20 +131,12 @@ TEST_F(CliReceiverTest, SigtermCutsOffASlowClientAndStillAnswersTheRequestInFlig
       "trickle\n";
   ASSERT_EQ(::send(slow, partial.data(), partial.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(partial.size()));
-  const std::string in = TempPath("stdin");
-  WriteWholeFile(in, "only\n");
-  Process producer({"produce", "events", "--to", serve.url()}, in, TempPath("out"),
-                   TempPath("err"));
-  // Wait until the request is in flight: its record is durable in the log.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::unique_ptr<Process> producer = StartOneRecordInFlight(serve.url());
   ASSERT_EQ(TopicValues(data_, "events"), std::vector<std::string>{"only"});
   // A generous bound that the 30 s read timeout of a slow body would exceed.
   EXPECT_EQ(serve.Stop(std::chrono::seconds(20)), 0) << serve.err();
-  EXPECT_EQ(producer.Wait(), 0) << producer.err();
-  EXPECT_THAT(producer.err(), HasSubstr("produced 1 records"));
+  EXPECT_EQ(producer->Wait(), 0) << producer->err();
+  EXPECT_THAT(producer->err(), HasSubstr("produced 1 records"));
   std::string answer;
   char buf[4096];
   ssize_t n;

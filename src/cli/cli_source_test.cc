@@ -43,6 +43,15 @@ class CliSourceTest : public LedgerCliTestBase {
     std::filesystem::remove_all(data_ + "/topics/" + topic);
   }
 
+  // The transfers topic deleted and produced again with `n` transfers of `seed`, under its old
+  // id (topic.meta): the same source to the pipeline, holding other records.
+  void RewriteTransfersKeepingTheirId(int n, uint64_t seed) {
+    const std::string meta = TopicMeta("transfers");
+    DeleteTopic("transfers");
+    ProduceTo("transfers", n, seed);
+    WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  }
+
   // The one error line of a refused verb, checked to be one line naming the way out.
   // (verify prints its violations on stdout, the others their error on stderr.)
   void ExpectRefusedWithWayOut(const RunResult& r, const std::string& what, const char* verb) {
@@ -126,10 +135,7 @@ TEST_F(CliSourceTest, SourceThatLostCommittedRecordsIsRefusedNamingThePartitionA
   Produce(2000);
   ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
   // The same topic (same id), holding fewer records than the pipeline committed.
-  const std::string meta = TopicMeta("transfers");
-  DeleteTopic("transfers");
-  ProduceTo("transfers", 400, 1);
-  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  RewriteTransfersKeepingTheirId(400, 1);
   for (const char* verb : {"run", "status", "verify"}) {
     RunResult r = RunVerb(verb);
     ExpectRefusedWithWayOut(r, "records it processed were lost", verb);
@@ -151,10 +157,7 @@ TEST_F(CliSourceTest, AcceptLossContinuesWhereTheSourceEndsAndRecordsTheChoice) 
   WriteToml(100);
   Produce(2000);
   ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
-  const std::string meta = TopicMeta("transfers");
-  DeleteTopic("transfers");
-  ProduceTo("transfers", 400, 1);
-  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  RewriteTransfersKeepingTheirId(400, 1);
   ASSERT_EQ(RunVerb("run").exit_code, 1);
   // Without --yes: what would be given up, and nothing changed.
   RunResult dry = RunVerb("reset", {"--accept-loss"});
@@ -191,10 +194,7 @@ TEST_F(CliSourceTest, SourceThatRewroteCommittedRecordsIsRefused) {
   Produce(1000);
   ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);
   // The same topic (same id), longer than before but with other records at the same offsets.
-  const std::string meta = TopicMeta("transfers");
-  DeleteTopic("transfers");
-  ProduceTo("transfers", 4000, 12345);
-  WriteWholeFile(data_ + "/topics/transfers/topic.meta", meta);
+  RewriteTransfersKeepingTheirId(4000, 12345);
   for (const char* verb : {"run", "status", "verify"}) {
     RunResult r = RunVerb(verb);
     ExpectRefusedWithWayOut(r, "the last one the pipeline committed, was rewritten", verb);

@@ -103,22 +103,11 @@ Status Driver::PersistRecoveredPositions(int64_t batch, const std::vector<bool>&
 }
 
 std::string Driver::WayOut() const {
-  if (!options_.reset_command.empty()) {
-    return "To start it afresh from its starting_offsets (its sink's output rows stay), run '" +
-           options_.reset_command + "'";
-  }
-  return "To start it afresh, delete its checkpoint directory " +
-         checkpoint::CheckpointDir(options_.data_dir, spec_.config.name) +
-         " and the sink's progress rows of the pipeline";
+  return ResetWayOut(options_.reset_command, options_.data_dir, spec_.config.name);
 }
 
 std::string Driver::LossWayOut() const {
-  const std::string& reset = options_.reset_command;
-  constexpr std::string_view kYes = " --yes";
-  if (reset.size() < kYes.size() || !reset.ends_with(kYes)) return WayOut();
-  std::string accept = reset;
-  accept.insert(accept.size() - kYes.size(), " --accept-loss");
-  return engine::LossWayOut(accept, reset);
+  return LossOrResetWayOut(options_.reset_command, options_.data_dir, spec_.config.name);
 }
 
 Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) {

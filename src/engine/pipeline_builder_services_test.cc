@@ -29,15 +29,7 @@ class PipelineBuilderServicesTest : public ::testing::Test {
 
   // Builds and runs `b` until it has committed everything its source held.
   Status RunToEnd(PipelineBuilder& b, PipelineStats* stats = nullptr) {
-    Result<std::unique_ptr<Pipeline>> p = b.Build();
-    if (!p.has_value()) return p.error();
-    RunOptions o;
-    o.data_dir = data_;
-    o.until_caught_up = true;
-    o.on_log = [](const std::string&) {};
-    Status s = (*p)->Run(o);
-    if (stats != nullptr) *stats = (*p)->stats();
-    return s;
+    return testing::RunToEnd(b, data_, stats);
   }
 
   log::testing::TempDir dir_;

@@ -44,15 +44,7 @@ class PipelineTest : public ::testing::Test {
     return RunToEnd(builder, stats);
   }
   Status RunToEnd(PipelineBuilder& builder, PipelineStats* stats = nullptr) {
-    auto p = builder.Build();
-    if (!p.has_value()) return p.error();
-    RunOptions o;
-    o.data_dir = data_;
-    o.until_caught_up = true;
-    o.on_log = [](const std::string&) {};
-    Status s = (*p)->Run(o);
-    if (stats != nullptr) *stats = (*p)->stats();
-    return s;
+    return testing::RunToEnd(builder, data_, stats);
   }
 
   log::testing::TempDir dir_;

@@ -51,6 +51,20 @@ void FlipByte(const std::string& path, uint64_t at) {
 class RecoveryTest : public ::testing::Test {
  protected:
   std::string Dir() const { return dir_.path() + "/p"; }
+
+  // Segments of 4 KiB: a few hundred small records fill several.
+  static LogOptions SmallSegments() {
+    LogOptions o;
+    o.segment_bytes = 4096;
+    return o;
+  }
+  // Appends the values v0..v299 to the partition at Dir(): sealed segments and an active one.
+  void WriteSealedSegments(const LogOptions& o) {
+    auto log = PartitionLog::Open(Dir(), o).value();
+    std::vector<std::string> values;
+    for (int i = 0; i < 300; ++i) values.push_back("v" + std::to_string(i));
+    AppendValues(log.get(), values);
+  }
   TempDir dir_;
 };
 
@@ -116,14 +130,8 @@ TEST_F(RecoveryTest, ZeroedOrGarbledTailIsCutOff) {
 }
 
 TEST_F(RecoveryTest, FlippedBitInASealedSegmentIsCorruptionNamingFileAndByte) {
-  LogOptions o;
-  o.segment_bytes = 4096;
-  {
-    auto log = PartitionLog::Open(Dir(), o).value();
-    std::vector<std::string> values;
-    for (int i = 0; i < 300; ++i) values.push_back("v" + std::to_string(i));
-    AppendValues(log.get(), values);
-  }
+  const LogOptions o = SmallSegments();
+  WriteSealedSegments(o);
   const std::string first = SegmentFiles(Dir()).front();
   FlipByte(first, 1000);
   auto log = PartitionLog::Open(Dir(), o);
@@ -418,14 +426,8 @@ TEST_F(RecoveryTest, VersionOneSegmentsKeepTheWindowRule) {
 }
 
 TEST_F(RecoveryTest, DamagedSealedSegmentIsReadableUpToTheDamage) {
-  LogOptions o;
-  o.segment_bytes = 4096;
-  {
-    auto log = PartitionLog::Open(Dir(), o).value();
-    std::vector<std::string> values;
-    for (int i = 0; i < 300; ++i) values.push_back("v" + std::to_string(i));
-    AppendValues(log.get(), values);
-  }
+  const LogOptions o = SmallSegments();
+  WriteSealedSegments(o);
   const std::string first = SegmentFiles(Dir()).front();
   // Find batch 40 of the first segment and flip a byte of its value.
   auto bytes = ReadFileToString(first).value();

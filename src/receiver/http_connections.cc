@@ -1,16 +1,13 @@
 // HttpConnections: an epoll watcher that accepts connections, reads request heads without
-// blocking and hands whole heads to worker pools; a Stream over a connection for cpp-httplib's
-// request parser whose reads give up when the server stops.
+// blocking and hands whole heads to worker pools (http_worker_pool.h), which serve them
+// over an HttpConnStream (http_conn_stream.h).
 #include "receiver/http_connections.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,76 +15,40 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "receiver/http_conn_stream.h"
+#include "receiver/http_worker_pool.h"
 #include "receiver/socket_io.h"
 #include "util/file.h"
 
 namespace onceflow::receiver {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// One client connection. Owned by the watcher while it waits for a request, by one worker
-// while a request is processed; the hand-over goes through a mutex.
-struct Conn {
-  int fd = -1;
-  std::string buf;  // bytes received and not consumed yet, from `pos` on
-  size_t pos = 0;
-  Clock::time_point deadline;  // while waiting: closed when it passes
-  bool busy = false;           // with a worker (not watched); guarded by Impl::mu
-  bool close = false;          // set by CloseConnectionAfterResponse
-  // Answered and shut down for writing: the watcher discards what the client still sends
-  // until it closes or the deadline passes, then closes.
-  bool closing = false;
-  size_t drained = 0;
-};
+using Clock = HttpConn::Clock;
 
 // How long, and how much, a closing connection is drained. Closing a socket with unread bytes
 // resets the connection, and a reset can destroy the answer before the client has read it.
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 constexpr size_t kLingerBytes = 1 << 20;
 
-thread_local Conn* t_current = nullptr;
-
-int MsUntil(Clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
-  return static_cast<int>(std::clamp<int64_t>(ms, 0, 1 << 30));
-}
+thread_local HttpConn* t_current = nullptr;
 
 // Whether the unconsumed bytes hold a whole request head (ended by an empty line).
-bool HeadComplete(const Conn& c) {
+bool HeadComplete(const HttpConn& c) {
   std::string_view v(c.buf);
   v.remove_prefix(c.pos);
   return v.find("\r\n\r\n") != std::string_view::npos || v.find("\n\n") != std::string_view::npos;
 }
 
 // GET and HEAD carry no body: served by the control workers.
-bool IsBodyless(const Conn& c) {
+bool IsBodyless(const HttpConn& c) {
   std::string_view v(c.buf);
   v.remove_prefix(c.pos);
   return v.starts_with("GET ") || v.starts_with("HEAD ");
-}
-
-// Waits until `fd` is ready for `events`: 1 ready, 0 timed out, -1 `stop_fd` became readable
-// (the server stops) or poll failed.
-int WaitFor(int fd, short events, int stop_fd, int timeout_ms) {
-  const Clock::time_point until = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (true) {
-    pollfd p[2] = {{fd, events, 0}, {stop_fd, POLLIN, 0}};
-    const int r = ::poll(p, stop_fd >= 0 ? 2 : 1, MsUntil(until));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return -1;
-    if (r == 0) return 0;
-    if (stop_fd >= 0 && (p[1].revents & POLLIN)) return -1;
-    return 1;
-  }
 }
 
 // Writes a short canned answer to a connection about to be closed; best effort (the client may
@@ -97,159 +58,9 @@ void WriteCanned(int fd, int status, const char* reason, const std::string& mess
   const std::string response = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                                "\r\nContent-Type: application/json\r\nConnection: close\r\n" +
                                (status == 503 ? "Retry-After: 1\r\n" : "") +
-                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                               body;
+                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);  // best effort
 }
-
-void IpAndPort(const sockaddr_storage& addr, std::string& ip, int& port) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
-    port = ntohs(a->sin6_port);
-  }
-  ip = text;
-}
-
-// A connection as cpp-httplib's parser sees it: reads come from the bytes the watcher already
-// received, then from the socket, each waiting at most read_timeout_ms and not at all once the
-// server stops; writes wait at most write_timeout_ms for the client.
-class ConnStream final : public httplib::Stream {
- public:
-  ConnStream(Conn* c, int stop_fd, const HttpConnectionOptions& o)
-      : c_(c), stop_fd_(stop_fd), o_(o) {}
-
-  bool is_readable() const override {
-    return c_->pos < c_->buf.size() ||
-           WaitFor(c_->fd, POLLIN, stop_fd_, static_cast<int>(o_.read_timeout_ms)) == 1;
-  }
-  bool is_writable() const override {
-    return WaitFor(c_->fd, POLLOUT, -1, static_cast<int>(o_.write_timeout_ms)) == 1;
-  }
-
-  ssize_t read(char* ptr, size_t size) override {
-    if (c_->pos == c_->buf.size()) {
-      c_->buf.clear();
-      c_->pos = 0;
-      const ssize_t got = Fill();
-      if (got <= 0) return got;
-    }
-    const size_t n = std::min(size, c_->buf.size() - c_->pos);
-    std::memcpy(ptr, c_->buf.data() + c_->pos, n);
-    c_->pos += n;
-    return static_cast<ssize_t>(n);
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t w = ::send(c_->fd, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w > 0) {
-        done += static_cast<size_t>(w);
-      } else if (w < 0 && errno == EINTR) {
-        continue;
-      } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (WaitFor(c_->fd, POLLOUT, -1, static_cast<int>(o_.write_timeout_ms)) != 1) return -1;
-      } else {
-        return -1;
-      }
-    }
-    return static_cast<ssize_t>(size);
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getpeername(c_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      IpAndPort(addr, ip, port);
-    }
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getsockname(c_->fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      IpAndPort(addr, ip, port);
-    }
-  }
-  // httplib (built without CPPHTTPLIB_USE_POLL) answers 500 to a socket number of FD_SETSIZE
-  // or more: a select() limit this stream, which polls, does not have. It uses the number for
-  // nothing else.
-  socket_t socket() const override { return c_->fd < FD_SETSIZE ? c_->fd : 0; }
-
- private:
-  // Receives more bytes into the buffer: their count, 0 at EOF, -1 on error, timeout or stop.
-  ssize_t Fill() {
-    char tmp[16384];
-    while (true) {
-      const ssize_t r = ::recv(c_->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
-      if (r > 0) {
-        c_->buf.append(tmp, static_cast<size_t>(r));
-        return r;
-      }
-      if (r == 0) return 0;
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-      if (WaitFor(c_->fd, POLLIN, stop_fd_, static_cast<int>(o_.read_timeout_ms)) != 1) {
-        return -1;
-      }
-    }
-  }
-
-  Conn* const c_;
-  const int stop_fd_;
-  const HttpConnectionOptions& o_;
-};
-
-// Worker threads taking connections with a whole request head from a queue. The queue holds
-// at most one entry per connection: its length is bounded by max_connections.
-class Pool {
- public:
-  void Start(int threads, const std::function<void(Conn*)>& work) {
-    for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, work] {
-        while (Conn* c = Take()) work(c);
-      });
-    }
-  }
-  void Push(Conn* c) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(c);
-    }
-    cv_.notify_one();
-  }
-  // Serves what is queued, then joins the threads.
-  void Shutdown() {
-    {
-      std::lock_guard lock(mu_);
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
-    threads_.clear();
-  }
-
- private:
-  Conn* Take() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !queue_.empty() || shutdown_; });
-    if (queue_.empty()) return nullptr;
-    Conn* c = queue_.front();
-    queue_.pop_front();
-    return c;
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Conn*> queue_;
-  bool shutdown_ = false;
-  std::vector<std::thread> threads_;
-};
 
 }  // namespace
 
@@ -269,11 +80,11 @@ struct HttpConnections::Impl {
   std::atomic<bool> stopping{false};
   bool stopped = false;
   std::thread watcher;
-  Pool workers, control;
+  HttpWorkerPool workers, control;
 
   std::mutex mu;
-  std::unordered_map<int, std::unique_ptr<Conn>> conns;  // every open connection; guarded by mu
-  std::vector<Conn*> returned;                           // handed back by workers; guarded by mu
+  std::unordered_map<int, std::unique_ptr<HttpConn>> conns;  // every open connection; guarded by mu
+  std::vector<HttpConn*> returned;  // handed back by workers; guarded by mu
 
   // Watcher state.
   bool accepting = true;
@@ -294,8 +105,8 @@ struct HttpConnections::Impl {
   void Unwatch(int fd) { ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr); }
 
   // Forgets and closes a connection.
-  void Drop(Conn* c) {
-    std::unique_ptr<Conn> owned;
+  void Drop(HttpConn* c) {
+    std::unique_ptr<HttpConn> owned;
     {
       std::lock_guard lock(mu);
       auto it = conns.find(c->fd);
@@ -308,7 +119,7 @@ struct HttpConnections::Impl {
 
   // Closes after a response that may have left request bytes unread (a refused body): the
   // write side is shut down now, the watcher drains and closes (no thread waits for it).
-  void CloseLingering(Conn* c) {
+  void CloseLingering(HttpConn* c) {
     ::shutdown(c->fd, SHUT_WR);
     if (stopping.load()) return Drop(c);
     c->closing = true;
@@ -319,10 +130,10 @@ struct HttpConnections::Impl {
     ::eventfd_write(wake_fd, 1);
   }
 
-  void Serve(Conn* c) {
+  void Serve(HttpConn* c) {
     t_current = c;
     c->close = false;
-    ConnStream stream(c, stop_fd, o);
+    HttpConnStream stream(c, stop_fd, o);
     const bool again = processor(stream);
     t_current = nullptr;
     if (!again || c->close || stopping.load()) {
@@ -342,7 +153,7 @@ struct HttpConnections::Impl {
     ::eventfd_write(wake_fd, 1);
   }
 
-  void Dispatch(Conn* c) {
+  void Dispatch(HttpConn* c) {
     {
       std::lock_guard lock(mu);
       c->busy = true;
@@ -372,7 +183,7 @@ struct HttpConnections::Impl {
         if (conns.size() >= static_cast<size_t>(o.max_connections)) {
           full = true;
         } else {
-          auto c = std::make_unique<Conn>();
+          auto c = std::make_unique<HttpConn>();
           c->fd = fd;
           c->deadline = now + std::chrono::milliseconds(o.head_timeout_ms);
           conns.emplace(fd, std::move(c));
@@ -390,7 +201,7 @@ struct HttpConnections::Impl {
   }
 
   void OnReadable(int fd, Clock::time_point now) {
-    Conn* c = nullptr;
+    HttpConn* c = nullptr;
     {
       std::lock_guard lock(mu);
       auto it = conns.find(fd);
@@ -436,7 +247,7 @@ struct HttpConnections::Impl {
 
   // Discards what a closing connection's client still sends; closes it at its EOF or after
   // kLingerBytes.
-  void Drain(Conn* c) {
+  void Drain(HttpConn* c) {
     char tmp[16384];
     while (true) {
       const ssize_t r = ::recv(c->fd, tmp, sizeof(tmp), MSG_DONTWAIT);
@@ -455,7 +266,7 @@ struct HttpConnections::Impl {
 
   // A connection back from a worker waits for its next request (or has it already), or is
   // drained before it is closed.
-  void Rearm(Conn* c, Clock::time_point now) {
+  void Rearm(HttpConn* c, Clock::time_point now) {
     if (c->closing) {
       {
         std::lock_guard lock(mu);
@@ -471,8 +282,8 @@ struct HttpConnections::Impl {
       std::lock_guard lock(mu);
       c->busy = false;
     }
-    c->deadline = now + std::chrono::milliseconds(c->buf.empty() ? o.idle_timeout_ms
-                                                                  : o.head_timeout_ms);
+    c->deadline =
+        now + std::chrono::milliseconds(c->buf.empty() ? o.idle_timeout_ms : o.head_timeout_ms);
     Watch(c->fd);
   }
 
@@ -487,7 +298,7 @@ struct HttpConnections::Impl {
     }
     for (int fd : expired) {
       Unwatch(fd);
-      std::unique_ptr<Conn> owned;
+      std::unique_ptr<HttpConn> owned;
       {
         std::lock_guard lock(mu);
         auto it = conns.find(fd);
@@ -516,12 +327,12 @@ struct HttpConnections::Impl {
         } else if (fd == wake_fd) {
           eventfd_t value;
           (void)::eventfd_read(wake_fd, &value);  // only resets the counter
-          std::vector<Conn*> back;
+          std::vector<HttpConn*> back;
           {
             std::lock_guard lock(mu);
             back.swap(returned);
           }
-          for (Conn* c : back) Rearm(c, now);
+          for (HttpConn* c : back) Rearm(c, now);
         } else if (fd != stop_fd) {
           OnReadable(fd, now);
         }
@@ -535,7 +346,7 @@ struct HttpConnections::Impl {
     // acknowledged and is closed.
     ::close(listen_fd);
     listen_fd = -1;
-    std::vector<std::unique_ptr<Conn>> waiting;
+    std::vector<std::unique_ptr<HttpConn>> waiting;
     {
       std::lock_guard lock(mu);
       for (auto it = conns.begin(); it != conns.end();) {
@@ -572,8 +383,8 @@ Result<std::unique_ptr<HttpConnections>> HttpConnections::Start(
   s->Watch(s->listen_fd);
   s->Watch(s->wake_fd);
   s->Watch(s->stop_fd);
-  s->workers.Start(std::max(1, options.workers), [s](Conn* c) { s->Serve(c); });
-  s->control.Start(std::max(1, options.control_workers), [s](Conn* c) { s->Serve(c); });
+  s->workers.Start(std::max(1, options.workers), [s](HttpConn* c) { s->Serve(c); });
+  s->control.Start(std::max(1, options.control_workers), [s](HttpConn* c) { s->Serve(c); });
   s->watcher = std::thread([s] { s->WatchLoop(); });
   return std::unique_ptr<HttpConnections>(new HttpConnections(std::move(impl)));
 }

@@ -28,16 +28,7 @@ class KafkaContractEnv {
     o.progress_topic = topic_ + "-progress";
     o.dead_letter_topic = topic_ + "-dead";
     o.transaction_timeout = std::chrono::milliseconds(10000);
-    auto sink = MakeKafkaSink(std::move(o));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeKafkaSink(std::move(o)));
   }
 
   // Unique: the pipeline name is part of each task's transactional.id, and tests that run side

@@ -97,6 +97,25 @@ Result<PgResult> PgConn::Query(const std::string& sql, const std::vector<const c
   return Err(Error(r.get(), what));
 }
 
+bool PgConn::ReadPipelineResults(std::vector<PgResult>* results, size_t* first_error) {
+  *first_error = SIZE_MAX;
+  int nulls = 0;
+  while (true) {
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) {
+      // One NULL ends each query's results; two in a row, or a broken connection: lost.
+      if (broken() || ++nulls > 1) return false;
+      continue;
+    }
+    nulls = 0;
+    PgResult res(raw);
+    const ExecStatusType st = PQresultStatus(raw);
+    if (st == PGRES_PIPELINE_SYNC) return true;
+    if (st == PGRES_FATAL_ERROR && *first_error == SIZE_MAX) *first_error = results->size();
+    results->push_back(std::move(res));
+  }
+}
+
 Status PgConn::Error(const PGresult* result, std::string_view what, bool config) const {
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   // The server's primary message (and its detail), without the "ERROR:" and LINE decoration;
@@ -128,6 +147,16 @@ Status PgConn::Error(const PGresult* result, std::string_view what, bool config)
   }
   if (config && std::strncmp(state, "42", 2) == 0) return Status::InvalidArgument(text);
   return Status::Aborted(text);
+}
+
+std::string_view SqlState(const PGresult* result) {
+  const char* s = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  return s != nullptr ? s : "";
+}
+
+std::string PrimaryMessage(const PGresult* result) {
+  const char* m = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return m != nullptr ? m : "error";
 }
 
 bool IsRowErrorState(std::string_view sqlstate) {

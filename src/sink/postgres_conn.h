@@ -49,6 +49,12 @@ class PgConn {
   Result<PgResult> Query(const std::string& sql, const std::vector<const char*>& params,
                          std::string_view what);
 
+  // Reads the results of the queries sent in pipeline mode, up to the sync point: each query's
+  // result, in order, into `*results`, and the index of the first that failed into
+  // `*first_error` (SIZE_MAX: none). Returns false if the connection was lost before the sync
+  // point. The caller leaves pipeline mode.
+  bool ReadPipelineResults(std::vector<PgResult>* results, size_t* first_error);
+
   // The Status of the failed `result` (nullptr: the connection's error) of `what`:
   // connection lost -> retryable IoError; deadlock or serialization failure -> retryable Busy;
   // disk full, out of memory -> retryable IoError; an SQL error -> InvalidArgument when
@@ -67,6 +73,11 @@ class PgConn {
   PGconn* const conn_;
   const std::string describe_;
 };
+
+// The SQLSTATE of a failed `result` ("" for none or nullptr) and its primary message ("error"
+// for none).
+std::string_view SqlState(const PGresult* result);
+std::string PrimaryMessage(const PGresult* result);
 
 // Whether a failed statement's SQLSTATE is the fault of the row it wrote (a constraint, bad
 // data, an error raised by a trigger or a function, types that do not fit), so that the row

@@ -342,29 +342,13 @@ Status PostgresSink::ReadProgressRows(std::span<const TaskCommit> tasks,
   }
   if (PQpipelineSync(c) != 1) sent = false;
   std::vector<PgResult> results;
-  PgResult error;
-  int nulls = 0;
-  while (sent) {
-    PGresult* raw = PQgetResult(c);
-    if (raw == nullptr) {
-      if (conn_->broken() || ++nulls > 1) {
-        sent = false;
-        break;
-      }
-      continue;
-    }
-    nulls = 0;
-    PgResult res(raw);
-    const ExecStatusType st = PQresultStatus(raw);
-    if (st == PGRES_PIPELINE_SYNC) break;
-    if (st == PGRES_FATAL_ERROR && error == nullptr) {
-      error = std::move(res);
-    } else {
-      results.push_back(std::move(res));
-    }
-  }
+  size_t error = SIZE_MAX;
+  if (sent && !conn_->ReadPipelineResults(&results, &error)) sent = false;
   PQexitPipelineMode(c);
-  if (!sent || error != nullptr) return conn_->Error(error.get(), "lock the progress rows");
+  if (!sent || error != SIZE_MAX) {
+    return conn_->Error(error < results.size() ? results[error].get() : nullptr,
+                        "lock the progress rows");
+  }
   for (size_t k = 0; k < order.size(); ++k) {
     const size_t i = order[k];
     const PGresult* row = results.at(2 * k + 1).get();

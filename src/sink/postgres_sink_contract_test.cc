@@ -4,6 +4,7 @@
 #include "sink/sink_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
+#include "sink/sql_sink_modes_contract_test.h"
 #include "testing/postgres.h"
 
 namespace onceflow::sink::testing {
@@ -27,16 +28,7 @@ class PostgresContractEnv {
     o.conninfo = conninfo_;
     o.init = {"CREATE TABLE IF NOT EXISTS out(v BIGINT)"};
     o.table = "out";
-    auto sink = MakePostgresSink(std::move(o));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakePostgresSink(std::move(o)));
   }
 
   std::string Pipeline(const std::string& name) { return name; }
@@ -88,16 +80,7 @@ class PostgresSqlEnv {
     return MakePostgresSink(std::move(o));
   }
   std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) {
-    auto sink = MakeSink(setup);
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeSink(setup));
   }
   std::vector<std::string> Query(const std::string& sql) {
     return onceflow::testing::PgQuery(conninfo_, sql);
@@ -137,6 +120,54 @@ class PostgresSqlEnv {
     return "SELECT string_agg(" + column + "::text, ',' ORDER BY " + column + ") FROM " + table;
   }
 
+  static std::string DoubleType() { return "DOUBLE PRECISION"; }
+  static std::string BoolType() { return "BOOLEAN"; }
+  static std::string BoolText(bool b) { return b ? "t" : "f"; }
+  static std::string WholeDoubleText(int64_t v) { return std::to_string(v); }
+  // The test run's server (scripts/services/postgres.sh), never the password.
+  bool Describes(const std::string& describe) const {
+    return describe.starts_with("postgres host=127.0.0.1 port=") &&
+           describe.find("dbname=postgres") != std::string::npos;
+  }
+  static std::string RawHex() { return "upper(encode(raw, 'hex'))"; }
+  static std::string NotNullViolation(const std::string& table, const std::string& column) {
+    return "null value in column \"" + column + "\" of relation \"" + table +
+           "\" violates not-null constraint";
+  }
+  // Casts, and a ':' in a literal, an identifier, a dollar quote and comments: none binds.
+  static void AddParameterForms(SqlSinkSetup* o) {
+    o->init.push_back("CREATE TABLE IF NOT EXISTS notes(account INTEGER, note TEXT)");
+    o->statements.push_back(
+        "UPDATE accounts SET balance = balance - :amount + :amount::integer /* :x */ "
+        "WHERE id = :account -- :y");
+    o->statements.push_back("INSERT INTO \"notes\"(account, note) VALUES(:account, "
+                            "'fee '':' || :fee::text || $$ :z$$)");
+  }
+  static std::vector<std::pair<std::string, std::vector<std::string>>> ParameterFormsEffects() {
+    return {{"SELECT DISTINCT note FROM notes", {"fee ':1 :z"}}};
+  }
+  static constexpr const char* kTwoStatementsError =
+      "cannot insert multiple commands into a prepared statement";
+  static std::string SyntaxError(const std::string& token) {
+    return "syntax error at or near \"" + token + "\"";
+  }
+  static std::vector<std::pair<SqlSinkSetup, std::string>> OpenErrors() {
+    SqlSinkSetup no_unique;
+    no_unique.init = {"CREATE TABLE IF NOT EXISTS kv2(k TEXT, v INTEGER)"};
+    no_unique.mode = SinkMode::kUpsert;
+    no_unique.table = "kv2";
+    no_unique.key = {"k"};
+    SqlSinkSetup positional = Bank();
+    positional.statements = {"UPDATE accounts SET balance = $1 WHERE id = :account"};
+    SqlSinkSetup no_table = Bank();
+    no_table.statements = {"INSERT INTO nowhere VALUES(:a)"};
+    return {{no_unique, "upsert into kv2: there is no unique or exclusion constraint matching "
+                        "the ON CONFLICT specification"},
+            {positional, "statement 1 (UPDATE accounts SET balance = $1 WHERE id = :account): at "
+                         "byte 30: parameter $1 is positional"},
+            {no_table, "relation \"nowhere\" does not exist"}};
+  }
+
  private:
   std::string server_, schema_, conninfo_;
 };
@@ -148,4 +179,5 @@ namespace onceflow::sink::testing::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SinkContractTest, PostgresContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkContractTest, PostgresSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkFailureContractTest, PostgresSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkModesContractTest, PostgresSqlEnv);
 }  // namespace onceflow::sink::testing::contract

@@ -30,34 +30,16 @@ class PostgresSinkTestBase : public ::testing::Test {
   // Makes and opens a sink on the test's schema; fails the test on error.
   std::unique_ptr<Sink> OpenSink(PostgresSinkOptions options) {
     if (options.conninfo.empty()) options.conninfo = conninfo_;
-    auto sink = MakePostgresSink(std::move(options));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    Status s = (*sink)->Open();
-    if (!s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakePostgresSink(std::move(options)));
   }
 
   std::vector<std::string> Query(const std::string& sql) {
     return onceflow::testing::PgQuery(conninfo_, sql);
   }
-  std::string QueryOne(const std::string& sql) {
-    std::vector<std::string> rows = Query(sql);
-    if (rows.size() != 1) {
-      ADD_FAILURE() << sql << ": " << rows.size() << " rows";
-      return "";
-    }
-    return rows[0];
-  }
+  std::string QueryOne(const std::string& sql) { return testing::OneRow(Query(sql), sql); }
   // The progress rows of `pipeline` as "task:batch:epoch:ranges" lines.
   std::vector<std::string> Progress(const std::string& pipeline = "p") {
-    return Query("SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-                 "FROM onceflow_progress WHERE pipeline = '" + pipeline + "' ORDER BY task");
+    return Query(testing::ProgressRowsSql(pipeline));
   }
 
   std::string server_;    // the run's server

@@ -2,8 +2,9 @@
 // against each (gtest's type-parameterized tests): a batch twice is applied once, a replay with
 // other ranges, an older epoch, a gap or an overlap are refused and write nothing, a claim fences
 // older epochs, bad rows become dead letters and leave no partial effect. Under failure (fault
-// points, a damaged progress row, concurrent tasks): sql_sink_failure_contract_test.h. What only
-// one sink has (types, COPY, WAL, a server restart) stays in its own tests.
+// points, a damaged progress row, concurrent tasks): sql_sink_failure_contract_test.h. The modes
+// and binding they share: sql_sink_modes_contract_test.h. What only one sink has (types, WAL, a
+// server restart) stays in its own tests.
 //
 // A sink's test file defines an environment class and instantiates the suite with it:
 //   namespace onceflow::sink::testing::contract {
@@ -26,6 +27,18 @@
 //   static std::string JoinedInOrder(col, table); // one row: col's values in insertion order
 //   static constexpr int kOverdraftEvery;         // spacing of the overdrafts in ManyBadRows
 //   static constexpr int kConcurrentBatches;      // batches per task in ConcurrentCommits
+//   static std::string DoubleType(), BoolType();  // column types of a double and a bool
+//   static std::string BoolText(bool);            // a stored bool as the queries read it
+//   static std::string WholeDoubleText(int64_t);  // a stored whole double ("3.0", "3")
+//   bool Describes(const std::string&);           // the sink's Describe() names this database
+//   static std::string RawHex();                  // a dead letter's raw bytes, upper-case hex
+//   static std::string NotNullViolation(table, column);  // the error of a NULL in NOT NULL
+//   static void AddParameterForms(SqlSinkSetup*); // statements using the dialect's parameter
+//                                                 // forms, with no net effect on the balances
+//   static ParameterFormsEffects();               // {query, rows} those statements leave
+//   static constexpr const char* kTwoStatementsError;  // two statements in one
+//   static std::string SyntaxError(token);        // the syntax error at `token`
+//   static OpenErrors();                          // {setup, message}: the dialect's own refusals
 // Deposits, Exec and kConcurrentBatches serve sql_sink_failure_contract_test.h.
 #pragma once
 
@@ -33,6 +46,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sink/sink.h"
@@ -63,20 +77,21 @@ class SqlSinkContractTest : public ::testing::Test {
 
   std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) { return env_.OpenSink(setup); }
   std::vector<std::string> Query(const std::string& sql) { return env_.Query(sql); }
-  std::string QueryOne(const std::string& sql) {
-    std::vector<std::string> rows = Query(sql);
-    if (rows.size() != 1) {
-      ADD_FAILURE() << sql << ": " << rows.size() << " rows";
-      return "";
-    }
-    return rows[0];
-  }
+  std::string QueryOne(const std::string& sql) { return testing::OneRow(Query(sql), sql); }
   // The progress rows of `pipeline` as "task:batch:epoch:ranges" lines.
   std::vector<std::string> Progress(const std::string& pipeline = "p") {
-    return Query("SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-                 "FROM onceflow_progress WHERE pipeline = '" + pipeline + "' ORDER BY task");
+    return Query(testing::ProgressRowsSql(pipeline));
   }
   std::string Balance() { return QueryOne("SELECT balance FROM accounts WHERE id = 1"); }
+  // orders(id NOT NULL, item, price, paid, note), appended to.
+  static SqlSinkSetup AppendOrders() {
+    SqlSinkSetup o;
+    o.init = {"CREATE TABLE IF NOT EXISTS orders(id INTEGER NOT NULL, item TEXT, price " +
+              Env::DoubleType() + ", paid " + Env::BoolType() + ", note TEXT)"};
+    o.mode = SinkMode::kAppend;
+    o.table = "orders";
+    return o;
+  }
   std::string LedgerRows() { return QueryOne("SELECT count(*) FROM ledger"); }
 
   // One row per move: {"account", "amount"} from partition 0, offsets first_offset...

@@ -5,6 +5,7 @@
 #include "sink/sink_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
+#include "sink/sql_sink_modes_contract_test.h"
 #include "sink/sqlite_sink.h"
 #include "testing/sqlite_query.h"
 #include "testing/temp_dir.h"
@@ -38,16 +39,7 @@ class SqliteEnvBase {
  protected:
   std::unique_ptr<Sink> Open(SqliteSinkOptions o) {
     o.path = path_;
-    auto sink = MakeSqliteSink(std::move(o));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    if (Status s = (*sink)->Open(); !s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeSqliteSink(std::move(o)));
   }
 
   std::unique_ptr<::onceflow::testing::TempDir> dir_;
@@ -127,6 +119,33 @@ class SqliteSqlEnv : public SqliteEnvBase {
     return "SELECT group_concat(" + column + ") FROM (SELECT " + column + " FROM " + table +
            " ORDER BY rowid)";
   }
+
+  static std::string DoubleType() { return "REAL"; }
+  static std::string BoolType() { return "INTEGER"; }
+  static std::string BoolText(bool b) { return b ? "1" : "0"; }
+  static std::string WholeDoubleText(int64_t v) { return std::to_string(v) + ".0"; }
+  bool Describes(const std::string& describe) const { return describe == "sqlite " + path_; }
+  static std::string RawHex() { return "hex(raw)"; }
+  static std::string NotNullViolation(const std::string& table, const std::string& column) {
+    return "NOT NULL constraint failed: " + table + "." + column;
+  }
+  // The other prefixes: @field and $field.
+  static void AddParameterForms(SqlSinkSetup* o) {
+    o->statements.push_back("UPDATE accounts SET balance = balance - :amount + @amount + $fee - "
+                            "$fee WHERE id = :account");
+  }
+  static std::vector<std::pair<std::string, std::vector<std::string>>> ParameterFormsEffects() {
+    return {};
+  }
+  static constexpr const char* kTwoStatementsError = "holds more than one SQL statement";
+  static std::string SyntaxError(const std::string& token) {
+    return "near \"" + token + "\": syntax error";
+  }
+  static std::vector<std::pair<SqlSinkSetup, std::string>> OpenErrors() {
+    SqlSinkSetup positional = Bank();
+    positional.statements = {"UPDATE accounts SET balance = ? WHERE id = :account"};
+    return {{positional, "parameter 1 is positional (?)"}};
+  }
 };
 
 }  // namespace
@@ -136,4 +155,5 @@ namespace onceflow::sink::testing::contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SinkContractTest, SqliteContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkContractTest, SqliteSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkFailureContractTest, SqliteSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkModesContractTest, SqliteSqlEnv);
 }  // namespace onceflow::sink::testing::contract

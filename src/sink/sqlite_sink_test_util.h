@@ -33,17 +33,7 @@ class SqliteSinkTestBase : public ::testing::Test {
   // Makes and opens a sink on path_; fails the test on error.
   std::unique_ptr<Sink> OpenSink(SqliteSinkOptions options) {
     options.path = path_;
-    auto sink = MakeSqliteSink(std::move(options));
-    if (!sink.has_value()) {
-      ADD_FAILURE() << sink.error().ToString();
-      return nullptr;
-    }
-    Status s = (*sink)->Open();
-    if (!s.ok()) {
-      ADD_FAILURE() << s.ToString();
-      return nullptr;
-    }
-    return std::move(*sink);
+    return testing::OpenedOrFail(MakeSqliteSink(std::move(options)));
   }
 
   std::vector<std::string> Query(const std::string& path, const std::string& sql) {
@@ -55,9 +45,7 @@ class SqliteSinkTestBase : public ::testing::Test {
 
   // The progress rows of `pipeline` as "task:batch:epoch:ranges" lines.
   std::vector<std::string> Progress(const std::string& pipeline = "p") {
-    return Query(path_, "SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-                        "FROM onceflow_progress WHERE pipeline = '" + pipeline +
-                            "' ORDER BY task");
+    return Query(path_, testing::ProgressRowsSql(pipeline));
   }
 
   std::unique_ptr<::onceflow::testing::TempDir> tmp_;

@@ -1,4 +1,4 @@
-// The bank-transfer pipeline Kafka -> PostgreSQL end to end, against a real broker and a real
+// The ledger pipeline (examples/ledger.toml) Kafka -> PostgreSQL end to end, against a real broker and a real
 // server of the test's own (so that it may restart them): `onceflow run` SIGKILLed at random
 // moments, the broker restarted while a run is busy, the server restarted while a run is busy
 // (both ridden out: the run ends by itself with 0); then every balance exact, ledger rows ==
@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <map>
 #include <random>
 #include <string>
 #include <thread>
 
 #include "testing/cli_test_base.h"
 #include "testing/kafka.h"
+#include "testing/ledger_postgres.h"
 #include "testing/postgres.h"
 #include "testing/service_script.h"
 #include "util/file.h"
@@ -57,33 +57,12 @@ class PrivateKafka {
   std::string dir_, bootstrap_;
 };
 
-struct Transfer {
-  int64_t id, from, to, amount;
-};
-
 class CliKafkaPostgresTest : public CliTestBase {
  protected:
+  // The ledger pipeline of examples/ledger.toml, from the broker's topic into the server.
   void WriteToml(const std::string& bootstrap, const std::string& conninfo) {
-    toml_ = tmp_ + "/bank.toml";
-    WriteWholeFile(toml_, R"toml(name = "bank"
-batch_interval_ms = 20
-max_records_per_partition = 20
-[source]
-type = "kafka"
-bootstrap = ")toml" + bootstrap + R"toml("
-topic = "transfers"
-format = "json"
-[sink]
-type = "postgres"
-conninfo = ")toml" + conninfo + R"toml("
-init = ["CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, amount BIGINT)"]
-mode = "statements"
-statements = [
-  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance - :amount",
-  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance + :amount",
-  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
-)toml");
+    toml_ = tmp_ + "/ledger.toml";
+    WriteWholeFile(toml_, WithKafkaSource(LedgerPostgresToml(conninfo, 20), bootstrap));
   }
 
   // Appends `n` transfers with the next ids, spread over the topic's 3 partitions.
@@ -105,30 +84,7 @@ statements = [
 
   // "" when PostgreSQL holds every transfer exactly once with exact balances.
   std::string CheckLedger(const std::string& conninfo) {
-    std::string error;
-    auto count = PgQuery(conninfo, "SELECT count(*), count(DISTINCT id) FROM ledger", &error);
-    if (count.size() != 1) return "cannot read the ledger: " + error;
-    const std::string n = std::to_string(transfers_.size());
-    if (count[0] != n + "|" + n) {
-      return "ledger rows|distinct ids = " + count[0] + ", expected " + n + " of each";
-    }
-    std::map<int64_t, int64_t> expected, actual;
-    for (const Transfer& t : transfers_) {
-      expected[t.from] -= t.amount;
-      expected[t.to] += t.amount;
-    }
-    for (const std::string& row : PgQuery(conninfo, "SELECT id, balance FROM accounts")) {
-      const size_t bar = row.find('|');
-      actual[std::stoll(row.substr(0, bar))] = std::stoll(row.substr(bar + 1));
-    }
-    for (const auto& [id, balance] : expected) {
-      if (actual[id] != balance) {
-        return "account " + std::to_string(id) + " has " + std::to_string(actual[id]) +
-               ", expected " + std::to_string(balance);
-      }
-    }
-    if (actual.size() != expected.size()) return "accounts that no transfer names";
-    return "";
+    return CheckPostgresLedger(conninfo, transfers_);
   }
 
   int64_t LedgerRows(const std::string& conninfo) {

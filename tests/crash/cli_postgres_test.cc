@@ -13,42 +13,15 @@
 
 #include "testing/kill_loop.h"
 #include "testing/ledger_cli_test_base.h"
+#include "testing/ledger_postgres.h"
 #include "testing/postgres.h"
 #include "testing/sqlite_query.h"
-#include "testing/status_table.h"
 #include "util/fault_points.h"
 
 namespace onceflow::testing {
 namespace {
 
 using onceflow::testing::PgQuery;
-
-// The ledger pipeline of cli_pipeline_test_util.h with a PostgreSQL sink; `conninfo` is
-// written as given (it may name ${ENV} variables).
-std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition,
-                               const std::string& commit_mode) {
-  return R"toml(name = "ledger"
-batch_interval_ms = 20
-commit_mode = ")toml" + commit_mode + R"toml("
-max_records_per_partition = )toml" +
-         std::to_string(max_records_per_partition) + R"toml(
-[source]
-type = "log"
-topic = "transfers"
-starting_offsets = "earliest"
-format = "json"
-[sink]
-type = "postgres"
-conninfo = ")toml" + conninfo + R"toml("
-init = ["CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, amount BIGINT)"]
-mode = "statements"
-statements = [
-  "INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance - :amount",
-  "INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET balance = accounts.balance + :amount",
-  "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"]
-)toml";
-}
 
 class CliPostgresTest : public LedgerCliTestBase {
  protected:
@@ -76,39 +49,9 @@ class CliPostgresTest : public LedgerCliTestBase {
   }
 
   // "" when the ledger in PostgreSQL holds every transfer produced exactly once, else what is
-  // wrong: rows == transfers, no duplicate id, every balance exact, the total 0.
+  // wrong.
   std::string CheckPostgresLedger() {
-    std::string error;
-    auto count = PgQuery(conninfo_, "SELECT count(*), count(DISTINCT id) FROM ledger", &error);
-    if (count.size() != 1) return "cannot read the ledger: " + error;
-    if (count[0] != std::to_string(transfers_.size()) + "|" + std::to_string(transfers_.size())) {
-      return "ledger rows|distinct ids = " + count[0] + ", expected " +
-             std::to_string(transfers_.size()) + " of each";
-    }
-    std::map<int64_t, int64_t> expected;
-    for (const Transfer& t : transfers_) {
-      expected[t.from] -= t.amount;
-      expected[t.to] += t.amount;
-    }
-    std::map<int64_t, int64_t> actual;
-    int64_t total = 0;
-    for (const std::string& row : PgQuery(conninfo_, "SELECT id, balance FROM accounts")) {
-      const size_t bar = row.find('|');
-      const int64_t balance = std::stoll(row.substr(bar + 1));
-      actual[std::stoll(row.substr(0, bar))] = balance;
-      total += balance;
-    }
-    if (total != 0) return "the total balance is " + std::to_string(total) + ", not 0";
-    if (actual != expected) {
-      for (const auto& [id, balance] : expected) {
-        if (actual[id] != balance) {
-          return "account " + std::to_string(id) + " has " + std::to_string(actual[id]) +
-                 ", expected " + std::to_string(balance);
-        }
-      }
-      return "accounts that no transfer names";
-    }
-    return "";
+    return ::onceflow::testing::CheckPostgresLedger(conninfo_, transfers_);
   }
 
   std::string server_, schema_server_, schema_, conninfo_;
@@ -125,35 +68,15 @@ TEST_P(CliPostgresKillTest, TwelveSigkillsAtRandomMomentsLeaveAnExactLedger) {
   Produce(8000, /*accounts=*/200);
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const KillLoopResult loop = RunKillLoop(
-      {.kills = kKills,
-       .min_delay = std::chrono::milliseconds(50),
-       .max_delay = std::chrono::milliseconds(500),
-       .seed = seed},
-      [&] {
-        return std::make_unique<Process>(
-            std::vector<std::string>{"run", toml_, "--until-caught-up", "--data", data_},
-            "/dev/null", TempPath("out"), TempPath("err"));
-      },
-      [&] { Produce(1500, 200); },
-      [&](int kill, Process&) {
-        RunResult v = RunVerb("verify");
-        ASSERT_EQ(v.exit_code, 0) << "after kill " << kill << ":\n" << v.out << v.err;
-      });
+  const KillLoopResult loop = LedgerKillLoop({.kills = kKills,
+                                              .min_delay = std::chrono::milliseconds(50),
+                                              .max_delay = std::chrono::milliseconds(500),
+                                              .seed = seed},
+                                             [&] { Produce(1500, 200); });
   if (HasFatalFailure()) return;
   const int kills = loop.kills, finished = loop.finished;
-  std::printf("%d SIGKILLs, %d runs finished before their kill, %zu transfers\n", kills, finished,
-              transfers_.size());
-  RunResult last = RunVerb("run", {"--until-caught-up"});
-  ASSERT_EQ(last.exit_code, 0) << last.err;
+  ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());
   EXPECT_EQ(CheckPostgresLedger(), "") << kills << " kills, " << finished << " finished first";
-  RunResult v = RunVerb("verify");
-  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
-  RunResult s = RunVerb("status");
-  ASSERT_EQ(s.exit_code, 0) << s.err;
-  EXPECT_EQ(ParseStatusTable(s.out)[-1].lag, 0) << s.out;
-  EXPECT_EQ(ParseStatusTable(s.out)[-1].committed, static_cast<int64_t>(transfers_.size()))
-      << s.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(CommitMode, CliPostgresKillTest, ::testing::Values("batch", "task"));
