@@ -7,6 +7,7 @@
 #                               origin/main (else main), committed or not (also LINT_CHANGED=1)
 #   scripts/lint.sh --format    rewrite every tracked C++ file in place (`make format`)
 #   scripts/lint.sh --no-tidy   the clang-format check only (also LINT_TIDY=0)
+#   scripts/lint.sh --no-format the clang-tidy run only (also LINT_FORMAT=0)
 #
 # clang-tidy runs over the core modules only: src/util, src/log, src/checkpoint and src/state, the
 # storage half whose bugs lose or corrupt data on disk (the log, the offsets and commits logs, the
@@ -22,12 +23,14 @@ cd "$(dirname "$0")/.."
 mode=check
 changed=${LINT_CHANGED:-0}
 tidy=${LINT_TIDY:-1}
+format=${LINT_FORMAT:-1}
 for arg in "$@"; do
   case "$arg" in
     --changed) changed=1 ;;
     --format) mode=format ;;
     --no-tidy) tidy=0 ;;
-    *) echo "usage: scripts/lint.sh [--changed] [--no-tidy] | --format" >&2; exit 2 ;;
+    --no-format) format=0 ;;
+    *) echo "usage: scripts/lint.sh [--changed] [--no-tidy | --no-format] | --format" >&2; exit 2 ;;
   esac
 done
 
@@ -61,10 +64,10 @@ if [ "$mode" = format ]; then
 fi
 
 mapfile -t files < <(cxx_files)
-echo "=== clang-format: ${#files[@]} file(s) ==="
-if [ ${#files[@]} -gt 0 ]; then
+[ "$format" = 1 ] && echo "=== clang-format: ${#files[@]} file(s) ==="
+if [ "$format" = 1 ] && [ ${#files[@]} -gt 0 ]; then
   if ! printf '%s\0' "${files[@]}" |
-      xargs -0 -r -P "$jobs" -n 16 "$clang_format" --dry-run -Werror; then
+      xargs -0 -r -n 64 "$clang_format" --dry-run -Werror; then  # serial: readable output
     echo "lint: clang-format would change the files above: run 'make format'" >&2
     exit 1
   fi

@@ -43,11 +43,14 @@ struct CheckVoidify {
 
 }  // namespace onceflow::internal
 
-#define ONCEFLOW_CHECK(cond)                                      \
-  (__builtin_expect(static_cast<bool>(cond), 1))                  \
-      ? (void)0                                                   \
-      : ::onceflow::internal::CheckVoidify() &                    \
+// NOLINTBEGIN(bugprone-macro-parentheses): parentheses around the ?: would end the expression
+// before the caller's `<< message`, which must stream into CheckFailure.
+#define ONCEFLOW_CHECK(cond)                     \
+  (__builtin_expect(static_cast<bool>(cond), 1)) \
+      ? (void)0                                  \
+      : ::onceflow::internal::CheckVoidify() &   \
             ::onceflow::internal::CheckFailure(__FILE__, __LINE__, #cond).stream()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #ifdef NDEBUG
 #define ONCEFLOW_DCHECK_IS_ON() false
