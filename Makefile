@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: setup build run check test soak fuzz bench clean
+.PHONY: setup build run check test lint format soak fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,15 @@ check: build
 # parts, then a short fuzz run of the batch decoder.
 test: setup
 	@bash scripts/test.sh
+
+# clang-format check of every tracked C++ file (LINT_CHANGED=1: only those changed against
+# origin/main) and clang-tidy over the core modules (src/util, log, checkpoint, state); `make
+# test` runs it first. `make format` rewrites the files in place.
+lint: setup
+	@bash scripts/lint.sh
+
+format: setup
+	@bash scripts/lint.sh --format
 
 # The long crash soaks (ctest label `slow`).
 soak: build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages onceflow needs to build, test and benchmark. Idempotent and
 # non-interactive: it only calls apt-get when a package is missing. Both `make run` and
-# `make test` call it.
+# `make test` call it. clang-format (14) and clang-tidy-19 are for `make lint` (scripts/lint.sh:
+# clang-tidy 14 cannot parse libstdc++ 12's std::expected).
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libsimdjson-dev libtomlplusplus-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy-19
   librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
 )

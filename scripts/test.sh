@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The test command behind `make test`: builds and runs every test that is not labelled `slow`,
-# first in a normal build (every crash test), then the unit and integration tests under
-# AddressSanitizer+UBSan, then ThreadSanitizer (the log
-# writer and anything threaded), then a short libFuzzer run of the batch decoder.
+# The test command behind `make test`: lints (scripts/lint.sh), then builds and runs every test
+# that is not labelled `slow`, first in a normal build (every crash test), then the unit and
+# integration tests under AddressSanitizer+UBSan, then ThreadSanitizer (the log writer and
+# anything threaded), then a short libFuzzer run of the batch decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,6 +12,11 @@ export CCACHE_BASEDIR="$(pwd)"
 
 
 step() { printf '\n=== %s ===\n' "$*"; }
+
+# First, before any service or build: clang-format over every C++ file, clang-tidy over the core
+# modules (it configures build/ for compile_commands.json if needed).
+step "lint"
+bash scripts/lint.sh
 
 # Real services for the whole run, stopped on any exit: one Kafka broker (KRaft, loopback) and
 # one PostgreSQL server (scripts/services/). Tests read ONCEFLOW_TEST_KAFKA and

@@ -36,7 +36,7 @@ struct ProducerOptions {
 
 // Lifecycle: Create starts the appender threads; Send records; Close waits until every record
 // sent is durable (or failed) and stops the threads. The destructor closes if needed (and
-// drops its status: call Close to know).
+// drops its status: call Close to know). Send after Close is a programmer error: it aborts.
 //
 // Guarantee: when Close (or Flush followed by records_durable()) reports a record durable, it
 // is in the topic exactly once; the producer never appends a record twice. A record is durable

@@ -120,7 +120,7 @@ Status ToStatus(const Result<T>& r) {
     ::onceflow::Status _of_status = ::onceflow::internal::ToStatus((expr));          \
     if (!_of_status.ok()) return ::onceflow::internal::ErrorReturn(std::move(_of_status)); \
   } while (0)
-
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration (`auto x`), `tmp` a new name.
 // `ONCEFLOW_ASSIGN_OR_RETURN(auto x, F())` declares x from a Result, or returns its error.
 #define ONCEFLOW_ASSIGN_OR_RETURN(lhs, expr) \
   ONCEFLOW_ASSIGN_OR_RETURN_IMPL(ONCEFLOW_CONCAT(_of_result_, __LINE__), lhs, expr)
@@ -128,7 +128,7 @@ Status ToStatus(const Result<T>& r) {
   auto tmp = (expr);                                                    \
   if (!tmp.has_value()) return ::onceflow::internal::ErrorReturn(std::move(tmp).error()); \
   lhs = std::move(tmp).value()
-
+// NOLINTEND(bugprone-macro-parentheses)
 namespace onceflow::internal {
 // Converts to either Status or std::unexpected<Status>, whichever the function returns.
 struct ErrorReturn {

@@ -118,6 +118,21 @@ TEST_F(ProducerTest, ReadOnlyTopicSeesAppendsAndRefusesAProducer) {
   EXPECT_EQ(refused.error().message(), "producer: topic 'events' is opened read-only");
 }
 
+TEST_F(ProducerTest, SendAfterCloseAborts) {
+  // The appenders are gone after Close: a record sent then would be lost without an error.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto topic = Topic::Create(dir_.path(), "events", {.partitions = 1});
+  ASSERT_TRUE(topic.has_value());
+  auto producer = Producer::Create(topic->get());
+  ASSERT_TRUE(producer.has_value());
+  ASSERT_TRUE((*producer)->Send("k", "v1"));
+  ASSERT_TRUE((*producer)->Close().ok());
+  EXPECT_DEATH((void)(*producer)->Send("k", "v2"),
+               "producer\\.cc:[0-9]+: CHECK failed: !closed_: record added to a closed "
+               "producer\n");
+  EXPECT_EQ((*(*topic)->EndOffset(PartitionId(0))).value(), 1);  // only what was sent before
+}
+
 TEST_F(ProducerTest, CreateAndOpenErrorsNameTheTopic) {
   ASSERT_TRUE(Topic::Create(dir_.path(), "events", {.partitions = 2}).has_value());
   auto again = Topic::Create(dir_.path(), "events", {.partitions = 2});

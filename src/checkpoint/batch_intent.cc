@@ -32,12 +32,11 @@ struct Reader {
   int64_t S() { return coding::UnZigZag(U()); }
 };
 
-Status VersionError(std::string_view what, char v, int newest) {
-  return Status::InvalidArgument(std::string(what) + " record of version " +
-                                 std::to_string(static_cast<int>(v)) +
+Status VersionError(std::string_view what, int v, int newest) {
+  return Status::InvalidArgument(std::string(what) + " record of version " + std::to_string(v) +
                                  " is not supported by this onceflow (it reads up to version " +
-                                 std::to_string(newest) + "): "
-                                 "the checkpoint was written by a newer onceflow");
+                                 std::to_string(newest) +
+                                 "): the checkpoint was written by a newer onceflow");
 }
 }  // namespace
 
@@ -60,9 +59,9 @@ std::string EncodeIntent(const BatchIntent& in) {
 
 Result<BatchIntent> DecodeIntent(std::string_view bytes) {
   if (bytes.empty()) return Err(Status::Corruption("empty intent record"));
-  const int version = bytes[0];
+  const int version = static_cast<uint8_t>(bytes[0]);  // a byte, 0..255
   if (version < 1 || version > kIntentVersion) {
-    return Err(VersionError("intent", bytes[0], kIntentVersion));
+    return Err(VersionError("intent", version, kIntentVersion));
   }
   Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
   BatchIntent in;
@@ -125,9 +124,9 @@ std::string EncodeCommit(BatchId batch, std::span<const PartitionMark> marks) {
 
 Result<CommitRecord> DecodeCommitRecord(std::string_view bytes) {
   if (bytes.empty()) return Err(Status::Corruption("empty commit record"));
-  const int version = bytes[0];
+  const int version = static_cast<uint8_t>(bytes[0]);  // a byte, 0..255
   if (version < 1 || version > kCommitVersion) {
-    return Err(VersionError("commit", bytes[0], kCommitVersion));
+    return Err(VersionError("commit", version, kCommitVersion));
   }
   Reader r{bytes.data() + 1, bytes.data() + bytes.size()};
   CommitRecord out;

@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "log/partition_reader.h"
+#include "util/check.h"
 #include "util/file.h"
 
 namespace onceflow::checkpoint {
@@ -123,6 +124,7 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::OpenReadOnly(const std::string& 
 }
 
 Status Checkpoint::Load(bool read_only) {
+  read_only_ = read_only;
   ONCEFLOW_ASSIGN_OR_RETURN(offsets_, log::PartitionLog::Open(JoinPath(dir_, "offsets"),
                                                      CheckpointLogOptions(read_only)));
   ONCEFLOW_ASSIGN_OR_RETURN(commits_, log::PartitionLog::Open(JoinPath(dir_, "commits"),
@@ -160,6 +162,11 @@ Status Checkpoint::Load(bool read_only) {
 }
 
 Status Checkpoint::WriteIntent(const BatchIntent& intent) {
+  ONCEFLOW_CHECK(!read_only_) << dir_ << ": intent written through a read-only checkpoint";
+  // A batch id is never reused once committed: its ranges and its fencing would be replayed.
+  ONCEFLOW_CHECK(!last_commit_ || intent.batch > *last_commit_)
+      << dir_ << ": intent of batch " << intent.batch.value() << " after the commit of batch "
+      << last_commit_->value();
   RecordView r;
   const std::string value = EncodeIntent(intent);
   r.value = value;
@@ -171,6 +178,11 @@ Status Checkpoint::WriteIntent(const BatchIntent& intent) {
 }
 
 Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> marks) {
+  ONCEFLOW_CHECK(!read_only_) << dir_ << ": commit written through a read-only checkpoint";
+  // A batch committed twice, or out of order, would make recovery skip or replay batches.
+  ONCEFLOW_CHECK(!last_commit_ || batch > *last_commit_)
+      << dir_ << ": commit of batch " << batch.value() << " after the commit of batch "
+      << last_commit_->value();
   std::vector<PartitionMark> merged = marks_;
   for (const PartitionMark& m : marks) {
     auto it = std::lower_bound(
@@ -194,12 +206,14 @@ Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> mar
 }
 
 Status Checkpoint::WriteSource(const SourceRecord& source) {
+  ONCEFLOW_CHECK(!read_only_) << dir_ << ": source.meta written through a read-only checkpoint";
   ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
   source_ = source;
   return Status::Ok();
 }
 
 Status Checkpoint::RaiseEpochAbove(Epoch seen) {
+  ONCEFLOW_CHECK(!read_only_) << dir_ << ": epoch raised through a read-only checkpoint";
   if (epoch_ > seen) return Status::Ok();
   epoch_ = Epoch(seen.value() + 1);
   return WriteFileAtomically(JoinPath(dir_, "epoch"), std::to_string(epoch_.value()) + "\n");

@@ -46,7 +46,8 @@ class Checkpoint {
   // non-empty range); the marks of the other partitions are carried over from the previous
   // commit, so the newest commit record holds a mark for every partition ever read.
   Status WriteCommit(BatchId batch, std::span<const PartitionMark> marks = {});
-  // Replaces source.meta (atomically, durably). REQUIRES: opened with Open.
+  // Replaces source.meta (atomically, durably). REQUIRES: opened with Open (CHECKed, as for
+  // every write here).
   Status WriteSource(const SourceRecord& source);
 
   // The newest intent (nullopt for a new pipeline) and the newest committed batch.
@@ -75,6 +76,7 @@ class Checkpoint {
 
   std::string dir_;
   int lock_fd_ = -1;
+  bool read_only_ = false;  // OpenReadOnly: every Write* is a programmer error (CHECK)
   Epoch epoch_;
   std::unique_ptr<log::PartitionLog> offsets_;
   std::unique_ptr<log::PartitionLog> commits_;

@@ -243,5 +243,40 @@ TEST(CheckpointTest, LogsAreCompactedSoRecoveryDoesNotGrowWithHistory) {
   EXPECT_FALSE(cp->has_unfinished_batch());
 }
 
+// Preconditions whose violation would corrupt a checkpoint abort with one line (ONCEFLOW_CHECK).
+TEST(CheckpointDeathTest, CommittingABatchTwiceAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir dir;
+  auto cp = Checkpoint::Open(dir.path() + "/cp").value();
+  ASSERT_TRUE(cp->WriteIntent(Intent(0)).ok());
+  ASSERT_TRUE(cp->WriteCommit(BatchId(0)).ok());
+  ASSERT_TRUE(cp->WriteIntent(Intent(1)).ok());
+  ASSERT_TRUE(cp->WriteCommit(BatchId(1)).ok());
+  EXPECT_DEATH((void)cp->WriteCommit(BatchId(1)),
+               "CHECK failed: .*: commit of batch 1 after the commit of batch 1\n");
+  EXPECT_DEATH((void)cp->WriteIntent(Intent(0)),
+               "CHECK failed: .*: intent of batch 0 after the commit of batch 1\n");
+  // The same calls in order still work: the checks are about order, not counts.
+  ASSERT_TRUE(cp->WriteIntent(Intent(2)).ok());
+  EXPECT_TRUE(cp->WriteCommit(BatchId(2)).ok());
+}
+
+TEST(CheckpointDeathTest, WritingThroughAReadOnlyCheckpointAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  TempDir dir;
+  const std::string cp_dir = dir.path() + "/cp";
+  {
+    auto cp = Checkpoint::Open(cp_dir).value();
+    ASSERT_TRUE(cp->WriteIntent(Intent(0)).ok());
+  }
+  auto cp = Checkpoint::OpenReadOnly(cp_dir).value();
+  EXPECT_DEATH((void)cp->WriteCommit(BatchId(0)), "read-only checkpoint");
+  EXPECT_DEATH((void)cp->WriteIntent(Intent(1)), "read-only checkpoint");
+  EXPECT_DEATH((void)cp->WriteSource(SourceRecord{}), "read-only checkpoint");
+  EXPECT_DEATH((void)cp->RaiseEpochAbove(Epoch(100)), "read-only checkpoint");
+  // Nothing was written: the intent of batch 0 is still unfinished.
+  EXPECT_TRUE(Checkpoint::OpenReadOnly(cp_dir).value()->has_unfinished_batch());
+}
+
 }  // namespace
 }  // namespace onceflow::checkpoint

@@ -8,10 +8,12 @@
 
 #include "cli/ledger_toml.h"
 #include "log/producer.h"
+#include "util/check.h"
 
 namespace onceflow::cli {
 
 std::vector<Transfer> MakeTransfers(int64_t count, int64_t accounts, uint64_t seed) {
+  ONCEFLOW_CHECK(accounts >= 2) << "no transfer from != to among " << accounts << " account(s)";
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> account(0, accounts - 1);
   std::uniform_int_distribution<int64_t> amount(1, 1000);

@@ -22,7 +22,7 @@ struct Transfer {
 
 // `count` transfers with ids 0..count-1 between accounts 0..accounts-1 (from != to), amounts
 // 1..1000. The same seed gives the same transfers.
-// REQUIRES: accounts >= 2.
+// REQUIRES: accounts >= 2 (CHECKed).
 std::vector<Transfer> MakeTransfers(int64_t count, int64_t accounts, uint64_t seed);
 
 // {"id":..,"from":..,"to":..,"amount":..}

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "util/check.h"
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
@@ -175,6 +176,8 @@ Status BatchRunner::Compute(const checkpoint::BatchIntent& intent,
 }
 
 Result<std::vector<TaskOutput>> BatchRunner::ComputeTasks(const checkpoint::BatchIntent& planned) {
+  // Per-task commits write each task as it wins: computed ahead, it would commit early.
+  ONCEFLOW_CHECK(!PerTaskCommits());
   std::atomic<int64_t> unused{0};  // per-task commits never run ahead
   return RunMapTasks(planned, &unused);
 }

@@ -56,7 +56,7 @@ class BatchRunner {
              ComputeAhead::Outputs* computed = nullptr, ComputeAhead* ahead = nullptr);
 
   // Step 3's map tasks of a planned batch (its batch and ranges), as ComputeAhead computes
-  // them: no side effect. REQUIRES: !PerTaskCommits().
+  // them: no side effect. REQUIRES: !PerTaskCommits() (CHECKed).
   Result<std::vector<TaskOutput>> ComputeTasks(const checkpoint::BatchIntent& planned);
 
   // commit_mode = "task" applies: each task's output is committed as soon as it wins.

@@ -3,10 +3,14 @@
 
 #include <utility>
 
+#include "util/check.h"
+
 namespace onceflow::engine {
 
 void ComputeAhead::Start(checkpoint::BatchIntent planned, std::vector<Offset> end,
                          bool after_state_step) {
+  // Replacing a held batch would drop a computed batch, or run two computations at once.
+  ONCEFLOW_CHECK(next_ == nullptr) << "a batch computed ahead is still held";
   next_ = std::make_unique<Batch>();
   next_->planned = std::move(planned);
   next_->end = std::move(end);

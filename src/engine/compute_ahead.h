@@ -37,7 +37,7 @@ class ComputeAhead {
 
   // Plans `planned` to be computed: now, or — `after_state_step` — once StateStepDone() says
   // that the current batch's state tasks are done (a stateful batch's next map tasks leave the
-  // executor to them). Replaces nothing: REQUIRES: no batch is held (Take() was called).
+  // executor to them). Replaces nothing: REQUIRES: no batch is held (Take() was called; CHECKed).
   void Start(checkpoint::BatchIntent planned, std::vector<Offset> end, bool after_state_step);
   // The current batch's state step is done: starts a computation that waits for it.
   void StateStepDone();

@@ -3,10 +3,11 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <map>
 #include <exception>
+#include <map>
 #include <mutex>
 
+#include "util/check.h"
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
@@ -89,6 +90,11 @@ bool StateStep::HasWindowsToClose() const {
 
 Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
                                       std::vector<TaskOutput>& map_outputs, bool close_windows) {
+  // A store behind or ahead of the batch would fold the rows into the wrong state: counts that
+  // miss a batch or count one twice, committed without an error.
+  ONCEFLOW_CHECK(store_->batch().value() + 1 == ctx.batch_id.value())
+      << "state store at batch " << store_->batch().value() << ", computing batch "
+      << ctx.batch_id.value();
   const int32_t tasks = store_->tasks();
   const bool event_time = op_->on_event_time();
   // Phase 1, per map task: key, event time, lateness; rows bucketed by state task.

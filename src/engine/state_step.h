@@ -59,7 +59,7 @@ class StateStep {
 
   // Routes the map tasks' rows to the state tasks and runs them. No side effect.
   // close_windows: the intent's flag (closes every open window after the records).
-  // REQUIRES: the store is at the batch before ctx.batch_id.
+  // REQUIRES: the store is at the batch before ctx.batch_id (CHECKed).
   Result<StateBatch> Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs,
                              bool close_windows = false);
   // Applies the batch's deltas with the marker state_batch = batch (one synced WriteBatch);

@@ -36,7 +36,7 @@ struct PartitionLog::Writer {
 };
 
 PartitionLog::PartitionLog(std::string dir, LogOptions options)
-    : dir_(std::move(dir)), options_(options) {}
+    : dir_(std::move(dir)), options_(std::move(options)) {}
 
 PartitionLog::~PartitionLog() {
   if (prealloc_thread_.joinable()) prealloc_thread_.join();
@@ -102,12 +102,12 @@ Status PartitionLog::Load() {
     } else {
       ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
       torn_tail_ = seg->torn_tail();
-      if (seg->torn_tail_event()) {
-        losses_.push_back(*seg->torn_tail_event());
+      if (const std::optional<LossEvent>& event = seg->torn_tail_event()) {
+        losses_.push_back(*event);
         if (options_.on_loss) {
-          options_.on_loss(*seg->torn_tail_event());
+          options_.on_loss(*event);
         } else {
-          ReportLoss(*seg->torn_tail_event());
+          ReportLoss(*event);
         }
       }
     }

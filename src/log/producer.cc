@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "util/check.h"
+
 namespace onceflow::log {
 
 Producer::Producer(Topic* topic, const ProducerOptions& options)
@@ -37,6 +39,9 @@ Producer::~Producer() {
 }
 
 Status Producer::Add(const RecordView& record, PartitionId* partition) {
+  // After Close the appenders are gone: the record would sit in a batch nobody appends, lost
+  // without an error.
+  ONCEFLOW_CHECK(!closed_) << "record added to a closed producer";
   if (failed_.load(std::memory_order_relaxed)) {
     std::lock_guard lock(mu_);
     return status_;

@@ -42,7 +42,7 @@ class Producer {
 
   // Adds a record to its partition's batch and stores that partition in *partition unless
   // null. The record's bytes are copied. Returns the first append error of any partition, so
-  // that the caller stops early; then nothing more is appended.
+  // that the caller stops early; then nothing more is appended. REQUIRES: not closed (CHECKed).
   Status Add(const RecordView& record, PartitionId* partition = nullptr);
   // Hands every non-empty batch to the appenders without waiting for them (for input that
   // pauses: what was added so far becomes durable soon).

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "log/log_format.h"
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -67,6 +68,7 @@ void BatchBuilder::Add(const RecordView& r) {
 }
 
 std::string BatchBuilder::Finish() {
+  ONCEFLOW_DCHECK(!empty());  // an empty batch would take no offset yet be a batch on disk
   char* h = buffer_.data();
   coding::EncodeFixed64(h + kBaseOffsetPos, 0);
   coding::EncodeFixed32(h + kBatchLengthPos, static_cast<uint32_t>(buffer_.size()));
@@ -97,6 +99,9 @@ void SetBaseOffset(char* batch, Offset base) {
 
 void MarkGroupStart(std::span<char> batch) {
   char* h = batch.data();
+  // The CRC covers batch.size() bytes: a span of another length would store a wrong CRC.
+  ONCEFLOW_DCHECK(batch.size() >= kBatchHeaderSize &&
+                  coding::DecodeFixed32(h + kBatchLengthPos) == batch.size());
   h[kMagicPos] = static_cast<char>(kMagicV2);
   h[kAttributesPos] = static_cast<char>(static_cast<uint8_t>(h[kAttributesPos]) | kAttrGroupStart);
   coding::EncodeFixed32(h + kCrcPos, crc32c::Value(h + kCrcStart, batch.size() - kCrcStart));
@@ -107,6 +112,7 @@ bool BatchHeader::starts_group() const {
 }
 
 Result<BatchHeader> ParseBatchHeader(std::string_view bytes) {
+  ONCEFLOW_DCHECK(bytes.size() >= kBatchHeaderSize);
   const char* h = bytes.data();
   BatchHeader header;
   header.base_offset = Offset(static_cast<int64_t>(DecodeFixed64(h + kBaseOffsetPos)));

@@ -26,7 +26,7 @@ class BatchBuilder {
   bool empty() const { return count_ == 0; }
 
   // Completes the header and CRC and returns the batch, leaving the builder empty. The base
-  // offset is 0 until the log assigns it (SetBaseOffset). REQUIRES: !empty().
+  // offset is 0 until the log assigns it (SetBaseOffset). REQUIRES: !empty() (DCHECKed).
   std::string Finish();
   void Reset();
 
@@ -38,14 +38,14 @@ class BatchBuilder {
   int64_t max_timestamp_ = 0;
 };
 
-// Encodes `records` as one batch. REQUIRES: !records.empty().
+// Encodes `records` as one batch. REQUIRES: !records.empty() (DCHECKed by Finish).
 std::string EncodeBatch(std::span<const RecordView> records);
 
 // Writes the base offset into an encoded batch (outside the CRC, so no recomputation).
 void SetBaseOffset(char* batch, Offset base);
 
 // Marks an encoded batch as the first of a group write (magic 2, kAttrGroupStart) and
-// recomputes its CRC. REQUIRES: batch.size() is the batch's length.
+// recomputes its CRC. REQUIRES: batch.size() is the batch's length (DCHECKed).
 void MarkGroupStart(std::span<char> batch);
 
 // The fixed header of a batch.
@@ -67,7 +67,7 @@ struct BatchHeader {
 
 // Parses the header at the start of `bytes` and checks what can be checked without the body:
 // magic, header length, batch length bounds, record count. Does not check the CRC.
-// REQUIRES: bytes.size() >= kBatchHeaderSize.
+// REQUIRES: bytes.size() >= kBatchHeaderSize (DCHECKed: every caller reads the header first).
 Result<BatchHeader> ParseBatchHeader(std::string_view bytes);
 
 // A validated batch: header, CRC and the framing of every record were checked when it was made,

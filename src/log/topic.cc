@@ -30,8 +30,8 @@ uint32_t Murmur2(std::string_view data) {
   const auto len = static_cast<uint32_t>(data.size());
   uint32_t h = 0x9747b28c ^ len;
   const auto* b = reinterpret_cast<const unsigned char*>(data.data());
-  const uint32_t len4 = len / 4;
-  for (uint32_t i = 0; i < len4; ++i) {
+  const size_t len4 = len / 4;
+  for (size_t i = 0; i < len4; ++i) {
     uint32_t k = b[i * 4] | (b[i * 4 + 1] << 8) | (b[i * 4 + 2] << 16) |
                  (static_cast<uint32_t>(b[i * 4 + 3]) << 24);
     k *= m;
@@ -47,6 +47,8 @@ uint32_t Murmur2(std::string_view data) {
     case 1:
       h ^= b[tail];
       h *= m;
+      break;
+    default: break;  // no tail bytes
   }
   h ^= h >> 13;
   h *= m;

@@ -52,7 +52,7 @@ class Topic {
 
  private:
   Topic(std::string name, std::string dir, TopicConfig config)
-      : name_(std::move(name)), dir_(std::move(dir)), config_(config) {}
+      : name_(std::move(name)), dir_(std::move(dir)), config_(std::move(config)) {}
   Status OpenPartitions(bool read_only);
 
   std::string name_;

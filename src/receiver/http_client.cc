@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "receiver/http_server.h"
+#include "util/check.h"
 
 namespace onceflow::receiver {
 namespace {
@@ -86,6 +87,8 @@ Result<std::unique_ptr<HttpProducer>> HttpProducer::Create(const HttpProducerOpt
 }
 
 Result<HttpAck> HttpProducer::Send(std::span<const std::string_view> values) {
+  // An empty request would take a sequence number that no record carries.
+  ONCEFLOW_CHECK(!values.empty());
   auto [body, content_type] = EncodeBody(values);
   httplib::Headers headers = {
       {kProducerIdHttpHeader, options_.producer_id},

@@ -47,7 +47,7 @@ class HttpProducer {
   // for its acknowledgement. Connection errors, timeouts and 5xx answers (503: after its
   // Retry-After) are retried with the same producer id and sequence, with backoff. Another 4xx
   // is returned as invalid_argument carrying the receiver's message; the sequence then does
-  // not advance. REQUIRES: !values.empty().
+  // not advance. REQUIRES: !values.empty() (CHECKed).
   Result<HttpAck> Send(std::span<const std::string_view> values);
 
   const std::string& producer_id() const { return options_.producer_id; }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "receiver/tcp_format.h"
+#include "util/check.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -141,6 +142,7 @@ std::string EncodeAck(const TcpAck& a) {
 }
 
 Result<TcpAck> DecodeAckHeader(std::string_view h, uint16_t* message_length) {
+  ONCEFLOW_CHECK(h.size() == kAckHeaderSize) << h.size() << " bytes";  // read past the end
   if (coding::DecodeFixed32(h.data()) != kAckMagic) {
     return Err(Status::Corruption("bad acknowledgement magic"));
   }

@@ -40,7 +40,7 @@ Result<TcpRequest> DecodeRequestBody(std::string_view body);
 
 std::string EncodeAck(const TcpAck& ack);
 // Decodes the fixed header of an ack; *message_length receives the length of the message that
-// follows it. REQUIRES: header.size() == kAckHeaderSize.
+// follows it. REQUIRES: header.size() == kAckHeaderSize (CHECKed).
 Result<TcpAck> DecodeAckHeader(std::string_view header, uint16_t* message_length);
 
 }  // namespace onceflow::receiver

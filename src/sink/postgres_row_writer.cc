@@ -8,6 +8,7 @@
 
 #include "sink/postgres_params.h"
 #include "sink/postgres_pipelined_rows.h"
+#include "util/check.h"
 
 namespace onceflow::sink {
 namespace {
@@ -176,6 +177,9 @@ Status CheckPrepares(PgConn* conn, const std::string& sql, size_t params, const 
 
 Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::string& table,
                                                        std::span<const std::string> key) {
+  // They are spliced into SQL text unquoted: anything else is an injection, not a table name.
+  ONCEFLOW_CHECK(IsSafeIdentifier(table)) << "table '" << table << "'";
+  for (const std::string& k : key) ONCEFLOW_CHECK(IsSafeIdentifier(k)) << "key '" << k << "'";
   // Unquoted names fold to lower case in PostgreSQL: `orders`, `Orders` and `ORDERS` are one.
   const std::string name = Lower(table);
   const std::string where = "sink.table '" + table + "'";

@@ -38,7 +38,7 @@ class PgRowWriter {
 // `table`. The columns are read once (generated and GENERATED ALWAYS identity columns are
 // left out); a row's fields bind to the columns of the same name, fields that are not columns
 // are ignored, a column the row lacks is NULL. Values go as text that the column's type parses.
-// REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier).
+// REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier; CHECKed).
 Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::string& table,
                                                        std::span<const std::string> key);
 

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/check.h"
+
 namespace onceflow::sink {
 namespace {
 
@@ -348,6 +350,9 @@ Result<UserStatement> PrepareUserStatement(SqliteDb* db, const std::string& sql,
 
 Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
                                                    std::span<const std::string> key) {
+  // They are spliced into SQL text unquoted: anything else is an injection, not a table name.
+  ONCEFLOW_CHECK(IsSafeIdentifier(table)) << "table '" << table << "'";
+  for (const std::string& k : key) ONCEFLOW_CHECK(IsSafeIdentifier(k)) << "key '" << k << "'";
   const std::string where = "sqlite " + db->path() + ": sink.table '" + table + "'";
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> columns, TableColumns(db, table));
   if (columns.empty()) {

@@ -39,7 +39,8 @@ class RowWriter {
 // name, fields that are not columns are ignored, and a column the row lacks is NULL. In upsert
 // mode a row without every key field is a row error, and a conflict on the key updates the
 // other columns.
-// REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier); `*db` outlives the writer.
+// REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier; CHECKed); `*db` outlives
+// the writer.
 Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
                                                    std::span<const std::string> key);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "util/check.h"
 #include "util/fault_points.h"
 
 namespace onceflow::sink {
@@ -50,6 +51,10 @@ Status TransactionalSink::WriteTransaction(std::span<const TaskCommit> tasks,
 
 Status TransactionalSink::WriteCommitted(std::span<const TaskCommit> tasks,
                                          std::span<const CommitOutcome> outcomes) {
+  // Mismatched spans would write one task's rows under another task's progress row.
+  ONCEFLOW_CHECK(outcomes.size() == tasks.size() && stored_.size() == tasks.size())
+      << outcomes.size() << " outcomes, " << stored_.size() << " stored rows, " << tasks.size()
+      << " tasks";
   size_t rows_to_write = 0;
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (outcomes[i] == CommitOutcome::kCommitted) rows_to_write += tasks[i].rows.size();

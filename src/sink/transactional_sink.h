@@ -90,7 +90,7 @@ class TransactionalSink : public Sink {
   // Step 4 of Commit: writes each task whose outcome is kCommitted (rows, dead letters, and its
   // progress row: ProgressAfter its stored row), in order. The fault point mid_sink_write is
   // hit once, when half of the commit's rows are written (before anything when there are
-  // none). REQUIRES: outcomes.size() == stored_.size() == tasks.size().
+  // none). REQUIRES: outcomes.size() == stored_.size() == tasks.size() (CHECKed).
   Status WriteCommitted(std::span<const TaskCommit> tasks, std::span<const CommitOutcome> outcomes);
   // Claim's reads and writes, inside the transaction.
   Status ClaimTransaction(const std::string& pipeline, std::span<const int32_t> tasks,

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <new>
 
+#include "util/check.h"
+
 namespace onceflow::state {
 namespace {
 
@@ -85,8 +87,9 @@ struct alignas(64) StateCache::Shard {
   size_t TableSize() const { return slots ? mask + 1 : 0; }
 
   // Returns the slot holding `key`, or the empty slot where its probe ends.
-  // REQUIRES: TableSize() > 0.
+  // REQUIRES: TableSize() > 0 (DCHECKed: with no table, mask 0 reads slots[0] of nothing).
   size_t Probe(uint64_t hash, std::string_view key) const {
+    ONCEFLOW_DCHECK(TableSize() > 0);
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& s = slots[i];
       if (s.entry == nullptr || (s.hash == hash && s.entry->key() == key)) return i;
@@ -94,8 +97,10 @@ struct alignas(64) StateCache::Shard {
   }
 
   // Moves the slots into a table of `size` slots, reusing their stored hashes.
-  // REQUIRES: size is a power of two holding count entries below the maximum load.
+  // REQUIRES: size is a power of two holding count entries below the maximum load (DCHECKed:
+  // else the mask drops slots, or the probe loop never meets an empty slot).
   void Rehash(size_t size) {
+    ONCEFLOW_DCHECK(std::has_single_bit(size) && count <= MaxEntries(size));
     auto fresh = std::make_unique<Slot[]>(size);  // zeroed: all empty
     const size_t fresh_mask = size - 1;
     for (size_t i = 0; i < TableSize(); ++i) {
@@ -127,8 +132,9 @@ struct alignas(64) StateCache::Shard {
   }
 
   // Evicts entries other than `keep` in slot order from the cursor until bytes <= target.
-  // REQUIRES: Charge(*keep) <= target, so that the loop ends.
+  // REQUIRES: Charge(*keep) <= target, so that the loop ends (DCHECKed).
   void Evict(size_t target, const Entry* keep) {
+    ONCEFLOW_DCHECK(keep == nullptr || Charge(*keep) <= target);
     size_t i = cursor & mask;
     while (bytes > target) {
       const Entry* e = slots[i].entry;

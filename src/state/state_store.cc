@@ -228,6 +228,7 @@ PreparedCommit StateStore::Prepare(BatchId batch, std::span<const StateDelta> de
   const std::string marker = Fixed64(static_cast<uint64_t>(batch.value()));
   if (WriteCount(deltas) >= ingest_min_writes_) {
     std::vector<StateDelta::Write> extra;  // in key order: 'M' markers by task, then 'X'
+    extra.reserve(static_cast<size_t>(tasks_) + 3);
     for (int32_t t = 0; t < tasks_; ++t) extra.emplace_back(MarkerKey(t), marker);
     if (prepared.event_times_) {
       extra.emplace_back(MetaKey("event_times"), *prepared.event_times_);

@@ -28,7 +28,8 @@ inline void PutFixed64(std::string* dst, uint64_t v) {
 
 constexpr int kMaxVarint64Bytes = 10;
 
-// Writes v as a varint at dst; returns the byte after it. REQUIRES: room for 10 bytes.
+// Writes v as a varint at dst; returns the byte after it. REQUIRES: room for 10 bytes (not
+// checked: dst carries no size, and this is the innermost loop of every record's encoding).
 inline char* EncodeVarint64(char* dst, uint64_t v) {
   auto* p = reinterpret_cast<unsigned char*>(dst);
   while (v >= 0x80) {

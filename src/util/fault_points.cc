@@ -122,21 +122,24 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
 }  // namespace
 
 const std::vector<std::string>& PipelinePoints() {
-  static const std::vector<std::string> points = {
-      "after_intent",      "task",          "mid_sink_write",    "before_sink_commit",
+  // Four to a line, in protocol order.
+  // clang-format off
+  static const std::vector<std::string> kPoints = {
+      "after_intent",      "task",               "mid_sink_write",    "before_sink_commit",
       "after_sink_commit", "after_state_commit", "before_commit_log", "after_commit_log",
   };
-  return points;
+  // clang-format on
+  return kPoints;
 }
 
 const std::vector<std::string>& KnownPoints() {
-  static const std::vector<std::string> points = [] {
+  static const std::vector<std::string> kPoints = [] {
     std::vector<std::string> all = PipelinePoints();
     all.push_back("receiver_before_ack");  // onceflow serve: after the durable append
     all.push_back("mid_state_commit");     // stateful pipelines only: the state store's write
     return all;
   }();
-  return points;
+  return kPoints;
 }
 
 Status Arm(std::string_view spec) {
