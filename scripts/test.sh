@@ -5,13 +5,35 @@
 # writer and anything threaded), then a short libFuzzer run of the batch decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 jobs=$(nproc)
 # ccache keys on paths relative to the checkout: a fresh clone elsewhere reuses the cache.
 export CCACHE_BASEDIR="$(pwd)"
 
+# Each step's wall time, printed when the next one starts and all together at the end, so that
+# a CI log says where the minutes went.
+step_name="" step_start=$SECONDS run_start=$SECONDS step_times=()
+end_step() {
+  [ -n "$step_name" ] || return 0
+  local took=$((SECONDS - step_start))
+  step_times+=("$(printf '%5ds  %s' "$took" "$step_name")")
+  printf -- '--- %s: %ds\n' "$step_name" "$took"
+  step_name=""
+}
+step() {
+  end_step
+  step_name="$*" step_start=$SECONDS
+  printf '\n=== %s ===\n' "$*"
+}
+print_step_times() {
+  end_step
+  printf '\nstep times (load average at the end: %s)\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '%s\n' "${step_times[@]}"
+  printf '%5ds  total\n' "$((SECONDS - run_start))"
+}
+trap print_step_times EXIT
 
-step() { printf '\n=== %s ===\n' "$*"; }
+step "setup (Debian packages)"
+bash scripts/setup.sh
 
 # Real services for the whole run, stopped on any exit: one Kafka broker (KRaft, loopback) and
 # one PostgreSQL server (scripts/services/). Tests read ONCEFLOW_TEST_KAFKA and
@@ -24,7 +46,7 @@ stop_services() {
   bash scripts/services/postgres.sh stop "$pg_dir/data" || true
   rm -rf "$kafka_dir" "$pg_dir"
 }
-trap stop_services EXIT
+trap 'print_step_times; stop_services' EXIT
 step "start a Kafka broker"
 ONCEFLOW_TEST_KAFKA=$(bash scripts/services/kafka.sh start "$kafka_dir")
 echo "Kafka at $ONCEFLOW_TEST_KAFKA ($kafka_dir)"
