@@ -131,13 +131,13 @@ TEST_F(CliPipelineTest, SigtermStopsAfterTheCurrentBatchWithNothingUnfinished) {
   Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"));
   // Once the sink's database exists the pipeline runs, and its signal watcher is in place (a
   // SIGTERM before that, on a slow start under a sanitizer, would simply kill the process).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
   while (::access(db_.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   run.Signal(SIGTERM);
-  ASSERT_EQ(run.Wait(std::chrono::seconds(20)), 0) << run.err();
+  ASSERT_EQ(run.Wait(), 0) << run.err();
   EXPECT_THAT(run.err(), HasSubstr("stopped (Terminated)"));
   // A clean stop finishes the batch it is in: no batch is left unfinished.
   RunResult s = RunVerb("status");

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "testing/hang_guard.h"
+
 namespace onceflow::testing {
 
 // The path of the `onceflow` binary of this build.
@@ -61,7 +63,7 @@ class Process {
 
   // Waits for the process to exit; returns its exit code, or -1 if a signal killed it or it
   // was still running after `timeout` (then it is killed and the test fails).
-  int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  int Wait(std::chrono::milliseconds timeout = kHangGuard);
 
  private:
   pid_t pid_ = -1;
