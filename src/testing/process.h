@@ -57,6 +57,10 @@ class Process {
   // Whether the process has exited, without waiting: nullopt while it runs, else as Wait.
   std::optional<int> Poll();
 
+  // Whether the process is stopped (SIGSTOP, e.g. by the fault action `stop`): its state in
+  // /proc. A SIGCONT sent before it has stopped would be lost; wait for this first.
+  bool Stopped() const;
+
   // The kill -9 of the crash tests: lets the process run for `delay` (polling every 0.5 ms), then
   // SIGKILLs it unless it ended first. Returns its exit code, or -1 when it was killed.
   int KillAfter(std::chrono::milliseconds delay);
