@@ -89,8 +89,7 @@ step "unit and integration tests under ASan + UBSan"
 step "build (TSan)"
 # Only the binaries of the tests it runs (no crash tests, none against Kafka or PostgreSQL).
 # -O2 and full debug info, as before: scripts/tsan.supp matches a frame inlined into our code
-# (rocksdb::DB::Get); at -O1 (with -g1 or -g) the RocksDB block-cache read it covers was
-# reported (StatePipelineTest.MapSideCombining...), and -g1 carries no inlined frames.
+# (rocksdb::DB::Get), and GCC's line tables (-g1) carry no inlined frames.
 configure_and_build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_SANITIZE=thread \
   -DONCEFLOW_BENCH=OFF -DONCEFLOW_EXAMPLES=OFF -DONCEFLOW_DEBUG_INFO= \
   -DONCEFLOW_SKIP_TEST_LABELS='crash;slow;kafka;postgres' -DCMAKE_UNITY_BUILD=ON
