@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 build=${ONCEFLOW_FUZZ_BUILD:-build-fuzz}
 
 CXX=${CXX:-clang++} cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DONCEFLOW_FUZZ=ON -DONCEFLOW_BENCH=OFF >/dev/null
+  -DONCEFLOW_FUZZ=ON -DONCEFLOW_BENCH=OFF -DONCEFLOW_EXAMPLES=OFF -DONCEFLOW_DEBUG_INFO=lines \
+  >/dev/null
 cmake --build "$build" --target batch_decoder_fuzz -j "$(nproc)"
 
 # New inputs go to a scratch corpus in the build directory; the checked-in seeds stay as they

@@ -126,23 +126,30 @@ TEST_F(CliPipelineTest, StatusWorksWhileThePipelineRuns) {
 }
 
 TEST_F(CliPipelineTest, SigtermStopsAfterTheCurrentBatchWithNothingUnfinished) {
-  WriteToml(2);  // about 500 batches: the signal comes in the middle of the run
+  WriteToml(2);  // about 500 batches
   Produce(4000);
-  Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"));
-  // Once the sink's database exists the pipeline runs, and its signal watcher is in place (a
-  // SIGTERM before that, on a slow start under a sanitizer, would simply kill the process).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (::access(db_.c_str(), F_OK) != 0 && std::chrono::steady_clock::now() < deadline) {
+  // The run stops itself (SIGSTOP) right after the intent of its third batch: two batches
+  // committed, one under way, its signal watcher in place. The SIGTERM comes exactly there,
+  // however fast or slow the machine (before: 100 ms after the sink's database appeared, which
+  // under ASan on a busy machine was before the first batch).
+  Process run({"run", toml_, "--data", data_}, "/dev/null", TempPath("out"), TempPath("err"),
+              {{"ONCEFLOW_FAULTS", "after_intent=stop#3"}});
+  const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+  while (!run.Stopped()) {
+    ASSERT_FALSE(run.Poll().has_value()) << run.err();
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << run.err();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  run.Signal(SIGTERM);
-  ASSERT_EQ(run.Wait(std::chrono::seconds(20)), 0) << run.err();
+  ASSERT_THAT(run.err(), HasSubstr("fault point after_intent: stopped"));
+  run.Signal(SIGTERM);  // pending while it is stopped
+  run.Signal(SIGCONT);
+  ASSERT_EQ(run.Wait(), 0) << run.err();
   EXPECT_THAT(run.err(), HasSubstr("stopped (Terminated)"));
   // A clean stop finishes the batch it is in: no batch is left unfinished.
   RunResult s = RunVerb("status");
   EXPECT_THAT(s.out, HasSubstr("unfinished      none")) << s.out;
   EXPECT_LT(ParseStatusTable(s.out)[-1].committed, 4000) << "not stopped mid-way";
+  EXPECT_GT(ParseStatusTable(s.out)[-1].committed, 0) << "the batches before the signal";
   RunResult v = RunVerb("verify");
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   ASSERT_EQ(RunVerb("run", {"--until-caught-up"}).exit_code, 0);

@@ -38,7 +38,8 @@ class CliReceiverTest : public CliTestBase {
     auto producer = std::make_unique<Process>(
         std::vector<std::string>{"produce", "events", "--to", url}, in, TempPath("out"),
         TempPath("err"));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    // Wait until the request is in flight: its record is durable in the log.
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
     while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -66,7 +67,7 @@ class CliReceiverTest : public CliTestBase {
     args.insert(args.end(), extra.begin(), extra.end());
     Process producer(args, in, TempPath("out"), TempPath("err"));
     *restarts = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
     while (!producer.Poll() && std::chrono::steady_clock::now() < deadline) {
       if (std::optional<int> code = serve->Poll()) {
         EXPECT_EQ(*code, faults::kCrashExitCode) << serve->err();

@@ -8,6 +8,7 @@
 
 #include "log/log_test_util.h"
 #include "log/segment_name.h"
+#include "testing/hang_guard.h"
 
 namespace onceflow::log {
 namespace {
@@ -155,7 +156,7 @@ TEST_F(PartitionLogTest, ReadOnlyReaderFollowsAWriter) {
   EXPECT_EQ((*reader)->end_offset(), Offset(10));
   // Enough to roll several segments while the reader is open.
   ASSERT_EQ(AppendValues(writer.get(), Values(200, "later-")), Offset(10));
-  EXPECT_EQ((*reader)->WaitForMore(Offset(10), std::chrono::seconds(5)), Offset(210));
+  EXPECT_EQ((*reader)->WaitForMore(Offset(10), ::onceflow::testing::kHangGuard), Offset(210));
   auto all = ReadAll(reader->get());
   ASSERT_TRUE(all.has_value()) << all.error().ToString();
   ASSERT_EQ(all->size(), 210U);
@@ -169,7 +170,7 @@ TEST_F(PartitionLogTest, WaitForMoreWakesOnAppend) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     AppendValues(log.get(), {"x"});
   });
-  EXPECT_EQ(log->WaitForMore(Offset(0), std::chrono::seconds(10)), Offset(1));
+  EXPECT_EQ(log->WaitForMore(Offset(0), ::onceflow::testing::kHangGuard), Offset(1));
   producer.join();
   EXPECT_EQ(log->WaitForMore(Offset(1), std::chrono::milliseconds(10)), Offset(1));
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <thread>
 
+#include "testing/hang_guard.h"
 #include "testing/kafka.h"
 
 namespace onceflow::source {
@@ -178,7 +179,8 @@ TEST(KafkaSourceTest, EndStopsAtAnOpenTransaction) {
   ASSERT_TRUE(txn->Commit().ok());
   // commit_transaction returns before the broker writes the commit marker: the end moves to 5
   // (record 3 and its marker at 4) a moment later, and to nothing else.
-  for (int i = 0; i < 200; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + ::onceflow::testing::kHangGuard;
+  while (std::chrono::steady_clock::now() < deadline) {
     end = (*source)->EndOffsets();
     ASSERT_TRUE(end.has_value());
     if (*end != std::vector<Offset>{Offset(3)}) break;
@@ -236,7 +238,7 @@ TEST(KafkaSourceTest, NewPartitionsArePickedUpAndWaitWakesOnData) {
     auto p = TestProducer::Make(bootstrap);
     if (p.has_value() && p->Send(topic, 2, "late").ok()) p->Flush().IgnoreError();
   });
-  (*source)->WaitForData({Offset(0), Offset(0), Offset(0)}, std::chrono::seconds(60));
+  (*source)->WaitForData({Offset(0), Offset(0), Offset(0)}, ::onceflow::testing::kHangGuard);
   writer.join();
   end = (*source)->EndOffsets();
   ASSERT_TRUE(end.has_value());
@@ -249,10 +251,10 @@ TEST(KafkaSourceTest, NewPartitionsArePickedUpAndWaitWakesOnData) {
 namespace onceflow::source {
 namespace {
 
-// Polls `sources` until `done` holds for their ownerships (or 60 s pass).
+// Polls `sources` until `done` holds for their ownerships (or kHangGuard passes).
 bool PollUntil(const std::vector<KafkaSource*>& sources,
                const std::function<bool(const std::vector<Source::Ownership>&)>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline = std::chrono::steady_clock::now() + ::onceflow::testing::kHangGuard;
   while (std::chrono::steady_clock::now() < deadline) {
     std::vector<Source::Ownership> owned;
     for (KafkaSource* s : sources) owned.push_back(*s->Owned());

@@ -92,6 +92,13 @@ std::optional<int> Process::Poll() {
   return code_;
 }
 
+bool Process::Stopped() const {
+  // /proc/PID/stat: "PID (COMM) STATE ...", COMM may contain spaces and parentheses.
+  const std::string stat = ReadWholeFile("/proc/" + std::to_string(pid_) + "/stat");
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T';
+}
+
 int Process::KillAfter(std::chrono::milliseconds delay) {
   const auto kill_at = std::chrono::steady_clock::now() + delay;
   while (!Poll() && std::chrono::steady_clock::now() < kill_at) {

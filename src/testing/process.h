@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "testing/hang_guard.h"
+
 namespace onceflow::testing {
 
 // The path of the `onceflow` binary of this build.
@@ -55,13 +57,17 @@ class Process {
   // Whether the process has exited, without waiting: nullopt while it runs, else as Wait.
   std::optional<int> Poll();
 
+  // Whether the process is stopped (SIGSTOP, e.g. by the fault action `stop`): its state in
+  // /proc. A SIGCONT sent before it has stopped would be lost; wait for this first.
+  bool Stopped() const;
+
   // The kill -9 of the crash tests: lets the process run for `delay` (polling every 0.5 ms), then
   // SIGKILLs it unless it ended first. Returns its exit code, or -1 when it was killed.
   int KillAfter(std::chrono::milliseconds delay);
 
   // Waits for the process to exit; returns its exit code, or -1 if a signal killed it or it
   // was still running after `timeout` (then it is killed and the test fails).
-  int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  int Wait(std::chrono::milliseconds timeout = kHangGuard);
 
  private:
   pid_t pid_ = -1;

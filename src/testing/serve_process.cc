@@ -18,7 +18,7 @@ bool ServeProcess::Start(const std::map<std::string, std::string>& env) {
   args.insert(args.end(), extra_.begin(), extra_.end());
   err_path_ = tmp_ + "/serve.err." + std::to_string(++starts_);
   proc_ = std::make_unique<Process>(args, "/dev/null", tmp_ + "/serve.out", err_path_, env);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string err = ReadWholeFile(err_path_);
     const size_t at = err.find("listening on http://127.0.0.1:");

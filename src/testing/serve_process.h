@@ -24,7 +24,7 @@ class ServeProcess {
   std::optional<int> Poll() { return proc_ ? proc_->Poll() : std::optional<int>(0); }
   void Kill();
   // SIGTERM; returns the exit code (-1, and a test failure, if it still runs after `timeout`).
-  int Stop(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  int Stop(std::chrono::milliseconds timeout = kHangGuard);
   std::string err() const { return ReadWholeFile(err_path_); }
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }

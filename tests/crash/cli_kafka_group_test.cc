@@ -230,7 +230,7 @@ TEST_P(CliKafkaGroupSinkTest, ThreeProcessesThroughKillsAndRebalancesWriteEveryR
     members[m] = Start(m);
   }
   ASSERT_NO_FATAL_FAILURE(Produce(1000));
-  const int64_t rows = WaitForRows(produced_, std::chrono::seconds(120));
+  const int64_t rows = WaitForRows(produced_, kHangGuard);
   EXPECT_EQ(rows, produced_) << AllErr();
   // A clean stop leaves the group; each member ends with 0.
   for (auto& m : members) m->Signal(SIGTERM);
@@ -241,7 +241,7 @@ TEST_P(CliKafkaGroupSinkTest, ThreeProcessesThroughKillsAndRebalancesWriteEveryR
   ASSERT_NO_FATAL_FAILURE(Produce(600));
   std::unique_ptr<Process> finishers[2] = {Start(0, {"--until-caught-up"}),
                                            Start(1, {"--until-caught-up"})};
-  for (auto& f : finishers) EXPECT_EQ(f->Wait(std::chrono::seconds(120)), 0) << f->err();
+  for (auto& f : finishers) EXPECT_EQ(f->Wait(kHangGuard), 0) << f->err();
 
   EXPECT_EQ(CheckExactlyOnce(), "") << AllErr();
   const std::string err = AllErr();
@@ -267,29 +267,29 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
   // transaction. No guessed moment: the test acts once the process says it stopped.
   std::unique_ptr<Process> zombie = Start(0, {}, {{"ONCEFLOW_FAULTS", "after_intent=stop#3"}});
   ASSERT_TRUE(WaitForText(zombie.get(), "gives this process partitions [0, 1, 2, 3]",
-                          std::chrono::seconds(60)))
+                          kHangGuard))
       << zombie->err();
   ASSERT_TRUE(WaitForText(zombie.get(), "fault point after_intent: stopped",
-                          std::chrono::seconds(60)))
+                          kHangGuard))
       << zombie->err();
-  ASSERT_GT(WaitForRows(1, std::chrono::seconds(30)), 0) << zombie->err();
+  ASSERT_GT(WaitForRows(1, kHangGuard), 0) << zombie->err();
 
   // Stopped, the zombie misses its heartbeats; the group gives all its partitions to the other
   // process, which claims them. Resumed, the zombie commits the batch it had planned, with its
   // old generation: refused.
   std::unique_ptr<Process> other = Start(1);
   ASSERT_TRUE(WaitForText(other.get(), "gives this process partitions [0, 1, 2, 3]",
-                          std::chrono::seconds(120)))
+                          kHangGuard))
       << other->err();
-  ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", std::chrono::seconds(60)))
+  ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", kHangGuard))
       << other->err();
   zombie->Signal(SIGCONT);
-  EXPECT_TRUE(WaitForText(zombie.get(), "was refused", std::chrono::seconds(60)))
+  EXPECT_TRUE(WaitForText(zombie.get(), "was refused", kHangGuard))
       << "zombie:\n" << zombie->err() << "\nother:\n" << other->err();
   std::printf("%s\n", LineWith(zombie->err(), "was refused").c_str());
 
   ASSERT_NO_FATAL_FAILURE(Produce(400));
-  EXPECT_EQ(WaitForRows(produced_, std::chrono::seconds(120)), produced_) << AllErr();
+  EXPECT_EQ(WaitForRows(produced_, kHangGuard), produced_) << AllErr();
   zombie->Signal(SIGTERM);
   other->Signal(SIGTERM);
   EXPECT_EQ(zombie->Wait(), 0) << zombie->err();

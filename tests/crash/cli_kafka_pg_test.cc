@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "testing/cli_test_base.h"
+#include "testing/hang_guard.h"
 #include "testing/kafka.h"
 #include "testing/ledger_postgres.h"
 #include "testing/postgres.h"
@@ -108,11 +109,11 @@ class CliKafkaPostgresTest : public CliTestBase {
   }
 
   // Runs `onceflow run --until-caught-up`, calls `during` once the run has committed 100 more
-  // ledger rows, and lets the run end by itself (within 3 minutes, or the test fails).
+  // ledger rows, and lets the run end by itself (within kHangGuard, or the test fails).
   int RunThrough(const std::string& conninfo, const std::function<void()>& during) {
     const int64_t base = LedgerRows(conninfo);
     Process run = StartRun();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
     bool called = false;
     while (!run.Poll() && std::chrono::steady_clock::now() < deadline) {
       if (!called && LedgerRows(conninfo) > base + 100) {

@@ -124,7 +124,7 @@ TEST_F(CliPostgresTest, ServerRestartMidRunIsSurvivedWithAnExactLedger) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   ASSERT_TRUE(restarted) << "the run finished before the restart; make the workload bigger";
-  const int code = run.Wait(std::chrono::seconds(120));
+  const int code = run.Wait();
   // The connection lost between batches is replaced before the next BEGIN; one lost in a
   // commit fails that attempt (retryable) and the driver retries the batch.
   ASSERT_EQ(code, 0) << run.err();
