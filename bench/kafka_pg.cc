@@ -26,12 +26,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <random>
@@ -42,10 +42,10 @@
 
 #include "bench_stats.h"
 #include "fatal.h"
-#include "kafka_events.h"
-#include "pg_bench_client.h"
 #include "kafka/kafka_client.h"
+#include "kafka_events.h"
 #include "onceflow/pipeline.h"
+#include "pg_bench_client.h"
 #include "util/file.h"
 
 namespace {
@@ -95,8 +95,8 @@ std::unique_ptr<onceflow::Pipeline> LoadPipeline(const std::string& dir, const s
 double PipelineRun(const std::string& dir, const std::string& bootstrap, const std::string& topic,
                    const std::string& conninfo, const std::string& table, int64_t n,
                    int64_t per_partition) {
-  auto p = LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, table, 1,
-                                          per_partition));
+  auto p =
+      LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, table, 1, per_partition));
   onceflow::RunOptions o;
   o.data_dir = dir;
   o.until_caught_up = true;
@@ -217,8 +217,8 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 }
 
 std::vector<double> Latencies(const std::string& dir, const std::string& bootstrap,
-                              const std::string& topic, const std::string& conninfo,
-                              int rate, double seconds) {
+                              const std::string& topic, const std::string& conninfo, int rate,
+                              double seconds) {
   CreateTopic(bootstrap, topic);
   const size_t total = static_cast<size_t>(rate * seconds);
   // Offsets per partition stay below `total`: one vector of that size per partition.
@@ -229,8 +229,8 @@ std::vector<double> Latencies(const std::string& dir, const std::string& bootstr
   }
   std::atomic<size_t> committed_count{0};
   // A pipeline and table of its own: the sink's progress rows outlive the run's data dir.
-  auto pipeline = LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo,
-                                                 "lat_" + topic, 5, 100000));
+  auto pipeline =
+      LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, "lat_" + topic, 5, 100000));
   onceflow::RunOptions o;
   o.data_dir = dir;
   o.on_log = [](const std::string&) {};
@@ -323,10 +323,12 @@ std::vector<double> Latencies(const std::string& dir, const std::string& bootstr
   simdjson::dom::parser parser;
   std::string rows, padded;
   std::vector<int64_t> next(kPartitions, 0);
-  for (int p = 0; p < kPartitions; ++p) next[static_cast<size_t>(p)] = std::max<int64_t>(list->elems[p].offset, 0);
+  for (int p = 0; p < kPartitions; ++p)
+    next[static_cast<size_t>(p)] = std::max<int64_t>(list->elems[p].offset, 0);
   while (true) {
     bool done = true;
-    for (int p = 0; p < kPartitions; ++p) done = done && next[static_cast<size_t>(p)] >= end[static_cast<size_t>(p)];
+    for (int p = 0; p < kPartitions; ++p)
+      done = done && next[static_cast<size_t>(p)] >= end[static_cast<size_t>(p)];
     if (done) break;
     int got = 0;
     rows.clear();
@@ -356,9 +358,9 @@ std::vector<double> Latencies(const std::string& dir, const std::string& bootstr
       ::close(ready_fd);
       ready_fd = -1;
     }
-    CopyRows(pg, table, rows);                                  // the effect...
+    CopyRows(pg, table, rows);  // the effect...
     for (int p = 0; p < kPartitions; ++p) list->elems[p].offset = next[static_cast<size_t>(p)];
-    rd_kafka_commit(c->get(), list, 0);                         // ... then the offsets
+    rd_kafka_commit(c->get(), list, 0);  // ... then the offsets
   }
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_consumer_close(c->get());
@@ -417,8 +419,8 @@ NaiveResult NaiveUnderKills(const std::string& bootstrap, const std::string& top
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string bootstrap = std::getenv("ONCEFLOW_TEST_KAFKA") ? std::getenv("ONCEFLOW_TEST_KAFKA")
-                                                             : "";
+  std::string bootstrap =
+      std::getenv("ONCEFLOW_TEST_KAFKA") ? std::getenv("ONCEFLOW_TEST_KAFKA") : "";
   std::string conninfo =
       std::getenv("ONCEFLOW_TEST_POSTGRES") ? std::getenv("ONCEFLOW_TEST_POSTGRES") : "";
   int64_t records = 500000;
@@ -429,19 +431,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--bootstrap") bootstrap = next();
-    else if (a == "--conninfo") conninfo = next();
-    else if (a == "--records") records = std::atoll(next().c_str());
-    else if (a == "--reps") reps = std::atoi(next().c_str());
-    else if (a == "--naive-kills") naive_kills = std::atoi(next().c_str());
-    else if (a == "--only") only = next();
-    else if (a == "--dir") dir = next();
+    if (a == "--bootstrap")
+      bootstrap = next();
+    else if (a == "--conninfo")
+      conninfo = next();
+    else if (a == "--records")
+      records = std::atoll(next().c_str());
+    else if (a == "--reps")
+      reps = std::atoi(next().c_str());
+    else if (a == "--naive-kills")
+      naive_kills = std::atoi(next().c_str());
+    else if (a == "--only")
+      only = next();
+    else if (a == "--dir")
+      dir = next();
     else {
-      std::printf(
-          "usage: %s --bootstrap HOST:PORT --conninfo CONNINFO [--records N] [--reps R]\n"
-          "          [--naive-kills K] [--only throughput|latency|naive] [--dir DIR]\n"
-          "(bench/kafka_pg.sh starts a broker and a server and runs this)\n",
-          argv[0]);
+      std::printf("usage: %s --bootstrap HOST:PORT --conninfo CONNINFO [--records N] [--reps R]\n"
+                  "          [--naive-kills K] [--only throughput|latency|naive] [--dir DIR]\n"
+                  "(bench/kafka_pg.sh starts a broker and a server and runs this)\n",
+                  argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
@@ -461,8 +469,8 @@ int main(int argc, char** argv) {
       Check(onceflow::CreateDirs(data), "mkdir " + data);
       CreateTopic(bootstrap, topic);
       Produce(bootstrap, topic, records);
-      engine.push_back(PipelineRun(data, bootstrap, topic, conninfo, "eo_" + topic, records,
-                                   per_partition));
+      engine.push_back(
+          PipelineRun(data, bootstrap, topic, conninfo, "eo_" + topic, records, per_partition));
       ceiling.push_back(
           CeilingRun(bootstrap, topic, conninfo, "alo_" + topic, records, 4 * per_partition));
       std::printf("  rep %d: exactly once %.0f rec/s, at-least-once ceiling %.0f rec/s\n", r,
@@ -490,7 +498,8 @@ int main(int argc, char** argv) {
     const std::string topic = "naive_" + run_id;
     CreateTopic(bootstrap, topic);
     Produce(bootstrap, topic, 200000);
-    NaiveResult n = NaiveUnderKills(bootstrap, topic, conninfo, naive_kills, std::random_device{}());
+    NaiveResult n =
+        NaiveUnderKills(bootstrap, topic, conninfo, naive_kills, std::random_device{}());
     std::printf("contrast: a naive consumer (COPY, then commit offsets) SIGKILLed %d times: %lld "
                 "rows for %lld distinct ids: %lld duplicates\n",
                 n.kills, static_cast<long long>(n.rows), static_cast<long long>(n.distinct),

@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
               "run, %d reps, batch %zu B, segment %" PRIu64 " MiB, kMaxGroupBytes %" PRIu64
               " KiB, preallocate %s\n",
               o.dir.c_str(), fs.c_str(), std::thread::hardware_concurrency(), o.seconds,
-              o.ceiling_seconds, o.reps, o.batch_bytes, o.segment_bytes >> 20,
-              kMaxGroupBytes >> 10, o.preallocate ? "on" : "off");
+              o.ceiling_seconds, o.reps, o.batch_bytes, o.segment_bytes >> 20, kMaxGroupBytes >> 10,
+              o.preallocate ? "on" : "off");
   std::printf("load average at start: %s", LoadAverage().c_str());
   std::fflush(stdout);
   if (fs == "tmpfs") {
@@ -200,17 +200,18 @@ int main(int argc, char** argv) {
     fill_secs += ZeroFill(&files[i]);
   }
   const double fill_mb_s = files.size() * o.ceiling_file_bytes / fill_secs / 1e6;
-  std::printf("zero-fill of a new file (1 MiB pwrites, one fdatasync): %.0f MB/s over %zu x %" PRIu64
-              " MiB\n\n",
-              fill_mb_s, files.size(), o.ceiling_file_bytes >> 20);
+  std::printf(
+      "zero-fill of a new file (1 MiB pwrites, one fdatasync): %.0f MB/s over %zu x %" PRIu64
+      " MiB\n\n",
+      fill_mb_s, files.size(), o.ceiling_file_bytes >> 20);
   // Grow files: the same writes, but each extends the file (what a segment that is not
   // preallocated costs: block allocation and a journal commit per fdatasync).
   std::vector<CeilingFile> grow_files(o.diagnose ? 0 : max_parts);
   for (size_t i = 0; i < grow_files.size(); ++i) {
     grow_files[i].path = onceflow::JoinPath(o.dir, "grow." + std::to_string(i));
     grow_files[i].size = kGrowFileBytes;
-    grow_files[i].fd = ::open(grow_files[i].path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-                              0644);
+    grow_files[i].fd =
+        ::open(grow_files[i].path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (grow_files[i].fd < 0) Die("open " + grow_files[i].path);
   }
   auto cleanup = [&] {
@@ -240,7 +241,8 @@ int main(int argc, char** argv) {
   std::vector<double> best_ceiling;  // kMaxGroupBytes per fdatasync, one file
   for (int rep = 0; rep < o.reps; ++rep) {
     Settle(o.dir);
-    best_ceiling.push_back(RunRaw(files, 1, kMaxGroupBytes, true, o.ceiling_seconds, data).mb_per_s);
+    best_ceiling.push_back(
+        RunRaw(files, 1, kMaxGroupBytes, true, o.ceiling_seconds, data).mb_per_s);
     for (size_t i = 0; i < configs.size(); ++i) {
       const Config& c = configs[i];
       const bool fsync = c.durability == Durability::kFsync;
@@ -255,8 +257,8 @@ int main(int argc, char** argv) {
       if (r.log.steady_mb_s >= 0) r.steady_ratio = r.log.steady_mb_s / r.ceiling.mb_per_s;
       if (fsync) {
         Settle(o.dir);
-        r.grow = RunRaw(grow_files, c.partitions, group, true, o.ceiling_seconds, data,
-                        RawMode::kGrow);
+        r.grow =
+            RunRaw(grow_files, c.partitions, group, true, o.ceiling_seconds, data, RawMode::kGrow);
         r.grow_ratio = r.log.mb_per_s() / r.grow.mb_per_s;
       }
       if (!o.keep) onceflow::RemoveAll(log_dir).IgnoreError();  // recreated by the next run
@@ -265,10 +267,9 @@ int main(int argc, char** argv) {
                   " | grow %6s MB/s | rolls %" PRIu64 " stalled %.0f ms\n",
                   rep + 1, c.name.c_str(), Human(r.log.records_per_s()).c_str(), r.log.mb_per_s(),
                   Fixed(r.log.seg1_mb_s, 1).c_str(), Fixed(r.log.steady_mb_s, 1).c_str(),
-                  r.log.groups, r.log.avg_group_bytes() / 1024, r.log.sync_us,
-                  r.ceiling.mb_per_s, r.ceiling.sync_us, r.ratio,
-                  fsync ? Fixed(r.grow.mb_per_s, 1).c_str() : "-", r.log.rolls,
-                  r.log.roll_ms_total);
+                  r.log.groups, r.log.avg_group_bytes() / 1024, r.log.sync_us, r.ceiling.mb_per_s,
+                  r.ceiling.sync_us, r.ratio, fsync ? Fixed(r.grow.mb_per_s, 1).c_str() : "-",
+                  r.log.rolls, r.log.roll_ms_total);
       std::fflush(stdout);
       reps[i].push_back(r);
     }
@@ -277,19 +278,23 @@ int main(int argc, char** argv) {
   const double best = MeasuredMedian(best_ceiling);
   std::printf(
       "\nMEDIANS of %d repetitions (each figure is the median of its own column)\n"
-      "  ceiling: raw pwrite + fdatasync into a zero-filled file, with the log's own average group\n"
+      "  ceiling: raw pwrite + fdatasync into a zero-filled file, with the log's own average "
+      "group\n"
       "           (bytes per fdatasync) of that repetition, one file and thread per partition;\n"
       "           durability=none: the same writes without fdatasync (page cache).\n"
-      "  ratio:   log MB/s / ceiling MB/s of the same repetition; steady: the same after the first\n"
-      "           roll; grow: the same writes into a growing file (no preallocation), and log / it.\n"
+      "  ratio:   log MB/s / ceiling MB/s of the same repetition; steady: the same after the "
+      "first\n"
+      "           roll; grow: the same writes into a growing file (no preallocation), and log / "
+      "it.\n"
       "  seg1:    MB/s until the first segment roll (the first segment is never preallocated: its\n"
       "           file grows); steady: MB/s after it. '-': no roll, or too little time after it.\n"
-      "  /best:   log MB/s / the best ceiling (%" PRIu64 " KiB per fdatasync, one file): %.1f MB/s.\n"
+      "  /best:   log MB/s / the best ceiling (%" PRIu64
+      " KiB per fdatasync, one file): %.1f MB/s.\n"
       "  zero-fill of a new file: %.0f MB/s.\n\n",
       o.reps, kMaxGroupBytes >> 10, best, fill_mb_s);
   std::printf("%-22s %9s %7s %7s %7s | %7s %5s %6s | %7s %5s | %5s | %6s %6s %6s\n", "config",
-              "records/s", "MB/s", "seg1", "steady", "ceiling", "ratio", "steady", "grow",
-              "ratio", "/best", "p50", "p99", "max");
+              "records/s", "MB/s", "seg1", "steady", "ceiling", "ratio", "steady", "grow", "ratio",
+              "/best", "p50", "p99", "max");
   std::printf("%-22s %9s %7s %7s %7s | %7s %5s %6s | %7s %5s | %5s | %6s %6s %6s\n", "", "", "",
               "MB/s", "MB/s", "MB/s", "", "ratio", "MB/s", "", "", "ms", "ms", "ms");
   struct Summary {
@@ -330,9 +335,9 @@ int main(int argc, char** argv) {
   // the I/O, the rest is queueing, lock hand-off, wake-ups, rolls and the producers' own work.
   std::printf("\n%-22s %9s %8s %9s %9s | %6s %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s "
               "%5s\n",
-              "config", "appends/s", "groups/s", "avg_group", "rec/group", "cycle", "write",
-              "sync", "handof", "c.wri", "c.sync", "rolls", "stalled", "longest", "prealloc",
-              "1roll", "cpu", "build");
+              "config", "appends/s", "groups/s", "avg_group", "rec/group", "cycle", "write", "sync",
+              "handof", "c.wri", "c.sync", "rolls", "stalled", "longest", "prealloc", "1roll",
+              "cpu", "build");
   std::printf("%-22s %9s %8s %9s %9s | %6s %6s %6s %6s | %6s %6s | %5s %7s %7s %8s %6s | %4s "
               "%5s\n",
               "", "", "", "KiB", "", "us", "us", "us", "us", "us", "us", "", "ms", "ms", "MiB",
@@ -372,7 +377,8 @@ int main(int argc, char** argv) {
   std::printf(
       "  cycle = seconds x partitions / groups; write, sync = the log's average pwritev and "
       "fdatasync per group;\n  handof = from the end of a group's fdatasync to the next group's "
-      "pwritev (one partition, fsync);\n  c.wri, c.sync = the matched ceiling's; stalled = total time "
+      "pwritev (one partition, fsync);\n  c.wri, c.sync = the matched ceiling's; stalled = total "
+      "time "
       "appenders spent rolling segments\n  (appends of that partition wait), longest = the "
       "longest roll; prealloc = zero-fill written by the\n  preallocation thread; 1roll = when "
       "the first roll completed; cpu = process CPU / (elapsed x cpus);\n  build = share of "

@@ -76,7 +76,8 @@ class Conn {
  public:
   explicit Conn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {
     if (PQstatus(c_) != CONNECTION_OK) Die("connect", PQerrorMessage(c_));
-    PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c_, [](void*, const char*) {}, nullptr);
   }
   ~Conn() { PQfinish(c_); }
   void Exec(const std::string& sql) {
@@ -87,7 +88,8 @@ class Conn {
   }
   std::string One(const std::string& sql) {
     PGresult* r = PQexec(c_, sql.c_str());
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) Die(sql, PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+      Die(sql, PQresultErrorMessage(r));
     std::string v = PQgetvalue(r, 0, 0);
     PQclear(r);
     return v;
@@ -107,8 +109,9 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
   std::string text = "name = \"bench\"\nbatch_interval_ms = 1\nmax_records_per_partition = " +
                      std::to_string(per_partition) +
                      "\n[source]\ntype = \"log\"\ntopic = \"events\"\nformat = \"json\"\n"
-                     "[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo + "\"\ninit = [\"" +
-                     kCreateEvents + "\"]\nmode = \"append\"\ntable = \"events\"\n";
+                     "[sink]\ntype = \"postgres\"\nconninfo = \"" +
+                     conninfo + "\"\ninit = [\"" + kCreateEvents +
+                     "\"]\nmode = \"append\"\ntable = \"events\"\n";
   if (!onceflow::WriteFileAtomically(toml, text).ok()) Die("write", toml);
   auto pipeline = onceflow::Pipeline::FromConfigFile(toml);
   if (!pipeline.has_value()) Die("config", pipeline.error().ToString());
@@ -136,8 +139,8 @@ double RawCopy(Conn& c, int64_t n, int64_t txn_rows) {
     PQclear(r);
     for (int64_t k = 0; k < txn_rows && i < n; ++k, ++i) {
       const Event e = MakeEvent(i);
-      buf += std::to_string(e.id) + '\t' + std::to_string(e.uid) + '\t' +
-             std::to_string(e.amount) + '\t' + std::to_string(e.ts) + '\n';
+      buf += std::to_string(e.id) + '\t' + std::to_string(e.uid) + '\t' + std::to_string(e.amount) +
+             '\t' + std::to_string(e.ts) + '\n';
       if (buf.size() >= (1 << 20)) {
         PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size()));
         buf.clear();
@@ -158,8 +161,8 @@ double RawCopy(Conn& c, int64_t n, int64_t txn_rows) {
 // For comparison: prepared INSERTs in pipeline mode, synced every 1000 rows, same transactions.
 double RawPipelinedInserts(Conn& c, int64_t n, int64_t txn_rows) {
   c.Exec("CREATE TABLE pipe_events(id BIGINT, uid BIGINT, amount BIGINT, ts BIGINT)");
-  PGresult* p = PQprepare(c.get(), "ins", "INSERT INTO pipe_events VALUES($1, $2, $3, $4)", 4,
-                          nullptr);
+  PGresult* p =
+      PQprepare(c.get(), "ins", "INSERT INTO pipe_events VALUES($1, $2, $3, $4)", 4, nullptr);
   if (PQresultStatus(p) != PGRES_COMMAND_OK) Die("prepare", PQresultErrorMessage(p));
   PQclear(p);
   const auto t0 = Clock::now();
@@ -202,16 +205,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--dir") dir = next();
-    else if (a == "--conninfo") conninfo = next();
-    else if (a == "--records") records = std::atoll(next().c_str());
-    else if (a == "--reps") reps = std::atoi(next().c_str());
+    if (a == "--dir")
+      dir = next();
+    else if (a == "--conninfo")
+      conninfo = next();
+    else if (a == "--records")
+      records = std::atoll(next().c_str());
+    else if (a == "--reps")
+      reps = std::atoi(next().c_str());
     else {
       std::printf("usage: %s --conninfo CONNINFO [--dir DIR] [--records N] [--reps R]\n", argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
-  if (conninfo.empty()) Die("pipeline_postgres_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
+  if (conninfo.empty())
+    Die("pipeline_postgres_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
   const int64_t per_partition = 50000;
   double load[3] = {0, 0, 0};
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
@@ -251,7 +259,8 @@ int main(int argc, char** argv) {
               "ratio %.2f; pipelined INSERT %.0f records/s (%.2f of COPY)\n",
               reps, e, c, e / c, p, p / c);
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load[0]) == 1) std::printf("load average at the end %.2f\n", load[0]);
+    if (std::fscanf(f, "%lf", &load[0]) == 1)
+      std::printf("load average at the end %.2f\n", load[0]);
     std::fclose(f);
   }
   return 0;

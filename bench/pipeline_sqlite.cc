@@ -180,9 +180,9 @@ std::vector<double> Latencies(const std::string& data, int rate, double seconds)
   onceflow::RunOptions o;
   o.data_dir = data;
   o.on_batch_committed = [&](const onceflow::BatchContext& ctx, const onceflow::PipelineStats&) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            Clock::now().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count();
     size_t n = 0;
     for (const auto& r : ctx.ranges) {
       for (int64_t off = r.from.value(); off < r.until.value(); ++off, ++n) {
@@ -282,8 +282,8 @@ double RecoverySeconds(const std::string& data, int64_t history_batches) {
     }
     sqlite3_stmt* st = nullptr;
     int64_t last = -1;
-    if (sqlite3_prepare_v2(db, "SELECT MAX(last_batch) FROM onceflow_progress", -1, &st,
-                           nullptr) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, "SELECT MAX(last_batch) FROM onceflow_progress", -1, &st, nullptr) ==
+            SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW) {
       last = sqlite3_column_int64(st, 0);
     }
@@ -319,11 +319,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--dir") dir = next();
-    else if (a == "--records") records = std::atoll(next().c_str());
-    else if (a == "--reps") reps = std::atoi(next().c_str());
-    else if (a == "--history-batches") history = std::atoll(next().c_str());
-    else if (a == "--only") only = next();
+    if (a == "--dir")
+      dir = next();
+    else if (a == "--records")
+      records = std::atoll(next().c_str());
+    else if (a == "--reps")
+      reps = std::atoi(next().c_str());
+    else if (a == "--history-batches")
+      history = std::atoll(next().c_str());
+    else if (a == "--only")
+      only = next();
     else if (a == "--quick") {
       records = 200000;
       reps = 3;
@@ -337,8 +342,7 @@ int main(int argc, char** argv) {
   }
   const int64_t per_partition = 50000;  // batches of up to 4 x 50k rows
   std::printf("pipeline_sqlite_bench: %lld records, %d reps, history %lld batches, dir %s\n",
-              static_cast<long long>(records), reps, static_cast<long long>(history),
-              dir.c_str());
+              static_cast<long long>(records), reps, static_cast<long long>(history), dir.c_str());
   std::vector<double> engine, ceiling;
   const auto part = [&](const char* name) { return only.empty() || only == name; };
   for (int r = 0; r < reps && part("throughput"); ++r) {
@@ -353,9 +357,10 @@ int main(int argc, char** argv) {
     (void)onceflow::RemoveAll(data);
   }
   const double e = Median(engine), c = Median(ceiling);
-  if (part("throughput")) std::printf("throughput (median of %d): pipeline %.0f records/s, ceiling %.0f records/s, "
-              "ratio %.2f (target >= 0.80: %s)\n",
-              reps, e, c, e / c, e / c >= 0.8 ? "PASS" : "MISS");
+  if (part("throughput"))
+    std::printf("throughput (median of %d): pipeline %.0f records/s, ceiling %.0f records/s, "
+                "ratio %.2f (target >= 0.80: %s)\n",
+                reps, e, c, e / c, e / c >= 0.8 ? "PASS" : "MISS");
 
   if (part("latency")) {
     const std::string data = onceflow::JoinPath(dir, "latency");

@@ -139,17 +139,15 @@ RawRun RunRaw(std::vector<CeilingFile>& files, size_t nfiles, uint64_t group, bo
 }
 
 void Diagnose(const DiagnoseOptions& o, const std::string& data) {
-  std::printf(
-      "DIAGNOSE: raw pwrite + fdatasync per group, one file, %.2f s per cell, median of "
-      "%d; MB/s (average fdatasync us)\n",
-      o.seconds, o.reps);
-  std::printf(
-      "  overwrite = zero-filled file (what a preallocated segment is)\n"
-      "  grow      = file truncated to 0, every write extends it (the first segment, "
-      "which is never preallocated)\n"
-      "  fallocate = fallocate()d file (unwritten extents)\n"
-      "  +zerofill = while another thread zero-fills 64 MiB files back to back (what "
-      "the log's preallocation thread does)\n\n");
+  std::printf("DIAGNOSE: raw pwrite + fdatasync per group, one file, %.2f s per cell, median of "
+              "%d; MB/s (average fdatasync us)\n",
+              o.seconds, o.reps);
+  std::printf("  overwrite = zero-filled file (what a preallocated segment is)\n"
+              "  grow      = file truncated to 0, every write extends it (the first segment, "
+              "which is never preallocated)\n"
+              "  fallocate = fallocate()d file (unwritten extents)\n"
+              "  +zerofill = while another thread zero-fills 64 MiB files back to back (what "
+              "the log's preallocation thread does)\n\n");
   CeilingFile scratch{onceflow::JoinPath(o.dir, "diag.raw"), -1, o.file_bytes};
   ZeroFill(&scratch);
   CeilingFile grow{onceflow::JoinPath(o.dir, "diag.grow"), -1, kGrowFileBytes};

@@ -73,9 +73,8 @@ Sample RunOnce(const Flags& f, const Config& c, const std::string& topic, int ht
   std::vector<std::thread> threads;
   for (int t = 0; t < c.clients; ++t) {
     threads.emplace_back([&, t] {
-      const std::string producer = "bench-" + std::to_string(rep) + "-" + std::to_string(t) +
-                                   "-" + std::to_string(c.clients) + "-" +
-                                   std::to_string(c.record_bytes);
+      const std::string producer = "bench-" + std::to_string(rep) + "-" + std::to_string(t) + "-" +
+                                   std::to_string(c.clients) + "-" + std::to_string(c.record_bytes);
       int64_t seq = 0;
       std::unique_ptr<httplib::Client> http;
       std::unique_ptr<TcpClient> tcp;
@@ -102,11 +101,12 @@ Sample RunOnce(const Flags& f, const Config& c, const std::string& topic, int ht
           auto r = http->Post(path.c_str(), h, body, "text/plain");
           ok = r && r->status == 200;
           if (!ok) {
-            std::fprintf(stderr, "request failed after %.0f ms: %s\n",
-                         std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - start).count(),
-                         r ? (std::to_string(r->status) + " " + r->body).c_str()
-                           : httplib::to_string(r.error()).c_str());
+            std::fprintf(
+                stderr, "request failed after %.0f ms: %s\n",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count(),
+                r ? (std::to_string(r->status) + " " + r->body).c_str()
+                  : httplib::to_string(r.error()).c_str());
           }
         } else {
           TcpRequest req;
@@ -138,9 +138,10 @@ Sample RunOnce(const Flags& f, const Config& c, const std::string& topic, int ht
           }
           continue;
         }
-        if (warm) latencies[t].push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count());
+        if (warm)
+          latencies[t].push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
         seq += f.records;
         if (!warm) {
           warm = true;
@@ -183,11 +184,16 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--dir") f.dir = next();
-    else if (a == "--protocol") f.protocol = next();
-    else if (a == "--seconds") f.seconds = std::atof(next().c_str());
-    else if (a == "--reps") f.reps = std::atoi(next().c_str());
-    else if (a == "--records") f.records = std::atoi(next().c_str());
+    if (a == "--dir")
+      f.dir = next();
+    else if (a == "--protocol")
+      f.protocol = next();
+    else if (a == "--seconds")
+      f.seconds = std::atof(next().c_str());
+    else if (a == "--reps")
+      f.reps = std::atoi(next().c_str());
+    else if (a == "--records")
+      f.records = std::atoi(next().c_str());
     else {
       std::printf("usage: receiver_bench [--dir DIR (default %s)] [--protocol http|tcp] "
                   "[--seconds S (per run, %.1f)] [--reps N (%d)] [--records N (per request, "
@@ -250,8 +256,8 @@ int Main(int argc, char** argv) {
   std::printf("receiver_bench: protocol %s, %d records per request, %.2f s per run, median of "
               "%d runs\n",
               f.protocol.c_str(), f.records, f.seconds, f.reps);
-  std::printf("%-7s %-7s %-10s %12s %9s %9s %9s\n", "record", "clients", "durability",
-              "records/s", "MB/s", "p50 ms", "p99 ms");
+  std::printf("%-7s %-7s %-10s %12s %9s %9s %9s\n", "record", "clients", "durability", "records/s",
+              "MB/s", "p50 ms", "p99 ms");
   std::map<std::pair<size_t, int>, std::pair<double, double>> rates;  // fsync, none
   for (size_t i = 0; i < configs.size(); ++i) {
     std::vector<double> rps, p50, p99;
@@ -273,10 +279,10 @@ int Main(int argc, char** argv) {
   std::printf("fsync / none throughput:\n");
   for (const auto& [key, v] : rates) {
     const double ratio = v.second > 0 ? v.first / v.second : 0;
-    std::printf("  %-5s %2d clients: %.2f%s\n", key.first == 100 ? "100B" : "1KiB", key.second,
-                ratio, key.second == 64 ? (ratio >= 0.7 ? "  PASS (target >= 0.7)"
-                                                        : "  MISS (target >= 0.7)")
-                                        : "");
+    std::printf(
+        "  %-5s %2d clients: %.2f%s\n", key.first == 100 ? "100B" : "1KiB", key.second, ratio,
+        key.second == 64 ? (ratio >= 0.7 ? "  PASS (target >= 0.7)" : "  MISS (target >= 0.7)")
+                         : "");
   }
   (*http)->Stop();
   (*tcp)->Stop();

@@ -65,7 +65,8 @@ struct Options {
 // Record i's user: i times a large prime, mod K, so that every user occurs (records i < K are
 // a permutation of the users) and each user's records are spread over the stream.
 int64_t UserOf(int64_t i, int64_t keys) {
-  return static_cast<int64_t>((static_cast<uint64_t>(i) * 2654435761ULL) % static_cast<uint64_t>(keys));
+  return static_cast<int64_t>((static_cast<uint64_t>(i) * 2654435761ULL) %
+                              static_cast<uint64_t>(keys));
 }
 
 void Produce(const std::string& data, const Options& o) {
@@ -118,7 +119,7 @@ onceflow::Result<std::unique_ptr<onceflow::Pipeline>> Build(const std::string& d
 
 // What a child pipeline run reports through its pipe.
 struct ChildReport {
-  double seconds = 0;              // Run until caught up, or to the first commit (recovery)
+  double seconds = 0;  // Run until caught up, or to the first commit (recovery)
   int64_t records_in = 0;
   int64_t records_reprocessed = 0;
   int64_t batches = 0;
@@ -196,20 +197,20 @@ double HashMapCount(const std::string& data, int64_t expected_records, size_t* d
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> counts;
   int64_t n = 0;
   for (size_t p = 0; p < end->size(); ++p) {
-    onceflow::Status s = (*source)->Read(
-        onceflow::PartitionId(static_cast<int32_t>(p)), onceflow::Offset(0), (*end)[p],
-        [&](onceflow::Offset, const onceflow::RecordView& r) {
-          // {"user":"u123","amount":45}
-          const std::string_view v = r.value;
-          const size_t u = v.find("\"user\":\"") + 8;
-          const size_t u_end = v.find('"', u);
-          const size_t a = v.find("\"amount\":", u_end) + 9;
-          auto& c = counts[std::string(v.substr(u, u_end - u))];
-          ++c.first;
-          c.second += std::strtoll(v.data() + a, nullptr, 10);
-          ++n;
-          return onceflow::Status::Ok();
-        });
+    onceflow::Status s =
+        (*source)->Read(onceflow::PartitionId(static_cast<int32_t>(p)), onceflow::Offset(0),
+                        (*end)[p], [&](onceflow::Offset, const onceflow::RecordView& r) {
+                          // {"user":"u123","amount":45}
+                          const std::string_view v = r.value;
+                          const size_t u = v.find("\"user\":\"") + 8;
+                          const size_t u_end = v.find('"', u);
+                          const size_t a = v.find("\"amount\":", u_end) + 9;
+                          auto& c = counts[std::string(v.substr(u, u_end - u))];
+                          ++c.first;
+                          c.second += std::strtoll(v.data() + a, nullptr, 10);
+                          ++n;
+                          return onceflow::Status::Ok();
+                        });
     if (!s.ok()) Die("read", s);
   }
   if (n != expected_records) {
@@ -233,17 +234,23 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--dir") o.dir = next();
-    else if (a == "--records") o.records = std::stoll(next());
-    else if (a == "--keys") o.keys = std::stoll(next());
-    else if (a == "--reps") o.reps = std::stoi(next());
-    else if (a == "--per-partition") o.per_partition = std::stoll(next());
-    else if (a == "--sink") o.sink = next();
-    else if (a == "--only" && next() == "throughput") o.throughput_only = true;
+    if (a == "--dir")
+      o.dir = next();
+    else if (a == "--records")
+      o.records = std::stoll(next());
+    else if (a == "--keys")
+      o.keys = std::stoll(next());
+    else if (a == "--reps")
+      o.reps = std::stoi(next());
+    else if (a == "--per-partition")
+      o.per_partition = std::stoll(next());
+    else if (a == "--sink")
+      o.sink = next();
+    else if (a == "--only" && next() == "throughput")
+      o.throughput_only = true;
     else {
-      std::fprintf(stderr,
-                   "usage: state_bench [--dir DIR] [--records N] [--keys K] [--reps R] "
-                   "[--per-partition P] [--sink sqlite|none] [--only throughput]\n");
+      std::fprintf(stderr, "usage: state_bench [--dir DIR] [--records N] [--keys K] [--reps R] "
+                           "[--per-partition P] [--sink sqlite|none] [--only throughput]\n");
       return 2;
     }
   }
@@ -268,7 +275,8 @@ int main(int argc, char** argv) {
     double cpu = 0;
     auto [report, rss] = RunChild(data, o, false, 0, "", &cpu);
     if (report.records_in != o.records) {
-      std::fprintf(stderr, "pipeline read %lld records\n", static_cast<long long>(report.records_in));
+      std::fprintf(stderr, "pipeline read %lld records\n",
+                   static_cast<long long>(report.records_in));
       return 1;
     }
     const double p_rate = static_cast<double>(o.records) / report.seconds;
@@ -295,10 +303,11 @@ int main(int argc, char** argv) {
       recovery_ms.push_back(recovered.seconds * 1000);
       reprocessed.push_back(static_cast<double>(recovered.records_reprocessed));
     }
-    std::printf("rep %d: pipeline %.2f s (%.0f records/s, CPU %.2f s, %lld batches, peak RSS %.0f MB); "
-                "hash map %.2f s (%.0f records/s, %zu keys); ratio %.2f",
-                rep, report.seconds, p_rate, cpu, static_cast<long long>(report.batches),
-                static_cast<double>(rss) / 1024, ceiling, c_rate, distinct, p_rate / c_rate);
+    std::printf(
+        "rep %d: pipeline %.2f s (%.0f records/s, CPU %.2f s, %lld batches, peak RSS %.0f MB); "
+        "hash map %.2f s (%.0f records/s, %zu keys); ratio %.2f",
+        rep, report.seconds, p_rate, cpu, static_cast<long long>(report.batches),
+        static_cast<double>(rss) / 1024, ceiling, c_rate, distinct, p_rate / c_rate);
     if (!o.throughput_only) {
       std::printf("; recovery to first commit after SIGKILL %.0f ms (%lld records re-read), after "
                   "a crash between sink and state commit %.0f ms (%lld records re-read)",
@@ -314,9 +323,10 @@ int main(int argc, char** argv) {
     rss_mb.push_back(static_cast<double>(rss) / 1024);
     (void)onceflow::RemoveAll(data);
   }
-  std::printf("median: pipeline %.0f records/s (CPU %.2f s), hash-map ceiling %.0f records/s, ratio %.2f, "
-              "peak RSS %.0f MB",
-              Median(pipeline_rate), Median(cpu_s), Median(ceiling_rate), Median(ratio), Median(rss_mb));
+  std::printf(
+      "median: pipeline %.0f records/s (CPU %.2f s), hash-map ceiling %.0f records/s, ratio %.2f, "
+      "peak RSS %.0f MB",
+      Median(pipeline_rate), Median(cpu_s), Median(ceiling_rate), Median(ratio), Median(rss_mb));
   if (!o.throughput_only) {
     std::printf(", recovery after SIGKILL %.0f ms (%.0f records re-read), after a crash between "
                 "sink and state commit %.0f ms (%.0f records re-read)",

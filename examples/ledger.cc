@@ -27,8 +27,8 @@ onceflow::Status Produce(const std::string& data, int n) {
     const int from = static_cast<int>(rng() % 100), to = static_cast<int>(rng() % 100);
     const std::string key = std::to_string(from);
     const std::string value = "{\"id\":" + std::to_string(i) + ",\"from\":" + key +
-                              ",\"to\":" + std::to_string(to) + ",\"amount\":" +
-                              std::to_string(rng() % 500 + 1) + "}";
+                              ",\"to\":" + std::to_string(to) +
+                              ",\"amount\":" + std::to_string(rng() % 500 + 1) + "}";
     auto sent = (*producer)->Send(key, value, 1700000000000 + i);
     if (!sent.has_value()) return sent.error();
   }
@@ -57,18 +57,19 @@ int main(int argc, char** argv) {
       "balance = balance + :amount",
       "INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)"};
   int64_t committed_rows = 0;
-  auto pipeline = onceflow::PipelineBuilder("ledger")
-                      .FromLog({.topic = "transfers"})
-                      // A transfer to oneself moves nothing: keep it out of the ledger.
-                      .Filter([](const onceflow::Row& r) { return r.GetInt("from") != r.GetInt("to"); })
-                      .ForeachBatch([&](const onceflow::BatchContext& ctx,
-                                        std::span<const onceflow::Row> rows) {
-                        committed_rows += static_cast<int64_t>(rows.size());
-                        return onceflow::Status::Ok();
-                      })
-                      .ToSqlite(sink)
-                      .BatchInterval(std::chrono::milliseconds(20))
-                      .Build();
+  auto pipeline =
+      onceflow::PipelineBuilder("ledger")
+          .FromLog({.topic = "transfers"})
+          // A transfer to oneself moves nothing: keep it out of the ledger.
+          .Filter([](const onceflow::Row& r) { return r.GetInt("from") != r.GetInt("to"); })
+          .ForeachBatch(
+              [&](const onceflow::BatchContext& ctx, std::span<const onceflow::Row> rows) {
+                committed_rows += static_cast<int64_t>(rows.size());
+                return onceflow::Status::Ok();
+              })
+          .ToSqlite(sink)
+          .BatchInterval(std::chrono::milliseconds(20))
+          .Build();
   if (!pipeline.has_value()) {
     std::fprintf(stderr, "build: %s\n", pipeline.error().ToString().c_str());
     return 1;

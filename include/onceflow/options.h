@@ -168,7 +168,7 @@ struct KafkaSinkOptions {
   // at once when the task's producer starts again. Not in TOML.
   std::chrono::milliseconds transaction_timeout{30000};
   std::chrono::milliseconds request_timeout{30000};  // not in TOML
-  KafkaSettings extra{};  // further producer settings; not in TOML
+  KafkaSettings extra{};                             // further producer settings; not in TOML
 
   bool operator==(const KafkaSinkOptions&) const = default;
 };

@@ -14,8 +14,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -50,18 +50,18 @@ struct BatchContext {
 // Counters of a running pipeline (process-local, since it started).
 struct PipelineStats {
   int64_t batches_committed = 0;
-  int64_t batches_replayed = 0;     // unfinished batches re-run at recovery
-  int64_t batches_fenced = 0;       // scale-out: batches refused because their partitions moved
-  int64_t records_in = 0;           // source records read by winning task attempts
-  int64_t header_records = 0;       // of records_in: csv header lines (not data)
-  int64_t rows_out = 0;             // rows handed to the sink
+  int64_t batches_replayed = 0;  // unfinished batches re-run at recovery
+  int64_t batches_fenced = 0;    // scale-out: batches refused because their partitions moved
+  int64_t records_in = 0;        // source records read by winning task attempts
+  int64_t header_records = 0;    // of records_in: csv header lines (not data)
+  int64_t rows_out = 0;          // rows handed to the sink
   int64_t dead_letters = 0;
   int64_t task_attempts = 0;
   int64_t task_failures = 0;
   int64_t speculative_attempts = 0;
   int64_t batch_retries = 0;
-  int64_t already_committed = 0;    // task commits the sink reported as done before
-  int64_t late_records = 0;         // records older than the watermark (dead-lettered)
+  int64_t already_committed = 0;  // task commits the sink reported as done before
+  int64_t late_records = 0;       // records older than the watermark (dead-lettered)
   // Recovery work: the records of the batches re-run at recovery (at most one batch: state is
   // never rebuilt from history).
   int64_t records_reprocessed = 0;
@@ -88,8 +88,8 @@ struct RunOptions {
 struct WindowSpec {
   WindowType type = WindowType::kTumbling;
   std::chrono::milliseconds size{0};
-  std::chrono::milliseconds slide{0};              // kSliding only
-  std::string time_field{};                        // integer milliseconds since the Unix epoch
+  std::chrono::milliseconds slide{0};  // kSliding only
+  std::string time_field{};            // integer milliseconds since the Unix epoch
   std::chrono::milliseconds allowed_lateness{0};
   WindowEmit emit = WindowEmit::kUpdate;
   // The watermark is the minimum over the input partitions; one that gave no event time for
@@ -158,7 +158,9 @@ struct StateCodec<std::string> {
 template <typename K>
 K KeyFromRow(const Row& key);
 template <>
-inline Row KeyFromRow<Row>(const Row& key) { return key; }
+inline Row KeyFromRow<Row>(const Row& key) {
+  return key;
+}
 template <>
 inline std::string KeyFromRow<std::string>(const Row& key) {
   return key.fields().empty() ? std::string() : ValueToString(key.fields()[0].second);
@@ -274,8 +276,9 @@ class PipelineBuilder {
   PipelineBuilder& MaxRecordsPerPartition(int64_t n);
   PipelineBuilder& MaxTaskFailures(int n);
   PipelineBuilder& MaxBatchFailures(int n);
-  PipelineBuilder& Speculation(bool enabled, double multiplier = 4.0,
-                               std::chrono::milliseconds min_runtime = std::chrono::milliseconds(100));
+  PipelineBuilder& Speculation(
+      bool enabled, double multiplier = 4.0,
+      std::chrono::milliseconds min_runtime = std::chrono::milliseconds(100));
   PipelineBuilder& ExecutorThreads(int n);
   // kBatch (default): all tasks of a batch commit in one sink transaction, by the driver.
   // kTask: each task's winning attempt commits its own output as soon as it finishes (not with
@@ -329,8 +332,7 @@ class Pipeline {
   // committed. Discrepancies are in the report (first_violation() is the first, in one line);
   // an error is returned only when something cannot be read.
   // REQUIRES: the pipeline is not running (else the reads are of different moments).
-  Result<VerifyReport> Verify(const std::string& data_dir,
-                              const AuditOptions& options = {}) const;
+  Result<VerifyReport> Verify(const std::string& data_dir, const AuditOptions& options = {}) const;
 
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

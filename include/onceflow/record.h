@@ -21,7 +21,7 @@ struct HeaderView {
 struct RecordView {
   std::optional<std::string_view> key;  // nullopt: no key (not the same as an empty key)
   std::string_view value;
-  int64_t timestamp_ms = 0;             // milliseconds since the Unix epoch
+  int64_t timestamp_ms = 0;  // milliseconds since the Unix epoch
   std::span<const HeaderView> headers;
 };
 

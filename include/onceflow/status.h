@@ -115,17 +115,17 @@ Status ToStatus(const Result<T>& r) {
 
 // Returns the Status of `expr` (a Status or a Result) from the enclosing function if it failed.
 // Works in functions returning Status or Result<T>.
-#define ONCEFLOW_RETURN_IF_ERROR(expr)                                                        \
-  do {                                                                               \
-    ::onceflow::Status _of_status = ::onceflow::internal::ToStatus((expr));          \
+#define ONCEFLOW_RETURN_IF_ERROR(expr)                                                     \
+  do {                                                                                     \
+    ::onceflow::Status _of_status = ::onceflow::internal::ToStatus((expr));                \
     if (!_of_status.ok()) return ::onceflow::internal::ErrorReturn(std::move(_of_status)); \
   } while (0)
 // NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration (`auto x`), `tmp` a new name.
 // `ONCEFLOW_ASSIGN_OR_RETURN(auto x, F())` declares x from a Result, or returns its error.
 #define ONCEFLOW_ASSIGN_OR_RETURN(lhs, expr) \
   ONCEFLOW_ASSIGN_OR_RETURN_IMPL(ONCEFLOW_CONCAT(_of_result_, __LINE__), lhs, expr)
-#define ONCEFLOW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                           \
-  auto tmp = (expr);                                                    \
+#define ONCEFLOW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                                    \
+  auto tmp = (expr);                                                                      \
   if (!tmp.has_value()) return ::onceflow::internal::ErrorReturn(std::move(tmp).error()); \
   lhs = std::move(tmp).value()
 // NOLINTEND(bugprone-macro-parentheses)

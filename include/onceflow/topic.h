@@ -35,14 +35,13 @@ class Topic {
   // Creates topic `name` (1-249 characters of [A-Za-z0-9._-]) under `data_dir`, which is
   // created if needed. Errors: invalid_argument when the name is bad, the partition count out
   // of range or the topic already exists; io_error from the file system.
-  static Result<std::unique_ptr<Topic>> Create(const std::string& data_dir,
-                                               const std::string& name,
+  static Result<std::unique_ptr<Topic>> Create(const std::string& data_dir, const std::string& name,
                                                const TopicOptions& options = {});
   // Opens an existing topic (not_found naming it otherwise). With read_only, nothing is locked
   // or changed and another process may be appending; a Producer needs a topic opened for
   // writing.
-  static Result<std::unique_ptr<Topic>> Open(const std::string& data_dir,
-                                             const std::string& name, bool read_only = false);
+  static Result<std::unique_ptr<Topic>> Open(const std::string& data_dir, const std::string& name,
+                                             bool read_only = false);
   ~Topic();
 
   const std::string& name() const;
@@ -57,8 +56,7 @@ class Topic {
   // Up to `max_records` durable records of the partition from offset `from` (fewer at its end).
   // Errors: invalid_argument for a partition out of range, out_of_range for `from` below
   // EarliestOffset, corruption naming the file and offset of damaged data.
-  Result<std::vector<Record>> Read(PartitionId partition, Offset from,
-                                   size_t max_records) const;
+  Result<std::vector<Record>> Read(PartitionId partition, Offset from, size_t max_records) const;
 
   Topic(const Topic&) = delete;
   Topic& operator=(const Topic&) = delete;

@@ -209,12 +209,10 @@ TEST_F(PipelineAuditTest, SourceWithARewrittenCommittedRecordIsRefusedAsRunRefus
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   ASSERT_FALSE(report->ok());
   const std::string line = report->first_violation();
-  EXPECT_EQ(line.rfind("log topic 'transfers' partition 0: the record at offset ", 0), 0u)
-      << line;
+  EXPECT_EQ(line.rfind("log topic 'transfers' partition 0: the record at offset ", 0), 0u) << line;
   EXPECT_NE(line.find("the last one the pipeline committed, was rewritten"), std::string::npos)
       << line;
-  EXPECT_NE(line.find("onceflow reset ledger.toml --accept-loss --yes"), std::string::npos)
-      << line;
+  EXPECT_NE(line.find("onceflow reset ledger.toml --accept-loss --yes"), std::string::npos) << line;
 
   // Status reports the same refusal, and no lag; Run refuses with the same line.
   auto status = p->Status(data_, options_);

@@ -15,8 +15,8 @@ Producer::~Producer() = default;  // log::Producer's destructor closes
 
 Result<std::unique_ptr<Producer>> Producer::Create(Topic* topic, const ProducerOptions& options) {
   if (topic->rep_->read_only) {
-    return Err(Status::InvalidArgument("producer: topic '" + topic->name() +
-                                       "' is opened read-only"));
+    return Err(
+        Status::InvalidArgument("producer: topic '" + topic->name() + "' is opened read-only"));
   }
   ONCEFLOW_ASSIGN_OR_RETURN(auto impl, log::Producer::Create(topic->rep_->topic.get(), options));
   return std::unique_ptr<Producer>(new Producer(std::move(impl)));

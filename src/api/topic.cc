@@ -11,8 +11,7 @@ namespace onceflow {
 Topic::Topic(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 Topic::~Topic() = default;
 
-Result<std::unique_ptr<Topic>> Topic::Create(const std::string& data_dir,
-                                             const std::string& name,
+Result<std::unique_ptr<Topic>> Topic::Create(const std::string& data_dir, const std::string& name,
                                              const TopicOptions& options) {
   log::TopicConfig config;
   config.partitions = options.partitions;

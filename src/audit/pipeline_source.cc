@@ -28,9 +28,8 @@ Status CheckPipelineSource(const config::PipelineConfig& config, const Checkpoin
                            const std::string& data_dir) {
   if (!cp.last_intent) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(source::SourceIdentity identity, source->source->Identity());
-  ONCEFLOW_RETURN_IF_ERROR(
-      engine::CheckSourceIdentity(config.name, cp.source, identity,
-                                  engine::ResetWayOut(reset_command, data_dir, config.name)));
+  ONCEFLOW_RETURN_IF_ERROR(engine::CheckSourceIdentity(
+      config.name, cp.source, identity, engine::ResetWayOut(reset_command, data_dir, config.name)));
   return engine::CheckSourceHoldsCommitted(
       source->source.get(), source->bounds, engine::ReadUpTo(cp.last_intent), cp.marks,
       engine::LossOrResetWayOut(reset_command, data_dir, config.name));

@@ -16,7 +16,6 @@ namespace onceflow::audit {
 // Returns an error when something cannot be read: a damaged checkpoint (naming its file and the
 // way out), a source that cannot be opened, or a source that ends before the committed offset.
 Result<PipelineStatus> ReadPipelineStatus(const config::PipelineConfig& config,
-                                          const std::string& data_dir,
-                                          const AuditOptions& options);
+                                          const std::string& data_dir, const AuditOptions& options);
 
 }  // namespace onceflow::audit

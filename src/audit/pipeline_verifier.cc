@@ -8,9 +8,9 @@
 #include <optional>
 #include <set>
 
-#include "checkpoint/checkpoint.h"
 #include "audit/checkpoint_state.h"
 #include "audit/pipeline_source.h"
+#include "checkpoint/checkpoint.h"
 #include "engine/sink_factory.h"
 #include "engine/source_check.h"
 #include "sink/sink.h"
@@ -129,9 +129,8 @@ class Verifier {
         ++checked;
       }
     }
-    not_checked += static_cast<int>(std::count_if(unknown.begin(), unknown.end(), [&](int32_t p) {
-      return !sink_start.contains(p);
-    }));
+    not_checked += static_cast<int>(std::count_if(
+        unknown.begin(), unknown.end(), [&](int32_t p) { return !sink_start.contains(p); }));
     std::string line = fmt::format(
         "{} partition(s) checked from the pipeline's start: the sink's output begins exactly "
         "where the pipeline started reading each",
@@ -161,9 +160,8 @@ class Verifier {
       // offset is where the pipeline started.
       // Where the pipeline started the partition, as its checkpoint recorded it; else (a
       // checkpoint from before starts were recorded) the source's earliest offset.
-      const Offset recorded =
-          cp_.source ? cp_.source->StartOf(PartitionId(p)) : Offset(-1);
-      const Offset start = recorded.value() >= 0 ? recorded
+      const Offset recorded = cp_.source ? cp_.source->StartOf(PartitionId(p)) : Offset(-1);
+      const Offset start = recorded.value() >= 0                     ? recorded
                            : static_cast<size_t>(p) < source_.size() ? source_[p].earliest
                                                                      : Offset(0);
       if (committed > start) {
@@ -218,8 +216,8 @@ class Verifier {
     } else if (read_in_batch && (c.batch != intent.batch || c.range.from != r.from)) {
       // The last batch read this partition, so its row must be that batch's, range and all.
       Violation(fmt::format(
-          "partition {}: the checkpoint's batch {} read {}, but the sink's progress row says {}",
-          p, intent.batch.value(), Range(r.from, r.until), Describe(c)));
+          "partition {}: the checkpoint's batch {} read {}, but the sink's progress row says {}", p,
+          intent.batch.value(), Range(r.from, r.until), Describe(c)));
     }
   }
 
@@ -292,8 +290,7 @@ Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::Sin
 }
 
 Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
-                                    const std::string& data_dir,
-                                    const std::string& reset_command) {
+                                    const std::string& data_dir, const std::string& reset_command) {
   const std::string way_out = engine::ResetWayOut(reset_command, data_dir, config.name);
   VerifyReport report;
   auto read = ReadCheckpointState(data_dir, config.name);
@@ -305,11 +302,11 @@ Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
     if (!progress.empty()) {
       int64_t newest = -1;
       for (const auto& [task, prog] : progress) newest = std::max(newest, prog.last_batch.value());
-      report.violations.push_back(fmt::format(
-          "the sink holds {} progress row(s) of pipeline '{}' (up to batch {}) but the "
-          "checkpoint has no batch at all ({}): was it lost?",
-          progress.size(), config.name, newest,
-          cp ? cp->dir : checkpoint::CheckpointDir(data_dir, config.name)));
+      report.violations.push_back(
+          fmt::format("the sink holds {} progress row(s) of pipeline '{}' (up to batch {}) but the "
+                      "checkpoint has no batch at all ({}): was it lost?",
+                      progress.size(), config.name, newest,
+                      cp ? cp->dir : checkpoint::CheckpointDir(data_dir, config.name)));
     } else {
       report.summary.push_back("nothing committed yet: no batch in the checkpoint, no progress "
                                "row in the sink");

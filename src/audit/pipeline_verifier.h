@@ -32,8 +32,7 @@ namespace onceflow::audit {
 // (source.meta), else from the source's earliest offset.
 // REQUIRES: the pipeline is stopped (while it runs, the two reads are different moments).
 Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
-                                    const std::string& data_dir,
-                                    const std::string& reset_command);
+                                    const std::string& data_dir, const std::string& reset_command);
 
 // The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
 // not exist yet (a SQLite file is not created just to be read).

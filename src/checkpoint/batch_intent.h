@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "onceflow/ids.h"
-#include "onceflow/status.h"
 #include "onceflow/offset_range.h"
 #include "onceflow/record.h"
+#include "onceflow/status.h"
 
 namespace onceflow::checkpoint {
 

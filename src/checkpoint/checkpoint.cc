@@ -55,18 +55,18 @@ Status CheckMeta(const std::string& dir, bool read_only) {
   auto text = ReadFileToString(path);
   if (!text.has_value()) {
     if (!text.error().IsNotFound() || read_only) return text.error();
-    return WriteFileAtomically(path, "format_version=" + std::to_string(Checkpoint::kFormatVersion) +
-                                         "\n");
+    return WriteFileAtomically(
+        path, "format_version=" + std::to_string(Checkpoint::kFormatVersion) + "\n");
   }
   std::string_view t = *text;
   constexpr std::string_view kKey = "format_version=";
   if (!t.starts_with(kKey)) return Status::Corruption(path + ": expected format_version=N");
   ONCEFLOW_ASSIGN_OR_RETURN(int64_t version, ParseNumber(t.substr(kKey.size()), path));
   if (version != Checkpoint::kFormatVersion) {
-    return Status::InvalidArgument(
-        "checkpoint " + dir + " has format version " + std::to_string(version) +
-        "; this onceflow reads version " + std::to_string(Checkpoint::kFormatVersion) +
-        " and will not touch it (was it written by a newer onceflow?)");
+    return Status::InvalidArgument("checkpoint " + dir + " has format version " +
+                                   std::to_string(version) + "; this onceflow reads version " +
+                                   std::to_string(Checkpoint::kFormatVersion) +
+                                   " and will not touch it (was it written by a newer onceflow?)");
   }
   return Status::Ok();
 }
@@ -126,9 +126,9 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::OpenReadOnly(const std::string& 
 Status Checkpoint::Load(bool read_only) {
   read_only_ = read_only;
   ONCEFLOW_ASSIGN_OR_RETURN(offsets_, log::PartitionLog::Open(JoinPath(dir_, "offsets"),
-                                                     CheckpointLogOptions(read_only)));
+                                                              CheckpointLogOptions(read_only)));
   ONCEFLOW_ASSIGN_OR_RETURN(commits_, log::PartitionLog::Open(JoinPath(dir_, "commits"),
-                                                     CheckpointLogOptions(read_only)));
+                                                              CheckpointLogOptions(read_only)));
   // The commits log first: an intent is always written before its commit, so a reader racing
   // a running driver sees at least the intent of the commit it read.
   ONCEFLOW_ASSIGN_OR_RETURN(auto commit, LastRecord(*commits_));
@@ -185,9 +185,9 @@ Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> mar
       << last_commit_->value();
   std::vector<PartitionMark> merged = marks_;
   for (const PartitionMark& m : marks) {
-    auto it = std::lower_bound(
-        merged.begin(), merged.end(), m.partition,
-        [](const PartitionMark& a, PartitionId p) { return a.partition < p; });
+    auto it =
+        std::lower_bound(merged.begin(), merged.end(), m.partition,
+                         [](const PartitionMark& a, PartitionId p) { return a.partition < p; });
     if (it != merged.end() && it->partition == m.partition) {
       *it = m;
     } else {
@@ -207,7 +207,8 @@ Status Checkpoint::WriteCommit(BatchId batch, std::span<const PartitionMark> mar
 
 Status Checkpoint::WriteSource(const SourceRecord& source) {
   ONCEFLOW_CHECK(!read_only_) << dir_ << ": source.meta written through a read-only checkpoint";
-  ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
+  ONCEFLOW_RETURN_IF_ERROR(
+      WriteFileAtomically(JoinPath(dir_, "source.meta"), EncodeSourceRecord(source)));
   source_ = source;
   return Status::Ok();
 }

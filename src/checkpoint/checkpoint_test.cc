@@ -135,7 +135,9 @@ TEST(CheckpointTest, MarksOfThousandsOfPartitionsAreReadBack) {
 TEST(CheckpointTest, SourceRecordIsPersistedAndRefusedWhenNewer) {
   TempDir dir;
   const std::string cp_dir = dir.path() + "/cp";
-  SourceRecord source{"log", "events", "00112233445566778899aabbccddeeff",
+  SourceRecord source{"log",
+                      "events",
+                      "00112233445566778899aabbccddeeff",
                       {Offset(0), Offset(-1), Offset(17)},
                       {"2026-12-07T03:00:00Z partition 2: offsets [10, 17) lost"}};
   {

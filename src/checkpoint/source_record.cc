@@ -48,10 +48,11 @@ Result<SourceRecord> DecodeSourceRecord(std::string_view text, const std::string
       int64_t v = 0;
       if (!ParseInt(value, &v)) return bad("format_version is not a number");
       if (v != SourceRecord::kFormatVersion) {
-        return Err(Status::InvalidArgument(
-            path + ": format version " + std::to_string(v) + " is not supported (this onceflow "
-            "reads version " + std::to_string(SourceRecord::kFormatVersion) +
-            "; was it written by a newer onceflow?)"));
+        return Err(Status::InvalidArgument(path + ": format version " + std::to_string(v) +
+                                           " is not supported (this onceflow "
+                                           "reads version " +
+                                           std::to_string(SourceRecord::kFormatVersion) +
+                                           "; was it written by a newer onceflow?)"));
       }
       have_version = true;
     } else if (key == "type") {

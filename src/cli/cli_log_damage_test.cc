@@ -92,7 +92,8 @@ TEST_F(CliLogDamageTest, TornTailIsReportedByTheWriterAndListedByDescribe) {
   RunResult p = RunData({"produce", "t"}, "after\n");
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_THAT(p.err, HasSubstr("onceflow: warning: log: cut a torn tail off topic 't' partition "
-                               "0 (" + segment + " byte " + std::to_string(at) + "): offsets " +
+                               "0 (" +
+                               segment + " byte " + std::to_string(at) + "): offsets " +
                                std::to_string(base) + "..109 lost"));
 
   RunResult d = RunData({"topics", "describe", "t"});
@@ -106,8 +107,8 @@ TEST_F(CliLogDamageTest, TornTailIsReportedByTheWriterAndListedByDescribe) {
   RunResult again = RunData({"produce", "t"}, "again\n");
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.err, Not(HasSubstr("torn tail")));
-  RunResult c = RunData({"consume", "t", "--partition", "0", "--offset",
-                         std::to_string(base - 1), "--print-offsets"});
+  RunResult c = RunData({"consume", "t", "--partition", "0", "--offset", std::to_string(base - 1),
+                         "--print-offsets"});
   EXPECT_EQ(c.out, "0:" + std::to_string(base - 1) + " record-" + std::to_string(base - 1) +
                        "\n0:" + std::to_string(base) + " after\n0:" + std::to_string(base + 1) +
                        " again\n");
@@ -125,14 +126,14 @@ TEST_F(CliLogDamageTest, DamagedSegmentIsReadUpToTheDamageAndRepairSkipsIt) {
   bytes[at + log::kBatchHeaderSize + 3] ^= 0x21;
   WriteWholeFile(first, bytes);
 
-  const std::string repair = "onceflow topics repair fragile --partition 0 --skip-damaged --data " +
-                             data_;
+  const std::string repair =
+      "onceflow topics repair fragile --partition 0 --skip-damaged --data " + data_;
   RunResult c = RunData({"consume", "fragile", "--print-offsets"});
   EXPECT_EQ(c.exit_code, 1);
   EXPECT_EQ(SplitLines(c.out).size(), static_cast<size_t>(lost_first))
       << "every record before the damaged batch is printed";
-  EXPECT_EQ(SplitLines(c.out).back(), "0:" + std::to_string(lost_first - 1) + " record-" +
-                                          std::to_string(lost_first - 1));
+  EXPECT_EQ(SplitLines(c.out).back(),
+            "0:" + std::to_string(lost_first - 1) + " record-" + std::to_string(lost_first - 1));
   EXPECT_THAT(c.err, HasSubstr("onceflow: error: corruption: "));
   EXPECT_THAT(c.err, HasSubstr("at byte " + std::to_string(at) + " of " + first + " (offset " +
                                std::to_string(lost_first) + ")"));
@@ -143,15 +144,14 @@ TEST_F(CliLogDamageTest, DamagedSegmentIsReadUpToTheDamageAndRepairSkipsIt) {
   RunResult report = RunData({"topics", "repair", "fragile"});
   EXPECT_EQ(report.exit_code, 1);
   EXPECT_THAT(report.out, HasSubstr("topic 'fragile' partition 0: offsets " +
-                                    std::to_string(lost_first) + ".." +
-                                    std::to_string(lost_last) + " damaged at byte " +
-                                    std::to_string(at) + " of " + first));
+                                    std::to_string(lost_first) + ".." + std::to_string(lost_last) +
+                                    " damaged at byte " + std::to_string(at) + " of " + first));
   EXPECT_THAT(report.err, HasSubstr(repair));
   EXPECT_EQ(ReadWholeFile(first), bytes);
 
   // The named command works.
-  RunResult fixed = Run({"topics", "repair", "fragile", "--partition", "0", "--skip-damaged",
-                         "--data", data_});
+  RunResult fixed =
+      Run({"topics", "repair", "fragile", "--partition", "0", "--skip-damaged", "--data", data_});
   ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
   EXPECT_THAT(fixed.out, HasSubstr("recorded as lost"));
 
@@ -161,9 +161,9 @@ TEST_F(CliLogDamageTest, DamagedSegmentIsReadUpToTheDamageAndRepairSkipsIt) {
   EXPECT_EQ(lines.size(), static_cast<size_t>(2000 - (lost_last - lost_first + 1)));
   EXPECT_EQ(lines.at(static_cast<size_t>(lost_first)),
             "0:" + std::to_string(lost_last + 1) + " record-" + std::to_string(lost_last + 1));
-  EXPECT_THAT(after.err, HasSubstr("onceflow: warning: log: offsets " +
-                                   std::to_string(lost_first) + ".." + std::to_string(lost_last) +
-                                   " of topic 'fragile' partition 0"));
+  EXPECT_THAT(after.err,
+              HasSubstr("onceflow: warning: log: offsets " + std::to_string(lost_first) + ".." +
+                        std::to_string(lost_last) + " of topic 'fragile' partition 0"));
   EXPECT_THAT(after.err, HasSubstr("recorded as lost"));
 
   RunResult d = RunData({"topics", "describe", "fragile"});
@@ -177,8 +177,8 @@ TEST_F(CliLogDamageTest, DamagedSegmentIsReadUpToTheDamageAndRepairSkipsIt) {
   EXPECT_THAT(clean.out, HasSubstr("topic 'fragile' partition 0: no damage found"));
   RunResult more = RunData({"produce", "fragile"}, "new\n");
   ASSERT_EQ(more.exit_code, 0) << more.err;
-  RunResult last = RunData({"consume", "fragile", "--partition", "0", "--offset", "2000",
-                            "--print-offsets"});
+  RunResult last =
+      RunData({"consume", "fragile", "--partition", "0", "--offset", "2000", "--print-offsets"});
   EXPECT_EQ(last.out, "0:2000 new\n");
 }
 
@@ -226,12 +226,12 @@ table = "lines"
   const std::string db = tmp_ + "/lines.db";
   EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines").at(0).at(0), 600 - lost);
   EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
-                                           std::to_string(lost_first) + "'")
+                               std::to_string(lost_first) + "'")
                 .at(0)
                 .at(0),
             0);
   EXPECT_EQ(SqliteInts(db, "SELECT count(*) FROM lines WHERE value = 'record-" +
-                                           std::to_string(lost_last + 1) + "'")
+                               std::to_string(lost_last + 1) + "'")
                 .at(0)
                 .at(0),
             1);

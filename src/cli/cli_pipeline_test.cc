@@ -3,8 +3,8 @@
 // tampered sink, bad configs and fault specs, injected crashes and clean stops by signal.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -171,10 +171,10 @@ TEST_F(CliPipelineTest, VerifyIsOkOnAGoodRunAndFailsOnATamperedSink) {
 
   // A gap: partition 2's progress row ends 10 offsets early.
   const int64_t end2 = EndOffsets()[2];
-  ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET ranges = '2:" +
-                                std::to_string(end2 - 110) + "-" + std::to_string(end2 - 10) +
-                                "' WHERE task = 2"),
-            "");
+  ASSERT_EQ(
+      SqliteExec(db_, "UPDATE onceflow_progress SET ranges = '2:" + std::to_string(end2 - 110) +
+                          "-" + std::to_string(end2 - 10) + "' WHERE task = 2"),
+      "");
   RunResult gap = RunVerb("verify");
   EXPECT_EQ(gap.exit_code, 1);
   EXPECT_THAT(gap.out, HasSubstr("verify: FAILED"));
@@ -184,7 +184,7 @@ TEST_F(CliPipelineTest, VerifyIsOkOnAGoodRunAndFailsOnATamperedSink) {
 
   // An overlap: partition 1 claimed by two rows (task 3's row claims it too).
   ASSERT_EQ(SqliteExec(db_, "UPDATE onceflow_progress SET ranges = (SELECT ranges FROM "
-                         "onceflow_progress WHERE task = 1) WHERE task = 3"),
+                            "onceflow_progress WHERE task = 1) WHERE task = 3"),
             "");
   RunResult overlap = RunVerb("verify");
   EXPECT_EQ(overlap.exit_code, 1);

@@ -35,9 +35,9 @@ class CliReceiverTest : public CliTestBase {
   std::unique_ptr<Process> StartOneRecordInFlight(const std::string& url) {
     const std::string in = TempPath("stdin");
     WriteWholeFile(in, "only\n");
-    auto producer = std::make_unique<Process>(
-        std::vector<std::string>{"produce", "events", "--to", url}, in, TempPath("out"),
-        TempPath("err"));
+    auto producer =
+        std::make_unique<Process>(std::vector<std::string>{"produce", "events", "--to", url}, in,
+                                  TempPath("out"), TempPath("err"));
     // Wait until the request is in flight: its record is durable in the log.
     const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
     while (TopicValues(data_, "events").empty() && std::chrono::steady_clock::now() < deadline) {
@@ -87,8 +87,8 @@ class CliReceiverTest : public CliTestBase {
 TEST_F(CliReceiverTest, ProduceToReceiverRoundTripsAndSigtermStopsCleanly) {
   ServeProcess serve(data_, tmp_);
   ASSERT_TRUE(serve.Start());
-  RunResult p = Run({"produce", "events", "--to", serve.url(), "--batch-records", "50"},
-                    Lines("r", 1000));
+  RunResult p =
+      Run({"produce", "events", "--to", serve.url(), "--batch-records", "50"}, Lines("r", 1000));
   ASSERT_EQ(p.exit_code, 0) << p.err;
   EXPECT_THAT(p.err, HasSubstr("produced 1000 records to topic 'events' through"));
   EXPECT_EQ(serve.Stop(), 0);
@@ -186,8 +186,8 @@ TEST_F(CliReceiverTest, PipelineReadingTheReceiverTopicIsExactlyOnce) {
   ASSERT_TRUE(serve.Start(faulty));
   int restarts = 0;
   RunResult p = ProduceThrough(&serve, Lines("e", 600, /*json=*/true),
-                               {"--batch-records", "10", "--producer-id", "pipeline-test"},
-                               faulty, &restarts);
+                               {"--batch-records", "10", "--producer-id", "pipeline-test"}, faulty,
+                               &restarts);
   ASSERT_EQ(p.exit_code, 0) << p.err;
   std::printf("%d server crashes between fsync and ack\n", restarts);
   if (!serve.Poll()) serve.Kill();

@@ -6,7 +6,6 @@
 // directory that does not exist.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -92,9 +91,9 @@ TEST_F(CliSourceTest, RenamedTopicIsRefusedByRunStatusAndVerifyUntilReset) {
   toml.replace(toml.find("topic = \"transfers\""), 19, "topic = \"payments\"");
   WriteWholeFile(toml_, toml);
   for (const char* verb : {"run", "status", "verify"}) {
-    RunResult r = RunVerb(verb, std::string(verb) == "run"
-                                    ? std::vector<std::string>{"--until-caught-up"}
-                                    : std::vector<std::string>{});
+    RunResult r =
+        RunVerb(verb, std::string(verb) == "run" ? std::vector<std::string>{"--until-caught-up"}
+                                                 : std::vector<std::string>{});
     ExpectRefusedWithWayOut(r, "committed its offsets from log topic 'transfers'", verb);
     EXPECT_THAT(r.out + r.err, HasSubstr("now reads log topic 'payments'")) << verb;
     int error_lines = 0;
@@ -256,9 +255,12 @@ TEST_F(CliSourceTest, RecoveryFromTheSinkIsRecordedSoStatusAndVerifyAgreeAtOnce)
 TEST_F(CliSourceTest, DataDirectoryThatDoesNotExistIsAnErrorForReadingVerbs) {
   WriteToml(100);
   const std::string missing = tmp_ + "/no-such-data";
-  const std::vector<std::vector<std::string>> verbs = {
-      {"status", toml_}, {"verify", toml_}, {"consume", "transfers"}, {"topics", "list"},
-      {"topics", "describe", "transfers"}, {"reset", toml_}};
+  const std::vector<std::vector<std::string>> verbs = {{"status", toml_},
+                                                       {"verify", toml_},
+                                                       {"consume", "transfers"},
+                                                       {"topics", "list"},
+                                                       {"topics", "describe", "transfers"},
+                                                       {"reset", toml_}};
   for (std::vector<std::string> args : verbs) {
     args.push_back("--data");
     args.push_back(missing);

@@ -341,8 +341,8 @@ TEST_F(CliTest, HelpOnEveryVerb) {
 TEST_F(CliTest, VersionNamesTheProjectVersionAndCommit) {
   RunResult r = Run({"--version"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, ::testing::MatchesRegex(
-                         "onceflow [0-9]+\\.[0-9]+\\.[0-9]+( \\(git [0-9a-f]+\\))?\n"));
+  EXPECT_THAT(
+      r.out, ::testing::MatchesRegex("onceflow [0-9]+\\.[0-9]+\\.[0-9]+( \\(git [0-9a-f]+\\))?\n"));
 }
 
 TEST_F(CliTest, UnknownVerbIsNamedAsSuch) {

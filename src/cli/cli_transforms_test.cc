@@ -106,16 +106,17 @@ TEST_F(CliTransformsTest, CsvFileProducedWithCsvHeaderIntoFourPartitionsIsExact)
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The data rows and the 4 header lines were read; the filter kept what it should.
   EXPECT_THAT(r.err, HasSubstr(std::to_string(kRows + 4) + " records in"));
-  EXPECT_THAT(r.err, HasSubstr(std::to_string(KeptByFilter(kRows)) + " rows out, 0 dead letters, "
+  EXPECT_THAT(r.err, HasSubstr(std::to_string(KeptByFilter(kRows)) +
+                               " rows out, 0 dead letters, "
                                "0 late, 0 batch retries, 0 failed task attempts"));
   const int64_t kept = KeptByFilter(kRows);
   EXPECT_EQ(Query(db_, "SELECT COUNT(*), COUNT(DISTINCT id), SUM(amount) FROM rows"),
-            (std::vector<std::vector<int64_t>>{
-                {kept, kept, [&] {
-                   int64_t sum = 0;
-                   for (int id = 1; id <= kRows; ++id) sum += std::max(0, id % 10 - 2);
-                   return sum;
-                 }()}}));
+            (std::vector<std::vector<int64_t>>{{kept, kept, [&] {
+                                                  int64_t sum = 0;
+                                                  for (int id = 1; id <= kRows; ++id)
+                                                    sum += std::max(0, id % 10 - 2);
+                                                  return sum;
+                                                }()}}));
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM rows WHERE amount <= 0 OR currency NOT IN "
                        "('EUR', 'USD')"),
             (std::vector<std::vector<int64_t>>{{0}}));
@@ -188,7 +189,8 @@ table = "events"
   EXPECT_THAT(r.err, HasSubstr("500 dead letters, 0 late"));
   EXPECT_THAT(r.err, HasSubstr("WARNING: every record of this run was dead-lettered (500 of "
                                "500): nothing reached the sink's output. The errors are in the "
-                               "table onceflow_dead_letters of " + db_));
+                               "table onceflow_dead_letters of " +
+                               db_));
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM events"), (std::vector<std::vector<int64_t>>{{0}}));
   EXPECT_EQ(Query(db_, "SELECT COUNT(*) FROM onceflow_dead_letters WHERE error = 'filter: field "
                        "''amuont'' is missing (condition ''amuont > 0''); on_missing = \"null\" "
@@ -235,9 +237,9 @@ path = "out.db"
 init = ["CREATE TABLE IF NOT EXISTS events(id INTEGER)"]
 table = "events"
 )toml");
-  RunResult r = Run({"run", toml_, "--data", data_, "--until-caught-up", "--progress-interval",
-                     "0.000001"},
-                    "", {{"ONCEFLOW_FAULTS", "task=throw#1,mid_sink_write=throw#1"}});
+  RunResult r =
+      Run({"run", toml_, "--data", data_, "--until-caught-up", "--progress-interval", "0.000001"},
+          "", {{"ONCEFLOW_FAULTS", "task=throw#1,mid_sink_write=throw#1"}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // The summary and the progress line both carry the counts.
   EXPECT_THAT(r.err, HasSubstr("101 records in"));
@@ -246,7 +248,8 @@ table = "events"
   EXPECT_THAT(r.err, HasSubstr("; 1 dead letters, 0 late, 1 batch retries, 1 failed task "
                                "attempts\n"));
   EXPECT_THAT(r.err, HasSubstr("1 records were dead-lettered (0 of them late): see the table "
-                               "onceflow_dead_letters of " + db_));
+                               "onceflow_dead_letters of " +
+                               db_));
   EXPECT_EQ(Query(db_, "SELECT COUNT(*), COUNT(DISTINCT id) FROM events"),
             (std::vector<std::vector<int64_t>>{{100, 100}}));
 }
@@ -259,8 +262,8 @@ TEST_F(CliTransformsTest, TimeOrderedEventsOverFourPartitionsAreNeverLate) {
   ASSERT_EQ(RunData({"topics", "create", "clicks", "--partitions", "4"}).exit_code, 0);
   std::string lines;
   for (int i = 0; i < kEvents; ++i) {
-    lines += "{\"user\":\"u" + std::to_string(i % 7) + "\",\"ts\":" +
-             std::to_string(int64_t{1700000000000} + int64_t{i} * 50) + "}\n";
+    lines += "{\"user\":\"u" + std::to_string(i % 7) +
+             "\",\"ts\":" + std::to_string(int64_t{1700000000000} + int64_t{i} * 50) + "}\n";
   }
   ASSERT_EQ(RunData({"produce", "clicks", "--batch-records", "1000"}, lines).exit_code, 0);
   for (int64_t e : EndOffsets("clicks")) EXPECT_GT(e, 0);

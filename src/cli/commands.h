@@ -155,7 +155,7 @@ struct LedgerDemoOptions {
   std::string data_dir;  // the demo works in <data_dir>/demo-ledger, removed first
   int64_t transfers = 1000000;
   int64_t accounts = 10000;
-  int kills = 5;  // SIGKILLs of the running pipeline
+  int kills = 5;      // SIGKILLs of the running pipeline
   uint64_t seed = 0;  // of the transfers and the kill moments; 0: a random seed
   // Per partition and batch; 0: chosen from the number of transfers.
   int64_t max_records_per_partition = 0;

@@ -171,7 +171,7 @@ Status RunConsume(const ConsumeOptions& options) {
   }
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(auto topic, log::Topic::Open(options.data_dir, options.topic,
-                                                /*read_only=*/true));
+                                                         /*read_only=*/true));
   std::vector<Cursor> cursors;
   auto add = [&](PartitionId p, std::optional<Offset> from) -> Status {
     ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic->partition(p));

@@ -53,7 +53,8 @@ Status RunKafkaTopicsCreate(const std::string& bootstrap, const TopicsCreateOpti
 
 Status RunKafkaTopicsList(const std::string& bootstrap) {
   ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
-  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, kafka::ListTopics(admin.get(), kTimeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                            kafka::ListTopics(admin.get(), kTimeout));
   for (const std::string& name : names) fmt::print("{}\n", name);
   return Status::Ok();
 }
@@ -87,9 +88,10 @@ Status RunKafkaProduce(const std::string& bootstrap, const ProduceOptions& optio
   }
   ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin, Admin(bootstrap));
   ONCEFLOW_RETURN_IF_ERROR(kafka::PartitionCount(admin.get(), options.topic, kTimeout));
-  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle producer,
-                   kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
-                                     {{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      kafka::Handle producer,
+      kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
+                        {{"enable.idempotence", "true"}, {"linger.ms", "5"}}));
   std::atomic<int64_t> failed{0};
   std::string line;
   int64_t count = 0;
@@ -106,12 +108,12 @@ Status RunKafkaProduce(const std::string& bootstrap, const ProduceOptions& optio
       }
     }
     while (true) {
-      const rd_kafka_resp_err_t err = rd_kafka_producev(
-          producer.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-          RD_KAFKA_V_KEY((keyed ? const_cast<char*>(key.data()) : nullptr),
-                         (keyed ? key.size() : 0)),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      const rd_kafka_resp_err_t err =
+          rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(options.topic.c_str()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                            RD_KAFKA_V_KEY((keyed ? const_cast<char*>(key.data()) : nullptr),
+                                           (keyed ? key.size() : 0)),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return kafka::ErrorStatus("produce to kafka topic '" + options.topic + "'", err);
@@ -165,7 +167,8 @@ Status RunKafkaConsume(const std::string& bootstrap, const ConsumeOptions& optio
       Status s = topic->Read(PartitionId(static_cast<int32_t>(p)), positions[p], end[p],
                              [&](Offset o, const RecordView& r) -> Status {
                                if (printed >= max) return Status::Aborted("max");
-                               if (options.print_offsets) out += fmt::format("{}:{} ", p, o.value());
+                               if (options.print_offsets)
+                                 out += fmt::format("{}:{} ", p, o.value());
                                if (options.print_keys && r.key) {
                                  out += *r.key;
                                  out += options.key_separator;

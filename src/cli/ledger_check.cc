@@ -25,8 +25,8 @@ class Reader {
     const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
     std::unique_ptr<sqlite3, DbCloser> owned(db);
     if (rc != SQLITE_OK) {
-      return Err(Status::IoError(fmt::format("cannot open {}: {}", path,
-                                             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))));
+      return Err(Status::IoError(
+          fmt::format("cannot open {}: {}", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))));
     }
     return Reader(path, std::move(owned));
   }
@@ -62,42 +62,43 @@ class Reader {
 }  // namespace
 
 Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
-                                             std::span<const Transfer> transfers,
-                                             int64_t accounts, const std::string& pipeline) {
+                                             std::span<const Transfer> transfers, int64_t accounts,
+                                             const std::string& pipeline) {
   ONCEFLOW_ASSIGN_OR_RETURN(Reader db, Reader::Open(db_path));
   std::vector<LedgerCheck> checks;
   const auto n = static_cast<int64_t>(transfers.size());
 
   int64_t rows = 0, distinct = 0;
   ONCEFLOW_RETURN_IF_ERROR(db.Query("SELECT COUNT(*), COUNT(DISTINCT id) FROM ledger",
-                           [&](const int64_t* c) { rows = c[0], distinct = c[1]; }));
-  checks.push_back({"ledger rows == transfers", fmt::format("{} rows, {} transfers", rows, n),
-                    rows == n});
-  checks.push_back({"no duplicate transfer id",
-                    fmt::format("{} duplicate row(s)", rows - distinct), rows == distinct});
+                                    [&](const int64_t* c) { rows = c[0], distinct = c[1]; }));
+  checks.push_back(
+      {"ledger rows == transfers", fmt::format("{} rows, {} transfers", rows, n), rows == n});
+  checks.push_back({"no duplicate transfer id", fmt::format("{} duplicate row(s)", rows - distinct),
+                    rows == distinct});
 
   // Every row is the transfer of its id, and every transfer has a row.
   int64_t wrong = 0;
   std::string first_wrong;
   std::vector<bool> seen(transfers.size(), false);
-  ONCEFLOW_RETURN_IF_ERROR(db.Query("SELECT id, src, dst, amount FROM ledger", [&](const int64_t* c) {
-    const bool known = c[0] >= 0 && c[0] < n;
-    const Transfer* t = known ? &transfers[static_cast<size_t>(c[0])] : nullptr;
-    if (known && !seen[static_cast<size_t>(c[0])] && t->from == c[1] && t->to == c[2] &&
-        t->amount == c[3]) {
-      seen[static_cast<size_t>(c[0])] = true;
-      return;
-    }
-    if (++wrong == 1) {
-      first_wrong = fmt::format(" (first: id {} src {} dst {} amount {})", c[0], c[1], c[2], c[3]);
-    }
-  }));
+  ONCEFLOW_RETURN_IF_ERROR(
+      db.Query("SELECT id, src, dst, amount FROM ledger", [&](const int64_t* c) {
+        const bool known = c[0] >= 0 && c[0] < n;
+        const Transfer* t = known ? &transfers[static_cast<size_t>(c[0])] : nullptr;
+        if (known && !seen[static_cast<size_t>(c[0])] && t->from == c[1] && t->to == c[2] &&
+            t->amount == c[3]) {
+          seen[static_cast<size_t>(c[0])] = true;
+          return;
+        }
+        if (++wrong == 1) {
+          first_wrong =
+              fmt::format(" (first: id {} src {} dst {} amount {})", c[0], c[1], c[2], c[3]);
+        }
+      }));
   int64_t missing = 0;
   for (bool s : seen) missing += s ? 0 : 1;
-  checks.push_back(
-      {"every transfer in the ledger once, as produced",
-       fmt::format("{} missing, {} wrong or repeated{}", missing, wrong, first_wrong),
-       missing == 0 && wrong == 0});
+  checks.push_back({"every transfer in the ledger once, as produced",
+                    fmt::format("{} missing, {} wrong or repeated{}", missing, wrong, first_wrong),
+                    missing == 0 && wrong == 0});
 
   // Money is conserved, and every balance is what the transfers say.
   std::vector<int64_t> expected(static_cast<size_t>(accounts), 0);
@@ -115,18 +116,18 @@ Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
     const bool known = c[0] >= 0 && c[0] < accounts && touched[static_cast<size_t>(c[0])];
     if (known && expected[static_cast<size_t>(c[0])] == c[1]) return;
     if (++bad_accounts == 1) {
-      first_bad = fmt::format(" (first: account {} has {}, the transfers give {})", c[0], c[1],
-                              known ? std::to_string(expected[static_cast<size_t>(c[0])])
-                                    : std::string("no account"));
+      first_bad = fmt::format(
+          " (first: account {} has {}, the transfers give {})", c[0], c[1],
+          known ? std::to_string(expected[static_cast<size_t>(c[0])]) : std::string("no account"));
     }
   }));
   int64_t touched_count = 0;
   for (bool t : touched) touched_count += t ? 1 : 0;
-  checks.push_back({"total balance conserved (sum == 0)", fmt::format("sum {}", total),
-                    total == 0});
+  checks.push_back(
+      {"total balance conserved (sum == 0)", fmt::format("sum {}", total), total == 0});
   checks.push_back({"every balance equal to the transfers' sum",
-                    fmt::format("{} accounts, {} expected, {} wrong{}", account_rows,
-                                touched_count, bad_accounts, first_bad),
+                    fmt::format("{} accounts, {} expected, {} wrong{}", account_rows, touched_count,
+                                bad_accounts, first_bad),
                     bad_accounts == 0 && account_rows == touched_count});
 
   int64_t dead = 0;

@@ -23,7 +23,7 @@ struct LedgerCheck {
 // the sum the transfers give it, and no other account; no dead letter of `pipeline`.
 // An error is returned only when the database cannot be read.
 Result<std::vector<LedgerCheck>> CheckLedger(const std::string& db_path,
-                                             std::span<const Transfer> transfers,
-                                             int64_t accounts, const std::string& pipeline);
+                                             std::span<const Transfer> transfers, int64_t accounts,
+                                             const std::string& pipeline);
 
 }  // namespace onceflow::cli

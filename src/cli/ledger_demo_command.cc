@@ -13,13 +13,13 @@
 #include <thread>
 #include <vector>
 
-#include "cli/child_process.h"
-#include "cli/commands.h"
-#include "cli/ledger_check.h"
-#include "cli/ledger_workload.h"
 #include "audit/checkpoint_state.h"
 #include "audit/pipeline_verifier.h"
+#include "cli/child_process.h"
+#include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "cli/ledger_check.h"
+#include "cli/ledger_workload.h"
 #include "config/pipeline_config.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -76,8 +76,8 @@ class RunTimeModel {
       base_ = base;
     } else if (ms > first_ms_) {
       per_ms_ = static_cast<double>(committed - first_committed_) / (ms - first_ms_);
-      startup_ms_ = std::max(0.0, first_ms_ - static_cast<double>(first_committed_ - base_) /
-                                                  per_ms_);
+      startup_ms_ =
+          std::max(0.0, first_ms_ - static_cast<double>(first_committed_ - base_) / per_ms_);
     }
     last_committed_ = committed;
   }
@@ -129,15 +129,14 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
       // Uniform in [lo, hi]: hi spreads the remaining kills over the remaining work (the mean
       // kill comes after 1/(kills left + 1) of the expected run time), at most 800 ms.
       const double expected = model.ExpectedMs(total - before.committed);
-      const double hi =
-          std::clamp(2 * expected / (options.kills - tally->kills + 1), 20.0, 800.0);
+      const double hi = std::clamp(2 * expected / (options.kills - tally->kills + 1), 20.0, 800.0);
       delay_ms = std::uniform_real_distribution<double>(std::min(50.0, hi / 4), hi)(*rng);
     }
     const std::string log_path = JoinPath(dir, fmt::format("run-{}.log", run));
     ONCEFLOW_ASSIGN_OR_RETURN(auto child,
-                     ChildProcess::Start({"run", toml, "--until-caught-up", "--data", dir,
-                                          "--progress-interval", "1"},
-                                         log_path));
+                              ChildProcess::Start({"run", toml, "--until-caught-up", "--data", dir,
+                                                   "--progress-interval", "1"},
+                                                  log_path));
     const auto start = Clock::now();
     model.NewRun();
     std::optional<int> code;
@@ -165,15 +164,14 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
     tally->run_ms += ms;
     // The batch this run had to re-run first, if any (a killed run may not have finished it).
     const std::string replay =
-        before.unfinished_batch
-            ? fmt::format(", {} batch {}", killed ? "was re-running" : "re-ran",
-                          *before.unfinished_batch)
-            : "";
+        before.unfinished_batch ? fmt::format(", {} batch {}", killed ? "was re-running" : "re-ran",
+                                              *before.unfinished_batch)
+                                : "";
     ONCEFLOW_ASSIGN_OR_RETURN(Progress after, ReadProgress(dir));
     if (killed) {
       ++tally->kills;
-      ONCEFLOW_ASSIGN_OR_RETURN(
-          VerifyReport report, audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
+      ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report,
+                                audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
       std::string state;
       if (after.unfinished_batch) {
         ++tally->replayed;  // the next run re-runs it
@@ -199,8 +197,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
     tally->last_run_ms = ms;
     tally->last_run_records = after.committed - before.committed;
     fmt::print("run {}: finished in {:4.0f} ms{}: {:>8} of {} transfers committed{}\n", run, ms,
-               replay, after.committed, total,
-               kill ? " (before the planned kill)" : "");
+               replay, after.committed, total, kill ? " (before the planned kill)" : "");
     std::fflush(stdout);
     return Status::Ok();
   }
@@ -242,28 +239,28 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
   const std::string toml = JoinPath(dir, "ledger.toml");
   ONCEFLOW_RETURN_IF_ERROR(WriteFileAtomically(toml, LedgerPipelineToml(max_records)));
   ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(toml));
-  fmt::print(
-      "pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
-      "records per partition and batch; running it as 'onceflow run --until-caught-up' and "
-      "SIGKILLing it {} times\n",
-      toml, config.sink.sqlite()->path, max_records, options.kills);
+  fmt::print("pipeline {}: one debit, one credit and one ledger row per transfer into {}, up to {} "
+             "records per partition and batch; running it as 'onceflow run --until-caught-up' and "
+             "SIGKILLing it {} times\n",
+             toml, config.sink.sqlite()->path, max_records, options.kills);
   std::fflush(stdout);
   std::mt19937_64 rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   Tally tally;
   ONCEFLOW_RETURN_IF_ERROR(RunWithKills(options, dir, toml, config, &rng, &tally));
 
   // 3. The checks.
-  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<LedgerCheck> checks,
-                   CheckLedger(config.sink.sqlite()->path, transfers, options.accounts, kPipeline));
   ONCEFLOW_ASSIGN_OR_RETURN(
-      VerifyReport report, audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
+      std::vector<LedgerCheck> checks,
+      CheckLedger(config.sink.sqlite()->path, transfers, options.accounts, kPipeline));
+  ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report,
+                            audit::VerifyPipeline(config, dir, ResetCommand(config.file, dir)));
   std::string verify = report.ok() ? report.summary.front() : "";
   for (const std::string& v : report.violations) verify += (verify.empty() ? "" : "; ") + v;
   checks.push_back({"progress rows verify clean", verify, report.ok()});
-  checks.push_back({"verify clean after every kill",
-                    fmt::format("{} kill(s), {} violation(s)", tally.kills,
-                                tally.violations.size()),
-                    tally.violations.empty()});
+  checks.push_back(
+      {"verify clean after every kill",
+       fmt::format("{} kill(s), {} violation(s)", tally.kills, tally.violations.size()),
+       tally.violations.empty()});
   int failed = 0;
   fmt::print("checks:\n");
   for (const LedgerCheck& c : checks) {
@@ -277,11 +274,10 @@ Status RunLedgerDemo(const LedgerDemoOptions& options) {
       tally.last_run_ms > 0 ? tally.last_run_records / (tally.last_run_ms / 1000) : 0.0,
       tally.last_run_records, tally.last_run_ms / 1000, tally.kills + 1, options.transfers,
       tally.run_ms / 1000);
-  fmt::print(
-      "kills: {} SIGKILLs done ({} asked); batches replayed after a kill: {} ({} of them "
-      "already in the sink, so their re-run wrote nothing); {} batches committed\n",
-      tally.kills, options.kills, tally.replayed, tally.replayed_in_sink,
-      end.last_committed_batch + 1);
+  fmt::print("kills: {} SIGKILLs done ({} asked); batches replayed after a kill: {} ({} of them "
+             "already in the sink, so their re-run wrote nothing); {} batches committed\n",
+             tally.kills, options.kills, tally.replayed, tally.replayed_in_sink,
+             end.last_committed_batch + 1);
   if (failed == 0) {
     fmt::print(
         "verdict: EXACTLY ONCE: {} transfers, {} kill -9s, every payer debited once and every "

@@ -33,8 +33,7 @@ std::vector<Transfer> MakeTransfers(int64_t count, int64_t accounts, uint64_t se
 }
 
 std::string TransferJson(const Transfer& t) {
-  return fmt::format(R"({{"id":{},"from":{},"to":{},"amount":{}}})", t.id, t.from, t.to,
-                     t.amount);
+  return fmt::format(R"({{"id":{},"from":{},"to":{},"amount":{}}})", t.id, t.from, t.to, t.amount);
 }
 
 Status ProduceTransfers(log::Topic* topic, std::span<const Transfer> transfers) {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "log/producer.h"
 #include "log/partition_reader.h"
+#include "log/producer.h"
 #include "log/topic.h"
 #include "util/crc32c.h"
 #include "util/file.h"
@@ -125,12 +125,12 @@ Status RunLogDemo(const LogDemoOptions& options) {
     }
   }
   const double produce_s = Seconds(Clock::now() - produce_start);
-  fmt::print(
-      "produced {:>10} records in {:7.3f} s: {:>10.0f} records/s, {:7.1f} MB/s of keys "
-      "and values ({})\n",
-      options.records, produce_s, options.records / produce_s, payload_bytes / produce_s / 1e6,
-      config.log.durability == log::Durability::kFsync ? "durable: fsynced"
-                                                       : "not fsynced: durability none");
+  fmt::print("produced {:>10} records in {:7.3f} s: {:>10.0f} records/s, {:7.1f} MB/s of keys "
+             "and values ({})\n",
+             options.records, produce_s, options.records / produce_s,
+             payload_bytes / produce_s / 1e6,
+             config.log.durability == log::Durability::kFsync ? "durable: fsynced"
+                                                              : "not fsynced: durability none");
   std::fflush(stdout);
 
   // Consume, as `onceflow consume` does: a read-only view of the topic, partition by partition.
@@ -172,10 +172,9 @@ Status RunLogDemo(const LogDemoOptions& options) {
     }
   }
   ONCEFLOW_ASSIGN_OR_RETURN(uint64_t disk, DiskUsage(topic->dir()));
-  fmt::print(
-      "verified {} records: offsets contiguous from 0 and per-partition order and "
-      "content equal to what was produced, in {} partitions:",
-      total, produced.size());
+  fmt::print("verified {} records: offsets contiguous from 0 and per-partition order and "
+             "content equal to what was produced, in {} partitions:",
+             total, produced.size());
   for (const PartitionDigest& d : produced) fmt::print(" {}", d.records);
   fmt::print("\non disk  {:.1f} MB ({:.1f} bytes per record, {:.1f} MB of keys and values)\n",
              disk / 1e6, static_cast<double>(disk) / std::max<uint64_t>(total, 1),

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "log/producer.h"
 #include "cli/serve_command.h"
+#include "log/producer.h"
 #include "log/topic.h"
 #include "receiver/http_client.h"
 #include "util/file.h"
@@ -133,8 +133,7 @@ Status ProduceThroughReceiver(const ProduceOptions& options) {
                "produced %llu records to topic '%s' through %s (producer %s, next sequence "
                "%lld%s)\n",
                static_cast<unsigned long long>(sent), options.topic.c_str(), options.to.c_str(),
-               producer->producer_id().c_str(),
-               static_cast<long long>(producer->next_sequence()),
+               producer->producer_id().c_str(), static_cast<long long>(producer->next_sequence()),
                duplicates > 0 ? (", " + std::to_string(duplicates) +
                                  " requests were already stored: their first ack was lost")
                                     .c_str()
@@ -156,9 +155,9 @@ Status WriteCsvHeaders(log::Topic* topic, std::string_view header) {
       continue;
     }
     if (partition->earliest_offset() > Offset(0)) {
-      return Status::InvalidArgument(
-          "--csv-header: " + where + " no longer holds offset 0 (deleted by retention), so its "
-          "header cannot be checked; produce the file into a new topic");
+      return Status::InvalidArgument("--csv-header: " + where +
+                                     " no longer holds offset 0 (deleted by retention), so its "
+                                     "header cannot be checked; produce the file into a new topic");
     }
     ONCEFLOW_ASSIGN_OR_RETURN(log::ReadResult read, partition->Read(Offset(0), 1));
     std::string first;

@@ -11,23 +11,23 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 
-#include "checkpoint/checkpoint.h"
-#include "cli/commands.h"
 #include "audit/checkpoint_state.h"
 #include "audit/pipeline_source.h"
 #include "audit/pipeline_verifier.h"
+#include "checkpoint/checkpoint.h"
+#include "cli/commands.h"
 #include "cli/data_dir.h"
 #include "config/pipeline_config.h"
-#include "engine/source_check.h"
 #include "engine/sink_factory.h"
+#include "engine/source_check.h"
 #include "util/file.h"
 
 namespace onceflow::cli {
@@ -39,7 +39,8 @@ Status DeleteSinkProgress(const config::SinkConfig& config, const std::string& p
   ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
   ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->DeleteProgress(pipeline).WithContext("reset: delete the sink's progress rows of "
-                                                    "pipeline '" + pipeline + "'");
+                                                    "pipeline '" +
+                                                    pipeline + "'");
 }
 
 // With --accept-loss: where each partition continues (its committed offset, or the source's end
@@ -51,31 +52,36 @@ struct AcceptPlan {
   audit::OpenedSource source;
 };
 
-Result<AcceptPlan> PlanAcceptLoss(const config::PipelineConfig& config,
-                                  const std::string& data_dir, const std::string& again) {
+Result<AcceptPlan> PlanAcceptLoss(const config::PipelineConfig& config, const std::string& data_dir,
+                                  const std::string& again) {
   const std::string plain = again;  // the reset without --accept-loss
   auto read = audit::ReadCheckpointState(data_dir, config.name);
   if (!read.has_value() || !*read || !(*read)->last_intent) {
-    return Err(Status::InvalidArgument(
-        "reset --accept-loss: pipeline '" + config.name + "' has no readable checkpoint with a "
-        "batch to continue from" + (read.has_value() ? "" : " (" + read.error().ToString() + ")") +
-        "; start it afresh with '" + plain + "'"));
+    return Err(
+        Status::InvalidArgument("reset --accept-loss: pipeline '" + config.name +
+                                "' has no readable checkpoint with a "
+                                "batch to continue from" +
+                                (read.has_value() ? "" : " (" + read.error().ToString() + ")") +
+                                "; start it afresh with '" + plain + "'"));
   }
   const audit::CheckpointState& cp = **read;
   if (PathExists(cp.dir + "/state")) {
-    return Err(Status::InvalidArgument(
-        "reset --accept-loss: pipeline '" + config.name + "' has keyed state, which cannot skip "
-        "records; start it afresh with '" + plain + "' (its state is rebuilt from "
-        "starting_offsets), or give it a new name"));
+    return Err(Status::InvalidArgument("reset --accept-loss: pipeline '" + config.name +
+                                       "' has keyed state, which cannot skip "
+                                       "records; start it afresh with '" +
+                                       plain +
+                                       "' (its state is rebuilt from "
+                                       "starting_offsets), or give it a new name"));
   }
   AcceptPlan plan;
   ONCEFLOW_ASSIGN_OR_RETURN(plan.source, audit::OpenPipelineSource(config, data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(plan.identity, plan.source.source->Identity());
   if (Status same = engine::CheckSourceIdentity(config.name, cp.source, plan.identity, "");
       !same.ok()) {
-    return Err(Status::InvalidArgument(
-        "reset --accept-loss: " + same.message() + "; its offsets cannot be carried over: start "
-        "it afresh with '" + plain + "'"));
+    return Err(Status::InvalidArgument("reset --accept-loss: " + same.message() +
+                                       "; its offsets cannot be carried over: start "
+                                       "it afresh with '" +
+                                       plain + "'"));
   }
   const std::vector<Offset> read_up_to = engine::ReadUpTo(cp.last_intent);
   const std::vector<Offset>& end = plan.source.bounds.end;
@@ -120,8 +126,8 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   for (const std::string& line : plan->lost) {
-    record.accepted.push_back(fmt::format("unix time {}: onceflow reset --accept-loss: {}", now,
-                                          line));
+    record.accepted.push_back(
+        fmt::format("unix time {}: onceflow reset --accept-loss: {}", now, line));
   }
   ONCEFLOW_RETURN_IF_ERROR(cp->WriteSource(record));
   checkpoint::BatchIntent intent;
@@ -132,8 +138,8 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
     intent.ranges.push_back(
         {PartitionId(static_cast<int32_t>(p)), plan->positions[p], plan->positions[p]});
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto marks, engine::MarksAt(plan->source.source.get(), plan->source.bounds,
-                                               plan->positions));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      auto marks, engine::MarksAt(plan->source.source.get(), plan->source.bounds, plan->positions));
   ONCEFLOW_RETURN_IF_ERROR(cp->WriteIntent(intent));
   return cp->WriteCommit(intent.batch, marks);
 }
@@ -141,7 +147,8 @@ Status WriteAcceptedCheckpoint(const std::string& dir, AcceptPlan* plan) {
 }  // namespace
 
 Status RunReset(const PipelineResetOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config,
+                            config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   const std::string dir = checkpoint::CheckpointDir(options.data_dir, config.name);
   const std::string again = ResetCommand(options.config_path, options.data_dir);
@@ -156,10 +163,10 @@ Status RunReset(const PipelineResetOptions& options) {
     } else if (!*cp || !(*cp)->last_intent) {
       checkpoint_text = dir + " (no batch)";
     } else {
-      checkpoint_text = fmt::format(
-          "{} (last batch {}{}{})", dir, (*cp)->last_intent->batch.value(),
-          (*cp)->unfinished ? ", unfinished" : "",
-          PathExists(dir + "/state") ? ", with keyed state" : "");
+      checkpoint_text =
+          fmt::format("{} (last batch {}{}{})", dir, (*cp)->last_intent->batch.value(),
+                      (*cp)->unfinished ? ", unfinished" : "",
+                      PathExists(dir + "/state") ? ", with keyed state" : "");
     }
   }
   auto progress = audit::ReadSinkProgress(config.sink, config.name);
@@ -171,10 +178,9 @@ Status RunReset(const PipelineResetOptions& options) {
 
   fmt::print("reset: pipeline '{}'\n", config.name);
   fmt::print("  checkpoint     {}\n", checkpoint_text);
-  fmt::print("  sink progress  {}\n",
-             progress->empty()
-                 ? std::string("none")
-                 : fmt::format("{} row(s), up to batch {}", progress->size(), newest));
+  fmt::print("  sink progress  {}\n", progress->empty() ? std::string("none")
+                                                        : fmt::format("{} row(s), up to batch {}",
+                                                                      progress->size(), newest));
   std::optional<AcceptPlan> accept;
   const std::string command =
       options.accept_loss ? again.substr(0, again.size() - 6) + " --accept-loss --yes" : again;
@@ -190,8 +196,9 @@ Status RunReset(const PipelineResetOptions& options) {
     fmt::print("  after it, the next run starts from starting_offsets = {}; the sink's output "
                "rows are NOT touched (with 'earliest', records already in the sink are processed "
                "and written again)\n",
-               config.source.records().starting_offsets == config::StartingOffsets::kLatest ? "latest"
-                                                                                  : "earliest");
+               config.source.records().starting_offsets == config::StartingOffsets::kLatest
+                   ? "latest"
+                   : "earliest");
   }
   std::fflush(stdout);
   if (!options.yes) {

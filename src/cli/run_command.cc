@@ -54,7 +54,7 @@ std::string Problems(const PipelineStats& stats) {
 
 Status RunPipeline(const PipelineRunOptions& options) {
   ONCEFLOW_ASSIGN_OR_RETURN(std::unique_ptr<Pipeline> pipeline,
-                   Pipeline::FromConfigFile(options.config_path));
+                            Pipeline::FromConfigFile(options.config_path));
   const std::string name = pipeline->name();
   std::string dead_letter_place = "the sink's table onceflow_dead_letters";
   if (Result<config::PipelineConfig> config = config::LoadPipelineConfig(options.config_path);

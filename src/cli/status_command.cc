@@ -14,7 +14,8 @@
 namespace onceflow::cli {
 
 Status RunStatus(const PipelineInspectOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config,
+                            config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   AuditOptions audit;
   audit.reset_command = ResetCommand(options.config_path, options.data_dir);
@@ -52,8 +53,8 @@ Status RunStatus(const PipelineInspectOptions& options) {
   fmt::print("{:>9} {:>14} {:>14} {:>14}\n", "PARTITION", "COMMITTED", "END", "LAG");
   for (const PartitionStatus& p : status.partitions) {
     fmt::print("{:>9} {:>14} {:>14} {:>14}\n", p.partition.value(),
-               p.committed ? std::to_string(p.committed->value()) : std::string("-"),
-               p.end.value(), p.lag);
+               p.committed ? std::to_string(p.committed->value()) : std::string("-"), p.end.value(),
+               p.lag);
   }
   fmt::print("{:>9} {:>14} {:>14} {:>14}\n", "total", status.total_committed, status.total_end,
              status.total_lag);

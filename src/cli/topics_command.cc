@@ -100,8 +100,7 @@ Status RunTopicsDescribe(const std::string& data_dir, const std::string& name) {
     Row row{std::to_string(p)};
     row.earliest = log->earliest_offset().value();
     row.end = log->end_offset().value();
-    row.records = row.end - row.earliest -
-                  SkippedOffsets(log->losses(), row.earliest, row.end);
+    row.records = row.end - row.earliest - SkippedOffsets(log->losses(), row.earliest, row.end);
     row.segments = log->segment_count();
     row.data_bytes = log->size_bytes();
     ONCEFLOW_ASSIGN_OR_RETURN(row.disk_bytes, PartitionDiskUsage(log->dir()));
@@ -159,9 +158,9 @@ Status RunTopicsRepair(const TopicsRepairOptions& options) {
   std::vector<int32_t> partitions;
   if (options.partition) {
     if (*options.partition < 0 || *options.partition >= config.partitions) {
-      return Status::InvalidArgument(fmt::format(
-          "topic '{}' has {} partition(s): there is no partition {}", options.name,
-          config.partitions, *options.partition));
+      return Status::InvalidArgument(
+          fmt::format("topic '{}' has {} partition(s): there is no partition {}", options.name,
+                      config.partitions, *options.partition));
     }
     partitions.push_back(*options.partition);
   } else {
@@ -172,7 +171,7 @@ Status RunTopicsRepair(const TopicsRepairOptions& options) {
     const std::string pdir = JoinPath(dir, std::to_string(p));
     if (!PathExists(pdir)) continue;  // never written: nothing to repair
     ONCEFLOW_ASSIGN_OR_RETURN(std::vector<log::LossEvent> found,
-                     log::RepairPartition(pdir, config.log, options.skip_damaged));
+                              log::RepairPartition(pdir, config.log, options.skip_damaged));
     for (const log::LossEvent& e : found) {
       fmt::print("topic '{}' partition {}: offsets {} damaged at byte {} of {} ({}){}\n",
                  options.name, p, LossOffsets(e), e.byte, JoinPath(pdir, e.segment), e.reason,

@@ -12,7 +12,8 @@
 namespace onceflow::cli {
 
 Status RunVerify(const PipelineInspectOptions& options) {
-  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(options.config_path));
+  ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config,
+                            config::LoadPipelineConfig(options.config_path));
   ONCEFLOW_RETURN_IF_ERROR(RequireDataDir(options.data_dir));
   ONCEFLOW_ASSIGN_OR_RETURN(
       VerifyReport report,

@@ -77,10 +77,12 @@ combine = false
                                      std::string(kSink),
                                  "p.toml");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_NE(bad.error().message().find("state_cache_mb"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("state_cache_mb"), std::string::npos)
+      << bad.error().message();
   auto not_bool = ParsePipelineConfig(std::string(kHead) +
                                           "key = [\"user\"]\naggregates = { n = \"count\" }\n"
-                                          "combine = \"yes\"\n" + std::string(kSink),
+                                          "combine = \"yes\"\n" +
+                                          std::string(kSink),
                                       "p.toml");
   ASSERT_FALSE(not_bool.has_value());
   EXPECT_NE(not_bool.error().message().find("combine"), std::string::npos)
@@ -159,7 +161,8 @@ TEST(AggregateConfigTest, MistakesNameTheFullKey) {
             "p.toml: transform[0].window.emit_open_windows_at_end: needs emit = \"final\" (with "
             "\"update\" every window is emitted as it changes)");
   std::string not_last = std::string(kHead) + "key = [\"u\"]\naggregates = { n = \"count\" }\n" +
-                         "[[transform]]\ntype = \"select\"\nfields = [\"u\"]\n" + std::string(kSink);
+                         "[[transform]]\ntype = \"select\"\nfields = [\"u\"]\n" +
+                         std::string(kSink);
   Result<PipelineConfig> config = ParsePipelineConfig(not_last, "p.toml");
   ASSERT_FALSE(config.has_value());
   EXPECT_EQ(config.error().message(),

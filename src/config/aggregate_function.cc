@@ -19,9 +19,10 @@ Result<AggregateConfig::Aggregate> ParseAggregateFunction(std::string_view text)
     a.function = Function::kCount;
     return a;
   }
-  static constexpr std::pair<std::string_view, Function> kFunctions[] = {
-      {"sum", Function::kSum}, {"min", Function::kMin}, {"max", Function::kMax},
-      {"avg", Function::kAvg}};
+  static constexpr std::pair<std::string_view, Function> kFunctions[] = {{"sum", Function::kSum},
+                                                                         {"min", Function::kMin},
+                                                                         {"max", Function::kMax},
+                                                                         {"avg", Function::kAvg}};
   const size_t open = text.find('(');
   if (open == std::string_view::npos || text.back() != ')') {
     return Err(Status::InvalidArgument(

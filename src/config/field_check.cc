@@ -16,8 +16,8 @@ Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
     std::string have;
     for (const std::string& c : fields) have += (have.empty() ? "" : ", ") + c;
     return Status::InvalidArgument(key + ": field '" + f + "' can never exist: the rows have " +
-                                   (have.empty() ? std::string("no fields") : have) +
-                                   " here (" + std::string(source) + ")");
+                                   (have.empty() ? std::string("no fields") : have) + " here (" +
+                                   std::string(source) + ")");
   };
   for (size_t i = 0; i < configs.size(); ++i) {
     const TransformConfig& t = configs[i];

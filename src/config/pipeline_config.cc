@@ -80,9 +80,12 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   ONCEFLOW_RETURN_IF_ERROR(
       ReadInt(At(root, "", "batch_interval_ms"), 1, 3600000, &config.batch_interval_ms));
   ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "max_records_per_partition"), 1,
-                          std::numeric_limits<int64_t>::max(), &config.max_records_per_partition));
-  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "max_task_failures"), 1, kInt32Max, &max_task_failures));
-  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "max_batch_failures"), 1, kInt32Max, &max_batch_failures));
+                                   std::numeric_limits<int64_t>::max(),
+                                   &config.max_records_per_partition));
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadInt(At(root, "", "max_task_failures"), 1, kInt32Max, &max_task_failures));
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadInt(At(root, "", "max_batch_failures"), 1, kInt32Max, &max_batch_failures));
   ONCEFLOW_RETURN_IF_ERROR(ReadBool(At(root, "", "speculation"), &config.speculation));
   ONCEFLOW_RETURN_IF_ERROR(
       ReadDouble(At(root, "", "speculation_multiplier"), 1.0, &config.speculation_multiplier));
@@ -95,7 +98,8 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
       ReadChoice<CommitMode>(At(root, "", "commit_mode"), kCommitModes, &config.commit_mode));
   ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "state_tasks"), 1, 1024, &state_tasks));
   config.state_tasks = static_cast<int32_t>(state_tasks);
-  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "state_cache_mb"), 0, 1 << 20, &config.state_cache_mb));
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadInt(At(root, "", "state_cache_mb"), 0, 1 << 20, &config.state_cache_mb));
   config.max_task_failures = static_cast<int32_t>(max_task_failures);
   config.max_batch_failures = static_cast<int32_t>(max_batch_failures);
   config.executor_threads = static_cast<int32_t>(executor_threads);

@@ -43,7 +43,7 @@ struct SourceConfig {
 struct AggregateConfig {
   using Function = AggregateFunction;  // the public enum (onceflow/options.h)
   struct Aggregate {
-    std::string name;   // the output field
+    std::string name;  // the output field
     Function function = Function::kCount;
     std::string field;  // the input field (not for count)
 
@@ -54,8 +54,8 @@ struct AggregateConfig {
     using Emit = WindowEmit;
     Type type = Type::kTumbling;
     int64_t size_ms = 0;
-    int64_t slide_ms = 0;          // sliding; tumbling: = size_ms
-    std::string time_field;        // integer milliseconds since the Unix epoch
+    int64_t slide_ms = 0;    // sliding; tumbling: = size_ms
+    std::string time_field;  // integer milliseconds since the Unix epoch
     int64_t allowed_lateness_ms = 0;
     Emit emit = Emit::kUpdate;
     // The watermark is the minimum over the input partitions of their max event time (minus
@@ -68,8 +68,8 @@ struct AggregateConfig {
 
     bool operator==(const Window&) const = default;
   };
-  std::vector<std::string> key;          // the grouping fields, non-empty
-  std::vector<Aggregate> aggregates;     // in file order, non-empty
+  std::vector<std::string> key;       // the grouping fields, non-empty
+  std::vector<Aggregate> aggregates;  // in file order, non-empty
   bool windowed = false;
   Window window;
   // Fold per key inside each map task before routing to the state tasks (map-side combining;
@@ -83,8 +83,8 @@ struct AggregateConfig {
 struct TransformConfig {
   enum class Type { kSelect, kRename, kFilter, kAggregate };
   Type type = Type::kSelect;
-  std::vector<std::string> fields;                            // select: fields to keep, in order
-  std::vector<std::pair<std::string, std::string>> renames;   // rename: from -> to
+  std::vector<std::string> fields;                           // select: fields to keep, in order
+  std::vector<std::pair<std::string, std::string>> renames;  // rename: from -> to
   // filter: every condition must hold. A condition compares a field with a literal:
   // `field op literal`, op one of == != < <= > >=, literal a number, true/false, null or a
   // quoted string.
@@ -113,9 +113,7 @@ struct SinkConfig {
   std::string_view type() const;
   // The options of one type, or nullptr for another type.
   const SqliteSinkOptions* sqlite() const { return std::get_if<SqliteSinkOptions>(&options); }
-  const PostgresSinkOptions* postgres() const {
-    return std::get_if<PostgresSinkOptions>(&options);
-  }
+  const PostgresSinkOptions* postgres() const { return std::get_if<PostgresSinkOptions>(&options); }
   const KafkaSinkOptions* kafka() const { return std::get_if<KafkaSinkOptions>(&options); }
 
   bool operator==(const SinkConfig&) const = default;
@@ -129,9 +127,9 @@ struct PipelineConfig {
   int32_t max_task_failures = 4;               // attempts of a task before the batch fails
   int32_t max_batch_failures = 3;              // attempts of a batch before the pipeline stops
   bool speculation = true;
-  double speculation_multiplier = 4.0;         // a task slower than this x the median gets a twin
-  int64_t speculation_min_ms = 100;            // ... and only once it has run this long
-  int32_t executor_threads = 0;                // 0: the number of cores
+  double speculation_multiplier = 4.0;  // a task slower than this x the median gets a twin
+  int64_t speculation_min_ms = 100;     // ... and only once it has run this long
+  int32_t executor_threads = 0;         // 0: the number of cores
   CommitMode commit_mode = CommitMode::kBatch;
   // Keyed state is partitioned into this many state tasks; fixed when the state store is
   // created (a key must always reach the same task).

@@ -1,14 +1,14 @@
 // ConfigChecker::CheckSink: the [sink] table.
-#include "config/config_checker.h"
-
 #include <algorithm>
+
+#include "config/config_checker.h"
 
 namespace onceflow::config {
 
 Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) const {
-  static constexpr std::string_view kKeys[] = {
-      "type", "path", "conninfo", "bootstrap", "topic", "key_field", "init", "mode", "table",
-      "key",  "statements"};
+  static constexpr std::string_view kKeys[] = {"type",  "path",      "conninfo",  "bootstrap",
+                                               "topic", "key_field", "init",      "mode",
+                                               "table", "key",       "statements"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(table, "sink", kKeys));
   Entry type = At(table, "sink", "type");
   std::string type_name = "sqlite";
@@ -24,9 +24,9 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   const bool sqlite = type_name == "sqlite";
   const bool postgres = type_name == "postgres";
   const bool kafka = type_name == "kafka";
-  const Owned owned[] = {{"path", sqlite},       {"conninfo", postgres}, {"bootstrap", kafka},
-                         {"topic", kafka},       {"key_field", kafka},   {"init", !kafka},
-                         {"mode", !kafka},       {"table", !kafka},      {"key", !kafka},
+  const Owned owned[] = {{"path", sqlite},      {"conninfo", postgres}, {"bootstrap", kafka},
+                         {"topic", kafka},      {"key_field", kafka},   {"init", !kafka},
+                         {"mode", !kafka},      {"table", !kafka},      {"key", !kafka},
                          {"statements", !kafka}};
   for (const Owned& o : owned) {
     Entry e = At(table, "sink", o.key);

@@ -1,15 +1,14 @@
 // ConfigChecker::CheckSource: the [source] table.
-#include "config/config_checker.h"
-
 #include <algorithm>
+
+#include "config/config_checker.h"
 
 namespace onceflow::config {
 
 Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source) const {
-  static constexpr std::string_view kKeys[] = {"type",          "topic",     "starting_offsets",
-                                               "format",        "csv_columns", "csv_delimiter",
-                                               "bootstrap",     "group",
-                                               "assign",        "session_timeout_ms"};
+  static constexpr std::string_view kKeys[] = {
+      "type",  "topic",  "starting_offsets",  "format", "csv_columns", "csv_delimiter", "bootstrap",
+      "group", "assign", "session_timeout_ms"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(table, "source", kKeys));
   Entry type = At(table, "source", "type");
   std::string type_name = "log";

@@ -76,9 +76,8 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
 }
 
 TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
-  const std::string kafka =
-      "name = \"p\"\n[source]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"
-      "topic = \"t\"\n";
+  const std::string kafka = "name = \"p\"\n[source]\ntype = \"kafka\"\nbootstrap = \"b:1\"\n"
+                            "topic = \"t\"\n";
   Result<PipelineConfig> config = ParsePipelineConfig(
       kafka + "assign = \"group\"\nsession_timeout_ms = 6000\n" + std::string(kAppendSink),
       "p.toml");

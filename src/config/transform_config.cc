@@ -1,12 +1,11 @@
 // ConfigChecker::CheckTransform: one [[transform]] table.
-#include "config/config_checker.h"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
 #include "config/aggregate_function.h"
 #include "config/condition.h"
+#include "config/config_checker.h"
 
 namespace onceflow::config {
 namespace {
@@ -22,8 +21,8 @@ Result<int64_t> ParseDurationMs(const toml::node& node) {
   if (const auto* i = node.as_integer()) return i->get();
   const auto* s = node.as_string();
   if (s == nullptr) {
-    return Err(Status::InvalidArgument(
-        "expected milliseconds or a duration such as \"10s\", got " + Describe(node)));
+    return Err(Status::InvalidArgument("expected milliseconds or a duration such as \"10s\", got " +
+                                       Describe(node)));
   }
   std::string_view text = Trim(s->get());
   int64_t n = 0;
@@ -37,7 +36,8 @@ Result<int64_t> ParseDurationMs(const toml::node& node) {
     }
   }
   return Err(Status::InvalidArgument("expected a duration such as \"500ms\", \"10s\", \"5m\", "
-                                     "\"1h\" or \"1d\", got " + Describe(node)));
+                                     "\"1h\" or \"1d\", got " +
+                                     Describe(node)));
 }
 
 }  // namespace
@@ -54,8 +54,9 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
   ONCEFLOW_RETURN_IF_ERROR(Required(aggregates));
   const toml::table* named = aggregates.node->as_table();
   if (named == nullptr) {
-    return Error(aggregates.key, "expected a table of name = \"count\" | \"sum(field)\" | ..., got " +
-                                     Describe(*aggregates.node));
+    return Error(aggregates.key,
+                 "expected a table of name = \"count\" | \"sum(field)\" | ..., got " +
+                     Describe(*aggregates.node));
   }
   if (named->empty()) return Error(aggregates.key, "must not be empty");
   std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
@@ -84,9 +85,14 @@ Status ConfigChecker::CheckAggregate(const toml::table& table, const std::string
   if (window.node == nullptr) return Status::Ok();
   const toml::table* w = window.node->as_table();
   if (w == nullptr) return Error(window.key, "expected a table, got " + Describe(*window.node));
-  static constexpr std::string_view kWindowKeys[] = {
-      "type", "size", "slide", "time_field", "allowed_lateness", "emit", "idle_timeout",
-      "emit_open_windows_at_end"};
+  static constexpr std::string_view kWindowKeys[] = {"type",
+                                                     "size",
+                                                     "slide",
+                                                     "time_field",
+                                                     "allowed_lateness",
+                                                     "emit",
+                                                     "idle_timeout",
+                                                     "emit_open_windows_at_end"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(*w, window.key, kWindowKeys));
   aggregate->windowed = true;
   Window& out = aggregate->window;

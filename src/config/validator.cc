@@ -12,8 +12,8 @@ namespace onceflow::config {
 namespace {
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 bool IsName(const std::string& s) {
@@ -22,8 +22,7 @@ bool IsName(const std::string& s) {
 
 class Validator {
  public:
-  Validator(const PipelineConfig& config, const CodeOperators& code)
-      : c_(config), code_(code) {}
+  Validator(const PipelineConfig& config, const CodeOperators& code) : c_(config), code_(code) {}
 
   Status Run() {
     ONCEFLOW_RETURN_IF_ERROR(CheckTop());
@@ -76,8 +75,8 @@ class Validator {
     if (const KafkaSourceOptions* kafka = c_.source.kafka()) {
       if (kafka->bootstrap.empty()) return Error("source.bootstrap", "required");
       if (kafka->assign == KafkaAssignment::kGroup) {
-        ONCEFLOW_RETURN_IF_ERROR(Range("source.session_timeout_ms",
-                                       kafka->session_timeout.count(), 1000, 3'600'000));
+        ONCEFLOW_RETURN_IF_ERROR(
+            Range("source.session_timeout_ms", kafka->session_timeout.count(), 1000, 3'600'000));
       }
     }
     const std::string& topic = c_.source.topic();
@@ -232,8 +231,8 @@ class Validator {
   }
 
   Status CheckCombinations() const {
-    const bool aggregate = !c_.transforms.empty() &&
-                           c_.transforms.back().type == TransformConfig::Type::kAggregate;
+    const bool aggregate =
+        !c_.transforms.empty() && c_.transforms.back().type == TransformConfig::Type::kAggregate;
     const std::string aggregate_name =
         "an aggregate (transform[" + std::to_string(c_.transforms.size() - 1) + "])";
     if (c_.commit_mode == CommitMode::kTask && (aggregate || code_.update_state)) {

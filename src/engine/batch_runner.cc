@@ -37,8 +37,8 @@ TaskOutput ReduceByKey(std::vector<TaskOutput>& outputs, const internal::Pipelin
     for (SinkRow& r : o.rows) {
       Result<std::string> key = ReduceKey(r.row, spec.key_by);
       if (!key.has_value()) {
-        reduced.dead_letters.push_back({r.partition, r.offset, r.row.ToJson(),
-                                        key.error().message()});
+        reduced.dead_letters.push_back(
+            {r.partition, r.offset, r.row.ToJson(), key.error().message()});
         continue;
       }
       auto [it, inserted] = index.emplace(std::move(*key), reduced.rows.size());
@@ -67,8 +67,9 @@ std::vector<OffsetRange> TaskRanges(const checkpoint::BatchIntent& intent) {
 
 BatchRunner::BatchRunner(const internal::PipelineSpec& spec, const RunOptions& options,
                          StatsBox* stats, checkpoint::Checkpoint* checkpoint,
-                         source::Source* source, const operators::RecordDecoder* decoder, sink::Sink* sink,
-                         StateStep* state, Executor* executor, EpochFn epoch, LogFn log)
+                         source::Source* source, const operators::RecordDecoder* decoder,
+                         sink::Sink* sink, StateStep* state, Executor* executor, EpochFn epoch,
+                         LogFn log)
     : spec_(spec),
       options_(options),
       stats_(stats),
@@ -135,12 +136,10 @@ Status BatchRunner::WriteIntent(const checkpoint::BatchIntent& intent) {
   return faults::Hit("after_intent");
 }
 
-Status BatchRunner::Compute(const checkpoint::BatchIntent& intent,
-                            ComputeAhead::Outputs* computed, ComputeAhead* ahead,
-                            ComputedBatch* batch) {
-  ONCEFLOW_ASSIGN_OR_RETURN(batch->outputs,
-                            computed != nullptr ? computed->get()
-                                                : RunMapTasks(intent, &batch->already));
+Status BatchRunner::Compute(const checkpoint::BatchIntent& intent, ComputeAhead::Outputs* computed,
+                            ComputeAhead* ahead, ComputedBatch* batch) {
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      batch->outputs, computed != nullptr ? computed->get() : RunMapTasks(intent, &batch->already));
   // The marks of the records the batch read last, committed with it (baseline marks first:
   // the batch's own replace them).
   batch->marks = baseline_marks_;
@@ -152,8 +151,8 @@ Status BatchRunner::Compute(const checkpoint::BatchIntent& intent,
     batch->dead += static_cast<int64_t>(o.dead_letters.size());
   }
   if (state_ != nullptr) {
-    ONCEFLOW_ASSIGN_OR_RETURN(batch->state, state_->Compute(ContextOf(intent), batch->outputs,
-                                                            intent.close_windows));
+    ONCEFLOW_ASSIGN_OR_RETURN(
+        batch->state, state_->Compute(ContextOf(intent), batch->outputs, intent.close_windows));
     if (ahead != nullptr) ahead->StateStepDone();
     batch->reduced = std::move(batch->state->output);
   } else if (spec_.reduce) {
@@ -311,9 +310,8 @@ sink::TaskCommit BatchRunner::MakeTaskCommit(const checkpoint::BatchIntent& inte
   tc.pipeline = spec_.config.name;
   // A map-only task reads one partition and is named after it; a reduce or a stateful
   // operator commits as task 0.
-  tc.task = ranges.size() == 1 && !spec_.reduce && state_ == nullptr
-                ? ranges[0].partition.value()
-                : 0;
+  tc.task =
+      ranges.size() == 1 && !spec_.reduce && state_ == nullptr ? ranges[0].partition.value() : 0;
   tc.batch = intent.batch;
   tc.epoch = epoch_();
   tc.ranges = std::move(ranges);

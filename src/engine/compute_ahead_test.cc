@@ -60,7 +60,7 @@ TEST_F(ComputeAheadTest, AfterStateStepTheComputationWaitsForStateStepDone) {
 TEST_F(ComputeAheadTest, ABatchWhoseStateStepNeverCameIsDroppedAndPlannedAnew) {
   ComputeAhead ahead(Counting());
   ahead.Start(Planned(1, 2), {}, /*after_state_step=*/true);
-  ahead.DropWaiting();  // the current batch failed before its state step
+  ahead.DropWaiting();    // the current batch failed before its state step
   ahead.StateStepDone();  // a later batch's state step must not start the stale one
   EXPECT_EQ(ahead.Take(), nullptr);
   EXPECT_EQ(computed_.load(), 0);

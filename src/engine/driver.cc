@@ -23,7 +23,8 @@ int64_t NowMs() {
 
 // splitmix64: a deterministic per-batch seed from the pipeline and the batch id.
 uint64_t BatchSeed(const std::string& pipeline, BatchId batch) {
-  uint64_t z = state::KeyHash(pipeline) + static_cast<uint64_t>(batch.value()) * 0x9e3779b97f4a7c15ULL;
+  uint64_t z =
+      state::KeyHash(pipeline) + static_cast<uint64_t>(batch.value()) * 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
@@ -57,8 +58,8 @@ Status Driver::Open() {
     // A damaged checkpoint names its file; the way out is to start the pipeline afresh. (Busy:
     // another run holds it; a newer format: another onceflow. Neither needs a reset.)
     if (!cp.has_value()) {
-      const bool damaged = cp.error().IsCorruption() ||
-                           (cp.error().IsIoError() && !cp.error().retryable());
+      const bool damaged =
+          cp.error().IsCorruption() || (cp.error().IsIoError() && !cp.error().retryable());
       return damaged ? WithWayOut(cp.error(), WayOut()) : cp.error();
     }
     checkpoint_ = std::move(*cp);
@@ -77,8 +78,8 @@ Status Driver::Open() {
     if (spec_.reduce || state_ || !sink_) {
       return Status::InvalidArgument(
           c.name + ": a source shared through a consumer group (source.assign = \"group\") "
-          "needs a sink, and no reduce or keyed state: each process commits only its own "
-          "partitions");
+                   "needs a sink, and no reduce or keyed state: each process commits only its own "
+                   "partitions");
     }
     group_ = std::make_unique<GroupOwnership>(c, source_.get(), sink_.get(), checkpoint_.get(),
                                               stats_, [this](const std::string& l) { Log(l); });
@@ -93,9 +94,9 @@ Status Driver::Open() {
 Status Driver::OpenState() {
   if (!spec_.keyed) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(
-      state_, StateStep::Open(checkpoint_->dir(), spec_.keyed, executor_.get(),
-                              spec_.config.state_tasks,
-                              static_cast<size_t>(spec_.config.state_cache_mb) << 20));
+      state_,
+      StateStep::Open(checkpoint_->dir(), spec_.keyed, executor_.get(), spec_.config.state_tasks,
+                      static_cast<size_t>(spec_.config.state_cache_mb) << 20));
   return Status::Ok();
 }
 
@@ -259,8 +260,8 @@ void Driver::PlanAhead(const std::vector<Offset>& after, int64_t batches, Comput
   }
   auto next = source_->OffsetBounds();
   if (!next.has_value()) return;
-  auto next_ranges = engine::PlanRanges(after, next->earliest, next->end,
-                                        spec_.config.max_records_per_partition);
+  auto next_ranges =
+      engine::PlanRanges(after, next->earliest, next->end, spec_.config.max_records_per_partition);
   if (!next_ranges.has_value() || AllEmpty(*next_ranges) || !EnsureHeaders(*next_ranges).ok()) {
     return;
   }

@@ -51,8 +51,7 @@ class Driver {
   // partition owned): the caller loops. Sets `*done` when --until-caught-up finds a consumer
   // group's work done.
   Result<bool> PlanNext(const std::vector<Offset>& target, Outage* outage,
-                        std::vector<OffsetRange>* ranges, std::vector<Offset>* end,
-                        bool* done);
+                        std::vector<OffsetRange>* ranges, std::vector<Offset>* end, bool* done);
   // The intent of batch next_batch_ reading `ranges`: batch time, seed and watermark.
   checkpoint::BatchIntent NewIntent(std::vector<OffsetRange> ranges) const;
   // With a backlog, plans the batch after this one (reading from `after`) and has `ahead`
@@ -111,8 +110,8 @@ class Driver {
   std::unique_ptr<sink::Sink> sink_;
   std::unique_ptr<operators::RecordDecoder> decoder_;
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<StateStep> state_;           // stateful pipelines only
-  std::unique_ptr<GroupOwnership> group_;      // source.assign = "group" only
+  std::unique_ptr<StateStep> state_;       // stateful pipelines only
+  std::unique_ptr<GroupOwnership> group_;  // source.assign = "group" only
   std::unique_ptr<BatchRunner> runner_;
   std::vector<bool> header_set_;  // csv: partitions whose header line the decoder has
 

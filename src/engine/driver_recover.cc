@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/driver.h"
 #include "config/field_check.h"
+#include "engine/driver.h"
 #include "engine/source_check.h"
 
 namespace onceflow::engine {
@@ -57,7 +57,8 @@ Status Driver::CheckSource() {
   const auto& intent = checkpoint_->last_intent();
   // Before the first batch nothing is committed: a source changed by then is simply recorded.
   if (intent) {
-    ONCEFLOW_RETURN_IF_ERROR(CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
+    ONCEFLOW_RETURN_IF_ERROR(
+        CheckSourceIdentity(c.name, checkpoint_->source(), identity, WayOut()));
   }
   if (!intent || !checkpoint_->source()) {
     // A new pipeline, or a checkpoint written before sources were recorded: from now on its
@@ -114,20 +115,24 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
   const config::PipelineConfig& c = spec_.config;
   // The CLI names its reset verb; a program using the library deletes what it does.
   const std::string reset =
-      (options_.reset_command.empty()
-           ? "delete the checkpoint directory " + checkpoint_->dir() + " and the sink's progress "
-             "rows of pipeline '" + c.name + "' (Sink::DeleteProgress)"
-           : "run '" + options_.reset_command + "'") +
+      (options_.reset_command.empty() ? "delete the checkpoint directory " + checkpoint_->dir() +
+                                            " and the sink's progress "
+                                            "rows of pipeline '" +
+                                            c.name + "' (Sink::DeleteProgress)"
+                                      : "run '" + options_.reset_command + "'") +
       ": the next run starts again at starting_offsets";
   const std::string& source = source_identity_;
   for (const auto& [task, prog] : progress) {
     if (prog.source.empty() || prog.source == source) continue;
-    return Status::Aborted(
-        sink_->Describe() + ": the progress row of pipeline '" + c.name + "' task " +
-        std::to_string(task) + " (batch " + prog.last_batch.ToString() + ") belongs to source '" +
-        prog.source + "', but the pipeline now reads source '" + source + "': its offsets "
-        "mean nothing there. To start over on the new source, " + reset + "; or give the "
-        "pipeline a new name");
+    return Status::Aborted(sink_->Describe() + ": the progress row of pipeline '" + c.name +
+                           "' task " + std::to_string(task) + " (batch " +
+                           prog.last_batch.ToString() + ") belongs to source '" + prog.source +
+                           "', but the pipeline now reads source '" + source +
+                           "': its offsets "
+                           "mean nothing there. To start over on the new source, " +
+                           reset +
+                           "; or give the "
+                           "pipeline a new name");
   }
   const auto& intent = checkpoint_->last_intent();
   const auto& commit = checkpoint_->last_commit();
@@ -139,10 +144,12 @@ Status Driver::CheckSinkAtRecovery(const std::map<int32_t, sink::TaskProgress>& 
   auto refuse = [&](const std::string& what) {
     return Status::Aborted(
         sink_->Describe() + ": " + what + ", but the checkpoint " + checkpoint_->dir() +
-        " has committed batches up to " + commit->ToString() + ": the sink lost output that "
+        " has committed batches up to " + commit->ToString() +
+        ": the sink lost output that "
         "was committed (was its database deleted, replaced or restored from an older copy?). "
         "Refusing to start, which would leave those records out for good. To write "
-        "everything again into this sink, " + reset);
+        "everything again into this sink, " +
+        reset);
   };
   // Where the checkpoint recorded a partition's start, the loop below decides per partition (a
   // checkpoint of `reset --accept-loss` has committed batches that read nothing); else every
@@ -307,7 +314,8 @@ Status Driver::Recover() {
         CheckSourceHoldsCommitted(source_.get(), bounds, read_up_to, {}, LossWayOut()));
     Log("recovery: the sink holds batches up to " + std::to_string(last) +
         ", past the checkpoint: resuming from the sink's progress rows (recorded in the "
-        "checkpoint as batch " + std::to_string(last) + ")");
+        "checkpoint as batch " +
+        std::to_string(last) + ")");
     ONCEFLOW_RETURN_IF_ERROR(PersistRecoveredPositions(last, known));
   }
   runner_->set_baseline_marks(std::move(baseline_marks_));
@@ -326,9 +334,9 @@ Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>&
   const bool unfinished = checkpoint_->has_unfinished_batch();
   const int64_t last = intent ? intent->batch.value() : -1;
   // The protocol's order (intent, sink, state, commit) allows exactly these states.
-  const bool consistent =
-      unfinished ? (state_batch.value() == last || state_batch.value() == last - 1)
-                 : state_batch.value() == last;
+  const bool consistent = unfinished
+                              ? (state_batch.value() == last || state_batch.value() == last - 1)
+                              : state_batch.value() == last;
   const std::string where = "state store " + state_->store().dir();
   if (!consistent) {
     return Status::Corruption(
@@ -347,7 +355,8 @@ Status Driver::CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>&
         "sink holds batch " + sink_progress.last_batch.ToString() + " but the checkpoint and " +
         where + " end at batch " + std::to_string(last) +
         ": the checkpoint directory was lost or restored, and keyed state cannot be rebuilt "
-        "from the sink's output. " + WayOut() + ", or give the pipeline a new name");
+        "from the sink's output. " +
+        WayOut() + ", or give the pipeline a new name");
   }
   if (unfinished && sink_progress.last_batch == intent->batch) {
     // The batch the sink holds but the state lacks is re-run from its intent: check that the

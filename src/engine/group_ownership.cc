@@ -38,7 +38,8 @@ Status GroupOwnership::Recover(BatchId* next_batch, std::vector<Offset>* positio
   if (checkpoint_->has_unfinished_batch()) {
     // Its partitions may belong to another process by now, and where each partition resumes
     // is read from the sink on assignment: the batch is not re-run, only closed.
-    log_("recovery: batch " + std::to_string(last) + " was not finished; with source.assign = "
+    log_("recovery: batch " + std::to_string(last) +
+         " was not finished; with source.assign = "
          "\"group\" each partition resumes where the sink's progress row ends, so it is closed "
          "without a re-run");
     ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(BatchId(last)));
@@ -58,8 +59,7 @@ Status GroupOwnership::Sync(std::vector<Offset>* positions, BatchId* next_batch)
   if (*own == owned_) return Status::Ok();
   if (own->partitions.empty()) {
     if (!owned_.partitions.empty()) {
-      log_("group: this process owns no partition now (generation " + own->epoch.ToString() +
-           ")");
+      log_("group: this process owns no partition now (generation " + own->epoch.ToString() + ")");
     }
     owned_ = std::move(*own);
     return Status::Ok();
@@ -70,8 +70,10 @@ Status GroupOwnership::Sync(std::vector<Offset>* positions, BatchId* next_batch)
       sink_->Claim(config_.name, tasks, own->epoch);
   if (!claimed.has_value()) {
     if (claimed.error().code() != StatusCode::kFenced) return claimed.error();
-    log_("group: generation " + own->epoch.ToString() + " is already outdated, waiting for the "
-         "next assignment: " + claimed.error().ToString());
+    log_("group: generation " + own->epoch.ToString() +
+         " is already outdated, waiting for the "
+         "next assignment: " +
+         claimed.error().ToString());
     refused_epoch_ = own->epoch;
     owned_ = source::Source::Ownership{own->epoch, {}};
     return Status::Ok();
@@ -104,8 +106,10 @@ Status GroupOwnership::Sync(std::vector<Offset>* positions, BatchId* next_batch)
 }
 
 Status GroupOwnership::Abandon(const checkpoint::BatchIntent& intent, const Status& fenced) {
-  log_("group: batch " + intent.batch.ToString() + " was refused, its partitions have moved to "
-       "another process; dropping it: " + fenced.ToString());
+  log_("group: batch " + intent.batch.ToString() +
+       " was refused, its partitions have moved to "
+       "another process; dropping it: " +
+       fenced.ToString());
   stats_->Update([](PipelineStats& s) { ++s.batches_fenced; });
   refused_epoch_ = owned_.epoch;
   owned_ = source::Source::Ownership{owned_.epoch, {}};

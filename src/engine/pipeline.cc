@@ -4,11 +4,11 @@
 #include "config/aggregate_function.h"
 #include "config/condition.h"
 #include "config/validator.h"
-#include "operators/aggregate_operator.h"
 #include "engine/driver.h"
-#include "operators/update_state_operator.h"
 #include "engine/pipeline_spec.h"
+#include "operators/aggregate_operator.h"
 #include "operators/transforms.h"
+#include "operators/update_state_operator.h"
 
 namespace onceflow {
 
@@ -71,8 +71,7 @@ PipelineBuilder& PipelineBuilder::Rename(std::vector<std::pair<std::string, std:
   return *this;
 }
 
-PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions,
-                                        bool missing_as_null) {
+PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions, bool missing_as_null) {
   config::TransformConfig t;
   t.type = config::TransformConfig::Type::kFilter;
   t.missing_as_null = missing_as_null;
@@ -181,7 +180,7 @@ PipelineBuilder& PipelineBuilder::UpdateStateRows(
   }
   if (spec_->keyed) Fail(spec_.get(), Status::InvalidArgument("only one stateful operator"));
   spec_->keyed = std::make_shared<operators::UpdateStateOperator>(std::move(key_fields),
-                                                               std::move(fn), options.timeout);
+                                                                  std::move(fn), options.timeout);
   return *this;
 }
 
@@ -283,9 +282,9 @@ Result<std::unique_ptr<Pipeline>> PipelineBuilder::Build() {
   if (static_cast<bool>(spec_->reduce) != !spec_->key_by.empty()) {
     return Err(Status::InvalidArgument("key_by and reduce go together"));
   }
-  const bool aggregate = !spec_->config.transforms.empty() &&
-                         spec_->config.transforms.back().type ==
-                             config::TransformConfig::Type::kAggregate;
+  const bool aggregate =
+      !spec_->config.transforms.empty() &&
+      spec_->config.transforms.back().type == config::TransformConfig::Type::kAggregate;
   if (spec_->reduce && (spec_->keyed || aggregate)) {
     return Err(Status::InvalidArgument(
         "reduce (per batch) and a stateful operator (aggregate, update_state) do not combine"));
@@ -294,9 +293,8 @@ Result<std::unique_ptr<Pipeline>> PipelineBuilder::Build() {
     return Err(Status::InvalidArgument("a pipeline needs a sink or a foreach_batch"));
   }
   config::FillDefaults(&spec_->config);
-  ONCEFLOW_RETURN_IF_ERROR(
-      config::Validate(spec_->config, {.update_state = spec_->keyed != nullptr,
-                                       .no_sink = !spec_->has_sink}));
+  ONCEFLOW_RETURN_IF_ERROR(config::Validate(
+      spec_->config, {.update_state = spec_->keyed != nullptr, .no_sink = !spec_->has_sink}));
   ONCEFLOW_RETURN_IF_ERROR(MakeOperators(spec_.get()));
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(spec_)));
 }

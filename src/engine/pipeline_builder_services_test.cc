@@ -39,8 +39,8 @@ class PipelineBuilderServicesTest : public ::testing::Test {
 TEST_F(PipelineBuilderServicesTest, ToPostgresCommitsEveryRowOnce) {
   ONCEFLOW_REQUIRE_POSTGRES();
   const std::string schema = onceflow::testing::UniqueName("builder");
-  const std::string conninfo = onceflow::testing::WithSchema(onceflow::testing::TestPostgres(),
-                                                             schema);
+  const std::string conninfo =
+      onceflow::testing::WithSchema(onceflow::testing::TestPostgres(), schema);
   const std::vector<Transfer> transfers = ProduceTransfers(data_, "transfers", 4, 400, 20);
   int64_t total = 0;
   for (const Transfer& t : transfers) total += t.amount;
@@ -100,13 +100,16 @@ TEST_F(PipelineBuilderServicesTest, FromKafkaReadsEveryRecordOnceDirectAndByGrou
   ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
   const std::string in = ::onceflow::testing::UniqueTopic("builder-in");
   ASSERT_TRUE(::onceflow::testing::CreateTestTopic(bootstrap, in, 3).ok());
-  Result<::onceflow::testing::TestProducer> producer = ::onceflow::testing::TestProducer::Make(bootstrap);
+  Result<::onceflow::testing::TestProducer> producer =
+      ::onceflow::testing::TestProducer::Make(bootstrap);
   ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
   constexpr int kRecords = 300;
   for (int i = 0; i < kRecords; ++i) {
-    ASSERT_TRUE(producer->Send(in, i % 3, "{\"id\":" + std::to_string(i) + ",\"amount\":" +
-                                              std::to_string(i % 7) + "}")
-                    .ok());
+    ASSERT_TRUE(
+        producer
+            ->Send(in, i % 3,
+                   "{\"id\":" + std::to_string(i) + ",\"amount\":" + std::to_string(i % 7) + "}")
+            .ok());
   }
   ASSERT_TRUE(producer->Flush().ok());
   for (KafkaAssignment assign : {KafkaAssignment::kAll, KafkaAssignment::kGroup}) {

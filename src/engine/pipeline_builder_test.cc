@@ -29,8 +29,7 @@ struct Case {
 
 std::vector<Case> Cases() {
   std::vector<Case> cases;
-  cases.push_back(
-      {"log source, filter, rename and select, SQLite statements", R"toml(
+  cases.push_back({"log source, filter, rename and select, SQLite statements", R"toml(
 name = "ledger"
 batch_interval_ms = 20
 max_records_per_partition = 500
@@ -53,21 +52,21 @@ init = ["CREATE TABLE IF NOT EXISTS t(a INTEGER)"]
 mode = "statements"
 statements = ["INSERT INTO t(a) VALUES(:amount)"]
 )toml",
-       [] {
-         PipelineBuilder b("ledger");
-         b.FromLog({.topic = "transfers"})
-             .Where({"amount > 0", "currency == \"EUR\""})
-             .Rename({{"from", "src"}, {"to", "dst"}})
-             .Select({"src", "dst", "amount"}, /*missing_as_null=*/true)
-             .ToSqlite({.path = "/srv/onceflow/bank.db",
-                        .init = {"CREATE TABLE IF NOT EXISTS t(a INTEGER)"},
-                        .mode = SinkMode::kStatements,
-                        .statements = {"INSERT INTO t(a) VALUES(:amount)"}})
-             .BatchInterval(milliseconds(20))
-             .MaxRecordsPerPartition(500)
-             .MaxTaskFailures(2);
-         return b;
-       }});
+                   [] {
+                     PipelineBuilder b("ledger");
+                     b.FromLog({.topic = "transfers"})
+                         .Where({"amount > 0", "currency == \"EUR\""})
+                         .Rename({{"from", "src"}, {"to", "dst"}})
+                         .Select({"src", "dst", "amount"}, /*missing_as_null=*/true)
+                         .ToSqlite({.path = "/srv/onceflow/bank.db",
+                                    .init = {"CREATE TABLE IF NOT EXISTS t(a INTEGER)"},
+                                    .mode = SinkMode::kStatements,
+                                    .statements = {"INSERT INTO t(a) VALUES(:amount)"}})
+                         .BatchInterval(milliseconds(20))
+                         .MaxRecordsPerPartition(500)
+                         .MaxTaskFailures(2);
+                     return b;
+                   }});
   cases.push_back({"Kafka source by group, csv, PostgreSQL upsert, task commits", R"toml(
 name = "orders"
 commit_mode = "task"
@@ -138,9 +137,8 @@ key_field = "user"
                                                .allowed_lateness = milliseconds(1000),
                                                .emit = WindowEmit::kFinal},
                                     /*map_side_combine=*/false)
-                         .ToKafka({.bootstrap = "127.0.0.1:9092",
-                                   .topic = "spend",
-                                   .key_field = "user"})
+                         .ToKafka(
+                             {.bootstrap = "127.0.0.1:9092", .topic = "spend", .key_field = "user"})
                          .StateTasks(8)
                          .StateCacheMb(16);
                      return b;
@@ -214,9 +212,8 @@ TEST(PipelineBuilderTest, TaskCommitsWithAStatefulOperatorAreRefusedAsInToml) {
 
   PipelineBuilder with_state("p");
   with_state.UpdateState<std::string, int64_t>(
-      {"user"},
-      [](const std::string&, std::optional<int64_t>&, std::span<const Row>,
-         const BatchContext&) { return std::vector<Row>{}; });
+      {"user"}, [](const std::string&, std::optional<int64_t>&, std::span<const Row>,
+                   const BatchContext&) { return std::vector<Row>{}; });
   with_state.CommitMode(CommitMode::kTask);
   EXPECT_EQ(BuildError(with_state),
             "pipeline config: commit_mode: \"task\" cannot be used with update_state: a stateful "
@@ -225,19 +222,16 @@ TEST(PipelineBuilderTest, TaskCommitsWithAStatefulOperatorAreRefusedAsInToml) {
 
 TEST(PipelineBuilderTest, TypedAggregatesGiveTheConfigOfTheirTomlText) {
   PipelineBuilder typed("p");
-  typed.Aggregate({"user"}, {{.name = "n"},
-                             {.name = "spent", .function = AggregateFunction::kSum,
-                              .field = "amount"},
-                             {.name = "top", .function = AggregateFunction::kMax,
-                              .field = "amount"}});
+  typed.Aggregate({"user"},
+                  {{.name = "n"},
+                   {.name = "spent", .function = AggregateFunction::kSum, .field = "amount"},
+                   {.name = "top", .function = AggregateFunction::kMax, .field = "amount"}});
   PipelineBuilder text("p");
   text.Aggregate({"user"}, {{"n", "count"}, {"spent", "sum(amount)"}, {"top", "max(amount)"}});
-  Result<std::unique_ptr<Pipeline>> a = typed.FromLog({.topic = "t"})
-                                            .ToSqlite({.path = "/srv/o.db", .table = "out"})
-                                            .Build();
-  Result<std::unique_ptr<Pipeline>> b = text.FromLog({.topic = "t"})
-                                            .ToSqlite({.path = "/srv/o.db", .table = "out"})
-                                            .Build();
+  Result<std::unique_ptr<Pipeline>> a =
+      typed.FromLog({.topic = "t"}).ToSqlite({.path = "/srv/o.db", .table = "out"}).Build();
+  Result<std::unique_ptr<Pipeline>> b =
+      text.FromLog({.topic = "t"}).ToSqlite({.path = "/srv/o.db", .table = "out"}).Build();
   ASSERT_TRUE(a.has_value()) << a.error().ToString();
   ASSERT_TRUE(b.has_value()) << b.error().ToString();
   ASSERT_EQ(ConfigOf(**a).transforms.size(), 1u);
@@ -252,9 +246,10 @@ TEST(PipelineBuilderTest, AggregateNamesAreCheckedAsInToml) {
   // A name that is also a key field: the same message either way (one validator).
   const std::string expected = "pipeline config: transform[0].aggregates.user: 'user' is also "
                                "a key field";
-  EXPECT_EQ(TomlError(Toml("name = \"p\"\n", "[[transform]]\ntype = \"aggregate\"\n"
-                                             "key = [\"user\"]\naggregates = { user = \"count\" }\n")),
-            expected);
+  EXPECT_EQ(
+      TomlError(Toml("name = \"p\"\n", "[[transform]]\ntype = \"aggregate\"\n"
+                                       "key = [\"user\"]\naggregates = { user = \"count\" }\n")),
+      expected);
   PipelineBuilder key_name("p");
   key_name.Aggregate({"user"}, {{.name = "user"}});
   EXPECT_EQ(BuildError(key_name), expected);
@@ -302,8 +297,7 @@ TEST(PipelineBuilderTest, SourceOptionsAreChecked) {
 
   PipelineBuilder delimiter("p");
   delimiter
-      .FromLog({.topic = "t",
-                .records = {.format = RecordFormat::kCsv, .csv_delimiter = ";;"}})
+      .FromLog({.topic = "t", .records = {.format = RecordFormat::kCsv, .csv_delimiter = ";;"}})
       .ToKafka({.bootstrap = "b:1", .topic = "o"});
   p = delimiter.Build();
   ASSERT_FALSE(p.has_value());
@@ -312,8 +306,7 @@ TEST(PipelineBuilderTest, SourceOptionsAreChecked) {
             "a line break, got ';;'");
 
   PipelineBuilder group_aggregate("p");
-  group_aggregate
-      .FromKafka({.bootstrap = "b:1", .topic = "t", .assign = KafkaAssignment::kGroup})
+  group_aggregate.FromKafka({.bootstrap = "b:1", .topic = "t", .assign = KafkaAssignment::kGroup})
       .Aggregate({"user"}, {{"n", "count"}})
       .ToKafka({.bootstrap = "b:1", .topic = "o"});
   p = group_aggregate.Build();

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "operators/keyed_operator.h"
 #include "config/pipeline_config.h"
-#include "operators/transforms.h"
 #include "onceflow/pipeline.h"
 #include "onceflow/row.h"
+#include "operators/keyed_operator.h"
+#include "operators/transforms.h"
 
 namespace onceflow::internal {
 

@@ -212,14 +212,16 @@ TEST_F(PipelineTest, DeletedSinkDatabaseIsRefusedUntilThePipelineIsReset) {
   Status s = RunToEnd(Ledger());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), StatusCode::kAborted);
-  EXPECT_NE(s.message().find("sqlite " + db_ + ": the sink has no progress rows of pipeline "
+  EXPECT_NE(s.message().find("sqlite " + db_ +
+                             ": the sink has no progress rows of pipeline "
                              "'ledger', but the checkpoint " +
                              checkpoint::CheckpointDir(data_, "ledger") +
                              " has committed batches up to 2"),
             std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("To write everything again into this sink, delete the checkpoint "
-                             "directory " + checkpoint::CheckpointDir(data_, "ledger") +
+                             "directory " +
+                             checkpoint::CheckpointDir(data_, "ledger") +
                              " and the sink's progress rows of pipeline 'ledger'"),
             std::string::npos)
       << s.message();
@@ -294,9 +296,9 @@ TEST_F(PipelineTest, SinkWithoutTheRowOfAPartitionThePipelineReadIsRefused) {
   // The sink loses partition 1's progress row (and so what it knows of that output).
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DELETE FROM onceflow_progress WHERE task = 1", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "DELETE FROM onceflow_progress WHERE task = 1", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   append(1, 5);
   Status s = RunToEnd(Ledger());

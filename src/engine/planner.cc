@@ -19,10 +19,10 @@ Result<std::vector<OffsetRange>> PlanRanges(const std::vector<Offset>& positions
           first.ToString() + ") were deleted by retention before the pipeline processed them"));
     }
     if (end[p] < from) {
-      return Err(Status::OutOfRange(
-          "partition " + std::to_string(p) + " ends at offset " + end[p].ToString() +
-          " but the pipeline has processed it up to " + from.ToString() +
-          ": was the topic deleted and created again?"));
+      return Err(Status::OutOfRange("partition " + std::to_string(p) + " ends at offset " +
+                                    end[p].ToString() +
+                                    " but the pipeline has processed it up to " + from.ToString() +
+                                    ": was the topic deleted and created again?"));
     }
     const Offset until = std::max(from, std::min(end[p], from + max_records));
     ranges.push_back({PartitionId(static_cast<int32_t>(p)), from, until});

@@ -1,7 +1,7 @@
 #include "engine/sink_factory.h"
 
-#include "sink/postgres_sink.h"
 #include "sink/kafka_sink.h"
+#include "sink/postgres_sink.h"
 #include "sink/sqlite_sink.h"
 
 namespace onceflow::engine {

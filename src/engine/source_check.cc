@@ -57,8 +57,10 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
     if (p >= bounds.end.size()) {
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the source has only " +
-          std::to_string(bounds.end.size()) + " partition(s), but the pipeline has read this "
-          "one up to offset " + up_to.ToString() + ": " + up_to.ToString() +
+          std::to_string(bounds.end.size()) +
+          " partition(s), but the pipeline has read this "
+          "one up to offset " +
+          up_to.ToString() + ": " + up_to.ToString() +
           " records it processed are gone (was the topic deleted and created again?). " + way_out);
     }
     const Offset end = bounds.end[p];
@@ -68,8 +70,8 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
           end.ToString() + " but the pipeline has read it up to " + up_to.ToString() + ": " +
           std::to_string(up_to.value() - end.value()) +
           " records it processed were lost (was the log truncated, or the topic deleted and "
-          "created again?); offsets from " + end.ToString() +
-          " on would be handed out again and never be read. " + way_out);
+          "created again?); offsets from " +
+          end.ToString() + " on would be handed out again and never be read. " + way_out);
     }
   }
   for (const checkpoint::PartitionMark& m : marks) {
@@ -82,19 +84,20 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
           m.offset.ToString() + ": " +
           std::to_string(m.offset.value() + 1 - bounds.end[p].value()) +
           " committed records were lost (was the log truncated, or the topic deleted and created "
-          "again?). " + way_out);
+          "again?). " +
+          way_out);
     }
     if (p < bounds.earliest.size() && m.offset < bounds.earliest[p]) continue;  // retention
     bool found = false;
     uint32_t fingerprint = 0;
-    Status s = source->Read(m.partition, m.offset, m.offset + 1,
-                            [&](Offset o, const RecordView& r) {
-                              if (o == m.offset) {
-                                found = true;
-                                fingerprint = checkpoint::RecordFingerprint(r);
-                              }
-                              return Status::Ok();
-                            });
+    Status s =
+        source->Read(m.partition, m.offset, m.offset + 1, [&](Offset o, const RecordView& r) {
+          if (o == m.offset) {
+            found = true;
+            fingerprint = checkpoint::RecordFingerprint(r);
+          }
+          return Status::Ok();
+        });
     if (!s.ok()) {
       return s.WithContext("reading the last committed record of " + where + " partition " +
                            std::to_string(p) + " (offset " + m.offset.ToString() +
@@ -105,18 +108,22 @@ Status CheckSourceHoldsCommitted(source::Source* source, const source::Source::B
       // transaction marker or an aborted record of another topic's history, or compaction.
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the record at offset " +
-          m.offset.ToString() + ", the last one the pipeline committed, was rewritten: the "
+          m.offset.ToString() +
+          ", the last one the pipeline committed, was rewritten: the "
           "source has no readable record there any more (the topic deleted and created again, "
           "an unclean leader election, or log compaction of a record the pipeline had just "
-          "read). " + way_out);
+          "read). " +
+          way_out);
     }
     if (fingerprint != m.fingerprint) {
       return Status::Corruption(
           where + " partition " + std::to_string(p) + ": the record at offset " +
-          m.offset.ToString() + ", the last one the pipeline committed, was rewritten (it is not "
+          m.offset.ToString() +
+          ", the last one the pipeline committed, was rewritten (it is not "
           "the record the pipeline processed: its checksum differs): the source lost or replaced "
           "records the pipeline already committed (the log truncated and written again, the "
-          "topic deleted and created again, a Kafka unclean leader election). " + way_out);
+          "topic deleted and created again, a Kafka unclean leader election). " +
+          way_out);
     }
   }
   return Status::Ok();
@@ -131,10 +138,12 @@ Result<std::vector<checkpoint::PartitionMark>> MarksAt(source::Source* source,
     if (at.value() < 0 || at < bounds.earliest[p] || at >= bounds.end[p]) continue;
     const PartitionId partition(static_cast<int32_t>(p));
     std::optional<checkpoint::PartitionMark> mark;
-    ONCEFLOW_RETURN_IF_ERROR(source->Read(partition, at, at + 1, [&](Offset o, const RecordView& r) {
-      if (o == at) mark = checkpoint::PartitionMark{partition, o, checkpoint::RecordFingerprint(r)};
-      return Status::Ok();
-    }));
+    ONCEFLOW_RETURN_IF_ERROR(
+        source->Read(partition, at, at + 1, [&](Offset o, const RecordView& r) {
+          if (o == at)
+            mark = checkpoint::PartitionMark{partition, o, checkpoint::RecordFingerprint(r)};
+          return Status::Ok();
+        }));
     if (mark) out.push_back(*mark);
   }
   return out;

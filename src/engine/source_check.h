@@ -1,7 +1,7 @@
-// The checks that a pipeline's source is still the one its checkpoint committed from (docs/protocol.md
-// guarantee 6): the same source (identity), still holding every record the pipeline committed
-// (no truncation), and the same records (no rewrite). Run by the driver at start, and by status
-// and verify, so that none of them goes on as if nothing happened.
+// The checks that a pipeline's source is still the one its checkpoint committed from
+// (docs/protocol.md guarantee 6): the same source (identity), still holding every record the
+// pipeline committed (no truncation), and the same records (no rewrite). Run by the driver at
+// start, and by status and verify, so that none of them goes on as if nothing happened.
 #pragma once
 
 #include <optional>

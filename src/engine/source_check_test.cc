@@ -57,8 +57,8 @@ TEST_F(SourceCheckTest, ASourceThatHoldsWhatWasCommittedPasses) {
 }
 
 TEST_F(SourceCheckTest, ASourceEndingBeforeTheCommittedOffsetLostRecords) {
-  Status s = CheckSourceHoldsCommitted(source_.get(), bounds_, {Offset(12), Offset(5)}, {},
-                                       "Run X.");
+  Status s =
+      CheckSourceHoldsCommitted(source_.get(), bounds_, {Offset(12), Offset(5)}, {}, "Run X.");
   ASSERT_TRUE(s.IsCorruption()) << s.ToString();
   EXPECT_NE(s.message().find("partition 0: the source ends at offset 10 but the pipeline has "
                              "read it up to 12: 2 records it processed were lost"),

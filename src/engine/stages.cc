@@ -18,15 +18,14 @@ Status ApplyStages(std::span<const internal::Stage> stages, Row row,
           if (!keep) return Status::Ok();
           break;
         }
-        case Kind::kMap:
-          row = s.map(std::move(row));
-          break;
+        case Kind::kMap: row = s.map(std::move(row)); break;
         case Kind::kFilter:
           if (!s.filter(row)) return Status::Ok();
           break;
         case Kind::kFlatMap: {
           std::vector<Row> out = s.flat_map(std::move(row));
-          for (Row& r : out) ONCEFLOW_RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
+          for (Row& r : out)
+            ONCEFLOW_RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
           return Status::Ok();
         }
       }

@@ -65,9 +65,8 @@ TEST_F(StatePipelineTest, MinMaxAvgAndValuesThatCannotBeAggregated) {
   ASSERT_TRUE((*(*t)->partition(PartitionId(0)))->Append(b.Finish()).has_value());
   SqliteSinkOptions sink;
   sink.path = db_;
-  sink.init = {
-      "CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
-      "mean REAL, total REAL)"};
+  sink.init = {"CREATE TABLE IF NOT EXISTS m(k TEXT PRIMARY KEY, n INTEGER, lo REAL, hi REAL, "
+               "mean REAL, total REAL)"};
   sink.mode = SinkMode::kUpsert;
   sink.table = "m";
   sink.key = {"k"};
@@ -131,12 +130,10 @@ AggregateRun RunAggregate(const std::string& data, const std::string& db, bool c
   o.on_log = [](const std::string&) {};
   const Status run = (*p)->Run(o);
   EXPECT_TRUE(run.ok()) << run.ToString();
-  out.rows = QueryText(db,
-                       "SELECT user, window_start, n, total, mean FROM agg "
-                       "ORDER BY user, window_start");
-  out.dead = QueryText(db,
-                       "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters "
-                       "ORDER BY partition, \"offset\", error");
+  out.rows = QueryText(db, "SELECT user, window_start, n, total, mean FROM agg "
+                           "ORDER BY user, window_start");
+  out.dead = QueryText(db, "SELECT partition, \"offset\", raw, error FROM onceflow_dead_letters "
+                           "ORDER BY partition, \"offset\", error");
   out.late = (*p)->stats().late_records;
   out.records_in = (*p)->stats().records_in;
   return out;

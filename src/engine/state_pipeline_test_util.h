@@ -26,9 +26,8 @@ inline constexpr auto QueryText = ::onceflow::testing::SqliteTextRows;
 inline SqliteSinkOptions SpendSink(const std::string& db) {
   SqliteSinkOptions s;
   s.path = db;
-  s.init = {
-      "CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, "
-      "spent INTEGER)"};
+  s.init = {"CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, "
+            "spent INTEGER)"};
   s.mode = SinkMode::kUpsert;
   s.table = "spend";
   s.key = {"user"};
@@ -38,9 +37,8 @@ inline SqliteSinkOptions SpendSink(const std::string& db) {
 inline SqliteSinkOptions WindowSink(const std::string& db) {
   SqliteSinkOptions s;
   s.path = db;
-  s.init = {
-      "CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
-      "INTEGER, n INTEGER, total INTEGER, PRIMARY KEY(user, window_start))"};
+  s.init = {"CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
+            "INTEGER, n INTEGER, total INTEGER, PRIMARY KEY(user, window_start))"};
   s.mode = SinkMode::kUpsert;
   s.table = "windows";
   s.key = {"user", "window_start"};
@@ -94,9 +92,8 @@ class StatePipelineTest : public ::testing::Test {
 
 // The windows table of WindowSink, in window order.
 inline std::vector<std::vector<std::string>> Windows(const std::string& db) {
-  return QueryText(db,
-                   "SELECT user, window_start, window_end, n, total FROM windows "
-                   "ORDER BY window_start, user");
+  return QueryText(db, "SELECT user, window_start, window_end, n, total FROM windows "
+                       "ORDER BY window_start, user");
 }
 
 }  // namespace onceflow::engine

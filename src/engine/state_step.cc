@@ -16,10 +16,10 @@ using operators::CombinedTask;
 using operators::EventTimes;
 using operators::KeyedOperator;
 using operators::KeyedRow;
+using operators::kNoTime;
 using operators::LateMessage;
 using operators::StateTaskContext;
 using operators::StateTaskOf;
-using operators::kNoTime;
 
 namespace {
 
@@ -56,8 +56,8 @@ Result<std::unique_ptr<StateStep>> StateStep::Open(const std::string& checkpoint
                                                    std::shared_ptr<const KeyedOperator> op,
                                                    Executor* executor, int32_t tasks,
                                                    size_t cache_bytes) {
-  ONCEFLOW_ASSIGN_OR_RETURN(auto store,
-                   state::StateStore::Open(state::StateDir(checkpoint_dir), tasks, cache_bytes));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      auto store, state::StateStore::Open(state::StateDir(checkpoint_dir), tasks, cache_bytes));
   EventTimes times;
   if (const std::optional<std::string>& stored = store->event_times()) {
     ONCEFLOW_ASSIGN_OR_RETURN(times, EventTimes::Decode(*stored));
@@ -88,8 +88,8 @@ bool StateStep::HasWindowsToClose() const {
   return max != kNoTime && op_->CloseAllWatermark(max) > times_.watermark;
 }
 
-Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
-                                      std::vector<TaskOutput>& map_outputs, bool close_windows) {
+Result<StateBatch> StateStep::Compute(const BatchContext& ctx, std::vector<TaskOutput>& map_outputs,
+                                      bool close_windows) {
   // A store behind or ahead of the batch would fold the rows into the wrong state: counts that
   // miss a batch or count one twice, committed without an error.
   ONCEFLOW_CHECK(store_->batch().value() + 1 == ctx.batch_id.value())
@@ -179,9 +179,8 @@ Result<StateBatch> StateStep::Compute(const BatchContext& ctx,
       // follow the partitions, from this watermark on.
       max_seen = std::max(max_seen, *store_->max_event_time());
       const int64_t lateness = op_->allowed_lateness_ms();
-      watermark_after = std::max(watermark_after, max_seen < kNoTime + 1 + lateness
-                                                      ? kNoTime + 1
-                                                      : max_seen - lateness);
+      watermark_after = std::max(
+          watermark_after, max_seen < kNoTime + 1 + lateness ? kNoTime + 1 : max_seen - lateness);
     }
     if (close_windows && max_seen != kNoTime) {
       watermark_after = std::max(watermark_after, op_->CloseAllWatermark(max_seen));

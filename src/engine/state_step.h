@@ -19,8 +19,8 @@
 
 #include "checkpoint/batch_intent.h"
 #include "engine/executor.h"
-#include "operators/keyed_operator.h"
 #include "engine/task.h"
+#include "operators/keyed_operator.h"
 #include "operators/watermark.h"
 #include "state/state_store.h"
 
@@ -28,11 +28,11 @@ namespace onceflow::engine {
 
 // A batch's keyed-state result: the output for the sink and the deltas for the store.
 struct StateBatch {
-  TaskOutput output;                       // rows (state task order), all dead letters
-  std::vector<state::StateDelta> deltas;   // one per state task
-  std::optional<int64_t> max_event_time;   // after this batch
-  operators::EventTimes event_times;                  // after this batch (event-time operators)
-  int64_t late = 0;                        // records older than the watermark
+  TaskOutput output;                      // rows (state task order), all dead letters
+  std::vector<state::StateDelta> deltas;  // one per state task
+  std::optional<int64_t> max_event_time;  // after this batch
+  operators::EventTimes event_times;      // after this batch (event-time operators)
+  int64_t late = 0;                       // records older than the watermark
 
   // The number of state writes (every task's).
   size_t writes() const { return state::WriteCount(deltas); }
@@ -74,7 +74,9 @@ class StateStep {
   StateStep(std::unique_ptr<state::StateStore> store,
             std::shared_ptr<const operators::KeyedOperator> op, Executor* executor,
             operators::EventTimes times)
-      : store_(std::move(store)), op_(std::move(op)), executor_(executor),
+      : store_(std::move(store)),
+        op_(std::move(op)),
+        executor_(executor),
         times_(std::move(times)) {}
 
   operators::WatermarkPolicy Policy() const {

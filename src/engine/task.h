@@ -8,18 +8,18 @@
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
-#include "operators/keyed_operator.h"
 #include "engine/pipeline_spec.h"
-#include "operators/record_decoder.h"
 #include "onceflow/offset_range.h"
+#include "operators/keyed_operator.h"
+#include "operators/record_decoder.h"
 #include "sink/sink.h"
 #include "source/source.h"
 
 namespace onceflow::engine {
 
 struct TaskOutput {
-  PartitionId partition{-1};                 // the input partition the task read
-  std::vector<SinkRow> rows;           // in offset order
+  PartitionId partition{-1};  // the input partition the task read
+  std::vector<SinkRow> rows;  // in offset order
   std::vector<DeadLetter> dead_letters;
   int64_t records_in = 0;
   // The last record read and its fingerprint (checkpoint::RecordFingerprint; offset -1: none),

@@ -17,8 +17,8 @@ struct TaskState {
   bool committing = false;  // an attempt holds the commit right
   bool done = false;
   bool speculated = false;
-  Clock::time_point started;   // of the oldest running attempt
-  Clock::duration took{};      // of the winner
+  Clock::time_point started;  // of the oldest running attempt
+  Clock::duration took{};     // of the winner
   Status last_error;
   TaskOutput output;
   std::atomic<bool> cancel{false};

@@ -13,9 +13,8 @@ namespace {
 TEST_F(StatePipelineTest, UpdateStateKeepsUpdatesAndTimesOut) {
   SqliteSinkOptions sink;
   sink.path = db_;
-  sink.init = {
-      "CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
-      "expired INTEGER)"};
+  sink.init = {"CREATE TABLE IF NOT EXISTS totals(user TEXT PRIMARY KEY, total INTEGER, "
+               "expired INTEGER)"};
   sink.mode = SinkMode::kUpsert;
   sink.table = "totals";
   sink.key = {"user"};

@@ -61,9 +61,8 @@ PipelineBuilder OrderedWindowPipeline(const std::string& name, const std::string
                                       int64_t idle_timeout_ms = 30000) {
   SqliteSinkOptions sink;
   sink.path = db;
-  sink.init = {
-      "CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
-      "INTEGER, n INTEGER, total INTEGER)"};
+  sink.init = {"CREATE TABLE IF NOT EXISTS windows(user TEXT, window_start INTEGER, window_end "
+               "INTEGER, n INTEGER, total INTEGER)"};
   sink.mode = SinkMode::kAppend;
   sink.table = "windows";
   WindowSpec w;
@@ -104,9 +103,8 @@ TEST_F(StatePipelineTest, TimeOrderedChunksOverFourPartitionsHaveNoLateRecords) 
   EXPECT_EQ(stats.dead_letters, 0);
   EXPECT_EQ(QueryText(db_, "SELECT COUNT(*) FROM onceflow_dead_letters")[0][0], "0");
   // Every window exactly once, the last ones emitted by the batch that closes them at the end.
-  EXPECT_EQ(QueryText(db_,
-                      "SELECT user, window_start, window_end, n, total FROM windows "
-                      "ORDER BY window_start, user"),
+  EXPECT_EQ(QueryText(db_, "SELECT user, window_start, window_end, n, total FROM windows "
+                           "ORDER BY window_start, user"),
             AllWindows(purchases, 60000));
   bool closed = false;
   for (const std::string& line : log) {
@@ -154,18 +152,16 @@ TEST_F(StatePipelineTest, OpenWindowsAreEmittedAtTheEndExactlyOnceThroughACrash)
     // ... with it, the run's only batch closes them; it crashes at `point` and is re-run.
     EXPECT_EQ(RunOrderedChild(data, db, point + "=crash#1", true), faults::kCrashExitCode);
     ASSERT_EQ(RunOrderedChild(data, db, "", true), 0);
-    EXPECT_EQ(QueryText(db,
-                        "SELECT user, window_start, window_end, n, total FROM windows "
-                        "ORDER BY window_start, user"),
+    EXPECT_EQ(QueryText(db, "SELECT user, window_start, window_end, n, total FROM windows "
+                            "ORDER BY window_start, user"),
               AllWindows(purchases, 60000));
     // Nothing is left to close: a further run commits no batch.
     EXPECT_EQ(RunOrderedChild(data, db, "", true, /*report_batches=*/true), 10);
     // A record for a closed window is late now, never a second row for it.
     ProduceChunks(data, "purchases", 4, {{"u0", 1, 5000}}, 1);
     EXPECT_EQ(RunOrderedChild(data, db, "", true, /*report_batches=*/true), 11);
-    EXPECT_EQ(QueryText(db,
-                        "SELECT COUNT(*) FROM onceflow_dead_letters WHERE error LIKE "
-                        "'late record: event time 5000 is before the watermark 120000%'")[0][0],
+    EXPECT_EQ(QueryText(db, "SELECT COUNT(*) FROM onceflow_dead_letters WHERE error LIKE "
+                            "'late record: event time 5000 is before the watermark 120000%'")[0][0],
               "1");
     EXPECT_EQ(QueryText(db, "SELECT COUNT(*) FROM windows")[0][0], std::to_string(all));
   }

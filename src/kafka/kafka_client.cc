@@ -27,10 +27,8 @@ bool IsTransient(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
     case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
-    case RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS:
-      return true;
-    default:
-      return false;
+    case RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS: return true;
+    default: return false;
   }
 }
 
@@ -48,16 +46,15 @@ Result<Handle> MakeClient(ClientKind kind, const std::string& bootstrap, const S
                   {"log.connection.close", "false"}};
   all.insert(all.end(), settings.begin(), settings.end());
   for (const auto& [key, value] : all) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) !=
-        RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
       return Err(Status::InvalidArgument("kafka setting '" + key + "': " + err));
     }
   }
   if (customize) customize(conf);
-  rd_kafka_t* rk = rd_kafka_new(kind == ClientKind::kProducer ? RD_KAFKA_PRODUCER
-                                                               : RD_KAFKA_CONSUMER,
-                                conf, err, sizeof(err));
+  rd_kafka_t* rk =
+      rd_kafka_new(kind == ClientKind::kProducer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, err,
+                   sizeof(err));
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     return Err(Status::InvalidArgument(std::string("kafka client: ") + err));
@@ -98,8 +95,7 @@ Status ErrorStatus(std::string_view what, rd_kafka_error_t* error) {
   const bool retriable = rd_kafka_error_is_retriable(error) != 0;
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);
-  if (fatal || code == RD_KAFKA_RESP_ERR__FENCED ||
-      code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+  if (fatal || code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
       code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH) {
     return Status::Fenced(std::move(msg));
   }
@@ -118,10 +114,11 @@ Result<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic,
     return Err(ErrorStatus("kafka topic '" + topic + "': metadata", err));
   }
   Result<int32_t> out = 0;
-  if (md->topic_cnt != 1 ||
-      md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-    out = Err(Status::NotFound("kafka topic '" + topic + "' does not exist (create it with "
-                               "`onceflow topics create --kafka BOOTSTRAP " + topic + "`)"));
+  if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    out = Err(Status::NotFound("kafka topic '" + topic +
+                               "' does not exist (create it with "
+                               "`onceflow topics create --kafka BOOTSTRAP " +
+                               topic + "`)"));
   } else if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     out = Err(ErrorStatus("kafka topic '" + topic + "': metadata", md->topics[0].err));
   } else {
@@ -150,8 +147,8 @@ Status CreateTopic(rd_kafka_t* rk, const TopicSpec& spec, bool exist_ok,
                    std::chrono::milliseconds timeout) {
   const std::string who = "kafka topic '" + spec.name + "'";
   char err[512];
-  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions,
-                                                     spec.replication, err, sizeof(err));
+  rd_kafka_NewTopic_t* topic =
+      rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication, err, sizeof(err));
   if (topic == nullptr) return Status::InvalidArgument(who + ": " + err);
   for (const auto& [key, value] : spec.configs) {
     rd_kafka_NewTopic_set_config(topic, key.c_str(), value.c_str());
@@ -164,8 +161,8 @@ Status CreateTopic(rd_kafka_t* rk, const TopicSpec& spec, bool exist_ok,
   rd_kafka_event_t* event = rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000);
   Status s = Status::Ok();
   if (event == nullptr) {
-    s = Status::IoError(who + ": create: no answer within " +
-                        std::to_string(timeout.count()) + " ms");
+    s = Status::IoError(who + ": create: no answer within " + std::to_string(timeout.count()) +
+                        " ms");
   } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     s = ErrorStatus(who + ": create", rd_kafka_event_error(event));
   } else {
@@ -209,9 +206,8 @@ Result<std::pair<int64_t, int64_t>> Watermarks(rd_kafka_t* rk, const std::string
   const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
       rk, topic.c_str(), partition, &low, &high, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Err(ErrorStatus("kafka topic '" + topic + "' partition " + std::to_string(partition) +
-                               ": offsets",
-                           err));
+    return Err(ErrorStatus(
+        "kafka topic '" + topic + "' partition " + std::to_string(partition) + ": offsets", err));
   }
   return std::make_pair(low, high);
 }
@@ -237,12 +233,12 @@ Status AddPartitions(rd_kafka_t* rk, const std::string& topic, int32_t partition
     s = ErrorStatus(who + ": add partitions", rd_kafka_event_error(event));
   } else {
     size_t n = 0;
-    const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
-        rd_kafka_event_CreatePartitions_result(event), &n);
+    const rd_kafka_topic_result_t** results =
+        rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event), &n);
     for (size_t i = 0; i < n; ++i) {
       if (rd_kafka_topic_result_error(results[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        s = Status::Aborted(who + ": add partitions: " +
-                            rd_kafka_topic_result_error_string(results[i]));
+        s = Status::Aborted(who +
+                            ": add partitions: " + rd_kafka_topic_result_error_string(results[i]));
       }
     }
   }

@@ -10,8 +10,8 @@ namespace {
 // through metadata made with a known generation proves this librdkafka's form is the one read.
 TEST(KafkaClientTest, GenerationOfReadsTheGenerationOfGroupMetadata) {
   for (int32_t generation : {1, 7, 0x12345678}) {
-    rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata_new_with_genid(
-        "a-group", generation, "member-1", nullptr);
+    rd_kafka_consumer_group_metadata_t* meta =
+        rd_kafka_consumer_group_metadata_new_with_genid("a-group", generation, "member-1", nullptr);
     Result<int32_t> read = GenerationOf(meta);
     rd_kafka_consumer_group_metadata_destroy(meta);
     ASSERT_TRUE(read.has_value()) << read.error().ToString();

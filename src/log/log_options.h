@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <string_view>
 #include <optional>
+#include <string_view>
 
 #include "log/loss_record.h"
 

@@ -31,7 +31,8 @@ inline Record Own(const RecordView& v) {
   if (v.key) r.key = std::string(*v.key);
   r.value = std::string(v.value);
   r.timestamp_ms = v.timestamp_ms;
-  for (const HeaderView& h : v.headers) r.headers.push_back({std::string(h.key), std::string(h.value)});
+  for (const HeaderView& h : v.headers)
+    r.headers.push_back({std::string(h.key), std::string(h.value)});
   return r;
 }
 

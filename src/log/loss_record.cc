@@ -74,18 +74,18 @@ std::string LossEvent::Describe() const {
   const std::string where = PartitionLabel(partition_dir) + " (" +
                             JoinPath(partition_dir, segment) + " byte " + std::to_string(byte) +
                             ")";
-  const std::string offsets =
-      !last_known()  ? "offsets from " + first.ToString() + " on"
-      : first == last ? "offset " + first.ToString()
-                      : "offsets " + first.ToString() + ".." + last.ToString();
+  const std::string offsets = !last_known() ? "offsets from " + first.ToString() + " on"
+                              : first == last
+                                  ? "offset " + first.ToString()
+                                  : "offsets " + first.ToString() + ".." + last.ToString();
   if (kind == LossKind::kTornTail) {
     return "log: cut a torn tail off " + where + ": " + offsets + " lost (" + reason +
            "); only the last group write, not yet synced, can be cut: with durability fsync it "
            "was never acknowledged; these offsets will be handed out again";
   }
   return "log: " + offsets + " of " + where +
-         " recorded as lost: a damaged range skipped by 'topics repair --skip-damaged' (" +
-         reason + "); readers skip it";
+         " recorded as lost: a damaged range skipped by 'topics repair --skip-damaged' (" + reason +
+         "); readers skip it";
 }
 
 std::string EncodeLosses(const std::vector<LossEvent>& events) {

@@ -14,8 +14,8 @@ constexpr size_t kIndexHeaderSize = 44;
 }  // namespace
 
 void OffsetIndex::Add(Offset offset, uint64_t position) {
-  entries_.push_back({static_cast<uint32_t>(offset - base_offset_),
-                      static_cast<uint32_t>(position)});
+  entries_.push_back(
+      {static_cast<uint32_t>(offset - base_offset_), static_cast<uint32_t>(position)});
 }
 
 OffsetIndex::Entry OffsetIndex::Lookup(Offset target) const {

@@ -17,8 +17,8 @@ namespace onceflow::log {
 // without reading it.
 struct SegmentSummary {
   Offset base_offset;
-  Offset next_offset;      // one past the last record
-  uint64_t data_end = 0;   // bytes of batches in the file
+  Offset next_offset;     // one past the last record
+  uint64_t data_end = 0;  // bytes of batches in the file
   int64_t max_timestamp = 0;
 };
 

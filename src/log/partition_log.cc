@@ -88,7 +88,8 @@ Status PartitionLog::Load() {
         stray.push_back(name);  // the index of a segment retention already deleted
       }
     }
-    for (const std::string& name : stray) ONCEFLOW_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
+    for (const std::string& name : stray)
+      ONCEFLOW_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
   }
   ONCEFLOW_ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
   const RecoveryMode mode = ro ? RecoveryMode::kReadOnly
@@ -98,9 +99,11 @@ Status PartitionLog::Load() {
   for (size_t i = 0; i < logs.size(); ++i) {
     std::shared_ptr<Segment> seg;
     if (i + 1 < logs.size()) {
-      ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenSealed(dir_, logs[i], options_.index_interval_bytes, ro));
+      ONCEFLOW_ASSIGN_OR_RETURN(
+          seg, Segment::OpenSealed(dir_, logs[i], options_.index_interval_bytes, ro));
     } else {
-      ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
+      ONCEFLOW_ASSIGN_OR_RETURN(
+          seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
       torn_tail_ = seg->torn_tail();
       if (const std::optional<LossEvent>& event = seg->torn_tail_event()) {
         losses_.push_back(*event);
@@ -114,15 +117,15 @@ Status PartitionLog::Load() {
     if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
         !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
       return Status::Corruption("segment " + segments_.back()->path() + " ends at offset " +
-                                segments_.back()->next_offset().ToString() + " but " +
-                                seg->path() + " starts at offset " +
-                                seg->base_offset().ToString() + DamageWayOut(dir_));
+                                segments_.back()->next_offset().ToString() + " but " + seg->path() +
+                                " starts at offset " + seg->base_offset().ToString() +
+                                DamageWayOut(dir_));
     }
     segments_.push_back(std::move(seg));
   }
   if (segments_.empty() && !ro) {
     ONCEFLOW_ASSIGN_OR_RETURN(auto seg,
-                     Segment::Create(dir_, Offset(0), "", options_.index_interval_bytes));
+                              Segment::Create(dir_, Offset(0), "", options_.index_interval_bytes));
     segments_.push_back(std::move(seg));
   }
   return Status::Ok();
@@ -212,13 +215,13 @@ Status PartitionLog::RollLocked() {
   std::shared_ptr<Segment> old = segments_.back();
   ONCEFLOW_RETURN_IF_ERROR(old->Seal());
   std::string prealloc = TakePreallocatedFile();
-  ONCEFLOW_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, old->next_offset(), prealloc,
-                                             options_.index_interval_bytes));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      auto seg, Segment::Create(dir_, old->next_offset(), prealloc, options_.index_interval_bytes));
   segments_.push_back(std::move(seg));
-  EnforceRetentionLocked(static_cast<int64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count()));
+  EnforceRetentionLocked(
+      static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count()));
   return Status::Ok();
 }
 
@@ -285,8 +288,8 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
     seg_end = seg->data_end();
   }
   // Read past the wanted bytes by one index interval: the first batches may precede `from`.
-  uint64_t want = std::min<uint64_t>(seg_end - start.position,
-                                     max_bytes + options_.index_interval_bytes);
+  uint64_t want =
+      std::min<uint64_t>(seg_end - start.position, max_bytes + options_.index_interval_bytes);
   auto buffer = std::make_shared<std::string>(want, '\0');
   ONCEFLOW_ASSIGN_OR_RETURN(size_t got, seg->Read(start.position, want, buffer->data()));
   buffer->resize(got);
@@ -328,7 +331,7 @@ Result<ReadResult> PartitionLog::Read(Offset from, size_t max_bytes) const {
       const size_t have = buffer->size();
       buffer->resize(p + header->length);
       ONCEFLOW_ASSIGN_OR_RETURN(size_t more, seg->Read(start.position + have, buffer->size() - have,
-                                              buffer->data() + have));
+                                                       buffer->data() + have));
       if (more != buffer->size() - have) return Err(damaged("short read"));
     }
     if (header->next_offset() > from) {
@@ -406,8 +409,8 @@ Status PartitionLog::RefreshLocked() {
     ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
     // A newer segment can only exist once this one is sealed, and sealing writes its index
     // file: one stat instead of listing the directory at every poll.
-    const std::string index = JoinPath(
-        dir_, MakeSegmentFileName(last->base_offset(), SegmentFileKind::kIndex));
+    const std::string index =
+        JoinPath(dir_, MakeSegmentFileName(last->base_offset(), SegmentFileKind::kIndex));
     if (!PathExists(index)) return Status::Ok();
     // Sealed: its data is final, and this scan sees all of it.
     ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
@@ -418,9 +421,9 @@ Status PartitionLog::RefreshLocked() {
     auto parsed = ParseSegmentFileName(name);
     if (!parsed || parsed->kind != SegmentFileKind::kLog) continue;
     if (!segments_.empty() && parsed->base_offset <= segments_.back()->base_offset()) continue;
-    ONCEFLOW_ASSIGN_OR_RETURN(auto seg, Segment::OpenActive(dir_, parsed->base_offset,
-                                                   options_.index_interval_bytes,
-                                                   RecoveryMode::kReadOnly));
+    ONCEFLOW_ASSIGN_OR_RETURN(
+        auto seg, Segment::OpenActive(dir_, parsed->base_offset, options_.index_interval_bytes,
+                                      RecoveryMode::kReadOnly));
     if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
         !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
       return Status::Busy("segment " + seg->path() + " appeared before its predecessor's end");
@@ -444,7 +447,8 @@ int PartitionLog::EnforceRetentionLocked(int64_t now_ms) {
     const std::shared_ptr<Segment>& s = segments_.front();
     const bool by_size = options_.retention_bytes >= 0 &&
                          total - s->data_end() >= static_cast<uint64_t>(options_.retention_bytes);
-    const bool by_age = options_.retention_ms >= 0 && s->max_timestamp() < now_ms - options_.retention_ms;
+    const bool by_age =
+        options_.retention_ms >= 0 && s->max_timestamp() < now_ms - options_.retention_ms;
     if (!by_size && !by_age) break;
     total -= s->data_end();
     // Readers holding the segment keep their descriptor; the files go now. A failed unlink

@@ -11,8 +11,7 @@ namespace onceflow::log {
 Producer::Producer(Topic* topic, const ProducerOptions& options)
     : topic_(topic), options_(options) {}
 
-Result<std::unique_ptr<Producer>> Producer::Create(Topic* topic,
-                                                   const ProducerOptions& options) {
+Result<std::unique_ptr<Producer>> Producer::Create(Topic* topic, const ProducerOptions& options) {
   if (options.batch_bytes == 0 || options.batch_records == 0 || options.growth_factor == 0 ||
       options.max_in_flight < 1) {
     return Err(

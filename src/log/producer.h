@@ -36,8 +36,7 @@ namespace onceflow::log {
 class Producer {
  public:
   // "*topic" must outlive the producer and be opened for writing.
-  static Result<std::unique_ptr<Producer>> Create(Topic* topic,
-                                                  const ProducerOptions& options);
+  static Result<std::unique_ptr<Producer>> Create(Topic* topic, const ProducerOptions& options);
   ~Producer();
 
   // Adds a record to its partition's batch and stores that partition in *partition unless
@@ -67,7 +66,7 @@ class Producer {
   };
   struct Partition {
     PartitionLog* log = nullptr;
-    BatchBuilder builder;      // touched only by the producing thread
+    BatchBuilder builder;           // touched only by the producing thread
     std::deque<SealedBatch> queue;  // oldest first. Guarded by mu_.
     bool in_flight = false;         // its front batch is being appended. Guarded by mu_.
     // in_flight || !queue.empty(): read without mu_ by the producing thread as a hint.

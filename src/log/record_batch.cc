@@ -38,8 +38,8 @@ void BatchBuilder::Add(const RecordView& r) {
   size_t body = VarintLength(ts_delta) + VarintLength(key_field) + (r.key ? r.key->size() : 0) +
                 VarintLength(r.value.size()) + r.value.size() + VarintLength(r.headers.size());
   for (const HeaderView& h : r.headers) {
-    body += VarintLength(h.key.size()) + h.key.size() + VarintLength(h.value.size()) +
-            h.value.size();
+    body +=
+        VarintLength(h.key.size()) + h.key.size() + VarintLength(h.value.size()) + h.value.size();
   }
   const size_t old = buffer_.size();
   // One resize per record, then raw writes: this is the producer's hot path.
@@ -78,8 +78,7 @@ std::string BatchBuilder::Finish() {
   coding::EncodeFixed32(h + kRecordCountPos, count_);
   coding::EncodeFixed64(h + kFirstTimestampPos, static_cast<uint64_t>(first_timestamp_));
   coding::EncodeFixed64(h + kMaxTimestampPos, static_cast<uint64_t>(max_timestamp_));
-  coding::EncodeFixed32(h + kCrcPos,
-                        crc32c::Value(h + kCrcStart, buffer_.size() - kCrcStart));
+  coding::EncodeFixed32(h + kCrcPos, crc32c::Value(h + kCrcStart, buffer_.size() - kCrcStart));
   last_size_ = buffer_.size();
   std::string out = std::move(buffer_);
   buffer_ = std::string();
@@ -226,8 +225,7 @@ bool BatchView::Iterator::Next(RecordView* record, Offset* offset) {
   if (index_ >= header_.record_count) return false;
   const char* limit = bytes_.data() + bytes_.size();
   // Parse() validated the framing, so this cannot fail.
-  [[maybe_unused]] bool ok =
-      DecodeRecord(pos_, limit, header_.first_timestamp, record, &headers_);
+  [[maybe_unused]] bool ok = DecodeRecord(pos_, limit, header_.first_timestamp, record, &headers_);
   *offset = header_.base_offset + index_;
   ++index_;
   return true;

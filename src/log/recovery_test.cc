@@ -110,8 +110,8 @@ TEST_F(RecoveryTest, ZeroedOrGarbledTailIsCutOff) {
   for (int variant = 0; variant < 2; ++variant) {
     // The batch's last byte is its header count, 0: zeroing only it changes nothing.
     for (uint64_t from = last_start; from < last_end - 1; from += 3) {
-      const std::string dir = dir_.path() + "/v" + std::to_string(variant) + "-" +
-                              std::to_string(from);
+      const std::string dir =
+          dir_.path() + "/v" + std::to_string(variant) + "-" + std::to_string(from);
       fs::copy(golden, dir, fs::copy_options::recursive);
       std::string tail(last_end - from + 100, '\0');  // also past the end, as preallocation
       if (variant == 1) {
@@ -249,7 +249,6 @@ TEST_F(RecoveryTest, PreallocatedSegmentsRecoverAfterRoll) {
   EXPECT_EQ(all->size(), 3000U);
 }
 
-
 // Builds one-record batches by hand, as a log writes them: `starts[i]` says whether batch i
 // starts a group write. `v1` writes format-1 batches (no group marks).
 std::string HandWrittenSegment(const std::vector<bool>& starts, std::vector<uint64_t>* positions,
@@ -311,8 +310,7 @@ TEST_F(RecoveryTest, TornTailIsRecordedAndReportedWithItsOffsets) {
 TEST_F(RecoveryTest, TornTailWithAnUnreadableHeaderIsReportedFromItsFirstOffset) {
   std::vector<uint64_t> ends = WriteBatches(Dir(), LogOptions{});
   const uint64_t last_start = ends[ends.size() - 2];
-  ASSERT_EQ(::truncate(SegmentFiles(Dir()).back().c_str(), static_cast<off_t>(last_start + 10)),
-            0);
+  ASSERT_EQ(::truncate(SegmentFiles(Dir()).back().c_str(), static_cast<off_t>(last_start + 10)), 0);
   std::vector<LossEvent> reported;
   LogOptions o;
   o.on_loss = [&](const LossEvent& e) { reported.push_back(e); };

@@ -74,8 +74,8 @@ std::optional<Resume> FindResume(std::string_view data, uint64_t pos, Offset exp
     const auto magic = static_cast<uint8_t>(data[q + kMagicPos]);
     if (magic != kMagicV1 && magic != kMagicV2) continue;
     auto header = ParseBatchHeader(data.substr(q));
-    if (!header.has_value() || header->base_offset <= expected ||
-        header->next_offset() > limit || header->length > data.size() - q) {
+    if (!header.has_value() || header->base_offset <= expected || header->next_offset() > limit ||
+        header->length > data.size() - q) {
       continue;
     }
     if (!BatchView::Parse(data.substr(q, header->length)).has_value()) continue;
@@ -132,8 +132,8 @@ class WriterLock {
 // One damaged range and how to split its segment around it.
 struct Split {
   LossEvent event;
-  bool recorded = false;          // a previous, interrupted repair recorded it already
-  std::optional<Resume> resume;   // where intact data continues in the same segment
+  bool recorded = false;         // a previous, interrupted repair recorded it already
+  std::optional<Resume> resume;  // where intact data continues in the same segment
 };
 
 Status ApplySplit(const std::string& dir, const std::string& segment_path, std::string_view data,
@@ -208,8 +208,7 @@ Result<std::vector<LossEvent>> RepairPartition(const std::string& dir, const Log
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
         for (const LossEvent& e : losses) {
-          if (e.kind == LossKind::kSkipped && e.first == s.event.first &&
-              e.last == s.event.last) {
+          if (e.kind == LossKind::kSkipped && e.first == s.event.first && e.last == s.event.last) {
             s.recorded = true;
           }
         }

@@ -197,10 +197,10 @@ TEST_F(RepairTest, RepairInterruptedAfterRecordingTheRangeIsCompletedByTheNextOn
   const std::string bytes = ReadFileToString(first).value();
   const uint64_t resume = at + ParseBatchHeader(std::string_view(bytes).substr(at))->length;
   ASSERT_TRUE(AppendLoss(Dir(), found[0]).ok());
-  ASSERT_TRUE(WriteFileAtomically(
-                  JoinPath(Dir(), MakeSegmentFileName(Offset(41), SegmentFileKind::kLog)),
-                  std::string_view(bytes).substr(resume))
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(JoinPath(Dir(), MakeSegmentFileName(Offset(41), SegmentFileKind::kLog)),
+                          std::string_view(bytes).substr(resume))
+          .ok());
   auto stuck = PartitionLog::Open(Dir(), Small());
   ASSERT_FALSE(stuck.has_value());
   EXPECT_NE(stuck.error().message().find("onceflow topics repair t --partition 0 --skip-damaged"),

@@ -157,11 +157,11 @@ Result<std::shared_ptr<Segment>> Segment::OpenActive(const std::string& dir, Off
                                                      uint64_t index_interval_bytes,
                                                      RecoveryMode mode) {
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
-  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(path, mode == RecoveryMode::kReadOnly
-                                                   ? File::Mode::kReadOnly
-                                                   : File::Mode::kReadWrite));
-  std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
-                                           index_interval_bytes));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      File file, File::Open(path, mode == RecoveryMode::kReadOnly ? File::Mode::kReadOnly
+                                                                  : File::Mode::kReadWrite));
+  std::shared_ptr<Segment> seg(
+      new Segment(dir, base_offset, std::move(file), index_interval_bytes));
   ONCEFLOW_RETURN_IF_ERROR(seg->Scan(mode));
   if (mode != RecoveryMode::kReadOnly) {
     // An index file beside the active segment is stale (left by a crash while sealing).
@@ -178,10 +178,10 @@ Result<std::shared_ptr<Segment>> Segment::OpenSealed(const std::string& dir, Off
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
   const std::string index_path =
       JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kIndex));
-  ONCEFLOW_ASSIGN_OR_RETURN(File file, File::Open(path, read_only ? File::Mode::kReadOnly
-                                                         : File::Mode::kReadWrite));
-  std::shared_ptr<Segment> seg(new Segment(dir, base_offset, std::move(file),
-                                           index_interval_bytes));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      File file, File::Open(path, read_only ? File::Mode::kReadOnly : File::Mode::kReadWrite));
+  std::shared_ptr<Segment> seg(
+      new Segment(dir, base_offset, std::move(file), index_interval_bytes));
   auto bytes = ReadFileToString(index_path);
   if (bytes.has_value()) {
     SegmentSummary summary;
@@ -273,8 +273,8 @@ Status Segment::Scan(RecoveryMode mode) {
   const std::string way_out = DamageWayOut(dir_);
   auto damaged = [&](const std::string& what, const std::string& proof) {
     return Status::Corruption(what + " at byte " + std::to_string(pos) + " of " + path() +
-                              ": offset " + expected.ToString() + " on is damaged (" + proof +
-                              ")" + way_out);
+                              ": offset " + expected.ToString() + " on is damaged (" + proof + ")" +
+                              way_out);
   };
   if (zero_end && why.empty() && mode != RecoveryMode::kReadOnly) {
     // Zeros end the data, but a torn group write can leave zeros where its first pages should
@@ -282,7 +282,7 @@ Status Segment::Scan(RecoveryMode mode) {
     // must never be adopted later, when new appends end just before them; and valid data of a
     // later group write (or past one group write) means the zeros are damage, not a torn write.
     ONCEFLOW_ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
-                                                        kTornWindowBytes + (1u << 20)));
+                                                                 kTornWindowBytes + (1u << 20)));
     if (after.furthest == 0) return Status::Ok();
     if (const std::string proof = ProvenSynced(after, pos);
         !proof.empty() && mode == RecoveryMode::kRecover) {
@@ -298,7 +298,7 @@ Status Segment::Scan(RecoveryMode mode) {
     // poll often, so the search is bounded: damage inside a batch larger than 1 MiB may go
     // unnoticed here (the writer's own recovery searches further).
     ONCEFLOW_ASSIGN_OR_RETURN(AfterDamage after, ScanAfterDamage(file_, file_size, pos, expected,
-                                                        kTornWindowBytes + (1u << 20)));
+                                                                 kTornWindowBytes + (1u << 20)));
     if (const std::string proof = ProvenSynced(after, pos); !proof.empty()) {
       // The batch at `pos` was read before the data after it: it may have been a write in
       // flight then, completed since (a later group is written only after it). Only a batch
@@ -381,9 +381,9 @@ Status Segment::Seal() {
   ONCEFLOW_RETURN_IF_ERROR(file_.Truncate(data_end_));
   ONCEFLOW_RETURN_IF_ERROR(file_.Sync());
   SegmentSummary summary{base_offset_, next_offset_, data_end_, max_timestamp_};
-  return WriteFileAtomically(JoinPath(dir_, MakeSegmentFileName(base_offset_,
-                                                                SegmentFileKind::kIndex)),
-                             index_.Encode(summary));
+  return WriteFileAtomically(
+      JoinPath(dir_, MakeSegmentFileName(base_offset_, SegmentFileKind::kIndex)),
+      index_.Encode(summary));
 }
 
 Status Segment::Remove() {

@@ -53,8 +53,7 @@ class Segment {
   // Opens a sealed segment from its index file; rebuilds (and, unless read-only, rewrites) the
   // index by scanning when the file is missing or damaged.
   static Result<std::shared_ptr<Segment>> OpenSealed(const std::string& dir, Offset base_offset,
-                                                     uint64_t index_interval_bytes,
-                                                     bool read_only);
+                                                     uint64_t index_interval_bytes, bool read_only);
 
   // Records a durable write of batches [first, next) occupying [position, position + bytes).
   // `batch_positions` gives the start of each batch for the sparse index.

@@ -232,7 +232,8 @@ Status Topic::OpenPartitions(bool read_only) {
   LogOptions options = config_.log;
   options.read_only = read_only;
   for (int32_t p = 0; p < config_.partitions; ++p) {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto log, PartitionLog::Open(JoinPath(dir_, std::to_string(p)), options));
+    ONCEFLOW_ASSIGN_OR_RETURN(auto log,
+                              PartitionLog::Open(JoinPath(dir_, std::to_string(p)), options));
     partitions_.push_back(std::move(log));
   }
   return Status::Ok();

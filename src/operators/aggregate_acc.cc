@@ -36,8 +36,9 @@ Status CheckRow(const Aggregates& aggs, const Row& row) {
     if (a.function == Function::kCount) continue;
     const Value* v = row.Get(a.field);
     if (v == nullptr || std::holds_alternative<std::monostate>(*v)) continue;  // skipped
-    const bool ok = IsNumber(*v) || ((a.function == Function::kMin || a.function == Function::kMax) &&
-                                     std::holds_alternative<std::string>(*v));
+    const bool ok =
+        IsNumber(*v) || ((a.function == Function::kMin || a.function == Function::kMax) &&
+                         std::holds_alternative<std::string>(*v));
     if (!ok) {
       return Status::InvalidArgument("aggregate " + Describe(a) + ": field '" + a.field + "' is " +
                                      TypeName(*v));
@@ -49,7 +50,8 @@ Status CheckRow(const Aggregates& aggs, const Row& row) {
 namespace {
 
 // Min/max order: numbers by value, strings by bytes; a number and a string do not compare.
-Result<bool> Better(Function f, const Value& candidate, const Value& best, const std::string& what) {
+Result<bool> Better(Function f, const Value& candidate, const Value& best,
+                    const std::string& what) {
   if (std::holds_alternative<std::monostate>(best)) return true;
   if (IsNumber(candidate) && IsNumber(best)) {
     const double a = AsDouble(candidate), b = AsDouble(best);

@@ -105,9 +105,7 @@ class AggregateCombined final : public CombinedTask {
   std::vector<PartialBucket> buckets;
 };
 
-
 }  // namespace
-
 
 Result<std::unique_ptr<AggregateOperator>> AggregateOperator::Create(AggregateConfig config) {
   if (config.key.empty()) return Err(Status::InvalidArgument("aggregate: no key fields"));
@@ -115,11 +113,13 @@ Result<std::unique_ptr<AggregateOperator>> AggregateOperator::Create(AggregateCo
   if (config.windowed) {
     auto& w = config.window;
     if (w.type == AggregateConfig::Window::Type::kTumbling) w.slide_ms = w.size_ms;
-    if (w.size_ms < 1 || w.slide_ms < 1 || w.slide_ms > w.size_ms || w.size_ms / w.slide_ms > 1000) {
+    if (w.size_ms < 1 || w.slide_ms < 1 || w.slide_ms > w.size_ms ||
+        w.size_ms / w.slide_ms > 1000) {
       return Err(Status::InvalidArgument(
           "aggregate window: need 1 <= slide <= size and size / slide <= 1000"));
     }
-    if (w.time_field.empty()) return Err(Status::InvalidArgument("aggregate window: no time_field"));
+    if (w.time_field.empty())
+      return Err(Status::InvalidArgument("aggregate window: no time_field"));
     if (w.allowed_lateness_ms < 0) {
       return Err(Status::InvalidArgument("aggregate window: negative allowed_lateness"));
     }
@@ -163,9 +163,10 @@ Result<int64_t> AggregateOperator::EventTime(const Row& row) const {
   const std::string& f = config_.window.time_field;
   const Value* v = row.Get(f);
   if (v == nullptr || !std::holds_alternative<int64_t>(*v)) {
-    return Err(Status::InvalidArgument(
-        "aggregate window: time field '" + f + "' must be an integer (milliseconds since the "
-        "Unix epoch), got " + (v == nullptr ? std::string("nothing") : TypeName(*v))));
+    return Err(Status::InvalidArgument("aggregate window: time field '" + f +
+                                       "' must be an integer (milliseconds since the "
+                                       "Unix epoch), got " +
+                                       (v == nullptr ? std::string("nothing") : TypeName(*v))));
   }
   return std::get<int64_t>(*v);
 }
@@ -173,8 +174,8 @@ Result<int64_t> AggregateOperator::EventTime(const Row& row) const {
 namespace {
 
 // A state task's group of `key` (and window `start`), loaded from the committed state when new.
-Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable<Acc>& table,
-                       std::string_view key, int64_t start, StateTaskContext& ctx) {
+Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable<Acc>& table, std::string_view key,
+                       int64_t start, StateTaskContext& ctx) {
   bool created = false;
   const size_t g = table.Find(key, start, &created);
   if (!created) return g;
@@ -183,7 +184,8 @@ Result<size_t> GroupOf(const AggregateConfig& config_, GroupTable<Acc>& table,
   if (stored) {
     ONCEFLOW_RETURN_IF_ERROR(DecodeAccs(*stored, table.accs(g)));
   } else if (config_.windowed) {
-    ctx.state->SetTimer(start + config_.window.size_ms, group.state_key);  // fires when the watermark passes
+    ctx.state->SetTimer(start + config_.window.size_ms,
+                        group.state_key);  // fires when the watermark passes
   }
   return g;
 }
@@ -226,7 +228,8 @@ Status AggregateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx
       folded.emplace_back(g, std::move(accs));
     }
     if (!st.ok()) {
-      ctx.dead_letters->push_back({r.row.partition, r.row.offset, r.row.row.ToJson(), st.message()});
+      ctx.dead_letters->push_back(
+          {r.row.partition, r.row.offset, r.row.row.ToJson(), st.message()});
       continue;
     }
     for (auto& [g, accs] : folded) std::move(accs.begin(), accs.end(), table.accs(g).begin());
@@ -240,7 +243,9 @@ Status AggregateOperator::RunCombined(std::span<const CombinedTask* const> parts
   GroupTable<Acc> table(config_);
   size_t n = 0;
   for (const CombinedTask* part : parts) {
-    n += static_cast<const AggregateCombined*>(part)->buckets[static_cast<size_t>(task)].groups.size();
+    n += static_cast<const AggregateCombined*>(part)
+             ->buckets[static_cast<size_t>(task)]
+             .groups.size();
   }
   table.Reserve(n);
   for (const CombinedTask* part : parts) {
@@ -287,7 +292,8 @@ Status EmitGroups(const AggregateConfig& config_, GroupTable<Acc>& table, StateT
     const Group& g = groups[i];
     ctx.state->Put(g.state_key, EncodeAccs(table.accs(i)));
     if (emit_changed) {
-      ONCEFLOW_ASSIGN_OR_RETURN(Row out, output_row(g.key(), table.accs(i), config_.windowed, g.window_start));
+      ONCEFLOW_ASSIGN_OR_RETURN(
+          Row out, output_row(g.key(), table.accs(i), config_.windowed, g.window_start));
       ctx.out->push_back({std::move(out), PartitionId(-1), Offset(-1)});
     }
   }
@@ -314,14 +320,16 @@ class AggregateCombiner final : public MapCombiner {
  public:
   AggregateCombiner(const AggregateOperator& op, const AggregateConfig& config, BatchId batch,
                     int64_t watermark_ms, int32_t state_tasks)
-      : op_(op), config_(config), batch_(batch), watermark_ms_(watermark_ms),
-        state_tasks_(state_tasks), table_(config) {}
+      : op_(op),
+        config_(config),
+        batch_(batch),
+        watermark_ms_(watermark_ms),
+        state_tasks_(state_tasks),
+        table_(config) {}
 
   void Add(const Row& row, PartitionId p, Offset o,
            std::vector<DeadLetter>* dead_letters) override {
-    auto dead = [&](const std::string& why) {
-      dead_letters->push_back({p, o, row.ToJson(), why});
-    };
+    auto dead = [&](const std::string& why) { dead_letters->push_back({p, o, row.ToJson(), why}); };
     if (Status s = op_.KeyInto(row, &key_); !s.ok()) return dead(s.message());
     if (config_.windowed) {
       Result<int64_t> t = op_.EventTime(row);
@@ -371,7 +379,7 @@ class AggregateCombiner final : public MapCombiner {
   const int64_t watermark_ms_;
   const int32_t state_tasks_;
   GroupTable<SumAcc> table_;
-  std::string key_;                 // the record's encoded key; reused, not allocated per record
+  std::string key_;  // the record's encoded key; reused, not allocated per record
   std::vector<int64_t> starts_{0};
   int64_t max_time_ = INT64_MIN;
   int64_t late_ = 0;

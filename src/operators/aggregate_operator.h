@@ -14,8 +14,8 @@
 
 #include <memory>
 
-#include "operators/keyed_operator.h"
 #include "config/pipeline_config.h"
+#include "operators/keyed_operator.h"
 
 namespace onceflow::operators {
 
@@ -49,6 +49,5 @@ class AggregateOperator final : public KeyedOperator {
   const config::AggregateConfig config_;
   bool may_fail_fold_ = false;  // a min or max: values of two types may not compare
 };
-
 
 }  // namespace onceflow::operators

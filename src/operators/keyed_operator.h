@@ -6,17 +6,17 @@
 
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dataplane/dead_letter.h"
+#include "dataplane/sink_row.h"
 #include "onceflow/pipeline.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
-#include "dataplane/dead_letter.h"
-#include "dataplane/sink_row.h"
 #include "state/state_format.h"
 #include "state/task_state.h"
 
@@ -31,7 +31,7 @@ struct KeyedRow {
 
 // What a state task's run sees and produces.
 struct StateTaskContext {
-  const BatchContext* batch;         // watermark_ms: the watermark at the batch's start
+  const BatchContext* batch;            // watermark_ms: the watermark at the batch's start
   int64_t watermark_after = INT64_MIN;  // after this batch's records (INT64_MIN: none yet)
   state::TaskState* state;
   std::vector<SinkRow>* out;

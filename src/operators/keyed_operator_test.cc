@@ -15,7 +15,9 @@ TEST(StateTaskOfTest, HashIsPinnedByTheStateFormat) {
   EXPECT_EQ(StateTaskOf("", 7), 3);
   EXPECT_EQ(StateTaskOf("a", 4), 2);
   EXPECT_EQ(StateTaskOf("a", 7), 5);
-  const std::string encoded("\x05\x03" "abc", 5);  // a string key "abc"
+  const std::string encoded("\x05\x03"
+                            "abc",
+                            5);  // a string key "abc"
   EXPECT_EQ(StateTaskOf(encoded, 4), 1);
   EXPECT_EQ(StateTaskOf(encoded, 7), 6);
 }

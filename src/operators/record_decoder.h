@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "onceflow/options.h"
 #include "onceflow/ids.h"
+#include "onceflow/options.h"
 #include "onceflow/record.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"

@@ -19,7 +19,6 @@ using config::TransformConfig;
 
 namespace {
 
-
 // A record that lacks a field a transform needs: "<transform>: field 'f' is missing
 // (<detail>); on_missing = "null" reads a missing field as null".
 Status MissingField(std::string_view transform, std::string_view field,
@@ -214,7 +213,6 @@ class FilterTransform final : public RowTransform {
 };
 
 }  // namespace
-
 
 Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
     const std::vector<TransformConfig>& configs) {

@@ -40,5 +40,4 @@ class RowTransform {
 Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
     const std::vector<config::TransformConfig>& configs);
 
-
 }  // namespace onceflow::operators

@@ -1,9 +1,10 @@
 // Tests of the built-in transforms (select, rename, filter) and of the filter language.
 #include "operators/transforms.h"
-#include "config/condition.h"
-#include "config/field_check.h"
 
 #include <gtest/gtest.h>
+
+#include "config/condition.h"
+#include "config/field_check.h"
 
 namespace onceflow::operators {
 

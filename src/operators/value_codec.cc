@@ -9,12 +9,8 @@ namespace onceflow::operators {
 
 void EncodeValue(std::string* dst, const Value& v) {
   switch (v.index()) {
-    case 0:
-      dst->push_back(0);
-      break;
-    case 1:
-      dst->push_back(std::get<bool>(v) ? 2 : 1);
-      break;
+    case 0: dst->push_back(0); break;
+    case 1: dst->push_back(std::get<bool>(v) ? 2 : 1); break;
     case 2:
       dst->push_back(3);
       coding::PutFixed64(dst, static_cast<uint64_t>(std::get<int64_t>(v)));
@@ -40,13 +36,9 @@ bool DecodeValue(const char** p, const char* end, Value* v) {
   if (*p >= end) return false;
   const char tag = *(*p)++;
   switch (tag) {
-    case 0:
-      *v = std::monostate();
-      return true;
+    case 0: *v = std::monostate(); return true;
     case 1:
-    case 2:
-      *v = tag == 2;
-      return true;
+    case 2: *v = tag == 2; return true;
     case 3:
     case 4: {
       if (end - *p < 8) return false;
@@ -69,8 +61,7 @@ bool DecodeValue(const char** p, const char* end, Value* v) {
       *p = q + n;
       return true;
     }
-    default:
-      return false;
+    default: return false;
   }
 }
 

@@ -24,10 +24,10 @@ int64_t EventTimes::WatermarkAt(const std::vector<OffsetRange>& ranges, int64_t 
     if (auto it = partitions.find(r.partition.value()); it != partitions.end()) t = it->second;
     max_all = std::max(max_all, t.max_event_time);
     // Overflow-safe "batch_time - last_active < idle_timeout".
-    const bool active = t.last_active_ms >= batch_time_ms ||
-                        static_cast<uint64_t>(batch_time_ms) -
-                                static_cast<uint64_t>(t.last_active_ms) <
-                            static_cast<uint64_t>(policy.idle_timeout_ms);
+    const bool active =
+        t.last_active_ms >= batch_time_ms ||
+        static_cast<uint64_t>(batch_time_ms) - static_cast<uint64_t>(t.last_active_ms) <
+            static_cast<uint64_t>(policy.idle_timeout_ms);
     if (active) {
       any_active = true;
       min_active = std::min(min_active, t.max_event_time);

@@ -96,8 +96,7 @@ Result<HttpAck> HttpProducer::Send(std::span<const std::string_view> values) {
   };
   std::chrono::milliseconds backoff = kFirstBackoff;
   std::string last_error;
-  for (int attempt = 1; options_.max_attempts < 0 || attempt <= options_.max_attempts;
-       ++attempt) {
+  for (int attempt = 1; options_.max_attempts < 0 || attempt <= options_.max_attempts; ++attempt) {
     auto res = client_->Post(path_.c_str(), headers, body, content_type);
     std::chrono::milliseconds wait = backoff;
     if (!res) {

@@ -20,13 +20,13 @@ class Client;
 namespace onceflow::receiver {
 
 struct HttpProducerOptions {
-  std::string url;          // http://HOST:PORT
+  std::string url;  // http://HOST:PORT
   std::string topic;
   std::string producer_id;  // empty: a random one (stable for the producer's lifetime)
   int64_t first_sequence = 0;
-  std::string token;        // sent as a bearer token when not empty
+  std::string token;                         // sent as a bearer token when not empty
   std::chrono::milliseconds timeout{30000};  // per attempt (connect, and waiting for the ack)
-  int64_t max_attempts = -1;  // per request; -1: retry until acknowledged
+  int64_t max_attempts = -1;                 // per request; -1: retry until acknowledged
 };
 
 struct HttpAck {

@@ -201,12 +201,14 @@ struct HttpServer::Impl {
         // The body's read was cut off by the shutdown: nothing of it was stored.
         ingestor->metrics().OnRejected(RejectReason::kOverloaded);
         res.set_header("Retry-After", "1");
-        return SetError(res, 503, "the receiver is stopping; nothing of this request was "
-                                  "stored, send it again");
+        return SetError(res, 503,
+                        "the receiver is stopping; nothing of this request was "
+                        "stored, send it again");
       }
       ingestor->metrics().OnRejected(RejectReason::kBadRequest);
-      return SetError(res, 400, "the body ended before its Content-Length (or its read timed "
-                                "out); nothing of it was stored");
+      return SetError(res, 400,
+                      "the body ended before its Content-Length (or its read timed "
+                      "out); nothing of it was stored");
     }
     IngestRequest in;
     const std::string topic = req.matches[1];
@@ -246,7 +248,7 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
-                                                     const HttpServerOptions& options) {
+                                                      const HttpServerOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->ingestor = ingestor;
   impl->options = options;
@@ -285,19 +287,22 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
       // The body's read was cut off by the shutdown: nothing of it was stored.
       s->ingestor->metrics().OnRejected(RejectReason::kOverloaded);
       res.set_header("Retry-After", "1");
-      return SetError(res, 503, "the receiver is stopping; nothing of this request was stored, "
-                                "send it again");
+      return SetError(res, 503,
+                      "the receiver is stopping; nothing of this request was stored, "
+                      "send it again");
     }
     switch (res.status) {
       case 404:
         s->ingestor->metrics().OnRejected(RejectReason::kBadRequest);
-        return SetError(res, 404, "no endpoint " + req.method + " " + req.path +
-                                      " (POST /topics/{topic}/records, GET /health, "
-                                      "GET /metrics)");
+        return SetError(res, 404,
+                        "no endpoint " + req.method + " " + req.path +
+                            " (POST /topics/{topic}/records, GET /health, "
+                            "GET /metrics)");
       case 413:
         s->ingestor->metrics().OnRejected(RejectReason::kTooLarge);
-        return SetError(res, 413, "request body larger than the limit of " +
-                                      std::to_string(s->max_body) + " bytes");
+        return SetError(
+            res, 413,
+            "request body larger than the limit of " + std::to_string(s->max_body) + " bytes");
       default:
         s->ingestor->metrics().OnRejected(RejectReason::kBadRequest);
         return SetError(res, res.status, "malformed HTTP request");
@@ -322,7 +327,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(Ingestor* ingestor,
   c.idle_timeout_ms = options.idle_timeout_ms;
   c.read_timeout_ms = options.read_timeout_ms;
   auto connections = HttpConnections::Start(
-      options.host, options.port, c, [s](httplib::Stream& stream) { return s->server.ProcessOne(stream); },
+      options.host, options.port, c,
+      [s](httplib::Stream& stream) { return s->server.ProcessOne(stream); },
       [s] { s->ingestor->metrics().OnRejected(RejectReason::kOverloaded); });
   if (!connections.has_value()) {
     return Err(Status::IoError("cannot serve HTTP on " + options.host + ":" +

@@ -145,10 +145,10 @@ IngestResponse Ingestor::Ingest(const IngestRequest& request) {
     const uint64_t before = in_flight_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     if (before + bytes > options_.max_in_flight_bytes) {
       in_flight_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-      IngestResponse busy = Reject(503, RejectReason::kOverloaded,
-                                   "the receiver is at its in-flight limit of " +
-                                       std::to_string(options_.max_in_flight_bytes) +
-                                       " bytes; retry later");
+      IngestResponse busy =
+          Reject(503, RejectReason::kOverloaded,
+                 "the receiver is at its in-flight limit of " +
+                     std::to_string(options_.max_in_flight_bytes) + " bytes; retry later");
       busy.retry_after_s = 1;
       return busy;
     }
@@ -228,10 +228,10 @@ IngestResponse Ingestor::Append(const IngestRequest& request, TopicState* t, int
     p->cv.notify_all();
   }
   if (!base.has_value()) {
-    IngestResponse fail = Reject(500, RejectReason::kInternal,
-                                 "appending to topic '" + std::string(request.topic) +
-                                     "' partition " + std::to_string(partition) +
-                                     " failed: " + base.error().ToString());
+    IngestResponse fail =
+        Reject(500, RejectReason::kInternal,
+               "appending to topic '" + std::string(request.topic) + "' partition " +
+                   std::to_string(partition) + " failed: " + base.error().ToString());
     return fail;
   }
   r.base_offset = *base;

@@ -41,14 +41,14 @@ struct IngestOptions {
 
 struct IngestRequest {
   std::string_view topic;
-  std::string_view producer_id;     // empty: no idempotence, the records are just appended
-  std::optional<int64_t> sequence;  // of the first record; required with a producer id
-  std::optional<int32_t> partition; // none: murmur2(producer id), or round robin without one
+  std::string_view producer_id;      // empty: no idempotence, the records are just appended
+  std::optional<int64_t> sequence;   // of the first record; required with a producer id
+  std::optional<int32_t> partition;  // none: murmur2(producer id), or round robin without one
   std::vector<std::string_view> values;
 };
 
 struct IngestResponse {
-  int status = 200;  // an HTTP status code; the TCP acknowledgement carries the same number
+  int status = 200;   // an HTTP status code; the TCP acknowledgement carries the same number
   std::string error;  // when status != 200, for the client
   RejectReason reason = RejectReason::kBadRequest;
   int retry_after_s = 0;  // with 503

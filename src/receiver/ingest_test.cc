@@ -216,8 +216,8 @@ TEST_F(IngestTest, SnapshotsUnderLoadStayConsistent) {
   auto restarted = OpenIngestor(copy_.path());
   ASSERT_NE(restarted, nullptr);
   for (size_t i = 0; i < last.size(); ++i) {
-    IngestResponse r = restarted->Ingest(Request("t", last_values[i], last[i].first,
-                                                 last[i].second));
+    IngestResponse r =
+        restarted->Ingest(Request("t", last_values[i], last[i].first, last[i].second));
     EXPECT_EQ(r.status, 200) << r.error;
     EXPECT_TRUE(r.duplicate) << last[i].first;
   }

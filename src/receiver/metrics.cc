@@ -26,8 +26,7 @@ void ReceiverMetrics::OnAppended(uint64_t records, uint64_t bytes, double append
   while (b < kBuckets.size() && append_seconds > kBuckets[b]) ++b;
   buckets_[b].fetch_add(1, std::memory_order_relaxed);
   latency_count_.fetch_add(1, std::memory_order_relaxed);
-  latency_sum_us_.fetch_add(static_cast<uint64_t>(append_seconds * 1e6),
-                            std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(static_cast<uint64_t>(append_seconds * 1e6), std::memory_order_relaxed);
 }
 
 void ReceiverMetrics::OnAck(bool duplicate) {
@@ -66,7 +65,8 @@ std::string ReceiverMetrics::RenderPrometheus() const {
   const char* h = "onceflow_receiver_append_seconds";
   out += std::string("# HELP ") + h +
          " Time from handing a request's batch to the log to its group commit's fdatasync "
-         "(the wait before an acknowledgement).\n# TYPE " + h + " histogram\n";
+         "(the wait before an acknowledgement).\n# TYPE " +
+         h + " histogram\n";
   uint64_t cumulative = 0;
   char le[32];
   for (size_t b = 0; b < buckets_.size(); ++b) {

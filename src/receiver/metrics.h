@@ -15,10 +15,10 @@ enum class RejectReason {
   kBadRequest,    // malformed framing, headers or JSON
   kUnauthorized,  // missing or wrong token
   kUnknownTopic,
-  kTooLarge,      // body or frame over the limit
-  kSequence,      // sequence gap, unknown producer, overlap
-  kOverloaded,    // in-flight bytes over the limit: 503
-  kInternal,      // the log failed
+  kTooLarge,    // body or frame over the limit
+  kSequence,    // sequence gap, unknown producer, overlap
+  kOverloaded,  // in-flight bytes over the limit: 503
+  kInternal,    // the log failed
   kCount,
 };
 std::string_view RejectReasonName(RejectReason r);
@@ -27,9 +27,8 @@ std::string_view RejectReasonName(RejectReason r);
 class ReceiverMetrics {
  public:
   // Upper bounds, in seconds, of the append-latency histogram's buckets (+Inf implied).
-  static constexpr std::array<double, 14> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1,      2.5};
+  static constexpr std::array<double, 14> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 
   void OnAppended(uint64_t records, uint64_t bytes, double append_seconds);
   void OnAck(bool duplicate);

@@ -45,7 +45,8 @@ SequenceCheck ProducerState::Check(std::string_view producer_id, int64_t first_s
   if (p == nullptr) {
     if (first_sequence != 0) {
       c.verdict = SequenceCheck::Verdict::kReject;
-      c.error = "unknown producer id '" + std::string(producer_id) + "' (never seen, or expired "
+      c.error = "unknown producer id '" + std::string(producer_id) +
+                "' (never seen, or expired "
                 "after being idle): its first request must have sequence 0, got " +
                 std::to_string(first_sequence);
     }
@@ -71,7 +72,8 @@ SequenceCheck ProducerState::Check(std::string_view producer_id, int64_t first_s
             "' were already stored (up to " + std::to_string(last) +
             ") but not as one of its last " + std::to_string(kRetainedRequests) +
             " requests: a retry must resend the same request (same first sequence and record "
-            "count); the next new sequence is " + std::to_string(last + 1);
+            "count); the next new sequence is " +
+            std::to_string(last + 1);
   return c;
 }
 
@@ -87,8 +89,8 @@ void ProducerState::OnAppended(std::string_view producer_id, const StoredRequest
 
 size_t ProducerState::ExpireIdle(int64_t now_ms, int64_t expiry_ms) {
   if (expiry_ms < 0) return 0;
-  return std::erase_if(producers_,
-                       [&](const auto& kv) { return now_ms - kv.second.last_append_ms > expiry_ms; });
+  return std::erase_if(
+      producers_, [&](const auto& kv) { return now_ms - kv.second.last_append_ms > expiry_ms; });
 }
 
 const ProducerState::Producer* ProducerState::Find(std::string_view producer_id) const {

@@ -120,7 +120,7 @@ TEST(ProducerStateTest, RecoversFromTheLogWithAndWithoutSnapshot) {
     if (variant == 1) {
       ASSERT_TRUE(RemoveFile(snap).ok());  // no snapshot: a full scan
     }
-    if (variant == 2) {                                    // a snapshot from the future
+    if (variant == 2) {  // a snapshot from the future
       ProducerState bogus;
       bogus.OnAppended("p", {0, 100, Offset(0)}, 1000);
       ASSERT_TRUE(WriteFileAtomically(snap, bogus.EncodeSnapshot(Offset(1000))).ok());

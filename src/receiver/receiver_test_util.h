@@ -23,8 +23,7 @@ inline void CreateTopic(const std::string& data, const std::string& name, int32_
   ASSERT_TRUE(log::Topic::Create(data, name, config).has_value());
 }
 
-inline std::unique_ptr<Ingestor> OpenIngestor(const std::string& data,
-                                              IngestOptions options = {}) {
+inline std::unique_ptr<Ingestor> OpenIngestor(const std::string& data, IngestOptions options = {}) {
   options.data_dir = data;
   auto i = Ingestor::Open(options);
   EXPECT_TRUE(i.has_value()) << i.error().ToString();

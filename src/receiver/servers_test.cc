@@ -2,7 +2,6 @@
 // serving, authentication, the reference client's retries.
 #include <gtest/gtest.h>
 #include <httplib.h>
-
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -369,11 +368,12 @@ TEST(HttpServerTest, LargeBodyWithCurlsDefaultContentTypeIsStored) {
 TEST_F(ServersTest, HttpPipelinedRequestsOnOneConnectionAreAnsweredInOrder) {
   const std::string post = "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " + token_ +
                            "\r\nContent-Length: 2\r\n\r\n";
-  const std::string r = Exchange(http_->port(), post + "a\n" + "GET /health HTTP/1.1\r\n\r\n" +
-                                                    post + "b\n" +
-                                                    "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
+  const std::string r =
+      Exchange(http_->port(), post + "a\n" + "GET /health HTTP/1.1\r\n\r\n" + post + "b\n" +
+                                  "GET /health HTTP/1.1\r\nConnection: close\r\n\r\n");
   size_t count = 0;
-  for (size_t at = r.find("HTTP/1.1 200"); at != std::string::npos; at = r.find("HTTP/1.1 200", at + 1)) {
+  for (size_t at = r.find("HTTP/1.1 200"); at != std::string::npos;
+       at = r.find("HTTP/1.1 200", at + 1)) {
     ++count;
   }
   EXPECT_EQ(count, 4u) << r;
@@ -462,8 +462,8 @@ TEST_F(ServersTest, TcpSilentAndTricklingConnectionsLoseTheirSlots) {
 TEST_F(ServersTest, HttpStopCutsOffASlowBodyAndStoresNothingOfIt) {
   auto fd = ConnectTcp("127.0.0.1", http_->port());
   ASSERT_TRUE(fd.has_value());
-  ASSERT_TRUE(WriteFull(*fd, "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " +
-                                 token_ + "\r\nContent-Length: 500\r\n\r\npartial\n")
+  ASSERT_TRUE(WriteFull(*fd, "POST /topics/t/records HTTP/1.1\r\nAuthorization: Bearer " + token_ +
+                                 "\r\nContent-Length: 500\r\n\r\npartial\n")
                   .ok());
   ExpectServing();  // the server has read the slow request's head by now, most likely
   auto stopped = std::async(std::launch::async, [&] { http_->Stop(); });

@@ -25,7 +25,8 @@ Result<TcpAck> TcpClient::SendRaw(std::string_view bytes) {
   ONCEFLOW_ASSIGN_OR_RETURN(bool got, ReadFull(fd_, header, sizeof(header)));
   if (!got) return Err(Status::IoError("the server closed the connection before acknowledging"));
   uint16_t n = 0;
-  ONCEFLOW_ASSIGN_OR_RETURN(TcpAck ack, DecodeAckHeader(std::string_view(header, sizeof(header)), &n));
+  ONCEFLOW_ASSIGN_OR_RETURN(TcpAck ack,
+                            DecodeAckHeader(std::string_view(header, sizeof(header)), &n));
   ack.message.resize(n);
   if (n > 0) {
     ONCEFLOW_ASSIGN_OR_RETURN(bool more, ReadFull(fd_, ack.message.data(), n));

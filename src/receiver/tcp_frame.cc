@@ -110,8 +110,8 @@ Result<TcpRequest> DecodeRequestBody(std::string_view body) {
   if (flags & kFlagHasSequence) r.sequence = static_cast<int64_t>(sequence);
   if (flags & kFlagHasPartition) r.partition = static_cast<int32_t>(partition);
   // Each record needs at least its 4-byte length: a count beyond that is a lie.
-  if (count > in.remaining() / 4) return bad("record count " + std::to_string(count) +
-                                             " exceeds what the frame holds");
+  if (count > in.remaining() / 4)
+    return bad("record count " + std::to_string(count) + " exceeds what the frame holds");
   r.values.reserve(count);
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t n = 0;

@@ -55,7 +55,7 @@ bool WaitReadable(int fd, int64_t timeout_ms) {
 }  // namespace
 
 Result<std::unique_ptr<TcpServer>> TcpServer::Start(Ingestor* ingestor,
-                                                   const TcpServerOptions& options) {
+                                                    const TcpServerOptions& options) {
   std::unique_ptr<TcpServer> s(new TcpServer(ingestor, options));
   ONCEFLOW_ASSIGN_OR_RETURN(s->listen_fd_, ListenTcp(options.host, options.port, &s->port_));
   s->accept_thread_ = std::thread([p = s.get()] { p->AcceptLoop(); });
@@ -76,11 +76,10 @@ void TcpServer::AcceptLoop() {
     }
     std::lock_guard lock(mu_);
     ReapLocked(false);
-    if (stopping_.load() ||
-        connections_.size() >= static_cast<size_t>(options_.max_connections)) {
+    if (stopping_.load() || connections_.size() >= static_cast<size_t>(options_.max_connections)) {
       ingestor_->metrics().OnRejected(RejectReason::kOverloaded);
-      TcpAck busy = ErrorAck(503, "too many connections (limit " +
-                                      std::to_string(options_.max_connections) + ")");
+      TcpAck busy = ErrorAck(
+          503, "too many connections (limit " + std::to_string(options_.max_connections) + ")");
       busy.retry_after_s = 1;
       WriteFull(fd, EncodeAck(busy)).IgnoreError();  // the client may be gone already
       ::close(fd);
@@ -144,10 +143,9 @@ void TcpServer::Serve(Connection* c) {
     }
     if (length > max_body) {
       ingestor_->metrics().OnRejected(RejectReason::kTooLarge);
-      WriteFull(fd, EncodeAck(ErrorAck(413, "frame of " + std::to_string(length) +
-                                                " bytes exceeds the limit of " +
-                                                std::to_string(max_body) +
-                                                "; closing the connection")))
+      WriteFull(fd, EncodeAck(ErrorAck(
+                        413, "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
+                                 std::to_string(max_body) + "; closing the connection")))
           .IgnoreError();  // closing anyway
       break;
     }

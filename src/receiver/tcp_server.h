@@ -17,8 +17,8 @@ namespace onceflow::receiver {
 
 struct TcpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 9090;  // 0: any free port (see port())
-  std::string token;  // required in every frame when not empty
+  int port = 9090;            // 0: any free port (see port())
+  std::string token;          // required in every frame when not empty
   int max_connections = 256;  // beyond: the connection gets a 503 ack and is closed
   // A connection must start its first frame within this long, or it is closed (with a 408
   // ack): silent connections cannot keep the slots of max_connections from other clients.

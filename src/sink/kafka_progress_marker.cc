@@ -26,8 +26,7 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
     if (at == std::string_view::npos) return std::nullopt;
     const size_t start = at + prefix.size();
     const size_t end = last ? text.size() : text.find(' ', start);
-    return text.substr(start, end == std::string_view::npos ? std::string_view::npos
-                                                            : end - start);
+    return text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
   };
   auto number = [](std::optional<std::string_view> s, int64_t* out) {
     if (!s || s->empty()) return false;

@@ -37,8 +37,8 @@ Result<std::unique_ptr<KafkaProgressReader>> KafkaProgressReader::Open(
     // Load the progress topic's metadata now (and keep it: see committed_topic_).
     Topic handle(rd_kafka_topic_new(client.get(), topic.c_str(), nullptr));
     const rd_kafka_metadata_t* md = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(
-        client.get(), 0, handle.get(), &md, static_cast<int>(request_timeout.count()));
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(client.get(), 0, handle.get(), &md,
+                                                      static_cast<int>(request_timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Err(kafka::ErrorStatus(who + ": progress topic metadata", err));
     }
@@ -56,16 +56,16 @@ Result<std::map<int32_t, std::optional<TaskProgress>>> KafkaProgressReader::Scan
   const std::string who = describe_ + ": progress topic '" + topic + "'";
   // Read up to the high watermark (not the last stable offset): a marker committed after
   // another writer's transaction began lies past the last stable offset until that ends.
-  ONCEFLOW_ASSIGN_OR_RETURN(auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0,
-                                                 request_timeout_));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      auto marks, kafka::Watermarks(uncommitted_reader_.get(), topic, 0, request_timeout_));
   const int64_t end = marks.second;
   rd_kafka_t* c = (committed ? committed_reader_ : uncommitted_reader_).get();
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
   rd_kafka_resp_err_t err = rd_kafka_assign(c, list);
   std::map<int32_t, std::optional<TaskProgress>> out;
-  Status s = err == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok()
-                                               : kafka::ErrorStatus(who + ": assign", err);
+  Status s =
+      err == RD_KAFKA_RESP_ERR_NO_ERROR ? Status::Ok() : kafka::ErrorStatus(who + ": assign", err);
   const std::string prefix = pipeline + "/";
   // An open transaction of another producer may hold back read_committed reads until the
   // broker aborts it (transaction timeout).
@@ -91,8 +91,7 @@ Result<std::map<int32_t, std::optional<TaskProgress>>> KafkaProgressReader::Scan
     const size_t slash = key.rfind('/');
     int32_t task = -1;
     if (slash == std::string_view::npos ||
-        std::from_chars(key.data() + slash + 1, key.data() + key.size(), task).ec !=
-            std::errc() ||
+        std::from_chars(key.data() + slash + 1, key.data() + key.size(), task).ec != std::errc() ||
         (!pipeline.empty() && slash + 1 != prefix.size())) {
       continue;  // another pipeline whose name has our name as a prefix, or not ours at all
     }

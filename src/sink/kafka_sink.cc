@@ -33,13 +33,13 @@ struct TaskProducer {
   }
 
   std::mutex mu;
-  kafka::Handle handle;             // null: to be (re)started with init_transactions
+  kafka::Handle handle;  // null: to be (re)started with init_transactions
   // The producer's topics, held for its lifetime with their metadata loaded at start: a topic
   // the producer first meets at produce time waits for librdkafka's 1 s metadata scan
   // (measured: the first commit after a restart took 1.0 s instead of 12 ms).
   Topic output, progress, dead_letters;
-  bool fenced = false;              // a newer producer of the task took over: never again
-  bool loaded = false;              // `last` is the marker as committed in Kafka
+  bool fenced = false;  // a newer producer of the task took over: never again
+  bool loaded = false;  // `last` is the marker as committed in Kafka
   std::optional<TaskProgress> last;
 };
 
@@ -92,24 +92,27 @@ class KafkaSink final : public Sink {
 Status KafkaSink::Open() {
   if (admin_ != nullptr) return Status::Ok();
   const std::string who = Describe();
-  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle admin,
-                   kafka::MakeClient(kafka::ClientKind::kProducer, options_.bootstrap, {}));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      kafka::Handle admin, kafka::MakeClient(kafka::ClientKind::kProducer, options_.bootstrap, {}));
   Result<int32_t> n = kafka::PartitionCount(admin.get(), options_.topic, options_.request_timeout);
   if (!n.has_value()) return n.error().WithContext("sink");
-  ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(),
-                                     // Compaction keeps one marker per task; short segments
-                                     // let it run, so a start-up scan stays short.
-                                     {options_.progress_topic, 1, -1,
-                                      {{"cleanup.policy", "compact"},
-                                       {"segment.ms", "600000"},
-                                       {"min.cleanable.dirty.ratio", "0.1"}}},
-                                     /*exist_ok=*/true, options_.request_timeout));
+  ONCEFLOW_RETURN_IF_ERROR(
+      kafka::CreateTopic(admin.get(),
+                         // Compaction keeps one marker per task; short segments
+                         // let it run, so a start-up scan stays short.
+                         {options_.progress_topic,
+                          1,
+                          -1,
+                          {{"cleanup.policy", "compact"},
+                           {"segment.ms", "600000"},
+                           {"min.cleanable.dirty.ratio", "0.1"}}},
+                         /*exist_ok=*/true, options_.request_timeout));
   ONCEFLOW_RETURN_IF_ERROR(kafka::CreateTopic(admin.get(), {options_.dead_letter_topic, 1, -1, {}},
-                                     /*exist_ok=*/true, options_.request_timeout));
-  ONCEFLOW_ASSIGN_OR_RETURN(reader_, KafkaProgressReader::Open(
-                                         options_.bootstrap, options_.progress_topic,
-                                         options_.request_timeout, options_.transaction_timeout,
-                                         who));
+                                              /*exist_ok=*/true, options_.request_timeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      reader_,
+      KafkaProgressReader::Open(options_.bootstrap, options_.progress_topic,
+                                options_.request_timeout, options_.transaction_timeout, who));
   admin_ = std::move(admin);
   return Status::Ok();
 }
@@ -152,8 +155,8 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::PeekProgress(const std::strin
 }
 
 Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipeline,
-                                                        std::span<const int32_t> tasks,
-                                                        Epoch epoch) {
+                                                         std::span<const int32_t> tasks,
+                                                         Epoch epoch) {
   if (admin_ == nullptr) return Err(Status::InvalidArgument(Describe() + ": not open"));
   std::vector<TaskProducer*> claimed;
   for (int32_t task : tasks) {
@@ -170,9 +173,9 @@ Result<std::map<int32_t, TaskProgress>> KafkaSink::Claim(const std::string& pipe
   for (size_t i = 0; i < claimed.size(); ++i) {
     const int32_t task = tasks[i];
     auto it = committed.find(task);
-    const std::optional<TaskProgress> stored =
-        it == committed.end() ? std::nullopt : it->second;
-    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress after, DecideClaim(Describe(), pipeline, task, epoch, stored));
+    const std::optional<TaskProgress> stored = it == committed.end() ? std::nullopt : it->second;
+    ONCEFLOW_ASSIGN_OR_RETURN(TaskProgress after,
+                              DecideClaim(Describe(), pipeline, task, epoch, stored));
     std::lock_guard task_lock(claimed[i]->mu);
     // What commits are checked against: older epochs of this process are refused too.
     claimed[i]->last = after;
@@ -204,19 +207,19 @@ Status KafkaSink::Start(TaskProducer* tp, const std::string& pipeline, int32_t t
   };
   settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
   ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle h, kafka::MakeClient(kafka::ClientKind::kProducer,
-                                                      options_.bootstrap, settings));
+                                                               options_.bootstrap, settings));
   if (rd_kafka_error_t* e =
           rd_kafka_init_transactions(h.get(), static_cast<int>(options_.request_timeout.count()))) {
-    return kafka::ErrorStatus(Describe() + ": " + TaskName(pipeline, task) +
-                                  ": start the transactional producer",
-                              e)
+    return kafka::ErrorStatus(
+               Describe() + ": " + TaskName(pipeline, task) + ": start the transactional producer",
+               e)
         .WithRetryable(true);
   }
   tp->handle = std::move(h);
   tp->loaded = false;
-  for (auto [slot, name] : {std::pair{&tp->output, &options_.topic},
-                            std::pair{&tp->progress, &options_.progress_topic},
-                            std::pair{&tp->dead_letters, &options_.dead_letter_topic}}) {
+  for (auto [slot, name] :
+       {std::pair{&tp->output, &options_.topic}, std::pair{&tp->progress, &options_.progress_topic},
+        std::pair{&tp->dead_letters, &options_.dead_letter_topic}}) {
     slot->reset(rd_kafka_topic_new(tp->handle.get(), name->c_str(), nullptr));
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(
@@ -236,8 +239,7 @@ Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit>
   for (const TaskCommit& t : tasks) {
     // The pipeline name is part of the transactional.id and of the marker's key.
     if (t.pipeline.find('/') != std::string::npos) {
-      return Err(Status::InvalidArgument(Describe() + ": commit: " +
-                                         TaskName(t.pipeline, t.task) +
+      return Err(Status::InvalidArgument(Describe() + ": commit: " + TaskName(t.pipeline, t.task) +
                                          ": the pipeline name contains '/'"));
     }
   }
@@ -295,8 +297,7 @@ Status KafkaSink::DeleteProgress(const std::string& pipeline) {
     if (tp->fenced) return Status::Fenced(who + ": a newer producer of this task took over");
     if (tp->handle == nullptr) ONCEFLOW_RETURN_IF_ERROR(Start(tp, pipeline, task));
     ONCEFLOW_RETURN_IF_ERROR(InTransaction(tp, who + ": delete the progress marker", [&] {
-      return Send(tp->handle.get(), tp->progress.get(), 0, MarkerKey(pipeline, task),
-                  std::nullopt);
+      return Send(tp->handle.get(), tp->progress.get(), 0, MarkerKey(pipeline, task), std::nullopt);
     }));
     tp->last = std::nullopt;
     tp->loaded = true;
@@ -363,29 +364,30 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t,
   }
   if (t.rows.empty()) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   for (const DeadLetter& d : t.dead_letters) {
-    Row r{{"pipeline", t.pipeline},          {"batch", t.batch.value()},
-          {"partition", int64_t{d.partition.value()}}, {"offset", d.offset.value()},
-          {"raw", d.raw},                    {"error", d.error}};
+    Row r{{"pipeline", t.pipeline},
+          {"batch", t.batch.value()},
+          {"partition", int64_t{d.partition.value()}},
+          {"offset", d.offset.value()},
+          {"raw", d.raw},
+          {"error", d.error}};
     ONCEFLOW_RETURN_IF_ERROR(Send(rk, tp->dead_letters.get(), 0, std::nullopt, r.ToJson()));
   }
   return Send(rk, tp->progress.get(), 0, MarkerKey(t.pipeline, t.task), EncodeMarker(after));
 }
 
 Status KafkaSink::Send(rd_kafka_t* rk, rd_kafka_topic_t* topic, int32_t partition,
-                       std::optional<std::string_view> key,
-                       std::optional<std::string_view> value) {
+                       std::optional<std::string_view> key, std::optional<std::string_view> value) {
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_VALUE((value ? const_cast<char*>(value->data()) : nullptr),
                          (value ? value->size() : 0)),
-        RD_KAFKA_V_KEY((key ? const_cast<char*>(key->data()) : nullptr),
-                       (key ? key->size() : 0)),
+        RD_KAFKA_V_KEY((key ? const_cast<char*>(key->data()) : nullptr), (key ? key->size() : 0)),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      return kafka::ErrorStatus(
-          Describe() + ": produce to '" + rd_kafka_topic_name(topic) + "'", err);
+      return kafka::ErrorStatus(Describe() + ": produce to '" + rd_kafka_topic_name(topic) + "'",
+                                err);
     }
     rd_kafka_poll(rk, 10);  // the local queue is full: let it drain
   }

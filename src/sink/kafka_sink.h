@@ -19,9 +19,9 @@ using onceflow::KafkaSinkOptions;
 
 // Validates `options` and returns an unopened sink; call Open() before anything else.
 //
-// Protocol (docs/protocol.md "Step 4: the sink commit", Kafka): the producer of (pipeline, task) has the stable
-// transactional.id "onceflow-<pipeline>-<task>" — never a new id per batch. Starting it
-// (init_transactions) fences every older producer of the task (a zombie's commit fails) and
+// Protocol (docs/protocol.md "Step 4: the sink commit", Kafka): the producer of (pipeline, task)
+// has the stable transactional.id "onceflow-<pipeline>-<task>" — never a new id per batch. Starting
+// it (init_transactions) fences every older producer of the task (a zombie's commit fails) and
 // aborts a transaction it left open. The sink then reads the task's marker back with
 // read_committed; a batch the marker already holds is kAlreadyCommitted, a newer epoch is
 // Fenced, a gap or overlap with the marker's ranges is Aborted. ReadProgress starts the

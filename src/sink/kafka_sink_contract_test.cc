@@ -1,8 +1,8 @@
 // The sink contract (sink_contract_test.h) on the Kafka sink: progress markers in a progress
 // topic of each test's own, against the test run's broker.
-#include "testing/kafka.h"
 #include "sink/kafka_sink.h"
 #include "sink/sink_contract_test.h"
+#include "testing/kafka.h"
 
 namespace onceflow::sink::testing {
 namespace {
@@ -41,8 +41,8 @@ class KafkaContractEnv {
                         const std::string& ranges) {
     const std::string progress = topic_ + "-progress";
     ASSERT_TRUE(CreateTestTopic(bootstrap_, progress, 1, {{"cleanup.policy", "compact"}}).ok());
-    auto producer = ::onceflow::testing::TestProducer::Make(bootstrap_,
-                                                       KafkaTransactionalId(pipeline, task));
+    auto producer =
+        ::onceflow::testing::TestProducer::Make(bootstrap_, KafkaTransactionalId(pipeline, task));
     ASSERT_TRUE(producer.has_value()) << producer.error().ToString();
     ASSERT_TRUE(producer->Begin().ok());
     ASSERT_TRUE(producer

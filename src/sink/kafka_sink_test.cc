@@ -152,9 +152,8 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   // The zombie's next commit stalls with its transaction open and its rows sent ...
   ASSERT_TRUE(faults::Arm("before_sink_commit=pause#1").ok());
   auto zombie_rows = Rows(2, 3, "zombie");
-  auto stalled = std::async(std::launch::async, [&] {
-    return CommitOne(zombie.get(), Commit(1, 1, 2, 5, zombie_rows));
-  });
+  auto stalled = std::async(
+      std::launch::async, [&] { return CommitOne(zombie.get(), Commit(1, 1, 2, 5, zombie_rows)); });
   faults::WaitPaused("before_sink_commit");
   // ... while its successor starts: init_transactions aborts the zombie's transaction.
   auto successor = OpenSink(bootstrap, topic);
@@ -171,9 +170,10 @@ TEST_F(KafkaSinkTest, AZombieMidTransactionIsFencedAndNothingOfItIsVisible) {
   EXPECT_EQ(z.error().code(), StatusCode::kFenced) << z.error().ToString();
 
   std::vector<std::string> visible = Visible(bootstrap, topic);
-  EXPECT_EQ(visible, (std::vector<std::string>{
-                         "0 {\"id\":0}", "1 {\"id\":1}", "2 {\"id\":2,\"tag\":\"successor\"}",
-                         "3 {\"id\":3,\"tag\":\"successor\"}", "4 {\"id\":4,\"tag\":\"successor\"}"}));
+  EXPECT_EQ(visible,
+            (std::vector<std::string>{
+                "0 {\"id\":0}", "1 {\"id\":1}", "2 {\"id\":2,\"tag\":\"successor\"}",
+                "3 {\"id\":3,\"tag\":\"successor\"}", "4 {\"id\":4,\"tag\":\"successor\"}"}));
 }
 
 TEST_F(KafkaSinkTest, AnOlderEpochIsFencedByTheMarker) {
@@ -207,7 +207,8 @@ TEST_F(KafkaSinkTest, AClaimFencesTheOtherProcessAndContinuesFromItsMarker) {
   ASSERT_TRUE(claimed.has_value()) << claimed.error().ToString();
   EXPECT_EQ(claimed->at(0).last_batch, BatchId(7));
   EXPECT_EQ(claimed->at(0).epoch, Epoch(4));
-  EXPECT_EQ(claimed->at(0).ranges, (std::vector<TaskRange>{{PartitionId(0), Offset(0), Offset(2)}}));
+  EXPECT_EQ(claimed->at(0).ranges,
+            (std::vector<TaskRange>{{PartitionId(0), Offset(0), Offset(2)}}));
   auto peek = first->PeekProgress(pipeline_);
   ASSERT_TRUE(peek.has_value()) << peek.error().ToString();
   EXPECT_EQ(peek->at(0).last_batch, BatchId(7));
@@ -224,10 +225,10 @@ TEST_F(KafkaSinkTest, AClaimFencesTheOtherProcessAndContinuesFromItsMarker) {
   // A later generation gives it back to the first process, which continues exactly.
   ASSERT_TRUE(first->Claim(pipeline_, tasks, Epoch(5)).has_value());
   ASSERT_EQ(CommitOne(first.get(), Commit(9, 5, 4, 5, Rows(4, 1))), CommitOutcome::kCommitted);
-  EXPECT_EQ(Visible(bootstrap, topic),
-            (std::vector<std::string>{"0 {\"id\":0}", "1 {\"id\":1}",
-                                      "2 {\"id\":2,\"tag\":\"owner\"}",
-                                      "3 {\"id\":3,\"tag\":\"owner\"}", "4 {\"id\":4}"}));
+  EXPECT_EQ(
+      Visible(bootstrap, topic),
+      (std::vector<std::string>{"0 {\"id\":0}", "1 {\"id\":1}", "2 {\"id\":2,\"tag\":\"owner\"}",
+                                "3 {\"id\":3,\"tag\":\"owner\"}", "4 {\"id\":4}"}));
 }
 
 TEST_F(KafkaSinkTest, AFailedWriteAbortsTheWholeTransaction) {
@@ -268,20 +269,21 @@ TEST_F(KafkaSinkTest, SeveralTasksAndDeadLettersInOneCommit) {
   std::vector<TaskCommit> both = {a, b};
   auto outcomes = sink->Commit(both);
   ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
-  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kCommitted,
-                                                    CommitOutcome::kCommitted}));
+  EXPECT_EQ(*outcomes,
+            (std::vector<CommitOutcome>{CommitOutcome::kCommitted, CommitOutcome::kCommitted}));
   // Replayed together: both skipped.
   outcomes = sink->Commit(both);
   ASSERT_TRUE(outcomes.has_value());
   EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kAlreadyCommitted,
-                                                    CommitOutcome::kAlreadyCommitted}));
+                                                   CommitOutcome::kAlreadyCommitted}));
   // The same task twice in one call is refused before anything is written.
   std::vector<TaskCommit> twice = {Commit(1, 1, 2, 3, Rows(2, 1)), Commit(1, 1, 2, 3, Rows(2, 1))};
   ASSERT_FALSE(sink->Commit(twice).has_value());
 
   EXPECT_EQ(Visible(bootstrap, topic).size(), 3u);
   EXPECT_EQ(Visible(bootstrap, topic + "-dead"),
-            (std::vector<std::string>{" {\"pipeline\":\"" + pipeline_ + "\",\"batch\":0,\"partition\":1,"
+            (std::vector<std::string>{" {\"pipeline\":\"" + pipeline_ +
+                                      "\",\"batch\":0,\"partition\":1,"
                                       "\"offset\":7,\"raw\":\"{not json\",\"error\":\"bad "
                                       "record\"}"}));
   auto progress = sink->ReadProgress(pipeline_);

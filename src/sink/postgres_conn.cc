@@ -1,10 +1,10 @@
 // PgConn: a libpq connection with errors as Status values that never carry the password.
 #include "sink/postgres_conn.h"
 
-#include "sink/postgres_conninfo.h"
-
 #include <charconv>
 #include <cstring>
+
+#include "sink/postgres_conninfo.h"
 
 namespace onceflow::sink {
 namespace {
@@ -40,15 +40,14 @@ Result<std::string> DescribeConninfo(const std::string& conninfo) {
   return MaskSecrets(std::move(out), ConninfoSecrets(conninfo));
 }
 
-Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
-                                                std::string describe) {
+Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo, std::string describe) {
   // The given parameters with expand_dbname: a dbname that is a connection string or URI
   // (`dbname=${DATABASE_URL}`) is used as one, as DescribeConninfo describes it.
   PGconn* conn = nullptr;
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options == nullptr) {
-    PQfreemem(error);  // may quote a secret
+    PQfreemem(error);                      // may quote a secret
     conn = PQconnectdb(conninfo.c_str());  // fails with a message about the syntax
   } else {
     std::vector<const char*> keywords, values;
@@ -66,13 +65,14 @@ Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& conninfo,
   if (PQstatus(conn) != CONNECTION_OK) {
     // libpq's connection errors name host, port, user and the server's reason; a database
     // name may quote anything the user wrote, so every secret is masked.
-    Status s = Status::IoError(
-        describe + ": cannot connect: " +
-        MaskSecrets(OneLine(PQerrorMessage(conn)), ConninfoSecrets(conninfo)));
+    Status s =
+        Status::IoError(describe + ": cannot connect: " +
+                        MaskSecrets(OneLine(PQerrorMessage(conn)), ConninfoSecrets(conninfo)));
     PQfinish(conn);
     return Err(std::move(s));
   }
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
   return std::unique_ptr<PgConn>(new PgConn(conn, std::move(describe)));
 }
 
@@ -120,10 +120,10 @@ Status PgConn::Error(const PGresult* result, std::string_view what, bool config)
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   // The server's primary message (and its detail), without the "ERROR:" and LINE decoration;
   // libpq's own message when the server sent none (the connection broke).
-  const char* primary = result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
-                                          : nullptr;
-  const char* detail = result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)
-                                         : nullptr;
+  const char* primary =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  const char* detail =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL) : nullptr;
   std::string message;
   if (primary != nullptr) {
     message = primary;
@@ -162,19 +162,19 @@ std::string PrimaryMessage(const PGresult* result) {
 bool IsRowErrorState(std::string_view sqlstate) {
   if (sqlstate.size() != 5) return false;
   static constexpr std::string_view kRowClasses[] = {
-      "22",  // data exception: bad input syntax, value out of range, string too long
-      "23",  // integrity constraint violation: not null, unique, check, foreign key
-      "21",  // cardinality violation: a row affected twice
-      "2F", "38", "39",  // errors raised by SQL and external routines
-      "P0",  // PL/pgSQL RAISE
+      "22",               // data exception: bad input syntax, value out of range, string too long
+      "23",               // integrity constraint violation: not null, unique, check, foreign key
+      "21",               // cardinality violation: a row affected twice
+      "2F", "38", "39",   // errors raised by SQL and external routines
+      "P0",               // PL/pgSQL RAISE
       "09", "27", "44"};  // trigger errors, WITH CHECK OPTION
   for (std::string_view c : kRowClasses) {
     if (sqlstate.substr(0, 2) == c) return true;
   }
   // Of the syntax and access rule class, only the types that a row's values gave the
   // parameters (`-:amount` with a string): a missing table or column is the pipeline's fault.
-  static constexpr std::string_view kTypeStates[] = {"42804", "42883", "42725", "42P18",
-                                                     "42P08", "42846"};
+  static constexpr std::string_view kTypeStates[] = {"42804", "42883", "42725",
+                                                     "42P18", "42P08", "42846"};
   for (std::string_view t : kTypeStates) {
     if (sqlstate == t) return true;
   }

@@ -33,8 +33,7 @@ class PgConn {
  public:
   // Connects. `describe` ("postgres host=... port=... dbname=...") starts every error message.
   // A server that cannot be reached is a retryable IoError.
-  static Result<std::unique_ptr<PgConn>> Connect(const std::string& conninfo,
-                                                 std::string describe);
+  static Result<std::unique_ptr<PgConn>> Connect(const std::string& conninfo, std::string describe);
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;

@@ -83,7 +83,8 @@ void ScanText(std::string_view text, std::vector<std::string>* out) {
     for (size_t at = text.find(keyword); at != std::string_view::npos;
          at = text.find(keyword, at + 1)) {
       // "sslpassword" also holds "password": the longer keyword covers it.
-      if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) {
+      if (at > 0 &&
+          (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) {
         continue;
       }
       size_t i = at + klen;
@@ -200,8 +201,7 @@ std::vector<std::string> ConninfoSecrets(const std::string& conninfo) {
 std::string MaskSecrets(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
     if (secret.empty()) continue;
-    for (size_t at = text.find(secret); at != std::string::npos;
-         at = text.find(secret, at + 3)) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
       text.replace(at, secret.size(), "***");
     }
   }

@@ -64,8 +64,8 @@ Result<NamedSql> TranslateNamedParameters(const std::string& sql) {
     const char c = sql[i];
     if (c == '\'') {
       // A string: '' is a quote inside; after E (not part of an identifier) \' too.
-      const bool escapes = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
-                           (i < 2 || !IsIdentChar(sql[i - 2]));
+      const bool escapes =
+          i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') && (i < 2 || !IsIdentChar(sql[i - 2]));
       size_t j = i + 1;
       while (true) {
         if (j >= n) return Err(Bad(i, "a string literal is not closed"));

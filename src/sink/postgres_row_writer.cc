@@ -83,9 +83,8 @@ class TableWriter final : public PgRowWriter {
       const size_t line_start = buffer_.size();
       for (size_t i = 0; i < columns_.size(); ++i) {
         if (i > 0) buffer_ += '\t';
-        const Value* v = i < fields.size() && fields[i].first == columns_[i]
-                             ? &fields[i].second
-                             : row.Get(columns_[i]);
+        const Value* v = i < fields.size() && fields[i].first == columns_[i] ? &fields[i].second
+                                                                             : row.Get(columns_[i]);
         scratch_.clear();
         if (v == nullptr || !AppendValueText(*v, &scratch_, &error)) {
           if (!error.empty()) break;
@@ -153,11 +152,11 @@ class StatementsWriter final : public PgRowWriter {
 // a statement that EXPLAIN does not take.
 Status CheckPrepares(PgConn* conn, const std::string& sql, size_t params, const std::string& label,
                      bool allow_type_errors) {
-  static constexpr std::string_view kTypeStates[] = {"42725", "42883", "42804", "42P18",
-                                                     "42P08", "42846"};
+  static constexpr std::string_view kTypeStates[] = {"42725", "42883", "42804",
+                                                     "42P18", "42P08", "42846"};
   auto type_error = [&](std::string_view state) {
-    return allow_type_errors && std::find(std::begin(kTypeStates), std::end(kTypeStates),
-                                          state) != std::end(kTypeStates);
+    return allow_type_errors && std::find(std::begin(kTypeStates), std::end(kTypeStates), state) !=
+                                    std::end(kTypeStates);
   };
   PgResult r(PQprepare(conn->handle(), "", sql.c_str(), static_cast<int>(params), nullptr));
   if (r == nullptr || PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
@@ -183,13 +182,14 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
   // Unquoted names fold to lower case in PostgreSQL: `orders`, `Orders` and `ORDERS` are one.
   const std::string name = Lower(table);
   const std::string where = "sink.table '" + table + "'";
-  ONCEFLOW_ASSIGN_OR_RETURN(PgResult cols,
-                   conn->Query("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
-                               "to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND "
-                               "a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum",
-                               {name.c_str()}, "read the columns of " + where));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      PgResult cols, conn->Query("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
+                                 "to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND "
+                                 "a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum",
+                                 {name.c_str()}, "read the columns of " + where));
   std::vector<std::string> columns;
-  for (int i = 0; i < PQntuples(cols.get()); ++i) columns.emplace_back(PQgetvalue(cols.get(), i, 0));
+  for (int i = 0; i < PQntuples(cols.get()); ++i)
+    columns.emplace_back(PQgetvalue(cols.get(), i, 0));
   if (columns.empty()) {
     return Err(Status::InvalidArgument(conn->describe() + ": " + where +
                                        " does not exist (create it with sink.init)"));
@@ -200,8 +200,8 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
     const std::string lk = Lower(k);
     auto it = std::find(columns.begin(), columns.end(), lk);
     if (it == columns.end()) {
-      return Err(Status::InvalidArgument(conn->describe() + ": " + where + " has no column '" +
-                                         k + "' (named in sink.key)"));
+      return Err(Status::InvalidArgument(conn->describe() + ": " + where + " has no column '" + k +
+                                         "' (named in sink.key)"));
     }
     is_key[it - columns.begin()] = true;
     keys.push_back(lk);
@@ -226,7 +226,8 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
     sql += updates.empty() ? ") DO NOTHING" : ") DO UPDATE SET " + updates;
   }
   const std::string label = (keys.empty() ? "insert into " : "upsert into ") + table;
-  ONCEFLOW_RETURN_IF_ERROR(CheckPrepares(conn, sql, columns.size(), label, /*allow_type_errors=*/false));
+  ONCEFLOW_RETURN_IF_ERROR(
+      CheckPrepares(conn, sql, columns.size(), label, /*allow_type_errors=*/false));
   PgStatement s;
   s.sql = std::move(sql);
   s.label = label;
@@ -261,7 +262,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgStatementsWriter(
     s.required.assign(s.fields.size(), true);
     s.typed = true;
     ONCEFLOW_RETURN_IF_ERROR(CheckPrepares(conn, s.sql, s.fields.size(), s.label,
-                                  /*allow_type_errors=*/true));
+                                           /*allow_type_errors=*/true));
     prepared.push_back(std::move(s));
   }
   return std::make_unique<StatementsWriter>(

@@ -47,7 +47,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
 // untyped: their type comes from the context). A row is all or nothing. Rows are pipelined in
 // chunks under one savepoint; when a row fails, the chunk is rolled back and run again without
 // it. Errors at make time name the statement.
-Result<std::unique_ptr<PgRowWriter>> MakePgStatementsWriter(PgConn* conn,
-                                                            std::span<const std::string> statements);
+Result<std::unique_ptr<PgRowWriter>> MakePgStatementsWriter(
+    PgConn* conn, std::span<const std::string> statements);
 
 }  // namespace onceflow::sink

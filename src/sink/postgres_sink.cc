@@ -123,8 +123,7 @@ class PostgresSink final : public TransactionalSink {
   Result<std::optional<TaskProgress>> ReadClaimRow(const std::string& pipeline,
                                                    int32_t task) override;
   // Only the epoch changes.
-  Status WriteClaim(const std::string& pipeline, int32_t task,
-                    const TaskProgress& after) override;
+  Status WriteClaim(const std::string& pipeline, int32_t task, const TaskProgress& after) override;
   // COMMIT, checking that the server did commit (a transaction in error answers ROLLBACK).
   Status CommitTransaction(const std::string& what) override;
   void Rollback() override;
@@ -182,14 +181,16 @@ Status PostgresSink::OpenLocked() {
 
 Status PostgresSink::InitLocked() {
   for (size_t i = 0; i < options_.init.size(); ++i) {
-    ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1),
-                                /*config=*/true));
+    ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(options_.init[i],
+                                         "sink.init statement " + std::to_string(i + 1),
+                                         /*config=*/true));
   }
   ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
-  ONCEFLOW_ASSIGN_OR_RETURN(PgResult added,
-                   conn_->Query(kCountAddedColumns, {}, "read the columns of onceflow_progress"));
+  ONCEFLOW_ASSIGN_OR_RETURN(PgResult added, conn_->Query(kCountAddedColumns, {},
+                                                         "read the columns of onceflow_progress"));
   if (ParseInt(PQgetvalue(added.get(), 0, 0)) != 2) {
-    ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
+    ONCEFLOW_RETURN_IF_ERROR(
+        conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
   }
   return conn_->Exec(kCreateDeadLetters, "create onceflow_dead_letters");
 }
@@ -250,26 +251,25 @@ Result<std::map<int32_t, TaskProgress>> PostgresSink::ReadProgress(const std::st
 }
 
 Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int first,
-                                                const std::string& pipeline,
-                                                int32_t task) const {
+                                                const std::string& pipeline, int32_t task) const {
   TaskProgress p;
   p.last_batch = BatchId(ParseInt(PQgetvalue(r, row, first)));
   p.epoch = Epoch(ParseInt(PQgetvalue(r, row, first + 1)));
   Result<std::vector<TaskRange>> ranges = DecodeRanges(PQgetvalue(r, row, first + 2));
   if (!ranges.has_value()) {
-    return Err(Status::Corruption(describe_ + ": the progress row of " +
-                                  TaskName(pipeline, task) + ": " + ranges.error().message()));
+    return Err(Status::Corruption(describe_ + ": the progress row of " + TaskName(pipeline, task) +
+                                  ": " + ranges.error().message()));
   }
   p.ranges = std::move(ranges).value();
   if (!PQgetisnull(r, row, first + 3)) p.source = PQgetvalue(r, row, first + 3);
-  Result<TaskStarts> starts = StartsFromColumn(
-      PQgetisnull(r, row, first + 4)
-          ? std::nullopt
-          : std::optional<std::string_view>(PQgetvalue(r, row, first + 4)),
-      p.ranges);
+  Result<TaskStarts> starts =
+      StartsFromColumn(PQgetisnull(r, row, first + 4)
+                           ? std::nullopt
+                           : std::optional<std::string_view>(PQgetvalue(r, row, first + 4)),
+                       p.ranges);
   if (!starts.has_value()) {
-    return Err(Status::Corruption(describe_ + ": the progress row of " +
-                                  TaskName(pipeline, task) + ": " + starts.error().message()));
+    return Err(Status::Corruption(describe_ + ": the progress row of " + TaskName(pipeline, task) +
+                                  ": " + starts.error().message()));
   }
   p.started = std::move(starts).value();
   return p;
@@ -300,8 +300,7 @@ Result<std::optional<TaskProgress>> PostgresSink::ReadClaimRow(const std::string
                                                                int32_t task) {
   const std::string task_text = std::to_string(task);
   const std::string what = "claim the progress row of " + TaskName(pipeline, task);
-  ONCEFLOW_RETURN_IF_ERROR(
-      conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
+  ONCEFLOW_RETURN_IF_ERROR(conn_->Query(kPlaceholder, {pipeline.c_str(), task_text.c_str()}, what));
   ONCEFLOW_ASSIGN_OR_RETURN(PgResult row,
                             conn_->Query(kLockTask, {pipeline.c_str(), task_text.c_str()}, what));
   if (PQntuples(row.get()) != 1) {
@@ -314,9 +313,9 @@ Status PostgresSink::WriteClaim(const std::string& pipeline, int32_t task,
                                 const TaskProgress& after) {
   const std::string task_text = std::to_string(task);
   const std::string epoch_text = after.epoch.ToString();
-  return internal::ToStatus(conn_->Query(
-      kClaimTask, {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()},
-      "claim the progress row of " + TaskName(pipeline, task)));
+  return internal::ToStatus(conn_->Query(kClaimTask,
+                                         {pipeline.c_str(), task_text.c_str(), epoch_text.c_str()},
+                                         "claim the progress row of " + TaskName(pipeline, task)));
 }
 
 Status PostgresSink::ReadProgressRows(std::span<const TaskCommit> tasks,
@@ -386,12 +385,13 @@ Status PostgresSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition,
   }
   err.erase(std::remove(err.begin(), err.end(), '\0'), err.end());
   // A null pointer would be SQL NULL: an empty record is an empty BYTEA.
-  const char* values[] = {t.pipeline.c_str(), batch.c_str(), part.c_str(), off.c_str(),
-                          raw.empty() ? "" : raw.data(), err.c_str()};
+  const char* values[] = {
+      t.pipeline.c_str(), batch.c_str(), part.c_str(), off.c_str(), raw.empty() ? "" : raw.data(),
+      err.c_str()};
   const int lengths[] = {0, 0, 0, 0, static_cast<int>(raw.size()), 0};
   const int formats[] = {0, 0, 0, 0, 1, 0};  // raw as bytes, the rest as text
-  PgResult r(PQexecParams(conn_->handle(), kWriteDeadLetter, 6, nullptr, values, lengths, formats,
-                          0));
+  PgResult r(
+      PQexecParams(conn_->handle(), kWriteDeadLetter, 6, nullptr, values, lengths, formats, 0));
   if (r != nullptr && PQresultStatus(r.get()) == PGRES_COMMAND_OK) return Status::Ok();
   return conn_->Error(r.get(), "write a dead letter");
 }
@@ -405,16 +405,15 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
   const std::string now = std::to_string(now_ms);
   const std::string started = EncodeStarts(row.started);
   // A null parameter is SQL NULL: a source not known yet, as in a row from before the column.
-  ONCEFLOW_ASSIGN_OR_RETURN(PgResult r,
-                   conn_->Query(kWriteProgress,
-                                {pipeline.c_str(), task_text.c_str(), batch.c_str(),
-                                 epoch.c_str(), ranges.c_str(), now.c_str(),
-                                 row.source.empty() ? nullptr : row.source.c_str(),
-                                 started.c_str()},
-                                "write the progress row of " + TaskName(pipeline, task)));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      PgResult r, conn_->Query(kWriteProgress,
+                               {pipeline.c_str(), task_text.c_str(), batch.c_str(), epoch.c_str(),
+                                ranges.c_str(), now.c_str(),
+                                row.source.empty() ? nullptr : row.source.c_str(), started.c_str()},
+                               "write the progress row of " + TaskName(pipeline, task)));
   if (std::strcmp(PQcmdTuples(r.get()), "1") != 0) {
-    return Status::Aborted(describe_ + ": write the progress row of " +
-                           TaskName(pipeline, task) + ": the locked row is gone");
+    return Status::Aborted(describe_ + ": write the progress row of " + TaskName(pipeline, task) +
+                           ": the locked row is gone");
   }
   return Status::Ok();
 }
@@ -424,9 +423,9 @@ Status PostgresSink::DeleteProgress(const std::string& pipeline) {
   ONCEFLOW_RETURN_IF_ERROR(Redact(Begin("begin the commit transaction"), secrets_));
   // One statement is one transaction already; BEGIN/COMMIT keep the shape of the other writes
   // (and a commit of the pipeline in flight holds its rows locked until it is done).
-  Status s = internal::ToStatus(conn_->Query(kDeleteProgress, {pipeline.c_str()},
-                                             "delete the progress rows of pipeline '" +
-                                                 pipeline + "'"));
+  Status s =
+      internal::ToStatus(conn_->Query(kDeleteProgress, {pipeline.c_str()},
+                                      "delete the progress rows of pipeline '" + pipeline + "'"));
   if (s.ok()) s = conn_->Exec("COMMIT", "commit the deletion of the progress rows");
   if (s.ok()) return s;
   Rollback();
@@ -443,8 +442,8 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(PostgresSinkOptions options) {
   if (options.reconnect_timeout_ms < 0) {
     return Err(Status::InvalidArgument(describe + ": the reconnect timeout must not be negative"));
   }
-  ONCEFLOW_RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table, options.key,
-                                      options.statements));
+  ONCEFLOW_RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table,
+                                               options.key, options.statements));
   return std::make_unique<PostgresSink>(std::move(options), std::move(describe));
 }
 

@@ -41,10 +41,10 @@ class PostgresContractEnv {
         "CREATE TABLE IF NOT EXISTS onceflow_progress(pipeline TEXT NOT NULL, task INTEGER NOT "
         "NULL, last_batch BIGINT NOT NULL, epoch BIGINT NOT NULL, ranges TEXT NOT NULL, "
         "committed_at_ms BIGINT NOT NULL, PRIMARY KEY(pipeline, task))");
-    onceflow::testing::PgQuery(
-        conninfo_, "INSERT INTO onceflow_progress VALUES('" + pipeline + "', " +
-                       std::to_string(task) + ", " + std::to_string(batch) + ", " +
-                       std::to_string(epoch) + ", '" + ranges + "', 0)");
+    onceflow::testing::PgQuery(conninfo_, "INSERT INTO onceflow_progress VALUES('" + pipeline +
+                                              "', " + std::to_string(task) + ", " +
+                                              std::to_string(batch) + ", " + std::to_string(epoch) +
+                                              ", '" + ranges + "', 0)");
   }
 
  private:

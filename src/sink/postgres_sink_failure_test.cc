@@ -36,7 +36,8 @@ class PostgresSinkFailureTest : public testing::PostgresSinkTestBase {
   static std::vector<SinkRow> Deposits(int n, int64_t first, size_t pad = 10) {
     std::vector<SinkRow> rows;
     for (int i = 0; i < n; ++i) {
-      rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
+      rows.push_back({Row{{"account", int64_t{1}},
+                          {"amount", int64_t{1}},
                           {"pad", std::string(pad, 'x') + std::to_string(first + i)}},
                       PartitionId(0), Offset(first + i)});
     }

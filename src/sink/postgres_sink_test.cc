@@ -32,9 +32,12 @@ TEST_F(PostgresSinkTest, ValuesTakeTheTypeOfTheirColumn) {
   o.table = "TYPED";  // unquoted names fold to lower case, as in SQL
   auto sink = OpenSink(o);
   ASSERT_NE(sink, nullptr);
-  const std::vector<SinkRow> rows = {
-      {Row{{"n", 0.1}, {"t", int64_t{42}}, {"j", "{\"a\": [1, 2]}"},
-           {"ts", "2024-01-02 03:04:05+00"}, {"b", int64_t{9007199254740993}}, {"r", 1.5}}}};
+  const std::vector<SinkRow> rows = {{Row{{"n", 0.1},
+                                          {"t", int64_t{42}},
+                                          {"j", "{\"a\": [1, 2]}"},
+                                          {"ts", "2024-01-02 03:04:05+00"},
+                                          {"b", int64_t{9007199254740993}},
+                                          {"r", 1.5}}}};
   ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 1)}, rows)),
             CommitOutcome::kCommitted);
   EXPECT_EQ(QueryOne("SELECT n, t, j->'a'->>1, extract(epoch from ts), b, r FROM typed"),
@@ -51,7 +54,7 @@ TEST_F(PostgresSinkTest, StatementsTakeIntegersDoublesStringsAndNulls) {
   ASSERT_NE(sink, nullptr);
   const std::vector<SinkRow> rows = {
       {Row{{"k", "a"}, {"v", int64_t{2}}, {"at", "2024-05-06"}}},
-      {Row{{"k", "a"}, {"v", 0.5}, {"at", Value()}}},   // another type: another prepared plan
+      {Row{{"k", "a"}, {"v", 0.5}, {"at", Value()}}},  // another type: another prepared plan
       {Row{{"k", "b"}, {"v", int64_t{-4}}, {"at", Value()}}}};
   ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 3)}, rows)),
             CommitOutcome::kCommitted);
@@ -117,10 +120,8 @@ TEST_F(PostgresSinkTest, OptionErrorsNameTheOptionAndNeverThePassword) {
     auto sink = MakePostgresSink(c.options);
     ASSERT_FALSE(sink.has_value()) << c.expected;
     EXPECT_TRUE(sink.error().IsInvalidArgument());
-    EXPECT_NE(sink.error().message().find(c.expected), std::string::npos)
-        << sink.error().message();
-    EXPECT_EQ(sink.error().message().find("hunter2"), std::string::npos)
-        << sink.error().message();
+    EXPECT_NE(sink.error().message().find(c.expected), std::string::npos) << sink.error().message();
+    EXPECT_EQ(sink.error().message().find("hunter2"), std::string::npos) << sink.error().message();
   }
   PostgresSinkOptions uri;
   uri.conninfo = "postgresql://app:hunter2@db.example:5433/bank?sslmode=disable";

@@ -24,7 +24,8 @@ class PostgresSinkTestBase : public ::testing::Test {
   }
   void TearDown() override {
     faults::DisarmAll();
-    if (!schema_.empty()) onceflow::testing::PgQuery(server_, "DROP SCHEMA " + schema_ + " CASCADE");
+    if (!schema_.empty())
+      onceflow::testing::PgQuery(server_, "DROP SCHEMA " + schema_ + " CASCADE");
   }
 
   // Makes and opens a sink on the test's schema; fails the test on error.

@@ -85,8 +85,8 @@ Result<TaskStarts> DecodeStarts(std::string_view text) {
   TaskStarts started;
   if (text.empty()) return started;
   auto bad = [&](std::string_view item, std::string_view why) {
-    return Status::InvalidArgument("bad starts '" + std::string(text) + "': '" +
-                                   std::string(item) + "' " + std::string(why));
+    return Status::InvalidArgument("bad starts '" + std::string(text) + "': '" + std::string(item) +
+                                   "' " + std::string(why));
   };
   std::string_view rest = text;
   while (true) {
@@ -132,10 +132,10 @@ TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId ba
   return after;
 }
 
-Result<std::map<int32_t, TaskProgress>> Sink::Claim(const std::string&,
-                                                   std::span<const int32_t>, Epoch) {
+Result<std::map<int32_t, TaskProgress>> Sink::Claim(const std::string&, std::span<const int32_t>,
+                                                    Epoch) {
   return Err(Status::InvalidArgument(Describe() + ": this sink cannot be shared by several "
-                                     "processes (source.assign = \"group\")"));
+                                                  "processes (source.assign = \"group\")"));
 }
 
 }  // namespace onceflow::sink

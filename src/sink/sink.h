@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/dead_letter.h"
+#include "dataplane/sink_row.h"
 #include "onceflow/ids.h"
 #include "onceflow/offset_range.h"
 #include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
-#include "dataplane/dead_letter.h"
-#include "dataplane/sink_row.h"
 
 namespace onceflow::sink {
 

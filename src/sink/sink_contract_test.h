@@ -86,9 +86,9 @@ TYPED_TEST_P(SinkContractTest, ProgressRowKeepsItsSourceAndWhereEachPartitionSta
     ASSERT_EQ(CommitOne(sink.get(), Task(p, 0, 1, {R(0, 10, 12), R(1, 0, 3), R(2, 7, 9)},
                                          "log:orders", this->Rows(2, 0, 10))),
               CommitOutcome::kCommitted);
-    ASSERT_EQ(CommitOne(sink.get(),
-                        Task(p, 3, 1, {R(3, 40, 41)}, "log:orders", this->Rows(3, 3, 40))),
-              CommitOutcome::kCommitted);
+    ASSERT_EQ(
+        CommitOne(sink.get(), Task(p, 3, 1, {R(3, 40, 41)}, "log:orders", this->Rows(3, 3, 40))),
+        CommitOutcome::kCommitted);
   }
   // Read back by a new sink: what is stored, not what one object remembers.
   std::unique_ptr<Sink> sink = this->env_.OpenSink();
@@ -149,9 +149,8 @@ TYPED_TEST_P(SinkContractTest, CommitFromAnotherSourceIsRefusedNamingBoth) {
   const std::string p = this->env_.Pipeline("source");
   std::unique_ptr<Sink> sink = this->env_.OpenSink();
   ASSERT_NE(sink, nullptr);
-  ASSERT_EQ(
-      CommitOne(sink.get(), Task(p, 0, 0, {R(0, 0, 10)}, "log:orders", this->Rows(1, 0, 0))),
-      CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task(p, 0, 0, {R(0, 0, 10)}, "log:orders", this->Rows(1, 0, 0))),
+            CommitOutcome::kCommitted);
   // The topic's name changed under the same pipeline: offset 10 of "returns" is not offset 10
   // of "orders". Refused, final (a retry cannot help), nothing written.
   auto moved =
@@ -263,8 +262,7 @@ TYPED_TEST_P(SinkContractTest, OlderEpochIsFencedAndANewerOneTakesOver) {
   EXPECT_EQ(progress.at(0).epoch, Epoch(6));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(SinkContractTest,
-                            ProgressRowKeepsItsSourceAndWhereEachPartitionStarted,
+REGISTER_TYPED_TEST_SUITE_P(SinkContractTest, ProgressRowKeepsItsSourceAndWhereEachPartitionStarted,
                             ProgressOfAnOlderVersionReadsWithUnknownSourceAndStarts,
                             CommitFromAnotherSourceIsRefusedNamingBoth,
                             DeleteProgressForgetsOnlyThatPipeline,

@@ -5,7 +5,6 @@
 #include <set>
 #include <utility>
 
-
 namespace onceflow::sink {
 
 std::string_view ModeName(SinkMode mode) {
@@ -33,7 +32,7 @@ Status ValidateModeOptions(const std::string& where, SinkMode mode, const std::s
   if (mode == SinkMode::kUpsert) {
     if (key.empty()) {
       return Status::InvalidArgument(where + "sink.key (the conflict columns) is required in "
-                                     "upsert mode");
+                                             "upsert mode");
     }
     std::set<std::string> seen;
     for (const std::string& k : key) {
@@ -74,14 +73,14 @@ Status ValidateTask(const TaskCommit& t) {
   if (t.batch.value() < 0) return Status::InvalidArgument("commit: " + who + ": negative batch");
   std::set<int32_t> partitions;
   for (const TaskRange& r : t.ranges) {
-    const std::string range = r.partition.ToString() + ":" + r.from.ToString() + "-" +
-                              r.until.ToString();
+    const std::string range =
+        r.partition.ToString() + ":" + r.from.ToString() + "-" + r.until.ToString();
     if (r.partition.value() < 0 || r.from.value() < 0 || r.until < r.from) {
       return Status::InvalidArgument("commit: " + who + ": bad range " + range);
     }
     if (!partitions.insert(r.partition.value()).second) {
-      return Status::InvalidArgument("commit: " + who + ": partition " +
-                                     r.partition.ToString() + " appears in two ranges");
+      return Status::InvalidArgument("commit: " + who + ": partition " + r.partition.ToString() +
+                                     " appears in two ranges");
     }
   }
   return Status::Ok();
@@ -105,9 +104,11 @@ Result<TaskProgress> DecideClaim(const std::string& describe, const std::string&
                                  int32_t task, Epoch epoch,
                                  const std::optional<TaskProgress>& stored) {
   if (stored.has_value() && stored->epoch > epoch) {
-    return Err(Status::Fenced(describe + ": " + TaskName(pipeline, task) + ": cannot take it "
-                              "over for epoch " + epoch.ToString() + ": epoch " +
-                              stored->epoch.ToString() + " already holds it"));
+    return Err(Status::Fenced(describe + ": " + TaskName(pipeline, task) +
+                              ": cannot take it "
+                              "over for epoch " +
+                              epoch.ToString() + ": epoch " + stored->epoch.ToString() +
+                              " already holds it"));
   }
   TaskProgress after;
   after.last_batch = BatchId(-1);
@@ -127,16 +128,21 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
   }
   if (!t.source.empty() && !stored->source.empty() && t.source != stored->source) {
     // Offsets of one source mean nothing in another: continuing would skip or repeat records.
-    return Err(Status::Aborted(
-        who + ": the progress row (batch " + stored->last_batch.ToString() + ") belongs to " +
-        "source '" + stored->source + "', but batch " + t.batch.ToString() + " reads source '" +
-        t.source + "': the pipeline's source changed identity; nothing was committed"));
+    return Err(Status::Aborted(who + ": the progress row (batch " + stored->last_batch.ToString() +
+                               ") belongs to " + "source '" + stored->source + "', but batch " +
+                               t.batch.ToString() + " reads source '" + t.source +
+                               "': the pipeline's source changed identity; nothing was committed"));
   }
   if (stored->last_batch == t.batch && stored->ranges != t.ranges) {
     // Guarantee 3: a batch re-run after a crash reads exactly its recorded ranges.
-    return Err(Status::Aborted(who + ": batch " + t.batch.ToString() + " was committed with "
-                               "ranges " + EncodeRanges(stored->ranges) + " but is replayed "
-                               "with " + EncodeRanges(t.ranges) + ": the replay is not "
+    return Err(Status::Aborted(who + ": batch " + t.batch.ToString() +
+                               " was committed with "
+                               "ranges " +
+                               EncodeRanges(stored->ranges) +
+                               " but is replayed "
+                               "with " +
+                               EncodeRanges(t.ranges) +
+                               ": the replay is not "
                                "deterministic"));
   }
   if (stored->last_batch >= t.batch) return CommitOutcome::kAlreadyCommitted;
@@ -146,9 +152,8 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
       const char* kind = r.from > prev.until ? "gap" : "overlap";
       return Err(Status::Aborted(who + " partition " + r.partition.ToString() + ": " + kind +
                                  ": batch " + t.batch.ToString() + " starts at offset " +
-                                 r.from.ToString() + " but batch " +
-                                 stored->last_batch.ToString() + " ended at offset " +
-                                 prev.until.ToString()));
+                                 r.from.ToString() + " but batch " + stored->last_batch.ToString() +
+                                 " ended at offset " + prev.until.ToString()));
     }
   }
   return CommitOutcome::kCommitted;

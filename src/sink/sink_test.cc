@@ -27,10 +27,29 @@ TEST(RangesTest, EmptyTextIsNoRanges) {
 }
 
 TEST(RangesTest, MalformedTextIsRefused) {
-  for (const char* text :
-       {"0", "0:1", "0:1-", ":1-2", "0:-2", "a:1-2", "-1:1-2", "0:-1-2", "0:1--2", "0:+1-2",
-        "+0:1-2", "0:5-3", "0:1-2,", ",0:1-2", "0:1-2,,1:1-2", " 0:1-2", "0:1-2 ", "0:1-2;1:2-3",
-        "0:1-2,0:2-3", "2147483648:1-2", "0:1-99999999999999999999", "0:1-2x", "0x1:1-2"}) {
+  for (const char* text : {"0",
+                           "0:1",
+                           "0:1-",
+                           ":1-2",
+                           "0:-2",
+                           "a:1-2",
+                           "-1:1-2",
+                           "0:-1-2",
+                           "0:1--2",
+                           "0:+1-2",
+                           "+0:1-2",
+                           "0:5-3",
+                           "0:1-2,",
+                           ",0:1-2",
+                           "0:1-2,,1:1-2",
+                           " 0:1-2",
+                           "0:1-2 ",
+                           "0:1-2;1:2-3",
+                           "0:1-2,0:2-3",
+                           "2147483648:1-2",
+                           "0:1-99999999999999999999",
+                           "0:1-2x",
+                           "0x1:1-2"}) {
     auto decoded = DecodeRanges(text);
     EXPECT_FALSE(decoded.has_value()) << "'" << text << "' was accepted";
     if (!decoded.has_value()) {
@@ -53,9 +72,8 @@ TEST(RangesTest, ErrorNamesTheBadItem) {
 }
 
 TEST(StartsTest, EncodeAndDecodeRoundTripWithUnknownStarts) {
-  const TaskStarts started = {{PartitionId(0), Offset(10)},
-                              {PartitionId(3), std::nullopt},
-                              {PartitionId(12), Offset(0)}};
+  const TaskStarts started = {
+      {PartitionId(0), Offset(10)}, {PartitionId(3), std::nullopt}, {PartitionId(12), Offset(0)}};
   const std::string text = EncodeStarts(started);
   EXPECT_EQ(text, "0:10,3:?,12:0");
   auto decoded = DecodeStarts(text);

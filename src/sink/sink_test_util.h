@@ -56,7 +56,8 @@ inline std::string OneRow(const std::vector<std::string>& rows, const std::strin
 // The SELECT of the progress rows of `pipeline` as "task:batch:epoch:ranges" lines, by task.
 inline std::string ProgressRowsSql(const std::string& pipeline) {
   return "SELECT task || ':' || last_batch || ':' || epoch || ':' || ranges "
-         "FROM onceflow_progress WHERE pipeline = '" + pipeline + "' ORDER BY task";
+         "FROM onceflow_progress WHERE pipeline = '" +
+         pipeline + "' ORDER BY task";
 }
 
 // Commits one task; returns its outcome.

@@ -99,8 +99,8 @@ class SqlSinkContractTest : public ::testing::Test {
                                         int64_t first_offset = 0) {
     std::vector<SinkRow> rows;
     for (auto [account, amount] : moves) {
-      rows.push_back({Row{{"account", account}, {"amount", amount}}, PartitionId(0),
-                      Offset(first_offset++)});
+      rows.push_back(
+          {Row{{"account", account}, {"amount", amount}}, PartitionId(0), Offset(first_offset++)});
     }
     return rows;
   }
@@ -108,7 +108,8 @@ class SqlSinkContractTest : public ::testing::Test {
   static std::vector<SinkRow> Deposits(int n, int64_t first, size_t pad = 10) {
     std::vector<SinkRow> rows;
     for (int i = 0; i < n; ++i) {
-      rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
+      rows.push_back({Row{{"account", int64_t{1}},
+                          {"amount", int64_t{1}},
                           {"pad", std::string(pad, 'x') + std::to_string(first + i)}},
                       PartitionId(0), Offset(first + i)});
     }
@@ -340,11 +341,11 @@ TYPED_TEST_P(SqlSinkContractTest, MultiStatementRowThatFailsHalfWayLeavesNoParti
             CommitOutcome::kCommitted);
   EXPECT_EQ(this->Query("SELECT * FROM accounts ORDER BY id"),
             (std::vector<std::string>{"1|50", "2|0"}));
-  EXPECT_EQ(this->Query(TypeParam::LedgerInOrder()),
-            (std::vector<std::string>{"1|-30", "1|-20"}));
+  EXPECT_EQ(this->Query(TypeParam::LedgerInOrder()), (std::vector<std::string>{"1|-30", "1|-20"}));
   EXPECT_EQ(this->QueryOne("SELECT \"offset\" || ' ' || error FROM onceflow_dead_letters"),
             "1 statement 2 (UPDATE accounts SET balance = balance + :amount WHERE id = "
-            ":account): " + TypeParam::CheckViolation());
+            ":account): " +
+                TypeParam::CheckViolation());
 }
 
 TYPED_TEST_P(SqlSinkContractTest, ManyBadRowsAmongGoodOnesEachLeaveNothingAndTheRestCommitOnce) {
@@ -384,8 +385,7 @@ TYPED_TEST_P(SqlSinkContractTest, ManyBadRowsAmongGoodOnesEachLeaveNothingAndThe
             CommitOutcome::kCommitted);
   EXPECT_EQ(this->QueryOne("SELECT balance FROM accounts"), std::to_string(balance));
   EXPECT_EQ(this->QueryOne(TypeParam::JoinedInOrder("seq", "journal")), good);
-  EXPECT_EQ(this->QueryOne(TypeParam::JoinedInOrder("\"offset\"", "onceflow_dead_letters")),
-            bad);
+  EXPECT_EQ(this->QueryOne(TypeParam::JoinedInOrder("\"offset\"", "onceflow_dead_letters")), bad);
 }
 
 TYPED_TEST_P(SqlSinkContractTest, BadCommitArgumentsAreRefused) {
@@ -394,8 +394,7 @@ TYPED_TEST_P(SqlSinkContractTest, BadCommitArgumentsAreRefused) {
   const std::vector<TaskCommit> twice = {Task("p", 0, 0, 1, {}, {}), Task("p", 0, 1, 1, {}, {})};
   auto outcome = sink->Commit(twice);
   ASSERT_FALSE(outcome.has_value());
-  EXPECT_NE(outcome.error().message().find("pipeline 'p' task 0 appears twice"),
-            std::string::npos);
+  EXPECT_NE(outcome.error().message().find("pipeline 'p' task 0 appears twice"), std::string::npos);
   for (const TaskCommit& bad :
        {Task("p", 0, 0, 1, {R(0, 5, 4)}, {}), Task("p", 0, 0, 1, {R(0, 0, 1), R(0, 1, 2)}, {}),
         Task("", 0, 0, 1, {}, {}), Task("p", 0, -1, 1, {}, {})}) {
@@ -418,8 +417,7 @@ TYPED_TEST_P(SqlSinkContractTest, UseBeforeOpenIsAnError) {
   EXPECT_NE(outcome.error().message().find("not open"), std::string::npos);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(SqlSinkContractTest,
-                            SameBatchTwiceIsAlreadyCommittedAndNotAppliedAgain,
+REGISTER_TYPED_TEST_SUITE_P(SqlSinkContractTest, SameBatchTwiceIsAlreadyCommittedAndNotAppliedAgain,
                             ReplayWithOtherRangesIsRefused, OlderEpochIsFencedAndWritesNothing,
                             ClaimFencesOlderEpochsAndKeepsEveryTasksProgress,
                             GapAndOverlapAreRefusedAndWriteNothing,

@@ -84,8 +84,7 @@ TYPED_TEST_P(SqlSinkFailureContractTest, UnreadableProgressRowIsCorruption) {
   auto sink = this->OpenSink(TypeParam::Deposits());
   ASSERT_NE(sink, nullptr);
   const std::vector<SinkRow> b0 = this->Deposits(2, 0);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 4, 0, 1, {R(0, 0, 2)}, b0)),
-            CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 4, 0, 1, {R(0, 0, 2)}, b0)), CommitOutcome::kCommitted);
   this->env_.Exec("UPDATE onceflow_progress SET ranges = '0:2-x'");
 
   auto progress = sink->ReadProgress("p");
@@ -118,14 +117,14 @@ TYPED_TEST_P(SqlSinkFailureContractTest, ConcurrentCommitsOfFourTasksApplyEveryR
         std::vector<SinkRow> rows;
         for (int i = 0; i < kRowsPerBatch; ++i) {
           const int64_t offset = int64_t{batch} * kRowsPerBatch + i;
-          rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
+          rows.push_back({Row{{"account", int64_t{1}},
+                              {"amount", int64_t{1}},
                               {"pad", std::to_string(task) + "/" + std::to_string(offset)}},
                           PartitionId(task), Offset(offset)});
         }
-        const TaskCommit t = Task("p", task, batch, 1,
-                                  {R(task, int64_t{batch} * kRowsPerBatch,
-                                     int64_t{batch + 1} * kRowsPerBatch)},
-                                  rows);
+        const TaskCommit t = Task(
+            "p", task, batch, 1,
+            {R(task, int64_t{batch} * kRowsPerBatch, int64_t{batch + 1} * kRowsPerBatch)}, rows);
         // Every batch twice, as a speculative twin would.
         for (CommitOutcome expected :
              {CommitOutcome::kCommitted, CommitOutcome::kAlreadyCommitted}) {
@@ -148,10 +147,9 @@ TYPED_TEST_P(SqlSinkFailureContractTest, ConcurrentCommitsOfFourTasksApplyEveryR
   const std::string batch = std::to_string(kBatches - 1);
   const std::string last = std::to_string((kBatches - 1) * kRowsPerBatch) + "-" +
                            std::to_string(kBatches * kRowsPerBatch);
-  EXPECT_EQ(this->Progress(),
-            (std::vector<std::string>{"0:" + batch + ":1:0:" + last, "1:" + batch + ":1:1:" + last,
-                                      "2:" + batch + ":1:2:" + last,
-                                      "3:" + batch + ":1:3:" + last}));
+  EXPECT_EQ(this->Progress(), (std::vector<std::string>{
+                                  "0:" + batch + ":1:0:" + last, "1:" + batch + ":1:1:" + last,
+                                  "2:" + batch + ":1:2:" + last, "3:" + batch + ":1:3:" + last}));
 }
 
 REGISTER_TYPED_TEST_SUITE_P(SqlSinkFailureContractTest,

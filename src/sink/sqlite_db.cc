@@ -29,23 +29,18 @@ bool IsEmptyTail(sqlite3* db, const char* tail) {
 Status StatusFor(int rc, std::string msg) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Busy(std::move(msg));
+    case SQLITE_LOCKED: return Status::Busy(std::move(msg));
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
     case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL:
-      return Status::IoError(std::move(msg));
+    case SQLITE_PROTOCOL: return Status::IoError(std::move(msg));
     case SQLITE_READONLY:
     case SQLITE_PERM:
-    case SQLITE_AUTH:
-      return Status::IoError(std::move(msg)).WithRetryable(false);
+    case SQLITE_AUTH: return Status::IoError(std::move(msg)).WithRetryable(false);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corruption(std::move(msg));
-    default:
-      return Status::Aborted(std::move(msg));
+    case SQLITE_NOTADB: return Status::Corruption(std::move(msg));
+    default: return Status::Aborted(std::move(msg));
   }
 }
 
@@ -57,7 +52,8 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int bu
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   // From here on the connection (even a failed one) is owned and closed by `db`.
   std::unique_ptr<SqliteDb> db(new SqliteDb(path, raw));
-  if (raw == nullptr) return Err(Status::IoError("sqlite " + path + ": cannot open: out of memory"));
+  if (raw == nullptr)
+    return Err(Status::IoError("sqlite " + path + ": cannot open: out of memory"));
   if (rc != SQLITE_OK) {
     std::string msg = "sqlite " + path + ": cannot open: " + sqlite3_errmsg(raw);
     if (const int err = sqlite3_system_errno(raw); err != 0) {
@@ -159,23 +155,17 @@ bool SqliteDb::IsRowError(int rc) const {
     case SQLITE_ERROR:
       // SQLite rolls the whole transaction back on some errors; then the batch cannot go on.
       return InTransaction();
-    default:
-      return false;
+    default: return false;
   }
 }
 
 int BindValue(sqlite3_stmt* stmt, int index, const Value& value) {
   switch (value.index()) {
-    case 0:
-      return sqlite3_bind_null(stmt, index);
-    case 1:
-      return sqlite3_bind_int(stmt, index, std::get<bool>(value) ? 1 : 0);
-    case 2:
-      return sqlite3_bind_int64(stmt, index, std::get<int64_t>(value));
-    case 3:
-      return sqlite3_bind_double(stmt, index, std::get<double>(value));
-    default:
-      return BindText(stmt, index, std::get<std::string>(value));
+    case 0: return sqlite3_bind_null(stmt, index);
+    case 1: return sqlite3_bind_int(stmt, index, std::get<bool>(value) ? 1 : 0);
+    case 2: return sqlite3_bind_int64(stmt, index, std::get<int64_t>(value));
+    case 3: return sqlite3_bind_double(stmt, index, std::get<double>(value));
+    default: return BindText(stmt, index, std::get<std::string>(value));
   }
 }
 

@@ -71,7 +71,7 @@ class TableWriter final : public RowWriter {
   const std::vector<std::string> columns_;  // parameter i+1 is column i
   const std::vector<bool> is_key_;          // upsert: which columns the row must carry
   Statement insert_;
-  std::vector<size_t> order_;                            // scratch of Order()
+  std::vector<size_t> order_;                              // scratch of Order()
   std::vector<std::pair<std::string, size_t>> sort_keys_;  // scratch of Order()
 
   // The order to write `rows` in. Append: as given. Upsert: by key (stable: of two rows with
@@ -294,8 +294,8 @@ class StatementsWriter final : public RowWriter {
 // The names of `table`'s columns, in order; none if there is no such table.
 Result<std::vector<std::string>> TableColumns(SqliteDb* db, const std::string& table) {
   ONCEFLOW_ASSIGN_OR_RETURN(Statement info,
-                   db->Prepare("PRAGMA table_info(" + QuoteIdentifier(table) + ")",
-                               "read the columns of table '" + table + "'"));
+                            db->Prepare("PRAGMA table_info(" + QuoteIdentifier(table) + ")",
+                                        "read the columns of table '" + table + "'"));
   std::vector<std::string> columns;
   int rc;
   while ((rc = sqlite3_step(info.get())) == SQLITE_ROW) {
@@ -336,8 +336,8 @@ Result<UserStatement> PrepareUserStatement(SqliteDb* db, const std::string& sql,
   for (int i = 1; i <= count; ++i) {
     const char* name = sqlite3_bind_parameter_name(s.stmt.get(), i);
     if (name == nullptr || name[0] == '?') {
-      return Err(Status::InvalidArgument("sqlite " + db->path() + ": " + s.label +
-                                         ": parameter " + std::to_string(i) +
+      return Err(Status::InvalidArgument("sqlite " + db->path() + ": " + s.label + ": parameter " +
+                                         std::to_string(i) +
                                          " is positional (?); name it after a field, :field"));
     }
     s.parameters.emplace_back(name);

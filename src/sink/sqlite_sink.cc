@@ -11,9 +11,9 @@
 #include <set>
 #include <utility>
 
+#include "sink/sink_protocol.h"
 #include "sink/sqlite_checkpointer.h"
 #include "sink/sqlite_db.h"
-#include "sink/sink_protocol.h"
 #include "sink/sqlite_row_writer.h"
 #include "sink/transactional_sink.h"
 
@@ -112,8 +112,7 @@ class SqliteSink final : public TransactionalSink {
                                                    int32_t task) override {
     return ReadTask(pipeline, task);
   }
-  Status WriteClaim(const std::string& pipeline, int32_t task,
-                    const TaskProgress& after) override {
+  Status WriteClaim(const std::string& pipeline, int32_t task, const TaskProgress& after) override {
     return WriteProgress(pipeline, task, after, NowMs());
   }
   Status CommitTransaction(const std::string& what) override;
@@ -162,15 +161,17 @@ Status SqliteSink::OpenLocked() {
   ONCEFLOW_ASSIGN_OR_RETURN(db_, SqliteDb::Open(options_.path, options_.busy_timeout_ms));
   SqliteDb* db = db_.get();
   for (size_t i = 0; i < options_.init.size(); ++i) {
-    ONCEFLOW_RETURN_IF_ERROR(db->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1)));
+    ONCEFLOW_RETURN_IF_ERROR(
+        db->Exec(options_.init[i], "sink.init statement " + std::to_string(i + 1)));
   }
   ONCEFLOW_RETURN_IF_ERROR(db->Exec(kCreateProgress, "create onceflow_progress"));
   ONCEFLOW_RETURN_IF_ERROR(db->Exec(kCreateDeadLetters, "create onceflow_dead_letters"));
   ONCEFLOW_RETURN_IF_ERROR(MigrateProgressTable());
   if (options_.path != ":memory:") {
-    ONCEFLOW_RETURN_IF_ERROR(db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
+    ONCEFLOW_RETURN_IF_ERROR(
+        db->Exec("PRAGMA wal_autocheckpoint=0", "turn the automatic checkpoint off"));
     ONCEFLOW_ASSIGN_OR_RETURN(checkpointer_,
-                     SqliteCheckpointer::Start(options_.path, options_.busy_timeout_ms));
+                              SqliteCheckpointer::Start(options_.path, options_.busy_timeout_ms));
   }
   ONCEFLOW_ASSIGN_OR_RETURN(begin_, db->Prepare("BEGIN IMMEDIATE", "begin the commit transaction"));
   ONCEFLOW_ASSIGN_OR_RETURN(commit_, db->Prepare("COMMIT", "commit"));
@@ -178,8 +179,10 @@ Status SqliteSink::OpenLocked() {
   ONCEFLOW_ASSIGN_OR_RETURN(read_task_, db->Prepare(kReadTask, "read a progress row"));
   ONCEFLOW_ASSIGN_OR_RETURN(read_pipeline_, db->Prepare(kReadPipeline, "read the progress rows"));
   ONCEFLOW_ASSIGN_OR_RETURN(write_progress_, db->Prepare(kWriteProgress, "write a progress row"));
-  ONCEFLOW_ASSIGN_OR_RETURN(write_dead_letter_, db->Prepare(kWriteDeadLetter, "write a dead letter"));
-  ONCEFLOW_ASSIGN_OR_RETURN(delete_progress_, db->Prepare(kDeleteProgress, "delete the progress rows"));
+  ONCEFLOW_ASSIGN_OR_RETURN(write_dead_letter_,
+                            db->Prepare(kWriteDeadLetter, "write a dead letter"));
+  ONCEFLOW_ASSIGN_OR_RETURN(delete_progress_,
+                            db->Prepare(kDeleteProgress, "delete the progress rows"));
   if (options_.mode == SinkMode::kStatements) {
     ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakeStatementsWriter(db, options_.statements));
   } else {
@@ -231,7 +234,8 @@ Status SqliteSink::CheckFileIsOurs(std::string_view what) const {
   const bool gone = ::stat(options_.path.c_str(), &st) != 0;
   return Status::Aborted(
       Describe() + ": " + std::string(what) + ": the database file was " +
-      (gone ? "deleted" : "replaced by another file") + " since the sink opened it; refusing "
+      (gone ? "deleted" : "replaced by another file") +
+      " since the sink opened it; refusing "
       "to commit into a file that is no longer at its path (nothing was committed). A restart "
       "checks the database it finds there against the pipeline's checkpoint");
 }
@@ -241,8 +245,8 @@ Status SqliteSink::DeleteProgress(const std::string& pipeline) {
   if (db_ == nullptr) return NotOpen();
   ONCEFLOW_RETURN_IF_ERROR(db_->Run(begin_.get(), "begin deleting the progress rows"));
   BindCopy(delete_progress_.get(), 1, pipeline);
-  Status s = db_->Run(delete_progress_.get(), "delete the progress rows of pipeline '" +
-                                                  pipeline + "'");
+  Status s =
+      db_->Run(delete_progress_.get(), "delete the progress rows of pipeline '" + pipeline + "'");
   if (s.ok()) s = CheckFileIsOurs("delete the progress rows");
   if (s.ok()) s = db_->Run(commit_.get(), "commit the deletion of the progress rows");
   if (!s.ok()) Rollback();
@@ -316,8 +320,8 @@ Result<TaskProgress> SqliteSink::ProgressFromColumns(sqlite3_stmt* stmt, int fir
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, first + 2));
   Result<std::vector<TaskRange>> ranges = DecodeRanges(text != nullptr ? text : "");
   if (!ranges.has_value()) {
-    return Err(Status::Corruption(Describe() + ": the progress row of " +
-                                  TaskName(pipeline, task) + ": " + ranges.error().message()));
+    return Err(Status::Corruption(Describe() + ": the progress row of " + TaskName(pipeline, task) +
+                                  ": " + ranges.error().message()));
   }
   p.ranges = std::move(ranges).value();
   const auto* source = reinterpret_cast<const char*>(sqlite3_column_text(stmt, first + 3));
@@ -326,8 +330,8 @@ Result<TaskProgress> SqliteSink::ProgressFromColumns(sqlite3_stmt* stmt, int fir
   Result<TaskStarts> starts = StartsFromColumn(
       started != nullptr ? std::optional<std::string_view>(started) : std::nullopt, p.ranges);
   if (!starts.has_value()) {
-    return Err(Status::Corruption(Describe() + ": the progress row of " +
-                                  TaskName(pipeline, task) + ": " + starts.error().message()));
+    return Err(Status::Corruption(Describe() + ": the progress row of " + TaskName(pipeline, task) +
+                                  ": " + starts.error().message()));
   }
   p.started = std::move(starts).value();
   return p;
@@ -350,8 +354,8 @@ Status SqliteSink::WriteDeadLetter(const TaskCommit& t, PartitionId partition, O
   return db_->Run(stmt, "write a dead letter");
 }
 
-Status SqliteSink::WriteProgress(const std::string& pipeline, int32_t task,
-                                 const TaskProgress& row, int64_t now_ms) {
+Status SqliteSink::WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
+                                 int64_t now_ms) {
   sqlite3_stmt* stmt = write_progress_.get();
   BindCopy(stmt, 1, pipeline);
   sqlite3_bind_int(stmt, 2, task);

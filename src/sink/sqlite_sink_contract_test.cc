@@ -60,8 +60,8 @@ class SqliteContractEnv : public SqliteEnvBase {
   void WriteOldProgress(const std::string& pipeline, int32_t task, int64_t batch, int64_t epoch,
                         const std::string& ranges) {
     Exec(kOldProgressTable);
-    Exec("INSERT INTO onceflow_progress VALUES('" + pipeline + "', " + std::to_string(task) +
-         ", " + std::to_string(batch) + ", " + std::to_string(epoch) + ", '" + ranges + "', 0)");
+    Exec("INSERT INTO onceflow_progress VALUES('" + pipeline + "', " + std::to_string(task) + ", " +
+         std::to_string(batch) + ", " + std::to_string(epoch) + ", '" + ranges + "', 0)");
   }
 };
 

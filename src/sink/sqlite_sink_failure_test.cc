@@ -37,9 +37,9 @@ class SqliteSinkFailureTest : public testing::SqliteSinkTestBase {
   static std::vector<SinkRow> Deposits(int n, int64_t first, size_t pad = 10) {
     std::vector<SinkRow> rows;
     for (int i = 0; i < n; ++i) {
-      rows.push_back({Row{{"account", int64_t{1}}, {"amount", int64_t{1}},
-                          {"pad", std::string(pad, 'x')}},
-                      PartitionId(0), Offset(first + i)});
+      rows.push_back(
+          {Row{{"account", int64_t{1}}, {"amount", int64_t{1}}, {"pad", std::string(pad, 'x')}},
+           PartitionId(0), Offset(first + i)});
     }
     return rows;
   }
@@ -54,8 +54,7 @@ TEST_F(SqliteSinkFailureTest, MidSinkWriteFiresOnceHalfWayThroughTheRows) {
   ASSERT_TRUE(faults::Arm("mid_sink_write=throw#2").ok());
   const std::vector<SinkRow> b0 = Deposits(4, 0);
   const std::vector<SinkRow> b1 = Deposits(4, 4);
-  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 4)}, b0)),
-            CommitOutcome::kCommitted);
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 4)}, b0)), CommitOutcome::kCommitted);
   EXPECT_FALSE(CommitOne(sink.get(), Task("p", 0, 1, 1, {R(0, 4, 8)}, b1)).has_value());
   EXPECT_EQ(Balance(), "4");
 }
@@ -126,8 +125,7 @@ TEST_F(SqliteSinkFailureTest, SinkThatIsDownIsAClearErrorNamingThePath) {
     EXPECT_TRUE(s.IsIoError()) << s.ToString();
     EXPECT_NE(s.message().find("sqlite " + path + ": cannot open"), std::string::npos)
         << s.message();
-    EXPECT_NE(s.message().find("does the directory exist and is it writable?"),
-              std::string::npos)
+    EXPECT_NE(s.message().find("does the directory exist and is it writable?"), std::string::npos)
         << s.message();
   }
 }
@@ -157,7 +155,8 @@ TEST_F(SqliteSinkFailureTest, DatabaseFileDeletedUnderTheSinkIsRefusedBeforeTheC
   ASSERT_FALSE(outcome.has_value());
   EXPECT_EQ(outcome.error().code(), StatusCode::kAborted);
   EXPECT_FALSE(outcome.error().retryable());
-  EXPECT_NE(outcome.error().message().find("sqlite " + path_ + ": commit batch 1: the database "
+  EXPECT_NE(outcome.error().message().find("sqlite " + path_ +
+                                           ": commit batch 1: the database "
                                            "file was deleted since the sink opened it"),
             std::string::npos)
       << outcome.error().message();

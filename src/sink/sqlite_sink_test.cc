@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "sink/sqlite_checkpointer.h"
-
 #include "sink/sqlite_sink_test_util.h"
 
 namespace onceflow::sink {
@@ -42,7 +41,9 @@ TEST_F(SqliteSinkTest, UpsertInKeyOrderKeepsTheLastRowPerKeyAndEachRowsError) {
   o.key = {"k", "j"};
   auto sink = OpenSink(o);
   ASSERT_NE(sink, nullptr);
-  auto row = [](Row r, int64_t offset) { return SinkRow{std::move(r), PartitionId(0), Offset(offset)}; };
+  auto row = [](Row r, int64_t offset) {
+    return SinkRow{std::move(r), PartitionId(0), Offset(offset)};
+  };
   const std::vector<SinkRow> rows = {
       row(Row{{"k", "b"}, {"j", int64_t{1}}, {"v", int64_t{1}}}, 0),
       row(Row{{"k", "a"}, {"j", int64_t{2}}, {"v", int64_t{2}}}, 1),
@@ -58,10 +59,10 @@ TEST_F(SqliteSinkTest, UpsertInKeyOrderKeepsTheLastRowPerKeyAndEachRowsError) {
             CommitOutcome::kCommitted);
   EXPECT_EQ(Query(path_, "SELECT k, j, v FROM kv ORDER BY v"),
             (std::vector<std::string>{"a |-1|5", "a|2|6", "b|1|8", "7|0.5|9"}));
-  EXPECT_EQ(Query(path_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY rowid"),
-            (std::vector<std::string>{
-                "2|upsert into kv: the row has no field 'j' for the key column",
-                "7|upsert into kv: the row has no field 'k' for the key column"}));
+  EXPECT_EQ(
+      Query(path_, "SELECT \"offset\", error FROM onceflow_dead_letters ORDER BY rowid"),
+      (std::vector<std::string>{"2|upsert into kv: the row has no field 'j' for the key column",
+                                "7|upsert into kv: the row has no field 'k' for the key column"}));
 }
 
 TEST_F(SqliteSinkTest, OptionErrorsNameTheOption) {
@@ -103,8 +104,7 @@ TEST_F(SqliteSinkTest, OptionErrorsNameTheOption) {
     auto sink = MakeSqliteSink(c.options);
     ASSERT_FALSE(sink.has_value()) << c.expected;
     EXPECT_TRUE(sink.error().IsInvalidArgument());
-    EXPECT_NE(sink.error().message().find(c.expected), std::string::npos)
-        << sink.error().message();
+    EXPECT_NE(sink.error().message().find(c.expected), std::string::npos) << sink.error().message();
   }
 }
 
@@ -121,8 +121,8 @@ TEST_F(SqliteSinkTest, WalIsCheckpointedOffTheCommitPath) {
       const int64_t offset = batch * 10000 + i;
       rows.push_back({Row{{"id", offset}, {"note", note}}, PartitionId(0), Offset(offset)});
     }
-    auto outcome = CommitOne(sink.get(), Task("p", 0, batch, 1,
-                                              {R(0, batch * 10000, (batch + 1) * 10000)}, rows));
+    auto outcome = CommitOne(
+        sink.get(), Task("p", 0, batch, 1, {R(0, batch * 10000, (batch + 1) * 10000)}, rows));
     ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
     EXPECT_EQ(*outcome, CommitOutcome::kCommitted);
   };

@@ -42,8 +42,7 @@ class TransactionalSink : public Sink {
  public:
   Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) final;
   Result<std::map<int32_t, TaskProgress>> Claim(const std::string& pipeline,
-                                                std::span<const int32_t> tasks,
-                                                Epoch epoch) final;
+                                                std::span<const int32_t> tasks, Epoch epoch) final;
 
  protected:
   TransactionalSink() = default;
@@ -93,8 +92,8 @@ class TransactionalSink : public Sink {
   // none). REQUIRES: outcomes.size() == stored_.size() == tasks.size() (CHECKed).
   Status WriteCommitted(std::span<const TaskCommit> tasks, std::span<const CommitOutcome> outcomes);
   // Claim's reads and writes, inside the transaction.
-  Status ClaimTransaction(const std::string& pipeline, std::span<const int32_t> tasks,
-                          Epoch epoch, std::map<int32_t, TaskProgress>* claimed);
+  Status ClaimTransaction(const std::string& pipeline, std::span<const int32_t> tasks, Epoch epoch,
+                          std::map<int32_t, TaskProgress>* claimed);
 
   std::vector<std::optional<TaskProgress>> stored_;  // Commit's scratch: the rows read
 };

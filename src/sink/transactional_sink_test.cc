@@ -54,8 +54,7 @@ class LoggingSink final : public TransactionalSink {
     if (it == pending_.end()) return std::nullopt;
     return it->second;
   }
-  Status WriteClaim(const std::string& pipeline, int32_t task,
-                    const TaskProgress& after) override {
+  Status WriteClaim(const std::string& pipeline, int32_t task, const TaskProgress& after) override {
     log_.push_back("claim " + std::to_string(task) + " epoch " + after.epoch.ToString());
     pending_[{pipeline, task}] = after;
     return Status::Ok();
@@ -113,8 +112,8 @@ TEST_F(TransactionalSinkTest, CommitReadsAndDecidesEveryTaskBeforeWritingAny) {
   std::vector<TaskCommit> tasks = {Task(0, 0, 0, 4), Task(1, 0, 0, 2)};
   auto outcomes = sink_.Commit(tasks);
   ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
-  EXPECT_EQ(*outcomes, (std::vector<CommitOutcome>{CommitOutcome::kCommitted,
-                                                   CommitOutcome::kCommitted}));
+  EXPECT_EQ(*outcomes,
+            (std::vector<CommitOutcome>{CommitOutcome::kCommitted, CommitOutcome::kCommitted}));
   // Half of the commit's 6 rows (3) are written before mid_sink_write, across the task's rows.
   EXPECT_EQ(sink_.log(), (std::vector<std::string>{"begin", "read 0", "read 1", "rows 0 x3",
                                                    "rows 0 x1", "progress 0 batch 0", "rows 1 x2",
@@ -180,8 +179,8 @@ TEST_F(TransactionalSinkTest, ClaimWritesOnlyTheRowsWhoseEpochChanges) {
   EXPECT_EQ(claimed->at(0).last_batch, BatchId(-1));
   EXPECT_EQ(claimed->at(2).last_batch, BatchId(3));
   // In task order, so that a claim and a commit lock rows in the same order.
-  EXPECT_EQ(sink_.log(), (std::vector<std::string>{"begin", "read 0", "claim 0 epoch 7",
-                                                   "read 2", "commit"}));
+  EXPECT_EQ(sink_.log(),
+            (std::vector<std::string>{"begin", "read 0", "claim 0 epoch 7", "read 2", "commit"}));
 }
 
 TEST_F(TransactionalSinkTest, AClaimOfATaskHeldByANewerEpochIsFencedAndChangesNothing) {
@@ -193,8 +192,8 @@ TEST_F(TransactionalSinkTest, AClaimOfATaskHeldByANewerEpochIsFencedAndChangesNo
   auto claimed = sink_.Claim("p", tasks, Epoch(8));
   ASSERT_FALSE(claimed.has_value());
   EXPECT_EQ(claimed.error().code(), StatusCode::kFenced) << claimed.error().ToString();
-  EXPECT_EQ(sink_.log(), (std::vector<std::string>{"begin", "read 0", "claim 0 epoch 8",
-                                                   "read 1", "rollback"}));
+  EXPECT_EQ(sink_.log(),
+            (std::vector<std::string>{"begin", "read 0", "claim 0 epoch 8", "read 1", "rollback"}));
   EXPECT_EQ(sink_.ReadProgress("p")->count(0), 0u);
 }
 

@@ -10,7 +10,8 @@ Result<std::unique_ptr<KafkaGroupMember>> KafkaGroupMember::Join(KafkaGroupOptio
   std::unique_ptr<KafkaGroupMember> member(new KafkaGroupMember(std::move(options)));
   const KafkaGroupOptions& o = member->options_;
   const std::string session = std::to_string(o.session_timeout.count());
-  const std::string heartbeat = std::to_string(std::max<int64_t>(o.session_timeout.count() / 5, 100));
+  const std::string heartbeat =
+      std::to_string(std::max<int64_t>(o.session_timeout.count() / 5, 100));
   kafka::Settings settings = {
       {"group.id", o.group},
       // Eager: a revocation is total before any new assignment, so an assignment always
@@ -26,20 +27,19 @@ Result<std::unique_ptr<KafkaGroupMember>> KafkaGroupMember::Join(KafkaGroupOptio
   settings.insert(settings.end(), o.extra.begin(), o.extra.end());
   KafkaGroupMember* self = member.get();
   ONCEFLOW_ASSIGN_OR_RETURN(member->consumer_,
-                   kafka::MakeClient(kafka::ClientKind::kConsumer, o.bootstrap, settings,
-                                     [self](rd_kafka_conf_t* conf) {
-                                       rd_kafka_conf_set_opaque(conf, self);
-                                       rd_kafka_conf_set_rebalance_cb(conf, &OnRebalance);
-                                     }));
+                            kafka::MakeClient(kafka::ClientKind::kConsumer, o.bootstrap, settings,
+                                              [self](rd_kafka_conf_t* conf) {
+                                                rd_kafka_conf_set_opaque(conf, self);
+                                                rd_kafka_conf_set_rebalance_cb(conf, &OnRebalance);
+                                              }));
   rd_kafka_poll_set_consumer(member->consumer_.get());
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, o.topic.c_str(), RD_KAFKA_PARTITION_UA);
   const rd_kafka_resp_err_t err = rd_kafka_subscribe(member->consumer_.get(), topics);
   rd_kafka_topic_partition_list_destroy(topics);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Err(kafka::ErrorStatus("kafka topic '" + o.topic + "': join consumer group '" +
-                                      o.group + "'",
-                                  err));
+    return Err(kafka::ErrorStatus(
+        "kafka topic '" + o.topic + "': join consumer group '" + o.group + "'", err));
   }
   return member;
 }

@@ -1,6 +1,6 @@
 // KafkaGroupMember: this process's membership of its pipeline's Kafka consumer group, for
-// scale-out (docs/protocol.md "Fencing, epochs and claims"). Kafka's group coordinator decides which
-// partitions each process of the pipeline owns; the generation of an assignment is the epoch
+// scale-out (docs/protocol.md "Fencing, epochs and claims"). Kafka's group coordinator decides
+// which partitions each process of the pipeline owns; the generation of an assignment is the epoch
 // with which the driver claims the partitions' progress rows in the sink, so that a process
 // that lost them while paused (a zombie) cannot commit them any more. The member never reads a
 // record: the partitions it is given are paused, and the source reads exact ranges with its

@@ -45,9 +45,9 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(KafkaSourceOptions option
   if (!partitions.has_value()) return Err(partitions.error());
   if (source->options_.assign == KafkaAssignment::kGroup) {
     const KafkaSourceOptions& o = source->options_;
-    ONCEFLOW_ASSIGN_OR_RETURN(source->member_,
-                     KafkaGroupMember::Join({o.bootstrap, o.topic, o.group, o.session_timeout,
-                                             o.extra}));
+    ONCEFLOW_ASSIGN_OR_RETURN(
+        source->member_,
+        KafkaGroupMember::Join({o.bootstrap, o.topic, o.group, o.session_timeout, o.extra}));
   }
   return source;
 }
@@ -66,7 +66,8 @@ void KafkaSource::ReportPositions(const std::vector<Offset>& positions) {
   if (member_ == nullptr) return;
   std::vector<std::pair<int32_t, int64_t>> owned;
   for (int32_t p : owned_) {
-    if (static_cast<size_t>(p) < positions.size() && positions[static_cast<size_t>(p)].value() >= 0) {
+    if (static_cast<size_t>(p) < positions.size() &&
+        positions[static_cast<size_t>(p)].value() >= 0) {
       owned.emplace_back(p, positions[static_cast<size_t>(p)].value());
     }
   }
@@ -79,15 +80,13 @@ KafkaSource::~KafkaSource() {
   if (waiter_ != nullptr) rd_kafka_consumer_close(waiter_.get());
 }
 
-std::string KafkaSource::Describe() const {
-  return "kafka topic '" + options_.topic + "'";
-}
+std::string KafkaSource::Describe() const { return "kafka topic '" + options_.topic + "'"; }
 
 Result<SourceIdentity> KafkaSource::Identity() {
   char* id = rd_kafka_clusterid(meta_.get(), static_cast<int>(options_.request_timeout.count()));
   if (id == nullptr) {
     return Err(Status::IoError(Describe() + ": the brokers at " + options_.bootstrap +
-                                   " did not report their cluster id"));
+                               " did not report their cluster id"));
   }
   SourceIdentity identity{"kafka", options_.topic, id};
   rd_kafka_mem_free(meta_.get(), id);
@@ -117,8 +116,8 @@ Result<kafka::Handle> KafkaSource::MakeConsumer(bool waiter) const {
       {"queued.max.messages.kbytes", "16384"},
   };
   settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
-  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle c,
-                   kafka::MakeClient(kafka::ClientKind::kConsumer, options_.bootstrap, settings));
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle c, kafka::MakeClient(kafka::ClientKind::kConsumer,
+                                                               options_.bootstrap, settings));
   rd_kafka_poll_set_consumer(c.get());
   return c;
 }
@@ -142,8 +141,8 @@ void KafkaSource::ReturnConsumer(kafka::Handle consumer) {
 }
 
 Result<Source::Bounds> KafkaSource::OffsetBounds() {
-  ONCEFLOW_ASSIGN_OR_RETURN(int32_t n,
-                   kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      int32_t n, kafka::PartitionCount(meta_.get(), options_.topic, options_.request_timeout));
   Bounds b;
   b.earliest.reserve(static_cast<size_t>(n));
   b.end.reserve(static_cast<size_t>(n));
@@ -175,13 +174,13 @@ Status KafkaSource::Read(PartitionId partition, Offset from, Offset until, const
   return s;
 }
 
-Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from,
-                             Offset until, const RecordFn& fn) {
+Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from, Offset until,
+                             const RecordFn& fn) {
   const std::string where = Describe() + " partition " + partition.ToString();
   const std::string range = "[" + from.ToString() + ", " + until.ToString() + ")";
   PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition.value())
-      ->offset = from.value();
+  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition.value())->offset =
+      from.value();
   rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka::ErrorStatus(where + ": assign", err);
 
@@ -196,10 +195,10 @@ Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset
     Message m(rd_kafka_consumer_poll(consumer, 100));
     if (m == nullptr) {
       if (Clock::now() >= deadline) {
-        return Status::OutOfRange(
-            where + ": the range " + range + " could not be read: nothing past offset " +
-            std::to_string(std::max(position, next)) + " arrived within " +
-            std::to_string(options_.read_timeout.count()) + " ms");
+        return Status::OutOfRange(where + ": the range " + range +
+                                  " could not be read: nothing past offset " +
+                                  std::to_string(std::max(position, next)) + " arrived within " +
+                                  std::to_string(options_.read_timeout.count()) + " ms");
       }
       continue;
     }
@@ -208,8 +207,10 @@ Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset
       const std::string detail = rd_kafka_message_errstr(m.get());
       if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
           m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-        return Status::OutOfRange(where + ": the range " + range + " is no longer (or not yet) "
-                                  "in the topic: " + detail);
+        return Status::OutOfRange(where + ": the range " + range +
+                                  " is no longer (or not yet) "
+                                  "in the topic: " +
+                                  detail);
       }
       return kafka::ErrorStatus(where + ": read " + range, m->err).WithContext(detail);
     }
@@ -230,12 +231,12 @@ Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset
       const char* name;
       const void* value;
       size_t size;
-      for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                         RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
            ++i) {
-        headers.push_back({name, value == nullptr ? std::string_view()
-                                                  : std::string_view(
-                                                        static_cast<const char*>(value), size)});
+        headers.push_back({name, value == nullptr
+                                     ? std::string_view()
+                                     : std::string_view(static_cast<const char*>(value), size)});
       }
     }
     r.headers = headers;

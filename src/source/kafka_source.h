@@ -1,7 +1,7 @@
 // KafkaSource: a Kafka topic as a pipeline source, in direct mode (Kafka's "direct approach"):
 // the engine owns the offsets and reads exact ranges of explicitly assigned partitions. With
-// KafkaAssignment::kGroup, the process also joins the consumer group, which decides the partitions it
-// owns (scale-out); the group's committed offsets are then written for monitoring only.
+// KafkaAssignment::kGroup, the process also joins the consumer group, which decides the partitions
+// it owns (scale-out); the group's committed offsets are then written for monitoring only.
 #pragma once
 
 #include <chrono>
@@ -73,7 +73,7 @@ class KafkaSource : public Source {
                   const RecordFn& fn);
 
   const KafkaSourceOptions options_;
-  kafka::Handle meta_;  // metadata and watermarks (read_committed)
+  kafka::Handle meta_;                        // metadata and watermarks (read_committed)
   std::unique_ptr<KafkaGroupMember> member_;  // with KafkaAssignment::kGroup only
   std::vector<int32_t> owned_;                // member_'s partitions at the last Owned()
 

@@ -24,19 +24,18 @@ using Read = std::vector<std::pair<int64_t, std::string>>;
 
 Result<Read> ReadRange(KafkaSource* source, int32_t p, int64_t from, int64_t until) {
   Read out;
-  Status s = source->Read(PartitionId(p), Offset(from), Offset(until),
-                          [&](Offset o, const RecordView& r) {
-                            out.emplace_back(o.value(), std::string(r.value));
-                            return Status::Ok();
-                          });
+  Status s =
+      source->Read(PartitionId(p), Offset(from), Offset(until), [&](Offset o, const RecordView& r) {
+        out.emplace_back(o.value(), std::string(r.value));
+        return Status::Ok();
+      });
   if (!s.ok()) return Err(s);
   return out;
 }
 
-Result<std::unique_ptr<KafkaSource>> OpenSource(const std::string& bootstrap,
-                                                const std::string& topic,
-                                                std::chrono::milliseconds read_timeout =
-                                                    std::chrono::milliseconds(30000)) {
+Result<std::unique_ptr<KafkaSource>> OpenSource(
+    const std::string& bootstrap, const std::string& topic,
+    std::chrono::milliseconds read_timeout = std::chrono::milliseconds(30000)) {
   KafkaSourceOptions o;
   o.bootstrap = bootstrap;
   o.topic = topic;
@@ -295,9 +294,8 @@ TEST(KafkaSourceTest, GroupMembersSplitThePartitionsAndTheSurvivorTakesThemAllWi
   // A member that leaves (a clean stop) hands its partitions over at once, under a newer
   // generation: the epoch that fences whatever the leaver might still commit.
   a->reset();
-  ASSERT_TRUE(PollUntil({b->get()}, [&](const std::vector<Source::Ownership>& o) {
-    return o[0].partitions == all;
-  }));
+  ASSERT_TRUE(PollUntil(
+      {b->get()}, [&](const std::vector<Source::Ownership>& o) { return o[0].partitions == all; }));
   EXPECT_GT((*b)->Owned()->epoch, split);
   // A source that is not shared owns everything, always.
   auto direct = OpenSource(bootstrap, topic);

@@ -25,7 +25,6 @@ Result<Source::Bounds> LogSource::OffsetBounds() {
   return b;
 }
 
-
 Status LogSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   ONCEFLOW_ASSIGN_OR_RETURN(log::PartitionLog * log, topic_->partition(partition));
   if (log->end_offset() < until) ONCEFLOW_RETURN_IF_ERROR(log->Refresh());
@@ -50,14 +49,14 @@ Status LogSource::Read(PartitionId partition, Offset from, Offset until, const R
     }
     if (expected >= until) break;
     if (!more) {
-      return Status::OutOfRange("topic '" + topic_->name() + "' partition " +
-                                partition.ToString() + " ends at offset " + expected.ToString() +
+      return Status::OutOfRange("topic '" + topic_->name() + "' partition " + partition.ToString() +
+                                " ends at offset " + expected.ToString() +
                                 ", before the batch's range end " + until.ToString());
     }
     if (o != expected) {
-      return Status::Corruption("topic '" + topic_->name() + "' partition " +
-                                partition.ToString() + ": offset " + o.ToString() +
-                                " where " + expected.ToString() + " was expected");
+      return Status::Corruption("topic '" + topic_->name() + "' partition " + partition.ToString() +
+                                ": offset " + o.ToString() + " where " + expected.ToString() +
+                                " was expected");
     }
     ONCEFLOW_RETURN_IF_ERROR(fn(o, r));
     expected = o + 1;

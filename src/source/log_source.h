@@ -5,8 +5,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "log/loss_record.h"
 #include "log/topic.h"

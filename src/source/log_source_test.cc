@@ -44,7 +44,8 @@ TEST_F(LogSourceTest, ReadAcrossASkippedRangeSkipsItIdenticallyAndReportsItOnce)
     }
     std::string bytes = ReadFileToString(JoinPath(pdir, first)).value();
     size_t p = 0;
-    for (int i = 0; i < 30; ++i) p += log::ParseBatchHeader(std::string_view(bytes).substr(p))->length;
+    for (int i = 0; i < 30; ++i)
+      p += log::ParseBatchHeader(std::string_view(bytes).substr(p))->length;
     bytes[p + log::kBatchHeaderSize + 2] ^= 0x10;
     auto f = File::Open(JoinPath(pdir, first), File::Mode::kReadWrite).value();
     ASSERT_TRUE(f.WriteAt(0, bytes).ok());

@@ -1,6 +1,6 @@
 // Source: where a pipeline's records come from, read in exact offset ranges so that a batch
-// re-run after a crash reads exactly what it read before (docs/protocol.md; Kafka's direct approach:
-// the engine owns the offsets).
+// re-run after a crash reads exactly what it read before (docs/protocol.md; Kafka's direct
+// approach: the engine owns the offsets).
 #pragma once
 
 #include <chrono>
@@ -19,7 +19,7 @@ namespace onceflow::source {
 // pipeline whose source changed under the same name (the topic renamed in its TOML, a topic
 // deleted and created again) is refused instead of applying one topic's offsets to another.
 struct SourceIdentity {
-  std::string type;   // "log" or "kafka"
+  std::string type;  // "log" or "kafka"
   std::string topic;
   // log: the topic's creation id (empty for a topic created before ids); kafka: the cluster id
   // the brokers report (librdkafka 2.0 reports no topic id: a Kafka topic created again is
@@ -72,8 +72,8 @@ class Source {
   virtual void WaitForData(const std::vector<Offset>& positions,
                            std::chrono::milliseconds timeout) = 0;
 
-  // Scale-out (docs/protocol.md "Fencing, epochs and claims"): the partitions this process owns now,
-  // and the epoch that fences their previous owners. nullopt: the source is not shared and
+  // Scale-out (docs/protocol.md "Fencing, epochs and claims"): the partitions this process owns
+  // now, and the epoch that fences their previous owners. nullopt: the source is not shared and
   // every partition is this process's. An epoch of -1: nothing owned yet.
   struct Ownership {
     Epoch epoch{-1};

@@ -52,8 +52,8 @@ size_t Charge(const Entry& e) { return e.key_size + e.value_size + kEntryOverhea
 // present == false: the key is absent (value is then empty).
 Entry* NewEntry(std::string_view key, std::string_view value, bool present) {
   void* block = ::operator new(sizeof(Entry) + key.size() + value.size());
-  auto* e = new (block) Entry{static_cast<uint32_t>(key.size()),
-                              static_cast<uint32_t>(value.size()), present};
+  auto* e = new (block)
+      Entry{static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size()), present};
   std::copy(key.begin(), key.end(), e->bytes());  // std::copy: data() may be null when empty
   std::copy(value.begin(), value.end(), e->bytes() + key.size());
   return e;

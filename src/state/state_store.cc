@@ -1,14 +1,14 @@
 // The RocksDB-backed state store.
 #include "state/state_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/perf_level.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
-#include <rocksdb/cache.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/slice_transform.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,8 +20,8 @@
 #include "state/state_cache.h"
 #include "state/state_commit_file.h"
 #include "state/state_format.h"
-#include "util/fault_points.h"
 #include "util/coding.h"
+#include "util/fault_points.h"
 
 namespace onceflow::state {
 namespace {
@@ -94,7 +94,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir, int
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
   if (!s.ok()) return Err(FromRocks(s, "state store " + dir + ": cannot open"));
-  std::unique_ptr<StateStore> store(new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw), cache_bytes));
+  std::unique_ptr<StateStore> store(
+      new StateStore(dir, std::unique_ptr<rocksdb::DB>(raw), cache_bytes));
   if (const char* env = std::getenv("ONCEFLOW_STATE_INGEST_MIN_WRITES")) {
     store->ingest_min_writes_ = std::max<size_t>(1, std::strtoull(env, nullptr, 10));
   }
@@ -120,7 +121,8 @@ Status StateStore::Load(int32_t tasks) {
     wb.Put(MetaKey("tasks"), std::to_string(tasks));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    ONCEFLOW_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": cannot initialise"));
+    ONCEFLOW_RETURN_IF_ERROR(
+        FromRocks(db_->Write(wo, &wb), "state store " + dir_ + ": cannot initialise"));
     tasks_ = tasks;
     format_ = kFormatVersion;
     return Status::Ok();
@@ -133,11 +135,11 @@ Status StateStore::Load(int32_t tasks) {
   }
   format_ = value == "1" ? 1 : kFormatVersion;
   ONCEFLOW_RETURN_IF_ERROR(FromRocks(db_->Get(rocksdb::ReadOptions(), MetaKey("tasks"), &value),
-                            "state store " + dir_ + ": reading the task count"));
+                                     "state store " + dir_ + ": reading the task count"));
   if (value != std::to_string(tasks)) {
-    return Status::InvalidArgument(
-        "state store " + dir_ + ": created with " + value + " state tasks, opened with " +
-        std::to_string(tasks) + ": keys are partitioned by task, so the number cannot change");
+    return Status::InvalidArgument("state store " + dir_ + ": created with " + value +
+                                   " state tasks, opened with " + std::to_string(tasks) +
+                                   ": keys are partitioned by task, so the number cannot change");
   }
   tasks_ = tasks;
   // Every marker is written in the same WriteBatch, so they agree; check it all the same.
@@ -182,7 +184,8 @@ Result<std::optional<std::string>> StateStore::Get(std::string_view key) const {
   }
   NoPerfCounting();
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
   std::optional<std::string> result;
   if (s.ok()) {
     result = std::move(value);

@@ -73,7 +73,7 @@ TEST(StateStoreTest, AVersion1StoreIsReadAndBecomesVersion2WithItsFirstEventTime
     EXPECT_TRUE((*store)->Commit(std::move(prepared), d).ok());
   };
   commit(BatchId(0), std::nullopt);
-  EXPECT_EQ(MetaOnDisk(path, "format"), "2");  // a new store
+  EXPECT_EQ(MetaOnDisk(path, "format"), "2");                    // a new store
   EXPECT_EQ(MetaOnDisk(path, "format", std::string("1")), "1");  // as an older onceflow wrote it
   commit(BatchId(1), std::nullopt);
   EXPECT_EQ(MetaOnDisk(path, "format"), "1");

@@ -13,8 +13,8 @@ const std::optional<std::string>* TaskState::Find(std::string_view key) const {
 
 void TaskState::Set(std::string key, std::optional<std::string> value) {
   bool added = false;
-  const size_t i = index_.FindOrAdd(FlatIndex::Hash(key),
-                                    [&](size_t w) { return writes_[w].first == key; }, &added);
+  const size_t i = index_.FindOrAdd(
+      FlatIndex::Hash(key), [&](size_t w) { return writes_[w].first == key; }, &added);
   if (added) {
     writes_.emplace_back(std::move(key), std::move(value));
   } else {
@@ -45,8 +45,9 @@ StateDelta TaskState::TakeDelta() {
   StateDelta delta;
   delta.task = task_;
   delta.writes = std::move(writes_);
-  std::sort(delta.writes.begin(), delta.writes.end(),
-            [](const StateDelta::Write& a, const StateDelta::Write& b) { return a.first < b.first; });
+  std::sort(
+      delta.writes.begin(), delta.writes.end(),
+      [](const StateDelta::Write& a, const StateDelta::Write& b) { return a.first < b.first; });
   writes_.clear();
   index_.Clear();
   return delta;

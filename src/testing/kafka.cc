@@ -81,18 +81,18 @@ Status TestProducer::Flush() {
 Result<std::vector<ConsumedRecord>> ReadCommitted(const std::string& bootstrap,
                                                   const std::string& topic) {
   ONCEFLOW_ASSIGN_OR_RETURN(Handle c, MakeClient(ClientKind::kConsumer, bootstrap,
-                                        {{"group.id", "onceflow-test-reader"},
-                                         {"isolation.level", "read_committed"},
-                                         {"enable.auto.commit", "false"},
-                                         {"auto.offset.reset", "earliest"}}));
+                                                 {{"group.id", "onceflow-test-reader"},
+                                                  {"isolation.level", "read_committed"},
+                                                  {"enable.auto.commit", "false"},
+                                                  {"auto.offset.reset", "earliest"}}));
   rd_kafka_poll_set_consumer(c.get());
   // Read up to the high watermark, not the last stable offset: commit_transaction returns
   // before the commit markers are written, so the last stable offset may lag for a moment.
   // The read_committed position passes the high watermark once every transaction is settled.
-  ONCEFLOW_ASSIGN_OR_RETURN(Handle marks_client,
-                   MakeClient(ClientKind::kConsumer, bootstrap,
-                              {{"group.id", "onceflow-test-reader"},
-                               {"isolation.level", "read_uncommitted"}}));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      Handle marks_client,
+      MakeClient(ClientKind::kConsumer, bootstrap,
+                 {{"group.id", "onceflow-test-reader"}, {"isolation.level", "read_uncommitted"}}));
   ONCEFLOW_ASSIGN_OR_RETURN(int32_t n, kafka::PartitionCount(c.get(), topic, kKafkaTimeout));
   std::map<int32_t, int64_t> end;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(n);

@@ -14,13 +14,15 @@ void KafkaPipelineTestBase::Init(const std::string& bootstrap) {
 }
 
 void KafkaPipelineTestBase::WriteToml(int64_t max_records_per_partition) {
-  WriteWholeFile(toml_, "name = \"" + name_ + "\"\nbatch_interval_ms = 20\n"
-                        "max_records_per_partition = " +
+  WriteWholeFile(toml_, "name = \"" + name_ +
+                            "\"\nbatch_interval_ms = 20\n"
+                            "max_records_per_partition = " +
                             std::to_string(max_records_per_partition) +
                             "\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap_ +
-                            "\"\ntopic = \"" + in_ + "\"\nformat = \"json\"\n"
-                            "[sink]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap_ +
-                            "\"\ntopic = \"" + out_ + "\"\nkey_field = \"id\"\n");
+                            "\"\ntopic = \"" + in_ +
+                            "\"\nformat = \"json\"\n"
+                            "[sink]\ntype = \"kafka\"\nbootstrap = \"" +
+                            bootstrap_ + "\"\ntopic = \"" + out_ + "\"\nkey_field = \"id\"\n");
 }
 
 void KafkaPipelineTestBase::Produce(int n) {
@@ -73,10 +75,9 @@ std::string KafkaPipelineTestBase::CheckOutput() {
     if (id < 0 || id >= next_id_) ++foreign;
   }
   if (missing + doubled + foreign > 0) {
-    problems += std::to_string(missing) + " missing, " + std::to_string(doubled) +
-                " duplicated, " + std::to_string(foreign) + " never produced (of " +
-                std::to_string(next_id_) + "; " + std::to_string(records->size()) +
-                " records read)\n";
+    problems += std::to_string(missing) + " missing, " + std::to_string(doubled) + " duplicated, " +
+                std::to_string(foreign) + " never produced (of " + std::to_string(next_id_) + "; " +
+                std::to_string(records->size()) + " records read)\n";
   }
   return problems.substr(0, 2000);
 }

@@ -2,10 +2,10 @@
 #include "testing/ledger.h"
 
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <map>
 #include <random>
-#include <toml++/toml.h>
 
 #include "log/topic.h"
 #include "testing/process.h"
@@ -39,9 +39,9 @@ std::vector<Transfer> ProduceTransfers(const std::string& data_dir, const std::s
                 static_cast<int64_t>(rng() % accounts), static_cast<int64_t>(rng() % 1000 + 1)};
     out.push_back(tr);
     std::string key = std::to_string(tr.from);
-    std::string value = "{\"id\":" + std::to_string(tr.id) +
-                        ",\"from\":" + std::to_string(tr.from) + ",\"to\":" + std::to_string(tr.to) +
-                        ",\"amount\":" + std::to_string(tr.amount) + "}";
+    std::string value =
+        "{\"id\":" + std::to_string(tr.id) + ",\"from\":" + std::to_string(tr.from) +
+        ",\"to\":" + std::to_string(tr.to) + ",\"amount\":" + std::to_string(tr.amount) + "}";
     RecordView r;
     r.key = key;
     r.value = value;

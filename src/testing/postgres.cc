@@ -29,7 +29,8 @@ std::vector<std::string> PgQuery(const std::string& conninfo, const std::string&
     }
     return out;
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   PGresult* r = PQexec(c, sql.c_str());
   const ExecStatusType st = PQresultStatus(r);
   if (st == PGRES_TUPLES_OK) {

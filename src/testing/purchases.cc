@@ -18,8 +18,9 @@ void ProducePurchases(const std::string& data_dir, const std::string& topic, int
   }
   std::map<int32_t, log::BatchBuilder> builders;
   for (const Purchase& p : purchases) {
-    const std::string value = "{\"user\":\"" + p.user + "\",\"amount\":" +
-                              std::to_string(p.amount) + ",\"ts\":" + std::to_string(p.ts) + "}";
+    const std::string value = "{\"user\":\"" + p.user +
+                              "\",\"amount\":" + std::to_string(p.amount) +
+                              ",\"ts\":" + std::to_string(p.ts) + "}";
     RecordView r;
     r.key = p.user;
     r.value = value;

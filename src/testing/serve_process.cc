@@ -12,9 +12,13 @@ ServeProcess::ServeProcess(std::string data, std::string tmp, std::vector<std::s
     : data_(std::move(data)), tmp_(std::move(tmp)), extra_(std::move(extra)) {}
 
 bool ServeProcess::Start(const std::map<std::string, std::string>& env) {
-  std::vector<std::string> args = {"serve", "--data", data_, "--http",
+  std::vector<std::string> args = {"serve",
+                                   "--data",
+                                   data_,
+                                   "--http",
                                    "127.0.0.1:" + std::to_string(port_),
-                                   "--snapshot-interval-s", "1"};
+                                   "--snapshot-interval-s",
+                                   "1"};
   args.insert(args.end(), extra_.begin(), extra_.end());
   err_path_ = tmp_ + "/serve.err." + std::to_string(++starts_);
   proc_ = std::make_unique<Process>(args, "/dev/null", tmp_ + "/serve.out", err_path_, env);

@@ -25,7 +25,7 @@ bool ServicesRequired();
 // Declares `const std::string var` = the test broker's bootstrap address. Without one the test
 // is skipped, or fails when ONCEFLOW_REQUIRE_SERVICES=1. In a test body or a SetUp.
 #define ONCEFLOW_KAFKA_OR_SKIP(var)                                                         \
-  const std::string var = ::onceflow::testing::TestKafka();                                \
+  const std::string var = ::onceflow::testing::TestKafka();                                 \
   if (var.empty()) {                                                                        \
     if (::onceflow::testing::ServicesRequired()) {                                          \
       FAIL() << "ONCEFLOW_REQUIRE_SERVICES=1 but ONCEFLOW_TEST_KAFKA is not set";           \

@@ -63,8 +63,8 @@ Result<std::chrono::microseconds> ParseDuration(std::string_view s) {
   if (unit == "us") return std::chrono::microseconds(n);
   if (unit == "ms") return std::chrono::microseconds(n * 1000);
   if (unit == "s") return std::chrono::microseconds(n * 1000000);
-  return Err(Status::InvalidArgument("bad duration '" + std::string(s) +
-                                     "': use a unit, us, ms or s"));
+  return Err(
+      Status::InvalidArgument("bad duration '" + std::string(s) + "': use a unit, us, ms or s"));
 }
 
 Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
@@ -223,9 +223,7 @@ Status Hit(std::string_view point) {
     }
     case Action::kThrow:
       return Status::Aborted("injected fault at " + std::string(point)).WithRetryable(true);
-    case Action::kSlow:
-      std::this_thread::sleep_for(fired.delay);
-      return Status::Ok();
+    case Action::kSlow: std::this_thread::sleep_for(fired.delay); return Status::Ok();
     case Action::kStop: {
       // The whole process stops (every thread, as SIGSTOP from outside would) exactly here; the
       // line tells a test that it may act now and send SIGCONT.

@@ -114,7 +114,8 @@ TEST_F(FaultPointsTest, CrashExitsImmediatelyWithItsCode) {
 
 TEST_F(FaultPointsTest, BadSpecsNameTheProblem) {
   auto msg = [](std::string_view spec) { return Arm(spec).message(); };
-  EXPECT_NE(msg("after_intnet=crash").find("unknown fault point 'after_intnet'"), std::string::npos);
+  EXPECT_NE(msg("after_intnet=crash").find("unknown fault point 'after_intnet'"),
+            std::string::npos);
   EXPECT_NE(msg("task=explode").find("unknown action"), std::string::npos);
   EXPECT_NE(msg("task=throw@2").find("probability"), std::string::npos);
   EXPECT_NE(msg("task=slow:5").find("unit"), std::string::npos);

@@ -35,8 +35,8 @@ void CliCrashTest::KillLoop(int kills_wanted, const std::string& commit_mode) {
     }
   };
   // A run that finished before its kill: more transfers keep the next one busy.
-  const KillLoopResult loop =
-      LedgerKillLoop({.kills = kKills, .seed = seed}, [&] { Produce(3000, 300); }, trace);
+  const KillLoopResult loop = LedgerKillLoop(
+      {.kills = kKills, .seed = seed}, [&] { Produce(3000, 300); }, trace);
   if (HasFatalFailure()) return;
   const int kills = loop.kills, finished = loop.finished;
   ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());

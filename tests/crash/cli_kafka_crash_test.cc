@@ -32,9 +32,9 @@ TEST_F(CliKafkaCrashTest, SinkFaultPointsAndSigkillsLeaveEveryResultExactlyOnce)
   Produce(400);
   for (const char* point : {"mid_sink_write", "before_sink_commit", "after_sink_commit"}) {
     const int nth = std::uniform_int_distribution<int>(1, 4)(rng);
-    RunResult r = RunPipeline({"--until-caught-up"},
-                              {{"ONCEFLOW_FAULTS", std::string(point) + "=crash#" +
-                                                       std::to_string(nth)}});
+    RunResult r =
+        RunPipeline({"--until-caught-up"},
+                    {{"ONCEFLOW_FAULTS", std::string(point) + "=crash#" + std::to_string(nth)}});
     ASSERT_EQ(r.exit_code, kCrashExitCode) << point << "#" << nth << ":\n" << r.err;
     ++crashes;
   }

@@ -40,10 +40,12 @@ class CliKafkaGroupTest : public CliTestBase {
     // consumer group derive from the name, and tests run side by side.
     const std::string head = R"toml(name = ")toml" + topic_ + R"toml("
 batch_interval_ms = 20
-max_records_per_partition = )toml" + std::to_string(max_per_partition) + R"toml(
+max_records_per_partition = )toml" +
+                             std::to_string(max_per_partition) + R"toml(
 [source]
 type = "kafka"
-bootstrap = ")toml" + bootstrap + R"toml("
+bootstrap = ")toml" + bootstrap +
+                             R"toml("
 topic = ")toml" + topic_ + R"toml("
 assign = "group"
 session_timeout_ms = 6000
@@ -54,7 +56,8 @@ format = "json"
       ASSERT_TRUE(CreateTestTopic(bootstrap, out_topic_, 2).ok());
       WriteWholeFile(toml_, head + R"toml([sink]
 type = "kafka"
-bootstrap = ")toml" + bootstrap + R"toml("
+bootstrap = ")toml" + bootstrap +
+                                R"toml("
 topic = ")toml" + out_topic_ + R"toml("
 key_field = "id"
 )toml");
@@ -64,7 +67,8 @@ key_field = "id"
                                               onceflow::testing::UniqueName("group"));
     WriteWholeFile(toml_, head + R"toml([sink]
 type = "postgres"
-conninfo = ")toml" + conninfo_ + R"toml("
+conninfo = ")toml" + conninfo_ +
+                              R"toml("
 init = ["CREATE TABLE IF NOT EXISTS events(id BIGINT NOT NULL, part INTEGER NOT NULL)"]
 mode = "append"
 table = "events"
@@ -266,11 +270,9 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
   // batch: a batch planned under the generation that gave it every partition, outside any sink
   // transaction. No guessed moment: the test acts once the process says it stopped.
   std::unique_ptr<Process> zombie = Start(0, {}, {{"ONCEFLOW_FAULTS", "after_intent=stop#3"}});
-  ASSERT_TRUE(WaitForText(zombie.get(), "gives this process partitions [0, 1, 2, 3]",
-                          kHangGuard))
+  ASSERT_TRUE(WaitForText(zombie.get(), "gives this process partitions [0, 1, 2, 3]", kHangGuard))
       << zombie->err();
-  ASSERT_TRUE(WaitForText(zombie.get(), "fault point after_intent: stopped",
-                          kHangGuard))
+  ASSERT_TRUE(WaitForText(zombie.get(), "fault point after_intent: stopped", kHangGuard))
       << zombie->err();
   ASSERT_GT(WaitForRows(1, kHangGuard), 0) << zombie->err();
 
@@ -278,14 +280,13 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
   // process, which claims them. Resumed, the zombie commits the batch it had planned, with its
   // old generation: refused.
   std::unique_ptr<Process> other = Start(1);
-  ASSERT_TRUE(WaitForText(other.get(), "gives this process partitions [0, 1, 2, 3]",
-                          kHangGuard))
+  ASSERT_TRUE(WaitForText(other.get(), "gives this process partitions [0, 1, 2, 3]", kHangGuard))
       << other->err();
-  ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", kHangGuard))
-      << other->err();
+  ASSERT_TRUE(WaitForText(other.get(), "claimed in the sink", kHangGuard)) << other->err();
   zombie->Signal(SIGCONT);
-  EXPECT_TRUE(WaitForText(zombie.get(), "was refused", kHangGuard))
-      << "zombie:\n" << zombie->err() << "\nother:\n" << other->err();
+  EXPECT_TRUE(WaitForText(zombie.get(), "was refused", kHangGuard)) << "zombie:\n"
+                                                                    << zombie->err() << "\nother:\n"
+                                                                    << other->err();
   std::printf("%s\n", LineWith(zombie->err(), "was refused").c_str());
 
   ASSERT_NO_FATAL_FAILURE(Produce(400));

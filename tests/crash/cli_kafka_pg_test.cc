@@ -1,7 +1,7 @@
-// The ledger pipeline (examples/ledger.toml) Kafka -> PostgreSQL end to end, against a real broker and a real
-// server of the test's own (so that it may restart them): `onceflow run` SIGKILLed at random
-// moments, the broker restarted while a run is busy, the server restarted while a run is busy
-// (both ridden out: the run ends by itself with 0); then every balance exact, ledger rows ==
+// The ledger pipeline (examples/ledger.toml) Kafka -> PostgreSQL end to end, against a real broker
+// and a real server of the test's own (so that it may restart them): `onceflow run` SIGKILLed at
+// random moments, the broker restarted while a run is busy, the server restarted while a run is
+// busy (both ridden out: the run ends by itself with 0); then every balance exact, ledger rows ==
 // transfers, no duplicate id. Label crash-kafka.
 #include <gtest/gtest.h>
 
@@ -74,9 +74,9 @@ class CliKafkaPostgresTest : public CliTestBase {
     for (int i = 0; i < n; ++i) {
       Transfer t{static_cast<int64_t>(transfers_.size()), account(*rng), account(*rng),
                  amount(*rng)};
-      const std::string v = "{\"id\":" + std::to_string(t.id) + ",\"from\":" +
-                            std::to_string(t.from) + ",\"to\":" + std::to_string(t.to) +
-                            ",\"amount\":" + std::to_string(t.amount) + "}";
+      const std::string v =
+          "{\"id\":" + std::to_string(t.id) + ",\"from\":" + std::to_string(t.from) +
+          ",\"to\":" + std::to_string(t.to) + ",\"amount\":" + std::to_string(t.amount) + "}";
       ASSERT_TRUE(producer->Send("transfers", static_cast<int32_t>(t.id % 3), v).ok());
       transfers_.push_back(t);
     }
@@ -171,8 +171,12 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   int code = RunThrough(server.conninfo(), [&] { broker_restarted = broker.Restart(); });
   ASSERT_TRUE(broker_restarted);
   EXPECT_EQ(code, 0) << last_err_;
-  std::printf("run across the broker restart ended with %d%s\n", code,
-              code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
+  std::printf(
+      "run across the broker restart ended with %d%s\n", code,
+      code == 0
+          ? ""
+          : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600)))
+                .c_str());
 
   // 3. The server restarted while a run is busy.
   ASSERT_NO_FATAL_FAILURE(Produce(broker.bootstrap(), 2000, &rng));
@@ -180,8 +184,12 @@ TEST_F(CliKafkaPostgresTest, KillsABrokerRestartAndAServerRestartLeaveExactBalan
   code = RunThrough(server.conninfo(), [&] { server_restarted = server.Restart(); });
   ASSERT_TRUE(server_restarted);
   EXPECT_EQ(code, 0) << last_err_;
-  std::printf("run across the server restart ended with %d%s\n", code,
-              code == 0 ? "" : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600))).c_str());
+  std::printf(
+      "run across the server restart ended with %d%s\n", code,
+      code == 0
+          ? ""
+          : (": ..." + last_err_.substr(last_err_.size() - std::min<size_t>(last_err_.size(), 600)))
+                .c_str());
 
   RunResult last = Run({"run", toml_, "--until-caught-up", "--data", data_});
   ASSERT_EQ(last.exit_code, 0) << last.err;

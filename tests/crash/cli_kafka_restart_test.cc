@@ -31,8 +31,8 @@ class CliKafkaRestartTest : public KafkaPipelineTestBase {
   // Starts (or restarts) the private broker; returns its bootstrap address, "" on failure.
   std::string Broker(const char* verb) {
     const std::string out = tmp_ + "/bootstrap";
-    const std::string cmd = "bash '" + kScript + "' " + verb + " '" + broker_dir_ + "' > '" +
-                            out + "' 2> '" + tmp_ + "/broker.err'";
+    const std::string cmd = "bash '" + kScript + "' " + verb + " '" + broker_dir_ + "' > '" + out +
+                            "' 2> '" + tmp_ + "/broker.err'";
     if (std::system(cmd.c_str()) != 0) return "";
     std::string b = ReadWholeFile(out);
     while (!b.empty() && (b.back() == '\n' || b.back() == ' ')) b.pop_back();
@@ -53,9 +53,9 @@ TEST_F(CliKafkaRestartTest, ABrokerRestartMidRunLosesAndDoublesNothing) {
   Produce(900);
 
   // The first run works for a while; then the broker goes down and comes back under it.
-  Process run({"run", toml_, "--until-caught-up", "--data", data_, "--progress-interval",
-               "0.000001"},
-              "/dev/null", TempPath("out"), TempPath("err"));
+  Process run(
+      {"run", toml_, "--until-caught-up", "--data", data_, "--progress-interval", "0.000001"},
+      "/dev/null", TempPath("out"), TempPath("err"));
   // Mid-run: once it has committed batches (however long a busy machine takes to get there).
   const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
   while (run.err().find(" batches, ") == std::string::npos && !run.Poll() &&

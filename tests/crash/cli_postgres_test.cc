@@ -106,8 +106,8 @@ TEST_F(CliPostgresTest, ServerRestartMidRunIsSurvivedWithAnExactLedger) {
   UseServer(server.conninfo());
   WritePostgresToml(/*max_records_per_partition=*/5);
   Produce(6000, /*accounts=*/100);
-  Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null",
-              TempPath("out"), TempPath("err"));
+  Process run({"run", toml_, "--until-caught-up", "--data", data_}, "/dev/null", TempPath("out"),
+              TempPath("err"));
   const auto started = PgQuery(conninfo_, "SELECT pg_postmaster_start_time()");
   // Restart once some batches are in, while the run is busy: 500 of 6,000 rows in batches of
   // at most 5 per partition, so the run cannot end between two looks. No bound on the number
@@ -141,9 +141,9 @@ TEST_F(CliPostgresTest, PasswordFromTheEnvironmentNeverAppearsInOutput) {
   WritePostgresToml(10, conninfo_ + " password=${LEDGER_PG_PASSWORD}");
   Produce(200);
   for (const char* verb : {"run", "status", "verify"}) {
-    RunResult r = RunVerb(verb, std::string(verb) == "run"
-                                    ? std::vector<std::string>{"--until-caught-up"}
-                                    : std::vector<std::string>{},
+    RunResult r = RunVerb(verb,
+                          std::string(verb) == "run" ? std::vector<std::string>{"--until-caught-up"}
+                                                     : std::vector<std::string>{},
                           env);
     EXPECT_EQ(r.exit_code, 0) << verb << ": " << r.out << r.err;
     EXPECT_EQ((r.out + r.err).find("hunter2"), std::string::npos) << verb << ": " << r.out << r.err;
@@ -187,9 +187,9 @@ TEST_F(CliPostgresTest, PasswordInEveryConninfoFormNeverAppearsInOutput) {
   for (const std::string& conninfo : forms) {
     WritePostgresToml(10, conninfo);
     for (const char* verb : {"run", "status", "verify"}) {
-      RunResult r = RunVerb(verb, std::string(verb) == "run"
-                                      ? std::vector<std::string>{"--until-caught-up"}
-                                      : std::vector<std::string>{});
+      RunResult r =
+          RunVerb(verb, std::string(verb) == "run" ? std::vector<std::string>{"--until-caught-up"}
+                                                   : std::vector<std::string>{});
       EXPECT_EQ(r.exit_code, 0) << conninfo << ": " << verb << ": " << r.out << r.err;
       EXPECT_EQ((r.out + r.err).find("Hunter2"), std::string::npos)
           << conninfo << ": " << verb << ": " << r.out << r.err;

@@ -181,7 +181,7 @@ key = ["user", "window_start"]
   }
   EXPECT_GT(expected.size(), 100u);
   EXPECT_EQ(SqliteTextRows(db_, "SELECT user, window_start, window_end, n, total FROM windows "
-                           "ORDER BY window_start, user"),
+                                "ORDER BY window_start, user"),
             expected);
   EXPECT_EQ(SqliteTextRows(db_, "SELECT COUNT(*) FROM onceflow_dead_letters")[0][0], "0");
 }

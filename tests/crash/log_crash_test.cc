@@ -297,9 +297,9 @@ class LogCrashTest : public ::testing::Test {
         if (static_cast<uint8_t>(stale[log::kAttributesPos]) & log::kAttrGroupStart) {
           stale[log::kAttributesPos] = static_cast<char>(
               static_cast<uint8_t>(stale[log::kAttributesPos]) & ~log::kAttrGroupStart);
-          coding::EncodeFixed32(stale.data() + log::kCrcPos,
-                                crc32c::Value(stale.data() + log::kCrcStart,
-                                              stale.size() - log::kCrcStart));
+          coding::EncodeFixed32(
+              stale.data() + log::kCrcPos,
+              crc32c::Value(stale.data() + log::kCrcStart, stale.size() - log::kCrcStart));
         }
         s = file->WriteAt(to, stale);
         what = "stale batch copied to " + std::to_string(to);

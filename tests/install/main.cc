@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
       onceflow::PipelineBuilder("doubler")
           .FromLog({.topic = "numbers"})
           .Filter([](const onceflow::Row& r) { return r.GetInt("n").value_or(1) % 2 == 0; })
-          .Map([](onceflow::Row r) { return onceflow::Row{{"n", *r.GetInt("n") * 2}}; })
+          .Map([](onceflow::Row r) {
+            return onceflow::Row{{"n", *r.GetInt("n") * 2}};
+          })
           .ForeachBatch([&](const onceflow::BatchContext&, std::span<const onceflow::Row> rows) {
             for (const onceflow::Row& r : rows) seen.insert(*r.GetInt("n"));
             return onceflow::Status::Ok();
