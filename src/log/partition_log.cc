@@ -88,8 +88,9 @@ Status PartitionLog::Load() {
         stray.push_back(name);  // the index of a segment retention already deleted
       }
     }
-    for (const std::string& name : stray)
+    for (const std::string& name : stray) {
       ONCEFLOW_RETURN_IF_ERROR(RemoveFile(JoinPath(dir_, name)));
+    }
   }
   ONCEFLOW_ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
   const RecoveryMode mode = ro ? RecoveryMode::kReadOnly

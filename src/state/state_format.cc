@@ -10,8 +10,9 @@ void PutU16Be(std::string* dst, uint16_t v) {
 }
 
 void PutU32Be(std::string* dst, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
+  for (int shift = 24; shift >= 0; shift -= 8) {
     dst->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
 }
 
 constexpr size_t kTimerHeader = 1 + 2 + 4 + 8;
@@ -20,8 +21,9 @@ constexpr size_t kTimerHeader = 1 + 2 + 4 + 8;
 
 void PutTimeBe(std::string* dst, int64_t time) {
   const uint64_t v = static_cast<uint64_t>(time) ^ (uint64_t{1} << 63);
-  for (int shift = 56; shift >= 0; shift -= 8)
+  for (int shift = 56; shift >= 0; shift -= 8) {
     dst->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
 }
 
 int64_t GetTimeBe(const char* p) {

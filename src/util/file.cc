@@ -164,8 +164,9 @@ Status RemoveAll(const std::string& path) {
 }
 
 Status RenameFile(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0)
+  if (::rename(from.c_str(), to.c_str()) != 0) {
     return ErrnoStatus("rename " + from + " to", to, errno);
+  }
   return Status::Ok();
 }
 
