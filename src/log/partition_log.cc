@@ -139,6 +139,15 @@ Result<Offset> PartitionLog::Append(std::string batch) {
                                        " bytes: a batch holds at most " +
                                        std::to_string(kMaxBatchBytes) + " bytes"));
   }
+  // What goes on disk must read back: a batch the reader would call corrupt (no records, a
+  // length that is not its size, a bad header) is refused here, before it is acknowledged.
+  if (Result<BatchHeader> header = ParseBatchHeader(batch); !header.has_value()) {
+    return Err(Status::InvalidArgument("not a valid batch: " + header.error().message()));
+  } else if (header->length != batch.size()) {
+    return Err(Status::InvalidArgument("not a valid batch: its header says " +
+                                       std::to_string(header->length) + " bytes, it has " +
+                                       std::to_string(batch.size())));
+  }
   Writer w;
   w.batch = std::move(batch);
   std::unique_lock lock(mu_);

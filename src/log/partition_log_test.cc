@@ -6,9 +6,11 @@
 #include <set>
 #include <thread>
 
+#include "log/log_format.h"
 #include "log/log_test_util.h"
 #include "log/segment_name.h"
 #include "testing/hang_guard.h"
+#include "util/coding.h"
 
 namespace onceflow::log {
 namespace {
@@ -57,6 +59,31 @@ TEST_F(PartitionLogTest, AppendThenReadBack) {
   EXPECT_EQ((*all)[0].second, a);
   EXPECT_EQ((*all)[1].second, b);
   EXPECT_EQ((*all)[2].first, Offset(2));
+}
+
+TEST_F(PartitionLogTest, BatchesThatWouldReadBackAsCorruptAreRefused) {
+  auto log = OpenLog();
+  ASSERT_TRUE(log->Append(Encode({Record{std::nullopt, "a", 1, {}}})).has_value());
+  // A batch of no records: every reader would stop at it as corruption.
+  std::string empty = Encode({Record{std::nullopt, "b", 2, {}}});
+  coding::EncodeFixed32(empty.data() + kRecordCountPos, 0);
+  auto refused = log->Append(empty);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_TRUE(refused.error().IsInvalidArgument()) << refused.error().ToString();
+  // Bytes that are not a batch, and a batch cut short.
+  EXPECT_FALSE(log->Append(std::string(200, 'x')).has_value());
+  std::string cut = Encode({Record{std::nullopt, "c", 3, {}}});
+  cut.resize(cut.size() - 1);
+  EXPECT_FALSE(log->Append(cut).has_value());
+  // Nothing of them reached the log: it reads back, then and after a reopen, with one record.
+  EXPECT_EQ(log->end_offset(), Offset(1));
+  ASSERT_TRUE(log->Append(Encode({Record{std::nullopt, "d", 4, {}}})).has_value());
+  log.reset();
+  log = OpenLog();
+  auto all = ReadAll(log.get());
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  ASSERT_EQ(all->size(), 2U);
+  EXPECT_EQ((*all)[1].second.value, "d");
 }
 
 TEST_F(PartitionLogTest, ReopenKeepsEverything) {
