@@ -16,10 +16,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "util/power_loss.h"
+
 namespace onceflow::faults {
 namespace {
 
-enum class Action { kCrash, kThrow, kSlow, kPause, kStop };
+enum class Action { kCrash, kThrow, kSlow, kPause, kStop, kPowerLoss, kEio, kEnospc };
 
 struct Armed {
   Action action;
@@ -109,12 +111,19 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
     a.action = Action::kStop;
   } else if (rest == "pause") {
     a.action = Action::kPause;
+  } else if (rest == "power_loss") {
+    a.action = Action::kPowerLoss;
+  } else if (rest == "eio") {
+    a.action = Action::kEio;
+  } else if (rest == "enospc") {
+    a.action = Action::kEnospc;
   } else if (rest.starts_with("slow:")) {
     a.action = Action::kSlow;
     ONCEFLOW_ASSIGN_OR_RETURN(a.delay, ParseDuration(rest.substr(5)));
   } else {
-    return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: unknown action '" + std::string(rest) +
-                                       "' (crash, throw, slow:DURATION, pause, stop)"));
+    return Err(Status::InvalidArgument(
+        "ONCEFLOW_FAULTS: unknown action '" + std::string(rest) +
+        "' (crash, throw, slow:DURATION, pause, stop, power_loss, eio, enospc)"));
   }
   return std::make_pair(std::move(point), a);
 }
@@ -137,6 +146,11 @@ const std::vector<std::string>& KnownPoints() {
     std::vector<std::string> all = PipelinePoints();
     all.push_back("receiver_before_ack");  // onceflow serve: after the durable append
     all.push_back("mid_state_commit");     // stateful pipelines only: the state store's write
+    // The file layer (util/file.cc): before each write, each fdatasync/fsync (files and
+    // directories) and each rename onceflow makes itself; `eio`/`enospc` fail that call.
+    all.push_back("file_write");
+    all.push_back("file_sync");
+    all.push_back("file_rename");
     return all;
   }();
   return kPoints;
@@ -150,6 +164,8 @@ Status Arm(std::string_view spec) {
     spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
     if (item.empty()) continue;
     ONCEFLOW_ASSIGN_OR_RETURN(auto parsed, ParseOne(item));
+    // Unsynced changes must be tracked from the first file on for a power loss to forget them.
+    if (parsed.second.action == Action::kPowerLoss) power_loss::Enable();
     table[parsed.first] = parsed.second;
   }
   std::lock_guard lock(g_mu);
@@ -195,22 +211,24 @@ void Release(std::string_view point) {
   g_pause_cv.notify_all();
 }
 
-Status Hit(std::string_view point) {
-  if (!g_any_armed.load(std::memory_order_relaxed)) return Status::Ok();
-  Armed fired;
-  {
-    std::lock_guard lock(g_mu);
-    auto it = Table().find(std::string(point));
-    if (it == Table().end()) return Status::Ok();
-    Armed& a = it->second;
-    ++a.hits;
-    if (a.nth > 0 && a.hits != a.nth) return Status::Ok();
-    if (a.probability < 1.0 &&
-        std::uniform_real_distribution<double>(0, 1)(Rng()) >= a.probability) {
-      return Status::Ok();
-    }
-    fired = a;
+namespace {
+
+// Decides whether `point` fires now; *fired is the armed action if it does.
+bool Fires(std::string_view point, Armed* fired) {
+  std::lock_guard lock(g_mu);
+  auto it = Table().find(std::string(point));
+  if (it == Table().end()) return false;
+  Armed& a = it->second;
+  ++a.hits;
+  if (a.nth > 0 && a.hits != a.nth) return false;
+  if (a.probability < 1.0 && std::uniform_real_distribution<double>(0, 1)(Rng()) >= a.probability) {
+    return false;
   }
+  *fired = a;
+  return true;
+}
+
+Status Perform(std::string_view point, const Armed& fired) {
   switch (fired.action) {
     case Action::kCrash: {
       std::string msg = "onceflow: fault point " + std::string(point) + ": crash\n";
@@ -232,6 +250,10 @@ Status Hit(std::string_view point) {
       ::raise(SIGSTOP);
       return Status::Ok();
     }
+    case Action::kPowerLoss: power_loss::LoseAndExit("fault point " + std::string(point));
+    case Action::kEio: return Status::IoError("injected EIO at fault point " + std::string(point));
+    case Action::kEnospc:
+      return Status::IoError("injected ENOSPC at fault point " + std::string(point));
     case Action::kPause: {
       std::unique_lock lock(g_mu);
       const std::string name(point);
@@ -243,6 +265,36 @@ Status Hit(std::string_view point) {
     }
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+int HitIo(std::string_view point) {
+  if (!g_any_armed.load(std::memory_order_relaxed)) return 0;
+  Armed fired;
+  if (!Fires(point, &fired)) return 0;
+  switch (fired.action) {
+    case Action::kEio:
+    case Action::kThrow: {
+      std::string msg = "onceflow: fault point " + std::string(point) + ": EIO\n";
+      (void)!::write(2, msg.data(), msg.size());
+      return EIO;
+    }
+    case Action::kEnospc: {
+      std::string msg = "onceflow: fault point " + std::string(point) + ": ENOSPC\n";
+      (void)!::write(2, msg.data(), msg.size());
+      return ENOSPC;
+    }
+    default: break;
+  }
+  return Perform(point, fired).ok() ? 0 : EIO;
+}
+
+Status Hit(std::string_view point) {
+  if (!g_any_armed.load(std::memory_order_relaxed)) return Status::Ok();
+  Armed fired;
+  if (!Fires(point, &fired)) return Status::Ok();
+  return Perform(point, fired);
 }
 
 }  // namespace onceflow::faults

@@ -8,7 +8,11 @@
 // `slow:DURATION` (sleep: 250ms, 2s, 500us), `stop` (print "onceflow: fault point P: stopped"
 // and SIGSTOP the whole process: a test that runs it as a child acts then and sends SIGCONT),
 // `pause` (block until Release: for tests within one process, which wait for it with WaitPaused
-// instead of guessing a duration); optional
+// instead of guessing a duration), `power_loss` (every change to a file not yet made durable by
+// an fsync is forgotten, as a power cut would, and the process ends with power_loss::kExitCode:
+// see util/power_loss.h; arming it starts the tracking), `eio` and `enospc` (at the file layer's
+// points file_write, file_sync and file_rename, that call fails with that errno; at other points
+// the step fails with an I/O error that is not retryable); optional
 // `@PROBABILITY` (0..1, default 1) and `#N` (fire only at the Nth hit of that point, counted per
 // process).
 #pragma once
@@ -44,6 +48,10 @@ void WaitPaused(std::string_view point);
 // Lets the threads paused at `point` go on (and those that reach it later: a released point
 // no longer pauses).
 void Release(std::string_view point);
+
+// Called by the file layer before a write, sync or rename: 0, or the errno that call must fail
+// with (`eio`, `enospc`; `throw` means EIO here). Other actions act as in Hit.
+int HitIo(std::string_view point);
 
 // Called at a fault point: returns Ok unless the point is armed and fires. `crash` does not
 // return. Thread-safe; costs one relaxed atomic load when nothing is armed.

@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "util/fault_points.h"
+#include "util/power_loss.h"
+
 namespace onceflow {
 
 Status ErrnoStatus(std::string_view what, std::string_view path, int err) {
@@ -37,8 +40,11 @@ Result<File> File::Open(const std::string& path, Mode mode) {
     case Mode::kReadWrite: flags |= O_RDWR; break;
     case Mode::kCreate: flags |= O_RDWR | O_CREAT; break;
   }
+  power_loss::ChangeGuard guard;
+  const bool created = mode == Mode::kCreate && power_loss::Enabled() && !PathExists(path);
   int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return Err(ErrnoStatus("open", path, errno));
+  if (created) power_loss::AfterCreate(path);
   return File(fd, path);
 }
 
@@ -80,6 +86,13 @@ Status File::WriteAt(uint64_t offset, std::string_view data) {
 }
 
 Status File::WriteAt(uint64_t offset, std::span<const iovec> buffers) {
+  if (int err = faults::HitIo("file_write"); err != 0) return ErrnoStatus("write", path_, err);
+  power_loss::ChangeGuard guard;
+  if (power_loss::Enabled()) {
+    uint64_t total = 0;
+    for (const iovec& v : buffers) total += v.iov_len;
+    power_loss::BeforeWrite(fd_, offset, total);
+  }
   std::vector<iovec> rest(buffers.begin(), buffers.end());
   size_t first = 0;
   const size_t max_iov = static_cast<size_t>(sysconf(_SC_IOV_MAX));
@@ -105,11 +118,16 @@ Status File::WriteAt(uint64_t offset, std::span<const iovec> buffers) {
 }
 
 Status File::Sync() {
+  if (int err = faults::HitIo("file_sync"); err != 0) return ErrnoStatus("fdatasync", path_, err);
+  power_loss::ChangeGuard guard;
   if (::fdatasync(fd_) != 0) return ErrnoStatus("fdatasync", path_, errno);
+  power_loss::AfterSync(fd_);
   return Status::Ok();
 }
 
 Status File::Truncate(uint64_t size) {
+  power_loss::ChangeGuard guard;
+  power_loss::BeforeTruncate(fd_, size);
   if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
     return ErrnoStatus("truncate", path_, errno);
   }
@@ -132,9 +150,20 @@ bool PathExists(const std::string& path) {
 }
 
 Status CreateDirs(const std::string& path) {
+  power_loss::ChangeGuard guard;
+  // The levels that do not exist yet, outermost first: each is an unsynced creation.
+  std::vector<std::string> created;
+  if (power_loss::Enabled()) {
+    for (std::filesystem::path p(path); !p.empty() && !PathExists(p.string());
+         p = p.parent_path()) {
+      created.insert(created.begin(), p.string());
+      if (p == p.parent_path()) break;
+    }
+  }
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) return ErrnoStatus("create directory", path, ec.value());
+  for (const std::string& dir : created) power_loss::AfterCreate(dir);
   return Status::Ok();
 }
 
@@ -152,6 +181,8 @@ Result<std::vector<std::string>> ListDir(const std::string& path) {
 }
 
 Status RemoveFile(const std::string& path) {
+  power_loss::ChangeGuard guard;
+  power_loss::BeforeRemove(path);
   if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove", path, errno);
   return Status::Ok();
 }
@@ -164,6 +195,11 @@ Status RemoveAll(const std::string& path) {
 }
 
 Status RenameFile(const std::string& from, const std::string& to) {
+  if (int err = faults::HitIo("file_rename"); err != 0) {
+    return ErrnoStatus("rename " + from + " to", to, err);
+  }
+  power_loss::ChangeGuard guard;
+  power_loss::BeforeRename(from, to);
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return ErrnoStatus("rename " + from + " to", to, errno);
   }
@@ -171,12 +207,17 @@ Status RenameFile(const std::string& from, const std::string& to) {
 }
 
 Status SyncDir(const std::string& path) {
+  if (int err = faults::HitIo("file_sync"); err != 0) {
+    return ErrnoStatus("fsync directory", path, err);
+  }
+  power_loss::ChangeGuard guard;
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("open directory", path, errno);
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
   if (rc != 0) return ErrnoStatus("fsync directory", path, err);
+  power_loss::AfterDirSync(path);
   return Status::Ok();
 }
 
@@ -200,7 +241,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents) {
   if (s.ok()) s = RenameFile(tmp, path);
   if (!s.ok()) {
     // No half-written temporary file is left behind (epoch.tmp after a full disk).
-    ::unlink(tmp.c_str());
+    if (PathExists(tmp)) RemoveFile(tmp).IgnoreError();
     return s;
   }
   return SyncDir(DirName(path));
