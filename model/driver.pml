@@ -7,9 +7,7 @@
    -DWRONG_RESUME_FROM_SINK (see there). */
 
 /* Bounds (model/check.sh may override them with -D). */
-#ifndef NT
-#define NT 2                  /* tasks: one per input partition */
-#endif
+#define NT 2                  /* tasks, one per input partition (the steps below name both) */
 #ifndef E
 #define E 3                   /* records per partition: 2 or 3 batches of 1 or 2 records */
 #endif
@@ -243,10 +241,12 @@ attempt:
     t = 0
   }
 at_task:
-  /* While the tasks run, in any order: an attempt finishes and wins (the others of its task are
-     cancelled); an attempt fails at fault point `task` (action throw) and is retried, up to
-     max_task_failures, after which the batch attempt fails; a slow task gets a speculative
-     twin; the driver crashes (action crash: the attempts are its threads). */
+  /* While the tasks run, in any order (RunTasks, task_scheduler.cc): an attempt finishes and
+     wins (the others of its task are cancelled); an attempt fails at fault point `task` (action
+     throw) and, once none of its task runs, is retried, or after max_task_failures fails the
+     batch attempt; a task with one attempt running gets a speculative twin (the code waits for
+     half the tasks to be done and for the task to be slow: the model lets it happen at any
+     time); the driver crashes (action crash: the attempts are its threads). */
   do
   :: out_ready[0] && out_ready[1] -> break
   :: d_step { !out_ready[0] && running[0] > 0 ->
@@ -256,14 +256,16 @@ at_task:
   :: atomic { !out_ready[0] && running[0] > 0 && task_fails < MAXTASKFAIL ->
       task_fails++; task_failed[0]++; running[0]--;
       if
-      :: task_failed[0] < MAX_TASK_FAILURES -> running[0]++  /* retried */
-      :: else -> failed_at = task; goto batch_failed
+      :: running[0] > 0 -> skip  /* its twin runs on */
+      :: running[0] == 0 && task_failed[0] < MAX_TASK_FAILURES -> running[0]++  /* a retry */
+      :: running[0] == 0 && task_failed[0] >= MAX_TASK_FAILURES -> failed_at = task; goto batch_failed
       fi }
   :: atomic { !out_ready[1] && running[1] > 0 && task_fails < MAXTASKFAIL ->
       task_fails++; task_failed[1]++; running[1]--;
       if
-      :: task_failed[1] < MAX_TASK_FAILURES -> running[1]++  /* retried */
-      :: else -> failed_at = task; goto batch_failed
+      :: running[1] > 0 -> skip  /* its twin runs on */
+      :: running[1] == 0 && task_failed[1] < MAX_TASK_FAILURES -> running[1]++  /* a retry */
+      :: running[1] == 0 && task_failed[1] >= MAX_TASK_FAILURES -> failed_at = task; goto batch_failed
       fi }
   :: d_step { !out_ready[0] && running[0] == 1 && specs < MAXSPEC -> specs++; running[0]++ }
   :: d_step { !out_ready[1] && running[1] == 1 && specs < MAXSPEC -> specs++; running[1]++ }

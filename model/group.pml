@@ -7,15 +7,11 @@
    code refuses state with assign = "group". Read model/README.md first. Wrong variants:
    -DWRONG_CLAIM_NO_EPOCH, -DWRONG_COMMIT_NO_EPOCH (see there). */
 
-#ifndef NT
-#define NT 2          /* tasks: one per input partition */
-#endif
+#define NT 2          /* tasks, one per input partition (the steps below name both) */
 #ifndef E
 #define E 2           /* records per partition */
 #endif
-#ifndef NP
-#define NP 2          /* processes in the group */
-#endif
+#define NP 2          /* processes in the group (the steps below name both) */
 #ifndef GENS
 #define GENS 2        /* generations: 1 (every partition to process 0), then rebalances */
 #endif
