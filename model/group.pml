@@ -134,7 +134,8 @@ loop:
   d_step { o[0] = false; o[1] = false; work = (owns[0] && pos[0] < E) || (owns[1] && pos[1] < E) }
   if
   :: !work && group_done && gen == group_gen -> goto finished
-  :: !work -> (group_gen != gen || group_done); goto loop  /* idle until a rebalance */
+  :: !work && !(group_done && gen == group_gen) ->
+    (group_gen != gen || group_done); goto loop  /* idle until a rebalance */
   :: else
   fi;
 
