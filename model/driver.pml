@@ -1,9 +1,9 @@
-/* onceflow's commit protocol with one driver (source.assign = "static"; docs/protocol.md): the
-   six steps of a batch (src/engine/batch_runner.cc), the driver's loop (driver.cc), recovery
-   (driver_recover.cc), task attempts retried and speculative (task_scheduler.cc), the sink's
-   progress rows with epochs (sink.pml), keyed state committed after the sink with its marker
-   (src/state/state_store.cc), crashes at every fault point and a zombie commit of an old epoch.
-   Read model/README.md first. Wrong variants: -DWRONG_STATE_BEFORE_SINK,
+/* onceflow's commit protocol with one driver (source.assign = "all", the default;
+   docs/protocol.md): the six steps of a batch (src/engine/batch_runner.cc), the driver's loop
+   (driver.cc), recovery (driver_recover.cc), task attempts retried and speculative
+   (task_scheduler.cc), the sink's progress rows with epochs (sink.pml), keyed state committed
+   after the sink with its marker (src/state/state_store.cc), crashes at every fault point and a
+   zombie commit of an old epoch. Read model/README.md first. Wrong variants: -DWRONG_STATE_BEFORE_SINK,
    -DWRONG_RESUME_FROM_SINK (see there). */
 
 /* Bounds (model/check.sh may override them with -D). */
