@@ -3,8 +3,8 @@
    (driver.cc), recovery (driver_recover.cc), task attempts retried and speculative
    (task_scheduler.cc), the sink's progress rows with epochs (sink.pml), keyed state committed
    after the sink with its marker (src/state/state_store.cc), crashes at every fault point and a
-   zombie commit of an old epoch. Read model/README.md first. Wrong variants: -DWRONG_STATE_BEFORE_SINK,
-   -DWRONG_RESUME_FROM_SINK (see there). */
+   zombie commit of an old epoch. Read model/README.md first. Wrong variants:
+   -DWRONG_STATE_BEFORE_SINK, -DWRONG_RESUME_FROM_SINK (see there). */
 
 /* Bounds (model/check.sh may override them with -D). */
 #define NT 2                  /* tasks, one per input partition (the steps below name both) */
@@ -258,14 +258,16 @@ at_task:
       if
       :: running[0] > 0 -> skip  /* its twin runs on */
       :: running[0] == 0 && task_failed[0] < MAX_TASK_FAILURES -> running[0]++  /* a retry */
-      :: running[0] == 0 && task_failed[0] >= MAX_TASK_FAILURES -> failed_at = task; goto batch_failed
+      :: running[0] == 0 && task_failed[0] >= MAX_TASK_FAILURES ->
+        failed_at = task; goto batch_failed
       fi }
   :: atomic { !out_ready[1] && running[1] > 0 && task_fails < MAXTASKFAIL ->
       task_fails++; task_failed[1]++; running[1]--;
       if
       :: running[1] > 0 -> skip  /* its twin runs on */
       :: running[1] == 0 && task_failed[1] < MAX_TASK_FAILURES -> running[1]++  /* a retry */
-      :: running[1] == 0 && task_failed[1] >= MAX_TASK_FAILURES -> failed_at = task; goto batch_failed
+      :: running[1] == 0 && task_failed[1] >= MAX_TASK_FAILURES ->
+        failed_at = task; goto batch_failed
       fi }
   :: d_step { !out_ready[0] && running[0] == 1 && specs < MAXSPEC -> specs++; running[0]++ }
   :: d_step { !out_ready[1] && running[1] == 1 && specs < MAXSPEC -> specs++; running[1]++ }
@@ -371,7 +373,9 @@ crash:
   :: atomic { zombies < MAXZOMBIE && have_out ->
       zombies++; zombies_live++;
       z_epoch = ep; z_batch = b;
-      for (t : 0 .. NT - 1) { z_has[t] = has[t]; z_from[t] = out_from[t]; z_until[t] = out_until[t] }
+      for (t : 0 .. NT - 1) {
+        z_has[t] = has[t]; z_from[t] = out_from[t]; z_until[t] = out_until[t]
+      }
       t = 0;
       run Zombie() }
   :: skip

@@ -71,7 +71,8 @@ inline decide_task(t, ep, b, f, u, d) {
         :: else ->
           if
           :: row_ranged[t] && row_until[t] != f ->
-            CHECK(false, "MODEL: the sink refuses task %d batch %d: a gap or overlap (%d after %d)\n",
+            CHECK(false,
+                  "MODEL: the sink refuses task %d batch %d: a gap or overlap (%d after %d)\n",
                   t, b, f, row_until[t])
           :: else -> d = COMMITTED
           fi
@@ -83,10 +84,11 @@ inline decide_task(t, ep, b, f, u, d) {
 
 /* TransactionalSink::Commit (commit_mode = "batch": every task of the batch in one transaction):
    the tasks with has_st, range [from_st, until_st), batch b, epoch ep (each argument *_st is an
-   expression of the loop variable st, e.g. has[st]: Promela passes no arrays). `outcome`: FENCED (nothing
-   written), else COMMITTED if some task was written, ALREADY if every task was already there.
-   Checked on every landing: no record's output is in the sink twice, and no commit lands with an
-   epoch older than one that already claimed or wrote the row (a zombie is fenced). */
+   expression of the loop variable st, e.g. has[st]: Promela passes no arrays). `outcome`:
+   FENCED (nothing written), else COMMITTED if some task was written, ALREADY if every task was
+   already there. Checked on every landing: no record's output is in the sink twice, and no
+   commit lands with an epoch older than one that already claimed or wrote the row (a zombie is
+   fenced). */
 inline sink_commit(ep, b, has_st, from_st, until_st, outcome) {
   d_step {
     outcome = ALREADY;
