@@ -43,6 +43,11 @@ lint: setup
 format: setup
 	@bash scripts/lint.sh --format
 
+# The commit protocol's Promela model checked by spin (model/README.md); `make test` runs it too.
+.PHONY: model
+model: setup
+	@bash model/check.sh
+
 # The long crash soaks (ctest label `slow`).
 soak: build
 	cd $(BUILD) && ctest -L slow --output-on-failure

@@ -40,6 +40,11 @@ bash scripts/setup.sh
 step "lint"
 bash scripts/lint.sh
 
+# The commit protocol's Promela model (model/README.md): spin's exhaustive search of the correct
+# protocol on small bounds, and every known-wrong variant caught. About 25 s of CPU, two at a time.
+step "model check the commit protocol"
+bash model/check.sh
+
 # Real services for the whole run, stopped on any exit: one Kafka broker (KRaft, loopback) and
 # one PostgreSQL server (scripts/services/). Tests read ONCEFLOW_TEST_KAFKA and
 # ONCEFLOW_TEST_POSTGRES; ONCEFLOW_REQUIRE_SERVICES=1 makes them fail rather than skip without.
