@@ -11,6 +11,7 @@
 
 #include "audit/pipeline_verifier.h"
 #include "checkpoint/checkpoint.h"
+#include "cli/chaos_sqlite.h"
 #include "cli/data_dir.h"
 #include "engine/pipeline_spec.h"
 #include "onceflow/pipeline.h"
@@ -22,34 +23,6 @@ namespace {
 constexpr size_t kShownPerTable = 10;
 constexpr size_t kShownValueBytes = 80;
 constexpr const char* kReferenceSuffix = ".chaos-reference";
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-// "name" as an SQL identifier.
-std::string Quote(const std::string& name) {
-  std::string q = "\"";
-  for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-// A file name as an SQLite URI opened read-only ('%', '?' and '#' escaped).
-std::string ReadOnlyUri(const std::string& path) {
-  std::string uri = "file:";
-  for (char c : path) {
-    if (c == '%' || c == '?' || c == '#') {
-      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    } else {
-      uri += c;
-    }
-  }
-  return uri + "?mode=ro";
-}
 
 // Column `c` of the current row, as SQL would write it (truncated when long).
 std::string Render(sqlite3_stmt* s, int c) {
@@ -83,13 +56,13 @@ class SinkPair {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(ReadOnlyUri(sink_db).c_str(), &raw,
                                    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
-    std::unique_ptr<sqlite3, DbCloser> db(raw);
+    SqliteHandle db(raw);
     if (rc != SQLITE_OK) {
       return Err(Status::IoError(fmt::format("cannot open {}: {}", sink_db,
                                              raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc))));
     }
     SinkPair pair(sink_db, std::move(db));
-    ONCEFLOW_ASSIGN_OR_RETURN(Stmt attach, pair.Prepare("ATTACH DATABASE ?1 AS ref"));
+    ONCEFLOW_ASSIGN_OR_RETURN(SqliteStmt attach, pair.Prepare("ATTACH DATABASE ?1 AS ref"));
     const std::string uri = ReadOnlyUri(reference_db);
     sqlite3_bind_text(attach.get(), 1, uri.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(attach.get()) != SQLITE_DONE) {
@@ -99,12 +72,12 @@ class SinkPair {
     return pair;
   }
 
-  Result<Stmt> Prepare(const std::string& sql) {
+  Result<SqliteStmt> Prepare(const std::string& sql) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
       return Err(Status::IoError(fmt::format("{}: {}: {}", path_, sql, sqlite3_errmsg(db_.get()))));
     }
-    return Stmt(raw);
+    return SqliteStmt(raw);
   }
 
   // Steps `s`; false at its end. An error names the statement.
@@ -118,7 +91,7 @@ class SinkPair {
 
   // The first column of the first row of `sql` as an integer, with text parameters.
   Result<int64_t> Count(const std::string& sql, const std::vector<std::string>& params = {}) {
-    ONCEFLOW_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    ONCEFLOW_ASSIGN_OR_RETURN(SqliteStmt s, Prepare(sql));
     for (size_t i = 0; i < params.size(); ++i) {
       sqlite3_bind_text(s.get(), static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
     }
@@ -128,8 +101,8 @@ class SinkPair {
 
   // The names of a table's columns in schema `schema`, in order.
   Result<std::vector<std::string>> Columns(const std::string& schema, const std::string& table) {
-    ONCEFLOW_ASSIGN_OR_RETURN(
-        Stmt s, Prepare(fmt::format("PRAGMA {}.table_info({})", schema, Quote(table))));
+    ONCEFLOW_ASSIGN_OR_RETURN(SqliteStmt s, Prepare(fmt::format("PRAGMA {}.table_info({})", schema,
+                                                                QuoteIdentifier(table))));
     std::vector<std::string> cols;
     while (true) {
       ONCEFLOW_ASSIGN_OR_RETURN(bool row, Step(s.get()));
@@ -141,9 +114,10 @@ class SinkPair {
 
   Result<std::vector<std::string>> Tables(const std::string& schema) {
     ONCEFLOW_ASSIGN_OR_RETURN(
-        Stmt s, Prepare(fmt::format("SELECT name FROM {}.sqlite_master WHERE type = 'table' AND "
-                                    "name NOT LIKE 'sqlite_%' ORDER BY name",
-                                    schema)));
+        SqliteStmt s,
+        Prepare(fmt::format("SELECT name FROM {}.sqlite_master WHERE type = 'table' AND "
+                            "name NOT LIKE 'sqlite_%' ORDER BY name",
+                            schema)));
     std::vector<std::string> names;
     while (true) {
       ONCEFLOW_ASSIGN_OR_RETURN(bool row, Step(s.get()));
@@ -154,10 +128,9 @@ class SinkPair {
   }
 
  private:
-  SinkPair(std::string path, std::unique_ptr<sqlite3, DbCloser> db)
-      : path_(std::move(path)), db_(std::move(db)) {}
+  SinkPair(std::string path, SqliteHandle db) : path_(std::move(path)), db_(std::move(db)) {}
   std::string path_;
-  std::unique_ptr<sqlite3, DbCloser> db_;
+  SqliteHandle db_;
 };
 
 // What one side of a comparison reads: `cols` of `table` in `schema`, optionally only the rows
@@ -172,7 +145,7 @@ std::string Grouped(const std::string& table, const std::string& cols, const Sid
   const std::string where =
       side.pipeline.empty() ? "" : fmt::format(" WHERE pipeline = ?{}", param);
   return fmt::format("SELECT {}, count(*) FROM {}.{}{} GROUP BY {}", cols, side.schema,
-                     Quote(table), where, cols);
+                     QuoteIdentifier(table), where, cols);
 }
 
 // Compares `table` (its `columns`) as multisets between the two sides; appends violations.
@@ -180,9 +153,9 @@ Status CompareTable(SinkPair* db, const std::string& table, const std::vector<st
                     const Side& sink, const Side& ref, std::vector<std::string>* violations,
                     std::vector<std::string>* same) {
   std::string cols;
-  for (const std::string& c : columns) cols += (cols.empty() ? "" : ", ") + Quote(c);
+  for (const std::string& c : columns) cols += (cols.empty() ? "" : ", ") + QuoteIdentifier(c);
   auto count_sql = [&](const Side& side) {
-    return fmt::format("SELECT count(*) FROM {}.{}{}", side.schema, Quote(table),
+    return fmt::format("SELECT count(*) FROM {}.{}{}", side.schema, QuoteIdentifier(table),
                        side.pipeline.empty() ? "" : " WHERE pipeline = ?1");
   };
   auto params = [](const Side& side) {
@@ -194,7 +167,7 @@ Status CompareTable(SinkPair* db, const std::string& table, const std::vector<st
   // The count of one distinct row on the other side.
   std::string match;
   for (size_t i = 0; i < columns.size(); ++i) {
-    match += fmt::format("{}{} IS ?{}", i == 0 ? "" : " AND ", Quote(columns[i]), i + 1);
+    match += fmt::format("{}{} IS ?{}", i == 0 ? "" : " AND ", QuoteIdentifier(columns[i]), i + 1);
   }
   const auto n = static_cast<int>(columns.size());
   size_t differing = 0;
@@ -204,7 +177,7 @@ Status CompareTable(SinkPair* db, const std::string& table, const std::vector<st
     const Side& other = sink_side ? ref : sink;
     const int p_from = 1;
     const int p_other = from.pipeline.empty() ? 1 : 2;
-    ONCEFLOW_ASSIGN_OR_RETURN(Stmt diff,
+    ONCEFLOW_ASSIGN_OR_RETURN(SqliteStmt diff,
                               db->Prepare(Grouped(table, cols, from, p_from) + " EXCEPT " +
                                           Grouped(table, cols, other, p_other)));
     if (!from.pipeline.empty()) {
@@ -216,8 +189,9 @@ Status CompareTable(SinkPair* db, const std::string& table, const std::vector<st
     const std::string other_where =
         other.pipeline.empty() ? "" : fmt::format(" AND pipeline = ?{}", n + 1);
     ONCEFLOW_ASSIGN_OR_RETURN(
-        Stmt lookup, db->Prepare(fmt::format("SELECT count(*) FROM {}.{} WHERE {}{}", other.schema,
-                                             Quote(table), match, other_where)));
+        SqliteStmt lookup,
+        db->Prepare(fmt::format("SELECT count(*) FROM {}.{} WHERE {}{}", other.schema,
+                                QuoteIdentifier(table), match, other_where)));
     while (true) {
       ONCEFLOW_ASSIGN_OR_RETURN(bool row, db->Step(diff.get()));
       if (!row) break;
@@ -335,7 +309,8 @@ Result<std::string> RunReference(config::PipelineConfig config, const std::strin
 
 }  // namespace
 
-Status AuditChaos(const ChaosTarget& target, ChaosTally* tally) {
+Status AuditChaos(const ChaosTarget& target, const std::optional<AuditKey>& key,
+                  ChaosTally* tally) {
   ONCEFLOW_ASSIGN_OR_RETURN(VerifyReport report,
                             audit::VerifyPipeline(target.config, target.data_dir,
                                                   ResetCommand(target.toml, target.data_dir)));
@@ -361,6 +336,14 @@ Status AuditChaos(const ChaosTarget& target, ChaosTally* tally) {
   for (const std::string& s : same) tally->audit.push_back("input-vs-output (reference run): " + s);
   for (const std::string& d : differences) {
     tally->violations.push_back("input-vs-output (reference run " + reference + "): " + d);
+  }
+  if (key) {
+    std::string summary;
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> wrong,
+                              AuditRecordKeys(target, *key, &summary));
+    if (wrong.empty()) tally->audit.push_back("input-vs-output (per record): " + summary);
+    for (const std::string& w : wrong)
+      tally->violations.push_back("input-vs-output (per record): " + w);
   }
   return Status::Ok();
 }

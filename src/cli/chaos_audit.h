@@ -5,9 +5,11 @@
 // shows as a row missing, a record applied twice as a row too many or a different balance.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cli/chaos_key_audit.h"
 #include "cli/chaos_kill_loop.h"
 #include "cli/chaos_report.h"
 #include "onceflow/status.h"
@@ -27,9 +29,10 @@ Result<std::vector<std::string>> CompareSqliteSinks(const std::string& sink_db,
                                                     const std::string& reference_pipeline,
                                                     std::vector<std::string>* same);
 
-// Runs every audit that applies to the target, once its pipeline is stopped: verify, and the
+// Runs every audit that applies to the target, once its pipeline is stopped: verify, the
 // reference run when the source is the embedded log and the sink SQLite (otherwise it says why
-// not). What passed goes to tally->audit, what failed to tally->violations.
-Status AuditChaos(const ChaosTarget& target, ChaosTally* tally);
+// not), and the per-record audit of `key` if given (chaos_key_audit.h). What passed goes to
+// tally->audit, what failed to tally->violations.
+Status AuditChaos(const ChaosTarget& target, const std::optional<AuditKey>& key, ChaosTally* tally);
 
 }  // namespace onceflow::cli

@@ -4,10 +4,12 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 
 #include "cli/chaos_audit.h"
+#include "cli/chaos_key_audit.h"
 #include "cli/chaos_kill_loop.h"
 #include "cli/chaos_report.h"
 #include "cli/commands.h"
@@ -18,6 +20,10 @@ namespace onceflow::cli {
 
 Status RunChaos(const ChaosOptions& options) {
   if (options.kills < 0) return Status::InvalidArgument("chaos: --kills must be >= 0");
+  std::optional<AuditKey> key;
+  if (!options.audit_key.empty()) {
+    ONCEFLOW_ASSIGN_OR_RETURN(key, ParseAuditKey(options.audit_key));
+  }
   ChaosTarget target;
   ONCEFLOW_ASSIGN_OR_RETURN(target.config, config::LoadPipelineConfig(options.config_path));
   target.toml = options.config_path;
@@ -27,9 +33,10 @@ Status RunChaos(const ChaosOptions& options) {
   ONCEFLOW_RETURN_IF_ERROR(CreateDirs(target.work_dir));
   const uint64_t seed = options.seed != 0 ? options.seed : std::random_device{}();
   const std::string repeat = fmt::format(
-      "onceflow chaos {} --kills {} --seed {}{}{} --data {} (from the same starting data)",
+      "onceflow chaos {} --kills {} --seed {}{}{}{} --data {} (from the same starting data)",
       options.config_path, options.kills, seed, options.power_loss ? " --power-loss" : "",
-      options.faults ? " --faults" : "", options.data_dir);
+      options.faults ? " --faults" : "",
+      options.audit_key.empty() ? "" : " --audit-key " + options.audit_key, options.data_dir);
   fmt::print("chaos: pipeline '{}', {} kills (random moments, crashes at fault points{}{}), "
              "seed {}\n",
              target.config.name, options.kills, options.power_loss ? ", power losses" : "",
@@ -44,7 +51,7 @@ Status RunChaos(const ChaosOptions& options) {
                     .faults = {.power_loss = options.power_loss, .faults = options.faults}},
                    &rng, &tally));
   if (tally.finished) {
-    ONCEFLOW_RETURN_IF_ERROR(AuditChaos(target, &tally));
+    ONCEFLOW_RETURN_IF_ERROR(AuditChaos(target, key, &tally));
   } else {
     tally.audit.push_back("not made: the pipeline did not finish");
   }

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "cli/chaos_audit.h"
+#include "cli/chaos_key_audit.h"
+#include "config/pipeline_config.h"
 #include "testing/ledger_cli_test_base.h"
 #include "testing/sqlite_query.h"
 
@@ -36,12 +38,15 @@ TEST_F(CliChaosTest, TwentyKillsOfEveryKindLeaveTheSinkEqualToTheReferenceRun) {
   Produce(80000, /*accounts=*/500);
   RunResult first = RunVerb("run", {"--max-batches", "1"});
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  RunResult chaos = RunVerb("chaos", {"--kills", "20", "--seed", "15", "--power-loss", "--faults"});
+  RunResult chaos = RunVerb("chaos", {"--kills", "20", "--seed", "15", "--power-loss", "--faults",
+                                      "--audit-key", "id=ledger.id"});
   ASSERT_EQ(chaos.exit_code, 0) << chaos.out << chaos.err;
   EXPECT_THAT(chaos.out, HasSubstr("verdict: EXACTLY ONCE"));
   EXPECT_THAT(chaos.out, HasSubstr("audit: verify: OK"));
   EXPECT_THAT(chaos.out, HasSubstr("table ledger: 80000 rows, identical to the reference run's"));
   EXPECT_THAT(chaos.out, HasSubstr("table accounts: 500 rows, identical"));
+  EXPECT_THAT(chaos.out, HasSubstr("input-vs-output (per record): every one of the 80000 input "
+                                   "records has exactly one row of ledger with id = its id"));
   EXPECT_THAT(chaos.out, HasSubstr("restart to first committed batch: p50 "));
   const int kills = KillsLanded(chaos.out);
   EXPECT_GE(kills, 1) << chaos.out;
@@ -67,6 +72,29 @@ TEST_F(CliChaosTest, TwentyKillsOfEveryKindLeaveTheSinkEqualToTheReferenceRun) {
   EXPECT_THAT(lines, HasSubstr("is 2 time(s) in the sink, 1 time(s) in the reference run"));
   EXPECT_THAT(lines, HasSubstr("table ledger: 80000 rows in the sink, 80000 in the reference run"));
   EXPECT_THAT(::testing::PrintToString(same), HasSubstr("table accounts: 500 rows, identical"));
+  // The per-record audit on the same doctored sink: id 7 lost, id 11 twice.
+  cli::ChaosTarget target;
+  auto config = config::LoadPipelineConfig(toml_);
+  ASSERT_TRUE(config.has_value());
+  target.config = *config;
+  std::get<SqliteSinkOptions>(target.config.sink.options).path = doctored;
+  target.data_dir = data_;
+  target.work_dir = tmp_;
+  std::string summary;
+  auto wrong = cli::AuditRecordKeys(target, {"id", "ledger", "id"}, &summary);
+  ASSERT_TRUE(wrong.has_value()) << wrong.error().ToString();
+  const std::string records = ::testing::PrintToString(*wrong);
+  EXPECT_THAT(records, ::testing::ContainsRegex("LOST: record [0-3]:[0-9]+ \\(id = 7\\): 0 row"));
+  EXPECT_THAT(records,
+              ::testing::ContainsRegex("DUPLICATED: record [0-3]:[0-9]+ \\(id = 11\\): 2 row"));
+  EXPECT_EQ(wrong->size(), 2u) << records;
+  // A row whose id no transfer has.
+  ASSERT_EQ(SqliteExec(doctored, "INSERT INTO ledger VALUES(999999, 1, 2, 3)"), "");
+  wrong = cli::AuditRecordKeys(target, {"id", "ledger", "id"}, &summary);
+  ASSERT_TRUE(wrong.has_value());
+  EXPECT_THAT(::testing::PrintToString(*wrong),
+              HasSubstr("PHANTOM: 1 row(s) of ledger with id = 999999: no input record"));
+
   // A balance changed by hand is a row of accounts that the reference never had.
   ASSERT_EQ(SqliteExec(doctored, "UPDATE accounts SET balance = balance + 1 WHERE id = 3"), "");
   diff = cli::CompareSqliteSinks(doctored, "ledger", reference, "ledger.chaos-reference", &same);

@@ -158,6 +158,8 @@ struct ChaosOptions {
   uint64_t seed = 0;        // of every choice; 0: a random seed, printed
   bool power_loss = false;  // also simulated power losses at fault points
   bool faults = false;      // also injected I/O errors and thrown faults
+  // "FIELD=TABLE.COLUMN": also the per-record audit (chaos_key_audit.h); "": none.
+  std::string audit_key;
 };
 
 // `onceflow chaos`: runs the pipeline as `run --until-caught-up` children, kills each at a

@@ -173,6 +173,12 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
                       "Also simulated power losses at random fault points");
   chaos_cmd->add_flag("--faults", chaos->faults,
                       "Also injected I/O errors (eio, enospc) and thrown faults");
+  chaos_cmd
+      ->add_option("--audit-key", chaos->audit_key,
+                   "Also audit record by record: every input record's FIELD is the COLUMN of "
+                   "exactly one row of TABLE, or the record is one dead letter, and no row "
+                   "has a FIELD no record has (embedded log into SQLite; unique FIELDs)")
+      ->option_text("FIELD=TABLE.COLUMN");
   add_data_option(chaos_cmd);
   chaos_cmd->callback([=] {
     *action = [=] {
