@@ -6,7 +6,8 @@
 #   scripts/soak.sh [ledger|window|kafka-pg|all]     (default: all)
 #
 #   ledger     examples/ledger.toml, embedded log -> SQLite: LEDGER_KILLS (1000) kills over
-#              LEDGER_TRANSFERS (6000000) transfers; chaos's own audits (verify, reference run)
+#              LEDGER_TRANSFERS (6000000) transfers; chaos's own audits (verify, reference run,
+#              every transfer's id once in the ledger: --audit-key id=ledger.id)
 #   window     examples/window_sums.toml, a one-minute tumbling window per user, embedded log ->
 #              SQLite with keyed state: WINDOW_KILLS (200) kills over WINDOW_PURCHASES (1000000)
 #   kafka-pg   the ledger from a Kafka topic into PostgreSQL (a broker and a server of its own,
@@ -60,13 +61,16 @@ first_batch() {  # toml data
 }
 
 # chaos, its output kept; returns its exit status.
-chaos() {  # name toml data kills
-  local out=$dir/$1.out
-  echo "=== $1: onceflow chaos $2 --kills $4 --seed $seed --power-loss --faults --data $3"
+chaos() {  # name toml data kills [more chaos options]
+  local name=$1 toml=$2 data=$3 kills=$4 out=$dir/$1.out
+  shift 4
+  echo "=== $name: onceflow chaos $toml --kills $kills --seed $seed --power-loss --faults $*" \
+    "--data $data"
   local start=$SECONDS rc=0
-  of chaos "$2" --kills "$4" --seed "$seed" --power-loss --faults --data "$3" >"$out" 2>&1 || rc=$?
+  of chaos "$toml" --kills "$kills" --seed "$seed" --power-loss --faults "$@" --data "$data" \
+    >"$out" 2>&1 || rc=$?
   sed -n '/^report:/,$p' "$out"
-  echo "--- $1: exit $rc after $((SECONDS - start)) s (every run: $out)"
+  echo "--- $name: exit $rc after $((SECONDS - start)) s (every run: $out)"
   return $rc
 }
 
@@ -79,7 +83,7 @@ soak_ledger() {
   transfers 0 "${LEDGER_TRANSFERS:-6000000}" 10000 "$seed" |
     of produce transfers --key-separator $'\t' --data "$d"
   first_batch "$d/ledger.toml" "$d"
-  chaos ledger "$d/ledger.toml" "$d" "${LEDGER_KILLS:-1000}"
+  chaos ledger "$d/ledger.toml" "$d" "${LEDGER_KILLS:-1000}" --audit-key id=ledger.id
 }
 
 soak_window() {
