@@ -48,9 +48,12 @@ format: setup
 model: setup
 	@bash model/check.sh
 
-# The long crash soaks (ctest label `slow`).
+# The long crash soaks (ctest label `slow`), then the chaos soaks of docs/soak.md
+# (scripts/soak.sh: `onceflow chaos` with 1,000 kills of the ledger, 200 of a windowed aggregate,
+# 200 of Kafka -> PostgreSQL, each audited).
 soak: build
 	cd $(BUILD) && ctest -L slow --output-on-failure
+	ONCEFLOW=$(CURDIR)/$(BUILD)/onceflow bash scripts/soak.sh
 
 fuzz: setup
 	bash scripts/fuzz.sh 300

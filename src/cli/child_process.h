@@ -19,9 +19,12 @@ namespace onceflow::cli {
 class ChildProcess {
  public:
   // Runs `/proc/self/exe args...` with stdin from /dev/null and stdout and stderr appended to
-  // `output_path`, with default signal dispositions and an empty signal mask.
+  // `output_path`, with default signal dispositions and an empty signal mask. `env`: "NAME=VALUE"
+  // entries that replace or add to this process's environment; a "NAME" entry without '='
+  // removes NAME (so that, say, an ONCEFLOW_FAULTS of the parent never reaches the child).
   static Result<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& args,
-                                                     const std::string& output_path);
+                                                     const std::string& output_path,
+                                                     const std::vector<std::string>& env = {});
   ~ChildProcess();
 
   // Nullopt while the child runs; then its exit code, or 128 + the signal that ended it.

@@ -151,6 +151,24 @@ struct PipelineResetOptions {
 // what it would do and returns an error naming the command that does it.
 Status RunReset(const PipelineResetOptions& options);
 
+struct ChaosOptions {
+  std::string data_dir;
+  std::string config_path;  // the pipeline's TOML file
+  int kills = 20;           // kills to land before the last run
+  uint64_t seed = 0;        // of every choice; 0: a random seed, printed
+  bool power_loss = false;  // also simulated power losses at fault points
+  bool faults = false;      // also injected I/O errors and thrown faults
+  // "FIELD=TABLE.COLUMN": also the per-record audit (chaos_key_audit.h); "": none.
+  std::string audit_key;
+};
+
+// `onceflow chaos`: runs the pipeline as `run --until-caught-up` children, kills each at a
+// random moment or fault point (or by a power loss or an injected error) and restarts it, until
+// `kills` kills landed; then one last run without faults, `verify` and, for the embedded log
+// into SQLite, a reference run whose sink must equal the pipeline's. Prints the report; returns
+// a corruption error naming the first violation, if any.
+Status RunChaos(const ChaosOptions& options);
+
 struct LedgerDemoOptions {
   std::string data_dir;  // the demo works in <data_dir>/demo-ledger, removed first
   int64_t transfers = 1000000;

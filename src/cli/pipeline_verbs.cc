@@ -1,4 +1,4 @@
-// CLI11 definitions of run, status, verify, reset and demo.
+// CLI11 definitions of run, status, verify, reset, chaos and demo.
 #include "cli/pipeline_verbs.h"
 
 #include <CLI/CLI.hpp>
@@ -133,6 +133,57 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
     *action = [=] {
       reset->data_dir = ResolveDataDir(*data_flag);
       return RunReset(*reset);
+    };
+  });
+
+  // chaos
+  auto chaos = std::make_shared<ChaosOptions>();
+  CLI::App* chaos_cmd = app->add_subcommand(
+      "chaos", "Run a pipeline under random kills, crashes and faults, then audit exactly-once");
+  chaos_cmd->footer(
+      "Runs the pipeline as 'onceflow run PIPELINE.toml --until-caught-up' child processes and "
+      "ends each one with a seeded random kill: a SIGKILL at a random moment (sometimes during "
+      "the restart itself) or a crash at a random fault point of the commit protocol and a "
+      "random hit (ONCEFLOW_FAULTS=point=crash#k); with --power-loss also a simulated power "
+      "loss there (every change not yet fsynced is forgotten); with --faults also injected I/O "
+      "errors (EIO, ENOSPC at a write, fsync or rename of onceflow's files) and thrown faults "
+      "at protocol points (a run that stops on such an error is a kill too). It restarts the "
+      "pipeline after each kill and runs 'verify', until --kills kills landed or the pipeline "
+      "caught up; then one last run without faults, which must finish. Then the audit: "
+      "'verify', and for the embedded log into SQLite an input-vs-output audit: the same "
+      "pipeline (named NAME.chaos-reference) runs once without faults from the same input into "
+      "a fresh database <data>/chaos/NAME/reference.db, and every table of the sink must hold "
+      "exactly its rows, each as often (a row fewer: LOST; more: DUPLICATED; never in the "
+      "reference: PHANTOM), and the same dead letters. This holds for pipelines whose output "
+      "depends on their input only, not on batch times. Run logs are in <data>/chaos/NAME. "
+      "Prints one line per run and a report (kills by kind, recoveries, time from restart to "
+      "first committed batch p50/p99/max, batches replayed, verdict). Give it enough input for "
+      "the kills to land in; nothing else may run the pipeline meanwhile. Exit status: 0 when "
+      "every audit passed; 1 naming the first violation (the report lists all, and the seed "
+      "that repeats the run from the same starting data).");
+  AddConfigOption(chaos_cmd, &chaos->config_path);
+  chaos_cmd->add_option("--kills", chaos->kills, "Kills to land before the last run")
+      ->option_text("N")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  chaos_cmd
+      ->add_option("--seed", chaos->seed, "Seed of every random choice (0: a random seed, printed)")
+      ->capture_default_str();
+  chaos_cmd->add_flag("--power-loss", chaos->power_loss,
+                      "Also simulated power losses at random fault points");
+  chaos_cmd->add_flag("--faults", chaos->faults,
+                      "Also injected I/O errors (eio, enospc) and thrown faults");
+  chaos_cmd
+      ->add_option("--audit-key", chaos->audit_key,
+                   "Also audit record by record: every input record's FIELD is the COLUMN of "
+                   "exactly one row of TABLE, or the record is one dead letter, and no row "
+                   "has a FIELD no record has (embedded log into SQLite; unique FIELDs)")
+      ->option_text("FIELD=TABLE.COLUMN");
+  add_data_option(chaos_cmd);
+  chaos_cmd->callback([=] {
+    *action = [=] {
+      chaos->data_dir = ResolveDataDir(*data_flag);
+      return RunChaos(*chaos);
     };
   });
 

@@ -306,6 +306,11 @@ Pipeline::~Pipeline() = default;
 
 Result<std::unique_ptr<Pipeline>> Pipeline::FromConfigFile(const std::string& path) {
   ONCEFLOW_ASSIGN_OR_RETURN(config::PipelineConfig config, config::LoadPipelineConfig(path));
+  return internal::PipelineAccess::FromConfig(std::move(config));
+}
+
+Result<std::unique_ptr<Pipeline>> internal::PipelineAccess::FromConfig(
+    config::PipelineConfig config) {
   auto spec = std::make_unique<PipelineSpec>();
   // One empty stage per row transform, in file order; MakeOperators fills them.
   for (const config::TransformConfig& t : config.transforms) {

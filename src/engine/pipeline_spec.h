@@ -42,6 +42,9 @@ struct PipelineSpec {
 // The spec a Pipeline runs, for the engine's tests and tools.
 struct PipelineAccess {
   static const PipelineSpec& Spec(const Pipeline& pipeline) { return *pipeline.spec_; }
+  // The pipeline a config loaded from a TOML file describes, as Pipeline::FromConfigFile makes
+  // it (`onceflow chaos` runs a copy under another name into another sink: its reference run).
+  static Result<std::unique_ptr<Pipeline>> FromConfig(config::PipelineConfig config);
 };
 
 }  // namespace onceflow::internal
