@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sink/sqlite_sink_test_util.h"
+#include "sink/sqlite_db.h"
 #include "sink/sqlite_tracked_vfs.h"
 #include "util/fault_points.h"
 #include "util/power_loss.h"
@@ -189,6 +190,54 @@ TEST_F(SqlitePowerLossTest, CommittedBatchesSurviveAPowerLossAtEveryWrite) {
 
 TEST_F(SqlitePowerLossTest, CommittedBatchesSurviveAPowerLossAtEverySync) {
   EXPECT_GE(PowerLossAtEvery("file_sync"), kBatches);
+}
+
+// The sink's background checkpointer copies the WAL into the database file (PASSIVE, on its own
+// connection): a power loss at any write or sync of that copy, or of the commits that restart
+// the WAL after it, loses no committed transaction.
+TEST_F(SqlitePowerLossTest, PowerLossInsideAWalCheckpointLosesNoCommit) {
+  constexpr int kCommits = 8;
+  for (const std::string point : {"file_write", "file_sync"}) {
+    for (int k = 1;; ++k) {
+      SCOPED_TRACE(point + "=power_loss#" + std::to_string(k));
+      NewDatabase((point == "file_write" ? 1000 : 2000) + k);
+      const std::string acks = path_ + ".acks";
+      const int code = InChild([&] {
+        power_loss::Enable();
+        auto db = SqliteDb::Open(path_, 1000);  // the sink's settings: WAL, synchronous=FULL
+        if (!db.has_value()) return 3;
+        sqlite3_wal_autocheckpoint((*db)->handle(), 0);
+        if (!(*db)->Exec("CREATE TABLE t(v INTEGER)", "create").ok()) return 4;
+        for (int i = 0; i < kCommits / 2; ++i) {
+          if (!(*db)->Exec("INSERT INTO t VALUES (" + std::to_string(i) + ")", "insert").ok()) {
+            return 5;
+          }
+          Acknowledge(acks, i);
+        }
+        // From here on: the k-th write or sync of the checkpoint and of the commits after it.
+        if (!faults::Arm(point + "=power_loss#" + std::to_string(k)).ok()) return 6;
+        if (sqlite3_wal_checkpoint_v2((*db)->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                      nullptr) != SQLITE_OK) {
+          return 7;
+        }
+        for (int i = kCommits / 2; i < kCommits; ++i) {
+          if (!(*db)->Exec("INSERT INTO t VALUES (" + std::to_string(i) + ")", "insert").ok()) {
+            return 8;
+          }
+          Acknowledge(acks, i);
+        }
+        return 0;
+      });
+      ASSERT_TRUE(code == 0 || code == power_loss::kExitCode) << "exit " << code;
+      const int acknowledged = LastAcknowledged(acks);
+      EXPECT_EQ(QueryOne(path_, "PRAGMA integrity_check"), "ok");
+      const std::vector<std::string> rows = Query(path_, "SELECT v FROM t ORDER BY rowid");
+      ASSERT_GE(static_cast<int>(rows.size()), acknowledged + 1);
+      ASSERT_LE(static_cast<int>(rows.size()), acknowledged + 2);
+      for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i], std::to_string(i));
+      if (code == 0 || k >= 200) break;
+    }
+  }
 }
 
 // eio and enospc reach SQLite as its I/O errors: the commit fails, retryable, nothing of it is
