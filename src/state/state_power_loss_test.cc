@@ -198,6 +198,38 @@ TEST_P(StatePowerLossTest, CommittedBatchesSurviveAPowerLossAtEveryRename) {
   EXPECT_GE(PowerLossAtEvery("file_rename"), 1);
 }
 
+// eio and enospc at the k-th write or sync of the commits reach RocksDB: that commit fails (and
+// RocksDB refuses writes until it is reopened), none is reported done that is not, and the store
+// reopens at the last commit that returned or, since the failed one's write may have reached the
+// file, at that one, whole.
+TEST_P(StatePowerLossTest, InjectedEioAndEnospcFailTheCommitAndTheStoreReopensWhole) {
+  int k = 0;
+  for (const std::string spec : {"file_sync=eio", "file_write=eio", "file_write=enospc"}) {
+    for (const int n : {1, 3}) {
+      SCOPED_TRACE(spec + "#" + std::to_string(n));
+      const std::string dir = base_ + "/io-" + std::to_string(++k);
+      const std::string acks = dir + ".acks";
+      const int code = InChild([&] {
+        if (GetParam()) ::setenv("ONCEFLOW_STATE_INGEST_MIN_WRITES", "1", 1);
+        power_loss::Enable();  // the tracked file system, without a power loss
+        auto store = StateStore::Open(dir, kTasks, /*cache_bytes=*/0);
+        if (!store.has_value()) return 4;
+        if (!faults::Arm(spec + "#" + std::to_string(n)).ok()) return 3;
+        for (int b = 0; b < kBatches; ++b) {
+          std::vector<StateDelta> deltas = DeltasOf(b);
+          if (!(*store)->Commit(BatchId(b), deltas, std::nullopt).ok()) return 10 + b;
+          AppendLine(acks, std::to_string(b));
+        }
+        return 0;
+      });
+      // An ingested commit may take a file write or sync for its own file, which falls back to a
+      // WriteBatch: then no commit fails.
+      EXPECT_TRUE(code >= 10 || (GetParam() && code == 0)) << "exit " << code;
+      EXPECT_EQ(Check(dir, acks), "");
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Commits, StatePowerLossTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Ingested" : "WriteBatch"; });
 

@@ -185,6 +185,28 @@ TEST_P(StorePowerLossStateTest, PowerLossAtAFileWriteLeavesExactAggregates) {
   EXPECT_EQ(Run({"verify", toml_, "--data", data_}).exit_code, 0);
 }
 
+// An injected EIO or ENOSPC at a write, sync or rename (in RocksDB, SQLite or onceflow's own
+// files): the run stops with an error or gets past it by retrying, never with a record lost or
+// applied twice; a restart finishes exactly.
+TEST_P(StorePowerLossStateTest, InjectedEioAndEnospcLeaveExactAggregates) {
+  ASSERT_NO_FATAL_FAILURE(CleanFirstRun());
+  int failed = 0;
+  for (const std::string spec : {"file_sync=eio#9", "file_write=enospc#23", "file_rename=eio#1",
+                                 "file_write=eio#61"}) {
+    SCOPED_TRACE(spec);
+    RunResult hurt = RunPipeline(spec);
+    ASSERT_TRUE(hurt.exit_code == 0 || hurt.exit_code == 1) << hurt.exit_code << hurt.err;
+    failed += hurt.exit_code == 1 ? 1 : 0;
+    RunResult v = Run({"verify", toml_, "--data", data_});
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+    Produce(300);
+  }
+  EXPECT_GE(failed, 1);
+  RunResult last = RunPipeline("");
+  ASSERT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_EQ(CheckSpend(), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Commits, StorePowerLossStateTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "Ingested" : "WriteBatch"; });
 
