@@ -3,14 +3,17 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "util/fault_points.h"
 #include "util/power_loss.h"
@@ -25,11 +28,50 @@ std::atomic<bool> g_installed{false};
 // The wrapped VFS (the unix VFS, SQLite's default before the shim).
 sqlite3_vfs* Real(sqlite3_vfs* shim) { return static_cast<sqlite3_vfs*>(shim->pAppData); }
 
+// The shim's descriptors, one per file (inode) however many connections have it open, closed
+// when the last of them closes it: closing a descriptor drops every POSIX advisory lock the
+// process holds on the file, and SQLite's other connections still hold theirs.
+using InodeKey = std::pair<dev_t, ino_t>;
+struct SharedFd {
+  int fd = -1;
+  int users = 0;
+};
+std::mutex g_fds_mu;
+std::map<InodeKey, SharedFd>& Fds() {
+  static auto* fds = new std::map<InodeKey, SharedFd>();
+  return *fds;
+}
+
+// A descriptor of the file at `path` (-1 if it cannot be opened), and its key.
+int AcquireFd(const char* path, InodeKey* key) {
+  struct stat st {};
+  if (::stat(path, &st) != 0) return -1;
+  *key = {st.st_dev, st.st_ino};
+  std::lock_guard lock(g_fds_mu);
+  SharedFd& shared = Fds()[*key];
+  if (shared.users == 0) shared.fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (shared.fd < 0) {
+    Fds().erase(*key);
+    return -1;
+  }
+  ++shared.users;
+  return shared.fd;
+}
+
+void ReleaseFd(const InodeKey& key) {
+  std::lock_guard lock(g_fds_mu);
+  auto it = Fds().find(key);
+  if (it == Fds().end() || --it->second.users > 0) return;
+  ::close(it->second.fd);
+  Fds().erase(it);
+}
+
 // One open file: the shim's part, followed in the same allocation by the wrapped VFS's file.
 struct TrackedFile {
   sqlite3_file base;     // pMethods: the shim's methods (or null if the wrapped open failed)
   sqlite3_file* real;    // the wrapped VFS's file, right after this struct
-  int fd;                // the shim's own descriptor of the file; -1: not tracked
+  int fd;                // the shim's descriptor of the file (AcquireFd); -1: not tracked
+  InodeKey inode;        // its key, to release it
   bool dir_sync_due;     // a journal or WAL opened to create: its first xSync syncs the directory
   std::string dir;       // the file's directory
 };
@@ -52,7 +94,7 @@ int Close(sqlite3_file* f) {
   TrackedFile* t = Of(f);
   int rc = SQLITE_OK;
   if (t->real->pMethods != nullptr) rc = t->real->pMethods->xClose(t->real);
-  if (t->fd >= 0) ::close(t->fd);
+  if (t->fd >= 0) ReleaseFd(t->inode);
   t->~TrackedFile();
   return rc;
 }
@@ -187,7 +229,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* ou
   }
   if (tracked) {
     if (created) power_loss::AfterCreate(name);
-    t->fd = ::open(name, O_RDONLY | O_CLOEXEC);
+    t->fd = AcquireFd(name, &t->inode);
     t->dir = DirOf(name);
     // The unix VFS sets UNIXFILE_DIRSYNC on exactly these opens.
     t->dir_sync_due = journal && (flags & SQLITE_OPEN_CREATE) != 0;

@@ -18,10 +18,12 @@
 // files (no name, or delete-on-close) are not tracked either. Reads go straight through.
 //
 // Descriptors: the hooks take a descriptor of the file, which the unix VFS does not expose; the
-// shim opens one of its own (read-only) per tracked file and closes it with the file. POSIX
-// drops a process's advisory locks on a file when any of its descriptors closes, so while the
-// shim is in place another *process* must not write the same database (the crash tests only
-// read it after the process under test ended).
+// shim opens one of its own (read-only) per file, shared by every connection that has the file
+// open and closed after the last one closed it, since POSIX drops a process's advisory locks on
+// a file when any of its descriptors closes (the unix VFS defers its own closes for the same
+// reason). The power-loss tracker's descriptors are not so careful (it closes a file's when the
+// file is synced): while tracking is on, another *process* must not open the same database
+// (the crash tests read it only after the process under test ended).
 #pragma once
 
 namespace onceflow::sink {
