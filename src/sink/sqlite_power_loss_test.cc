@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "sink/sqlite_sink_test_util.h"
 #include "sink/sqlite_db.h"
+#include "sink/sqlite_sink_test_util.h"
 #include "sink/sqlite_tracked_vfs.h"
 #include "util/fault_points.h"
 #include "util/power_loss.h"
@@ -93,8 +93,8 @@ class SqlitePowerLossTest : public testing::SqliteSinkTestBase {
           rows.push_back({Row{{"id", id}, {"batch", int64_t{b}}}, PartitionId(0), Offset(id)});
         }
         auto outcome = testing::CommitOne(
-            sink.get(), Task("p", 0, b, 1, {R(0, b * kRowsPerBatch, (b + 1) * kRowsPerBatch)},
-                             rows));
+            sink.get(),
+            Task("p", 0, b, 1, {R(0, b * kRowsPerBatch, (b + 1) * kRowsPerBatch)}, rows));
         if (!outcome.has_value() || *outcome != CommitOutcome::kCommitted) return 5;
         Acknowledge(acks, b);
       }
@@ -251,8 +251,8 @@ TEST_F(SqlitePowerLossTest, InjectedEioAndEnospcFailTheCommitAndARetryCommitsIt)
     auto sink = OpenSink(Items());
     ASSERT_NE(sink, nullptr);
     ASSERT_TRUE(faults::Arm(spec).ok());
-    const std::vector<SinkRow> rows = {{Row{{"id", int64_t{0}}, {"batch", int64_t{0}}},
-                                        PartitionId(0), Offset(0)}};
+    const std::vector<SinkRow> rows = {
+        {Row{{"id", int64_t{0}}, {"batch", int64_t{0}}}, PartitionId(0), Offset(0)}};
     auto failed = testing::CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, 1)}, rows));
     ASSERT_FALSE(failed.has_value());
     EXPECT_TRUE(failed.error().retryable()) << failed.error().ToString();

@@ -68,12 +68,12 @@ void ReleaseFd(const InodeKey& key) {
 
 // One open file: the shim's part, followed in the same allocation by the wrapped VFS's file.
 struct TrackedFile {
-  sqlite3_file base;     // pMethods: the shim's methods (or null if the wrapped open failed)
-  sqlite3_file* real;    // the wrapped VFS's file, right after this struct
-  int fd;                // the shim's descriptor of the file (AcquireFd); -1: not tracked
-  InodeKey inode;        // its key, to release it
-  bool dir_sync_due;     // a journal or WAL opened to create: its first xSync syncs the directory
-  std::string dir;       // the file's directory
+  sqlite3_file base;   // pMethods: the shim's methods (or null if the wrapped open failed)
+  sqlite3_file* real;  // the wrapped VFS's file, right after this struct
+  int fd;              // the shim's descriptor of the file (AcquireFd); -1: not tracked
+  InodeKey inode;      // its key, to release it
+  bool dir_sync_due;   // a journal or WAL opened to create: its first xSync syncs the directory
+  std::string dir;     // the file's directory
 };
 
 constexpr size_t kShimBytes = (sizeof(TrackedFile) + 15) & ~size_t{15};
@@ -217,8 +217,8 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* ou
   const bool journal =
       (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL | SQLITE_OPEN_WAL)) != 0;
   power_loss::ChangeGuard guard;
-  const bool created = tracked && (flags & SQLITE_OPEN_CREATE) != 0 &&
-                       power_loss::Enabled() && ::access(name, F_OK) != 0;
+  const bool created = tracked && (flags & SQLITE_OPEN_CREATE) != 0 && power_loss::Enabled() &&
+                       ::access(name, F_OK) != 0;
   sqlite3_vfs* real = Real(vfs);
   const int rc = real->xOpen(real, name, t->real, flags, out_flags);
   // SQLite calls xClose whenever pMethods is set, even after a failed open.
@@ -262,9 +262,7 @@ int Randomness(sqlite3_vfs* vfs, int n, char* out) {
   return Real(vfs)->xRandomness(Real(vfs), n, out);
 }
 int Sleep(sqlite3_vfs* vfs, int us) { return Real(vfs)->xSleep(Real(vfs), us); }
-int CurrentTime(sqlite3_vfs* vfs, double* out) {
-  return Real(vfs)->xCurrentTime(Real(vfs), out);
-}
+int CurrentTime(sqlite3_vfs* vfs, double* out) { return Real(vfs)->xCurrentTime(Real(vfs), out); }
 int GetLastError(sqlite3_vfs* vfs, int n, char* out) {
   return Real(vfs)->xGetLastError(Real(vfs), n, out);
 }

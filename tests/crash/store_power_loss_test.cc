@@ -191,8 +191,8 @@ TEST_P(StorePowerLossStateTest, PowerLossAtAFileWriteLeavesExactAggregates) {
 TEST_P(StorePowerLossStateTest, InjectedEioAndEnospcLeaveExactAggregates) {
   ASSERT_NO_FATAL_FAILURE(CleanFirstRun());
   int failed = 0;
-  for (const std::string spec : {"file_sync=eio#9", "file_write=enospc#23", "file_rename=eio#1",
-                                 "file_write=eio#61"}) {
+  for (const std::string spec :
+       {"file_sync=eio#9", "file_write=enospc#23", "file_rename=eio#1", "file_write=eio#61"}) {
     SCOPED_TRACE(spec);
     RunResult hurt = RunPipeline(spec);
     ASSERT_TRUE(hurt.exit_code == 0 || hurt.exit_code == 1) << hurt.exit_code << hurt.err;
