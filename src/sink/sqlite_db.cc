@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "sink/sqlite_tracked_vfs.h"
+
 namespace onceflow::sink {
 namespace {
 
@@ -47,6 +49,8 @@ Status StatusFor(int rc, std::string msg) {
 }  // namespace
 
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, int busy_timeout_ms) {
+  // Crash tests only (a power loss or a fault point armed): SQLite's files through the tracker.
+  InstallTrackedVfsIfWanted();
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);

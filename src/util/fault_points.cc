@@ -269,6 +269,8 @@ Status Perform(std::string_view point, const Armed& fired) {
 
 }  // namespace
 
+bool AnyArmed() { return g_any_armed.load(std::memory_order_relaxed); }
+
 int HitIo(std::string_view point) {
   if (!g_any_armed.load(std::memory_order_relaxed)) return 0;
   Armed fired;

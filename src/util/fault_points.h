@@ -53,6 +53,10 @@ void Release(std::string_view point);
 // with (`eio`, `enospc`; `throw` means EIO here). Other actions act as in Hit.
 int HitIo(std::string_view point);
 
+// Whether any point is armed. The stores' tracking layers (the SQLite VFS shim, the RocksDB file
+// system wrapper) are put in place only then or when power_loss::Enabled(): nothing otherwise.
+bool AnyArmed();
+
 // Called at a fault point: returns Ok unless the point is armed and fires. `crash` does not
 // return. Thread-safe; costs one relaxed atomic load when nothing is armed.
 Status Hit(std::string_view point);
