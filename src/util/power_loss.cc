@@ -151,16 +151,18 @@ void ForgetLocked() {
     ::close(j.fd);
   }
   T().journals.clear();
-  for (auto op = T().ops.rbegin(); op != T().ops.rend(); ++op) {
+  for (auto it = T().ops.rbegin(); it != T().ops.rend(); ++it) {
+    const DirOp& op = *it;
+    const std::optional<std::string>& contents = op.contents;
     std::error_code ec;
-    switch (op->kind) {
-      case OpKind::kCreate: std::filesystem::remove_all(op->path, ec); break;
+    switch (op.kind) {
+      case OpKind::kCreate: std::filesystem::remove_all(op.path, ec); break;
       case OpKind::kRename:
-        std::filesystem::rename(op->to, op->path, ec);
-        if (op->contents) WriteWhole(op->to, *op->contents);
+        std::filesystem::rename(op.to, op.path, ec);
+        if (contents.has_value()) WriteWhole(op.to, contents.value());
         break;
       case OpKind::kRemove:
-        if (op->contents) WriteWhole(op->path, *op->contents);
+        if (contents.has_value()) WriteWhole(op.path, contents.value());
         break;
     }
   }
