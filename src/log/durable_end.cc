@@ -1,6 +1,8 @@
 // The DURABLE file: slots, the writer's publish, the reader's read.
 #include "log/durable_end.h"
 
+#include <array>
+
 #include "util/coding.h"
 #include "util/crc32c.h"
 
@@ -25,12 +27,12 @@ std::string EncodeDurableSlot(const DurableSlot& slot) {
 
 std::optional<DurableSlot> ParseDurableSlot(std::string_view bytes) {
   if (bytes.size() < kDurableSlotSize) return std::nullopt;
-  if (crc32c::Value(bytes.data(), 12) != coding::DecodeFixed32(bytes.data() + 12)) {
-    return std::nullopt;
-  }
+  std::array<char, kDurableSlotSize> b{};
+  bytes.copy(b.data(), b.size());
+  if (crc32c::Value(b.data(), 12) != coding::DecodeFixed32(b.data() + 12)) return std::nullopt;
   DurableSlot slot;
-  slot.end = Offset(static_cast<int64_t>(coding::DecodeFixed64(bytes.data())));
-  slot.seq = coding::DecodeFixed32(bytes.data() + 8);
+  slot.end = Offset(static_cast<int64_t>(coding::DecodeFixed64(b.data())));
+  slot.seq = coding::DecodeFixed32(b.data() + 8);
   if (slot.end < Offset(0)) return std::nullopt;
   return slot;
 }

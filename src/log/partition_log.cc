@@ -142,9 +142,9 @@ Status PartitionLog::LoadSegments(const std::vector<Offset>& logs, Offset limit)
       if (seg->next_offset() > limit) {
         // The writer appended (and rolled) since it published the end read above: only the
         // part before that end, as for an active segment.
-        ONCEFLOW_ASSIGN_OR_RETURN(seg, Segment::OpenActive(dir_, logs[i],
-                                                           options_.index_interval_bytes,
-                                                           RecoveryMode::kReadOnly, limit));
+        ONCEFLOW_ASSIGN_OR_RETURN(seg,
+                                  Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes,
+                                                      RecoveryMode::kReadOnly, limit));
       }
     } else {
       ONCEFLOW_ASSIGN_OR_RETURN(
@@ -245,12 +245,12 @@ Result<Offset> PartitionLog::Append(std::string batch) {
       // The group is durable and is acknowledged (a retry would store it twice), but readers
       // in other processes cannot see it: fail the later appends, so that the writer is
       // reopened, which publishes the end again.
-      poisoned_ = published
-                      .WithContext("could not publish the durable end (readers in other "
-                                   "processes stop before offset " +
-                                   starts.front().first.ToString() +
-                                   "); log poisoned until reopened")
-                      .WithRetryable(false);
+      poisoned_ =
+          published
+              .WithContext("could not publish the durable end (readers in other "
+                           "processes stop before offset " +
+                           starts.front().first.ToString() + "); log poisoned until reopened")
+              .WithRetryable(false);
     }
     if (s.ok()) {
       for (const auto& [base, at] : starts) seg->MaybeIndex(base, at);
