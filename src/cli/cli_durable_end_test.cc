@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "testing/hang_guard.h"
 #include "testing/ledger_cli_test_base.h"
 #include "testing/sqlite_query.h"
 #include "testing/status_table.h"
@@ -99,9 +99,11 @@ class CliDurableEndTest : public LedgerCliTestBase {
     Process producer({"produce", "transfers", "--data", data_, "--key-separator", ","}, input,
                      TempPath("out"), TempPath("err"),
                      {{"ONCEFLOW_FAULTS", "log_before_sync=stop"}});
+    const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
     while (producer.err().find("fault point log_before_sync: stopped") == std::string::npos ||
            !producer.Stopped()) {
       ASSERT_FALSE(producer.Poll().has_value()) << producer.err();
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "never stopped: " << producer.err();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     // The write reached the files: a reader scanning them to their end would find it.
