@@ -161,13 +161,12 @@ TEST_F(DurableEndTest, ReaderStopsAtThePublishedEndAcrossSealedSegments) {
   small.segment_bytes = 4096;
   small.index_interval_bytes = 256;
   const std::vector<std::string> values = Values(300, "value-with-some-length-");
-  {
-    auto writer = Open(false, small);
-    ASSERT_EQ(AppendValues(writer.get(), values), Offset(0));
-    ASSERT_GT(writer->segment_count(), 3U);
-  }
+  auto writer = Open(false, small);
+  ASSERT_EQ(AppendValues(writer.get(), values), Offset(0));
+  ASSERT_GT(writer->segment_count(), 3U);
   // A reader that read the end while the writer was at 37, then found the files of later groups
-  // and rolls: the end it read bounds it, in sealed segments too.
+  // and rolls: the end it read bounds it, in sealed segments too. (The writer stays open: a
+  // reader that finds no writer reads what it left, below.)
   ASSERT_TRUE(DurableEndWriter::Open(Dir(), Offset(37)).has_value());
   auto reader = Open(true, small);
   EXPECT_EQ(reader->end_offset(), Offset(37));
@@ -182,6 +181,36 @@ TEST_F(DurableEndTest, ReaderStopsAtThePublishedEndAcrossSealedSegments) {
   ASSERT_TRUE(reader->Refresh().ok());
   EXPECT_EQ(ReadValues(reader.get()), values);
   EXPECT_EQ(ReadValues(Open(true, small).get()), values);
+}
+
+TEST_F(DurableEndTest, WithNoWriterAliveAReaderReadsAndSyncsWhatTheLastWriterLeft) {
+  LogOptions small;
+  small.segment_bytes = 4096;
+  const std::vector<std::string> values = Values(120, "value-with-some-length-");
+  {
+    auto writer = Open(false, small);
+    ASSERT_EQ(AppendValues(writer.get(), values), Offset(0));
+  }
+  // DURABLE is never synced: after a machine crash it may hold an older value than the data
+  // that was synced. With no writer alive, a reader trusts the data (after syncing it itself),
+  // so that `verify` and `status` after a machine crash see every synced intent and commit.
+  ASSERT_TRUE(DurableEndWriter::Open(Dir(), Offset(3)).has_value());
+  auto reader = Open(true, small);
+  EXPECT_EQ(reader->end_offset(), Offset(120));
+  EXPECT_EQ(ReadValues(reader.get()), values);
+  // Once a writer holds the partition again, its published end rules.
+  auto writer = Open(false, small);
+  EXPECT_EQ(Published(), Offset(120));
+  ASSERT_TRUE(faults::Arm("log_before_sync=pause").ok());
+  std::thread appender([&] { (void)AppendValues(writer.get(), {"unsynced"}); });
+  faults::WaitPaused("log_before_sync");
+  ASSERT_TRUE(reader->Refresh().ok());
+  EXPECT_EQ(reader->end_offset(), Offset(120));
+  EXPECT_EQ(Open(true, small)->end_offset(), Offset(120));
+  faults::Release("log_before_sync");
+  appender.join();
+  ASSERT_TRUE(reader->Refresh().ok());
+  EXPECT_EQ(reader->end_offset(), Offset(121));
 }
 
 TEST_F(DurableEndTest, RestartThatCutsATornTailPublishesNoMoreThanTheNewEnd) {

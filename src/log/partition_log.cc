@@ -41,7 +41,8 @@ PartitionLog::PartitionLog(std::string dir, LogOptions options)
 
 PartitionLog::~PartitionLog() {
   if (prealloc_thread_.joinable()) prealloc_thread_.join();
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock and the OFD lock
+  if (lock_probe_fd_ >= 0) ::close(lock_probe_fd_);
 }
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
@@ -57,6 +58,14 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
     if (log->lock_fd_ < 0) return Err(ErrnoStatus("open", lock_path, errno));
     if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       return Err(Status::Busy("partition " + dir + " is open for writing by another process"));
+    }
+    // Beside the flock, an OFD lock that readers can test without taking it (F_OFD_GETLK): a
+    // reader that finds no writer reads, and syncs, what the last one left (see Load).
+    struct flock whole {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    if (::fcntl(log->lock_fd_, F_OFD_SETLK, &whole) != 0) {
+      return Err(ErrnoStatus("lock", lock_path, errno));
     }
   }
   ONCEFLOW_RETURN_IF_ERROR(log->Load());
@@ -116,10 +125,17 @@ Status PartitionLog::Load() {
     return Status::Ok();
   }
   // The published end is read before the segments: every record before it was in the files
-  // before it was published. No DURABLE file: a log written by an older onceflow, read to the end
-  // of its valid data; unless a writer created the file meanwhile (it does so before appending),
-  // in which case the scan may have met unsynced batches and is done again, bounded.
+  // before it was published. With no writer alive, the published end may be stale (the file is
+  // never synced: after a machine crash it can hold an older value): the valid data the last
+  // writer left is read and made durable by this reader's own fdatasync before it is returned.
+  // No DURABLE file: a log written by an older onceflow, read to the end of its valid data;
+  // unless a writer created the file meanwhile (it does so before appending), in which case the
+  // scan may have met unsynced batches and is done again, bounded.
   ONCEFLOW_ASSIGN_OR_RETURN(const Offset limit, PublishedEnd());
+  if (limit != kNoLimit && !WriterAliveLocked()) {
+    ONCEFLOW_RETURN_IF_ERROR(LoadSegments(logs, kNoLimit));
+    return SyncFoundLocked(limit);
+  }
   ONCEFLOW_RETURN_IF_ERROR(LoadSegments(logs, limit));
   if (limit != kNoLimit) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(const Offset now, PublishedEnd());

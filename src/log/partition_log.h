@@ -41,9 +41,11 @@ struct ReadResult {
 // (fdatasync, or written to the OS with Durability::kNone). Readers in this process see only
 // durable batches: end_offset() never counts a byte that a crash could take back. The writer
 // publishes that end in the partition's DURABLE file (durable_end.h) at open and after every
-// group commit, and a read-only opener (another process) never reads past the published end:
-// readers in every process see only durable batches. A partition without the file (written only
-// by an older onceflow) is read to the end of its valid data, as before.
+// group commit, and a read-only opener (another process) never reads past the published end
+// while a writer holds the partition; with none alive, it reads the valid data the last writer
+// left and fdatasyncs it before returning it: readers in every process see only durable
+// batches. A partition without the file (written only by an older onceflow) is read to the end
+// of its valid data, as before.
 //
 // Thread-safety: all methods may be called from any thread. Concurrent appends are group
 // committed: the first waiting appender writes everyone's batches with one write and one
@@ -110,6 +112,12 @@ class PartitionLog {
   Status PublishRecoveredEnd();
   // Read-only: the published durable end, or kNoLimit for a partition without one.
   Result<Offset> PublishedEnd();
+  // Read-only: whether a writer holds the partition (the OFD lock it takes beside its flock;
+  // testing it takes no lock, so a writer starting meanwhile is never refused).
+  bool WriterAliveLocked();
+  // Read-only, no writer alive: makes what the scan found durable (fdatasync of the last
+  // segment, the only one that can hold unsynced data), or goes back to `published`.
+  Status SyncFoundLocked(Offset published);
   Status RefreshLocked();
   Status RefreshSegmentsLocked(Offset limit);
   // Read-only: reloads every segment bounded by `limit` (a DURABLE file appeared while the
@@ -146,6 +154,10 @@ class PartitionLog {
   std::unique_ptr<DurableEndWriter> durable_writer_;
   // Read-only: the published durable end, re-read at every refresh. Guarded by mu_.
   std::unique_ptr<DurableEndReader> durable_reader_;
+  // Read-only: the partition's LOCK file, opened to test for a writer (-1: not yet found), and
+  // the end this reader made durable itself. Guarded by mu_.
+  int lock_probe_fd_ = -1;
+  Offset synced_end_{0};
 
   // Background zero-filling of the next segment's file.
   std::thread prealloc_thread_;

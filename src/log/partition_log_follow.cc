@@ -1,5 +1,9 @@
 // PartitionLog's read-only side: following the appends of the writer in another process, up to
 // the durable end it publishes (durable_end.h).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <thread>
 
 #include "log/partition_log.h"
@@ -22,6 +26,36 @@ Status PartitionLog::ReloadLocked(Offset limit) {
     if (parsed && parsed->kind == SegmentFileKind::kLog) logs.push_back(parsed->base_offset);
   }
   return LoadSegments(logs, limit);
+}
+
+bool PartitionLog::WriterAliveLocked() {
+  if (lock_probe_fd_ < 0) {
+    lock_probe_fd_ = ::open(JoinPath(dir_, "LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+    // No LOCK file: no writer ever opened the partition (one starting now publishes its end
+    // before it appends, and whatever is found is synced before it is returned).
+    if (lock_probe_fd_ < 0) return false;
+  }
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  // Cannot tell: assume a writer, and stay within its published end.
+  if (::fcntl(lock_probe_fd_, F_OFD_GETLK, &probe) != 0) return true;
+  return probe.l_type != F_UNLCK;
+}
+
+Status PartitionLog::SyncFoundLocked(Offset published) {
+  if (segments_.empty() || segments_.back()->next_offset() <= std::max(published, synced_end_)) {
+    return Status::Ok();
+  }
+  // Only the last segment can hold unsynced data: a segment is synced when it is sealed, before
+  // the next one exists.
+  if (Status s = segments_.back()->file().Sync(); !s.ok()) {
+    // Nothing past the published end may be returned unsynced.
+    ReloadLocked(published).IgnoreError();  // the sync's error is the one to report
+    return s.WithContext("syncing what the last writer of " + dir_ + " left");
+  }
+  synced_end_ = segments_.back()->next_offset();
+  return Status::Ok();
 }
 
 Offset PartitionLog::WaitForMore(Offset offset, std::chrono::milliseconds timeout) {
@@ -59,6 +93,11 @@ Status PartitionLog::RefreshLocked() {
   };
   // Read before the files, as in Load.
   ONCEFLOW_ASSIGN_OR_RETURN(const Offset limit, PublishedEnd());
+  if (limit != kNoLimit && !WriterAliveLocked()) {
+    // No writer: read what the last one left, made durable here (as in Load).
+    ONCEFLOW_RETURN_IF_ERROR(RefreshSegmentsLocked(kNoLimit));
+    return SyncFoundLocked(std::max(limit, before));
+  }
   if (limit < before) return went_back(limit);
   ONCEFLOW_RETURN_IF_ERROR(RefreshSegmentsLocked(limit));
   if (limit != kNoLimit) return Status::Ok();
