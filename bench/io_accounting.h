@@ -57,6 +57,11 @@ struct Roll {
 extern std::mutex g_roll_mu;
 extern std::vector<Roll> g_rolls;  // guarded by g_roll_mu
 
+// The log's durable-end publishes (one 16-byte pwrite after each group's fdatasync,
+// src/log/durable_end.h): counted apart, so that they are neither groups nor hand-offs.
+extern std::atomic<uint64_t> g_publishes;
+extern std::atomic<uint64_t> g_publish_ns;
+
 // libc's pwritev (nullptr if it cannot be found: the program must give up).
 using PwritevFn = ssize_t (*)(int, const struct iovec*, int, off_t);
 PwritevFn RealPwritev();

@@ -404,6 +404,12 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
   }
+  if (onceflow::bench::g_publishes > 0) {
+    std::printf("durable-end publishes (16-byte pwrite after each group's fdatasync): %llu, "
+                "%.2f us each on average\n",
+                static_cast<unsigned long long>(onceflow::bench::g_publishes.load()),
+                onceflow::bench::g_publish_ns / 1e3 / onceflow::bench::g_publishes);
+  }
   std::printf("load average at end: %s", LoadAverage().c_str());
   cleanup();
   return 0;

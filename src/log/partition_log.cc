@@ -11,6 +11,7 @@
 #include "log/log_format.h"
 #include "log/segment_name.h"
 #include "util/coding.h"
+#include "util/fault_points.h"
 
 namespace onceflow::log {
 namespace {
@@ -40,7 +41,8 @@ PartitionLog::PartitionLog(std::string dir, LogOptions options)
 
 PartitionLog::~PartitionLog() {
   if (prealloc_thread_.joinable()) prealloc_thread_.join();
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock and the OFD lock
+  if (lock_probe_fd_ >= 0) ::close(lock_probe_fd_);
 }
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
@@ -57,13 +59,33 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
     if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       return Err(Status::Busy("partition " + dir + " is open for writing by another process"));
     }
+    // Beside the flock, an OFD lock that readers can test without taking it (F_OFD_GETLK): a
+    // reader that finds no writer reads, and syncs, what the last one left (see Load).
+    struct flock whole {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;
+    if (::fcntl(log->lock_fd_, F_OFD_SETLK, &whole) != 0) {
+      return Err(ErrnoStatus("lock", lock_path, errno));
+    }
   }
   ONCEFLOW_RETURN_IF_ERROR(log->Load());
+  if (!options.read_only) ONCEFLOW_RETURN_IF_ERROR(log->PublishRecoveredEnd());
   return log;
+}
+
+Status PartitionLog::PublishRecoveredEnd() {
+  // Recovery keeps every valid batch it finds, and a writer killed between its write and its
+  // fdatasync leaves valid batches that are only in the page cache: sync them before they are
+  // published as durable. (Sealed segments were synced when sealed.)
+  std::shared_ptr<Segment> active = segments_.back();
+  if (options_.durability == Durability::kFsync) ONCEFLOW_RETURN_IF_ERROR(active->file().Sync());
+  ONCEFLOW_ASSIGN_OR_RETURN(durable_writer_, DurableEndWriter::Open(dir_, active->next_offset()));
+  return Status::Ok();
 }
 
 Status PartitionLog::Load() {
   const bool ro = options_.read_only;
+  if (ro) durable_reader_ = std::make_unique<DurableEndReader>(dir_);
   auto names = ListDir(dir_);
   if (!names.has_value()) {
     // A read-only reader may look at a partition nobody has written yet.
@@ -93,18 +115,56 @@ Status PartitionLog::Load() {
     }
   }
   ONCEFLOW_ASSIGN_OR_RETURN(losses_, ReadLosses(dir_));
+  if (!ro) {
+    ONCEFLOW_RETURN_IF_ERROR(LoadSegments(logs, kNoLimit));
+    if (segments_.empty()) {
+      ONCEFLOW_ASSIGN_OR_RETURN(
+          auto seg, Segment::Create(dir_, Offset(0), "", options_.index_interval_bytes));
+      segments_.push_back(std::move(seg));
+    }
+    return Status::Ok();
+  }
+  // The published end is read before the segments: every record before it was in the files
+  // before it was published. With no writer alive, the published end may be stale (the file is
+  // never synced: after a machine crash it can hold an older value): the valid data the last
+  // writer left is read and made durable by this reader's own fdatasync before it is returned.
+  // No DURABLE file: a log written by an older onceflow, read to the end of its valid data;
+  // unless a writer created the file meanwhile (it does so before appending), in which case the
+  // scan may have met unsynced batches and is done again, bounded.
+  ONCEFLOW_ASSIGN_OR_RETURN(const Offset limit, PublishedEnd());
+  if (limit != kNoLimit && !WriterAliveLocked()) {
+    ONCEFLOW_RETURN_IF_ERROR(LoadSegments(logs, kNoLimit));
+    return SyncFoundLocked(limit);
+  }
+  ONCEFLOW_RETURN_IF_ERROR(LoadSegments(logs, limit));
+  if (limit != kNoLimit) return Status::Ok();
+  ONCEFLOW_ASSIGN_OR_RETURN(const Offset now, PublishedEnd());
+  return now == kNoLimit ? Status::Ok() : ReloadLocked(now);
+}
+
+Status PartitionLog::LoadSegments(const std::vector<Offset>& logs, Offset limit) {
+  const bool ro = options_.read_only;
   const RecoveryMode mode = ro ? RecoveryMode::kReadOnly
                             : options_.durability == Durability::kFsync
                                 ? RecoveryMode::kRecover
                                 : RecoveryMode::kTruncateAtFirstInvalid;
   for (size_t i = 0; i < logs.size(); ++i) {
+    // A segment starting past the durable end was rolled to after it was published.
+    if (logs[i] > limit) break;
     std::shared_ptr<Segment> seg;
     if (i + 1 < logs.size()) {
       ONCEFLOW_ASSIGN_OR_RETURN(
           seg, Segment::OpenSealed(dir_, logs[i], options_.index_interval_bytes, ro));
+      if (seg->next_offset() > limit) {
+        // The writer appended (and rolled) since it published the end read above: only the
+        // part before that end, as for an active segment.
+        ONCEFLOW_ASSIGN_OR_RETURN(seg,
+                                  Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes,
+                                                      RecoveryMode::kReadOnly, limit));
+      }
     } else {
       ONCEFLOW_ASSIGN_OR_RETURN(
-          seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode));
+          seg, Segment::OpenActive(dir_, logs[i], options_.index_interval_bytes, mode, limit));
       torn_tail_ = seg->torn_tail();
       if (const std::optional<LossEvent>& event = seg->torn_tail_event()) {
         losses_.push_back(*event);
@@ -122,11 +182,6 @@ Status PartitionLog::Load() {
                                 " starts at offset " + seg->base_offset().ToString() +
                                 DamageWayOut(dir_));
     }
-    segments_.push_back(std::move(seg));
-  }
-  if (segments_.empty() && !ro) {
-    ONCEFLOW_ASSIGN_OR_RETURN(auto seg,
-                              Segment::Create(dir_, Offset(0), "", options_.index_interval_bytes));
     segments_.push_back(std::move(seg));
   }
   return Status::Ok();
@@ -195,8 +250,24 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     // unlocked: the leader's own batch heads the group, and its appender is this thread.
     MarkGroupStart(std::span<char>(w.batch.data(), w.batch.size()));
     s = seg->file().WriteAt(position, iov);
+    // Written, not yet durable: readers in other processes must not see this group yet.
+    if (s.ok()) s = faults::Hit("log_before_sync");
     if (s.ok() && options_.durability == Durability::kFsync) s = seg->file().Sync();
+    // Only now may readers in other processes see the group.
+    Status published;
+    if (s.ok()) published = durable_writer_->Publish(next);
     lock.lock();
+    if (s.ok() && !published.ok()) {
+      // The group is durable and is acknowledged (a retry would store it twice), but readers
+      // in other processes cannot see it: fail the later appends, so that the writer is
+      // reopened, which publishes the end again.
+      poisoned_ =
+          published
+              .WithContext("could not publish the durable end (readers in other "
+                           "processes stop before offset " +
+                           starts.front().first.ToString() + "); log poisoned until reopened")
+              .WithRetryable(false);
+    }
     if (s.ok()) {
       for (const auto& [base, at] : starts) seg->MaybeIndex(base, at);
       seg->OnAppended(starts.front().first, next, position, group_bytes, max_ts);
@@ -387,60 +458,6 @@ bool PartitionLog::SkippedBetween(Offset end, Offset base) const {
     if (e.kind == LossKind::kSkipped && e.first == end && e.last + 1 == base) return true;
   }
   return false;
-}
-
-Offset PartitionLog::WaitForMore(Offset offset, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock lock(mu_);
-  auto end = [&] { return segments_.empty() ? Offset(0) : segments_.back()->next_offset(); };
-  if (!options_.read_only) {
-    data_cv_.wait_until(lock, deadline, [&] { return end() > offset; });
-    return end();
-  }
-  while (true) {
-    // A failed refresh (a file mid-roll) is retried at the next poll.
-    RefreshLocked().IgnoreError();
-    if (end() > offset || std::chrono::steady_clock::now() >= deadline) return end();
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    lock.lock();
-  }
-}
-
-Status PartitionLog::Refresh() {
-  std::lock_guard lock(mu_);
-  return RefreshLocked();
-}
-
-Status PartitionLog::RefreshLocked() {
-  if (!options_.read_only) return Status::Ok();
-  if (!segments_.empty()) {
-    std::shared_ptr<Segment> last = segments_.back();
-    ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
-    // A newer segment can only exist once this one is sealed, and sealing writes its index
-    // file: one stat instead of listing the directory at every poll.
-    const std::string index =
-        JoinPath(dir_, MakeSegmentFileName(last->base_offset(), SegmentFileKind::kIndex));
-    if (!PathExists(index)) return Status::Ok();
-    // Sealed: its data is final, and this scan sees all of it.
-    ONCEFLOW_RETURN_IF_ERROR(last->Refresh());
-  }
-  auto names = ListDir(dir_);
-  if (!names.has_value()) return names.error().IsNotFound() ? Status::Ok() : names.error();
-  for (const std::string& name : *names) {
-    auto parsed = ParseSegmentFileName(name);
-    if (!parsed || parsed->kind != SegmentFileKind::kLog) continue;
-    if (!segments_.empty() && parsed->base_offset <= segments_.back()->base_offset()) continue;
-    ONCEFLOW_ASSIGN_OR_RETURN(
-        auto seg, Segment::OpenActive(dir_, parsed->base_offset, options_.index_interval_bytes,
-                                      RecoveryMode::kReadOnly));
-    if (!segments_.empty() && segments_.back()->next_offset() != seg->base_offset() &&
-        !SkippedBetween(segments_.back()->next_offset(), seg->base_offset())) {
-      return Status::Busy("segment " + seg->path() + " appeared before its predecessor's end");
-    }
-    segments_.push_back(std::move(seg));
-  }
-  return Status::Ok();
 }
 
 Result<int> PartitionLog::EnforceRetention(int64_t now_ms) {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "log/durable_end.h"
 #include "log/log_options.h"
 #include "log/loss_record.h"
 #include "log/record_batch.h"
@@ -38,7 +39,13 @@ struct ReadResult {
 //
 // Durability: Append returns the offset of its batch only after the batch is durable
 // (fdatasync, or written to the OS with Durability::kNone). Readers in this process see only
-// durable batches: end_offset() never counts a byte that a crash could take back.
+// durable batches: end_offset() never counts a byte that a crash could take back. The writer
+// publishes that end in the partition's DURABLE file (durable_end.h) at open and after every
+// group commit, and a read-only opener (another process) never reads past the published end
+// while a writer holds the partition; with none alive, it reads the valid data the last writer
+// left and fdatasyncs it before returning it: readers in every process see only durable
+// batches. A partition without the file (written only by an older onceflow) is read to the end
+// of its valid data, as before.
 //
 // Thread-safety: all methods may be called from any thread. Concurrent appends are group
 // committed: the first waiting appender writes everyone's batches with one write and one
@@ -65,16 +72,20 @@ class PartitionLog {
   Result<ReadResult> Read(Offset from, size_t max_bytes) const;
 
   // Blocks until end_offset() > offset or the timeout passes; returns end_offset(). In
-  // read-only mode it polls the files for appends by another process.
+  // read-only mode it polls the files (and the published durable end) for appends by another
+  // process.
   Offset WaitForMore(Offset offset, std::chrono::milliseconds timeout);
 
   // Deletes sealed segments past the retention limits. Returns how many were deleted.
   Result<int> EnforceRetention(int64_t now_ms);
-  // Read-only mode: picks up segments and batches another process appended.
+  // Read-only mode: picks up segments and batches another process appended, up to the
+  // published durable end. Corruption if the published end is below what this reader already
+  // returned (records read, then lost by the writer: possible only with durability = none).
   Status Refresh();
 
   Offset earliest_offset() const;
-  // One past the last durable record: the next offset to be assigned.
+  // One past the last durable record: the next offset to be assigned (in read-only mode: as of
+  // the last Refresh, never past the published durable end).
   Offset end_offset() const;
   uint64_t size_bytes() const;
   size_t segment_count() const;
@@ -94,7 +105,24 @@ class PartitionLog {
 
   PartitionLog(std::string dir, LogOptions options);
   Status Load();
+  // Opens the segment files named in `logs` (sorted base offsets). Read-only: only the data
+  // before `limit`, the published durable end.
+  Status LoadSegments(const std::vector<Offset>& logs, Offset limit);
+  // Writer: syncs what recovery kept and publishes the end (DURABLE).
+  Status PublishRecoveredEnd();
+  // Read-only: the published durable end, or kNoLimit for a partition without one.
+  Result<Offset> PublishedEnd();
+  // Read-only: whether a writer holds the partition (the OFD lock it takes beside its flock;
+  // testing it takes no lock, so a writer starting meanwhile is never refused).
+  bool WriterAliveLocked();
+  // Read-only, no writer alive: makes what the scan found durable (fdatasync of the last
+  // segment, the only one that can hold unsynced data), or goes back to `published`.
+  Status SyncFoundLocked(Offset published);
   Status RefreshLocked();
+  Status RefreshSegmentsLocked(Offset limit);
+  // Read-only: reloads every segment bounded by `limit` (a DURABLE file appeared while the
+  // segments were scanned without one).
+  Status ReloadLocked(Offset limit);
   Status RollLocked();
   int EnforceRetentionLocked(int64_t now_ms);
   void MaybeStartPreallocation();
@@ -121,6 +149,15 @@ class PartitionLog {
   // Set by a failed write or sync; every later append fails with it. Guarded by mu_.
   Status poisoned_;
   std::condition_variable data_cv_;  // signalled when end_offset() advances
+
+  // The writer's published durable end; null when read-only.
+  std::unique_ptr<DurableEndWriter> durable_writer_;
+  // Read-only: the published durable end, re-read at every refresh. Guarded by mu_.
+  std::unique_ptr<DurableEndReader> durable_reader_;
+  // Read-only: the partition's LOCK file, opened to test for a writer (-1: not yet found), and
+  // the end this reader made durable itself. Guarded by mu_.
+  int lock_probe_fd_ = -1;
+  Offset synced_end_{0};
 
   // Background zero-filling of the next segment's file.
   std::thread prealloc_thread_;

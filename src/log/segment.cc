@@ -155,14 +155,14 @@ Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, Offset 
 
 Result<std::shared_ptr<Segment>> Segment::OpenActive(const std::string& dir, Offset base_offset,
                                                      uint64_t index_interval_bytes,
-                                                     RecoveryMode mode) {
+                                                     RecoveryMode mode, Offset limit) {
   const std::string path = JoinPath(dir, MakeSegmentFileName(base_offset, SegmentFileKind::kLog));
   ONCEFLOW_ASSIGN_OR_RETURN(
       File file, File::Open(path, mode == RecoveryMode::kReadOnly ? File::Mode::kReadOnly
                                                                   : File::Mode::kReadWrite));
   std::shared_ptr<Segment> seg(
       new Segment(dir, base_offset, std::move(file), index_interval_bytes));
-  ONCEFLOW_RETURN_IF_ERROR(seg->Scan(mode));
+  ONCEFLOW_RETURN_IF_ERROR(seg->Scan(mode, mode == RecoveryMode::kReadOnly ? limit : kNoLimit));
   if (mode != RecoveryMode::kReadOnly) {
     // An index file beside the active segment is stale (left by a crash while sealing).
     const std::string index_path =
@@ -215,7 +215,7 @@ void Segment::OnAppended(Offset first, Offset next, uint64_t position, uint64_t 
   data_end_ = position + bytes;
 }
 
-Status Segment::Scan(RecoveryMode mode) {
+Status Segment::Scan(RecoveryMode mode, Offset limit) {
   ONCEFLOW_ASSIGN_OR_RETURN(uint64_t file_size, file_.Size());
   ScanBuffer buf(file_, file_size);
   uint64_t pos = data_end_;
@@ -223,7 +223,7 @@ Status Segment::Scan(RecoveryMode mode) {
   std::string why;  // why the batch at `pos` is invalid; empty for a clean end
   bool zero_end = false;
   while (true) {
-    if (pos == file_size) break;
+    if (pos == file_size || expected >= limit) break;
     const size_t avail = static_cast<size_t>(std::min<uint64_t>(kBatchHeaderSize, file_size - pos));
     ONCEFLOW_ASSIGN_OR_RETURN(const char* h, buf.Get(pos, avail));
     if (h == nullptr) {
@@ -251,6 +251,8 @@ Status Segment::Scan(RecoveryMode mode) {
             " was expected";
       break;
     }
+    // Past the published durable end: possibly written, not yet synced. A clean end for now.
+    if (header->next_offset() > limit) break;
     if (pos + header->length > file_size) {
       why = "batch extends past the end of the file";
       break;
@@ -375,7 +377,7 @@ Status Segment::TruncateTornTail(uint64_t pos, Offset first, Offset last_next,
   return Status::Ok();
 }
 
-Status Segment::Refresh() { return Scan(RecoveryMode::kReadOnly); }
+Status Segment::Refresh(Offset limit) { return Scan(RecoveryMode::kReadOnly, limit); }
 
 Status Segment::Seal() {
   ONCEFLOW_RETURN_IF_ERROR(file_.Truncate(data_end_));

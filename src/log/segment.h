@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,10 +34,13 @@ enum class RecoveryMode {
   kTruncateAtFirstInvalid,
   // A sealed segment was fully durable before it was sealed: any invalid batch is corruption.
   kStrict,
-  // Read-only: another process may be appending. The data ends at the first invalid batch;
-  // nothing is changed on disk.
+  // Read-only: another process may be appending. The data ends at the first invalid batch, or
+  // at the partition's published durable end; nothing is changed on disk.
   kReadOnly,
 };
+
+// No bound: every valid batch is read (the writer's own scans).
+inline constexpr Offset kNoLimit{std::numeric_limits<int64_t>::max()};
 
 class Segment {
  public:
@@ -46,10 +50,11 @@ class Segment {
                                                  const std::string& preallocated,
                                                  uint64_t index_interval_bytes);
   // Opens the last segment of a partition, scanning every batch (CRC-checked) to rebuild the
-  // index and find the end of the data, recovering a torn tail as `mode` says.
+  // index and find the end of the data, recovering a torn tail as `mode` says. With kReadOnly,
+  // the scan stops before the first batch that ends past `limit` (the published durable end).
   static Result<std::shared_ptr<Segment>> OpenActive(const std::string& dir, Offset base_offset,
                                                      uint64_t index_interval_bytes,
-                                                     RecoveryMode mode);
+                                                     RecoveryMode mode, Offset limit = kNoLimit);
   // Opens a sealed segment from its index file; rebuilds (and, unless read-only, rewrites) the
   // index by scanning when the file is missing or damaged.
   static Result<std::shared_ptr<Segment>> OpenSealed(const std::string& dir, Offset base_offset,
@@ -67,8 +72,9 @@ class Segment {
   Status Seal();
   // Deletes the segment's files (open readers keep their descriptor).
   Status Remove();
-  // Read-only mode: picks up batches another process appended since the last scan.
-  Status Refresh();
+  // Read-only mode: picks up batches another process appended since the last scan, up to the
+  // first batch that ends past `limit` (the published durable end).
+  Status Refresh(Offset limit);
 
   // Reads up to n bytes at `position`, not past the data end seen by the caller.
   Result<size_t> Read(uint64_t position, size_t n, char* dst) const {
@@ -93,8 +99,9 @@ class Segment {
 
  private:
   Segment(std::string dir, Offset base_offset, File file, uint64_t index_interval_bytes);
-  // Scans batches from data_end_ on (see RecoveryMode); updates the summary and index.
-  Status Scan(RecoveryMode mode);
+  // Scans batches from data_end_ on (see RecoveryMode), none ending past `limit`; updates the
+  // summary and index.
+  Status Scan(RecoveryMode mode, Offset limit = kNoLimit);
   // True if a whole valid batch is in the file at `pos` now (re-read from the file).
   Result<bool> ValidBatchNow(uint64_t pos) const;
   // Records the loss of offsets [first, last_next) (last_next -1: unknown end) in the

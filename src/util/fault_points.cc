@@ -151,6 +151,7 @@ const std::vector<std::string>& KnownPoints() {
     all.push_back("file_write");
     all.push_back("file_sync");
     all.push_back("file_rename");
+    all.push_back("log_before_sync");  // the log's group commit: written, not yet synced
     return all;
   }();
   return kPoints;
