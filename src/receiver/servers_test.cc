@@ -281,6 +281,26 @@ TEST(TcpFrameTest, AFieldLongerThanItsLengthCanSayIsRefusedByTheEncoder) {
   EXPECT_EQ(back->values, std::vector<std::string_view>{"v"});
 }
 
+// A flag bit the server does not know is refused rather than ignored: it would be a newer
+// client's feature, silently not applied (found by tcp_frame_fuzz: flags 0x2d decoded as 0x01).
+TEST(TcpFrameTest, UnknownFlagsAreRefused) {
+  TcpRequest req;
+  req.topic = "t";
+  req.sequence = 5;
+  req.values = {"v"};
+  const std::string frame = EncodeRequestFrame(req).value();
+  std::string body = frame.substr(kRequestPrefixSize);
+  ASSERT_TRUE(DecodeRequestBody(body).has_value());
+  for (uint8_t extra : {uint8_t{4}, uint8_t{0x2c}, uint8_t{0x80}}) {
+    body[1] = static_cast<char>(kFlagHasSequence | extra);
+    auto decoded = DecodeRequestBody(body);
+    ASSERT_FALSE(decoded.has_value()) << int{extra};
+    EXPECT_TRUE(decoded.error().IsInvalidArgument());
+    EXPECT_NE(decoded.error().message().find("unknown flags"), std::string::npos)
+        << decoded.error().message();
+  }
+}
+
 // An oversized, negative or malformed Content-Length, or a missing token, is answered from the
 // head alone: the client never sends a body here, so an answer that waited for it (or read it
 // to discard it) would only come after the read timeout.

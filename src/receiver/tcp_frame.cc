@@ -120,6 +120,12 @@ Result<TcpRequest> DecodeRequestBody(std::string_view body) {
     return bad("unsupported version " + std::to_string(version) + " (this server speaks " +
                std::to_string(kTcpVersion) + ")");
   }
+  // A bit this server does not know asks for something it would not do (a newer client's
+  // feature): refused, never ignored.
+  if ((flags & ~(kFlagHasSequence | kFlagHasPartition)) != 0) {
+    return bad("unknown flags " + std::to_string(flags) + " (this server knows 1: sequence, " +
+               "2: partition)");
+  }
   if (!in.Str16(&r.topic)) return bad("truncated topic");
   if (!in.Str16(&r.token)) return bad("truncated token");
   if (!in.Str16(&r.producer_id)) return bad("truncated producer id");
