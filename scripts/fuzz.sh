@@ -41,8 +41,8 @@ for t in $targets; do
   if "$build/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "fuzz/corpus/$name" \
     >"$build/fuzz-$name.log" 2>&1; then
-    grep -E '^(Done|stat::(number_of_executed_units|new_units_added))' "$build/fuzz-$name.log" |
-      tr '\n' ' ' | sed 's/^/fuzz:   /;s/$/\n/'
+    awk '/^stat::number_of_executed_units/ {runs = $2} /^stat::new_units_added/ {added = $2}
+      END {printf "fuzz:   %s runs, %s new inputs\n", runs, added}' "$build/fuzz-$name.log"
   else
     tail -n 60 "$build/fuzz-$name.log"
     echo "fuzz: $t FAILED (log: $build/fuzz-$name.log; input: $artifacts/)"
