@@ -30,7 +30,7 @@ check: build
 	cd $(BUILD) && ctest -L 'unit|integration' -LE 'slow|crash' --output-on-failure -j $(JOBS)
 
 # Every test but the `slow` soaks: plain build, then ASan+UBSan, then TSan for the threaded
-# parts, then a short fuzz run of the batch decoder.
+# parts, then a short fuzz run of every parser (5 s per target).
 test: setup
 	@bash scripts/test.sh
 
@@ -55,6 +55,8 @@ soak: build
 	cd $(BUILD) && ctest -L slow --output-on-failure
 	ONCEFLOW=$(CURDIR)/$(BUILD)/onceflow bash scripts/soak.sh
 
+# Every parser's fuzz target for 5 minutes each (about 35 minutes; scripts/fuzz.sh SECONDS
+# [TARGET...] for another time or some targets).
 fuzz: setup
 	bash scripts/fuzz.sh 300
 

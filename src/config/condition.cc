@@ -103,7 +103,10 @@ std::string ConditionToString(const TransformConfig::Condition& c) {
   } else if (const double* d = std::get_if<double>(&c.literal)) {
     char buf[32];
     auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), *d);  // shortest round trip
-    text.append(buf, end);
+    const std::string_view number(buf, static_cast<size_t>(end - buf));
+    text += number;
+    // A float with an integral value ("10") would read back as an integer: keep a point.
+    if (std::isfinite(*d) && number.find_first_of(".e") == std::string_view::npos) text += ".0";
   } else {
     text += ValueToString(c.literal);
   }

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/one_line.h"
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
 
@@ -52,12 +53,13 @@ class ConfigChecker {
   Result<PipelineConfig> Check(const toml::table& root);
 
  private:
+  // One line even where the key or the message quotes the user's text (OneLine).
   Status Error(std::string_view key, std::string_view message) const {
     std::string msg = file_.empty() ? "pipeline config" : file_;
     msg += ": ";
-    msg += key;
+    msg += OneLine(key);
     msg += ": ";
-    msg += message;
+    msg += OneLine(message);
     return Status::InvalidArgument(std::move(msg));
   }
 

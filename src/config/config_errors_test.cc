@@ -153,5 +153,25 @@ TEST_F(PipelineConfigTest, TaskCommitsWithAnAggregateAreRefused) {
             "");
 }
 
+// An error quoting a value, key or condition with a newline or another control character in it
+// stays one line, the character escaped (found by pipeline_config_fuzz: "expected an operator
+// after 'c?0<newline>name'" came out as two lines).
+TEST_F(PipelineConfigTest, ErrorsQuotingControlCharactersStayOneLine) {
+  const std::string body =
+      std::string(kHead.substr(kHead.find('\n') + 1)) + std::string(kAppendSink);
+  EXPECT_EQ(ErrorOf("name = \"a\\nb\"\n" + body),
+            "ledger.toml: name: must be letters, digits, '.', '_' or '-', got 'a\\nb'");
+  EXPECT_EQ(ErrorOf(std::string(kHead) +
+                    "[[transform]]\ntype = \"filter\"\n"
+                    "where = [\"c?0\\nname = 1\\u0001\"]\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: transform[0].where[0]: cannot parse 'c?0\\nname = 1\\x01': expected an "
+            "operator (==, !=, <, <=, >, >=) after 'c?0\\nname'");
+  const std::string unknown =
+      ErrorOf(std::string(kHead) + "\"odd\\rkey\\t\" = 1\n" + std::string(kAppendSink));
+  EXPECT_NE(unknown.find("odd\\rkey\\t"), std::string::npos) << unknown;
+  EXPECT_EQ(unknown.find_first_of("\r\n\t"), std::string::npos) << unknown;
+}
+
 }  // namespace
 }  // namespace onceflow::config

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "config/config_checker.h"
+#include "config/one_line.h"
 #include "config/validator.h"
 #include "util/file.h"
 
@@ -156,7 +157,7 @@ Result<PipelineConfig> ParsePipelineConfig(std::string_view toml, const std::str
     const toml::source_position& at = e.source().begin;
     return Err(Status::InvalidArgument((path.empty() ? "pipeline config" : path) + ":" +
                                        std::to_string(at.line) + ":" + std::to_string(at.column) +
-                                       ": " + std::string(e.description())));
+                                       ": " + OneLine(e.description())));
   }
   return ConfigChecker(path).Check(root);
 }

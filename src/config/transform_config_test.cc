@@ -2,6 +2,7 @@
 // and fields that can never exist refused at start.
 #include <gtest/gtest.h>
 
+#include "config/condition.h"
 #include "config/pipeline_config.h"
 #include "config/pipeline_config_test_util.h"
 
@@ -124,6 +125,25 @@ csv_columns = ["id", "amount"]
                     std::string(kAppendSink)),
             "ledger.toml: transform[0].fields[1]: field 'id' can never exist: the rows have key, "
             "value here (source.format = \"raw\" decodes a record as key and value)");
+}
+
+// A condition written back (ConditionToString, in error messages) reads back as the same
+// condition: a float literal with an integral value keeps its point, or "amount >= 10.0" came
+// back as the integer comparison "amount >= 10" (found by pipeline_config_fuzz).
+TEST(ConditionTest, WrittenBackReadsBackTheSame) {
+  for (const char* text : {"amount >= 10.0", "x < -0.0", "x == 1e+300", "x != 0.5", "x > 10",
+                           "s == \"a\\\"b\"", "ok != false", "n == null"}) {
+    auto c = ParseCondition(text);
+    ASSERT_TRUE(c.has_value()) << text << ": " << c.error().ToString();
+    const std::string written = ConditionToString(*c);
+    auto back = ParseCondition(written);
+    ASSERT_TRUE(back.has_value()) << written << ": " << back.error().ToString();
+    EXPECT_EQ(back->literal.index(), c->literal.index()) << text << " -> " << written;
+    EXPECT_EQ(back->literal, c->literal) << text << " -> " << written;
+    EXPECT_EQ(ConditionToString(*back), written);
+  }
+  EXPECT_EQ(ConditionToString(ParseCondition("amount >= 10.0").value()), "amount >= 10.0");
+  EXPECT_EQ(ConditionToString(ParseCondition("amount >= 10").value()), "amount >= 10");
 }
 
 }  // namespace

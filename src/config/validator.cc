@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/field_check.h"
+#include "config/one_line.h"
 
 namespace onceflow::config {
 namespace {
@@ -33,12 +34,13 @@ class Validator {
   }
 
  private:
+  // One line even where the key or the message quotes the user's text (OneLine).
   Status Error(std::string_view key, std::string_view message) const {
     std::string msg = c_.file.empty() ? "pipeline config" : c_.file;
     msg += ": ";
-    msg += key;
+    msg += OneLine(key);
     msg += ": ";
-    msg += message;
+    msg += OneLine(message);
     return Status::InvalidArgument(std::move(msg));
   }
 
@@ -139,7 +141,7 @@ class Validator {
     if (!columns_from.empty()) {
       if (Status s = CheckFieldsExist(c_.transforms, columns, columns_from); !s.ok()) {
         return Status::InvalidArgument((c_.file.empty() ? "pipeline config" : c_.file) + ": " +
-                                       s.message());
+                                       OneLine(s.message()));
       }
     }
     return Status::Ok();

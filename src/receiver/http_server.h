@@ -1,11 +1,13 @@
-// HttpServer: the receiver's HTTP endpoint (cpp-httplib): POST /topics/{topic}/records,
-// GET /health and GET /metrics, answering a POST only once its records are durable.
+// HttpServer: the receiver's HTTP endpoint: its request handling (HttpHandler: POST
+// /topics/{topic}/records, GET /health and GET /metrics, answering a POST only once its records
+// are durable) served on its connections (HttpConnections).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "onceflow/status.h"
+#include "receiver/http_handler.h"
 #include "receiver/ingest.h"
 
 namespace onceflow::receiver {
@@ -53,15 +55,5 @@ class HttpServer {
   explicit HttpServer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// The HTTP header names of the protocol.
-inline constexpr const char* kProducerIdHttpHeader = "Onceflow-Producer-Id";
-inline constexpr const char* kSequenceHttpHeader = "Onceflow-Sequence";
-inline constexpr const char* kPartitionHttpHeader = "Onceflow-Partition";
-
-// Escapes `s` for a JSON string literal (without the quotes).
-std::string JsonEscape(std::string_view s);
-// Whether `given` equals `expected`, in time independent of where they differ.
-bool TokenEquals(std::string_view given, std::string_view expected);
 
 }  // namespace onceflow::receiver

@@ -16,7 +16,8 @@ Result<std::unique_ptr<TcpClient>> TcpClient::Connect(const std::string& host, i
 TcpClient::~TcpClient() { ::close(fd_); }
 
 Result<TcpAck> TcpClient::Send(const TcpRequest& request) {
-  return SendRaw(EncodeRequestFrame(request));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::string frame, EncodeRequestFrame(request));
+  return SendRaw(frame);
 }
 
 Result<TcpAck> TcpClient::SendRaw(std::string_view bytes) {

@@ -7,7 +7,7 @@
 //    8  crc             u32  CRC32C of the body
 //   12  body:
 //         version       u8   kTcpVersion
-//         flags         u8   bit 0: has sequence, bit 1: has partition
+//         flags         u8   bit 0: has sequence, bit 1: has partition, others 0
 //         topic         u16 length + bytes
 //         token         u16 length + bytes (empty without --token-file)
 //         producer_id   u16 length + bytes (empty: no idempotence)

@@ -2,6 +2,8 @@
 #include "receiver/tcp_frame.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 
 #include "receiver/tcp_format.h"
 #include "util/check.h"
@@ -64,7 +66,26 @@ class Reader {
 
 }  // namespace
 
-std::string EncodeRequestFrame(const TcpRequest& r) {
+Result<std::string> EncodeRequestFrame(const TcpRequest& r) {
+  // A longer field would be written with its length cut to 16 or 32 bits: a frame that reads
+  // back as other fields, or not at all.
+  constexpr size_t kU16 = UINT16_MAX;
+  for (const auto& [name, field] : {std::pair{"topic", r.topic}, std::pair{"token", r.token},
+                                    std::pair{"producer id", r.producer_id}}) {
+    if (field.size() > kU16) {
+      return Err(Status::InvalidArgument(std::string("cannot send a ") + name + " of " +
+                                         std::to_string(field.size()) +
+                                         " bytes: the TCP protocol carries at most 65535"));
+    }
+  }
+  uint64_t bytes = 0;
+  for (std::string_view v : r.values) bytes += 4 + v.size();
+  if (r.values.size() > UINT32_MAX || bytes > UINT32_MAX - kMaxFrameOverhead) {
+    return Err(Status::InvalidArgument("cannot send " + std::to_string(r.values.size()) +
+                                       " records of " + std::to_string(bytes) +
+                                       " bytes in one frame: the TCP protocol carries at most "
+                                       "4 GiB"));
+  }
   std::string body;
   body.push_back(static_cast<char>(kTcpVersion));
   body.push_back(static_cast<char>((r.sequence ? kFlagHasSequence : 0) |
@@ -98,6 +119,12 @@ Result<TcpRequest> DecodeRequestBody(std::string_view body) {
   if (version != kTcpVersion) {
     return bad("unsupported version " + std::to_string(version) + " (this server speaks " +
                std::to_string(kTcpVersion) + ")");
+  }
+  // A bit this server does not know asks for something it would not do (a newer client's
+  // feature): refused, never ignored.
+  if ((flags & ~(kFlagHasSequence | kFlagHasPartition)) != 0) {
+    return bad("unknown flags " + std::to_string(flags) + " (this server knows 1: sequence, " +
+               "2: partition)");
   }
   if (!in.Str16(&r.topic)) return bad("truncated topic");
   if (!in.Str16(&r.token)) return bad("truncated token");

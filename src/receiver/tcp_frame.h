@@ -33,8 +33,10 @@ struct TcpAck {
   std::string message;
 };
 
-// The whole frame, prefix included.
-std::string EncodeRequestFrame(const TcpRequest& request);
+// The whole frame, prefix included. invalid_argument, naming the field, for what the format
+// cannot carry: a topic, token or producer id over 65535 bytes (u16 lengths), a record, a
+// record count or a body over 4 GiB - 1 (u32).
+Result<std::string> EncodeRequestFrame(const TcpRequest& request);
 // Decodes a frame body (after the prefix and CRC check). invalid_argument names the field.
 Result<TcpRequest> DecodeRequestBody(std::string_view body);
 

@@ -1,7 +1,7 @@
-// Writes the seed corpus of batch_decoder_fuzz (the files checked in under fuzz/corpus/):
-// valid batches and index files, each behind the fuzz target's mode byte.
+// Writes the seed corpus of batch_decoder_fuzz (fuzz/corpus/batch_decoder/): valid batches and
+// index files, each behind the fuzz target's mode byte.
 //
-// Usage: batch_decoder_seed_corpus DIR
+// Usage: batch_decoder_seeds DIR
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -10,7 +10,7 @@
 #include "log/offset_index.h"
 #include "log/record_batch.h"
 #include "onceflow/record.h"
-#include "util/file.h"
+#include "seed_writer.h"
 
 namespace onceflow::log {
 namespace {
@@ -22,16 +22,7 @@ std::string Batch(const std::vector<RecordView>& records, int64_t base) {
 }
 
 int Main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: batch_decoder_seed_corpus DIR\n");
-    return 2;
-  }
-  const std::string dir = argv[1];
-  if (Status s = CreateDirs(dir); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.ToString().c_str());
-    return 1;
-  }
-  std::vector<std::pair<std::string, std::string>> seeds;
+  fuzz::Seeds seeds;
 
   RecordView hello;
   hello.value = "hello";
@@ -84,13 +75,7 @@ int Main(int argc, char** argv) {
   const SegmentSummary empty{Offset(0), Offset(0), 0, 0};
   seeds.emplace_back("index-empty", std::string(1, '\x18') + OffsetIndex(Offset(0)).Encode(empty));
 
-  for (const auto& [name, bytes] : seeds) {
-    if (Status s = WriteFileAtomically(JoinPath(dir, name), bytes); !s.ok()) {
-      std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      return 1;
-    }
-  }
-  return 0;
+  return fuzz::WriteSeeds(argc, argv, seeds);
 }
 
 }  // namespace
