@@ -195,9 +195,14 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     // unlocked: the leader's own batch heads the group, and its appender is this thread.
     MarkGroupStart(std::span<char>(w.batch.data(), w.batch.size()));
     s = seg->file().WriteAt(position, iov);
+    const bool written = s.ok();
     if (s.ok() && options_.durability == Durability::kFsync) s = seg->file().Sync();
     lock.lock();
-    if (s.ok()) {
+    if (!written && IsDiskFull(s) && seg->file().Truncate(position).ok()) {
+      // A full disk is the one failure the log survives open: nothing of the group was synced
+      // and what reached the file is cut off again, so the next group writes at the same
+      // place once space is freed. The group's appenders get the error (retryable).
+    } else if (s.ok()) {
       for (const auto& [base, at] : starts) seg->MaybeIndex(base, at);
       seg->OnAppended(starts.front().first, next, position, group_bytes, max_ts);
       if (options_.preallocate && position + group_bytes >= options_.segment_bytes / 2) {
