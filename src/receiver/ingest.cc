@@ -228,9 +228,8 @@ IngestResponse Ingestor::Append(const IngestRequest& request, TopicState* t, int
     p->cv.notify_all();
   }
   if (!base.has_value()) {
-    const std::string what = "appending to topic '" + std::string(request.topic) +
-                             "' partition " + std::to_string(partition) +
-                             " failed: " + base.error().ToString();
+    const std::string what = "appending to topic '" + std::string(request.topic) + "' partition " +
+                             std::to_string(partition) + " failed: " + base.error().ToString();
     if (IsDiskFull(base.error()) && base.error().retryable()) {
       // Nothing of the request was stored, and the partition takes appends again once space
       // is freed: the client retries (with its producer id and sequence, exactly once).
