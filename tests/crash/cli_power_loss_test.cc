@@ -9,8 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -141,6 +145,65 @@ TEST_F(CliPowerLossTest, AFullDiskMidRunIsWaitedOutAndTheLedgerIsExact) {
   }
   EXPECT_EQ(said, 1u) << r.err;
   ASSERT_NO_FATAL_FAILURE(ExpectVerified("the full disk"));
+  ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());
+  EXPECT_EQ(CheckLedger(), "");
+}
+
+// A real full disk: the data directory on a small tmpfs, filled up to a few pages, so that the
+// run's own writes (checkpoint records, epoch, source.meta) fail with a real ENOSPC mid-run. The
+// run says so once and waits; the test frees the space once it has said so; the run finishes
+// with an exact ledger. Needs a process that may mount (root); skipped elsewhere (the fault
+// above covers the behaviour).
+TEST_F(CliPowerLossTest, ARealFullDiskIsWaitedOutOnceSpaceIsFreed) {
+  ASSERT_TRUE(CreateDirs(data_).ok());
+  if (std::system(("mount -t tmpfs -o size=8m onceflow-test " + data_ + " 2>/dev/null").c_str()) !=
+      0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (not root?)";
+  }
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { EXPECT_EQ(std::system(("umount " + dir).c_str()), 0); }
+  } unmount{data_};
+  WriteToml(/*max_records_per_partition=*/5);
+  Produce(4000, /*accounts=*/100);
+  // Eight pages of room (kept free by a reserve file while the rest is filled), then full.
+  const std::string reserve = JoinPath(data_, "reserve"), filler = JoinPath(data_, "filler");
+  WriteWholeFile(reserve, std::string(8 * 4096, 'r'));
+  {
+    auto f = File::Open(filler, File::Mode::kCreate);
+    ASSERT_TRUE(f.has_value()) << f.error().ToString();
+    const std::string chunk(64 << 10, 'f');
+    uint64_t at = 0;
+    while (f->WriteAt(at, chunk).ok()) at += chunk.size();
+    const std::string page(4096, 'f');  // then page by page, to the last one
+    while (f->WriteAt(at, page).ok()) at += page.size();
+  }
+  ASSERT_TRUE(RemoveFile(reserve).ok());
+  std::unique_ptr<Process> run = StartRun();
+  const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+  std::optional<int> code;
+  while (!(code = run->Poll()) && run->err().find("disk full: ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling for the line
+  }
+  ASSERT_FALSE(code.has_value()) << "the run ended (" << *code << ") before the disk was full: "
+                                 << "make the reserve smaller or the workload bigger\n"
+                                 << run->err();
+  ASSERT_TRUE(RemoveFile(filler).ok());  // space freed
+  ASSERT_EQ(run->Wait(), 0) << run->err();
+  const std::string err = run->err();
+  size_t said = 0;
+  for (const std::string& line : SplitLines(err)) {
+    if (line.find("disk full: " + JoinPath(data_, "pipelines/ledger")) != std::string::npos) {
+      EXPECT_NE(line.find("No space left on device"), std::string::npos) << line;
+      // Mid-run: an intent or commit record's write, the segment's next page (eight pages
+      // of room hold the start's small files and a few dozen batches' records).
+      EXPECT_NE(line.find(".log (write"), std::string::npos) << line;
+      std::printf("%s\n", line.c_str());
+      ++said;
+    }
+  }
+  EXPECT_EQ(said, 1u) << err;
   ASSERT_NO_FATAL_FAILURE(RunToEndAndVerify());
   EXPECT_EQ(CheckLedger(), "");
 }
