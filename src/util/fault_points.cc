@@ -89,8 +89,8 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) {
     // #N: the Nth hit only; #N-M: hits N to M (a disk full for a while, then space freed).
     std::string_view n = rest.substr(hash + 1);
+    std::from_chars_result r = std::from_chars(n.data(), n.data() + n.size(), a.nth);
     const char* const n_end = n.data() + n.size();
-    std::from_chars_result r = std::from_chars(n.data(), n_end, a.nth);
     a.last = a.nth;
     if (r.ec == std::errc() && r.ptr != n_end && *r.ptr == '-') {
       r = std::from_chars(r.ptr + 1, n_end, a.last);
