@@ -13,7 +13,7 @@ namespace {
 
 using log::testing::TempDir;
 
-BatchIntent Intent(int64_t batch) {
+BatchIntent RecordedIntent(int64_t batch) {
   BatchIntent in;
   in.batch = BatchId(batch);
   in.batch_time_ms = 1700000000000 + batch;
@@ -40,10 +40,10 @@ TEST_F(CheckpointPowerLossTest, TheLastCommitRecordAndIntentSurviveAPowerLoss) {
     auto cp = Checkpoint::Open(Dir());
     ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
     for (int64_t b = 0; b < 200; ++b) {
-      ASSERT_TRUE((*cp)->WriteIntent(Intent(b)).ok());
+      ASSERT_TRUE((*cp)->WriteIntent(RecordedIntent(b)).ok());
       ASSERT_TRUE((*cp)->WriteCommit(BatchId(b)).ok());
     }
-    ASSERT_TRUE((*cp)->WriteIntent(Intent(200)).ok());
+    ASSERT_TRUE((*cp)->WriteIntent(RecordedIntent(200)).ok());
   }
   ASSERT_TRUE(power_loss::Forget().ok());
   auto cp = Checkpoint::Open(Dir());
@@ -51,7 +51,7 @@ TEST_F(CheckpointPowerLossTest, TheLastCommitRecordAndIntentSurviveAPowerLoss) {
   ASSERT_TRUE((*cp)->last_commit().has_value());
   EXPECT_EQ(*(*cp)->last_commit(), BatchId(199));
   ASSERT_TRUE((*cp)->last_intent().has_value());
-  EXPECT_EQ(*(*cp)->last_intent(), Intent(200));
+  EXPECT_EQ(*(*cp)->last_intent(), RecordedIntent(200));
   EXPECT_TRUE((*cp)->has_unfinished_batch());
   // The epoch written at each open is durable too: the next one is greater.
   EXPECT_EQ((*cp)->epoch(), Epoch(2));
@@ -66,10 +66,10 @@ TEST_F(CheckpointPowerLossTest, AnEioOnTheCommitRecordsSyncLeavesTheBatchUncommi
     auto cp = Checkpoint::Open(Dir());
     ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
     for (int64_t b = 0; b < 5; ++b) {
-      ASSERT_TRUE((*cp)->WriteIntent(Intent(b)).ok());
+      ASSERT_TRUE((*cp)->WriteIntent(RecordedIntent(b)).ok());
       ASSERT_TRUE((*cp)->WriteCommit(BatchId(b)).ok());
     }
-    ASSERT_TRUE((*cp)->WriteIntent(Intent(5)).ok());
+    ASSERT_TRUE((*cp)->WriteIntent(RecordedIntent(5)).ok());
     ASSERT_TRUE(faults::Arm("file_sync=eio#1").ok());
     Status s = (*cp)->WriteCommit(BatchId(5));
     ASSERT_FALSE(s.ok());
@@ -83,7 +83,7 @@ TEST_F(CheckpointPowerLossTest, AnEioOnTheCommitRecordsSyncLeavesTheBatchUncommi
   auto cp = Checkpoint::Open(Dir());
   ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
   EXPECT_EQ(*(*cp)->last_commit(), BatchId(4));
-  EXPECT_EQ(*(*cp)->last_intent(), Intent(5));
+  EXPECT_EQ(*(*cp)->last_intent(), RecordedIntent(5));
   EXPECT_TRUE((*cp)->has_unfinished_batch());
 }
 
