@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "receiver/http_client.h"
+#include "retrying_clients.h"
 #include "testing/ledger_cli_test_base.h"
 #include "testing/purchases.h"
 #include "testing/serve_process.h"
@@ -214,26 +214,8 @@ TEST_F(CliPowerLossTest, ARealFullDiskIsWaitedOutOnceSpaceIsFreed) {
 // a power loss at every protocol point and in the state store's write.
 TEST_F(CliPowerLossTest, PowerLossAtEveryPointOfAStatefulPipelineLeavesExactCounts) {
   const std::string toml = tmp_ + "/spend.toml";
-  const std::string db = tmp_ + "/spend.db";
-  WriteWholeFile(toml, R"toml(name = "spend-per-user"
-batch_interval_ms = 20
-max_records_per_partition = 10
-[source]
-type = "log"
-topic = "purchases"
-format = "json"
-[[transform]]
-type = "aggregate"
-key = ["user"]
-aggregates = { purchases = "count", spent = "sum(amount)" }
-[sink]
-type = "sqlite"
-path = "spend.db"
-init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
-mode = "upsert"
-table = "spend"
-key = ["user"]
-)toml");
+  const std::string db = tmp_ + "/state.db";
+  WriteWholeFile(toml, kSpendPerUserToml);
   std::vector<Purchase> purchases;
   uint64_t seed = 1;
   std::vector<std::string> points = faults::PipelinePoints();
@@ -337,62 +319,28 @@ TEST_F(CliPowerLossTest, ServeAcknowledgedRecordsSurvivePowerLosses) {
   };
   ServeProcess serve(data_, tmp_);
   ASSERT_TRUE(serve.Start(next_faults()));
-  std::mutex mu;
-  std::set<std::string> acked;  // guarded by mu
-  std::atomic<int> done{0}, errors{0};
-  std::atomic<bool> enough{false};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] {
-      receiver::HttpProducerOptions o;
-      o.url = serve.url();
-      o.topic = "in";
-      o.producer_id = "client-" + std::to_string(c);
-      o.timeout = std::chrono::seconds(10);
-      auto p = receiver::HttpProducer::Create(o);
-      if (!p.has_value()) {
-        ++errors;
-        ++done;
-        return;
-      }
-      for (int q = 0; !enough.load(); ++q) {
-        std::vector<std::string> ids;
-        for (int k = 0; k < kPerRequest; ++k) {
-          ids.push_back("c" + std::to_string(c) + "-" + std::to_string(q * kPerRequest + k));
-        }
-        std::vector<std::string_view> views(ids.begin(), ids.end());
-        auto ack = (*p)->Send(views);  // retries until acknowledged
-        if (!ack.has_value()) {
-          ++errors;
-          break;
-        }
-        std::lock_guard lock(mu);
-        acked.insert(ids.begin(), ids.end());
-      }
-      ++done;
-    });
-  }
+  RetryingClients clients(serve.url(), "in", kClients, kPerRequest);
   // Restart the server whenever its power goes; after kLosses, without faults.
   int losses = 0;
   const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
-  while (done.load() < kClients && std::chrono::steady_clock::now() < deadline) {
+  while (!clients.AllDone() && std::chrono::steady_clock::now() < deadline) {
     if (std::optional<int> code = serve.Poll()) {
       ASSERT_EQ(*code, kPowerLoss) << serve.err();
-      if (++losses == kLosses) enough.store(true);
+      if (++losses == kLosses) clients.StopAfterCurrent();
       ASSERT_TRUE(
           serve.Start(losses < kLosses ? next_faults() : std::map<std::string, std::string>{}));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling, not waiting for it
   }
-  enough.store(true);
-  for (auto& t : clients) t.join();
+  clients.Finish();
   if (!serve.Poll()) serve.Kill();
-  std::printf("%d power losses, %zu records acknowledged\n", losses, acked.size());
-  ASSERT_EQ(errors.load(), 0);
+  std::printf("%d power losses, %d repeats answered as duplicates, %zu records acknowledged\n",
+              losses, clients.duplicates(), clients.acked().size());
+  ASSERT_EQ(clients.errors(), 0);
   EXPECT_EQ(losses, kLosses);
   std::vector<std::string> stored = TopicValues(data_, "in");
-  EXPECT_EQ(CheckExactlyOnce(stored, acked), "");
-  EXPECT_EQ(stored.size(), acked.size());  // nothing unacknowledged, nothing twice
+  EXPECT_EQ(CheckExactlyOnce(stored, clients.acked()), "");
+  EXPECT_EQ(stored.size(), clients.acked().size());  // nothing unacknowledged, nothing twice
 }
 
 }  // namespace
