@@ -4,8 +4,8 @@
 // cut do, and ends it with exit 87; the test then restarts it (with further power losses) and
 // checks exact results: the ledger pipeline (embedded log -> SQLite) at every fault point of the
 // protocol and at random file operations, a stateful pipeline, and `produce` / `serve`, whose
-// acknowledged records must survive. SQLite's and RocksDB's own files are tracked once their
-// layers report to util/power_loss (then these tests are stricter with no change). Label `crash`.
+// acknowledged records must survive. SQLite's and RocksDB's files are tracked too (the sink's
+// VFS shim, the state store's file system wrapper). Label `crash`.
 #include <gtest/gtest.h>
 
 #include <atomic>
