@@ -136,13 +136,15 @@ TEST_F(CliPowerLossTest, AFullDiskMidRunIsWaitedOutAndTheLedgerIsExact) {
   Produce(2000, 100);
   RunResult r = RunWith("file_write=enospc#10-14");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The hits land on the checkpoint's files or the sink's (SQLite's shim passes file_write on).
   size_t said = 0;
   for (const std::string& line : SplitLines(r.err)) {
-    if (line.find("disk full: " + JoinPath(data_, "pipelines/ledger")) == std::string::npos) {
-      continue;
-    }
+    if (line.find("disk full: ") == std::string::npos) continue;
     ++said;
-    EXPECT_NE(line.find("No space left on device"), std::string::npos) << line;
+    EXPECT_TRUE(line.find("disk full: " + JoinPath(data_, "pipelines/ledger")) !=
+                    std::string::npos ||
+                line.find("disk full: " + db_) != std::string::npos)
+        << line;
     EXPECT_NE(line.find("retrying until writes succeed again"), std::string::npos) << line;
   }
   EXPECT_EQ(said, 1u) << r.err;
@@ -264,9 +266,12 @@ TEST_F(CliPowerLossTest, ProducedRecordsThatWereAcknowledgedSurvivePowerLosses) 
       lines.push_back("r" + std::to_string(run) + "-" + std::to_string(i));
       input += lines.back() + "\n";
     }
-    // Small batches: a dozen group commits per run, the power cut at one of them.
+    // Small batches: a dozen group commits per run, the power cut at one of them; every third
+    // run has no cut, so that later cuts have acknowledged records to lose (they must not).
     const std::string faults =
-        "file_sync=power_loss#" + std::to_string(std::uniform_int_distribution(1, 6)(rng));
+        run % 3 == 2
+            ? ""
+            : "file_sync=power_loss#" + std::to_string(std::uniform_int_distribution(1, 6)(rng));
     RunResult r = Run({"produce", "events", "--batch-records", "25", "--data", data_}, input,
                       {{"ONCEFLOW_FAULTS", faults}});
     sent.insert(lines.begin(), lines.end());
