@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -243,7 +242,9 @@ Status RunReset(const PipelineResetOptions& options) {
     ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
   }
   const std::string gone = dir + ".reset-" + pid;
-  std::error_code ec;
+  // Renames through the file layer (util/file.h): a power loss or an injected I/O error sees
+  // them. The exchange itself has no such helper; the directory fsync after it makes it durable.
+  Status renamed;
   if (PathExists(dir)) {
     if (accept) {
       if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
@@ -252,22 +253,20 @@ Status RunReset(const PipelineResetOptions& options) {
         RemoveAll(fresh).IgnoreError();
         return ErrnoStatus("reset: exchange the checkpoint with the new one", dir, err);
       }
-      std::filesystem::rename(fresh, gone, ec);  // `fresh` now names the old checkpoint
+      renamed = RenameFile(fresh, gone);  // `fresh` now names the old checkpoint
     } else {
       // Renamed away first, so that a crash in the middle leaves no half checkpoint behind.
-      std::filesystem::rename(dir, gone, ec);
+      renamed = RenameFile(dir, gone);
     }
   } else if (accept) {
-    std::filesystem::rename(fresh, dir, ec);
+    renamed = RenameFile(fresh, dir);
   }
-  if (!ec) {
+  if (renamed.ok()) {
     ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
-    std::filesystem::remove_all(gone, ec);
+    renamed = RemoveAll(gone);
   }
   unlock();
-  if (ec) {
-    return Status::IoError("reset: cannot replace the checkpoint " + dir + ": " + ec.message());
-  }
+  if (!renamed.ok()) return renamed.WithContext("reset: cannot replace the checkpoint " + dir);
   if (accept) {
     fmt::print("reset: done: pipeline '{}' continues at the positions above ({} loss(es) "
                "accepted and recorded in {}/source.meta)\n",

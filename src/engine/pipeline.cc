@@ -4,11 +4,13 @@
 #include "config/aggregate_function.h"
 #include "config/condition.h"
 #include "config/validator.h"
+#include "engine/disk_full_outage.h"
 #include "engine/driver.h"
 #include "engine/pipeline_spec.h"
 #include "operators/aggregate_operator.h"
 #include "operators/transforms.h"
 #include "operators/update_state_operator.h"
+#include "util/file.h"
 
 namespace onceflow {
 
@@ -328,9 +330,18 @@ Result<std::unique_ptr<Pipeline>> internal::PipelineAccess::FromConfig(
 Status Pipeline::Run(const RunOptions& options) {
   // A Stop() before Run() counts; afterwards the pipeline may run again.
   onceflow::Status s;
-  {
-    engine::Driver driver(*spec_, options, &stop_, stats_.get());
-    s = driver.Run();
+  engine::DiskFullOutage disk_full(options.on_log, spec_->config.name);
+  for (;;) {
+    {
+      engine::Driver driver(*spec_, options, &stop_, stats_.get());
+      s = driver.Run();
+    }
+    // A full disk is an outage, not damage: the driver (and every file it held) is closed, and
+    // once a write succeeds again a new one recovers as after a crash — the batch in flight is
+    // re-run with its recorded ranges, or planned afresh if its intent was never written. A
+    // failed fdatasync is not retryable (its log is poisoned): that run ends here.
+    if (!IsDiskFull(s) || !s.retryable() || stop_.load()) break;
+    if (!disk_full.Wait(s, stop_)) break;
   }
   stop_.store(false);
   return s;

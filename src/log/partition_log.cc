@@ -250,6 +250,7 @@ Result<Offset> PartitionLog::Append(std::string batch) {
     // unlocked: the leader's own batch heads the group, and its appender is this thread.
     MarkGroupStart(std::span<char>(w.batch.data(), w.batch.size()));
     s = seg->file().WriteAt(position, iov);
+    const bool written = s.ok();
     // Written, not yet durable: readers in other processes must not see this group yet.
     if (s.ok()) s = faults::Hit("log_before_sync");
     if (s.ok() && options_.durability == Durability::kFsync) s = seg->file().Sync();
@@ -268,7 +269,11 @@ Result<Offset> PartitionLog::Append(std::string batch) {
                            starts.front().first.ToString() + "); log poisoned until reopened")
               .WithRetryable(false);
     }
-    if (s.ok()) {
+    if (!written && IsDiskFull(s) && seg->file().Truncate(position).ok()) {
+      // A full disk is the one failure the log survives open: nothing of the group was synced
+      // and what reached the file is cut off again, so the next group writes at the same
+      // place once space is freed. The group's appenders get the error (retryable).
+    } else if (s.ok()) {
       for (const auto& [base, at] : starts) seg->MaybeIndex(base, at);
       seg->OnAppended(starts.front().first, next, position, group_bytes, max_ts);
       if (options_.preallocate && position + group_bytes >= options_.segment_bytes / 2) {

@@ -58,7 +58,10 @@ class PartitionLog {
 
   // Appends one encoded batch (BatchBuilder::Finish) and returns the offset of its first
   // record once durable. A failed write or fdatasync poisons the log: every later append fails
-  // until it is reopened (the kernel may have dropped the dirty pages).
+  // until it is reopened (the kernel may have dropped the dirty pages; a failed fdatasync is
+  // never retried as if it could succeed). Except a write refused for want of space
+  // (IsDiskFull): the group's bytes are cut off again and its appenders get that retryable
+  // error; the log takes appends again once space is freed.
   Result<Offset> Append(std::string batch);
   Result<Offset> Append(std::span<const RecordView> records) {
     return Append(EncodeBatch(records));

@@ -228,11 +228,16 @@ IngestResponse Ingestor::Append(const IngestRequest& request, TopicState* t, int
     p->cv.notify_all();
   }
   if (!base.has_value()) {
-    IngestResponse fail =
-        Reject(500, RejectReason::kInternal,
-               "appending to topic '" + std::string(request.topic) + "' partition " +
-                   std::to_string(partition) + " failed: " + base.error().ToString());
-    return fail;
+    const std::string what = "appending to topic '" + std::string(request.topic) + "' partition " +
+                             std::to_string(partition) + " failed: " + base.error().ToString();
+    if (IsDiskFull(base.error()) && base.error().retryable()) {
+      // Nothing of the request was stored, and the partition takes appends again once space
+      // is freed: the client retries (with its producer id and sequence, exactly once).
+      IngestResponse full = Reject(507, RejectReason::kDiskFull, what + "; retry later");
+      full.retry_after_s = 1;
+      return full;
+    }
+    return Reject(500, RejectReason::kInternal, what);
   }
   r.base_offset = *base;
   return r;

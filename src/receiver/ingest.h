@@ -51,7 +51,7 @@ struct IngestResponse {
   int status = 200;   // an HTTP status code; the TCP acknowledgement carries the same number
   std::string error;  // when status != 200, for the client
   RejectReason reason = RejectReason::kBadRequest;
-  int retry_after_s = 0;  // with 503
+  int retry_after_s = 0;  // with 503 and 507
   int32_t partition = -1;
   Offset base_offset;
   uint32_t count = 0;

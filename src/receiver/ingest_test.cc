@@ -127,6 +127,28 @@ TEST_F(IngestTest, OverTheInFlightLimitIs503) {
   EXPECT_EQ(ingestor->Ingest(Request("t", v)).status, 200);  // admitted again once drained
 }
 
+// A full disk: the request is refused with 507 (Retry-After) naming the partition's file, nothing
+// of it is stored, and the same request is taken once space is freed — exactly once.
+TEST_F(IngestTest, AFullDiskIs507AndThePartitionTakesTheRetryOnceSpaceIsFreed) {
+  auto ingestor = OpenIngestor(dir_.path());
+  std::vector<std::string> a = {"a"}, b = {"b", "c"};
+  ASSERT_EQ(ingestor->Ingest(Request("t", a, "p", 0)).status, 200);
+  ASSERT_TRUE(faults::Arm("file_write=enospc#1-2").ok());
+  for (int i = 0; i < 2; ++i) {
+    IngestResponse full = ingestor->Ingest(Request("t", b, "p", 1));
+    EXPECT_EQ(full.status, 507);
+    EXPECT_EQ(full.retry_after_s, 1);
+    EXPECT_NE(full.error.find("disk full: " + dir_.path()), std::string::npos) << full.error;
+  }
+  EXPECT_EQ(ingestor->metrics().rejected(RejectReason::kDiskFull), 2u);
+  IngestResponse taken = ingestor->Ingest(Request("t", b, "p", 1));
+  ASSERT_EQ(taken.status, 200) << taken.error;
+  EXPECT_FALSE(taken.duplicate);
+  EXPECT_EQ(taken.base_offset, Offset(1));  // right after "a": nothing of the refusals is there
+  ingestor.reset();
+  EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"a", "b", "c"}));
+}
+
 // A retry racing its own original (the client gave up waiting and resent) is answered as a
 // duplicate once the original is durable: one copy, the same offsets for both.
 TEST_F(IngestTest, ConcurrentRepeatsOfOneRequestStoreItOnce) {

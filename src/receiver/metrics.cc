@@ -13,6 +13,7 @@ std::string_view RejectReasonName(RejectReason r) {
     case RejectReason::kTooLarge: return "too_large";
     case RejectReason::kSequence: return "sequence";
     case RejectReason::kOverloaded: return "overloaded";
+    case RejectReason::kDiskFull: return "disk_full";
     case RejectReason::kInternal: return "internal";
     case RejectReason::kCount: break;
   }

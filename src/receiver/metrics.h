@@ -18,6 +18,7 @@ enum class RejectReason {
   kTooLarge,    // body or frame over the limit
   kSequence,    // sequence gap, unknown producer, overlap
   kOverloaded,  // in-flight bytes over the limit: 503
+  kDiskFull,    // the log's write found no space: 507, retry later
   kInternal,    // the log failed
   kCount,
 };

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "sink/sqlite_tracked_vfs.h"
+#include "util/file.h"
 
 namespace onceflow::sink {
 namespace {
@@ -140,6 +141,12 @@ Status SqliteDb::Run(sqlite3_stmt* stmt, std::string_view what) {
 }
 
 Status SqliteDb::Error(int rc, std::string_view what) const {
+  if ((rc & 0xff) == SQLITE_FULL) {
+    // Said as the file layer says a full disk (util/file.h, IsDiskFull): retryable, and a run
+    // waits it out instead of failing the batch for good.
+    return Status::IoError(std::string(kDiskFull) + path_ + " (sqlite: " + std::string(what) +
+                           ": " + sqlite3_errmsg(db_) + ")");
+  }
   return StatusFor(rc, "sqlite " + path_ + ": " + std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 

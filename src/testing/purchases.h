@@ -5,10 +5,34 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 namespace onceflow::testing {
+
+// The issue's spend-per-user pipeline over the `purchases` topic: a running count and sum per
+// user (keyed state), upserted into state.db beside the file, in batches of 5 records per
+// partition.
+inline constexpr std::string_view kSpendPerUserToml = R"toml(name = "spend-per-user"
+batch_interval_ms = 20
+max_records_per_partition = 5
+[source]
+type = "log"
+topic = "purchases"
+format = "json"
+[[transform]]
+type = "aggregate"
+key = ["user"]
+aggregates = { purchases = "count", spent = "sum(amount)" }
+[sink]
+type = "sqlite"
+path = "state.db"
+init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
+mode = "upsert"
+table = "spend"
+key = ["user"]
+)toml";
 
 struct Purchase {
   std::string user;

@@ -27,7 +27,8 @@ struct Armed {
   Action action;
   std::chrono::microseconds delay{0};
   double probability = 1.0;
-  int64_t nth = 0;  // 0: every hit
+  int64_t nth = 0;   // 0: every hit; else the first hit that fires
+  int64_t last = 0;  // with nth: the last hit that fires (#N-M); nth itself for #N
   int64_t hits = 0;
 };
 
@@ -86,10 +87,17 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
   }
   Armed a;
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) {
+    // #N: the Nth hit only; #N-M: hits N to M (a disk full for a while, then space freed).
     std::string_view n = rest.substr(hash + 1);
-    auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), a.nth);
-    if (ec != std::errc() || end != n.data() + n.size() || a.nth < 1) {
-      return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: bad #N in '" + std::string(item) + "'"));
+    std::from_chars_result r = std::from_chars(n.data(), n.data() + n.size(), a.nth);
+    const char* const n_end = n.data() + n.size();
+    a.last = a.nth;
+    if (r.ec == std::errc() && r.ptr != n_end && *r.ptr == '-') {
+      r = std::from_chars(r.ptr + 1, n_end, a.last);
+    }
+    if (r.ec != std::errc() || r.ptr != n_end || a.nth < 1 || a.last < a.nth) {
+      return Err(Status::InvalidArgument("ONCEFLOW_FAULTS: bad #N or #N-M in '" +
+                                         std::string(item) + "'"));
     }
     rest = rest.substr(0, hash);
   }
@@ -221,7 +229,7 @@ bool Fires(std::string_view point, Armed* fired) {
   if (it == Table().end()) return false;
   Armed& a = it->second;
   ++a.hits;
-  if (a.nth > 0 && a.hits != a.nth) return false;
+  if (a.nth > 0 && (a.hits < a.nth || a.hits > a.last)) return false;
   if (a.probability < 1.0 && std::uniform_real_distribution<double>(0, 1)(Rng()) >= a.probability) {
     return false;
   }

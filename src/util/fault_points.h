@@ -14,7 +14,7 @@
 // points file_write, file_sync and file_rename, that call fails with that errno; at other points
 // the step fails with an I/O error that is not retryable); optional
 // `@PROBABILITY` (0..1, default 1) and `#N` (fire only at the Nth hit of that point, counted per
-// process).
+// process) or `#N-M` (at hits N to M: e.g. a disk that is full for a while, then has space).
 #pragma once
 
 #include <string>

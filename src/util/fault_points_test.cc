@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 
@@ -33,6 +34,16 @@ TEST_F(FaultPointsTest, NthHitOnly) {
   EXPECT_TRUE(Hit("task").ok());
   EXPECT_FALSE(Hit("task").ok());
   EXPECT_TRUE(Hit("task").ok());
+}
+
+TEST_F(FaultPointsTest, HitsNToMOnly) {
+  ASSERT_TRUE(Arm("file_write=enospc#2-4").ok());
+  EXPECT_EQ(HitIo("file_write"), 0);
+  EXPECT_EQ(HitIo("file_write"), ENOSPC);
+  EXPECT_EQ(HitIo("file_write"), ENOSPC);
+  EXPECT_EQ(HitIo("file_write"), ENOSPC);
+  EXPECT_EQ(HitIo("file_write"), 0);
+  EXPECT_EQ(HitIo("file_write"), 0);
 }
 
 TEST_F(FaultPointsTest, ProbabilityIsRoughlyHonoured) {
@@ -120,6 +131,9 @@ TEST_F(FaultPointsTest, BadSpecsNameTheProblem) {
   EXPECT_NE(msg("task=throw@2").find("probability"), std::string::npos);
   EXPECT_NE(msg("task=slow:5").find("unit"), std::string::npos);
   EXPECT_NE(msg("task").find("point=action"), std::string::npos);
+  EXPECT_NE(msg("task=throw#3-2").find("bad #N or #N-M"), std::string::npos);
+  EXPECT_NE(msg("task=throw#3-").find("bad #N or #N-M"), std::string::npos);
+  EXPECT_NE(msg("task=throw#0").find("bad #N or #N-M"), std::string::npos);
 }
 
 }  // namespace

@@ -24,6 +24,12 @@ Status ErrnoStatus(std::string_view what, std::string_view path, int err) {
     return Status::IoError("read-only file system: " + std::string(path) + " (" +
                            std::string(what) + ")");
   }
+  if (err == ENOSPC || err == EDQUOT) {
+    // Said first, as for a read-only file system: the operator's cue is the path. Retryable
+    // (the default for I/O errors): space may be freed. IsDiskFull recognises it.
+    return Status::IoError(std::string(kDiskFull) + std::string(path) + " (" + std::string(what) +
+                           ": " + std::strerror(err) + ")");
+  }
   std::string msg(what);
   msg += " ";
   msg += path;
@@ -144,26 +150,37 @@ void File::AdviseSequential() const {
   (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);  // a hint: failure changes nothing
 }
 
+bool IsDiskFull(const Status& s) {
+  return !s.ok() && s.message().find(kDiskFull) != std::string::npos;
+}
+
 bool PathExists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
 Status CreateDirs(const std::string& path) {
-  power_loss::ChangeGuard guard;
-  // The levels that do not exist yet, outermost first: each is an unsynced creation.
+  // The levels that do not exist yet, outermost first.
   std::vector<std::string> created;
-  if (power_loss::Enabled()) {
-    for (std::filesystem::path p(path); !p.empty() && !PathExists(p.string());
-         p = p.parent_path()) {
-      created.insert(created.begin(), p.string());
-      if (p == p.parent_path()) break;
-    }
+  std::filesystem::path normal = std::filesystem::path(path).lexically_normal();
+  if (!normal.has_filename()) normal = normal.parent_path();  // "a/b/": "a/b"
+  for (std::filesystem::path p = normal; !p.empty() && !PathExists(p.string());
+       p = p.parent_path()) {
+    created.insert(created.begin(), p.string());
+    if (p == p.parent_path()) break;
   }
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return ErrnoStatus("create directory", path, ec.value());
-  for (const std::string& dir : created) power_loss::AfterCreate(dir);
+  {
+    power_loss::ChangeGuard guard;
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) return ErrnoStatus("create directory", path, ec.value());
+    for (const std::string& dir : created) power_loss::AfterCreate(dir);
+  }
+  // Each new level is durable in its parent before this returns: a file later synced in the
+  // deepest one must not vanish with a directory whose entry a power loss forgot.
+  for (const std::string& dir : created) {
+    ONCEFLOW_RETURN_IF_ERROR(SyncDir(DirName(dir)));
+  }
   return Status::Ok();
 }
 

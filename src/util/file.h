@@ -53,10 +53,20 @@ class File {
   std::string path_;
 };
 
-// A Status for a failed system call: "<what> <path>: <strerror(errno)>".
+// A Status for a failed system call: "<what> <path>: <strerror(errno)>". A full disk (ENOSPC,
+// EDQUOT) is "disk full: <path> (<what>: <strerror>)", retryable; a read-only file system is
+// said first as well.
 Status ErrnoStatus(std::string_view what, std::string_view path, int err);
 
+// How a full disk's Status starts (whatever context is added before it later).
+constexpr std::string_view kDiskFull = "disk full: ";
+// Whether `s` is a write refused for want of space (ENOSPC, EDQUOT): an outage that ends when
+// space is freed, not damage. Check retryable() too: a log poisoned by a failed fdatasync says
+// disk full but is not retryable.
+bool IsDiskFull(const Status& s);
+
 bool PathExists(const std::string& path);
+// Creates `path` and its missing parents, durably: the parent of each new level is fsynced.
 Status CreateDirs(const std::string& path);
 // Lists the names in a directory (without "." and ".."), sorted.
 Result<std::vector<std::string>> ListDir(const std::string& path);

@@ -20,27 +20,6 @@ namespace {
 
 constexpr int kKills = 12;
 
-// The issue's spend-per-user example, cut into batches of 5 records per partition.
-constexpr std::string_view kSpendToml = R"toml(name = "spend-per-user"
-batch_interval_ms = 20
-max_records_per_partition = 5
-[source]
-type = "log"
-topic = "purchases"
-format = "json"
-[[transform]]
-type = "aggregate"
-key = ["user"]
-aggregates = { purchases = "count", spent = "sum(amount)" }
-[sink]
-type = "sqlite"
-path = "state.db"
-init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
-mode = "upsert"
-table = "spend"
-key = ["user"]
-)toml";
-
 class CliStateCrashTest : public CliTestBase {
  protected:
   void SetUp() override {
@@ -92,7 +71,7 @@ class CliStateCrashTest : public CliTestBase {
 };
 
 TEST_F(CliStateCrashTest, RunningCountPerKeyIsExactAfterSigkills) {
-  WriteWholeFile(toml_, kSpendToml);
+  WriteWholeFile(toml_, kSpendPerUserToml);
   uint64_t seed = 1;
   auto produce = [&](int n) {
     auto more = MakePurchases(n, 100, seed++);
@@ -112,7 +91,7 @@ TEST_F(CliStateCrashTest, RunningCountPerKeyIsExactAfterSigkills) {
 }
 
 TEST_F(CliStateCrashTest, CrashBetweenSinkAndStateCommitThenRecoveryIsExact) {
-  WriteWholeFile(toml_, kSpendToml);
+  WriteWholeFile(toml_, kSpendPerUserToml);
   purchases_ = MakePurchases(2000, 50, 9);
   ProducePurchases(data_, "purchases", 4, purchases_);
   RunResult crashed = Run({"run", toml_, "--until-caught-up", "--data", data_}, "",

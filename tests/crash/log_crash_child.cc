@@ -27,6 +27,7 @@
 #include "log/record_batch.h"
 #include "log/topic.h"
 #include "log_crash_workload.h"
+#include "util/fault_points.h"
 
 namespace onceflow::crash {
 namespace {
@@ -128,6 +129,8 @@ int Main(int argc, char** argv) {
   const auto threads = static_cast<uint32_t>(std::atoi(argv[4]));
   const uint64_t seed = std::strtoull(argv[5], nullptr, 10);
   ::signal(SIGPIPE, SIG_IGN);
+  // The power loss test arms a `power_loss` action at a file operation (ONCEFLOW_FAULTS).
+  if (Status s = faults::ArmFromEnvironment(); !s.ok()) Die(s.ToString());
 
   std::unique_ptr<log::Topic> topic = OpenOrCreateTopic(data_dir);
   Marker("opened");
