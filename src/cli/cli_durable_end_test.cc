@@ -1,8 +1,10 @@
 // Readers see only durable records, across processes: `onceflow produce` stopped between its
 // group write and its fdatasync (fault action `stop`), while `consume`, `topics describe`,
 // `status` and a pipeline `run` in other processes read the topic; then the producer is
-// SIGKILLed and a writer restarts, with the unsynced write kept (as the OS keeps it after a
-// crash) or dropped (as a power loss would), and the ledger holds exactly what is in the log.
+// SIGKILLed and a writer restarts with the unsynced write kept (as the OS keeps it after a
+// crash), or the power goes out in the producer (the simulated power loss of util/power_loss.h
+// forgets every byte it had not synced) and new records take the lost offsets; either way the
+// ledger holds exactly what is in the log.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "testing/ledger_cli_test_base.h"
 #include "testing/sqlite_query.h"
 #include "testing/status_table.h"
+#include "util/power_loss.h"
 
 namespace onceflow::testing {
 namespace {
@@ -82,9 +85,10 @@ class CliDurableEndTest : public LedgerCliTestBase {
     return ids;
   }
 
-  // The scenario. `drop_unsynced`: after the kill, the unsynced bytes are cut from the segment
-  // files as a power loss would (the writer's published end never covered them).
-  void ProducerStoppedBeforeItsSync(bool drop_unsynced) {
+  // The scenario. `power_loss`: instead of a SIGKILL, the stopped producer loses power when it
+  // is continued (fault action stop_power_loss): the unsynced group, and the published end
+  // written after the previous sync, are forgotten as a power cut would forget them.
+  void ProducerStoppedBeforeItsSync(bool power_loss) {
     WriteToml(50);
     Produce(200);
     RunResult first = RunVerb("run", {"--until-caught-up"});
@@ -98,7 +102,8 @@ class CliDurableEndTest : public LedgerCliTestBase {
     const std::map<std::string, uintmax_t> before = SegmentSizes();
     Process producer({"produce", "transfers", "--data", data_, "--key-separator", ","}, input,
                      TempPath("out"), TempPath("err"),
-                     {{"ONCEFLOW_FAULTS", "log_before_sync=stop"}});
+                     {{"ONCEFLOW_FAULTS",
+                       power_loss ? "log_before_sync=stop_power_loss" : "log_before_sync=stop"}});
     const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
     while (producer.err().find("fault point log_before_sync: stopped") == std::string::npos ||
            !producer.Stopped()) {
@@ -122,12 +127,13 @@ class CliDurableEndTest : public LedgerCliTestBase {
     EXPECT_EQ(ParseStatusTable(status.out)[-1].committed, 200) << status.out;
     EXPECT_EQ(ParseStatusTable(status.out)[-1].lag, 0) << status.out;
 
-    producer.Signal(SIGKILL);
-    producer.Wait();
-    if (drop_unsynced) {
-      for (const auto& [path, size] : SegmentSizes()) {
-        std::filesystem::resize_file(path, before.at(path));
-      }
+    if (power_loss) {
+      producer.Signal(SIGCONT);
+      EXPECT_EQ(producer.Wait(), power_loss::kExitCode) << producer.err();
+      EXPECT_EQ(SegmentSizes(), before) << "the power loss took back the unsynced group";
+    } else {
+      producer.Signal(SIGKILL);
+      producer.Wait();
     }
 
     // A writer restarts (recovery syncs what it keeps before publishing it) and appends more
@@ -147,7 +153,7 @@ class CliDurableEndTest : public LedgerCliTestBase {
            std::binary_search(in_log.begin(), in_log.end(), unsynced[kept].id)) {
       ++kept;
     }
-    if (drop_unsynced) {
+    if (power_loss) {
       EXPECT_EQ(kept, 0U);
     } else {
       EXPECT_GT(kept, 0U);
@@ -177,11 +183,11 @@ class CliDurableEndTest : public LedgerCliTestBase {
 };
 
 TEST_F(CliDurableEndTest, UnsyncedWriteKeptByTheOsIsReadOnlyAfterTheWriterRestarts) {
-  ProducerStoppedBeforeItsSync(/*drop_unsynced=*/false);
+  ProducerStoppedBeforeItsSync(/*power_loss=*/false);
 }
 
-TEST_F(CliDurableEndTest, UnsyncedWriteDroppedAtRestartWasNeverCommitted) {
-  ProducerStoppedBeforeItsSync(/*drop_unsynced=*/true);
+TEST_F(CliDurableEndTest, UnsyncedWriteLostToAPowerLossWasNeverCommittedAndItsOffsetsAreReused) {
+  ProducerStoppedBeforeItsSync(/*power_loss=*/true);
 }
 
 }  // namespace

@@ -21,7 +21,17 @@
 namespace onceflow::faults {
 namespace {
 
-enum class Action { kCrash, kThrow, kSlow, kPause, kStop, kPowerLoss, kEio, kEnospc };
+enum class Action {
+  kCrash,
+  kThrow,
+  kSlow,
+  kPause,
+  kStop,
+  kStopPowerLoss,
+  kPowerLoss,
+  kEio,
+  kEnospc
+};
 
 struct Armed {
   Action action;
@@ -121,6 +131,8 @@ Result<std::pair<std::string, Armed>> ParseOne(std::string_view item) {
     a.action = Action::kPause;
   } else if (rest == "power_loss") {
     a.action = Action::kPowerLoss;
+  } else if (rest == "stop_power_loss") {
+    a.action = Action::kStopPowerLoss;
   } else if (rest == "eio") {
     a.action = Action::kEio;
   } else if (rest == "enospc") {
@@ -174,7 +186,10 @@ Status Arm(std::string_view spec) {
     if (item.empty()) continue;
     ONCEFLOW_ASSIGN_OR_RETURN(auto parsed, ParseOne(item));
     // Unsynced changes must be tracked from the first file on for a power loss to forget them.
-    if (parsed.second.action == Action::kPowerLoss) power_loss::Enable();
+    if (parsed.second.action == Action::kPowerLoss ||
+        parsed.second.action == Action::kStopPowerLoss) {
+      power_loss::Enable();
+    }
     table[parsed.first] = parsed.second;
   }
   std::lock_guard lock(g_mu);
@@ -258,6 +273,14 @@ Status Perform(std::string_view point, const Armed& fired) {
       (void)!::write(2, msg.data(), msg.size());
       ::raise(SIGSTOP);
       return Status::Ok();
+    }
+    case Action::kStopPowerLoss: {
+      // As `stop`; the power goes out when the test sends SIGCONT (after acting on the state
+      // the process was stopped in: another process reading what it wrote and had not synced).
+      std::string msg = "onceflow: fault point " + std::string(point) + ": stopped\n";
+      (void)!::write(2, msg.data(), msg.size());
+      ::raise(SIGSTOP);
+      power_loss::LoseAndExit("fault point " + std::string(point));
     }
     case Action::kPowerLoss: power_loss::LoseAndExit("fault point " + std::string(point));
     case Action::kEio: return Status::IoError("injected EIO at fault point " + std::string(point));

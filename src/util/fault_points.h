@@ -10,7 +10,9 @@
 // `pause` (block until Release: for tests within one process, which wait for it with WaitPaused
 // instead of guessing a duration), `power_loss` (every change to a file not yet made durable by
 // an fsync is forgotten, as a power cut would, and the process ends with power_loss::kExitCode:
-// see util/power_loss.h; arming it starts the tracking), `eio` and `enospc` (at the file layer's
+// see util/power_loss.h; arming it starts the tracking), `stop_power_loss` (as `stop`, and the
+// power goes out when the process is continued: the state another process saw while it was
+// stopped is then lost), `eio` and `enospc` (at the file layer's
 // points file_write, file_sync and file_rename, that call fails with that errno; at other points
 // the step fails with an I/O error that is not retryable); optional
 // `@PROBABILITY` (0..1, default 1) and `#N` (fire only at the Nth hit of that point, counted per
