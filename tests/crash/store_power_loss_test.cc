@@ -18,9 +18,9 @@
 namespace onceflow::testing {
 namespace {
 
-// Every test starts with a clean run: the pipeline's directories exist and are durable before
-// the first power loss (a power loss in the very first run of a pipeline is about onceflow's
-// own directories, not the stores: Checkpoint::Open does not sync the directories it creates).
+// Every test starts with a clean run, so that the power losses fall on the stores' files of a
+// pipeline with history (the very first run's power losses are CliPowerLossTest's and
+// CliChaosTest's).
 class StorePowerLossLedgerTest : public LedgerCliTestBase {
  protected:
   void CleanFirstRun() {
