@@ -72,26 +72,13 @@ TEST_F(StorePowerLossLedgerTest, PowerLossAtAFileSyncLeavesAnExactLedger) {
   EXPECT_EQ(CheckLedger(), "");
 }
 
-// The spend-per-user example: a count and a sum per user in RocksDB state, upserted into SQLite.
-constexpr std::string_view kSpendToml = R"toml(name = "spend-per-user"
-batch_interval_ms = 20
-max_records_per_partition = 25
-[source]
-type = "log"
-topic = "purchases"
-format = "json"
-[[transform]]
-type = "aggregate"
-key = ["user"]
-aggregates = { purchases = "count", spent = "sum(amount)" }
-[sink]
-type = "sqlite"
-path = "state.db"
-init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
-mode = "upsert"
-table = "spend"
-key = ["user"]
-)toml";
+// The spend-per-user example (testing/purchases.h), in batches of 25 records per partition.
+std::string SpendToml() {
+  std::string toml(kSpendPerUserToml);
+  const std::string from = "max_records_per_partition = 5\n";
+  toml.replace(toml.find(from), from.size(), "max_records_per_partition = 25\n");
+  return toml;
+}
 
 // Parameter: every state commit an ingested SST file (a link and a manifest record) or not.
 class StorePowerLossStateTest : public CliTestBase, public ::testing::WithParamInterface<bool> {
@@ -100,7 +87,7 @@ class StorePowerLossStateTest : public CliTestBase, public ::testing::WithParamI
     CliTestBase::SetUp();
     toml_ = tmp_ + "/state.toml";
     db_ = tmp_ + "/state.db";
-    WriteWholeFile(toml_, kSpendToml);
+    WriteWholeFile(toml_, SpendToml());
   }
 
   RunResult RunPipeline(const std::string& faults_spec) {
