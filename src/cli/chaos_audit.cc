@@ -72,22 +72,10 @@ class SinkPair {
     return pair;
   }
 
-  Result<SqliteStmt> Prepare(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      return Err(Status::IoError(fmt::format("{}: {}: {}", path_, sql, sqlite3_errmsg(db_.get()))));
-    }
-    return SqliteStmt(raw);
-  }
+  Result<SqliteStmt> Prepare(const std::string& sql) { return PrepareSql(db_.get(), path_, sql); }
 
   // Steps `s`; false at its end. An error names the statement.
-  Result<bool> Step(sqlite3_stmt* s) {
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return Err(Status::IoError(
-        fmt::format("{}: {}: {}", path_, sqlite3_sql(s), sqlite3_errmsg(db_.get()))));
-  }
+  Result<bool> Step(sqlite3_stmt* s) { return StepSql(db_.get(), path_, s); }
 
   // The first column of the first row of `sql` as an integer, with text parameters.
   Result<int64_t> Count(const std::string& sql, const std::vector<std::string>& params = {}) {

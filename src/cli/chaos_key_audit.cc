@@ -61,21 +61,9 @@ class Scratch {
     return Status::Ok();
   }
 
-  Result<SqliteStmt> Prepare(const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-      return Err(Status::IoError(fmt::format("{}: {}: {}", path_, sql, sqlite3_errmsg(db_.get()))));
-    }
-    return SqliteStmt(raw);
-  }
+  Result<SqliteStmt> Prepare(const std::string& sql) { return PrepareSql(db_.get(), path_, sql); }
 
-  Result<bool> Step(sqlite3_stmt* s) {
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return Err(Status::IoError(
-        fmt::format("{}: {}: {}", path_, sqlite3_sql(s), sqlite3_errmsg(db_.get()))));
-  }
+  Result<bool> Step(sqlite3_stmt* s) { return StepSql(db_.get(), path_, s); }
 
  private:
   Scratch(std::string path, SqliteHandle db) : path_(std::move(path)), db_(std::move(db)) {}
