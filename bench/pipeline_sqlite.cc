@@ -361,8 +361,7 @@ void HistoryCost(const std::string& dir, int64_t records, int reps, int64_t per_
               "off %.0f rec/s, on/off %.3f: cost %.1f %% (target <= 2 %%: %s); CPU per record "
               "off/on %.3f: cost %.1f %%\n",
               static_cast<long long>(per_partition), reps, Median(on), Median(off), ratio,
-              (1 - ratio) * 100, ratio >= 0.98 ? "PASS" : "MISS", cpu_ratio,
-              (1 - cpu_ratio) * 100);
+              (1 - ratio) * 100, ratio >= 0.98 ? "PASS" : "MISS", cpu_ratio, (1 - cpu_ratio) * 100);
 }
 
 // The history's own work, timed alone (CPU-bound, so less disturbed by a loaded machine than
@@ -377,11 +376,20 @@ void HistoryMicro(const std::string& dir) {
   onceflow::BatchRecord r;
   r.outcome = "committed";
   for (int p = 0; p < 4; ++p) {
-    r.partitions.push_back({.partition = p, .from = 1000000, .until = 1050000,
-                            .end_offset = 2000000, .lag_records = 950000, .lag_seconds = -1,
+    r.partitions.push_back({.partition = p,
+                            .from = 1000000,
+                            .until = 1050000,
+                            .end_offset = 2000000,
+                            .lag_records = 950000,
+                            .lag_seconds = -1,
                             .drain_eta_seconds = 12.5});
-    r.tasks.push_back({.task = p, .partition = p, .attempt = 1, .outcome = "won",
-                       .duration_us = 123456, .error = "", .speculative = false});
+    r.tasks.push_back({.task = p,
+                       .partition = p,
+                       .attempt = 1,
+                       .outcome = "won",
+                       .duration_us = 123456,
+                       .error = "",
+                       .speculative = false});
   }
   constexpr int kAppends = 20000;
   auto t0 = Clock::now();
