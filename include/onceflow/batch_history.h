@@ -42,9 +42,12 @@ struct TaskAttemptRecord {
   int32_t task = 0;
   int32_t partition = 0;  // the task's input partition; -1 when the task reads several
   int32_t attempt = 0;
-  std::string outcome;    // "won" | "failed" | "speculative_lost" | "fenced"
+  // "won" | "failed" | "speculative_lost" | "fenced"; "cancelled": still running when another
+  // task's failure ended the batch attempt.
+  std::string outcome;
   int64_t duration_us = 0;
-  std::string error;      // empty unless failed or fenced
+  std::string error;  // empty unless failed or fenced
+  bool speculative = false;  // a twin launched for a slow attempt
 };
 
 // One attempt of a batch. A batch id has at most one record whose outcome is "committed" (a

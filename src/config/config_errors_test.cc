@@ -44,7 +44,7 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
             "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
-            "state_tasks, state_cache_mb, source, "
+            "state_tasks, state_cache_mb, history, source, "
             "transform, sink)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "fromat = \"csv\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.fromat: unknown key (did you mean 'format'?)");
@@ -171,6 +171,25 @@ TEST_F(PipelineConfigTest, ErrorsQuotingControlCharactersStayOneLine) {
       ErrorOf(std::string(kHead) + "\"odd\\rkey\\t\" = 1\n" + std::string(kAppendSink));
   EXPECT_NE(unknown.find("odd\\rkey\\t"), std::string::npos) << unknown;
   EXPECT_EQ(unknown.find_first_of("\r\n\t"), std::string::npos) << unknown;
+}
+
+TEST_F(PipelineConfigTest, HistoryTableIsReadAndCheckedKeyByKey) {
+  Result<PipelineConfig> defaults = ParsePipelineConfig(kLedger, "ledger.toml");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  EXPECT_TRUE(defaults->history.enabled);
+  EXPECT_EQ(defaults->history.max_batches, 10000);
+  const std::string with =
+      std::string(kLedger) + "\n[history]\nenabled = false\nmax_batches = 250\n";
+  Result<PipelineConfig> set = ParsePipelineConfig(with, "ledger.toml");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_FALSE(set->history.enabled);
+  EXPECT_EQ(set->history.max_batches, 250);
+  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batchs = 5\n"),
+            "ledger.toml: history.max_batchs: unknown key (did you mean 'max_batches'?)");
+  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batches = 0\n").find(
+                "ledger.toml: history.max_batches: "),
+            0u);
+  EXPECT_EQ(ErrorOf("history = 3\n" + std::string(kLedger)).find("ledger.toml: history: "), 0u);
 }
 
 }  // namespace

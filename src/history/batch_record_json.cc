@@ -184,6 +184,7 @@ Status ReadTask(simdjson::dom::element e, TaskAttemptRecord* t) {
   ONCEFLOW_RETURN_IF_ERROR(r.Get("outcome", &t->outcome));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("duration_us", &t->duration_us));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("error", &t->error));
+  ONCEFLOW_RETURN_IF_ERROR(r.Get("speculative", &t->speculative));
   return Status::Ok();
 }
 
@@ -250,6 +251,7 @@ std::string BatchRecordToJson(const BatchRecord& b) {
     Field(&out, "outcome", t.outcome);
     Field(&out, "duration_us", t.duration_us);
     Field(&out, "error", t.error);
+    Field(&out, "speculative", t.speculative);
     CloseObject(&out);
     out.push_back(',');
   }

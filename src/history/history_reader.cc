@@ -65,10 +65,12 @@ Result<HistorySnapshot> ReadHistorySnapshot(const std::string& history_dir) {
       snap.entries.push_back(
           {.key = e.key, .value = e.value, .file = *path, .position = e.position});
     }
+    // The bound of the newest file that has its header yet (a file just started may not).
+    if (scan.max_batches > 0) snap.max_batches = scan.max_batches;
     if (newest) {
-      snap.max_batches = scan.max_batches;
       snap.newest_generation = generations[i];
       snap.newest_valid_end = scan.valid_end;
+      snap.newest_max_batches = scan.max_batches;
       snap.newest_entries = scan.entries.size();
     }
     snap.bytes.push_back(std::move(bytes));

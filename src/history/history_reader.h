@@ -21,11 +21,13 @@ struct HistorySnapshot {
     uint64_t position = 0;
   };
   std::vector<Entry> entries;
-  // The newest file's max_batches (0: no file, or no header).
+  // The newest file's max_batches (the one before it while its header is being written; 0:
+  // no file).
   int64_t max_batches = 0;
   // The newest generation found (0 when none) and its scan (a writer appends after valid_end).
   uint64_t newest_generation = 0;
   uint64_t newest_valid_end = 0;
+  int64_t newest_max_batches = 0;  // from the newest file's header (0: none yet)
   size_t newest_entries = 0;
   std::string warning;
   // What the views point into: the files' bytes and paths.

@@ -9,6 +9,7 @@
 #include "history/history_file.h"
 #include "history/history_format.h"
 #include "history/history_writer.h"
+#include "history/visibility_sketch.h"
 #include "onceflow/batch_history.h"
 #include "testing/temp_dir.h"
 #include "util/file.h"
@@ -42,11 +43,20 @@ std::vector<int64_t> Ids(const HistoryReadResult& r) {
 
 std::unique_ptr<HistoryWriter> OpenWriter(const std::string& dir, int64_t max_batches,
                                           std::vector<std::string>* lines = nullptr) {
-  HistoryWriterOptions options{.max_batches = max_batches};
+  HistoryWriterOptions options;
+  options.max_batches = max_batches;
   if (lines != nullptr) options.log = [lines](const std::string& l) { lines->push_back(l); };
   Result<std::unique_ptr<HistoryWriter>> w = HistoryWriter::Open(dir, std::move(options));
   EXPECT_TRUE(w.has_value()) << w.error().ToString();
   return w.has_value() ? std::move(*w) : nullptr;
+}
+
+// Replaces a file's contents (not durably: a test's scratch file).
+void Overwrite(const std::string& path, std::string_view bytes) {
+  Result<File> f = File::Open(path, File::Mode::kCreate);
+  ASSERT_TRUE(f.has_value());
+  ASSERT_TRUE(f->Truncate(0).ok());
+  ASSERT_TRUE(f->WriteAt(0, bytes).ok());
 }
 
 // The path of the newest generation file.
@@ -145,7 +155,7 @@ TEST(HistoryTest, TornTailIsIgnoredByReadersAndCutByTheNextWriter) {
                          Committed(2).end_time_ms, 3);
   ASSERT_TRUE(whole.ends_with(third));
   for (size_t cut = 1; cut < third.size(); cut += 7) {
-    ASSERT_TRUE(WriteFileAtomically(file, whole.substr(0, whole.size() - cut)).ok());
+    Overwrite(file, whole.substr(0, whole.size() - cut));
     Result<HistoryReadResult> r = ReadBatchHistory(dir.path());
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(Ids(*r), (std::vector<int64_t>{0, 1})) << "cut " << cut;
@@ -227,6 +237,26 @@ TEST(HistoryTest, BoundedToTheLastMaxBatchesByTwoGenerations) {
   EXPECT_EQ(Ids(*r), (std::vector<int64_t>{10, 11}));
 }
 
+TEST(HistoryTest, ANewestFileCutBeforeItsHeaderIsStartedAgainKeepingTheOlderOne) {
+  testing::TempDir dir("history");
+  {
+    auto w = OpenWriter(dir.path(), 2);
+    for (int64_t i = 0; i < 3; ++i) w->Append(Committed(i));  // the third starts generation 2
+  }
+  Overwrite(NewestFile(dir.path()), "");  // a crash right after the roll created it
+  Result<HistoryReadResult> r = ReadBatchHistory(dir.path());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(Ids(*r), (std::vector<int64_t>{0, 1}));
+  {
+    auto w = OpenWriter(dir.path(), 2);
+    w->Append(Committed(2));
+  }
+  r = ReadBatchHistory(dir.path());
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(Ids(*r), (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(r->warning.empty()) << r->warning;
+}
+
 TEST(HistoryTest, TwoCommittedRecordsOfOneBatchReadAsOneCommit) {
   testing::TempDir dir("history");
   {
@@ -268,7 +298,7 @@ TEST(HistoryTest, ReadersWhileAWriterAppendsSeeAPrefixWithoutDuplicatesOrWarning
   auto w = OpenWriter(dir.path(), 50);
   std::atomic<bool> done{false};
   std::thread writer([&] {
-    for (int64_t i = 0; i < 600; ++i) w->Append(Committed(i));
+    for (int64_t i = 0; i < 3000; ++i) w->Append(Committed(i));
     done = true;
   });
   int reads = 0;
@@ -286,7 +316,37 @@ TEST(HistoryTest, ReadersWhileAWriterAppendsSeeAPrefixWithoutDuplicatesOrWarning
   Result<HistoryReadResult> r = ReadBatchHistory(dir.path());
   ASSERT_TRUE(r.has_value());
   ASSERT_EQ(r->batches.size(), 50u);
-  EXPECT_EQ(r->batches.back().batch_id, 599);
+  EXPECT_EQ(r->batches.back().batch_id, 2999);
+}
+
+TEST(VisibilitySketchTest, QuantilesWithinABucketAndMaxExact) {
+  VisibilitySketch sketch(10000);
+  // 100 records aged 0..99 ms at the reference; seen 50 ms after it.
+  for (int64_t age = 0; age < 100; ++age) sketch.Add(10000 - age);
+  VisibilitySketch::Latency l = sketch.LatencyAt(10050);
+  EXPECT_EQ(l.max_ms, 149);
+  EXPECT_NEAR(static_cast<double>(l.p50_ms), 99, 99 * 0.07);
+  EXPECT_NEAR(static_cast<double>(l.p99_ms), 148, 148 * 0.07);
+  EXPECT_EQ(VisibilitySketch().LatencyAt(5).p50_ms, -1);
+}
+
+TEST(VisibilitySketchTest, MergeMovesAgesToTheNewReference) {
+  VisibilitySketch a(1000), b(3000), merged(5000);
+  for (int i = 0; i < 10; ++i) a.Add(1000);  // age 0 at 1000: 4000 at 5000
+  for (int i = 0; i < 10; ++i) b.Add(2990);  // age 10 at 3000: 2010 at 5000
+  merged.Merge(a);
+  merged.Merge(b);
+  EXPECT_EQ(merged.count(), 20);
+  VisibilitySketch::Latency l = merged.LatencyAt(5000);
+  EXPECT_EQ(l.max_ms, 4000);
+  EXPECT_NEAR(static_cast<double>(l.p50_ms), 2010, 2010 * 0.07);
+  EXPECT_NEAR(static_cast<double>(l.p99_ms), 4000, 4000 * 0.07);
+  // Every bucket's middle lies in it.
+  for (int bucket = 0; bucket < VisibilitySketch::kBuckets; ++bucket) {
+    ASSERT_EQ(VisibilitySketch::BucketOf(
+                  static_cast<uint64_t>(VisibilitySketch::BucketMiddle(bucket))),
+              bucket);
+  }
 }
 
 }  // namespace

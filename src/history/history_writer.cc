@@ -29,8 +29,13 @@ Result<std::unique_ptr<HistoryWriter>> HistoryWriter::Open(const std::string& ch
   const std::string newest_path = JoinPath(dir, MakeHistoryFileName(snap.newest_generation));
   const bool newest_damaged = snap.newest_generation > 0 &&
                               snap.warning.find(newest_path) != std::string::npos;
-  if (snap.newest_generation == 0 || newest_damaged ||
-      snap.max_batches != w->options_.max_batches) {
+  const bool newest_headless = snap.newest_generation > 0 && snap.newest_max_batches == 0 &&
+                               snap.newest_entries == 0 && !newest_damaged;
+  if (newest_headless) {
+    // A crash cut the newest file before its header was written: it is started afresh.
+    ONCEFLOW_RETURN_IF_ERROR(w->StartGeneration(snap.newest_generation));
+  } else if (snap.newest_generation == 0 || newest_damaged ||
+             snap.newest_max_batches != w->options_.max_batches) {
     // A new generation: the first, or after a damaged newest file (never written into again:
     // readers keep seeing its records up to the damage until it is dropped), or for another
     // max_batches (readers take the bound from the newest file).
