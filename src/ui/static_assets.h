@@ -12,7 +12,7 @@ namespace onceflow::ui {
 // "/assets/app.js"; a leading '/' included), or nullopt when there is none. The bytes live as
 // long as the program. Implemented by a generated file of the embedded pages, or by
 // static_assets_placeholder.cc (a one-page placeholder) when they are not built.
-std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>>
-StaticAsset(std::string_view path);
+std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>> StaticAsset(
+    std::string_view path);
 
 }  // namespace onceflow::ui
