@@ -3,7 +3,7 @@
 // time from a restart after kill -9 to the first new commit, with a long batch history.
 //
 //   pipeline_sqlite_bench [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]
-//                         [--only throughput|latency|recovery]
+//                         [--only throughput|latency|recovery|history-cost]
 //
 // Throughput: N JSON records {id, user, amount, ts} in a 4-partition topic; the pipeline
 // appends them to events(id, user, amount, ts) exactly once, until caught up. The ceiling
@@ -13,9 +13,11 @@
 // seconds with a 5 ms batch interval; each record's latency is from its append returning
 // (durable) to the commit of its batch. Recovery: a child process builds a history of B
 // batches, is SIGKILLed mid-run; the time from constructing the pipeline again to the first
-// new commit is measured.
+// new commit is measured. History cost (--only history-cost): the throughput run with the batch
+// history on and off, alternating, with big batches and with batches of 500 per partition.
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,24 +90,40 @@ void Produce(const std::string& data, int64_t n) {
 const char* kCreateEvents =
     "CREATE TABLE IF NOT EXISTS events(id INTEGER, user INTEGER, amount INTEGER, ts INTEGER)";
 
-// The pipeline under test: append mode, exactly once.
-double PipelineRun(const std::string& data, int64_t n, int64_t per_partition) {
-  auto pipeline = onceflow::PipelineBuilder("bench")
+// CPU time (user + system) of the process so far.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+// The CPU seconds of the last PipelineRun: less sensitive than wall time to other processes on
+// the machine (the history cost is measured in both).
+double last_run_cpu = 0;
+
+// The pipeline under test: append mode, exactly once; `name` names its checkpoint and database
+// (pipelines of other names read the same topic afresh), `history` turns its batch history on.
+double PipelineRun(const std::string& data, int64_t n, int64_t per_partition,
+                   const std::string& name = "bench", bool history = true) {
+  auto pipeline = onceflow::PipelineBuilder(name)
                       .FromLog({.topic = "events"})
-                      .ToSqlite({.path = data + "/pipeline.db",
+                      .ToSqlite({.path = data + "/" + name + ".db",
                                  .init = {kCreateEvents},
                                  .mode = onceflow::SinkMode::kAppend,
                                  .table = "events"})
                       .BatchInterval(std::chrono::milliseconds(1))
                       .MaxRecordsPerPartition(per_partition)
+                      .History(history)
                       .Build();
   if (!pipeline.has_value()) Die("build", pipeline.error());
   onceflow::RunOptions o;
   o.data_dir = data;
   o.until_caught_up = true;
   const auto t0 = Clock::now();
+  const double cpu0 = CpuSeconds();
   onceflow::Status s = (*pipeline)->Run(o);
   const double secs = Seconds(Clock::now() - t0);
+  last_run_cpu = CpuSeconds() - cpu0;
   if (!s.ok()) Die("run", s);
   if ((*pipeline)->stats().records_in != n) {
     std::fprintf(stderr, "pipeline read %lld records, expected %lld\n",
@@ -308,6 +326,43 @@ double RecoverySeconds(const std::string& data, int64_t history_batches) {
   return Seconds(first - t0);
 }
 
+// The batch history's cost: the same pipeline with history on and off over the same topic, in
+// alternating order, `reps` pairs, with batches of `per_partition` records per partition.
+void HistoryCost(const std::string& dir, int64_t records, int reps, int64_t per_partition) {
+  std::vector<double> on, off, ratios, cpu_ratios;
+  for (int r = 0; r < reps; ++r) {
+    const std::string data = onceflow::JoinPath(dir, "history-cost-" + std::to_string(r));
+    (void)onceflow::RemoveAll(data);
+    (void)onceflow::CreateDirs(data);
+    Produce(data, records);
+    double with = 0, without = 0, cpu_with = 0, cpu_without = 0;
+    auto run = [&](bool history) {
+      const double rate = PipelineRun(data, records, per_partition,
+                                      history ? "with-history" : "without-history", history);
+      (history ? with : without) = rate;
+      (history ? cpu_with : cpu_without) = last_run_cpu;
+    };
+    run(r % 2 == 0);
+    run(r % 2 != 0);
+    on.push_back(with);
+    off.push_back(without);
+    ratios.push_back(with / without);
+    cpu_ratios.push_back(cpu_without / cpu_with);
+    std::printf("  history rep %d (%lld per partition per batch): on %.0f rec/s, off %.0f rec/s, "
+                "on/off %.3f; CPU on %.2f s, off %.2f s\n",
+                r, static_cast<long long>(per_partition), with, without, ratios.back(), cpu_with,
+                cpu_without);
+    (void)onceflow::RemoveAll(data);
+  }
+  const double ratio = Median(ratios), cpu_ratio = Median(cpu_ratios);
+  std::printf("history cost, batches of %lld per partition (median of %d pairs): on %.0f rec/s, "
+              "off %.0f rec/s, on/off %.3f: cost %.1f %% (target <= 2 %%: %s); CPU per record "
+              "off/on %.3f: cost %.1f %%\n",
+              static_cast<long long>(per_partition), reps, Median(on), Median(off), ratio,
+              (1 - ratio) * 100, ratio >= 0.98 ? "PASS" : "MISS", cpu_ratio,
+              (1 - cpu_ratio) * 100);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -315,7 +370,9 @@ int main(int argc, char** argv) {
   int64_t records = 1000000;
   int reps = 3;
   int64_t history = 100000;
-  std::string only;  // "throughput", "latency" or "recovery": run that part alone
+  // "throughput", "latency", "recovery" or "history-cost": run that part alone (history-cost,
+  // the batch history on against off, runs only when asked for).
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -335,7 +392,7 @@ int main(int argc, char** argv) {
       history = 5000;
     } else {
       std::printf("usage: %s [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]\n"
-                  "          [--only throughput|latency|recovery]\n",
+                  "          [--only throughput|latency|recovery|history-cost]\n",
                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
@@ -372,6 +429,10 @@ int main(int argc, char** argv) {
                 "p99 %.2f ms (target p99 <= 10 ms: %s)\n",
                 lat.size(), p50, p99, p99 <= 10 ? "PASS" : "MISS");
     (void)onceflow::RemoveAll(data);
+  }
+  if (only == "history-cost") {
+    HistoryCost(dir, records, reps, per_partition);
+    HistoryCost(dir, records, reps, 500);  // many small batches: the per-batch cost shows
   }
   if (part("recovery")) {
     std::vector<double> rec;

@@ -232,6 +232,7 @@ Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(
   task_ctx.source = source_;
   task_ctx.decoder = decoder_;
   task_ctx.stages = spec_.stages;
+  task_ctx.visibility = history_ != nullptr;
   if (state_ != nullptr) {
     task_ctx.keyed = spec_.keyed.get();
     task_ctx.batch = intent.batch;

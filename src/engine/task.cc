@@ -40,7 +40,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       return Status::Aborted("task attempt cancelled: another attempt won");
     }
     ++out.records_in;
-    out.visibility.Add(rec.timestamp_ms);
+    if (ctx.visibility) out.visibility.Add(rec.timestamp_ms);
     current = o;
     // Only the range's last record is needed; a Kafka range often ends with a transaction
     // marker, so the last two offsets are fingerprinted (one CRC each, not one per record).

@@ -48,6 +48,8 @@ struct TaskContext {
   BatchId batch;
   int64_t watermark_ms = INT64_MIN;
   int32_t state_tasks = 1;
+  // The batch history is on: each record's timestamp goes into TaskOutput::visibility.
+  bool visibility = false;
 };
 
 // Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by

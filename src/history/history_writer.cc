@@ -108,11 +108,15 @@ void HistoryWriter::Append(const BatchRecord& record) {
   ++batch_records_;
 }
 
+std::string HistoryOffLine(const Status& error) {
+  std::string what = error.message();
+  if (what.starts_with(kDiskFull)) what = "no space left: " + what.substr(kDiskFull.size());
+  return "batch history turned off for this run (the pipeline goes on without it): " + what;
+}
+
 void HistoryWriter::TurnOff(const Status& error) {
   enabled_ = false;
-  if (options_.log) {
-    options_.log(fmt::format("batch history turned off for this run: {}", error.message()));
-  }
+  if (options_.log) options_.log(HistoryOffLine(error));
 }
 
 }  // namespace onceflow::history

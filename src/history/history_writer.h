@@ -24,6 +24,10 @@ struct HistoryWriterOptions {
   std::function<void(const std::string&)> log;
 };
 
+// The one line said when history is turned off by `error`: it names the file, and does not read
+// as the pipeline's own "disk full: " outage (which the run waits out; history does not wait).
+std::string HistoryOffLine(const Status& error);
+
 // Lifecycle: Open at driver start (after the checkpoint's lock is held: one writer per
 // directory), Append once per batch attempt, destroyed with the driver.
 // Thread-safety: one thread at a time.
