@@ -248,6 +248,44 @@ TEST_F(UiServerTest, EveryEndpointHoldsExactlyWhatTheRunDid) {
   EXPECT_EQ(ui_->Wait(), 0) << ui_->err();
 }
 
+TEST_F(UiServerTest, StateOfAnAggregateCountsItsKeys) {
+  ASSERT_EQ(RunData({"topics", "create", "purchases", "--partitions", "2"}).exit_code, 0);
+  std::string input;
+  for (int i = 0; i < 12; ++i) {
+    input += "{\"user\":\"u" + std::to_string(i % 5) + "\",\"amount\":" + std::to_string(i) + "}\n";
+  }
+  ASSERT_EQ(RunData({"produce", "purchases"}, input).exit_code, 0);
+  const std::string toml = tmp_ + "/spend.toml";
+  WriteWholeFile(toml, R"toml(name = "spend"
+batch_interval_ms = 1
+max_records_per_partition = 4
+[source]
+topic = "purchases"
+[[transform]]
+type = "aggregate"
+key = ["user"]
+aggregates = { purchases = "count", spent = "sum(amount)" }
+[sink]
+path = "spend.db"
+init = ["CREATE TABLE IF NOT EXISTS spend(user TEXT PRIMARY KEY, purchases INTEGER, spent INTEGER)"]
+mode = "upsert"
+table = "spend"
+key = ["user"]
+)toml");
+  RunResult run = RunData({"run", toml, "--until-caught-up"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  StartUi();
+  simdjson::dom::element state = GetJson("/api/v1/pipelines/spend/state");
+  simdjson::dom::array ops = state["operators"];
+  ASSERT_EQ(ops.size(), 1u) << bodies_.back();
+  EXPECT_EQ(Str(ops.at(0)["name"]), "aggregate by user");
+  EXPECT_EQ(Int(ops.at(0)["keys"]), 5);  // u0..u4
+  EXPECT_GT(Int(ops.at(0)["bytes"]), 0);
+  EXPECT_TRUE(bool(ops.at(0)["exact"]));
+  // Its partitions, as the last batch read them.
+  EXPECT_EQ(simdjson::dom::array(GetJson("/api/v1/pipelines/spend")["partitions"]).size(), 2u);
+}
+
 TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   if (!PathExists(ONCEFLOW_TEST_PYTHON)) {
     if (std::getenv("ONCEFLOW_REQUIRE_SERVICES") != nullptr) {
