@@ -248,6 +248,35 @@ TEST_F(UiServerTest, EveryEndpointHoldsExactlyWhatTheRunDid) {
   EXPECT_EQ(ui_->Wait(), 0) << ui_->err();
 }
 
+TEST_F(UiServerTest, AFailedBatchIsFailingUntilARunCommitsIt) {
+  RunResult failed = Run({"run", toml_, "--data", data_, "--until-caught-up"}, "",
+                         {{"ONCEFLOW_FAULTS", "after_intent=throw"}});
+  ASSERT_EQ(failed.exit_code, 1) << failed.err;
+  StartUi();
+  simdjson::dom::element p = simdjson::dom::array(GetJson("/api/v1/pipelines")["pipelines"]).at(0);
+  EXPECT_EQ(Str(p["status"]), "failing");
+  EXPECT_THAT(Str(p["last_error"]), HasSubstr("injected fault at after_intent"));
+  EXPECT_TRUE(p["last_batch"].is_null());
+  simdjson::dom::array attempts = GetJson("/api/v1/pipelines/events/batches")["batches"];
+  ASSERT_GE(attempts.size(), 1u);
+  for (simdjson::dom::element b : attempts) {
+    EXPECT_EQ(Int(b["batch_id"]), 0);
+    EXPECT_EQ(Str(b["outcome"]), "failed");
+  }
+  const int64_t failures = static_cast<int64_t>(attempts.size());
+
+  // A run without the fault commits the batch: stopped, and the failed attempts are the
+  // batch's earlier ones.
+  RunResult ok = RunData({"run", toml_, "--until-caught-up"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  p = simdjson::dom::array(GetJson("/api/v1/pipelines")["pipelines"]).at(0);
+  EXPECT_EQ(Str(p["status"]), "stopped");
+  simdjson::dom::element batch0 = GetJson("/api/v1/pipelines/events/batches/0");
+  EXPECT_EQ(Str(batch0["outcome"]), "committed");
+  EXPECT_EQ(static_cast<int64_t>(simdjson::dom::array(batch0["earlier_attempts"]).size()),
+            failures);
+}
+
 TEST_F(UiServerTest, StateOfAnAggregateCountsItsKeys) {
   ASSERT_EQ(RunData({"topics", "create", "purchases", "--partitions", "2"}).exit_code, 0);
   std::string input;
