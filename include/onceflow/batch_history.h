@@ -26,7 +26,7 @@ struct PhaseDurations {
 // One input partition read by a batch.
 struct PartitionProgress {
   int32_t partition = 0;
-  int64_t from = 0;   // the batch's range is [from, until)
+  int64_t from = 0;  // the batch's range is [from, until)
   int64_t until = 0;
   int64_t end_offset = 0;   // the source's end when the batch was planned
   int64_t lag_records = 0;  // end_offset - until
@@ -46,7 +46,7 @@ struct TaskAttemptRecord {
   // task's failure ended the batch attempt.
   std::string outcome;
   int64_t duration_us = 0;
-  std::string error;  // empty unless failed or fenced
+  std::string error;         // empty unless failed or fenced
   bool speculative = false;  // a twin launched for a slow attempt
 };
 

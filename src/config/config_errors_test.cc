@@ -186,8 +186,8 @@ TEST_F(PipelineConfigTest, HistoryTableIsReadAndCheckedKeyByKey) {
   EXPECT_EQ(set->history.max_batches, 250);
   EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batchs = 5\n"),
             "ledger.toml: history.max_batchs: unknown key (did you mean 'max_batches'?)");
-  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batches = 0\n").find(
-                "ledger.toml: history.max_batches: "),
+  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batches = 0\n")
+                .find("ledger.toml: history.max_batches: "),
             0u);
   EXPECT_EQ(ErrorOf("history = 3\n" + std::string(kLedger)).find("ledger.toml: history: "), 0u);
 }

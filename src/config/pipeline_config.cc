@@ -110,7 +110,8 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   if (history.node != nullptr) {
     const toml::table* table = history.node->as_table();
     if (table == nullptr) {
-      return Err(Error(history.key, "expected a table ([history]), got " + Describe(*history.node)));
+      return Err(
+          Error(history.key, "expected a table ([history]), got " + Describe(*history.node)));
     }
     static constexpr std::string_view kHistoryKeys[] = {"enabled", "max_batches"};
     ONCEFLOW_RETURN_IF_ERROR(CheckKeys(*table, "history", kHistoryKeys));

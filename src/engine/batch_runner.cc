@@ -169,9 +169,9 @@ Status BatchRunner::Compute(const checkpoint::BatchIntent& intent, ComputeAhead:
                             ComputeAhead* ahead, ComputedBatch* batch) {
   std::vector<TaskAttemptRecord> failed_attempts;
   Result<std::vector<TaskOutput>> outputs =
-      computed != nullptr ? computed->get()
-                          : RunMapTasks(intent, &batch->already,
-                                        history_ != nullptr ? &failed_attempts : nullptr);
+      computed != nullptr
+          ? computed->get()
+          : RunMapTasks(intent, &batch->already, history_ != nullptr ? &failed_attempts : nullptr);
   if (!outputs.has_value()) {
     if (history_ != nullptr) history_->FailedTasks(std::move(failed_attempts), TaskRanges(intent));
     return outputs.error();
@@ -200,8 +200,8 @@ Status BatchRunner::Compute(const checkpoint::BatchIntent& intent, ComputeAhead:
     batch->dead = static_cast<int64_t>(batch->reduced.dead_letters.size());
   }
   if (history_ != nullptr) {
-    history_->Computed(batch->outputs, TaskRanges(intent), batch->records_in,
-                       batch->rows_out, batch->dead, batch->state ? batch->state->late : 0);
+    history_->Computed(batch->outputs, TaskRanges(intent), batch->records_in, batch->rows_out,
+                       batch->dead, batch->state ? batch->state->late : 0);
   }
   // The state's write is built while the sink commits (it reads only the deltas, the sink only
   // the rows); on a thread of its own, for the executor may be busy with the next batch's map

@@ -155,8 +155,7 @@ Status Driver::Run() {
     const int64_t start_ms = NowMs();
     // Due when the batch interval since the previous pass ended (at once with a backlog).
     const int64_t due_ms =
-        previous_start_ms < 0 ? start_ms
-                              : std::min(start_ms, previous_start_ms + interval.count());
+        previous_start_ms < 0 ? start_ms : std::min(start_ms, previous_start_ms + interval.count());
     previous_start_ms = start_ms;
     // Step 1, plan: the ranges of batch N (planned already if it was computed ahead).
     std::unique_ptr<ComputeAhead::Batch> current = ahead.Take();

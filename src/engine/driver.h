@@ -114,8 +114,8 @@ class Driver {
   std::unique_ptr<sink::Sink> sink_;
   std::unique_ptr<operators::RecordDecoder> decoder_;
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<StateStep> state_;       // stateful pipelines only
-  std::unique_ptr<GroupOwnership> group_;  // source.assign = "group" only
+  std::unique_ptr<StateStep> state_;          // stateful pipelines only
+  std::unique_ptr<GroupOwnership> group_;     // source.assign = "group" only
   std::unique_ptr<HistoryRecorder> history_;  // null: history off (declared before the runner)
   std::unique_ptr<BatchRunner> runner_;
   std::vector<bool> header_set_;  // csv: partitions whose header line the decoder has

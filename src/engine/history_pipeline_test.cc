@@ -61,8 +61,7 @@ class HistoryPipelineTest : public ::testing::Test {
 // The committed records: each batch id once, contiguous from 0; their ranges tile each
 // partition from 0 on without gap or overlap, up to `total` records in all. Returns the sum of
 // their records_in.
-int64_t CheckCommitted(const std::vector<BatchRecord>& history, int64_t partitions,
-                       int64_t total) {
+int64_t CheckCommitted(const std::vector<BatchRecord>& history, int64_t partitions, int64_t total) {
   std::vector<const BatchRecord*> committed;
   for (const BatchRecord& b : history) {
     if (b.outcome == "committed") committed.push_back(&b);
@@ -138,8 +137,7 @@ TEST_F(HistoryPipelineTest, EveryBatchIsRecordedOnceWithExactCountsAndItsSteps) 
   EXPECT_EQ(rows_out, LedgerRows());
   EXPECT_EQ(rows_out, 2000);
   // The first batch saw the whole backlog: its end is where the last batch ended.
-  EXPECT_EQ(history.front().partitions.at(0).end_offset,
-            history.back().partitions.at(0).until);
+  EXPECT_EQ(history.front().partitions.at(0).end_offset, history.back().partitions.at(0).until);
 
   // A later run continues the history where it stopped.
   auto more = ProduceTransfers(data_, "transfers", 4, 400, 50, /*seed=*/2, /*first_id=*/2000);

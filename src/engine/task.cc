@@ -13,10 +13,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
   ONCEFLOW_RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
   out.partition = range.partition;
-  out.visibility = history::VisibilitySketch(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  out.visibility =
+      history::VisibilitySketch(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
   std::unique_ptr<operators::MapCombiner> combiner =
       ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
                            : nullptr;

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
+#include "engine/pipeline_spec.h"
 #include "history/visibility_sketch.h"
 #include "onceflow/batch_history.h"
-#include "engine/pipeline_spec.h"
 #include "onceflow/offset_range.h"
 #include "operators/keyed_operator.h"
 #include "operators/record_decoder.h"

@@ -36,7 +36,9 @@ struct AttemptEntry {
 };
 
 // The history's word for an attempt whose computation or commit failed with `s`.
-const char* FailedOutcome(const Status& s) { return s.code() == StatusCode::kFenced ? "fenced" : "failed"; }
+const char* FailedOutcome(const Status& s) {
+  return s.code() == StatusCode::kFenced ? "fenced" : "failed";
+}
 
 // Shared with the attempts, which may outlive RunTasks (cancelled losers).
 struct BatchState {

@@ -51,9 +51,8 @@ using FinishFn = std::function<Status(size_t task, int attempt, const TaskOutput
 // winner's TaskOutput::attempts on success, in `*attempts_on_error` (if not null) on error. An
 // attempt still running at return is "speculative_lost" (or "cancelled" after an error), with
 // the time it ran until then.
-Result<std::vector<TaskOutput>> RunTasks(Executor* executor, size_t n, ComputeFn compute,
-                                         FinishFn finish, const TaskPolicy& policy,
-                                         TaskCounters* counters,
-                                         std::vector<TaskAttemptRecord>* attempts_on_error = nullptr);
+Result<std::vector<TaskOutput>> RunTasks(
+    Executor* executor, size_t n, ComputeFn compute, FinishFn finish, const TaskPolicy& policy,
+    TaskCounters* counters, std::vector<TaskAttemptRecord>* attempts_on_error = nullptr);
 
 }  // namespace onceflow::engine

@@ -137,8 +137,8 @@ class ObjectReader {
 
  private:
   Status Bad(std::string_view name, std::string_view want) const {
-    return Status::Corruption(fmt::format("history record: field {}{} is not {}", where_, name,
-                                          want));
+    return Status::Corruption(
+        fmt::format("history record: field {}{} is not {}", where_, name, want));
   }
 
   simdjson::dom::object object_;

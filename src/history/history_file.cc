@@ -76,8 +76,8 @@ HistoryFileScan ScanHistoryFile(std::string_view bytes) {
     if (rest.size() < log::kBatchHeaderSize || AllZero(rest)) break;
     const uint32_t length = coding::DecodeFixed32(rest.data() + log::kBatchLengthPos);
     if (length >= log::kBatchHeaderSize && length > rest.size()) break;  // cut short: torn
-    Result<log::BatchView> view = log::BatchView::Parse(rest.substr(0, std::min<uint64_t>(
-                                                                           length, rest.size())));
+    Result<log::BatchView> view =
+        log::BatchView::Parse(rest.substr(0, std::min<uint64_t>(length, rest.size())));
     if (!view.has_value()) {
       // The last entry of the file (nothing after it) was being written or was cut: torn.
       if (length == rest.size()) break;

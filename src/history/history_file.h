@@ -15,9 +15,9 @@ std::string EncodeHistoryEntry(std::string_view key, std::string_view value, int
                                int64_t index);
 
 struct HistoryEntry {
-  std::string_view key;    // views into the scanned bytes
+  std::string_view key;  // views into the scanned bytes
   std::string_view value;
-  uint64_t position = 0;   // where the entry starts in the file
+  uint64_t position = 0;  // where the entry starts in the file
 };
 
 struct HistoryFileScan {

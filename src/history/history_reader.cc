@@ -33,8 +33,8 @@ Result<HistorySnapshot> ReadHistorySnapshot(const std::string& history_dir) {
   std::vector<std::string> warnings;
   for (size_t i = 0; i < generations.size(); ++i) {
     const bool newest = i + 1 == generations.size();
-    auto path = std::make_unique<std::string>(
-        JoinPath(history_dir, MakeHistoryFileName(generations[i])));
+    auto path =
+        std::make_unique<std::string>(JoinPath(history_dir, MakeHistoryFileName(generations[i])));
     auto bytes = std::make_unique<std::string>();
     HistoryFileScan scan;
     bool vanished = false;
@@ -45,8 +45,8 @@ Result<HistorySnapshot> ReadHistorySnapshot(const std::string& history_dir) {
         if (read.error().IsNotFound() || !PathExists(*path)) {
           vanished = true;
         } else {
-          warnings.push_back(fmt::format("history file {} cannot be read: {}", *path,
-                                         read.error().message()));
+          warnings.push_back(
+              fmt::format("history file {} cannot be read: {}", *path, read.error().message()));
           vanished = true;
         }
         break;
@@ -114,9 +114,9 @@ Result<HistoryReadResult> ReadBatchHistory(const std::string& checkpoint_dir, in
     Result<BatchRecord> record = BatchRecordFromJson(entries[i]->value);
     if (!record.has_value()) {
       if (!result.warning.empty()) result.warning += "; ";
-      result.warning += fmt::format("history file {} has a bad record at offset {}: {}",
-                                    entries[i]->file, entries[i]->position,
-                                    record.error().message());
+      result.warning +=
+          fmt::format("history file {} has a bad record at offset {}: {}", entries[i]->file,
+                      entries[i]->position, record.error().message());
       continue;
     }
     if (record->outcome == "committed") {

@@ -27,11 +27,15 @@ BatchRecord Committed(int64_t id) {
   b.rows_out = 20 + id;
   b.end_time_ms = 1700000000500 + id;
   b.phases.compute_us = 7;
-  b.partitions.push_back({.partition = 1, .from = id * 10, .until = id * 10 + 10,
-                          .end_offset = 100, .lag_records = 90 - id * 10, .lag_seconds = 0.5,
+  b.partitions.push_back({.partition = 1,
+                          .from = id * 10,
+                          .until = id * 10 + 10,
+                          .end_offset = 100,
+                          .lag_records = 90 - id * 10,
+                          .lag_seconds = 0.5,
                           .drain_eta_seconds = -1});
-  b.tasks.push_back({.task = 0, .partition = 1, .attempt = 0, .outcome = "won",
-                     .duration_us = 42, .error = ""});
+  b.tasks.push_back(
+      {.task = 0, .partition = 1, .attempt = 0, .outcome = "won", .duration_us = 42, .error = ""});
   return b;
 }
 
@@ -71,8 +75,12 @@ TEST(BatchRecordJsonTest, RoundTripsEveryField) {
   b.error = "a \"quoted\"\nline";
   b.replayed = true;
   b.reconstructed = true;
-  b.tasks.push_back({.task = 1, .partition = -1, .attempt = 2, .outcome = "failed",
-                     .duration_us = 9, .error = "boom\t\x01"});
+  b.tasks.push_back({.task = 1,
+                     .partition = -1,
+                     .attempt = 2,
+                     .outcome = "failed",
+                     .duration_us = 9,
+                     .error = "boom\t\x01"});
   b.visibility_p50_ms = 11;
   b.visibility_p99_ms = 12;
   b.visibility_max_ms = 13;
@@ -150,9 +158,8 @@ TEST(HistoryTest, TornTailIsIgnoredByReadersAndCutByTheNextWriter) {
   ASSERT_TRUE(bytes.has_value());
   const std::string whole = *bytes;
   // Every cut inside the last entry is a torn tail: the first two records, no warning.
-  const std::string third =
-      EncodeHistoryEntry(MakeBatchKey(2, "committed"), BatchRecordToJson(Committed(2)),
-                         Committed(2).end_time_ms, 3);
+  const std::string third = EncodeHistoryEntry(
+      MakeBatchKey(2, "committed"), BatchRecordToJson(Committed(2)), Committed(2).end_time_ms, 3);
   ASSERT_TRUE(whole.ends_with(third));
   for (size_t cut = 1; cut < third.size(); cut += 7) {
     Overwrite(file, whole.substr(0, whole.size() - cut));
@@ -343,9 +350,9 @@ TEST(VisibilitySketchTest, MergeMovesAgesToTheNewReference) {
   EXPECT_NEAR(static_cast<double>(l.p99_ms), 4000, 4000 * 0.07);
   // Every bucket's middle lies in it.
   for (int bucket = 0; bucket < VisibilitySketch::kBuckets; ++bucket) {
-    ASSERT_EQ(VisibilitySketch::BucketOf(
-                  static_cast<uint64_t>(VisibilitySketch::BucketMiddle(bucket))),
-              bucket);
+    ASSERT_EQ(
+        VisibilitySketch::BucketOf(static_cast<uint64_t>(VisibilitySketch::BucketMiddle(bucket))),
+        bucket);
   }
 }
 

@@ -27,8 +27,8 @@ Result<std::unique_ptr<HistoryWriter>> HistoryWriter::Open(const std::string& ch
     }
   }
   const std::string newest_path = JoinPath(dir, MakeHistoryFileName(snap.newest_generation));
-  const bool newest_damaged = snap.newest_generation > 0 &&
-                              snap.warning.find(newest_path) != std::string::npos;
+  const bool newest_damaged =
+      snap.newest_generation > 0 && snap.warning.find(newest_path) != std::string::npos;
   const bool newest_headless = snap.newest_generation > 0 && snap.newest_max_batches == 0 &&
                                snap.newest_entries == 0 && !newest_damaged;
   if (newest_headless) {
@@ -44,7 +44,8 @@ Result<std::unique_ptr<HistoryWriter>> HistoryWriter::Open(const std::string& ch
     ONCEFLOW_ASSIGN_OR_RETURN(w->file_, File::Open(newest_path, File::Mode::kReadWrite));
     ONCEFLOW_ASSIGN_OR_RETURN(uint64_t size, w->file_.Size());
     // A torn tail (a write cut by a crash) is cut away so the next entry follows a whole one.
-    if (size > snap.newest_valid_end) ONCEFLOW_RETURN_IF_ERROR(w->file_.Truncate(snap.newest_valid_end));
+    if (size > snap.newest_valid_end)
+      ONCEFLOW_RETURN_IF_ERROR(w->file_.Truncate(snap.newest_valid_end));
     w->generation_ = snap.newest_generation;
     w->end_ = snap.newest_valid_end;
     w->entries_ = static_cast<int64_t>(snap.newest_entries) + 1;  // + the header
@@ -64,9 +65,8 @@ Status HistoryWriter::StartGeneration(uint64_t generation) {
   end_ = 0;
   entries_ = 0;
   batch_records_ = 0;
-  return Write(std::string(kHeaderKey), fmt::format("{}{}", kHeaderValuePrefix,
-                                                    options_.max_batches),
-               0);
+  return Write(std::string(kHeaderKey),
+               fmt::format("{}{}", kHeaderValuePrefix, options_.max_batches), 0);
 }
 
 Status HistoryWriter::DropOldGenerations() {

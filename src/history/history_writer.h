@@ -72,10 +72,10 @@ class HistoryWriter {
   std::string dir_;
   HistoryWriterOptions options_;
   bool enabled_ = true;
-  File file_;               // the newest generation
+  File file_;  // the newest generation
   uint64_t generation_ = 0;
-  uint64_t end_ = 0;        // where the next entry is written in file_
-  int64_t entries_ = 0;     // entries in file_, its header included
+  uint64_t end_ = 0;           // where the next entry is written in file_
+  int64_t entries_ = 0;        // entries in file_, its header included
   int64_t batch_records_ = 0;  // batch records in file_: at max_batches the next one rolls
   std::optional<int64_t> last_committed_at_open_;
 };
