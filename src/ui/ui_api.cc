@@ -244,6 +244,32 @@ ApiAnswer UiApi::Pipeline(const PipelineEntry& p) const {
     w.Null();
   }
   w.Member("checkpoint_error", v.checkpoint_error);
+  // The lag now, from the source's end offsets (read-only, as `onceflow status`): the history's
+  // lag is as of the newest batch's planning, which a stopped pipeline no longer updates.
+  Result<config::PipelineConfig> config = ConfigOf(p);
+  Result<PipelineStatus> now = Err(Status::NotFound(""));
+  if (config.has_value()) {
+    AuditOptions status_options;
+    status_options.read_sink_progress = false;
+    now = audit::ReadPipelineStatus(*config, options_.data_dir, status_options);
+  }
+  w.Key("source_lag");
+  if (now.has_value() && now->refusal.ok()) {
+    w.BeginObject().Member("total", now->total_lag).Key("partitions").BeginArray();
+    for (const PartitionStatus& ps : now->partitions) {
+      w.BeginObject()
+          .Member("partition", ps.partition.value())
+          .Member("end", ps.end.value())
+          .Member("lag", ps.lag)
+          .EndObject();
+    }
+    w.EndArray().EndObject();
+  } else {
+    w.Null();
+  }
+  w.Member("source_lag_error", !config.has_value() ? config.error().message()
+                               : !now.has_value()  ? now.error().message()
+                                                   : now->refusal.message());
   w.Key("live");
   if (v.live) {
     WriteLive(w, *v.live);

@@ -196,6 +196,12 @@ TEST_F(UiServerTest, EveryEndpointHoldsExactlyWhatTheRunDid) {
   EXPECT_TRUE(one["checkpoint"]["unfinished_batch"].is_null());
   EXPECT_TRUE(one["live"].is_null());
   EXPECT_EQ(simdjson::dom::array(one["partitions"]).size(), 2u);
+  EXPECT_EQ(Int(one["source_lag"]["total"]), 0) << bodies_.back();
+
+  // Records that arrive after the run: the history's lag stays as it was, the source's grows.
+  ASSERT_EQ(RunData({"produce", "events"}, "{\"id\":100}\n{\"id\":101}\n{\"id\":102}\n").exit_code,
+            0);
+  EXPECT_EQ(Int(GetJson("/api/v1/pipelines/events")["source_lag"]["total"]), 3);
 
   // The dead letter, latest first, with its error and raw record; and in its batch's page.
   simdjson::dom::element dl = GetJson("/api/v1/pipelines/events/dead_letters?limit=10");
