@@ -2,7 +2,8 @@
 # Installs the Debian packages onceflow needs to build, test and benchmark. Idempotent and
 # non-interactive: it only calls apt-get when a package is missing. Both `make run` and
 # `make test` call it. clang-format (14) and clang-tidy-19 are for `make lint` (scripts/lint.sh:
-# clang-tidy 14 cannot parse libstdc++ 12's std::expected).
+# clang-tidy 14 cannot parse libstdc++ 12's std::expected). Then the tests' Python venv
+# (scripts/python_venv.sh: PyPI packages, pip only when its requirements changed).
 set -euo pipefail
 
 packages=(
