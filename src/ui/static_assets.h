@@ -1,0 +1,18 @@
+// The UI's static files (index.html, scripts, styles, the chart library), embedded in the
+// binary. The server asks for them by path; the build provides the bytes.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <utility>
+
+namespace onceflow::ui {
+
+// The bytes and the content type of the embedded file at `path` ("/index.html",
+// "/assets/app.js"; a leading '/' included), or nullopt when there is none. The bytes live as
+// long as the program. Implemented by a generated file of the embedded pages, or by
+// static_assets_placeholder.cc (a one-page placeholder) when they are not built.
+std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>> StaticAsset(
+    std::string_view path);
+
+}  // namespace onceflow::ui
