@@ -67,7 +67,7 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   await pollUntil('the pipeline to commit its first batch', async () => {
     const { pipelines } = await getJson(base, 'pipelines');
     return pipelines.find((p) => p.name === 'clicks' && p.last_batch);
-  });
+  }, { alive: pipeline });
 
   context = await launchBrowser(path.join(work, 'chromium-profile'));
   const page = context.pages()[0] ?? await context.newPage();
@@ -152,6 +152,7 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   await pipeline.stop('SIGKILL');
   await page.locator('#live.stale').waitFor();
   pipeline = startPipeline(port);
+  await pollUntil('the restarted pipeline to answer', () => getJson(base, 'pipelines'), { alive: pipeline });
   await page.locator('#live:not(.stale)').waitFor();
   produce(200);
   await page.waitForFunction((max) => [...document.querySelectorAll('tr[data-batch]')]
@@ -177,8 +178,9 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   await pipeline.stop('SIGTERM');
   const uiPort = await freePort();
   const uiBase = `http://127.0.0.1:${uiPort}`;
-  processes.push(new Process(['ui', '--data', data, '--http', `127.0.0.1:${uiPort}`], path.join(work, 'ui.log')));
-  await pollUntil('onceflow ui to answer', () => getJson(uiBase, 'pipelines'));
+  const ui = new Process(['ui', '--data', data, '--http', `127.0.0.1:${uiPort}`], path.join(work, 'ui.log'));
+  processes.push(ui);
+  await pollUntil('onceflow ui to answer', () => getJson(uiBase, 'pipelines'), { alive: ui });
   await page.goto(`${uiBase}/`);
   await page.locator('tr[data-pipeline="clicks"]').filter({ hasText: 'stopped' }).waitFor();
   const last = Math.max(...ids);

@@ -50,9 +50,18 @@ export function freePort() {
 export class Process {
   constructor(args, logFile) {
     this.args = args;
+    this.logFile = logFile;
     this.log = fs.openSync(logFile, 'a');
     this.child = spawn(onceflowBin, args, { stdio: ['ignore', this.log, this.log] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  // Throws, with the end of its log, if the process has exited (a wait for it would be in vain).
+  assertRunning() {
+    if (this.child.exitCode === null && this.child.signalCode === null) return;
+    const log = fs.readFileSync(this.logFile, 'utf8').split('\n').slice(-15).join('\n');
+    throw new Error(`onceflow ${this.args.join(' ')} exited ` +
+      `(${this.child.exitCode ?? this.child.signalCode}):\n${log}`);
   }
 
   // Sends `signal` and waits until the process is gone.
@@ -67,10 +76,12 @@ export class Process {
 
 // Polls `probe` (async, returns a truthy value when the effect is there) until it holds; fails
 // with `what` after HANG_GUARD_MS.
-export async function pollUntil(what, probe, intervalMs = 100) {
+// A process given as `alive` must keep running meanwhile.
+export async function pollUntil(what, probe, { alive = null, intervalMs = 100 } = {}) {
   const deadline = Date.now() + HANG_GUARD_MS;
   let last;
   for (;;) {
+    alive?.assertRunning();
     try {
       const value = await probe();
       if (value) return value;
