@@ -71,7 +71,9 @@ export function timeline(name, el, { series, format, axisFormat = format, height
         label: s.label,
         stroke: s.color ?? palette[i % palette.length],
         width: 1.5,
-        fill: stacked || series.length === 1 ? `${s.color ?? palette[i % palette.length]}33` : undefined,
+        // Stacked bands are near opaque: each paints over the sum above it.
+        fill: stacked ? `${s.color ?? palette[i % palette.length]}d0`
+          : series.length === 1 ? `${s.color ?? palette[i % palette.length]}33` : undefined,
         points: { show: (u) => u.data[0].length < 40, size: 4 },
         // Stacked series hold running sums; the legend shows each series' own value.
         value: (u, v, si, i) => {

@@ -10,9 +10,9 @@ export function esc(value) {
 const intFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
-// 1234567 -> "1,234,567"; null/undefined/negative sentinels -> "–".
+// 1234567 -> "1,234,567"; null/undefined and the -1 of "unknown" -> "–".
 export function count(n) {
-  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  if (n === null || n === undefined || Number.isNaN(n) || n < 0) return '–';
   return intFormat.format(n);
 }
 
@@ -75,14 +75,14 @@ export function ago(epochMs) {
 
 const badgeKinds = {
   running: 'ok', committed: 'ok', won: 'ok', ok: 'ok', true: 'ok',
-  stopped: 'neutral', speculative_lost: 'neutral',
+  stopped: 'neutral', speculative_lost: 'neutral', superseded: 'neutral',
   failing: 'bad', failed: 'bad', fenced: 'warn', false: 'bad',
 };
 
 // A coloured word: the status of a pipeline, the outcome of a batch or a task attempt.
 export function badge(word) {
   const kind = badgeKinds[String(word)] ?? 'neutral';
-  return `<span class="badge ${kind}">${esc(String(word).replace('_', ' '))}</span>`;
+  return `<span class="badge ${kind}">${esc(String(word).replaceAll('_', ' '))}</span>`;
 }
 
 // Sets innerHTML only when it changed, so that a refresh leaves a page that did not change

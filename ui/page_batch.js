@@ -33,7 +33,8 @@ export default {
     return {
       async refresh() {
         const b = await api.batch(name, id);
-        setHtml($('outcome'), `${badge(b.outcome)}${b.replayed ? ' <span class="badge neutral">replayed at recovery</span>' : ''}`);
+        setHtml($('outcome'), `${badge(b.outcome)}${b.replayed ? ' <span class="badge neutral">replayed at recovery</span>' : ''}` +
+          `${b.reconstructed ? ' <span class="badge neutral" title="its history record was lost in a crash: rebuilt from the intent; rows out and timings unknown">reconstructed</span>' : ''}`);
         setHtml($('batch-error'), b.error ? esc(b.error) : '');
         setHtml($('summary'), stats([
           ['Epoch', count(b.epoch)],
@@ -62,7 +63,7 @@ export default {
         ], b.partitions, { empty: 'This batch read no partition.', rowAttrs: (p) => `data-partition="${p.partition}"` }));
         setHtml($('tasks'), table([
           { title: 'Task', cls: 'num', cell: (t) => String(t.task) },
-          { title: 'Partition', cls: 'num', cell: (t) => String(t.partition) },
+          { title: 'Partition', cls: 'num', cell: (t) => (t.partition < 0 ? 'several' : String(t.partition)) },
           { title: 'Attempt', cls: 'num', cell: (t) => String(t.attempt) },
           { title: 'Outcome', cell: (t) => badge(t.outcome) },
           { title: 'Duration', cls: 'num', cell: (t) => us(t.duration_us) },

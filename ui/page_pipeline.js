@@ -29,7 +29,7 @@ const link = (name, rest = '') => `/pipeline/${encodeURIComponent(name)}${rest}`
 
 function batchColumns(name) {
   return [
-    { title: 'Batch', cell: (b) => `<a class="batch-link" href="${link(name, `/batch/${b.batch_id}`)}">#${b.batch_id}</a>${b.replayed ? ' <span class="muted">replayed</span>' : ''}` },
+    { title: 'Batch', cell: (b) => `<a class="batch-link" href="${link(name, `/batch/${b.batch_id}`)}">#${b.batch_id}</a>${b.replayed ? ' <span class="muted" title="re-run at recovery">replayed</span>' : ''}${b.reconstructed ? ' <span class="muted" title="its history record was lost in a crash: rebuilt from the intent, without timings">reconstructed</span>' : ''}` },
     { title: 'Batch time', cell: (b) => clock(b.batch_time_ms) },
     { title: 'Outcome', cell: (b) => `${badge(b.outcome)}${b.error ? ` <span class="error">${esc(b.error)}</span>` : ''}` },
     { title: 'Records in', cls: 'num', cell: (b) => count(b.records_in) },
