@@ -18,7 +18,7 @@ const shots = freshDir('screenshots');
 const data = path.join(work, 'data');
 const toml = path.join(work, 'clicks.toml');
 fs.writeFileSync(toml, `name = "clicks"
-batch_interval_ms = 50
+batch_interval_ms = 200
 [source]
 type = "log"
 topic = "clicks"
