@@ -28,7 +28,8 @@ export default {
       <h2>Commit phases</h2><section id="phases"></section>
       <h2>Ranges per partition</h2><section id="ranges"></section>
       <h2>Task attempts</h2><section id="tasks"></section>
-      <h2>Dead letters of this batch</h2><section id="dead-letters"></section>`;
+      <h2>Dead letters of this batch</h2><section id="dead-letters"></section>
+      <h2>Earlier attempts of this batch</h2><section id="earlier"></section>`;
     const $ = (s) => root.querySelector(`#${s}`);
     return {
       async refresh() {
@@ -69,9 +70,15 @@ export default {
           { title: 'Duration', cls: 'num', cell: (t) => us(t.duration_us) },
           { title: 'Error', cls: 'error', cell: (t) => esc(t.error ?? '') },
         ], b.tasks, { empty: 'No task attempt recorded.' }));
-        setHtml($('dead-letters'), Array.isArray(b.dead_letters)
-          ? deadLetterTable(name, b.dead_letters, { withBatch: false })
-          : `<p class="muted">${count(b.dead_letters)} dead letters; this sink does not list them.</p>`);
+        setHtml($('dead-letters'), (b.dead_letters_error ? `<p class="error">${esc(b.dead_letters_error)}</p>` : '') +
+          (Array.isArray(b.dead_letters) ? deadLetterTable(name, b.dead_letters, { withBatch: false }) : ''));
+        setHtml($('earlier'), table([
+          { title: 'Outcome', cell: (e) => badge(e.outcome) },
+          { title: 'Epoch', cls: 'num', cell: (e) => count(e.epoch) },
+          { title: 'Ended', cell: (e) => clock(e.end_time_ms) },
+          { title: 'Processing', cls: 'num', cell: (e) => ms(e.processing_ms) },
+          { title: 'Error', cls: 'error', cell: (e) => esc(e.error ?? '') },
+        ], b.earlier_attempts, { empty: 'None: the first attempt is the one above.' }));
       },
       destroy() {},
     };

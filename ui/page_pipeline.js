@@ -43,20 +43,36 @@ function batchColumns(name) {
   ];
 }
 
+// The audit (docs/api.md, /audit): verify's verdict on the sink's progress rows against the
+// committed offsets, the history's own contiguity check, and the counts in and out.
 function renderAudit(a) {
-  const known = new Set(['ok', 'records_in', 'rows_out', 'dead_letters', 'error', 'violations', 'first_violation']);
-  const rest = Object.entries(a).filter(([k]) => !known.has(k));
-  const value = (v) => (typeof v === 'object' && v !== null
-    ? `<code>${esc(JSON.stringify(v))}</code>` : typeof v === 'boolean' ? badge(v ? 'ok' : 'false') : esc(v));
-  const problems = [a.error, a.first_violation, ...(Array.isArray(a.violations) ? a.violations : [])]
-    .filter(Boolean).map((v) => `<li class="error">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`);
+  const h = a.history ?? {};
+  const items = (list, cls = '') => (list ?? []).filter(Boolean)
+    .map((v) => `<li class="${cls}">${esc(typeof v === 'string' ? v : JSON.stringify(v))}</li>`).join('');
+  const ranges = (rs) => (rs ?? []).map((r) => `${r.partition}: [${count(r.from)}, ${count(r.until)})`).join(', ');
   return `<p class="audit-verdict">${a.ok ? badge('ok') : badge('failed')} ${a.ok
-    ? 'committed ranges contiguous from the start and in agreement with the sink’s progress rows'
-    : 'the audit found a problem'}</p>` +
-    (problems.length ? `<ul>${problems.join('')}</ul>` : '') +
-    stats([['Records in', count(a.records_in)], ['Rows out', count(a.rows_out)],
-      ['Dead letters', count(a.dead_letters)]]) +
-    (rest.length ? `<dl class="kv">${rest.map(([k, v]) => `<dt>${esc(k.replaceAll('_', ' '))}</dt><dd>${value(v)}</dd>`).join('')}</dl>` : '');
+    ? 'the sink’s progress rows cover exactly the committed offsets: no gap, no overlap'
+    : 'the audit found a violation'}${a.running ? ' <span class="muted">(taken while the pipeline runs)</span>' : ''}</p>` +
+    (a.violations?.length ? `<ul>${items(a.violations, 'error')}</ul>` : '') +
+    (a.status_error ? `<p class="error">${esc(a.status_error)}</p>` : '') +
+    (a.summary?.length ? `<ul class="muted">${items(a.summary)}</ul>` : '') +
+    `<p>${badge(h.contiguous === false ? 'failed' : 'ok')} history: ${count(h.batches_checked)} committed batches, ` +
+    `${h.contiguous === false ? `<span class="error">not contiguous: ${esc(h.first_gap)}</span>`
+      : 'each reads every partition from where the previous one ended'}</p>` +
+    stats([['Records in', count(h.records_in)], ['Rows out', count(h.rows_out)],
+      ['Dead letters', count(h.dead_letters)], ['Progress rows', count(a.progress_rows)],
+      ['Unfinished batch', esc(a.unfinished ?? '–')]]) +
+    '<div class="two"><div><h3>Committed offsets</h3>' + table([
+      { title: 'Partition', cell: (c) => String(c.partition) },
+      { title: 'Committed', cls: 'num', cell: (c) => count(c.committed) },
+      { title: 'End', cls: 'num', cell: (c) => count(c.end) },
+      { title: 'Lag', cls: 'num', cell: (c) => count(c.lag) },
+    ], a.committed, { empty: 'Nothing committed yet.' }) + '</div><div><h3>Sink progress rows</h3>' + table([
+      { title: 'Task', cell: (t) => String(t.task) },
+      { title: 'Last batch', cls: 'num', cell: (t) => `#${t.last_batch}` },
+      { title: 'Epoch', cls: 'num', cell: (t) => count(t.epoch) },
+      { title: 'Ranges', cell: (t) => esc(ranges(t.ranges)) },
+    ], a.sink_progress, { empty: 'No progress row.' }) + '</div></div>';
 }
 
 export default {
@@ -131,11 +147,9 @@ export default {
       async refresh() {
         const auditDue = polls % AUDIT_EVERY === 0;
         polls += 1;
-        const [detail, list, tl] = await Promise.all([
-          api.pipeline(name), api.pipelines(), api.timeline(name, TIMELINE_BATCHES)]);
-        const summary = (list.pipelines ?? []).find((p) => p.name === name) ?? {};
-        setHtml($('status'), badge(detail.status ?? summary.status ?? 'unknown'));
-        const lastError = summary.last_error || '';
+        const [detail, tl] = await Promise.all([api.pipeline(name), api.timeline(name, TIMELINE_BATCHES)]);
+        setHtml($('status'), badge(detail.status ?? 'unknown'));
+        const lastError = detail.last_error || '';
         setHtml($('last-error'), lastError ? `Last error: ${esc(lastError)}` : '');
         const totals = detail.totals ?? {};
         setHtml($('figures'), stats([
@@ -144,11 +158,13 @@ export default {
           ['Rows out', count(totals.rows_out)],
           ['Dead letters', `<a href="${link(name, '/dead-letters')}">${count(totals.dead_letters)}</a>`],
           ['Late records', count(totals.late_records)],
-          ['Input rate', rate(summary.input_rate)],
-          ['Process rate', rate(summary.process_rate)],
-          ['Lag', `${count(summary.lag_records)} records`],
-          ['Last batch', summary.last_batch ? `#${summary.last_batch.batch_id}, ${ago(summary.last_batch.end_time_ms)}` : '–'],
-        ]) + (detail.history_warning ? `<p class="warning">${esc(detail.history_warning)}</p>` : ''));
+          ['Input rate', rate(detail.input_rate)],
+          ['Process rate', rate(detail.process_rate)],
+          ['Lag', `${count((detail.partitions ?? []).reduce((sum, p) => sum + Math.max(0, p.lag_records ?? 0), 0))} records`],
+          ['Last batch', detail.last_batch ? `#${detail.last_batch.batch_id}, ${ago(detail.last_batch.end_time_ms)}` : '–'],
+          ['Epoch', count(detail.checkpoint?.epoch)],
+        ]) + (detail.history_warning ? `<p class="warning">${esc(detail.history_warning)}</p>` : '') +
+          (detail.checkpoint_error ? `<p class="error">${esc(detail.checkpoint_error)}</p>` : ''));
 
         const entries = tl.batches ?? [];
         const xs = entries.map((b) => b.end_time_ms || b.batch_time_ms);
@@ -173,14 +189,16 @@ export default {
           { title: 'Time to drain', cls: 'num', cell: (p) => (p.lag_records === 0 ? 'drained' : seconds(p.drain_eta_seconds)) },
         ], detail.partitions, { empty: 'No partition read yet.' }));
 
-        const active = Array.isArray(detail.active_batches) ? detail.active_batches : null;
-        const last = summary.last_batch;
-        setHtml($('active'), active
-          ? table([{ title: 'Batch', cell: (b) => `#${b.batch_id}` }, { title: 'Started', cell: (b) => ago(b.start_time_ms) },
-            { title: 'Records', cls: 'num', cell: (b) => count(b.records_in) }], active, { empty: 'None: the pipeline is idle.' })
-          : (detail.status ?? summary.status) === 'running'
-            ? `<p>Batch #${last ? last.batch_id + 1 : 0} is planned or running${last ? ` (the last batch ended ${ago(last.end_time_ms)})` : ''}.</p>`
-            : '<p class="muted">None: the pipeline is not running.</p>');
+        // A batch whose intent is durable and whose commit is not: running now, or re-run at the
+        // next start.
+        const unfinished = detail.checkpoint?.unfinished_batch ?? null;
+        const running = detail.status === 'running';
+        setHtml($('active'), unfinished !== null
+          ? `<p id="active-batch">Batch #${unfinished} ${running
+            ? 'is running: its offset ranges are durable (intent), its commit is not yet'
+            : 'has a durable intent and no commit: the next start runs it again with the same ranges'}.</p>`
+          : `<p class="muted">None: ${running ? 'the pipeline waits for records' : 'the pipeline is not running'}` +
+            `${detail.last_batch ? `; the last batch ended ${ago(detail.last_batch.end_time_ms)}` : ''}.</p>`);
 
         await refreshBatches();
         if (auditDue) {

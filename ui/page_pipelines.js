@@ -22,7 +22,8 @@ export default {
           { title: 'Input rate', cls: 'num', cell: (p) => rate(p.input_rate) },
           { title: 'Process rate', cls: 'num', cell: (p) => rate(p.process_rate) },
           { title: 'Lag', cls: 'num', cell: (p) => `${count(p.lag_records)} records` },
-          { title: 'Last error', cls: 'error', cell: (p) => esc(p.last_error ?? '') },
+          { title: 'Last error', cls: 'error', cell: (p) => esc(p.last_error ?? '') +
+            (p.history_warning ? `<div class="warning">${esc(p.history_warning)}</div>` : '') },
         ], pipelines, {
           empty: 'No pipeline in this data directory yet: `onceflow run PIPELINE.toml` starts one.',
           rowAttrs: (p) => `data-pipeline="${esc(p.name)}"`,

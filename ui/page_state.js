@@ -12,8 +12,8 @@ export default {
         const { operators } = await api.state(name);
         setHtml(section, table([
           { title: 'Operator', cell: (o) => esc(o.name) },
-          { title: 'Keys', cls: 'num', cell: (o) => count(o.keys) },
-          { title: 'Size', cls: 'num', cell: (o) => bytes(o.bytes) },
+          { title: 'Keys', cls: 'num', cell: (o) => `${count(o.keys)}${o.exact === false ? '+' : ''}` },
+          { title: 'Size', cls: 'num', cell: (o) => `${bytes(o.bytes)}${o.exact === false ? ' <span class="muted">(at least: the scan stopped at 1,000,000 keys)</span>' : ''}` },
           { title: 'Watermark', cell: (o) => (o.watermark_ms > 0 ? clock(o.watermark_ms) : '–') },
         ], operators, { empty: 'This pipeline keeps no state.' }));
       },

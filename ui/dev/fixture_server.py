@@ -73,7 +73,9 @@ class Handler(SimpleHTTPRequestHandler):
         if len(rest) == 2:
             return self.json(dict(name=name, status="running", config_toml='name = "ledger"\n[sink]\nconninfo = "password=***"\n',
                 totals=dict(batches=n, records_in=n * 1000, rows_out=n * 999, dead_letters=n // 10, late_records=0),
-                partitions=last["partitions"], history_warning=""))
+                partitions=last["partitions"], history_warning="", last_batch=summary(last),
+                input_rate=1000.0, process_rate=1200.5, last_error="",
+                checkpoint=dict(epoch=1, last_committed_batch=n - 1, unfinished_batch=n, watermark_ms=None)))
         what = rest[2]
         limit = int(q.get("limit", ["20"])[0])
         if what == "batches" and len(rest) == 3:
@@ -87,8 +89,12 @@ class Handler(SimpleHTTPRequestHandler):
         if what == "timeline":
             return self.json(dict(batches=[batch(i) for i in range(max(0, n - limit), n)]))
         if what == "audit":
-            return self.json(dict(ok=True, contiguous=True, ranges_checked=n * 4, sink_progress_agrees=True,
-                                  records_in=n * 1000, rows_out=n * 999, dead_letters=n // 10))
+            return self.json(dict(ok=True, running=True, violations=[], summary=["4 progress rows cover batches 0..%d" % (n - 1)],
+                unfinished="none", progress_rows=4, partitions_checked=4,
+                committed=[dict(partition=p, committed=n * 250 + p, end=n * 250 + p + 40, lag=40) for p in range(4)],
+                sink_progress=[dict(task=p, last_batch=n - 1, epoch=1, ranges=[dict(partition=p, **{"from": (n - 1) * 250 + p}, until=n * 250 + p)]) for p in range(4)],
+                status_error="", history=dict(batches_checked=n, contiguous=True, first_gap="",
+                records_in=n * 1000, rows_out=n * 999, dead_letters=n // 10)))
         if what == "dead_letters":
             return self.json(dict(dead_letters=[dead(i) for i in range(n - n % 10, -1, -10)][:limit]))
         if what == "state":
