@@ -290,6 +290,9 @@ class PipelineBuilder {
   // The budget of the cache of committed keyed state in front of RocksDB (default 256 MiB;
   // 0: every state read goes to RocksDB).
   PipelineBuilder& StateCacheMb(int64_t mib);
+  // The batch history under the checkpoint directory (include/onceflow/batch_history.h): on by
+  // default, keeping the last `max_batches` batch records (TOML [history] enabled, max_batches).
+  PipelineBuilder& History(bool enabled, int64_t max_batches = 10000);
 
   // Validates the pipeline with the same checks and messages as a TOML file's
   // ("pipeline config: <key>: <what is wrong>", e.g. "pipeline config: name: must be letters,

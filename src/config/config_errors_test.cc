@@ -44,7 +44,7 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
             "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
-            "state_tasks, state_cache_mb, source, "
+            "state_tasks, state_cache_mb, history, source, "
             "transform, sink)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "fromat = \"csv\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.fromat: unknown key (did you mean 'format'?)");

@@ -64,6 +64,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                "commit_mode",
                                                "state_tasks",
                                                "state_cache_mb",
+                                               "history",
                                                "source",
                                                "transform",
                                                "sink"};
@@ -104,6 +105,19 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   config.max_task_failures = static_cast<int32_t>(max_task_failures);
   config.max_batch_failures = static_cast<int32_t>(max_batch_failures);
   config.executor_threads = static_cast<int32_t>(executor_threads);
+
+  Entry history = At(root, "", "history");
+  if (history.node != nullptr) {
+    const toml::table* table = history.node->as_table();
+    if (table == nullptr) {
+      return Err(Error(history.key, "expected a table ([history]), got " + Describe(*history.node)));
+    }
+    static constexpr std::string_view kHistoryKeys[] = {"enabled", "max_batches"};
+    ONCEFLOW_RETURN_IF_ERROR(CheckKeys(*table, "history", kHistoryKeys));
+    ONCEFLOW_RETURN_IF_ERROR(ReadBool(At(*table, "history", "enabled"), &config.history.enabled));
+    ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(*table, "history", "max_batches"), 1, kMaxHistoryBatches,
+                                     &config.history.max_batches));
+  }
 
   Entry source = At(root, "", "source");
   if (source.node == nullptr) return Err(Error(source.key, "required (a [source] table)"));

@@ -119,6 +119,18 @@ struct SinkConfig {
   bool operator==(const SinkConfig&) const = default;
 };
 
+// history.max_batches at most (a generation file of this many records is some GiB).
+constexpr int64_t kMaxHistoryBatches = 1000000;
+
+// The batch history (src/history, docs/formats/history.md): TOML table [history].
+struct HistoryConfig {
+  bool enabled = true;
+  // Batch records kept under the checkpoint directory (the last this many).
+  int64_t max_batches = 10000;
+
+  bool operator==(const HistoryConfig&) const = default;
+};
+
 struct PipelineConfig {
   std::string name;
   std::string file;  // the TOML file it came from ("" when built in code)
@@ -136,6 +148,7 @@ struct PipelineConfig {
   int32_t state_tasks = 4;
   // The budget of the cache of committed state values in front of RocksDB, MiB (0: no cache).
   int64_t state_cache_mb = 256;
+  HistoryConfig history;
   SourceConfig source;
   std::vector<TransformConfig> transforms;
   SinkConfig sink;

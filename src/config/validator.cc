@@ -70,6 +70,8 @@ class Validator {
     ONCEFLOW_RETURN_IF_ERROR(Range("speculation_min_ms", c_.speculation_min_ms, 0, 86400000));
     ONCEFLOW_RETURN_IF_ERROR(Range("executor_threads", c_.executor_threads, 0, 1024));
     ONCEFLOW_RETURN_IF_ERROR(Range("state_tasks", c_.state_tasks, 1, 1024));
+    ONCEFLOW_RETURN_IF_ERROR(
+        Range("history.max_batches", c_.history.max_batches, 1, kMaxHistoryBatches));
     return Range("state_cache_mb", c_.state_cache_mb, 0, 1 << 20);
   }
 

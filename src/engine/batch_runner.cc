@@ -84,31 +84,54 @@ BatchRunner::BatchRunner(const internal::PipelineSpec& spec, const RunOptions& o
 
 Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
                         ComputeAhead::Outputs* computed, ComputeAhead* ahead) {
+  using Clock = HistoryRecorder::Clock;
+  using Phase = HistoryRecorder::Phase;
+  // Each step's time goes to the batch history (when there is one): clock reads only.
+  auto timed = [this](Phase phase, auto&& step) -> Status {
+    if (history_ == nullptr) return step();
+    const Clock::time_point t0 = Clock::now();
+    Status st = step();
+    history_->AddPhase(phase, Clock::now() - t0);
+    return st;
+  };
+  if (history_ != nullptr) {
+    history_->BeginBatch(intent, step2 == Intent::kRecorded);
+    history_->BeginAttempt(1);
+  }
   // Step 1, plan: done. `intent` holds the batch's ranges, batch time, watermark and seed
   // (planned by the driver, or read back from the offsets log for a batch re-run).
   // Step 2, intent: from here on batch N exists and completes with exactly these ranges.
   // Fault point after_intent.
-  if (step2 == Intent::kNew) ONCEFLOW_RETURN_IF_ERROR(WriteIntent(intent));
+  if (step2 == Intent::kNew) {
+    Status st = timed(Phase::kIntent, [&] { return WriteIntent(intent); });
+    if (!st.ok()) {
+      if (history_ != nullptr) history_->EndAttempt(st, epoch_());
+      return st;
+    }
+  }
   const int max_attempts = std::max(1, spec_.config.max_batch_failures);
   std::vector<checkpoint::PartitionMark> marks;
   Status s;
   for (int attempt = 1;; ++attempt) {
+    if (history_ != nullptr && attempt > 1) history_->BeginAttempt(attempt);
     ComputedBatch batch;
     // Step 3, compute: the tasks (fault point task in each attempt), then the reduce or the
     // keyed state step. No side effect (but see CommitTaskOutput for commit_mode = "task").
-    s = Compute(intent, attempt == 1 ? computed : nullptr, ahead, &batch);
+    s = timed(Phase::kCompute,
+              [&] { return Compute(intent, attempt == 1 ? computed : nullptr, ahead, &batch); });
     // Step 4, sink commit: the output and the tasks' progress rows in one sink transaction.
     // Fault points mid_sink_write, before_sink_commit, after_sink_commit (in the sink).
-    if (s.ok()) s = CommitToSink(intent, &batch);
+    if (s.ok()) s = timed(Phase::kSinkCommit, [&] { return CommitToSink(intent, &batch); });
     // Step 5, state commit: the keyed state of batch N, only after its sink commit. A crash
     // before it leaves the state one batch behind the sink; recovery re-runs the batch from
     // the state before it. Fault point mid_state_commit (in the state store).
-    if (s.ok()) s = CommitState(intent, &batch);
+    if (s.ok()) s = timed(Phase::kStateCommit, [&] { return CommitState(intent, &batch); });
     if (s.ok()) {
       CountAttempt(batch);
       marks = std::move(batch.marks);
       break;
     }
+    if (history_ != nullptr) history_->EndAttempt(s, epoch_());
     if (!RetryAfter(intent, s, attempt, max_attempts)) break;
   }
   stats_->Update([&](PipelineStats& st) {
@@ -123,10 +146,16 @@ Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
                          std::to_string(intent.batch.value() - 1) +
                          ", and a restart resumes there");
   }
-  ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_state_commit"));
-  // Step 6, commit record: "batch N is done". Fault points before_commit_log and
-  // after_commit_log.
-  ONCEFLOW_RETURN_IF_ERROR(WriteCommitRecord(intent, marks));
+  // Step 6, commit record: "batch N is done". Fault points after_state_commit,
+  // before_commit_log and after_commit_log.
+  s = timed(Phase::kCommitRecord, [&]() -> Status {
+    ONCEFLOW_RETURN_IF_ERROR(faults::Hit("after_state_commit"));
+    return WriteCommitRecord(intent, marks);
+  });
+  // The history record follows the commit record: a batch is "committed" there only once it
+  // is (recovery writes the record a crash in between lost).
+  if (history_ != nullptr) history_->EndAttempt(s, epoch_());
+  ONCEFLOW_RETURN_IF_ERROR(s);
   CountCommitted(intent);
   return Status::Ok();
 }
@@ -138,8 +167,16 @@ Status BatchRunner::WriteIntent(const checkpoint::BatchIntent& intent) {
 
 Status BatchRunner::Compute(const checkpoint::BatchIntent& intent, ComputeAhead::Outputs* computed,
                             ComputeAhead* ahead, ComputedBatch* batch) {
-  ONCEFLOW_ASSIGN_OR_RETURN(
-      batch->outputs, computed != nullptr ? computed->get() : RunMapTasks(intent, &batch->already));
+  std::vector<TaskAttemptRecord> failed_attempts;
+  Result<std::vector<TaskOutput>> outputs =
+      computed != nullptr ? computed->get()
+                          : RunMapTasks(intent, &batch->already,
+                                        history_ != nullptr ? &failed_attempts : nullptr);
+  if (!outputs.has_value()) {
+    if (history_ != nullptr) history_->FailedTasks(std::move(failed_attempts), TaskRanges(intent));
+    return outputs.error();
+  }
+  batch->outputs = std::move(*outputs);
   // The marks of the records the batch read last, committed with it (baseline marks first:
   // the batch's own replace them).
   batch->marks = baseline_marks_;
@@ -162,6 +199,10 @@ Status BatchRunner::Compute(const checkpoint::BatchIntent& intent, ComputeAhead:
     batch->rows_out = static_cast<int64_t>(batch->reduced.rows.size());
     batch->dead = static_cast<int64_t>(batch->reduced.dead_letters.size());
   }
+  if (history_ != nullptr) {
+    history_->Computed(batch->outputs, TaskRanges(intent), batch->records_in,
+                       batch->rows_out, batch->dead, batch->state ? batch->state->late : 0);
+  }
   // The state's write is built while the sink commits (it reads only the deltas, the sink only
   // the rows); on a thread of its own, for the executor may be busy with the next batch's map
   // tasks. A small batch is not worth a thread: it is built at the commit.
@@ -181,8 +222,9 @@ Result<std::vector<TaskOutput>> BatchRunner::ComputeTasks(const checkpoint::Batc
   return RunMapTasks(planned, &unused);
 }
 
-Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(const checkpoint::BatchIntent& intent,
-                                                         std::atomic<int64_t>* already) {
+Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(
+    const checkpoint::BatchIntent& intent, std::atomic<int64_t>* already,
+    std::vector<TaskAttemptRecord>* failed_attempts) {
   const config::PipelineConfig& c = spec_.config;
   const std::vector<OffsetRange> ranges = TaskRanges(intent);
   const bool per_task = PerTaskCommits();
@@ -208,7 +250,7 @@ Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(const checkpoint::Batch
   };
   TaskPolicy policy{c.max_task_failures, c.speculation, c.speculation_multiplier,
                     std::chrono::milliseconds(c.speculation_min_ms)};
-  return RunTasks(executor_, ranges.size(), compute, finish, policy, &counters_);
+  return RunTasks(executor_, ranges.size(), compute, finish, policy, &counters_, failed_attempts);
 }
 
 Status BatchRunner::CommitToSink(const checkpoint::BatchIntent& intent, ComputedBatch* batch) {

@@ -13,6 +13,7 @@
 #include "checkpoint/checkpoint.h"
 #include "engine/compute_ahead.h"
 #include "engine/executor.h"
+#include "engine/history_recorder.h"
 #include "engine/pipeline_spec.h"
 #include "engine/state_step.h"
 #include "engine/stats_box.h"
@@ -70,6 +71,8 @@ class BatchRunner {
   void set_baseline_marks(std::vector<checkpoint::PartitionMark> marks) {
     baseline_marks_ = std::move(marks);
   }
+  // Where the batches' history records go (null: no history). Must outlive the runner.
+  void set_history(HistoryRecorder* history) { history_ = history; }
 
   BatchRunner(const BatchRunner&) = delete;
   BatchRunner& operator=(const BatchRunner&) = delete;
@@ -96,9 +99,11 @@ class BatchRunner {
   // task's output is committed by CommitTaskOutput as it wins.
   Status Compute(const checkpoint::BatchIntent& intent, ComputeAhead::Outputs* computed,
                  ComputeAhead* ahead, ComputedBatch* batch);
-  // The map tasks; `already` counts the tasks the sink already held (per-task commits).
-  Result<std::vector<TaskOutput>> RunMapTasks(const checkpoint::BatchIntent& intent,
-                                              std::atomic<int64_t>* already);
+  // The map tasks; `already` counts the tasks the sink already held (per-task commits). On
+  // error, `*failed_attempts` (if not null) gets the tasks' attempts for the history.
+  Result<std::vector<TaskOutput>> RunMapTasks(
+      const checkpoint::BatchIntent& intent, std::atomic<int64_t>* already,
+      std::vector<TaskAttemptRecord>* failed_attempts = nullptr);
   // Step 4: foreach_batch, then the batch's tasks in one Sink::Commit (nothing with per-task
   // commits: step 3 committed each task).
   Status CommitToSink(const checkpoint::BatchIntent& intent, ComputedBatch* batch);
@@ -133,6 +138,7 @@ class BatchRunner {
   const LogFn log_;
 
   TaskCounters counters_;
+  HistoryRecorder* history_ = nullptr;
   std::string source_identity_;
   std::vector<checkpoint::PartitionMark> baseline_marks_;
 };

@@ -88,6 +88,11 @@ Status Driver::Open() {
       spec_, options_, stats_, checkpoint_.get(), source_.get(), decoder_.get(), sink_.get(),
       state_.get(), executor_.get(), [this] { return CommitEpoch(); },
       [this](const std::string& l) { Log(l); });
+  // The batch history: informational, so a history that cannot be opened is said once and the
+  // pipeline runs without it.
+  history_ = HistoryRecorder::Open(checkpoint_->dir(), c.history,
+                                   [this](const std::string& l) { Log(l); });
+  runner_->set_history(history_.get());
   return Status::Ok();
 }
 
@@ -135,6 +140,7 @@ Status Driver::Run() {
   };
   const auto interval = std::chrono::milliseconds(spec_.config.batch_interval_ms);
   int64_t batches = 0;
+  int64_t previous_start_ms = -1;  // of the loop's previous pass: a batch is due an interval on
   ComputeAhead ahead(
       [this](const checkpoint::BatchIntent& planned) { return runner_->ComputeTasks(planned); });
   Outage outage;
@@ -146,6 +152,12 @@ Status Driver::Run() {
     }
     if (options_.max_batches >= 0 && batches >= options_.max_batches) break;
     const auto started = std::chrono::steady_clock::now();
+    const int64_t start_ms = NowMs();
+    // Due when the batch interval since the previous pass ended (at once with a backlog).
+    const int64_t due_ms =
+        previous_start_ms < 0 ? start_ms
+                              : std::min(start_ms, previous_start_ms + interval.count());
+    previous_start_ms = start_ms;
     // Step 1, plan: the ranges of batch N (planned already if it was computed ahead).
     std::unique_ptr<ComputeAhead::Batch> current = ahead.Take();
     std::vector<OffsetRange> ranges;
@@ -175,6 +187,9 @@ Status Driver::Run() {
     for (const OffsetRange& r : ranges) {
       after[static_cast<size_t>(r.partition.value())] = r.until;
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
+    }
+    if (history_ != nullptr) {
+      history_->Planned(due_ms, start_ms, std::chrono::steady_clock::now() - started, end);
     }
     if (backlog) PlanAhead(after, batches, &ahead);
     // Steps 2 to 6.

@@ -19,6 +19,7 @@
 #include "engine/compute_ahead.h"
 #include "engine/executor.h"
 #include "engine/group_ownership.h"
+#include "engine/history_recorder.h"
 #include "engine/outage.h"
 #include "engine/pipeline_spec.h"
 #include "engine/state_step.h"
@@ -96,6 +97,9 @@ class Driver {
   // Keyed state at recovery: the store, the checkpoint and the sink are at most one batch
   // apart (recovery starts at the state marker).
   Status CheckStateAtRecovery(const std::map<int32_t, sink::TaskProgress>& progress) const;
+  // The batch history at recovery: a committed batch whose history record a crash lost gets
+  // one (HistoryRecorder::RecordRecovered).
+  void RecoverHistory();
   // True if the unfinished batch `intent` is already in the state store (so also in the sink):
   // only its commit record is missing.
   bool StateHolds(const checkpoint::BatchIntent& intent) const;
@@ -112,6 +116,7 @@ class Driver {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StateStep> state_;       // stateful pipelines only
   std::unique_ptr<GroupOwnership> group_;  // source.assign = "group" only
+  std::unique_ptr<HistoryRecorder> history_;  // null: history off (declared before the runner)
   std::unique_ptr<BatchRunner> runner_;
   std::vector<bool> header_set_;  // csv: partitions whose header line the decoder has
 

@@ -1,6 +1,7 @@
 // The driver's start: recovery from the checkpoint, the sink's progress rows and the state
 // store (docs/protocol.md "Recovery"), the refusals that name a way out, and csv headers.
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -223,6 +224,7 @@ Status Driver::Recover() {
   for (const auto& [task, prog] : progress) newest = std::max(newest, prog.epoch);
   ONCEFLOW_RETURN_IF_ERROR(checkpoint_->RaiseEpochAbove(newest));
   ONCEFLOW_RETURN_IF_ERROR(CheckStateAtRecovery(progress));
+  RecoverHistory();
   // 1. An unfinished batch is re-run with exactly its recorded ranges, time and seed. The
   //    sink skips the tasks it already holds. With keyed state, recovery starts at the state
   //    marker: a batch the state store already holds is only recorded as done; one it lacks is
@@ -233,6 +235,7 @@ Status Driver::Recover() {
       Log("recovery: batch " + intent.batch.ToString() +
           " is in the sink and the state store; recording its commit");
       ONCEFLOW_RETURN_IF_ERROR(checkpoint_->WriteCommit(intent.batch));
+      if (history_ != nullptr) history_->RecordRecovered(intent, CommitEpoch(), true);
     } else {
       Log("recovery: re-running unfinished batch " + intent.batch.ToString() +
           (state_ ? " from the state of batch " + state_->store().batch().ToString() : ""));
@@ -244,6 +247,15 @@ Status Driver::Recover() {
         ++s.batches_replayed;
         s.records_reprocessed += records;
       });
+      if (history_ != nullptr) {
+        // The source's end now, for the re-run's lag (the history only: recovery reads nothing
+        // from it, and a source that cannot answer leaves the lag unknown).
+        Result<std::vector<Offset>> end = source_->EndOffsets();
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        history_->Planned(now, now, {}, end.has_value() ? std::move(*end) : std::vector<Offset>());
+      }
       ONCEFLOW_RETURN_IF_ERROR(runner_->Run(intent, BatchRunner::Intent::kRecorded));
     }
   }
@@ -321,6 +333,18 @@ Status Driver::Recover() {
   runner_->set_baseline_marks(std::move(baseline_marks_));
   baseline_marks_.clear();
   return Status::Ok();
+}
+
+void Driver::RecoverHistory() {
+  if (history_ == nullptr || checkpoint_->has_unfinished_batch()) return;
+  const std::optional<checkpoint::BatchIntent>& intent = checkpoint_->last_intent();
+  const std::optional<BatchId>& commit = checkpoint_->last_commit();
+  // A crash between the commit record and the history record (written just after it) leaves
+  // the last committed batch without its record.
+  if (!intent.has_value() || !commit.has_value() || intent->batch != *commit) return;
+  const std::optional<int64_t> recorded = history_->last_committed_at_open();
+  if (recorded.has_value() && *recorded >= commit->value()) return;
+  history_->RecordRecovered(*intent, CommitEpoch(), false);
 }
 
 bool Driver::StateHolds(const checkpoint::BatchIntent& intent) const {

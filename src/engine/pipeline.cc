@@ -241,6 +241,11 @@ PipelineBuilder& PipelineBuilder::StateCacheMb(int64_t mib) {
   spec_->config.state_cache_mb = mib;
   return *this;
 }
+PipelineBuilder& PipelineBuilder::History(bool enabled, int64_t max_batches) {
+  spec_->config.history.enabled = enabled;
+  spec_->config.history.max_batches = max_batches;
+  return *this;
+}
 
 PipelineBuilder& PipelineBuilder::StateTasks(int n) {
   spec_->config.state_tasks = n;

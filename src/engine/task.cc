@@ -1,6 +1,8 @@
 // Task computation.
 #include "engine/task.h"
 
+#include <chrono>
+
 #include "engine/stages.h"
 #include "util/fault_points.h"
 
@@ -11,6 +13,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
   ONCEFLOW_RETURN_IF_ERROR(faults::Hit("task"));
   TaskOutput out;
   out.partition = range.partition;
+  out.visibility = history::VisibilitySketch(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
   std::unique_ptr<operators::MapCombiner> combiner =
       ctx.keyed != nullptr ? ctx.keyed->NewCombiner(ctx.batch, ctx.watermark_ms, ctx.state_tasks)
                            : nullptr;
@@ -34,6 +40,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       return Status::Aborted("task attempt cancelled: another attempt won");
     }
     ++out.records_in;
+    out.visibility.Add(rec.timestamp_ms);
     current = o;
     // Only the range's last record is needed; a Kafka range often ends with a transaction
     // marker, so the last two offsets are fingerprinted (one CRC each, not one per record).

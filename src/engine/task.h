@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
+#include "history/visibility_sketch.h"
+#include "onceflow/batch_history.h"
 #include "engine/pipeline_spec.h"
 #include "onceflow/offset_range.h"
 #include "operators/keyed_operator.h"
@@ -29,6 +31,10 @@ struct TaskOutput {
   int64_t not_data = 0;  // records_in that are not data (csv header lines)
   // With a combining keyed operator: the rows folded per key, in place of `rows`.
   std::shared_ptr<const operators::CombinedTask> combined;
+  // For the batch history: the ages of the records read (timestamp -> when the task ran), and
+  // every attempt of this task (set by RunTasks on the winner's output).
+  history::VisibilitySketch visibility;
+  std::vector<TaskAttemptRecord> attempts;
 };
 
 // What a task reads and runs: shared by every attempt, owned by the driver.

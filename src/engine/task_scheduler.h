@@ -19,6 +19,7 @@
 
 #include "engine/executor.h"
 #include "engine/task.h"
+#include "onceflow/batch_history.h"
 #include "onceflow/status.h"
 
 namespace onceflow::engine {
@@ -46,8 +47,13 @@ using FinishFn = std::function<Status(size_t task, int attempt, const TaskOutput
 // of a task that failed max_task_failures times (retryable if that error was), or of a
 // non-retryable failure at once. Losing and cancelled attempts may still be running when this
 // returns; they can no longer finish.
+// Every attempt is recorded for the batch history (task = index, partition unset): in the
+// winner's TaskOutput::attempts on success, in `*attempts_on_error` (if not null) on error. An
+// attempt still running at return is "speculative_lost" (or "cancelled" after an error), with
+// the time it ran until then.
 Result<std::vector<TaskOutput>> RunTasks(Executor* executor, size_t n, ComputeFn compute,
                                          FinishFn finish, const TaskPolicy& policy,
-                                         TaskCounters* counters);
+                                         TaskCounters* counters,
+                                         std::vector<TaskAttemptRecord>* attempts_on_error = nullptr);
 
 }  // namespace onceflow::engine
