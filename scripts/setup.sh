@@ -15,7 +15,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy-19
   librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
-  spin
+  spin python3-venv
   chromium chromium-driver
 )
 
@@ -44,3 +44,7 @@ if [ ! -f "$ui/node_modules/.package-lock.json" ] ||
   echo "setup: npm ci in ui/ (uPlot, playwright-core)" >&2
   (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+
+# The tests' Python packages (PyPI) in one venv: the Prometheus exposition parser that checks
+# the UI's /metrics.
+bash "$(dirname "$0")/python_venv.sh"

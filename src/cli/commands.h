@@ -111,6 +111,9 @@ struct PipelineRunOptions {
   int64_t max_batches = -1;  // -1: no limit
   // A progress line goes to stderr at most this often, after a committed batch.
   double progress_interval_s = 5;
+  // Serve the UI (src/ui: pages, /api/v1, /metrics) on HOST:PORT while running; "": none.
+  std::string ui;
+  std::string ui_token_file;  // require this bearer token on the UI's /api and /metrics
 };
 
 // `onceflow run`: recovers the pipeline and runs it until SIGINT/SIGTERM (a clean stop after

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/pipeline_verbs.h"
 #include "cli/serve_command.h"
+#include "cli/ui_command.h"
 #include "log/log_options.h"
 #include "log/loss_record.h"
 #include "onceflow/status.h"
@@ -113,6 +114,9 @@ int Main(int argc, char** argv) {
 
   // serve: the receiver
   AddServeVerb(&app, add_data_option, &data_flag, &action);
+
+  // ui: the web UI, JSON API and metrics of the pipelines
+  AddUiVerb(&app, add_data_option, &data_flag, &action);
 
   // topics create | list | describe
   CLI::App* topics = app.add_subcommand("topics", "Create, list, describe and repair topics");

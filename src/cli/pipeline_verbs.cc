@@ -47,6 +47,17 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       ->option_text("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  run_cmd
+      ->add_option("--ui", run->ui,
+                   "Also serve the web UI, its JSON API and Prometheus /metrics on HOST:PORT "
+                   "while running (what `onceflow ui` serves, with this run's live counters; "
+                   "port 0: any free port)")
+      ->option_text("HOST:PORT");
+  run_cmd
+      ->add_option("--ui-token-file", run->ui_token_file,
+                   "Require 'Authorization: Bearer <token>' on the UI's /api and /metrics, "
+                   "with the token in this file")
+      ->option_text("FILE");
   add_data_option(run_cmd);
   run_cmd->callback([=] {
     *action = [=] {

@@ -14,9 +14,15 @@
 
 #include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "checkpoint/checkpoint.h"
+#include "cli/serve_command.h"
 #include "cli/signal_watcher.h"
 #include "config/pipeline_config.h"
 #include "onceflow/pipeline.h"
+#include "ui/config_snapshot.h"
+#include "ui/pipeline_catalog.h"
+#include "ui/ui_server.h"
+#include "util/file.h"
 
 namespace onceflow::cli {
 namespace {
@@ -64,6 +70,19 @@ Status RunPipeline(const PipelineRunOptions& options) {
   auto log_line = [&name](const std::string& line) {
     std::fprintf(stderr, "onceflow: %s: %s\n", name.c_str(), line.c_str());
   };
+  // The config snapshot the UI shows and audits with (secrets masked), unless another process
+  // runs the pipeline (its run keeps its own snapshot; this one is about to be refused).
+  const std::string checkpoint_dir = checkpoint::CheckpointDir(options.data_dir, name);
+  if (!ui::CheckpointLockHeld(checkpoint_dir)) {
+    Status saved = Status::Ok();
+    if (Result<std::string> text = ReadFileToString(options.config_path); text.has_value()) {
+      saved = ui::SaveConfigSnapshot(checkpoint_dir, options.config_path, *text);
+    } else {
+      saved = text.error();
+    }
+    // The snapshot is for people: the run goes on without it.
+    if (!saved.ok()) log_line("warning: the config snapshot for the UI was not saved: " + saved.ToString());
+  }
 
   // Signals are taken by the watcher thread only (it blocks them before the pipeline starts its
   // threads). Stop is repeated on every tick after the first signal: a Stop that lands before
@@ -86,6 +105,22 @@ Status RunPipeline(const PipelineRunOptions& options) {
       },
       std::chrono::milliseconds(100));
 
+  // After the watcher: the server's threads inherit the blocked SIGINT/SIGTERM.
+  std::unique_ptr<ui::UiApi> ui_api;
+  std::unique_ptr<ui::UiServer> ui_server;
+  if (!options.ui.empty()) {
+    ui::UiServerOptions server;
+    ONCEFLOW_RETURN_IF_ERROR(ui::ParseHostPort(options.ui, "--ui", &server.host, &server.port));
+    if (!options.ui_token_file.empty()) {
+      ONCEFLOW_ASSIGN_OR_RETURN(server.token, ReadTokenFile(options.ui_token_file));
+    }
+    Pipeline* p = pipeline.get();
+    ui_api = std::make_unique<ui::UiApi>(ui::UiApiOptions{
+        .data_dir = options.data_dir,
+        .live = ui::LivePipeline{.name = name, .stats = [p] { return p->stats(); }}});
+    ONCEFLOW_ASSIGN_OR_RETURN(ui_server, ui::UiServer::Start(ui_api.get(), server));
+    log_line("UI at http://" + server.host + ":" + std::to_string(ui_server->port()));
+  }
   const auto start = Clock::now();
   const auto interval = std::chrono::duration<double>(options.progress_interval_s);
   auto last_print = start;

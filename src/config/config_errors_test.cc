@@ -173,5 +173,24 @@ TEST_F(PipelineConfigTest, ErrorsQuotingControlCharactersStayOneLine) {
   EXPECT_EQ(unknown.find_first_of("\r\n\t"), std::string::npos) << unknown;
 }
 
+TEST_F(PipelineConfigTest, HistoryTableIsReadAndCheckedKeyByKey) {
+  Result<PipelineConfig> defaults = ParsePipelineConfig(kLedger, "ledger.toml");
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().ToString();
+  EXPECT_TRUE(defaults->history.enabled);
+  EXPECT_EQ(defaults->history.max_batches, 10000);
+  const std::string with =
+      std::string(kLedger) + "\n[history]\nenabled = false\nmax_batches = 250\n";
+  Result<PipelineConfig> set = ParsePipelineConfig(with, "ledger.toml");
+  ASSERT_TRUE(set.has_value()) << set.error().ToString();
+  EXPECT_FALSE(set->history.enabled);
+  EXPECT_EQ(set->history.max_batches, 250);
+  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batchs = 5\n"),
+            "ledger.toml: history.max_batchs: unknown key (did you mean 'max_batches'?)");
+  EXPECT_EQ(ErrorOf(std::string(kLedger) + "\n[history]\nmax_batches = 0\n").find(
+                "ledger.toml: history.max_batches: "),
+            0u);
+  EXPECT_EQ(ErrorOf("history = 3\n" + std::string(kLedger)).find("ledger.toml: history: "), 0u);
+}
+
 }  // namespace
 }  // namespace onceflow::config

@@ -1,5 +1,5 @@
-// The files of the web UI (`onceflow ui`, `onceflow run --ui`): pages, scripts, styles and the
-// chart library, compiled into the binary so that the UI works offline.
+// The UI's static files (index.html, scripts, styles, the chart library), embedded in the
+// binary. The server asks for them by path; the build provides the bytes.
 #pragma once
 
 #include <optional>
@@ -8,9 +8,11 @@
 
 namespace onceflow::ui {
 
-// Returns the bytes and the content type of the asset served at `path` ("/index.html",
-// "/assets/app.js"; "/" is the index), or nullopt if there is none. The views point into static
-// storage and stay valid for the life of the program.
-std::optional<std::pair<std::string_view, std::string_view>> StaticAsset(std::string_view path);
+// The bytes and the content type of the embedded file at `path` ("/index.html",
+// "/assets/app.js"; a leading '/' included; "/" is the index), or nullopt when there is none.
+// The bytes live as long as the program. Implemented by the file the build generates from ui/
+// (cmake/embed_files.cmake, target onceflow::ui_assets).
+std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>>
+StaticAsset(std::string_view path);
 
 }  // namespace onceflow::ui
