@@ -41,8 +41,9 @@ class Chart {
     this.count(data);
   }
 
+  // Points drawn: the x values at which some series has a value.
   count(data) {
-    this.points = data[0].length;
+    this.points = data[0].filter((_, i) => data.slice(1).some((s) => s[i] != null)).length;
     this.el.dataset.points = String(this.points);
   }
 

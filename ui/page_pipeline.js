@@ -99,7 +99,8 @@ export default {
       <h2>Completed batches</h2><section id="batches"></section>
       <div class="pager"><button id="newer" type="button">← Newer</button>
         <span id="page-label" class="muted"></span><button id="older" type="button">Older →</button></div>
-      <h2>Audit <span class="muted small">what <code>onceflow verify</code> checks</span></h2>
+      <h2>Audit <span class="muted small">what <code>onceflow verify</code> checks, every ${AUDIT_EVERY * 1.5} s</span>
+        <span class="muted small" id="audit-time"></span></h2>
       <section id="audit"><p class="muted">Checking…</p></section>`;
     const $ = (id) => root.querySelector(`#${id}`);
 
@@ -204,6 +205,7 @@ export default {
         if (auditDue) {
           try {
             setHtml($('audit'), renderAudit(await api.audit(name)));
+            $('audit-time').textContent = `(taken at ${clock(Date.now())})`;
           } catch (e) {
             setHtml($('audit'), `<p class="error">${esc(e.message)}</p>`);
           }
