@@ -42,7 +42,7 @@ export default {
           ['Batch time', clock(b.batch_time_ms)],
           ['Records in', count(b.records_in)],
           ['Rows out', count(b.rows_out)],
-          ['Dead letters', count(Array.isArray(b.dead_letters) ? b.dead_letters.length : b.dead_letters)],
+          ['Dead letters', count(b.dead_letters)],
           ['Late records', count(b.late_records)],
           ['Batch retries', count(b.retries)],
           ['Task attempts', `${count(b.task_attempts)} <span class="muted small">${count(b.task_failures)} failed, ${count(b.speculative_attempts)} speculative, ${count(b.fenced_attempts)} fenced</span>`],
@@ -70,8 +70,8 @@ export default {
           { title: 'Duration', cls: 'num', cell: (t) => us(t.duration_us) },
           { title: 'Error', cls: 'error', cell: (t) => esc(t.error ?? '') },
         ], b.tasks, { empty: 'No task attempt recorded.' }));
-        setHtml($('dead-letters'), (b.dead_letters_error ? `<p class="error">${esc(b.dead_letters_error)}</p>` : '') +
-          (Array.isArray(b.dead_letters) ? deadLetterTable(name, b.dead_letters, { withBatch: false }) : ''));
+        setHtml($('dead-letters'), (b.dead_letter_records_error ? `<p class="error">${esc(b.dead_letter_records_error)}</p>` : '') +
+          (Array.isArray(b.dead_letter_records) ? deadLetterTable(name, b.dead_letter_records, { withBatch: false }) : ''));
         setHtml($('earlier'), table([
           { title: 'Outcome', cell: (e) => badge(e.outcome) },
           { title: 'Epoch', cls: 'num', cell: (e) => count(e.epoch) },

@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
+#include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/data_dir.h"
-#include "checkpoint/checkpoint.h"
 #include "cli/serve_command.h"
 #include "cli/signal_watcher.h"
 #include "config/pipeline_config.h"
@@ -81,7 +81,8 @@ Status RunPipeline(const PipelineRunOptions& options) {
       saved = text.error();
     }
     // The snapshot is for people: the run goes on without it.
-    if (!saved.ok()) log_line("warning: the config snapshot for the UI was not saved: " + saved.ToString());
+    if (!saved.ok())
+      log_line("warning: the config snapshot for the UI was not saved: " + saved.ToString());
   }
 
   // Signals are taken by the watcher thread only (it blocks them before the pipeline starts its

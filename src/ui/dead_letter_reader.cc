@@ -12,7 +12,8 @@
 namespace onceflow::ui {
 namespace {
 
-constexpr const char* kColumns = "SELECT batch, partition, \"offset\", error, raw FROM onceflow_dead_letters";
+constexpr const char* kColumns =
+    "SELECT batch, partition, \"offset\", error, raw FROM onceflow_dead_letters";
 
 std::string Where(const DeadLetterQuery& q, const char* p1, const char* p2) {
   std::string where = std::string(" WHERE pipeline = ") + p1;
@@ -61,8 +62,8 @@ Result<std::vector<StoredDeadLetter>> ReadSqlite(const std::string& path,
     out.push_back(std::move(d));
   }
   if (step != SQLITE_DONE) {
-    return Err(Status::IoError(path + ": reading onceflow_dead_letters: " +
-                               sqlite3_errmsg(db.get())));
+    return Err(
+        Status::IoError(path + ": reading onceflow_dead_letters: " + sqlite3_errmsg(db.get())));
   }
   return out;
 }
@@ -72,10 +73,9 @@ Result<std::vector<StoredDeadLetter>> ReadPostgres(const std::string& conninfo,
                                                    const DeadLetterQuery& q) {
   ONCEFLOW_ASSIGN_OR_RETURN(std::string describe, sink::DescribeConninfo(conninfo));
   ONCEFLOW_ASSIGN_OR_RETURN(auto conn, sink::PgConn::Connect(conninfo, "postgres " + describe));
-  ONCEFLOW_ASSIGN_OR_RETURN(
-      sink::PgResult exists,
-      conn->Query("SELECT to_regclass('onceflow_dead_letters') IS NOT NULL", {},
-                  "look for onceflow_dead_letters"));
+  ONCEFLOW_ASSIGN_OR_RETURN(sink::PgResult exists,
+                            conn->Query("SELECT to_regclass('onceflow_dead_letters') IS NOT NULL",
+                                        {}, "look for onceflow_dead_letters"));
   std::vector<StoredDeadLetter> out;
   if (PQntuples(exists.get()) != 1 || std::string(PQgetvalue(exists.get(), 0, 0)) != "t") {
     return out;
@@ -114,8 +114,8 @@ Result<std::vector<StoredDeadLetter>> ReadDeadLetters(const config::PipelineConf
   const KafkaSinkOptions* k = config.sink.kafka();
   return Err(Status::InvalidArgument(
       "the dead letters of a Kafka sink are records of the topic " +
-      (k ? k->dead_letter_topic : std::string("onceflow_dead_letters")) + ", key " +
-      config.name + "/<task>: read them with onceflow consume --kafka"));
+      (k ? k->dead_letter_topic : std::string("onceflow_dead_letters")) + ", key " + config.name +
+      "/<task>: read them with onceflow consume --kafka"));
 }
 
 }  // namespace onceflow::ui

@@ -22,7 +22,7 @@ Result<std::vector<PipelineEntry>> ListPipelines(const std::string& data_dir) {
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(root));
   for (const std::string& name : names) {
     const std::string dir = checkpoint::CheckpointDir(data_dir, name);
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     out.push_back({name, dir});
   }
@@ -32,7 +32,7 @@ Result<std::vector<PipelineEntry>> ListPipelines(const std::string& data_dir) {
 }
 
 bool CheckpointLockHeld(const std::string& checkpoint_dir) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(JoinPath(checkpoint_dir, "LOCK").c_str(), &st) != 0) return false;
   // A line of /proc/locks: "1: FLOCK  ADVISORY  WRITE 1234 fe:00:9978986 0 EOF" (the device's
   // major and minor in hex, the inode in decimal).

@@ -10,9 +10,8 @@ namespace onceflow::ui {
 namespace {
 
 // Seconds: from 1 ms to 2 minutes.
-constexpr std::array<double, 15> kSecondsBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,  0.1,    0.25,  0.5,  1,
-                                                    2.5,   5,      10,    30,   120};
+constexpr std::array<double, 15> kSecondsBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120};
 
 }  // namespace
 
@@ -51,8 +50,8 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
   }
 
   out->Gauge("onceflow_pipeline_up",
-             "1 while a process runs the pipeline (holds its checkpoint's lock), else 0.",
-             pipeline, v.running ? 1 : 0);
+             "1 while a process runs the pipeline (holds its checkpoint's lock), else 0.", pipeline,
+             v.running ? 1 : 0);
   out->Gauge("onceflow_pipeline_failing",
              "1 when the pipeline's newest batch attempt failed (retrying, or stopped on it).",
              pipeline, v.status == "failing" ? 1 : 0);
@@ -62,26 +61,24 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
   out->Counter("onceflow_pipeline_batches_committed_total", "Batches committed.", pipeline,
                committed);
   out->Counter("onceflow_pipeline_batches_replayed_total",
-               "Committed batches that were re-runs of an unfinished batch at recovery.",
-               pipeline, replayed);
+               "Committed batches that were re-runs of an unfinished batch at recovery.", pipeline,
+               replayed);
   out->Counter("onceflow_pipeline_batches_fenced_total",
-               "Batches refused because a newer owner fenced them (scale-out).", pipeline,
-               fenced);
+               "Batches refused because a newer owner fenced them (scale-out).", pipeline, fenced);
   out->Counter("onceflow_pipeline_batches_failed_total",
-               "Batch attempts that failed (each is retried, up to max_batch_failures).",
-               pipeline, failed);
+               "Batch attempts that failed (each is retried, up to max_batch_failures).", pipeline,
+               failed);
   out->Counter("onceflow_pipeline_records_in_total", "Source records read by committed batches.",
                pipeline, records_in);
   out->Counter("onceflow_pipeline_rows_out_total",
                "Rows committed to the sink by committed batches.", pipeline, rows_out);
   out->Counter("onceflow_pipeline_dead_letters_total",
-               "Records sent to the dead letters by committed batches.", pipeline,
-               dead_letters);
+               "Records sent to the dead letters by committed batches.", pipeline, dead_letters);
   out->Counter("onceflow_pipeline_late_records_total",
-               "Records older than the watermark (dead-lettered) in committed batches.",
-               pipeline, late);
-  out->Counter("onceflow_pipeline_batch_retries_total",
-               "Retries of batches that then committed.", pipeline, retries);
+               "Records older than the watermark (dead-lettered) in committed batches.", pipeline,
+               late);
+  out->Counter("onceflow_pipeline_batch_retries_total", "Retries of batches that then committed.",
+               pipeline, retries);
   for (const auto& [outcome, n] : attempts) {
     Labels l = pipeline;
     l.emplace_back("outcome", outcome);
@@ -115,8 +112,8 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
                  pipeline, kSecondsBuckets, visibility_p99);
   const BatchRecord* last = LastCommitted(v.history);
   if (last != nullptr) {
-    out->Gauge("onceflow_pipeline_last_committed_batch", "The newest committed batch id.",
-               pipeline, last->batch_id);
+    out->Gauge("onceflow_pipeline_last_committed_batch", "The newest committed batch id.", pipeline,
+               last->batch_id);
     out->Gauge("onceflow_pipeline_last_commit_timestamp_seconds",
                "Wall-clock time of the newest batch's durable commit record.", pipeline,
                last->end_time_ms / 1e3);
@@ -141,8 +138,7 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
   if (v.live) {
     const PipelineStats& s = *v.live;
     out->Counter("onceflow_run_batches_committed_total",
-                 "Batches this process committed since it started.", pipeline,
-                 s.batches_committed);
+                 "Batches this process committed since it started.", pipeline, s.batches_committed);
     out->Counter("onceflow_run_records_in_total",
                  "Source records this process read in winning task attempts since it started.",
                  pipeline, s.records_in);

@@ -31,7 +31,7 @@ struct PipelineView {
   std::vector<BatchRecord> history;  // oldest first
   std::string history_warning;       // a damaged history file, named; or why none was read
   std::optional<audit::CheckpointState> checkpoint;
-  std::string checkpoint_error;        // why the checkpoint could not be read
+  std::string checkpoint_error;       // why the checkpoint could not be read
   std::optional<PipelineStats> live;  // set inside `run --ui` for its own pipeline
 };
 

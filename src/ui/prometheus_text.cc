@@ -69,8 +69,8 @@ void PrometheusText::Gauge(std::string_view name, std::string_view help, const L
       std::string(name) + FormatLabels(labels) + " " + FormatValue(value) + "\n";
 }
 
-void PrometheusText::Histogram(std::string_view name, std::string_view help,
-                               const Labels& labels, std::span<const double> bounds,
+void PrometheusText::Histogram(std::string_view name, std::string_view help, const Labels& labels,
+                               std::span<const double> bounds,
                                std::span<const double> observations) {
   Family& f = FamilyOf(name, help, "histogram");
   std::vector<uint64_t> counts(bounds.size() + 1, 0);

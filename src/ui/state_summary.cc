@@ -6,7 +6,6 @@
 #include <rocksdb/env.h>
 
 #include <cstdarg>
-
 #include <map>
 #include <memory>
 

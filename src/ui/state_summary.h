@@ -11,10 +11,10 @@
 namespace onceflow::ui {
 
 struct OperatorState {
-  int32_t op = 0;       // the operator number in the store's keys (docs/formats/state.md)
-  int64_t keys = 0;     // data keys ('D') of the operator
-  int64_t bytes = 0;    // their key and value bytes
-  bool exact = true;    // false: the scan stopped at the cap; keys and bytes are lower bounds
+  int32_t op = 0;     // the operator number in the store's keys (docs/formats/state.md)
+  int64_t keys = 0;   // data keys ('D') of the operator
+  int64_t bytes = 0;  // their key and value bytes
+  bool exact = true;  // false: the scan stopped at the cap; keys and bytes are lower bounds
 };
 
 // The operators with state in <checkpoint_dir>/state, by operator number; none when the

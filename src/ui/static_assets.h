@@ -12,7 +12,7 @@ namespace onceflow::ui {
 // "/assets/app.js"; a leading '/' included; "/" is the index), or nullopt when there is none.
 // The bytes live as long as the program. Implemented by the file the build generates from ui/
 // (cmake/embed_files.cmake, target onceflow::ui_assets).
-std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>>
-StaticAsset(std::string_view path);
+std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>> StaticAsset(
+    std::string_view path);
 
 }  // namespace onceflow::ui

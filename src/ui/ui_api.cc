@@ -109,7 +109,6 @@ Result<config::PipelineConfig> ConfigOf(const PipelineEntry& p) {
   return LoadSnapshotConfig(*snapshot, p.name);
 }
 
-
 }  // namespace
 
 ApiAnswer ErrorAnswer(int status, std::string_view message) {
@@ -255,7 +254,8 @@ ApiAnswer UiApi::Pipeline(const PipelineEntry& p) const {
   return Json(std::move(w));
 }
 
-ApiAnswer UiApi::Batches(const PipelineEntry& p, const std::map<std::string, std::string>& q) const {
+ApiAnswer UiApi::Batches(const PipelineEntry& p,
+                         const std::map<std::string, std::string>& q) const {
   Result<int64_t> limit = IntParam(q, "limit", 50, 1, kMaxLimit);
   if (!limit.has_value()) return ErrorAnswer(400, limit.error().message());
   Result<int64_t> before = IntParam(q, "before", INT64_MAX, 0, INT64_MAX);
@@ -302,8 +302,8 @@ ApiAnswer UiApi::Batch(const PipelineEntry& p, std::string_view id_text) const {
     if (b.batch_id == id) records.push_back(&b);
   }
   if (records.empty()) {
-    return ErrorAnswer(404, "pipeline " + p.name + " has no batch " + std::to_string(id) +
-                                " in its history");
+    return ErrorAnswer(
+        404, "pipeline " + p.name + " has no batch " + std::to_string(id) + " in its history");
   }
   // The newest record of the batch (its commit, when it committed) in full; the earlier ones
   // (failed attempts) as summaries.
@@ -323,7 +323,8 @@ ApiAnswer UiApi::Batch(const PipelineEntry& p, std::string_view id_text) const {
   Result<std::vector<StoredDeadLetter>> dead =
       config.has_value() ? ReadDeadLetters(*config, {.limit = 1000, .batch_id = id})
                          : Result<std::vector<StoredDeadLetter>>(Err(config.error()));
-  w.Key("dead_letters").BeginArray();
+  // Not "dead_letters": the record's count has that name.
+  w.Key("dead_letter_records").BeginArray();
   if (dead.has_value()) {
     for (const StoredDeadLetter& d : *dead) {
       w.BeginObject()
@@ -336,7 +337,7 @@ ApiAnswer UiApi::Batch(const PipelineEntry& p, std::string_view id_text) const {
     }
   }
   w.EndArray();
-  w.Member("dead_letters_error", dead.has_value() ? std::string() : dead.error().message());
+  w.Member("dead_letter_records_error", dead.has_value() ? std::string() : dead.error().message());
   w.EndObject();
   std::string extra = w.Take();  // {"earlier_attempts":...}
   return ApiAnswer{200, "application/json", full + "," + extra.substr(1) + "\n"};

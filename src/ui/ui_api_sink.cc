@@ -49,7 +49,6 @@ void WriteRanges(JsonWriter& w, const std::vector<OffsetRange>& ranges) {
   w.EndArray();
 }
 
-
 }  // namespace
 
 ApiAnswer UiApi::Audit(const PipelineEntry& p) const {
@@ -68,8 +67,8 @@ ApiAnswer UiApi::Audit(const PipelineEntry& p) const {
   if (!report.has_value()) return ErrorAnswer(500, report.error().ToString());
   AuditOptions status_options;
   status_options.reset_command = reset;
-  Result<PipelineStatus> status = audit::ReadPipelineStatus(*config, options_.data_dir,
-                                                            status_options);
+  Result<PipelineStatus> status =
+      audit::ReadPipelineStatus(*config, options_.data_dir, status_options);
   JsonWriter w;
   w.BeginObject().Member("ok", report->ok()).Member("running", v.running);
   w.Key("violations").BeginArray();
@@ -106,10 +105,10 @@ ApiAnswer UiApi::Audit(const PipelineEntry& p) const {
     }
   }
   w.EndArray();
-  w.Member("status_error", status.has_value()
-                               ? (status->sink_error.ok() ? std::string()
-                                                          : status->sink_error.message())
-                               : status.error().message());
+  w.Member("status_error",
+           status.has_value()
+               ? (status->sink_error.ok() ? std::string() : status->sink_error.message())
+               : status.error().message());
   // The history's own check: the committed batches it holds read contiguous ranges (each
   // partition's `from` is the previous batch's `until`).
   int64_t records_in = 0, rows_out = 0, dead_letters = 0, checked = 0;
@@ -158,7 +157,8 @@ ApiAnswer UiApi::DeadLetters(const PipelineEntry& p,
   std::string source;
   Result<config::PipelineConfig> config = SnapshotConfig(p, &source);
   if (!config.has_value()) return ErrorAnswer(404, config.error().message());
-  Result<std::vector<StoredDeadLetter>> dead = ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt});
+  Result<std::vector<StoredDeadLetter>> dead =
+      ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt});
   if (!dead.has_value()) {
     return ErrorAnswer(dead.error().IsInvalidArgument() ? 501 : 500, dead.error().message());
   }
@@ -194,7 +194,8 @@ ApiAnswer UiApi::State(const PipelineEntry& p) const {
   }
   const PipelineView v = LoadPipelineView(p, live(), 1);
   int64_t watermark = checkpoint::kNoWatermark;
-  if (v.checkpoint && v.checkpoint->last_intent) watermark = v.checkpoint->last_intent->watermark_ms;
+  if (v.checkpoint && v.checkpoint->last_intent)
+    watermark = v.checkpoint->last_intent->watermark_ms;
   JsonWriter w;
   w.BeginObject().Key("operators").BeginArray();
   for (const OperatorState& o : *ops) {

@@ -30,8 +30,7 @@ void Answer(httplib::Response& res, const ApiAnswer& a) {
 
 }  // namespace
 
-Status ParseHostPort(const std::string& flag, const char* flag_name, std::string* host,
-                     int* port) {
+Status ParseHostPort(const std::string& flag, const char* flag_name, std::string* host, int* port) {
   const size_t colon = flag.rfind(':');
   int p = -1;
   if (colon != std::string::npos && colon > 0) {

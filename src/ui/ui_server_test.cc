@@ -208,8 +208,8 @@ TEST_F(UiServerTest, EveryEndpointHoldsExactlyWhatTheRunDid) {
       GetJson("/api/v1/pipelines/events/batches/" + std::to_string(dead_batch));
   EXPECT_EQ(Int(batch["batch_id"]), dead_batch);
   EXPECT_EQ(Int(batch["dead_letters"]), 1);
-  ASSERT_EQ(simdjson::dom::array(batch["dead_letters"]).size(), 1u);
-  EXPECT_EQ(Str(simdjson::dom::array(batch["dead_letters"]).at(0)["raw"]), "{not json");
+  ASSERT_EQ(simdjson::dom::array(batch["dead_letter_records"]).size(), 1u);
+  EXPECT_EQ(Str(simdjson::dom::array(batch["dead_letter_records"]).at(0)["raw"]), "{not json");
   EXPECT_GT(simdjson::dom::array(batch["tasks"]).size(), 0u);
   for (simdjson::dom::element t : simdjson::dom::array(batch["tasks"])) {
     EXPECT_EQ(Str(t["outcome"]), "won");
@@ -258,7 +258,8 @@ TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   RunResult run = RunData({"run", toml_, "--until-caught-up"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   StartUi();
-  const int64_t newest = Int(GetJson("/api/v1/pipelines/events")["checkpoint"]["last_committed_batch"]);
+  const int64_t newest =
+      Int(GetJson("/api/v1/pipelines/events")["checkpoint"]["last_committed_batch"]);
   Got metrics = Get("/metrics");
   ASSERT_EQ(metrics.status, 200);
   const std::string text_path = TempPath("metrics.txt");
@@ -277,10 +278,10 @@ TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   for (simdjson::dom::element f : simdjson::dom::array(doc["families"])) {
     types[Str(f["name"])] = Str(f["type"]);
     for (simdjson::dom::element s : simdjson::dom::array(f["samples"])) {
+      std::map<std::string, std::string> labels;  // sorted by name
+      for (auto [k, v] : simdjson::dom::object(s["labels"])) labels[std::string(k)] = Str(v);
       std::string key = Str(s["name"]) + "{";
-      for (auto [k, v] : simdjson::dom::object(s["labels"])) {
-        key += std::string(k) + "=" + Str(v) + ",";
-      }
+      for (const auto& [k, v] : labels) key += k + "=" + v + ",";
       double value = 0;
       if (s["value"].is_string()) {
         value = Str(s["value"]) == "+Inf" ? INFINITY : -INFINITY;
@@ -293,13 +294,14 @@ TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   const int64_t batches = newest + 1;
   const std::string pl = "pipeline=events,";
   EXPECT_EQ(types["onceflow_pipeline_records_in"], "counter");
-  EXPECT_EQ(families["onceflow_pipeline_records_in"]["onceflow_pipeline_records_in_total{" + pl + "}"],
-            kGood + 1);
+  EXPECT_EQ(
+      families["onceflow_pipeline_records_in"]["onceflow_pipeline_records_in_total{" + pl + "}"],
+      kGood + 1);
   EXPECT_EQ(families["onceflow_pipeline_rows_out"]["onceflow_pipeline_rows_out_total{" + pl + "}"],
             kGood);
-  EXPECT_EQ(
-      families["onceflow_pipeline_dead_letters"]["onceflow_pipeline_dead_letters_total{" + pl + "}"],
-      1);
+  EXPECT_EQ(families["onceflow_pipeline_dead_letters"]
+                    ["onceflow_pipeline_dead_letters_total{" + pl + "}"],
+            1);
   EXPECT_EQ(families["onceflow_pipeline_batches_committed"]
                     ["onceflow_pipeline_batches_committed_total{" + pl + "}"],
             batches);
@@ -315,8 +317,8 @@ TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   }
   // A histogram per phase with one observation per committed batch.
   EXPECT_EQ(types["onceflow_pipeline_phase_duration_seconds"], "histogram");
-  for (const char* phase : {"planning", "intent", "compute", "sink_commit", "state_commit",
-                            "commit_record"}) {
+  for (const char* phase :
+       {"planning", "intent", "compute", "sink_commit", "state_commit", "commit_record"}) {
     const std::string labels = "phase=" + std::string(phase) + "," + pl + "}";
     EXPECT_EQ(families["onceflow_pipeline_phase_duration_seconds"]
                       ["onceflow_pipeline_phase_duration_seconds_count{" + labels],
@@ -352,8 +354,8 @@ TEST_F(UiServerTest, PortInUseIsOneClearLineAndAFailure) {
   EXPECT_THAT(second.err, HasSubstr("cannot serve the UI on 127.0.0.1:" + std::to_string(port_)));
   EXPECT_THAT(second.err, HasSubstr("in use"));
   // The same for `run --ui`, before it runs a batch.
-  RunResult run = RunData({"run", toml_, "--until-caught-up", "--ui",
-                           "127.0.0.1:" + std::to_string(port_)});
+  RunResult run =
+      RunData({"run", toml_, "--until-caught-up", "--ui", "127.0.0.1:" + std::to_string(port_)});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("cannot serve the UI on 127.0.0.1:" + std::to_string(port_)));
   EXPECT_FALSE(PathExists(db_));  // no batch ran

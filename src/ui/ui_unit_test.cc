@@ -98,13 +98,12 @@ TEST(PrometheusTextTest, OneHelpAndTypePerFamilyAndCumulativeBuckets) {
   const double bounds[] = {0.1, 1};
   const double obs[] = {0.05, 0.5, 0.5, 7};
   t.Histogram("h_seconds", "H.", {}, bounds, obs);
-  EXPECT_EQ(t.Render(),
-            "# HELP x_total Xs.\n# TYPE x_total counter\nx_total{pipeline=\"a\"} 3\n"
-            "x_total{pipeline=\"b\"} 4\n"
-            "# HELP g A gauge.\n# TYPE g gauge\ng{pipeline=\"a\\\"b\"} 0.5\n"
-            "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
-            "h_seconds_bucket{le=\"0.1\"} 1\nh_seconds_bucket{le=\"1\"} 3\n"
-            "h_seconds_bucket{le=\"+Inf\"} 4\nh_seconds_sum 8.05\nh_seconds_count 4\n");
+  EXPECT_EQ(t.Render(), "# HELP x_total Xs.\n# TYPE x_total counter\nx_total{pipeline=\"a\"} 3\n"
+                        "x_total{pipeline=\"b\"} 4\n"
+                        "# HELP g A gauge.\n# TYPE g gauge\ng{pipeline=\"a\\\"b\"} 0.5\n"
+                        "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
+                        "h_seconds_bucket{le=\"0.1\"} 1\nh_seconds_bucket{le=\"1\"} 3\n"
+                        "h_seconds_bucket{le=\"+Inf\"} 4\nh_seconds_sum 8.05\nh_seconds_count 4\n");
 }
 
 TEST(PipelineCatalogTest, LockHeldOnlyWhileAProcessHoldsIt) {

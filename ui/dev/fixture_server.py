@@ -84,7 +84,7 @@ class Handler(SimpleHTTPRequestHandler):
             return self.json(dict(batches=[summary(fix_partitions(batch(i))) for i in ids],
                                   next_before=ids[-1] if ids and ids[-1] > 0 else None))
         if what == "batches":
-            b = fix_partitions(batch(int(rest[3]))); b["dead_letters"] = [dead(b["batch_id"])] if b["batch_id"] % 10 == 0 else []
+            b = fix_partitions(batch(int(rest[3]))); b["dead_letter_records"] = [dead(b["batch_id"])] if b["batch_id"] % 10 == 0 else []
             return self.json(b)
         if what == "timeline":
             return self.json(dict(batches=[batch(i) for i in range(max(0, n - limit), n)]))
