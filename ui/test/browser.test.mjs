@@ -180,15 +180,24 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   const lost = before.batches.filter((b) => b.outcome === 'committed' && !ids.includes(b.batch_id));
   assert.deepEqual(lost, [], 'batches committed before the kill are in the history after it');
 
-  // Stopped, the data directory's own server (`onceflow ui`) shows the same history.
+  // Stopped, the data directory's own server (`onceflow ui`, with a token) shows the same
+  // history: not without the token, and with it given once in the address.
   await pipeline.stop('SIGTERM');
   const uiPort = await freePort();
   const uiBase = `http://127.0.0.1:${uiPort}`;
-  const ui = new Process(['ui', '--data', data, '--http', `127.0.0.1:${uiPort}`], path.join(work, 'ui.log'));
+  const tokenFile = path.join(work, 'token');
+  fs.writeFileSync(tokenFile, 's3cret-token\n');
+  const ui = new Process(['ui', '--data', data, '--http', `127.0.0.1:${uiPort}`, '--token-file', tokenFile],
+    path.join(work, 'ui.log'));
   processes.push(ui);
-  await pollUntil('onceflow ui to answer', () => getJson(uiBase, 'pipelines'), { alive: ui });
+  await pollUntil('onceflow ui to answer', async () => (await fetch(`${uiBase}/health`)).ok, { alive: ui });
   await page.goto(`${uiBase}/`);
+  await page.locator('#error-banner').filter({ hasText: 'HTTP 401' }).waitFor();
+  assert.equal(await page.locator('tr[data-pipeline]').count(), 0, 'no data without the token');
+  await page.goto(`${uiBase}/?token=s3cret-token`);
   await page.locator('tr[data-pipeline="clicks"]').filter({ hasText: 'stopped' }).waitFor();
+  assert.equal(new URL(page.url()).search, '', 'the token is taken out of the address');
+  assert.ok(await page.locator('#error-banner').isHidden());
   const last = Math.max(...ids);
   await page.locator(`tr[data-pipeline="clicks"] a[href$="/batch/${last}"]`).waitFor();
   await shot(page, '06-onceflow-ui');
