@@ -141,11 +141,22 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   assert.ok(letters[0].error.length > 0);
   assert.equal(await letter.locator('td.dead-letter-error').innerText(), letters[0].error);
   assert.match(await letter.innerText(), /oops/);
+  assert.equal(await letter.getAttribute('data-dead-letter'), `${letters[0].partition}:${letters[0].offset}`);
   await shot(page, '04-dead-letters');
   await letter.getByRole('link').first().click();
   await page.waitForURL(`${base}/pipeline/clicks/batch/${letters[0].batch_id}`);
   await page.locator('#dead-letters tr[data-dead-letter] td.dead-letter-error')
     .filter({ hasText: letters[0].error }).waitFor();
+
+  // The config the run saved, and the state page of a stateless pipeline.
+  await page.goto(`${base}/pipeline/clicks`);
+  await page.locator('nav.tabs').getByRole('link', { name: 'Config' }).click();
+  await page.waitForURL(`${base}/pipeline/clicks/config`);
+  await page.locator('pre.config').filter({ hasText: 'table = "clicks"' }).waitFor();
+  await page.locator('#crumbs').getByRole('link', { name: 'clicks' }).click();
+  await page.locator('nav.tabs').getByRole('link', { name: 'State' }).click();
+  await page.waitForURL(`${base}/pipeline/clicks/state`);
+  await page.getByText('This pipeline keeps no state.').waitFor();
 
   // kill -9, and the page says it lost the server; restarted, it shows the earlier batches.
   await page.goto(`${base}/pipeline/clicks`);
