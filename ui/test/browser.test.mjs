@@ -19,6 +19,7 @@ const data = path.join(work, 'data');
 const toml = path.join(work, 'clicks.toml');
 fs.writeFileSync(toml, `name = "clicks"
 batch_interval_ms = 200
+max_records_per_partition = 25
 [source]
 type = "log"
 topic = "clicks"
@@ -171,8 +172,10 @@ test('a running pipeline in the browser: batches, charts, ranges, dead letters, 
   produce(200);
   await page.waitForFunction((max) => [...document.querySelectorAll('tr[data-batch]')]
     .some((r) => Number(r.dataset.batch) > max), Math.max(...earlier), { timeout: HANG_GUARD_MS });
-  // The oldest batch of the first run is still listed: page back through the older batches.
+  // The oldest batch of the first run is still listed: page back through the older batches (25
+  // records a batch: more batches than a page holds).
   const oldest = Math.min(...earlier);
+  assert.ok(!(await batchIdsShown(page)).includes(oldest), 'the first page holds every batch: nothing to page');
   for (;;) {
     if ((await batchIdsShown(page)).includes(oldest)) break;
     assert.ok(await page.locator('#older').isEnabled(), `batch ${oldest} not listed after the restart`);
