@@ -9,9 +9,9 @@
 namespace onceflow::ui {
 
 // The bytes and the content type of the embedded file at `path` ("/index.html",
-// "/assets/app.js"; a leading '/' included), or nullopt when there is none. The bytes live as
-// long as the program. Implemented by a generated file of the embedded pages, or by
-// static_assets_placeholder.cc (a one-page placeholder) when they are not built.
+// "/assets/app.js"; a leading '/' included; "/" is the index), or nullopt when there is none.
+// The bytes live as long as the program. Implemented by the file the build generates from ui/
+// (cmake/embed_files.cmake, target onceflow::ui_assets).
 std::optional<std::pair<std::string_view /*bytes*/, std::string_view /*content type*/>> StaticAsset(
     std::string_view path);
 
