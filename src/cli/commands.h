@@ -111,6 +111,8 @@ struct PipelineRunOptions {
   int64_t max_batches = -1;  // -1: no limit
   // A progress line goes to stderr at most this often, after a committed batch.
   double progress_interval_s = 5;
+  // The lines even on a terminal, where --until-caught-up would draw a progress bar.
+  bool no_progress = false;
 };
 
 // `onceflow run`: recovers the pipeline and runs it until SIGINT/SIGTERM (a clean stop after

@@ -47,6 +47,10 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
       ->option_text("SECONDS")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  run_cmd->add_flag("--no-progress", run->no_progress,
+                    "Progress lines even when stderr is a terminal (there --until-caught-up "
+                    "draws a bar: records done of the backlog at start, rate, ETA; also "
+                    "ONCEFLOW_NO_PROGRESS=1 or TERM=dumb)");
   add_data_option(run_cmd);
   run_cmd->callback([=] {
     *action = [=] {
