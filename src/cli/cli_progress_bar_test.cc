@@ -141,6 +141,18 @@ TEST_F(CliProgressBarTest, TerminalGetsABarThatEndsAtTheWholeBacklog) {
   EXPECT_EQ(err.find("records/s); last batch"), std::string::npos) << "a plain line: " << err;
 }
 
+// `demo`: transfers committed of all of them, across its kills and restarts.
+TEST_F(CliProgressBarTest, DemoOnATerminalEndsAtAllTransfers) {
+  std::string err;
+  ASSERT_EQ(RunInPty({"demo", "-n", "3000", "--kills", "1", "--seed", "7", "--data", data_}, &err),
+            0)
+      << err;
+  const size_t end = err.rfind("100 % 3000/3000 records");
+  ASSERT_NE(end, std::string::npos) << err;
+  EXPECT_EQ(err.substr(err.rfind('\r', end) + 1, 2), "[#") << err;
+  EXPECT_TRUE(err.ends_with("\n")) << err;  // the final state ends its line
+}
+
 TEST_F(CliProgressBarTest, TerminalWithNoProgressGetsPlainLines) {
   const std::string toml = MakePipeline();
   std::string err;

@@ -179,6 +179,8 @@ struct LedgerDemoOptions {
   uint64_t seed = 0;  // of the transfers and the kill moments; 0: a random seed
   // Per partition and batch; 0: chosen from the number of transfers.
   int64_t max_records_per_partition = 0;
+  // No progress bar on stderr even when it is a terminal.
+  bool no_progress = false;
 };
 
 // `onceflow demo`: the exactly-once ledger demo. Produces random transfers, runs the ledger

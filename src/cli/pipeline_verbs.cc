@@ -224,6 +224,9 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
                    "at most 50000)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  demo_cmd->add_flag("--no-progress", demo->no_progress,
+                     "No progress bar (transfers committed, rate, ETA) on stderr, even when it "
+                     "is a terminal (also ONCEFLOW_NO_PROGRESS=1 or TERM=dumb)");
   add_data_option(demo_cmd);
   demo_cmd->callback([=] {
     *action = [=] {

@@ -102,6 +102,14 @@ void ProgressBar::Print(const std::string& line) {
   }
 }
 
+void ProgressBar::Clear() {
+  std::lock_guard lock(mu_);
+  if (!drawn_ || finished_) return;
+  std::fputs("\r\x1b[K", out_);
+  std::fflush(out_);
+  drawn_ = false;  // the next Update draws at once
+}
+
 double ProgressBar::RateLocked() const {
   if (samples_.size() < 2) return -1;
   const double dt =

@@ -24,7 +24,8 @@ bool ProgressBarWanted(bool no_progress_flag);
 std::string RenderProgressBar(int64_t done, int64_t total, double rate, int width);
 
 // Lifecycle: Update after each step of progress (draws at most 5 times a second), Finish once
-// (draws the final state and ends the line). Print puts a line of other output above the bar.
+// (draws the final state and ends the line). Print puts a line of other output above the bar,
+// Clear makes room for output written elsewhere.
 // Thread-safety: all methods may be called from any thread (one mutex).
 class ProgressBar {
  public:
@@ -36,6 +37,9 @@ class ProgressBar {
   void Finish(int64_t done);
   // Clears the bar, writes `line` and a newline, and draws the bar again below it.
   void Print(const std::string& line);
+  // Clears the bar's line (the next Update draws it again): before output to another stream
+  // that shares the terminal, e.g. stdout.
+  void Clear();
 
   ProgressBar(const ProgressBar&) = delete;
   ProgressBar& operator=(const ProgressBar&) = delete;
