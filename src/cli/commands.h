@@ -114,6 +114,8 @@ struct PipelineRunOptions {
   // Serve the UI (src/ui: pages, /api/v1, /metrics) on HOST:PORT while running; "": none.
   std::string ui;
   std::string ui_token_file;  // require this bearer token on the UI's /api and /metrics
+  // The lines even on a terminal, where --until-caught-up would draw a progress bar.
+  bool no_progress = false;
 };
 
 // `onceflow run`: recovers the pipeline and runs it until SIGINT/SIGTERM (a clean stop after
@@ -180,6 +182,8 @@ struct LedgerDemoOptions {
   uint64_t seed = 0;  // of the transfers and the kill moments; 0: a random seed
   // Per partition and batch; 0: chosen from the number of transfers.
   int64_t max_records_per_partition = 0;
+  // No progress bar on stderr even when it is a terminal.
+  bool no_progress = false;
 };
 
 // `onceflow demo`: the exactly-once ledger demo. Produces random transfers, runs the ledger

@@ -20,6 +20,7 @@
 #include "cli/data_dir.h"
 #include "cli/ledger_check.h"
 #include "cli/ledger_workload.h"
+#include "cli/progress_bar.h"
 #include "config/pipeline_config.h"
 #include "log/topic.h"
 #include "util/file.h"
@@ -121,6 +122,12 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
                     std::mt19937_64* rng, Tally* tally) {
   const int64_t total = options.transfers;
   RunTimeModel model;
+  // On a terminal: transfers committed of all of them, on stderr, below the lines on stdout.
+  std::unique_ptr<ProgressBar> bar;
+  if (ProgressBarWanted(options.no_progress)) bar = std::make_unique<ProgressBar>(total);
+  auto clear_bar = [&bar] {
+    if (bar) bar->Clear();
+  };
   for (int run = 1;; ++run) {
     ONCEFLOW_ASSIGN_OR_RETURN(Progress before, ReadProgress(dir));
     const bool kill = tally->kills < options.kills;
@@ -156,6 +163,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
         // it is only a speed sample.
         if (auto p = ReadProgress(dir); p.has_value()) {
           model.Sample(before.committed, MsSince(start), p->committed);
+          if (bar) bar->Update(p->committed);
         }
       }
       std::this_thread::sleep_for(std::chrono::microseconds(500));
@@ -179,6 +187,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
         state = fmt::format("; batch {} in flight: {}", *after.unfinished_batch,
                             UnfinishedText(report.unfinished));
       }
+      clear_bar();
       fmt::print(
           "run {}: SIGKILL after {:4.0f} ms{}: {:>8} of {} transfers committed{}; verify {}\n", run,
           ms, replay, after.committed, total, state, report.ok() ? "OK" : "FAILED");
@@ -194,6 +203,7 @@ Status RunWithKills(const LedgerDemoOptions& options, const std::string& dir,
           "run {} of the pipeline exited with status {} (not killed by the demo); see {}", run,
           *code, log_path));
     }
+    if (bar) bar->Finish(after.committed);
     tally->last_run_ms = ms;
     tally->last_run_records = after.committed - before.committed;
     fmt::print("run {}: finished in {:4.0f} ms{}: {:>8} of {} transfers committed{}\n", run, ms,

@@ -58,6 +58,10 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
                    "Require 'Authorization: Bearer <token>' on the UI's /api and /metrics, "
                    "with the token in this file")
       ->option_text("FILE");
+  run_cmd->add_flag("--no-progress", run->no_progress,
+                    "Progress lines even when stderr is a terminal (there --until-caught-up "
+                    "draws a bar: records done of the backlog at start, rate, ETA; also "
+                    "ONCEFLOW_NO_PROGRESS=1 or TERM=dumb)");
   add_data_option(run_cmd);
   run_cmd->callback([=] {
     *action = [=] {
@@ -231,6 +235,9 @@ void AddPipelineVerbs(CLI::App* app, const std::function<void(CLI::App*)>& add_d
                    "at most 50000)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  demo_cmd->add_flag("--no-progress", demo->no_progress,
+                     "No progress bar (transfers committed, rate, ETA) on stderr, even when it "
+                     "is a terminal (also ONCEFLOW_NO_PROGRESS=1 or TERM=dumb)");
   add_data_option(demo_cmd);
   demo_cmd->callback([=] {
     *action = [=] {

@@ -12,9 +12,11 @@
 #include <memory>
 #include <string>
 
+#include "audit/pipeline_status.h"
 #include "checkpoint/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "cli/progress_bar.h"
 #include "cli/serve_command.h"
 #include "cli/signal_watcher.h"
 #include "config/pipeline_config.h"
@@ -63,11 +65,19 @@ Status RunPipeline(const PipelineRunOptions& options) {
                             Pipeline::FromConfigFile(options.config_path));
   const std::string name = pipeline->name();
   std::string dead_letter_place = "the sink's table onceflow_dead_letters";
-  if (Result<config::PipelineConfig> config = config::LoadPipelineConfig(options.config_path);
-      config.has_value()) {
-    dead_letter_place = DeadLetterPlace(config->sink, name);
+  Result<config::PipelineConfig> config = config::LoadPipelineConfig(options.config_path);
+  if (config.has_value()) dead_letter_place = DeadLetterPlace(config->sink, name);
+  // On a terminal, --until-caught-up shows a bar (of the backlog at start: the sum over the
+  // partitions of end - committed) instead of the progress lines; other lines go above it.
+  std::unique_ptr<ProgressBar> bar;
+  if (options.until_caught_up && config.has_value() && ProgressBarWanted(options.no_progress)) {
+    AuditOptions audit;
+    audit.read_sink_progress = false;
+    Result<PipelineStatus> at_start = audit::ReadPipelineStatus(*config, options.data_dir, audit);
+    bar = std::make_unique<ProgressBar>(at_start.has_value() ? at_start->total_lag : 0);
   }
-  auto log_line = [&name](const std::string& line) {
+  auto log_line = [&name, &bar](const std::string& line) {
+    if (bar) return bar->Print("onceflow: " + name + ": " + line);
     std::fprintf(stderr, "onceflow: %s: %s\n", name.c_str(), line.c_str());
   };
   // The config snapshot the UI shows and audits with (secrets masked), unless another process
@@ -133,6 +143,7 @@ Status RunPipeline(const PipelineRunOptions& options) {
   run.reset_command = ResetCommand(options.config_path, options.data_dir);
   run.on_log = log_line;
   run.on_batch_committed = [&](const BatchContext& ctx, const PipelineStats& stats) {
+    if (bar) return bar->Update(stats.records_in);
     const auto now = Clock::now();
     if (now - last_print < interval) return;
     const double dt = std::chrono::duration<double>(now - last_print).count();
@@ -146,6 +157,7 @@ Status RunPipeline(const PipelineRunOptions& options) {
   Status s = pipeline->Run(run);
   const double seconds = SecondsSince(start);
   const PipelineStats stats = pipeline->stats();
+  if (bar) bar->Finish(stats.records_in);
   // A failure is reported by main as one error line; what was done before it, if anything,
   // goes first.
   if (!s.ok() && stats.batches_committed == 0) return s;

@@ -143,7 +143,7 @@ Status Driver::Run() {
   int64_t previous_start_ms = -1;  // of the loop's previous pass: a batch is due an interval on
   ComputeAhead ahead(
       [this](const checkpoint::BatchIntent& planned) { return runner_->ComputeTasks(planned); });
-  Outage outage;
+  Outage outage(PlanningOutageMessages(), [this](const std::string& line) { Log(line); });
   Status result;
   while (!stop_->load()) {
     if (options_.until_caught_up && group_ == nullptr && caught_up()) {
@@ -228,10 +228,10 @@ Result<bool> Driver::PlanNext(const std::vector<Offset>& target, Outage* outage,
     // Nothing is planned, so nothing is at stake; anything else stops the pipeline.
     const Status s = synced.ok() ? looked.error() : synced;
     if (!s.retryable()) return Err(s);
-    outage->Wait(s, [this](const std::string& line) { Log(line); });
+    outage->Wait(s, stop_);  // a Stop meanwhile ends the loop at its check
     return false;
   }
-  outage->Reset([this](const std::string& line) { Log(line); });
+  outage->Reset();
   source::Source::Bounds& bounds = *looked;
   *end = std::move(bounds.end);
   std::vector<Offset> from = positions_;

@@ -1,11 +1,13 @@
 // The public pipeline API: builder, config loading, Run.
 #include "onceflow/pipeline.h"
 
+#include <cstdio>
+
 #include "config/aggregate_function.h"
 #include "config/condition.h"
 #include "config/validator.h"
-#include "engine/disk_full_outage.h"
 #include "engine/driver.h"
+#include "engine/outage.h"
 #include "engine/pipeline_spec.h"
 #include "operators/aggregate_operator.h"
 #include "operators/transforms.h"
@@ -335,7 +337,10 @@ Result<std::unique_ptr<Pipeline>> internal::PipelineAccess::FromConfig(
 Status Pipeline::Run(const RunOptions& options) {
   // A Stop() before Run() counts; afterwards the pipeline may run again.
   onceflow::Status s;
-  engine::DiskFullOutage disk_full(options.on_log, spec_->config.name);
+  engine::Outage disk_full(engine::DiskFullOutageMessages(), [&](const std::string& line) {
+    if (options.on_log) return options.on_log(line);
+    std::fprintf(stderr, "onceflow: %s: %s\n", spec_->config.name.c_str(), line.c_str());
+  });
   for (;;) {
     {
       engine::Driver driver(*spec_, options, &stop_, stats_.get());
@@ -346,7 +351,7 @@ Status Pipeline::Run(const RunOptions& options) {
     // re-run with its recorded ranges, or planned afresh if its intent was never written. A
     // failed fdatasync is not retryable (its log is poisoned): that run ends here.
     if (!IsDiskFull(s) || !s.retryable() || stop_.load()) break;
-    if (!disk_full.Wait(s, stop_)) break;
+    if (!disk_full.Wait(s, &stop_)) break;
   }
   stop_.store(false);
   return s;

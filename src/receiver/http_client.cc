@@ -130,6 +130,10 @@ Result<HttpAck> HttpProducer::Send(std::span<const std::string_view> values) {
                                          std::to_string(res->status) +
                                          "): " + ErrorMessage(res->body)));
     }
+    if (options_.give_up && options_.give_up()) {
+      return Err(Status::Aborted("given up after " + std::to_string(attempt) +
+                                 " attempts; last: " + last_error));
+    }
     std::this_thread::sleep_for(wait);
     backoff = std::min(backoff * 2, kMaxBackoff);
   }

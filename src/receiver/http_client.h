@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,6 +28,9 @@ struct HttpProducerOptions {
   std::string token;                         // sent as a bearer token when not empty
   std::chrono::milliseconds timeout{30000};  // per attempt (connect, and waiting for the ack)
   int64_t max_attempts = -1;                 // per request; -1: retry until acknowledged
+  // Asked before each retry (empty: never): true ends the request unacknowledged (aborted,
+  // with the last error), e.g. when the caller is shutting down or has waited long enough.
+  std::function<bool()> give_up;
 };
 
 struct HttpAck {
@@ -45,9 +49,10 @@ class HttpProducer {
 
   // Sends `values` as one request with sequences [next_sequence(), +values.size()) and waits
   // for its acknowledgement. Connection errors, timeouts and 5xx answers (503: after its
-  // Retry-After) are retried with the same producer id and sequence, with backoff. Another 4xx
-  // is returned as invalid_argument carrying the receiver's message; the sequence then does
-  // not advance. REQUIRES: !values.empty() (CHECKed).
+  // Retry-After) are retried with the same producer id and sequence, with backoff, until
+  // max_attempts (then io_error) or until give_up says stop (aborted). Another 4xx is returned
+  // as invalid_argument carrying the receiver's message. After any error the sequence does not
+  // advance. REQUIRES: !values.empty() (CHECKed).
   Result<HttpAck> Send(std::span<const std::string_view> values);
 
   const std::string& producer_id() const { return options_.producer_id; }

@@ -2,6 +2,7 @@
 // serving, authentication, the reference client's retries.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -176,6 +177,39 @@ TEST_F(ServersTest, HttpProducerSendsWithSequencesAndStopsOnA4xx) {
   ASSERT_FALSE(refused.has_value());
   EXPECT_NE(refused.error().message().find("unknown topic"), std::string::npos);
   EXPECT_EQ(ReadAll(dir_.path(), "t"), (std::vector<std::string>{"1", "2", "3"}));
+}
+
+// A server that is gone: give_up ends the retries (a caller's bound), the request is not
+// acknowledged and its sequence is not taken.
+TEST_F(ServersTest, HttpProducerStopsRetryingWhenGivingUp) {
+  // A bound socket that does not listen: every connection is refused.
+  const int gone = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(gone, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(gone, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::getsockname(gone, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  HttpProducerOptions o;
+  o.url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  o.topic = "t";
+  o.producer_id = "gone";
+  o.max_attempts = 10;  // a backstop: without give_up the test fails, it does not hang
+  int asked = 0;
+  o.give_up = [&asked] { return ++asked == 3; };
+  auto p = HttpProducer::Create(o);
+  ASSERT_TRUE(p.has_value());
+  std::vector<std::string_view> a = {"1"};
+  auto ack = (*p)->Send(a);
+  ::close(gone);
+  ASSERT_FALSE(ack.has_value());
+  EXPECT_EQ(ack.error().code(), StatusCode::kAborted) << ack.error().ToString();
+  EXPECT_NE(ack.error().message().find("given up after 3 attempts; last: request failed"),
+            std::string::npos)
+      << ack.error().ToString();
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ((*p)->next_sequence(), 0);
 }
 
 TEST_F(ServersTest, TcpFramesAreAcknowledgedAndRepeatsRecognised) {

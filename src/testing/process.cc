@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -69,6 +71,14 @@ Process::Process(const std::vector<std::string>& args, const std::string& stdin_
       }
     }
     ::execv(ONCEFLOW_BIN, argv.data());
+    // Say why in the child's stderr (e.g. ETXTBSY while the binary is being relinked): an exit
+    // with nothing written would look like a crash of the binary. Async-signal-safe calls
+    // only, after a fork of a threaded test.
+    const char* what = ::strerrordesc_np(errno);
+    if (what == nullptr) what = "unknown error";
+    for (const char* part : {"onceflow test child: cannot exec ", ONCEFLOW_BIN, ": ", what, "\n"}) {
+      (void)!::write(2, part, std::strlen(part));
+    }
     ::_exit(127);
   }
 }
