@@ -195,8 +195,17 @@ class PipelineBuilder {
   PipelineBuilder& Rename(std::vector<std::pair<std::string, std::string>> renames,
                           bool missing_as_null = false);
   // Where keeps the rows for which every condition holds: `field op literal`, op one of
-  // == != < <= > >=, literal a number, true/false, null or a quoted string ("amount > 0").
+  // == != < <= > >=, literal a number, true/false, null or a quoted string ("amount > 0"), or
+  // an expression as Compute takes ("MOD(auction, 123) = 0 AND price > 10"), TRUE to keep.
   PipelineBuilder& Where(std::vector<std::string> conditions, bool missing_as_null = false);
+  // Compute sets each `name` to the value of its expression, in order (a later one sees the
+  // fields set before it): arithmetic, comparisons, AND/OR/NOT, CASE WHEN, IS [NOT] NULL, IN,
+  // CAST, string, numeric and time functions, with SQL's NULL semantics (README, "Computed
+  // fields"). The expressions are parsed and type-checked by Build(); a failure on a row (a
+  // division by zero, say) sends the record to the dead letters.
+  //   .Compute({{"price_eur", "price * 0.908"}, {"dir", "SPLIT_INDEX(url, '/', 3)"}})
+  PipelineBuilder& Compute(std::vector<std::pair<std::string, std::string>> fields,
+                           bool missing_as_null = false);
 
   // Row operators, applied in order inside each task. They must be deterministic (same row,
   // same result): a batch may be computed more than once. An exception from one sends that

@@ -6,8 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "config/condition.h"
 #include "config/field_check.h"
 #include "config/one_line.h"
+#include "expr/expression.h"
 
 namespace onceflow::config {
 namespace {
@@ -117,6 +119,20 @@ class Validator {
           break;
         case Type::kFilter:
           if (t.conditions.empty()) return Error(prefix + ".where", "must not be empty");
+          for (size_t j = 0; j < t.conditions.size(); ++j) {
+            const TransformConfig::Condition& c = t.conditions[j];
+            if (c.expression.empty()) continue;
+            Result<TransformConfig::Condition> parsed = ParseWhere(c.expression);
+            if (!parsed.has_value() || *parsed != c) {
+              return Error(prefix + ".where[" + std::to_string(j) + "]",
+                           "cannot parse '" + c.expression + "': " +
+                               (parsed.has_value() ? std::string("not an expression")
+                                                   : parsed.error().message()));
+            }
+          }
+          break;
+        case Type::kCompute:
+          ONCEFLOW_RETURN_IF_ERROR(CheckCompute(t, prefix));
           break;
         case Type::kAggregate:
           if (i + 1 != c_.transforms.size()) {
@@ -143,6 +159,22 @@ class Validator {
         return Status::InvalidArgument((c_.file.empty() ? "pipeline config" : c_.file) + ": " +
                                        OneLine(s.message()));
       }
+    }
+    return Status::Ok();
+  }
+
+  // Every expression of a compute transform parses and type-checks; the names are distinct.
+  Status CheckCompute(const TransformConfig& t, const std::string& prefix) const {
+    if (t.computed.empty()) return Error(prefix + ".fields", "must not be empty");
+    for (size_t j = 0; j < t.computed.size(); ++j) {
+      const auto& [name, text] = t.computed[j];
+      const std::string key = prefix + ".fields." + name;
+      if (name.empty()) return Error(key, "the field's name must not be empty");
+      for (size_t k = 0; k < j; ++k) {
+        if (t.computed[k].first == name) return Error(key, "'" + name + "' is computed twice");
+      }
+      Result<std::unique_ptr<expr::Expression>> e = expr::Expression::Compile(text);
+      if (!e.has_value()) return Error(key, "'" + text + "': " + e.error().message());
     }
     return Status::Ok();
   }

@@ -78,7 +78,7 @@ PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions, boo
   t.type = config::TransformConfig::Type::kFilter;
   t.missing_as_null = missing_as_null;
   for (size_t i = 0; i < conditions.size(); ++i) {
-    Result<config::TransformConfig::Condition> c = config::ParseCondition(conditions[i]);
+    Result<config::TransformConfig::Condition> c = config::ParseWhere(conditions[i]);
     if (!c.has_value()) {
       Fail(spec_.get(), Status::InvalidArgument("where[" + std::to_string(i) + "]: cannot parse '" +
                                                 conditions[i] + "': " + c.error().message()));
@@ -87,6 +87,16 @@ PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions, boo
     t.conditions.push_back(std::move(*c));
   }
   AddTransform(spec_.get(), std::move(t));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::Compute(std::vector<std::pair<std::string, std::string>> fields,
+                                          bool missing_as_null) {
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kCompute;
+  t.computed = std::move(fields);
+  t.missing_as_null = missing_as_null;
+  AddTransform(spec_.get(), std::move(t));  // Build's Validate checks the expressions
   return *this;
 }
 
