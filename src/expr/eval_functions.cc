@@ -260,6 +260,13 @@ class TimePartFunction final : public CallNode {  // YEAR MONTH DAY HOUR MINUTE 
   Datum Eval(EvalContext& ctx) const override {
     Datum ms = Arg(ctx, 0, Type::kInt);
     if (ctx.failed() || ms.null()) return ms;
+    if (part_ == 'H' || part_ == 'm' || part_ == 'S') {  // the time of day: no calendar
+      int64_t in_day = ms.i % 86400000;
+      if (in_day < 0) in_day += 86400000;
+      return Datum::Int(part_ == 'H'   ? in_day / 3600000
+                        : part_ == 'm' ? in_day / 60000 % 60
+                                       : in_day / 1000 % 60);
+    }
     const Civil c = ToCivil(ms.i);
     switch (part_) {
       case 'H': return Datum::Int(c.hour);
