@@ -3,7 +3,8 @@
 # files, the pipeline TOML, HTTP requests, TCP frames, checkpoint records, state values, the sink
 # progress text, expressions) with clang, ASan and UBSan, and runs each in turn for SECONDS
 # (first argument, default 30: the time per target, so the run takes about SECONDS x targets)
-# from its checked-in seeds in fuzz/corpus/NAME/. Further arguments name the targets to run (default: all), e.g.
+# from its checked-in seeds in fuzz/corpus/NAME/. Further arguments name the targets to run
+# (default: all), e.g.
 #   scripts/fuzz.sh 300 tcp_frame_fuzz
 # Exits non-zero if any target finds a crash, a sanitizer error or a failed property; the input
 # that did it is left in build-fuzz/fuzz-artifacts/TARGET/ (replay: build-fuzz/fuzz/TARGET FILE).
