@@ -112,7 +112,8 @@ Status BlackholeSink::Open() {
     return Status::InvalidArgument("blackhole sink: no checkpoint directory to keep progress in");
   }
   std::lock_guard lock(mu_);
-  return LoadLocked().status();
+  auto state = LoadLocked();
+  return state.has_value() ? Status::Ok() : state.error();
 }
 
 Result<BlackholeState> BlackholeSink::ReadState() const {
