@@ -149,12 +149,12 @@ void Generator(const Options& o) {
     auto source = onceflow::source::NexmarkSource::Open(options);
     if (!source.has_value()) Die(source.error().ToString());
     t0 = ThreadCpuSeconds();
-    onceflow::Status s = (*source)->Read(onceflow::PartitionId(0), onceflow::Offset(0),
-                                         onceflow::Offset(o.events),
-                                         [&](onceflow::Offset, const onceflow::RecordView& r) {
-                                           sink += static_cast<int64_t>(r.value.size());
-                                           return onceflow::Status::Ok();
-                                         });
+    onceflow::Status s =
+        (*source)->Read(onceflow::PartitionId(0), onceflow::Offset(0), onceflow::Offset(o.events),
+                        [&](onceflow::Offset, const onceflow::RecordView& r) {
+                          sink += static_cast<int64_t>(r.value.size());
+                          return onceflow::Status::Ok();
+                        });
     if (!s.ok()) Die(s.ToString());
     records.push_back(static_cast<double>(o.events) / (ThreadCpuSeconds() - t0));
     if (sink == 42) std::printf(" ");  // keeps the loops from being optimised away
@@ -244,8 +244,8 @@ int main(int argc, char** argv) {
   std::printf("nexmark_bench: %lld events per run, median of %d runs, %u hardware threads\n",
               static_cast<long long>(o.events), o.reps, std::thread::hardware_concurrency());
   Generator(o);
-  std::printf("%-4s %-10s %12s %12s %10s %18s %10s\n", "q", "sink", "events/s", "cpu s",
-              "cores", "events/s per core", "x Flink");
+  std::printf("%-4s %-10s %12s %12s %10s %18s %10s\n", "q", "sink", "events/s", "cpu s", "cores",
+              "events/s per core", "x Flink");
   for (const std::string& q : o.queries) {
     for (const std::string& sink : o.sinks) {
       std::vector<double> rate, per_core, cpu, cores;

@@ -2,9 +2,8 @@
 // exactly with the same query computed independently: the bids generated directly by the model
 // into a plain SQLite table, and the query written in SQL over it. Also `nexmark generate`:
 // a log pipeline over its topic commits what the generator source commits.
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <sstream>
@@ -37,7 +36,8 @@ class CliNexmarkTest : public CliTestBase {
     const std::string from = "events = 1000000";
     const size_t at = toml.find(from);
     EXPECT_NE(at, std::string::npos) << name;
-    if (at != std::string::npos) toml.replace(at, from.size(), "events = " + std::to_string(kEvents));
+    if (at != std::string::npos)
+      toml.replace(at, from.size(), "events = " + std::to_string(kEvents));
     const std::string path = tmp_ + "/" + name;
     WriteWholeFile(path, toml);
     return path;
@@ -59,9 +59,9 @@ class CliNexmarkTest : public CliTestBase {
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_stmt* insert = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(h, "INSERT INTO bid VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &insert,
-                                 nullptr),
-              SQLITE_OK);
+    EXPECT_EQ(
+        sqlite3_prepare_v2(h, "INSERT INTO bid VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &insert, nullptr),
+        SQLITE_OK);
     NexmarkSourceOptions o;
     o.events = kEvents;
     o.partitions = 4;
@@ -105,14 +105,13 @@ TEST_F(CliNexmarkTest, Q5CountsBidsPerAuctionInEverySlidingWindow) {
   if (HasFatalFailure()) return;
   // Each bid is in the five 10 s windows that start at multiples of 2 s within 10 s before it.
   Rows expected = SqliteTextRows(
-      ExpectedDb(),
-      "WITH back(i) AS (VALUES (0), (1), (2), (3), (4)) "
-      "SELECT auction, COUNT(*), ws, ws + 10000 FROM "
-      "(SELECT auction, (date_time / 2000) * 2000 - i * 2000 AS ws FROM bid, back) "
-      "GROUP BY auction, ws ORDER BY auction, ws");
-  Rows got = SqliteTextRows(tmp_ + "/q5.db",
-                            "SELECT auction, num, window_start, window_end FROM q5 "
-                            "ORDER BY auction, window_start");
+      ExpectedDb(), "WITH back(i) AS (VALUES (0), (1), (2), (3), (4)) "
+                    "SELECT auction, COUNT(*), ws, ws + 10000 FROM "
+                    "(SELECT auction, (date_time / 2000) * 2000 - i * 2000 AS ws FROM bid, back) "
+                    "GROUP BY auction, ws ORDER BY auction, ws");
+  Rows got =
+      SqliteTextRows(tmp_ + "/q5.db", "SELECT auction, num, window_start, window_end FROM q5 "
+                                      "ORDER BY auction, window_start");
   ASSERT_GT(expected.size(), 1000u);
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected) << "q5 differs from SQL over the generated bids";
@@ -121,10 +120,10 @@ TEST_F(CliNexmarkTest, Q5CountsBidsPerAuctionInEverySlidingWindow) {
 TEST_F(CliNexmarkTest, Q7FindsTheHighestPriceOfEveryWindow) {
   RunExample("q7.toml");
   if (HasFatalFailure()) return;
-  Rows expected = SqliteTextRows(ExpectedDb(),
-                                 "SELECT MAX(price), (date_time / 10000) * 10000 AS ws, "
-                                 "(date_time / 10000) * 10000 + 10000 FROM bid "
-                                 "GROUP BY ws ORDER BY ws");
+  Rows expected =
+      SqliteTextRows(ExpectedDb(), "SELECT MAX(price), (date_time / 10000) * 10000 AS ws, "
+                                   "(date_time / 10000) * 10000 + 10000 FROM bid "
+                                   "GROUP BY ws ORDER BY ws");
   Rows got = SqliteTextRows(
       tmp_ + "/q7.db", "SELECT maxprice, window_start, window_end FROM q7 ORDER BY window_start");
   ASSERT_GE(expected.size(), 2u);

@@ -283,8 +283,7 @@ int Main(int argc, char** argv) {
                    "How many events the generator makes in all (people, auctions and bids, "
                    "1:3:46); the kind's share of them is written")
       ->required();
-  generate_cmd
-      ->add_option("--kind", nexmark_kind, "Which events: bid, auction, person or all")
+  generate_cmd->add_option("--kind", nexmark_kind, "Which events: bid, auction, person or all")
       ->check(CLI::IsMember({"bid", "auction", "person", "all"}))
       ->capture_default_str();
   generate_cmd

@@ -30,8 +30,8 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
     return Error(type.key, "expected one of log, kafka, nexmark, got '" + type_name + "'");
   }
   if (type_name == "nexmark") return CheckNexmarkSource(table, source);
-  for (std::string_view key :
-       {"events", "partitions", "kind", "events_per_second", "base_time_ms", "out_of_order_group"}) {
+  for (std::string_view key : {"events", "partitions", "kind", "events_per_second", "base_time_ms",
+                               "out_of_order_group"}) {
     Entry e = At(table, "source", key);
     if (e.node != nullptr) return Error(e.key, "only used with type = \"nexmark\"");
   }
@@ -97,9 +97,8 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
 }
 
 Status ConfigChecker::CheckNexmarkSource(const toml::table& table, SourceConfig* source) const {
-  for (std::string_view key :
-       {"topic", "format", "csv_columns", "csv_delimiter", "bootstrap", "group", "assign",
-        "session_timeout_ms"}) {
+  for (std::string_view key : {"topic", "format", "csv_columns", "csv_delimiter", "bootstrap",
+                               "group", "assign", "session_timeout_ms"}) {
     Entry e = At(table, "source", key);
     if (e.node != nullptr) return Error(e.key, "not used with type = \"nexmark\"");
   }
@@ -115,8 +114,8 @@ Status ConfigChecker::CheckNexmarkSource(const toml::table& table, SourceConfig*
                                                    {"person", NexmarkKind::kPerson},
                                                    {"all", NexmarkKind::kAll}};
   ONCEFLOW_RETURN_IF_ERROR(ReadChoice<NexmarkKind>(At(table, "source", "kind"), kKinds, &o.kind));
-  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(table, "source", "events_per_second"), 1,
-                                   1'000'000'000'000, &o.events_per_second));
+  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(table, "source", "events_per_second"), 1, 1'000'000'000'000,
+                                   &o.events_per_second));
   ONCEFLOW_RETURN_IF_ERROR(
       ReadInt(At(table, "source", "base_time_ms"), 0, int64_t{1} << 50, &o.base_time_ms));
   Entry group = At(table, "source", "out_of_order_group");

@@ -172,7 +172,7 @@ class Validator {
           columns_from = "a nexmark auction";
           break;
         default:
-          columns = {"id",    "name",      "email_address", "credit_card",
+          columns = {"id",   "name",  "email_address", "credit_card",
                      "city", "state", "date_time",     "extra"};
           columns_from = "a nexmark person";
           break;

@@ -40,8 +40,8 @@ std::string EncodeBlackholeState(const BlackholeState& state) {
     for (const auto& [task, t] : p.progress) {
       const std::string ranges = EncodeRanges(t.ranges);
       const std::string starts = EncodeStarts(t.started);
-      out += "task " + pipeline + " " + std::to_string(task) + " " + t.last_batch.ToString() +
-             " " + t.epoch.ToString() + " " + (ranges.empty() ? "-" : ranges) + " " +
+      out += "task " + pipeline + " " + std::to_string(task) + " " + t.last_batch.ToString() + " " +
+             t.epoch.ToString() + " " + (ranges.empty() ? "-" : ranges) + " " +
              (starts.empty() ? "-" : starts) + " " + t.source + "\n";
     }
   }
@@ -89,10 +89,10 @@ Result<BlackholeState> DecodeBlackholeState(std::string_view text, const std::st
       }
       // "?": written without starts (as a progress row of an older version reads).
       const std::string_view starts = NextWord(&line);
-      auto decoded = StartsFromColumn(starts == "?" ? std::nullopt
-                                                    : std::optional<std::string_view>(
-                                                          starts == "-" ? "" : starts),
-                                      t.ranges);
+      auto decoded = StartsFromColumn(
+          starts == "?" ? std::nullopt
+                        : std::optional<std::string_view>(starts == "-" ? "" : starts),
+          t.ranges);
       if (!decoded.has_value()) return Err(bad(decoded.error().message()));
       t.started = std::move(*decoded);
       t.source = std::string(line);
@@ -105,7 +105,8 @@ Result<BlackholeState> DecodeBlackholeState(std::string_view text, const std::st
   return state;
 }
 
-BlackholeSink::BlackholeSink(std::string dir) : dir_(std::move(dir)), path_(BlackholeProgressPath(dir_)) {}
+BlackholeSink::BlackholeSink(std::string dir)
+    : dir_(std::move(dir)), path_(BlackholeProgressPath(dir_)) {}
 
 Status BlackholeSink::Open() {
   if (dir_.empty()) {

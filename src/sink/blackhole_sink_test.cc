@@ -25,8 +25,8 @@ class BlackholeContractEnv {
   void WriteOldProgress(const std::string& pipeline, int32_t task, int64_t batch, int64_t epoch,
                         const std::string& ranges) {
     const std::string path = BlackholeProgressPath(dir_->path());
-    std::string text = PathExists(path) ? *ReadFileToString(path)
-                                        : std::string("onceflow blackhole progress 1\n");
+    std::string text =
+        PathExists(path) ? *ReadFileToString(path) : std::string("onceflow blackhole progress 1\n");
     text += "task " + pipeline + " " + std::to_string(task) + " " + std::to_string(batch) + " " +
             std::to_string(epoch) + " " + ranges + " ?\n";
     ASSERT_TRUE(WriteFileAtomically(path, text).ok());

@@ -51,7 +51,8 @@ class Random {
   }
   // [0, bound), bound > 0 (Lemire's multiply-shift).
   int64_t NextInt(int64_t bound) {
-    return static_cast<int64_t>((static_cast<unsigned __int128>(Next()) * static_cast<uint64_t>(bound)) >> 64);
+    return static_cast<int64_t>(
+        (static_cast<unsigned __int128>(Next()) * static_cast<uint64_t>(bound)) >> 64);
   }
   double NextDouble() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
 
@@ -135,7 +136,8 @@ const Tables& SharedTables() {
 }
 
 int64_t TimeOfNumber(const NexmarkSourceOptions& o, int64_t m) {
-  return o.base_time_ms + static_cast<int64_t>(static_cast<__int128>(m) * 1000 / o.events_per_second);
+  return o.base_time_ms +
+         static_cast<int64_t>(static_cast<__int128>(m) * 1000 / o.events_per_second);
 }
 
 int64_t Adjusted(const NexmarkSourceOptions& o, int64_t n) {
@@ -230,9 +232,8 @@ void MakePerson(int64_t n, Random* r, Event* e) {
 void MakeAuction(const NexmarkSourceOptions& o, int64_t n, Random* r, Event* e) {
   e->id = LastBase0AuctionId(n) + kFirstAuctionId;
   // nextSellerIdWithRandom: a hot seller with probability 1 - 1/kHotSellersRatio.
-  int64_t seller = r->NextInt(kHotSellersRatio) > 0
-                       ? (LastBase0PersonId(n) / kHotBatch) * kHotBatch
-                       : NextBase0PersonId(n, r);
+  int64_t seller = r->NextInt(kHotSellersRatio) > 0 ? (LastBase0PersonId(n) / kHotBatch) * kHotBatch
+                                                    : NextBase0PersonId(n, r);
   e->seller = seller + kFirstPersonId;
   e->category = kFirstCategoryId + r->NextInt(kNumCategories);
   e->initial_bid = NextPrice(r);
@@ -417,7 +418,8 @@ std::string ValidateNexmarkOptions(const NexmarkSourceOptions& o) {
 }
 
 std::string NexmarkFingerprint(const NexmarkSourceOptions& o) {
-  return "model=1 kind=" + std::string(KindName(o.kind)) + " partitions=" + std::to_string(o.partitions) +
+  return "model=1 kind=" + std::string(KindName(o.kind)) +
+         " partitions=" + std::to_string(o.partitions) +
          " events_per_second=" + std::to_string(o.events_per_second) +
          " base_time_ms=" + std::to_string(o.base_time_ms) +
          " out_of_order_group=" + std::to_string(o.out_of_order_group);

@@ -38,9 +38,9 @@ Status NexmarkSource::Read(PartitionId partition, Offset from, Offset until, con
   }
   const Offset end = EndOf(partition);
   if (from.value() < 0 || until < from || end < until) {
-    return Status::OutOfRange(Describe() + " partition " + partition.ToString() + " ends at offset " +
-                              end.ToString() + ": cannot read [" + from.ToString() + ", " +
-                              until.ToString() + ")");
+    return Status::OutOfRange(Describe() + " partition " + partition.ToString() +
+                              " ends at offset " + end.ToString() + ": cannot read [" +
+                              from.ToString() + ", " + until.ToString() + ")");
   }
   const bool with_type = options_.kind == NexmarkKind::kAll;
   nexmark::Event event;

@@ -36,15 +36,13 @@ std::map<int64_t, std::pair<std::string, int64_t>> ReadAll(NexmarkSource* source
   auto bounds = source->OffsetBounds();
   EXPECT_TRUE(bounds.has_value());
   for (int32_t p = 0; p < parts; ++p) {
-    Status s = source->Read(PartitionId(p), Offset(0), bounds->end[p],
-                            [&](Offset o, const RecordView& r) {
-                              const int64_t j = o.value() * parts + p;
-                              EXPECT_FALSE(r.key.has_value());
-                              EXPECT_TRUE(out.emplace(j, std::make_pair(std::string(r.value),
-                                                                        r.timestamp_ms))
-                                              .second);
-                              return Status::Ok();
-                            });
+    Status s =
+        source->Read(PartitionId(p), Offset(0), bounds->end[p], [&](Offset o, const RecordView& r) {
+          const int64_t j = o.value() * parts + p;
+          EXPECT_FALSE(r.key.has_value());
+          EXPECT_TRUE(out.emplace(j, std::make_pair(std::string(r.value), r.timestamp_ms)).second);
+          return Status::Ok();
+        });
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
   return out;

@@ -102,8 +102,8 @@ TEST_F(CliNexmarkCrashTest, BidsIntoSqliteAreExactAfterSigkills) {
                         std::to_string(e.date_time), std::string(e.extra)});
   }
   std::sort(expected.begin(), expected.end());
-  Rows rows = SqliteTextRows(
-      db_, "SELECT auction, bidder, price, channel, url, date_time, extra FROM bid");
+  Rows rows =
+      SqliteTextRows(db_, "SELECT auction, bidder, price, channel, url, date_time, extra FROM bid");
   std::sort(rows.begin(), rows.end());
   ASSERT_EQ(rows.size(), expected.size());
   EXPECT_TRUE(rows == expected) << "the committed bids differ from the generated ones";
