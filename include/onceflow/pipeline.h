@@ -185,6 +185,9 @@ class PipelineBuilder {
   // consumer group gives this process: KafkaAssignment::kGroup).
   PipelineBuilder& FromLog(LogSourceOptions options);
   PipelineBuilder& FromKafka(KafkaSourceOptions options);
+  // The Nexmark benchmark's generator: a deterministic source of bids, auctions and people
+  // (README, "Nexmark").
+  PipelineBuilder& FromNexmark(NexmarkSourceOptions options);
 
   // The built-in transforms, the same as a TOML file's [[transform]] tables and in the same
   // order relative to the row operators below. A field the row lacks sends the record to the
@@ -280,6 +283,9 @@ class PipelineBuilder {
   PipelineBuilder& ToSqlite(SqliteSinkOptions options);
   PipelineBuilder& ToPostgres(PostgresSinkOptions options);
   PipelineBuilder& ToKafka(KafkaSinkOptions options);
+  // Counts the rows and drops them, keeping the exactly-once progress rows in the checkpoint
+  // directory: for comparison with published benchmark figures only.
+  PipelineBuilder& ToBlackhole(BlackholeSinkOptions options = {});
 
   PipelineBuilder& BatchInterval(std::chrono::milliseconds interval);
   PipelineBuilder& MaxRecordsPerPartition(int64_t n);

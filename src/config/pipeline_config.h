@@ -23,15 +23,19 @@ using onceflow::StartingOffsets;
 // The source: one options struct per type (include/onceflow/options.h), so that no setting is
 // declared twice.
 struct SourceConfig {
-  std::variant<LogSourceOptions, KafkaSourceOptions> options;
+  std::variant<LogSourceOptions, KafkaSourceOptions, NexmarkSourceOptions> options;
 
-  // "log" or "kafka", as in TOML's source.type.
+  // "log", "kafka" or "nexmark", as in TOML's source.type.
   std::string_view type() const;
+  // The topic read; "" for a nexmark source.
   const std::string& topic() const;
   const RecordOptions& records() const;
   RecordOptions& records();
   // The Kafka options, or nullptr for another type.
   const KafkaSourceOptions* kafka() const { return std::get_if<KafkaSourceOptions>(&options); }
+  const NexmarkSourceOptions* nexmark() const {
+    return std::get_if<NexmarkSourceOptions>(&options);
+  }
   // Whether the consumer group assigns this process its partitions (Kafka, assign = "group").
   bool group_assigned() const;
 
@@ -112,14 +116,18 @@ struct TransformConfig {
 
 // The sink: one options struct per type (include/onceflow/options.h).
 struct SinkConfig {
-  std::variant<SqliteSinkOptions, PostgresSinkOptions, KafkaSinkOptions> options;
+  std::variant<SqliteSinkOptions, PostgresSinkOptions, KafkaSinkOptions, BlackholeSinkOptions>
+      options;
 
-  // "sqlite", "postgres" or "kafka", as in TOML's sink.type.
+  // "sqlite", "postgres", "kafka" or "blackhole", as in TOML's sink.type.
   std::string_view type() const;
   // The options of one type, or nullptr for another type.
   const SqliteSinkOptions* sqlite() const { return std::get_if<SqliteSinkOptions>(&options); }
   const PostgresSinkOptions* postgres() const { return std::get_if<PostgresSinkOptions>(&options); }
   const KafkaSinkOptions* kafka() const { return std::get_if<KafkaSinkOptions>(&options); }
+  const BlackholeSinkOptions* blackhole() const {
+    return std::get_if<BlackholeSinkOptions>(&options);
+  }
 
   bool operator==(const SinkConfig&) const = default;
 };

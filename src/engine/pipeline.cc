@@ -43,6 +43,11 @@ PipelineBuilder& PipelineBuilder::FromKafka(KafkaSourceOptions options) {
   return *this;
 }
 
+PipelineBuilder& PipelineBuilder::FromNexmark(NexmarkSourceOptions options) {
+  spec_->config.source.options = std::move(options);
+  return *this;
+}
+
 namespace {
 // A built-in transform: its config joins the pipeline's (where Validate checks it) and a stage
 // holds its place among the code operators until Build() makes it.
@@ -216,6 +221,12 @@ PipelineBuilder& PipelineBuilder::ToPostgres(PostgresSinkOptions options) {
 
 PipelineBuilder& PipelineBuilder::ToKafka(KafkaSinkOptions options) {
   spec_->config.sink.options = std::move(options);
+  spec_->has_sink = true;
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::ToBlackhole(BlackholeSinkOptions options) {
+  spec_->config.sink.options = options;
   spec_->has_sink = true;
   return *this;
 }
