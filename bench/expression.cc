@@ -40,8 +40,8 @@ std::vector<Row> Bids(int n) {
                        {"price", int64_t{100 + (i * 7919) % 100000}},
                        {"channel", std::string(kChannels[i % 5])},
                        {"url", "https://www.nexmark.com/" + std::to_string(i % 31) + "/item" +
-                                   std::to_string(i % 17) + "/page.htm?query=1&channel_id=" +
-                                   std::to_string(i % 1000)},
+                                   std::to_string(i % 17) +
+                                   "/page.htm?query=1&channel_id=" + std::to_string(i % 1000)},
                        {"dateTime", int64_t{1700000000000} + int64_t{i} * 37},
                        {"extra", std::string(20, 'c')}});
   }
@@ -83,8 +83,8 @@ std::unique_ptr<operators::RowTransform> Compute(const std::string& name, const 
 }
 
 void Report(const char* what, const Figures& engine, const Figures& ceiling) {
-  std::printf("%-14s %12.2f M rows/s %12.2f M rows/s %7.2f   (wall: %.2f vs %.2f M rows/s)\n",
-              what, engine.cpu_rows_per_s / 1e6, ceiling.cpu_rows_per_s / 1e6,
+  std::printf("%-14s %12.2f M rows/s %12.2f M rows/s %7.2f   (wall: %.2f vs %.2f M rows/s)\n", what,
+              engine.cpu_rows_per_s / 1e6, ceiling.cpu_rows_per_s / 1e6,
               engine.cpu_rows_per_s / ceiling.cpu_rows_per_s, engine.wall_rows_per_s / 1e6,
               ceiling.wall_rows_per_s / 1e6);
 }
@@ -132,7 +132,8 @@ int Main(int argc, char** argv) {
            Value out;
            if (begin != std::string_view::npos) {
              size_t end = s.find('/', begin);
-             out = std::string(s.substr(begin, end == std::string_view::npos ? s.npos : end - begin));
+             out =
+                 std::string(s.substr(begin, end == std::string_view::npos ? s.npos : end - begin));
            }
            row.Set("dir1", std::move(out));
          }));
@@ -145,7 +146,7 @@ int Main(int argc, char** argv) {
            const Value* t = row.Get("dateTime");
            if (t == nullptr || !std::holds_alternative<int64_t>(*t)) std::abort();
            const int64_t h = std::get<int64_t>(*t) % 86400000 / 3600000;
-           row.Set("bidTimeType", std::string(h >= 8 && h <= 18  ? "dayTime"
+           row.Set("bidTimeType", std::string(h >= 8 && h <= 18   ? "dayTime"
                                               : h <= 6 || h >= 20 ? "nightTime"
                                                                   : "otherTime"));
          }));

@@ -46,10 +46,20 @@ bool SameValue(const Value& a, const Value& b) {
 
 const Row& RowAt(int i) {
   static const Row kRows[] = {
-      {{"a", int64_t{7}}, {"b", 2.5}, {"s", std::string("x/y&channel_id=3")}, {"t", true},
-       {"n", Value()}, {"price", int64_t{1000}}, {"url", std::string("https://a.b/c/d/e")}},
-      {{"a", int64_t{0}}, {"b", -0.0}, {"s", std::string()}, {"t", false}, {"n", int64_t{1}},
-       {"price", INT64_MIN}, {"url", int64_t{5}}},
+      {{"a", int64_t{7}},
+       {"b", 2.5},
+       {"s", std::string("x/y&channel_id=3")},
+       {"t", true},
+       {"n", Value()},
+       {"price", int64_t{1000}},
+       {"url", std::string("https://a.b/c/d/e")}},
+      {{"a", int64_t{0}},
+       {"b", -0.0},
+       {"s", std::string()},
+       {"t", false},
+       {"n", int64_t{1}},
+       {"price", INT64_MIN},
+       {"url", int64_t{5}}},
       {{"a", std::string("7")}, {"b", Value()}, {"s", int64_t{3}}, {"n", std::string("n")}},
   };
   return kRows[i];

@@ -11,8 +11,8 @@ namespace onceflow::config {
 namespace {
 
 std::string Compute(std::string_view fields) {
-  return std::string(kHead) + "[[transform]]\ntype = \"compute\"\nfields = " +
-         std::string(fields) + "\n" + std::string(kAppendSink);
+  return std::string(kHead) + "[[transform]]\ntype = \"compute\"\nfields = " + std::string(fields) +
+         "\n" + std::string(kAppendSink);
 }
 
 TEST_F(PipelineConfigTest, ComputeFieldsAreReadInFileOrder) {
@@ -30,10 +30,9 @@ where = ["MOD(auction, 123) = 0", "price > 10", "note IS NOT NULL OR price_eur >
   const TransformConfig& compute = config->transforms[0];
   EXPECT_EQ(compute.type, TransformConfig::Type::kCompute);
   EXPECT_TRUE(compute.missing_as_null);
-  EXPECT_EQ(compute.computed, (std::vector<std::pair<std::string, std::string>>{
-                                  {"price_eur", "price * 0.908"},
-                                  {"dir1", "SPLIT_INDEX(url, '/', 3)"},
-                                  {"a", "1"}}));
+  EXPECT_EQ(compute.computed,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"price_eur", "price * 0.908"}, {"dir1", "SPLIT_INDEX(url, '/', 3)"}, {"a", "1"}}));
   const TransformConfig& filter = config->transforms[1];
   ASSERT_EQ(filter.conditions.size(), 3u);
   EXPECT_EQ(filter.conditions[0].expression, "MOD(auction, 123) = 0");
@@ -95,8 +94,8 @@ type = "compute"
 
 // An expression condition is kept as its text, which reads back as the same condition.
 TEST(ConditionTest, ExpressionConditionsReadBackTheSame) {
-  for (const char* text : {"a = 1 AND b = 2", "MOD(x, 2) = 0", "x", "`odd` IS NULL",
-                           "amount > 0 OR amount < -1"}) {
+  for (const char* text :
+       {"a = 1 AND b = 2", "MOD(x, 2) = 0", "x", "`odd` IS NULL", "amount > 0 OR amount < -1"}) {
     Result<TransformConfig::Condition> c = ParseWhere(text);
     ASSERT_TRUE(c.has_value()) << text << ": " << c.error().ToString();
     EXPECT_EQ(c->expression, text);
@@ -104,8 +103,7 @@ TEST(ConditionTest, ExpressionConditionsReadBackTheSame) {
   }
   // The simple form keeps its meaning: `== null` tests for null.
   EXPECT_EQ(ParseWhere("note == null")->op, "==");
-  EXPECT_EQ(ParseWhere("ok < true").error().message(),
-            "'<' needs a number or a string, got true");
+  EXPECT_EQ(ParseWhere("ok < true").error().message(), "'<' needs a number or a string, got true");
 }
 
 }  // namespace

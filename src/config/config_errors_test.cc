@@ -109,7 +109,7 @@ TEST_F(PipelineConfigTest, RequiredKeysAndTables) {
   EXPECT_EQ(
       ErrorOf(std::string(kHead) + "[[transform]]\nfields = [\"a\"]\n" + std::string(kAppendSink)),
       "ledger.toml: transform[0].type: required (one of select, rename, filter, compute, "
-            "aggregate)");
+      "aggregate)");
 }
 
 TEST_F(PipelineConfigTest, KeysOfAnotherModeOrFormatAreRefused) {

@@ -192,11 +192,10 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   }
   const toml::table* renames = fields.node->as_table();
   if (renames == nullptr) {
-    return Error(fields.key, transform->type == Type::kCompute
-                                 ? "expected a table of name = \"expression\", got " +
-                                       Describe(*fields.node)
-                                 : "expected a table of old = \"new\" names, got " +
-                                       Describe(*fields.node));
+    return Error(fields.key,
+                 transform->type == Type::kCompute
+                     ? "expected a table of name = \"expression\", got " + Describe(*fields.node)
+                     : "expected a table of old = \"new\" names, got " + Describe(*fields.node));
   }
   if (renames->empty()) return Error(fields.key, "must not be empty");
   std::vector<std::pair<const toml::key*, const toml::node*>> ordered;

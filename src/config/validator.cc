@@ -153,9 +153,7 @@ class Validator {
             }
           }
           break;
-        case Type::kCompute:
-          ONCEFLOW_RETURN_IF_ERROR(CheckCompute(t, prefix));
-          break;
+        case Type::kCompute: ONCEFLOW_RETURN_IF_ERROR(CheckCompute(t, prefix)); break;
         case Type::kAggregate:
           if (i + 1 != c_.transforms.size()) {
             return Error(prefix + ".type", "an aggregate must be the last transform (its output "

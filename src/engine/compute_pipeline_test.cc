@@ -26,7 +26,10 @@ struct Bid {
 };
 
 Bid BidOf(int64_t i) {
-  return {.auction = i, .price = i * 7 % 1000, .qty = i % 11, .has_channel = i % 5 != 0,
+  return {.auction = i,
+          .price = i * 7 % 1000,
+          .qty = i % 11,
+          .has_channel = i % 5 != 0,
           .dir = static_cast<int>(i % 4)};
 }
 
@@ -44,12 +47,11 @@ class ComputePipelineTest : public ::testing::Test {
     ASSERT_TRUE(producer.has_value());
     for (int64_t i = 0; i < n; ++i) {
       const Bid b = BidOf(i);
-      std::string json = "{\"auction\":" + std::to_string(b.auction) +
-                         ",\"price\":" + std::to_string(b.price) +
-                         ",\"qty\":" + std::to_string(b.qty) +
-                         ",\"url\":\"https://www.nexmark.com/d" + std::to_string(b.dir) +
-                         "/e/item.htm?query=1\"" +
-                         (b.has_channel ? ",\"channel\":\"Google\"" : "") + "}";
+      std::string json =
+          "{\"auction\":" + std::to_string(b.auction) + ",\"price\":" + std::to_string(b.price) +
+          ",\"qty\":" + std::to_string(b.qty) + ",\"url\":\"https://www.nexmark.com/d" +
+          std::to_string(b.dir) + "/e/item.htm?query=1\"" +
+          (b.has_channel ? ",\"channel\":\"Google\"" : "") + "}";
       ASSERT_TRUE((*producer)->Send(std::to_string(i), json).has_value());
     }
     ASSERT_TRUE((*producer)->Close().ok());
@@ -122,17 +124,17 @@ TEST_F(ComputePipelineTest, AFieldOfAnotherTypeIsADeadLetterNamingTheExpression)
   PipelineBuilder b("p");
   b.FromLog({.topic = "t"})
       .Where({"REGEXP_EXTRACT(url, '[a-z]+', 0) IS NOT NULL"})
-      .ToSqlite({.path = db_,
-                 .init = {"CREATE TABLE IF NOT EXISTS out(url TEXT)"},
-                 .table = "out"});
+      .ToSqlite(
+          {.path = db_, .init = {"CREATE TABLE IF NOT EXISTS out(url TEXT)"}, .table = "out"});
   PipelineStats stats;
   ASSERT_TRUE(testing::RunToEnd(b, data_, &stats).ok());
   EXPECT_EQ(SqliteTextRows(db_, "SELECT url FROM out"),
             (std::vector<std::vector<std::string>>{{"a/b"}}));
-  EXPECT_EQ(SqliteTextRows(db_, "SELECT raw, error FROM onceflow_dead_letters"),
-            (std::vector<std::vector<std::string>>{
-                {R"({"url":5})", "filter: 'REGEXP_EXTRACT(url, '[a-z]+', 0) IS NOT NULL': column "
-                                 "16: REGEXP_EXTRACT's argument 1 must be VARCHAR, got BIGINT 5"}}));
+  EXPECT_EQ(
+      SqliteTextRows(db_, "SELECT raw, error FROM onceflow_dead_letters"),
+      (std::vector<std::vector<std::string>>{
+          {R"({"url":5})", "filter: 'REGEXP_EXTRACT(url, '[a-z]+', 0) IS NOT NULL': column "
+                           "16: REGEXP_EXTRACT's argument 1 must be VARCHAR, got BIGINT 5"}}));
 }
 
 TEST(ComputeBuilderTest, ExpressionsAreCheckedByBuildAsInToml) {

@@ -175,7 +175,10 @@ class ModFunction final : public CallNode {
 class NumericFunction final : public CallNode {  // ABS, FLOOR, CEIL
  public:
   NumericFunction(const Node& n, std::vector<EvalNodeP> args, int slot)
-      : CallNode(n, std::move(args), slot), op_(n.op == "ABS" ? 'a' : n.op == "FLOOR" ? 'f' : 'c') {}
+      : CallNode(n, std::move(args), slot),
+        op_(n.op == "ABS"     ? 'a'
+            : n.op == "FLOOR" ? 'f'
+                              : 'c') {}
   Datum Eval(EvalContext& ctx) const override {
     Datum x = NumberArg(ctx, 0);
     if (ctx.failed() || x.null()) return x;
@@ -186,7 +189,9 @@ class NumericFunction final : public CallNode {  // ABS, FLOOR, CEIL
       }
       return Datum::Int(-x.i);
     }
-    return Datum::Double(op_ == 'a' ? std::fabs(x.d) : op_ == 'f' ? std::floor(x.d) : std::ceil(x.d));
+    return Datum::Double(op_ == 'a'   ? std::fabs(x.d)
+                         : op_ == 'f' ? std::floor(x.d)
+                                      : std::ceil(x.d));
   }
 
  private:
@@ -248,7 +253,7 @@ Civil ToCivil(int64_t ms) {
   const int64_t day = doy - (153 * mp + 2) / 5 + 1;
   const int64_t month = mp < 10 ? mp + 3 : mp - 9;
   const int64_t year = yoe + era * 400 + (month <= 2);
-  return {year, month, day, in_day / 3600000, in_day / 60000 % 60, in_day / 1000 % 60,
+  return {year,         month, day, in_day / 3600000, in_day / 60000 % 60, in_day / 1000 % 60,
           in_day % 1000};
 }
 
@@ -256,7 +261,9 @@ class TimePartFunction final : public CallNode {  // YEAR MONTH DAY HOUR MINUTE 
  public:
   TimePartFunction(const Node& n, std::vector<EvalNodeP> args, int slot)
       : CallNode(n, std::move(args), slot),
-        part_(n.op == "MONTH" ? 'M' : n.op == "MINUTE" ? 'm' : n.op[0]) {}
+        part_(n.op == "MONTH"    ? 'M'
+              : n.op == "MINUTE" ? 'm'
+                                 : n.op[0]) {}
   Datum Eval(EvalContext& ctx) const override {
     Datum ms = Arg(ctx, 0, Type::kInt);
     if (ctx.failed() || ms.null()) return ms;
@@ -345,7 +352,8 @@ Result<std::vector<DateFormatFunction::Piece>> ParseDateFormat(const Node& forma
     if (matched) continue;
     if (std::isalpha(static_cast<unsigned char>(text[i]))) {
       return Err(ErrorAt(format, "DATE_FORMAT's format knows yyyy, MM, dd, HH, mm, ss and SSS, "
-                                 "got '" + text.substr(i) + "'"));
+                                 "got '" +
+                                     text.substr(i) + "'"));
     }
     if (pieces.empty() || pieces.back().field != 0) pieces.push_back({0, {}});
     pieces.back().text += text[i++];
@@ -373,10 +381,9 @@ Result<EvalNodeP> MakeCall(const Node& n, std::vector<EvalNodeP> args, int slot)
         n.children[2]->type == Type::kInt) {
       const int64_t group = std::get<int64_t>(n.children[2]->literal);
       if (group < 0 || group > re->NumberOfCapturingGroups()) {
-        return Err(ErrorAt(*n.children[2], "the pattern has no group " + std::to_string(group) +
-                                               " (it has " +
-                                               std::to_string(re->NumberOfCapturingGroups()) +
-                                               ")"));
+        return Err(ErrorAt(*n.children[2],
+                           "the pattern has no group " + std::to_string(group) + " (it has " +
+                               std::to_string(re->NumberOfCapturingGroups()) + ")"));
       }
     }
     return EvalNodeP(new RegexpExtractFunction(n, std::move(args), slot, std::move(re)));

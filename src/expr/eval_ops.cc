@@ -72,7 +72,7 @@ class LiteralNode final : public EvalNode {
   Datum Eval(EvalContext&) const override { return datum_; }
 
  private:
-  const Value value_;   // owns the string datum_ views
+  const Value value_;  // owns the string datum_ views
   const Datum datum_;
 };
 
@@ -165,8 +165,8 @@ class LogicNode final : public EvalNode {
 
  private:
   Datum Refuse(EvalContext& ctx, const Datum& d) const {
-    return ctx.Fail(column(), std::string(kIsAnd ? "AND" : "OR") +
-                                  " needs BOOLEAN operands, got " + Describe(d));
+    return ctx.Fail(column(), std::string(kIsAnd ? "AND" : "OR") + " needs BOOLEAN operands, got " +
+                                  Describe(d));
   }
   const EvalNodeP a_, b_;
 };
@@ -433,7 +433,8 @@ Datum Compare(EvalContext& ctx, int column, CmpOp op, const Datum& a, const Datu
     return Datum::Bool(Holds(a.s <=> b.s, op));
   }
   if (a.type == Type::kBool && b.type == Type::kBool) {
-    if (op == CmpOp::kEq || op == CmpOp::kNe) return Datum::Bool((a.b == b.b) == (op == CmpOp::kEq));
+    if (op == CmpOp::kEq || op == CmpOp::kNe)
+      return Datum::Bool((a.b == b.b) == (op == CmpOp::kEq));
     return ctx.Fail(column,
                     "'" + std::string(CmpOpName(op)) + "' needs numbers or strings, got BOOLEAN");
   }

@@ -9,15 +9,16 @@
 namespace onceflow::expr {
 namespace {
 
-const Row kRow = {{"price", int64_t{1000}},
-                  {"ratio", 0.5},
-                  {"name", std::string("Apple")},
-                  {"url", std::string("https://www.nexmark.com/abc/def/item.htm?query=1&channel_id=77")},
-                  {"t", int64_t{1700000000123}},  // 2023-11-14 22:13:20.123 UTC
-                  {"yes", true},
-                  {"no", false},
-                  {"nothing", Value()},
-                  {"zero", int64_t{0}}};
+const Row kRow = {
+    {"price", int64_t{1000}},
+    {"ratio", 0.5},
+    {"name", std::string("Apple")},
+    {"url", std::string("https://www.nexmark.com/abc/def/item.htm?query=1&channel_id=77")},
+    {"t", int64_t{1700000000123}},  // 2023-11-14 22:13:20.123 UTC
+    {"yes", true},
+    {"no", false},
+    {"nothing", Value()},
+    {"zero", int64_t{0}}};
 
 // The value of `text` on kRow (a failure: the string "error: <message>").
 Value Eval(std::string_view text, const Row& row = kRow, bool missing_as_null = false) {
@@ -57,15 +58,15 @@ TEST(ExpressionTest, FailuresNameTheColumn) {
   EXPECT_EQ(Eval("price % zero"), Value("error: column 7: division by zero"));
   EXPECT_EQ(Eval("ratio / 0.0"), Value("error: column 7: division by zero"));
   EXPECT_EQ(Eval("MOD(price, zero)"), Value("error: column 1: division by zero"));
-  EXPECT_EQ(Eval("9223372036854775807 + price"),
-            Value("error: column 21: BIGINT overflow in '+'"));
+  EXPECT_EQ(Eval("9223372036854775807 + price"), Value("error: column 21: BIGINT overflow in '+'"));
   EXPECT_EQ(Eval("name * 2"), Value("error: column 6: '*' needs numbers, got VARCHAR 'Apple'"));
   EXPECT_EQ(Eval("REGEXP_EXTRACT(price, 'a')"),
             Value("error: column 16: REGEXP_EXTRACT's argument 1 must be VARCHAR, got BIGINT "
                   "1000"));
   EXPECT_EQ(Eval("LOWER(yes)"),
             Value("error: column 7: LOWER's argument 1 must be VARCHAR, got BOOLEAN true"));
-  EXPECT_EQ(Eval("name > 1"), Value("error: column 6: cannot compare VARCHAR 'Apple' with BIGINT 1"));
+  EXPECT_EQ(Eval("name > 1"),
+            Value("error: column 6: cannot compare VARCHAR 'Apple' with BIGINT 1"));
   EXPECT_EQ(Eval("missing + 1"),
             Value("error: column 1: field 'missing' is missing; on_missing = \"null\" reads a "
                   "missing field as null"));
@@ -83,17 +84,37 @@ TEST(ExpressionTest, ThreeValuedLogic) {
     Value want;
   };
   const Case cases[] = {
-      {"yes AND yes", kTrue},         {"yes AND no", kFalse},        {"yes AND nothing", kNull},
-      {"no AND nothing", kFalse},     {"nothing AND no", kFalse},    {"nothing AND nothing", kNull},
-      {"yes OR nothing", kTrue},      {"nothing OR yes", kTrue},     {"no OR nothing", kNull},
-      {"no OR no", kFalse},           {"nothing OR nothing", kNull}, {"NOT nothing", kNull},
-      {"NOT no", kTrue},              {"nothing = 1", kNull},        {"nothing != 1", kNull},
-      {"nothing IS NULL", kTrue},     {"price IS NULL", kFalse},     {"nothing IS NOT NULL", kFalse},
-      {"nothing + 1", kNull},         {"-nothing", kNull},           {"nothing || 'a'", kNull},
-      {"LOWER(nothing)", kNull},      {"price IN (1, 1000)", kTrue}, {"price IN (1, 2)", kFalse},
-      {"price IN (1, nothing)", kNull}, {"price NOT IN (1, nothing)", kNull},
-      {"price NOT IN (1, 2)", kTrue}, {"nothing IN (1)", kNull},     {"COALESCE(nothing, 3)", Value(int64_t{3})},
-      {"COALESCE(nothing, nothing)", kNull}, {"CAST(nothing AS BIGINT)", kNull},
+      {"yes AND yes", kTrue},
+      {"yes AND no", kFalse},
+      {"yes AND nothing", kNull},
+      {"no AND nothing", kFalse},
+      {"nothing AND no", kFalse},
+      {"nothing AND nothing", kNull},
+      {"yes OR nothing", kTrue},
+      {"nothing OR yes", kTrue},
+      {"no OR nothing", kNull},
+      {"no OR no", kFalse},
+      {"nothing OR nothing", kNull},
+      {"NOT nothing", kNull},
+      {"NOT no", kTrue},
+      {"nothing = 1", kNull},
+      {"nothing != 1", kNull},
+      {"nothing IS NULL", kTrue},
+      {"price IS NULL", kFalse},
+      {"nothing IS NOT NULL", kFalse},
+      {"nothing + 1", kNull},
+      {"-nothing", kNull},
+      {"nothing || 'a'", kNull},
+      {"LOWER(nothing)", kNull},
+      {"price IN (1, 1000)", kTrue},
+      {"price IN (1, 2)", kFalse},
+      {"price IN (1, nothing)", kNull},
+      {"price NOT IN (1, nothing)", kNull},
+      {"price NOT IN (1, 2)", kTrue},
+      {"nothing IN (1)", kNull},
+      {"COALESCE(nothing, 3)", Value(int64_t{3})},
+      {"COALESCE(nothing, nothing)", kNull},
+      {"CAST(nothing AS BIGINT)", kNull},
       {"nothing / zero", kNull},
   };
   for (const Case& c : cases) EXPECT_EQ(Eval(c.text), c.want) << c.text;
@@ -118,7 +139,7 @@ TEST(ExpressionTest, Case) {
       "CASE WHEN price > 5000 THEN 'high' WHEN price > 500 THEN 'mid' ELSE 'low' END";
   EXPECT_EQ(Eval(kind), Value("mid"));
   EXPECT_EQ(Eval("CASE WHEN nothing THEN 1 WHEN no THEN 2 END"), kNull);  // NULL is not TRUE
-  EXPECT_EQ(Eval("CASE WHEN yes THEN 1 ELSE 0.5 END"), Value(1.0));  // widened to DOUBLE
+  EXPECT_EQ(Eval("CASE WHEN yes THEN 1 ELSE 0.5 END"), Value(1.0));       // widened to DOUBLE
   EXPECT_EQ(Eval("CASE LOWER(name) WHEN 'apple' THEN 0 WHEN 'google' THEN 1 END"),
             Value(int64_t{0}));
   EXPECT_EQ(Eval("CASE name WHEN 'x' THEN 0 ELSE price / zero END"),

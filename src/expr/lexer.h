@@ -15,8 +15,8 @@ struct Token {
     kQuotedIdent,  // `a name` in backquotes (``  stands for one backquote)
     kInt,          // 123
     kFloat,        // 1.5, 2e3, .5
-    kString,       // 'text' (SQL: '' is a quote) or "text" (also \" and \\ as in the filter language)
-    kSymbol,       // + - * / % || = == != <> < <= > >= ( ) ,
+    kString,  // 'text' (SQL: '' is a quote) or "text" (also \" and \\ as in the filter language)
+    kSymbol,  // + - * / % || = == != <> < <= > >= ( ) ,
     kEnd,
   };
   Kind kind = Kind::kEnd;

@@ -1,11 +1,12 @@
 // A recursive-descent parser for the expression language.
 #include "expr/parser.h"
 
+#include <strings.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <strings.h>
 
 #include "expr/lexer.h"
 
@@ -21,9 +22,9 @@ bool IsWord(const Token& t, std::string_view word) {
 
 // Words that cannot name a field unquoted.
 bool IsReserved(const Token& t) {
-  static constexpr std::string_view kWords[] = {"AND", "OR",   "NOT",  "IS",   "NULL", "TRUE",
-                                                "FALSE", "CASE", "WHEN", "THEN", "ELSE", "END",
-                                                "IN", "CAST", "AS"};
+  static constexpr std::string_view kWords[] = {"AND",  "OR",    "NOT",  "IS",   "NULL",
+                                                "TRUE", "FALSE", "CASE", "WHEN", "THEN",
+                                                "ELSE", "END",   "IN",   "CAST", "AS"};
   for (std::string_view w : kWords) {
     if (IsWord(t, w)) return true;
   }
@@ -353,8 +354,8 @@ class Parser {
     n->children.push_back(std::move(operand));
     ONCEFLOW_RETURN_IF_ERROR(ExpectWord("AS"));
     static constexpr std::pair<std::string_view, Type> kTypes[] = {
-        {"BIGINT", Type::kInt},     {"INT", Type::kInt},        {"INTEGER", Type::kInt},
-        {"DOUBLE", Type::kDouble},  {"VARCHAR", Type::kString}, {"STRING", Type::kString},
+        {"BIGINT", Type::kInt},    {"INT", Type::kInt},        {"INTEGER", Type::kInt},
+        {"DOUBLE", Type::kDouble}, {"VARCHAR", Type::kString}, {"STRING", Type::kString},
         {"BOOLEAN", Type::kBool}};
     bool found = false;
     for (const auto& [word, type] : kTypes) {

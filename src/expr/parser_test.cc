@@ -100,8 +100,7 @@ TEST(ParserTest, TypeErrorsNameTheColumn) {
             "MONTH, REGEXP_EXTRACT, SECOND, SPLIT_INDEX, UPPER, YEAR)");
   EXPECT_EQ(ErrorOf("lower(a, b)"), "column 1: LOWER takes 1 argument, got 2");
   EXPECT_EQ(ErrorOf("SPLIT_INDEX(url, '/')"), "column 1: SPLIT_INDEX takes 3 arguments, got 2");
-  EXPECT_EQ(ErrorOf("REGEXP_EXTRACT(a)"),
-            "column 1: REGEXP_EXTRACT takes 2 or 3 arguments, got 1");
+  EXPECT_EQ(ErrorOf("REGEXP_EXTRACT(a)"), "column 1: REGEXP_EXTRACT takes 2 or 3 arguments, got 1");
   EXPECT_EQ(ErrorOf("price * 'x'"), "column 7: '*' needs numbers, got VARCHAR");
   EXPECT_EQ(ErrorOf("NOT 5"), "column 1: NOT needs a BOOLEAN, got BIGINT");
   EXPECT_EQ(ErrorOf("a = 1 AND 2"), "column 7: AND needs BOOLEAN operands, got BIGINT");

@@ -16,12 +16,13 @@ struct FunctionSpec {
 
 // Every function of the language, alphabetically.
 constexpr FunctionSpec kFunctions[] = {
-    {"ABS", 1, 1},          {"CEIL", 1, 1},        {"CEILING", 1, 1},    {"CHAR_LENGTH", 1, 1},
-    {"COALESCE", 1, 64},    {"CONCAT", 1, 64},     {"COUNT_CHAR", 2, 2}, {"DATE_FORMAT", 2, 2},
-    {"DAY", 1, 1},          {"FLOOR", 1, 1},       {"HOUR", 1, 1},       {"LENGTH", 1, 1},
-    {"LOWER", 1, 1},        {"MINUTE", 1, 1},      {"MOD", 2, 2},        {"MONTH", 1, 1},
-    {"REGEXP_EXTRACT", 2, 3}, {"SECOND", 1, 1},    {"SPLIT_INDEX", 3, 3}, {"UPPER", 1, 1},
-    {"YEAR", 1, 1},
+    {"ABS", 1, 1},         {"CEIL", 1, 1},           {"CEILING", 1, 1},
+    {"CHAR_LENGTH", 1, 1}, {"COALESCE", 1, 64},      {"CONCAT", 1, 64},
+    {"COUNT_CHAR", 2, 2},  {"DATE_FORMAT", 2, 2},    {"DAY", 1, 1},
+    {"FLOOR", 1, 1},       {"HOUR", 1, 1},           {"LENGTH", 1, 1},
+    {"LOWER", 1, 1},       {"MINUTE", 1, 1},         {"MOD", 2, 2},
+    {"MONTH", 1, 1},       {"REGEXP_EXTRACT", 2, 3}, {"SECOND", 1, 1},
+    {"SPLIT_INDEX", 3, 3}, {"UPPER", 1, 1},          {"YEAR", 1, 1},
 };
 
 bool IsNumeric(Type t) {
@@ -49,8 +50,8 @@ std::optional<Type> Unify(Type a, Type b) {
 // Whether `op` (a comparison) takes operands of types a and b; the refusal otherwise.
 Status CheckComparable(const Node& at, std::string_view op, Type a, Type b) {
   if (a == Type::kNull || b == Type::kNull) {
-    return ErrorAt(at, "'" + std::string(op) +
-                           " NULL' is never true in SQL: use IS NULL or IS NOT NULL");
+    return ErrorAt(
+        at, "'" + std::string(op) + " NULL' is never true in SQL: use IS NULL or IS NOT NULL");
   }
   const bool ordered = op != "=" && op != "!=" && op != "IN";
   if (ordered && (a == Type::kBool || b == Type::kBool)) {
@@ -58,8 +59,8 @@ Status CheckComparable(const Node& at, std::string_view op, Type a, Type b) {
   }
   if (a == Type::kAny || b == Type::kAny || a == b) return Status::Ok();
   if (IsNumeric(a) && IsNumeric(b)) return Status::Ok();
-  return ErrorAt(at, "cannot compare " + std::string(TypeName(a)) + " with " +
-                         std::string(TypeName(b)));
+  return ErrorAt(
+      at, "cannot compare " + std::string(TypeName(a)) + " with " + std::string(TypeName(b)));
 }
 
 Status CheckArgument(const Node& call, size_t index, bool ok, std::string_view wanted) {
@@ -83,8 +84,8 @@ Status CheckCall(Node* n) {
     if (spec->max_args != spec->min_args) {
       want += spec->max_args > 3 ? " or more" : " or " + std::to_string(spec->max_args);
     }
-    return ErrorAt(*n, n->op + " takes " + want + " argument" +
-                           (spec->max_args == 1 ? "" : "s") + ", got " + std::to_string(argc));
+    return ErrorAt(*n, n->op + " takes " + want + " argument" + (spec->max_args == 1 ? "" : "s") +
+                           ", got " + std::to_string(argc));
   }
   auto type = [&](size_t i) { return n->children[i]->type; };
   const std::string_view f = n->op;
@@ -117,7 +118,7 @@ Status CheckCall(Node* n) {
   } else if (f == "MOD") {
     ONCEFLOW_RETURN_IF_ERROR(CheckArgument(*n, 0, IsNumeric(type(0)), "a number"));
     ONCEFLOW_RETURN_IF_ERROR(CheckArgument(*n, 1, IsNumeric(type(1)), "a number"));
-    n->type = type(0) == Type::kAny || type(1) == Type::kAny ? Type::kAny
+    n->type = type(0) == Type::kAny || type(1) == Type::kAny         ? Type::kAny
               : type(0) == Type::kDouble || type(1) == Type::kDouble ? Type::kDouble
                                                                      : Type::kInt;
   } else if (f == "ABS" || f == "FLOOR" || f == "CEIL" || f == "CEILING") {
@@ -249,8 +250,7 @@ Status Check(Node* n) {
 }
 
 void CollectFields(const Node& n, std::vector<std::string>* out) {
-  if (n.kind == Node::Kind::kField &&
-      std::find(out->begin(), out->end(), n.name) == out->end()) {
+  if (n.kind == Node::Kind::kField && std::find(out->begin(), out->end(), n.name) == out->end()) {
     out->push_back(n.name);
   }
   for (const auto& child : n.children) CollectFields(*child, out);
