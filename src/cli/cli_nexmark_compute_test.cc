@@ -129,11 +129,11 @@ TEST_F(CliNexmarkComputeTest, Q14ComputesTheTimeOfDayAndCountsCharacters) {
             (Rows{{"14"}}));
   Rows want = Sorted(SqliteTextRows(
       bids, "SELECT auction, bidder, 0.908 * price, "
-                "CASE WHEN (date_time / 3600000) % 24 BETWEEN 8 AND 18 THEN 'dayTime' "
-                "WHEN (date_time / 3600000) % 24 <= 6 OR (date_time / 3600000) % 24 >= 20 "
-                "THEN 'nightTime' ELSE 'otherTime' END, date_time, extra, "
-                "length(extra) - length(replace(extra, 'c', '')) FROM bid "
-                "WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000"));
+            "CASE WHEN (date_time / 3600000) % 24 BETWEEN 8 AND 18 THEN 'dayTime' "
+            "WHEN (date_time / 3600000) % 24 <= 6 OR (date_time / 3600000) % 24 >= 20 "
+            "THEN 'nightTime' ELSE 'otherTime' END, date_time, extra, "
+            "length(extra) - length(replace(extra, 'c', '')) FROM bid "
+            "WHERE 0.908 * price > 1000000 AND 0.908 * price < 50000000"));
   Rows got = Output("q14", "auction, bidder, price, bid_time_type, date_time, extra, c_counts");
   ASSERT_GT(want.size(), 100u);
   EXPECT_EQ(SqliteTextRows(tmp_ + "/q14.db", "SELECT DISTINCT bid_time_type FROM q14 ORDER BY 1"),
