@@ -10,8 +10,9 @@
 include(CMakePackageConfigHelpers)
 
 set(ONCEFLOW_INTERNAL_LIBRARIES
-  onceflow_util onceflow_log onceflow_checkpoint onceflow_history onceflow_kafka onceflow_state onceflow_source
-  onceflow_dataplane onceflow_sink onceflow_config onceflow_operators onceflow_engine
+  onceflow_util onceflow_log onceflow_checkpoint onceflow_history onceflow_kafka onceflow_state
+  onceflow_source onceflow_dataplane onceflow_sink onceflow_expr onceflow_config onceflow_operators
+  onceflow_engine
   onceflow_audit)
 install(TARGETS onceflow_lib ${ONCEFLOW_INTERNAL_LIBRARIES}
   EXPORT onceflowTargets

@@ -1,6 +1,7 @@
 // libFuzzer target for a pipeline's TOML file read into a validated PipelineConfig
 // (ParsePipelineConfig: toml++, the key-by-key reader, the validator), and for the two small
-// languages inside it: filter conditions (ParseCondition) and aggregate functions
+// languages inside it: filter conditions (ParseCondition, ParseWhere with expressions: the
+// expression language alone is expression_fuzz's) and aggregate functions
 // (ParseAggregateFunction). Built and run by scripts/fuzz.sh.
 //
 // Input: one mode byte, then the rest.
@@ -37,8 +38,9 @@ bool SameLiteral(const Value& a, const Value& b) {
 
 void CheckConditionRoundTrip(const TransformConfig::Condition& c) {
   const std::string text = ConditionToString(c);
-  auto back = ParseCondition(text);
+  auto back = ParseWhere(text);
   FUZZ_CHECK(back.has_value());
+  FUZZ_CHECK(back->expression == c.expression);
   FUZZ_CHECK(back->field == c.field);
   FUZZ_CHECK(back->op == c.op);
   FUZZ_CHECK(SameLiteral(back->literal, c.literal));
@@ -70,6 +72,9 @@ void FuzzFile(std::string_view text) {
 
 void FuzzLanguages(std::string_view text) {
   if (auto c = ParseCondition(text); c.has_value()) {
+    CheckConditionRoundTrip(*c);
+  }
+  if (auto c = ParseWhere(text); c.has_value()) {
     CheckConditionRoundTrip(*c);
   }
   if (auto a = ParseAggregateFunction(text); a.has_value()) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of every parser (fuzz/README.md: the log's batches and index
 # files, the pipeline TOML, HTTP requests, TCP frames, checkpoint records, state values, the sink
-# progress text) with clang, ASan and UBSan, and runs each in turn for SECONDS (first argument,
-# default 30: the time per target, so the run takes about SECONDS x targets) from its checked-in
-# seeds in fuzz/corpus/NAME/. Further arguments name the targets to run (default: all), e.g.
+# progress text, expressions) with clang, ASan and UBSan, and runs each in turn for SECONDS
+# (first argument, default 30: the time per target, so the run takes about SECONDS x targets)
+# from its checked-in seeds in fuzz/corpus/NAME/. Further arguments name the targets to run
+# (default: all), e.g.
 #   scripts/fuzz.sh 300 tcp_frame_fuzz
 # Exits non-zero if any target finds a crash, a sanitizer error or a failed property; the input
 # that did it is left in build-fuzz/fuzz-artifacts/TARGET/ (replay: build-fuzz/fuzz/TARGET FILE).

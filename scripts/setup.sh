@@ -15,7 +15,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libsimdjson-dev libtomlplusplus-dev
   clang libclang-rt-14-dev clang-format clang-tidy-19
-  librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev
+  librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
   spin python3-venv
   chromium chromium-driver

@@ -113,7 +113,7 @@ tsan_supp="$(pwd)/scripts/tsan.supp"
   ctest -L 'unit|integration' -LE 'kafka|postgres' --output-on-failure -j "$jobs")
 
 if [ -f scripts/fuzz.sh ]; then
-  # Every parser's target for 5 s each (7 targets): the build with a warm ccache and the runs
+  # Every parser's target for 5 s each (8 targets): the build with a warm ccache and the runs
   # take under a minute; `make fuzz` runs them for 5 minutes each.
   step "fuzz every parser (5 s per target)"
   bash scripts/fuzz.sh 5

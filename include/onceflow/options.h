@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,6 +102,41 @@ struct KafkaSourceOptions {
   KafkaSettings extra{};  // further consumer settings; not in TOML
 
   bool operator==(const KafkaSourceOptions&) const = default;
+};
+
+// Which events of the Nexmark generator a source yields (TOML: source.kind): bids, auctions,
+// people, or all three (each row then has an event_type field: 0 person, 1 auction, 2 bid).
+enum class NexmarkKind { kBid, kAuction, kPerson, kAll };
+
+// A deterministic generator of the Nexmark benchmark's events (TOML: [source] type = "nexmark";
+// README, "Nexmark"). Event n (n from 0) is a pure function of n and these options; event n of
+// the selected kind is in partition n mod `partitions`, at offset n / `partitions`, so that a
+// batch reads exact ranges as from a log. Every option is part of the source's identity: a
+// pipeline whose generator settings change is refused like one whose topic changed.
+struct NexmarkSourceOptions {
+  // How many events the generator makes in all (people, auctions and bids, 1:3:46): the kind's
+  // share of them is read, then the source ends.
+  int64_t events = 0;
+  int32_t partitions = 1;
+  NexmarkKind kind = NexmarkKind::kBid;
+  // Event time: event n is at base_time_ms + n * 1000 / events_per_second (integer ms).
+  int64_t events_per_second = 10'000'000;
+  int64_t base_time_ms = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
+  // Out-of-orderness as the reference generator's outOfOrderGroupSize: within each group of
+  // this many events, the event times are permuted (1: in order). Not a multiple of 953.
+  int64_t out_of_order_group = 1;
+  // Decoded as JSON (what `onceflow nexmark generate` writes); only starting_offsets is read.
+  RecordOptions records{};
+
+  bool operator==(const NexmarkSourceOptions&) const = default;
+};
+
+// A sink that writes nothing (TOML: [sink] type = "blackhole"), for comparison with published
+// benchmark figures only: it counts the rows and keeps the exactly-once bookkeeping, one
+// progress row per task in a file in the pipeline's checkpoint directory (fsynced per commit),
+// so that a run with it pays what a real sink's commit protocol costs apart from the writes.
+struct BlackholeSinkOptions {
+  bool operator==(const BlackholeSinkOptions&) const = default;
 };
 
 // A SQLite database file (TOML: [sink] type = "sqlite"): output rows and progress rows commit

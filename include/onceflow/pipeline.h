@@ -185,6 +185,9 @@ class PipelineBuilder {
   // consumer group gives this process: KafkaAssignment::kGroup).
   PipelineBuilder& FromLog(LogSourceOptions options);
   PipelineBuilder& FromKafka(KafkaSourceOptions options);
+  // The Nexmark benchmark's generator: a deterministic source of bids, auctions and people
+  // (README, "Nexmark").
+  PipelineBuilder& FromNexmark(NexmarkSourceOptions options);
 
   // The built-in transforms, the same as a TOML file's [[transform]] tables and in the same
   // order relative to the row operators below. A field the row lacks sends the record to the
@@ -195,8 +198,17 @@ class PipelineBuilder {
   PipelineBuilder& Rename(std::vector<std::pair<std::string, std::string>> renames,
                           bool missing_as_null = false);
   // Where keeps the rows for which every condition holds: `field op literal`, op one of
-  // == != < <= > >=, literal a number, true/false, null or a quoted string ("amount > 0").
+  // == != < <= > >=, literal a number, true/false, null or a quoted string ("amount > 0"), or
+  // an expression as Compute takes ("MOD(auction, 123) = 0 AND price > 10"), TRUE to keep.
   PipelineBuilder& Where(std::vector<std::string> conditions, bool missing_as_null = false);
+  // Compute sets each `name` to the value of its expression, in order (a later one sees the
+  // fields set before it): arithmetic, comparisons, AND/OR/NOT, CASE WHEN, IS [NOT] NULL, IN,
+  // CAST, string, numeric and time functions, with SQL's NULL semantics (README, "Computed
+  // fields"). The expressions are parsed and type-checked by Build(); a failure on a row (a
+  // division by zero, say) sends the record to the dead letters.
+  //   .Compute({{"price_eur", "price * 0.908"}, {"dir", "SPLIT_INDEX(url, '/', 3)"}})
+  PipelineBuilder& Compute(std::vector<std::pair<std::string, std::string>> fields,
+                           bool missing_as_null = false);
 
   // Row operators, applied in order inside each task. They must be deterministic (same row,
   // same result): a batch may be computed more than once. An exception from one sends that
@@ -271,6 +283,9 @@ class PipelineBuilder {
   PipelineBuilder& ToSqlite(SqliteSinkOptions options);
   PipelineBuilder& ToPostgres(PostgresSinkOptions options);
   PipelineBuilder& ToKafka(KafkaSinkOptions options);
+  // Counts the rows and drops them, keeping the exactly-once progress rows in the checkpoint
+  // directory: for comparison with published benchmark figures only.
+  PipelineBuilder& ToBlackhole(BlackholeSinkOptions options = {});
 
   PipelineBuilder& BatchInterval(std::chrono::milliseconds interval);
   PipelineBuilder& MaxRecordsPerPartition(int64_t n);

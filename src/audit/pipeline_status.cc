@@ -43,7 +43,7 @@ Result<PipelineStatus> ReadPipelineStatus(const config::PipelineConfig& config,
   status.source_partitions = static_cast<int32_t>(opened.partitions.size());
 
   if (options.read_sink_progress) {
-    auto progress = ReadSinkProgress(config.sink, config.name);
+    auto progress = ReadSinkProgress(config.sink, config.name, data_dir);
     if (progress.has_value()) {
       for (const auto& [task, row] : *progress) {
         status.sink_progress.push_back({task, row.last_batch, row.epoch, row.ranges});

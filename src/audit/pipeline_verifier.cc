@@ -279,12 +279,14 @@ class Verifier {
 // The progress rows of `pipeline`, or none when the sink's database does not exist yet (it is
 // not created just to be read).
 Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
-                                                               const std::string& pipeline) {
+                                                               const std::string& pipeline,
+                                                               const std::string& data_dir) {
   if (const SqliteSinkOptions* sqlite = config.sqlite();
       sqlite != nullptr && sqlite->path != ":memory:" && !PathExists(sqlite->path)) {
     return std::map<int32_t, sink::TaskProgress>();
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+  ONCEFLOW_ASSIGN_OR_RETURN(
+      auto sink, engine::MakeSink(config, checkpoint::CheckpointDir(data_dir, pipeline)));
   ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->ReadProgress(pipeline);
 }
@@ -296,7 +298,7 @@ Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
   auto read = ReadCheckpointState(data_dir, config.name);
   if (!read.has_value()) return Err(engine::WithWayOut(read.error(), way_out));
   std::optional<CheckpointState> cp = std::move(*read);
-  ONCEFLOW_ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name));
+  ONCEFLOW_ASSIGN_OR_RETURN(auto progress, ReadSinkProgress(config.sink, config.name, data_dir));
   report.progress_rows = static_cast<int64_t>(progress.size());
   if (!cp || !cp->last_intent) {
     if (!progress.empty()) {

@@ -35,8 +35,10 @@ Result<VerifyReport> VerifyPipeline(const config::PipelineConfig& config,
                                     const std::string& data_dir, const std::string& reset_command);
 
 // The progress rows of `pipeline` in the sink of `config`, or none when the sink's database does
-// not exist yet (a SQLite file is not created just to be read).
+// not exist yet (a SQLite file is not created just to be read). `data_dir`: the data directory
+// (the blackhole sink keeps its progress in the pipeline's checkpoint directory).
 Result<std::map<int32_t, sink::TaskProgress>> ReadSinkProgress(const config::SinkConfig& config,
-                                                               const std::string& pipeline);
+                                                               const std::string& pipeline,
+                                                               const std::string& data_dir);
 
 }  // namespace onceflow::audit

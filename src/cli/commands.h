@@ -8,6 +8,7 @@
 #include <string>
 
 #include "log/log_options.h"
+#include "onceflow/options.h"
 #include "onceflow/status.h"
 
 namespace onceflow::cli {
@@ -66,6 +67,19 @@ struct ProduceOptions {
 
 // `onceflow produce`: appends one record per line of stdin, then prints the count to stderr.
 Status RunProduce(const ProduceOptions& options);
+
+struct NexmarkGenerateOptions {
+  std::string data_dir;
+  std::string topic;
+  std::string kafka;  // bootstrap servers; empty: the embedded log of data_dir
+  // The generator's settings (partitions unused: the topic's partition count is).
+  NexmarkSourceOptions generator{};
+};
+
+// `onceflow nexmark generate`: writes the kind's events among the generator's first
+// generator.events into `topic` (which must exist; in the embedded log, empty): event j of the
+// kind to partition j mod P, P the topic's partition count. Prints the count to stderr.
+Status RunNexmarkGenerate(const NexmarkGenerateOptions& options);
 
 struct ConsumeOptions {
   std::string data_dir;

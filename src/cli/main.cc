@@ -269,6 +269,53 @@ int Main(int argc, char** argv) {
     };
   });
 
+  // nexmark generate
+  CLI::App* nexmark = app.add_subcommand("nexmark", "The Nexmark benchmark's event generator");
+  nexmark->require_subcommand(1);
+  NexmarkGenerateOptions nexmark_gen;
+  std::string nexmark_kind = "bid";
+  CLI::App* generate_cmd = nexmark->add_subcommand(
+      "generate", "Write the Nexmark generator's events into a topic (embedded log or Kafka)");
+  generate_cmd->footer(
+      "Writes the same events, as the same JSON objects, as a pipeline's [source] type = "
+      "\"nexmark\" with the same settings: the kind's event j into partition j mod P (P: the "
+      "topic's partitions). The topic must exist; in the embedded log it must be empty, so "
+      "that its offsets are the generator's (with partitions = P). README, \"Nexmark\".");
+  generate_cmd->add_option("--topic", nexmark_gen.topic, "The topic to write into")->required();
+  generate_cmd
+      ->add_option("--events", nexmark_gen.generator.events,
+                   "How many events the generator makes in all (people, auctions and bids, "
+                   "1:3:46); the kind's share of them is written")
+      ->required();
+  generate_cmd->add_option("--kind", nexmark_kind, "Which events: bid, auction, person or all")
+      ->check(CLI::IsMember({"bid", "auction", "person", "all"}))
+      ->capture_default_str();
+  generate_cmd
+      ->add_option("--events-per-second", nexmark_gen.generator.events_per_second,
+                   "Event time: event n is at base time + n * 1000 / this (ms)")
+      ->capture_default_str();
+  generate_cmd
+      ->add_option("--base-time-ms", nexmark_gen.generator.base_time_ms,
+                   "The event time of event 0, ms since the Unix epoch")
+      ->capture_default_str();
+  generate_cmd
+      ->add_option("--out-of-order-group", nexmark_gen.generator.out_of_order_group,
+                   "Event times permuted within groups of this many events (1: in order)")
+      ->capture_default_str();
+  add_data_option(generate_cmd);
+  add_kafka_option(generate_cmd);
+  generate_cmd->callback([&] {
+    action = [&] {
+      nexmark_gen.generator.kind = nexmark_kind == "all"       ? NexmarkKind::kAll
+                                   : nexmark_kind == "auction" ? NexmarkKind::kAuction
+                                   : nexmark_kind == "person"  ? NexmarkKind::kPerson
+                                                               : NexmarkKind::kBid;
+      nexmark_gen.kafka = kafka_flag;
+      nexmark_gen.data_dir = ResolveDataDir(data_flag);
+      return RunNexmarkGenerate(nexmark_gen);
+    };
+  });
+
   // consume
   ConsumeOptions consume;
   CLI::App* consume_cmd =

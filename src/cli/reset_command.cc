@@ -34,8 +34,9 @@ namespace {
 
 // Removes the progress rows of `pipeline` from the sink, in one transaction (SQLite,
 // PostgreSQL), or by a tombstone per task from the task's own transactional producer (Kafka).
-Status DeleteSinkProgress(const config::SinkConfig& config, const std::string& pipeline) {
-  ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config));
+Status DeleteSinkProgress(const config::SinkConfig& config, const std::string& pipeline,
+                          const std::string& checkpoint_dir) {
+  ONCEFLOW_ASSIGN_OR_RETURN(auto sink, engine::MakeSink(config, checkpoint_dir));
   ONCEFLOW_RETURN_IF_ERROR(sink->Open());
   return sink->DeleteProgress(pipeline).WithContext("reset: delete the sink's progress rows of "
                                                     "pipeline '" +
@@ -168,7 +169,7 @@ Status RunReset(const PipelineResetOptions& options) {
                       PathExists(dir + "/state") ? ", with keyed state" : "");
     }
   }
-  auto progress = audit::ReadSinkProgress(config.sink, config.name);
+  auto progress = audit::ReadSinkProgress(config.sink, config.name, options.data_dir);
   if (!progress.has_value()) {
     return progress.error().WithContext("reset: cannot read the sink's progress rows");
   }
@@ -221,7 +222,7 @@ Status RunReset(const PipelineResetOptions& options) {
     lock_fd = -1;
   };
   if (!progress->empty()) {
-    Status s = DeleteSinkProgress(config.sink, config.name);
+    Status s = DeleteSinkProgress(config.sink, config.name, dir);
     if (!s.ok()) {
       unlock();
       return s;

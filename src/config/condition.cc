@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "expr/expression.h"
+
 namespace onceflow::config {
 namespace {
 
@@ -91,7 +93,31 @@ Result<TransformConfig::Condition> ParseCondition(std::string_view text) {
   return condition;
 }
 
+Result<TransformConfig::Condition> ParseWhere(std::string_view text) {
+  Result<TransformConfig::Condition> legacy = ParseCondition(text);
+  if (legacy.has_value()) return legacy;
+  Result<std::unique_ptr<expr::Expression>> e = expr::Expression::Compile(text);
+  if (e.has_value()) {
+    const expr::Type type = (*e)->type();
+    if (type != expr::Type::kBool && type != expr::Type::kAny && type != expr::Type::kNull) {
+      return Err(Status::InvalidArgument("column 1: a condition must be BOOLEAN, got " +
+                                         std::string(expr::TypeName(type))));
+    }
+    TransformConfig::Condition condition;
+    condition.expression = std::string(text);
+    return condition;
+  }
+  // Both failed. ParseCondition's messages that come after it read a field and an operator
+  // ("expected a value after '=='", ...) say more about text written in its form.
+  const std::string& m = legacy.error().message();
+  if (m.starts_with("expected a field name") || m.starts_with("expected an operator")) {
+    return Err(e.error());
+  }
+  return legacy;
+}
+
 std::string ConditionToString(const TransformConfig::Condition& c) {
+  if (!c.expression.empty()) return c.expression;
   std::string text = c.field + " " + c.op + " ";
   if (const std::string* s = std::get_if<std::string>(&c.literal)) {
     text += "\"";

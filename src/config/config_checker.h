@@ -89,6 +89,7 @@ class ConfigChecker {
   Status ReadChoice(const Entry& e, std::span<const Choice<E>> choices, E* out) const;
 
   Status CheckSource(const toml::table& table, SourceConfig* source) const;
+  Status CheckNexmarkSource(const toml::table& table, SourceConfig* source) const;
   Status CheckTransform(const toml::table& table, const std::string& prefix,
                         TransformConfig* transform) const;
   Status CheckAggregate(const toml::table& table, const std::string& prefix,

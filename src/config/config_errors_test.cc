@@ -108,7 +108,8 @@ TEST_F(PipelineConfigTest, RequiredKeysAndTables) {
             "ledger.toml: sink.statements: must not be empty");
   EXPECT_EQ(
       ErrorOf(std::string(kHead) + "[[transform]]\nfields = [\"a\"]\n" + std::string(kAppendSink)),
-      "ledger.toml: transform[0].type: required (one of select, rename, filter, aggregate)");
+      "ledger.toml: transform[0].type: required (one of select, rename, filter, compute, "
+      "aggregate)");
 }
 
 TEST_F(PipelineConfigTest, KeysOfAnotherModeOrFormatAreRefused) {
@@ -165,8 +166,14 @@ TEST_F(PipelineConfigTest, ErrorsQuotingControlCharactersStayOneLine) {
                     "[[transform]]\ntype = \"filter\"\n"
                     "where = [\"c?0\\nname = 1\\u0001\"]\n" +
                     std::string(kAppendSink)),
-            "ledger.toml: transform[0].where[0]: cannot parse 'c?0\\nname = 1\\x01': expected an "
-            "operator (==, !=, <, <=, >, >=) after 'c?0\\nname'");
+            "ledger.toml: transform[0].where[0]: cannot parse 'c?0\\nname = 1\\x01': column 2: "
+            "unexpected '?'");
+  EXPECT_EQ(ErrorOf(std::string(kHead) +
+                    "[[transform]]\ntype = \"filter\"\n"
+                    "where = [\"c\\n0\"]\n" +
+                    std::string(kAppendSink)),
+            "ledger.toml: transform[0].where[0]: cannot parse 'c\\n0': column 3: expected an "
+            "operator or the end, got '0'");
   const std::string unknown =
       ErrorOf(std::string(kHead) + "\"odd\\rkey\\t\" = 1\n" + std::string(kAppendSink));
   EXPECT_NE(unknown.find("odd\\rkey\\t"), std::string::npos) << unknown;

@@ -4,7 +4,19 @@
 #include <algorithm>
 #include <string>
 
+#include "expr/expression.h"
+
 namespace onceflow::config {
+namespace {
+
+// The fields an expression reads; none for one that does not compile (the validator refuses
+// it with its own message).
+std::vector<std::string> FieldsOf(const std::string& text) {
+  Result<std::unique_ptr<expr::Expression>> e = expr::Expression::Compile(text);
+  return e.has_value() ? (*e)->fields() : std::vector<std::string>();
+}
+
+}  // namespace
 
 Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
                         const std::vector<std::string>& columns, std::string_view source) {
@@ -52,10 +64,26 @@ Status CheckFieldsExist(const std::vector<TransformConfig>& configs,
       }
       case TransformConfig::Type::kFilter:
         for (size_t j = 0; j < t.conditions.size(); ++j) {
-          const std::string& f = t.conditions[j].field;
-          if (!t.missing_as_null && !can_exist(f)) {
-            return refuse(prefix + ".where[" + std::to_string(j) + "]", f);
+          const TransformConfig::Condition& c = t.conditions[j];
+          const std::string key = prefix + ".where[" + std::to_string(j) + "]";
+          if (t.missing_as_null) continue;
+          if (!c.expression.empty()) {
+            for (const std::string& f : FieldsOf(c.expression)) {
+              if (!can_exist(f)) return refuse(key, f);
+            }
+          } else if (!can_exist(c.field)) {
+            return refuse(key, c.field);
           }
+        }
+        break;
+      case TransformConfig::Type::kCompute:
+        for (const auto& [name, text] : t.computed) {
+          if (!t.missing_as_null) {
+            for (const std::string& f : FieldsOf(text)) {
+              if (!can_exist(f)) return refuse(prefix + ".fields." + name, f);
+            }
+          }
+          if (!can_exist(name)) fields.push_back(name);
         }
         break;
       case TransformConfig::Type::kAggregate: {

@@ -16,11 +16,17 @@
 namespace onceflow::config {
 
 std::string_view SourceConfig::type() const {
-  return std::holds_alternative<KafkaSourceOptions>(options) ? "kafka" : "log";
+  switch (options.index()) {
+    case 0: return "log";
+    case 1: return "kafka";
+    default: return "nexmark";
+  }
 }
 
 const std::string& SourceConfig::topic() const {
-  return std::visit([](const auto& o) -> const std::string& { return o.topic; }, options);
+  static const std::string kNone;
+  if (nexmark() != nullptr) return kNone;
+  return kafka() != nullptr ? kafka()->topic : std::get<LogSourceOptions>(options).topic;
 }
 
 const RecordOptions& SourceConfig::records() const {
@@ -47,7 +53,8 @@ std::string_view SinkConfig::type() const {
   switch (options.index()) {
     case 0: return "sqlite";
     case 1: return "postgres";
-    default: return "kafka";
+    case 2: return "kafka";
+    default: return "blackhole";
   }
 }
 

@@ -23,15 +23,19 @@ using onceflow::StartingOffsets;
 // The source: one options struct per type (include/onceflow/options.h), so that no setting is
 // declared twice.
 struct SourceConfig {
-  std::variant<LogSourceOptions, KafkaSourceOptions> options;
+  std::variant<LogSourceOptions, KafkaSourceOptions, NexmarkSourceOptions> options;
 
-  // "log" or "kafka", as in TOML's source.type.
+  // "log", "kafka" or "nexmark", as in TOML's source.type.
   std::string_view type() const;
+  // The topic read; "" for a nexmark source.
   const std::string& topic() const;
   const RecordOptions& records() const;
   RecordOptions& records();
   // The Kafka options, or nullptr for another type.
   const KafkaSourceOptions* kafka() const { return std::get_if<KafkaSourceOptions>(&options); }
+  const NexmarkSourceOptions* nexmark() const {
+    return std::get_if<NexmarkSourceOptions>(&options);
+  }
   // Whether the consumer group assigns this process its partitions (Kafka, assign = "group").
   bool group_assigned() const;
 
@@ -81,22 +85,27 @@ struct AggregateConfig {
 
 // A built-in transform between source and sink.
 struct TransformConfig {
-  enum class Type { kSelect, kRename, kFilter, kAggregate };
+  enum class Type { kSelect, kRename, kFilter, kCompute, kAggregate };
   Type type = Type::kSelect;
   std::vector<std::string> fields;                           // select: fields to keep, in order
   std::vector<std::pair<std::string, std::string>> renames;  // rename: from -> to
   // filter: every condition must hold. A condition compares a field with a literal:
   // `field op literal`, op one of == != < <= > >=, literal a number, true/false, null or a
-  // quoted string.
+  // quoted string; or it is an expression of the expression language (src/expr/parser.h),
+  // kept as its text in `expression` (field, op and literal then empty).
   struct Condition {
     std::string field;
     std::string op;
     Value literal;
+    std::string expression;
 
     bool operator==(const Condition&) const = default;
   };
   std::vector<Condition> conditions;
-  // select, rename, filter: a field the transform needs that the row lacks is read as null
+  // compute: output field -> expression (src/expr/), in order; each sees the fields computed
+  // before it.
+  std::vector<std::pair<std::string, std::string>> computed;
+  // select, rename, filter, compute: a field the transform needs that the row lacks is read as null
   // (on_missing = "null", SQL's semantics) instead of sending the record to the dead letters
   // with an error naming the field (on_missing = "error", the default).
   bool missing_as_null = false;
@@ -107,14 +116,18 @@ struct TransformConfig {
 
 // The sink: one options struct per type (include/onceflow/options.h).
 struct SinkConfig {
-  std::variant<SqliteSinkOptions, PostgresSinkOptions, KafkaSinkOptions> options;
+  std::variant<SqliteSinkOptions, PostgresSinkOptions, KafkaSinkOptions, BlackholeSinkOptions>
+      options;
 
-  // "sqlite", "postgres" or "kafka", as in TOML's sink.type.
+  // "sqlite", "postgres", "kafka" or "blackhole", as in TOML's sink.type.
   std::string_view type() const;
   // The options of one type, or nullptr for another type.
   const SqliteSinkOptions* sqlite() const { return std::get_if<SqliteSinkOptions>(&options); }
   const PostgresSinkOptions* postgres() const { return std::get_if<PostgresSinkOptions>(&options); }
   const KafkaSinkOptions* kafka() const { return std::get_if<KafkaSinkOptions>(&options); }
+  const BlackholeSinkOptions* blackhole() const {
+    return std::get_if<BlackholeSinkOptions>(&options);
+  }
 
   bool operator==(const SinkConfig&) const = default;
 };
@@ -164,7 +177,8 @@ void FillDefaults(PipelineConfig* config);
 // Reads and validates a pipeline file. The keys are the fields above: top-level scalars,
 // [source], [[transform]] (type = "select" with fields = [...], "rename" with
 // fields = { old = "new", ... } kept in file order, "filter" with where = ["amount > 0", ...] in
-// the language of ParseCondition in transforms.h) and [sink]. Errors are invalid_argument naming
+// the language of ParseWhere in condition.h, "compute" with fields = { name = "EXPR", ... } in
+// file order) and [sink]. Errors are invalid_argument naming
 // the file and the full key (e.g. "ledger.toml: sink.mode: expected one of append, upsert,
 // statements, got 'apend'", "ledger.toml: sink.tabel: unknown key (did you mean 'table'?)"); a
 // TOML syntax error is "<file>:<line>:<column>: <description>". Unknown keys, and keys of another

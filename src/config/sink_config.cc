@@ -13,8 +13,10 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   Entry type = At(table, "sink", "type");
   std::string type_name = "sqlite";
   ONCEFLOW_RETURN_IF_ERROR(ReadString(type, &type_name));
-  if (type_name != "sqlite" && type_name != "postgres" && type_name != "kafka") {
-    return Error(type.key, "expected one of sqlite, postgres, kafka, got '" + type_name + "'");
+  if (type_name != "sqlite" && type_name != "postgres" && type_name != "kafka" &&
+      type_name != "blackhole") {
+    return Error(type.key,
+                 "expected one of sqlite, postgres, kafka, blackhole, got '" + type_name + "'");
   }
   // Each key belongs to some sink types only.
   struct Owned {
@@ -24,15 +26,20 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   const bool sqlite = type_name == "sqlite";
   const bool postgres = type_name == "postgres";
   const bool kafka = type_name == "kafka";
-  const Owned owned[] = {{"path", sqlite},      {"conninfo", postgres}, {"bootstrap", kafka},
-                         {"topic", kafka},      {"key_field", kafka},   {"init", !kafka},
-                         {"mode", !kafka},      {"table", !kafka},      {"key", !kafka},
-                         {"statements", !kafka}};
+  const bool sql = sqlite || postgres;
+  const Owned owned[] = {{"path", sqlite},   {"conninfo", postgres}, {"bootstrap", kafka},
+                         {"topic", kafka},   {"key_field", kafka},   {"init", sql},
+                         {"mode", sql},      {"table", sql},         {"key", sql},
+                         {"statements", sql}};
   for (const Owned& o : owned) {
     Entry e = At(table, "sink", o.key);
     if (e.node != nullptr && !o.used) {
       return Error(e.key, "not used with type = \"" + type_name + "\"");
     }
+  }
+  if (type_name == "blackhole") {
+    sink->options.emplace<BlackholeSinkOptions>();
+    return Status::Ok();
   }
   if (kafka) {
     KafkaSinkOptions& options = sink->options.emplace<KafkaSinkOptions>();

@@ -6,15 +6,34 @@
 namespace onceflow::config {
 
 Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source) const {
-  static constexpr std::string_view kKeys[] = {
-      "type",  "topic",  "starting_offsets",  "format", "csv_columns", "csv_delimiter", "bootstrap",
-      "group", "assign", "session_timeout_ms"};
+  static constexpr std::string_view kKeys[] = {"type",
+                                               "topic",
+                                               "starting_offsets",
+                                               "format",
+                                               "csv_columns",
+                                               "csv_delimiter",
+                                               "bootstrap",
+                                               "group",
+                                               "assign",
+                                               "session_timeout_ms",
+                                               "events",
+                                               "partitions",
+                                               "kind",
+                                               "events_per_second",
+                                               "base_time_ms",
+                                               "out_of_order_group"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(table, "source", kKeys));
   Entry type = At(table, "source", "type");
   std::string type_name = "log";
   ONCEFLOW_RETURN_IF_ERROR(ReadString(type, &type_name));
-  if (type_name != "log" && type_name != "kafka") {
-    return Error(type.key, "expected one of log, kafka, got '" + type_name + "'");
+  if (type_name != "log" && type_name != "kafka" && type_name != "nexmark") {
+    return Error(type.key, "expected one of log, kafka, nexmark, got '" + type_name + "'");
+  }
+  if (type_name == "nexmark") return CheckNexmarkSource(table, source);
+  for (std::string_view key : {"events", "partitions", "kind", "events_per_second", "base_time_ms",
+                               "out_of_order_group"}) {
+    Entry e = At(table, "source", key);
+    if (e.node != nullptr) return Error(e.key, "only used with type = \"nexmark\"");
   }
   Entry bootstrap = At(table, "source", "bootstrap");
   Entry group = At(table, "source", "group");
@@ -75,6 +94,40 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
   ONCEFLOW_RETURN_IF_ERROR(ReadStringArray(columns, /*unique=*/true, &records->csv_columns));
   ONCEFLOW_RETURN_IF_ERROR(ReadString(delimiter, &records->csv_delimiter));
   return Status::Ok();
+}
+
+Status ConfigChecker::CheckNexmarkSource(const toml::table& table, SourceConfig* source) const {
+  for (std::string_view key : {"topic", "format", "csv_columns", "csv_delimiter", "bootstrap",
+                               "group", "assign", "session_timeout_ms"}) {
+    Entry e = At(table, "source", key);
+    if (e.node != nullptr) return Error(e.key, "not used with type = \"nexmark\"");
+  }
+  NexmarkSourceOptions& o = source->options.emplace<NexmarkSourceOptions>();
+  Entry events = At(table, "source", "events");
+  ONCEFLOW_RETURN_IF_ERROR(Required(events));
+  ONCEFLOW_RETURN_IF_ERROR(ReadInt(events, 1, int64_t{1} << 50, &o.events));
+  int64_t partitions = o.partitions;
+  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(table, "source", "partitions"), 1, 65536, &partitions));
+  o.partitions = static_cast<int32_t>(partitions);
+  static constexpr Choice<NexmarkKind> kKinds[] = {{"bid", NexmarkKind::kBid},
+                                                   {"auction", NexmarkKind::kAuction},
+                                                   {"person", NexmarkKind::kPerson},
+                                                   {"all", NexmarkKind::kAll}};
+  ONCEFLOW_RETURN_IF_ERROR(ReadChoice<NexmarkKind>(At(table, "source", "kind"), kKinds, &o.kind));
+  ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(table, "source", "events_per_second"), 1, 1'000'000'000'000,
+                                   &o.events_per_second));
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadInt(At(table, "source", "base_time_ms"), 0, int64_t{1} << 50, &o.base_time_ms));
+  Entry group = At(table, "source", "out_of_order_group");
+  ONCEFLOW_RETURN_IF_ERROR(ReadInt(group, 1, 1'000'000'000, &o.out_of_order_group));
+  if (o.out_of_order_group % 953 == 0) {
+    return Error(group.key, "must not be a multiple of 953 (the permutation's stride), got " +
+                                std::to_string(o.out_of_order_group));
+  }
+  static constexpr Choice<StartingOffsets> kOffsets[] = {{"earliest", StartingOffsets::kEarliest},
+                                                         {"latest", StartingOffsets::kLatest}};
+  return ReadChoice<StartingOffsets>(At(table, "source", "starting_offsets"), kOffsets,
+                                     &o.records.starting_offsets);
 }
 
 }  // namespace onceflow::config

@@ -110,3 +110,65 @@ TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
 
 }  // namespace
 }  // namespace onceflow::config
+
+namespace onceflow::config {
+namespace {
+
+TEST_F(PipelineConfigTest, NexmarkSourceAndBlackholeSinkParse) {
+  Result<PipelineConfig> config = ParsePipelineConfig(R"toml(name = "q0"
+[source]
+type = "nexmark"
+events = 1000
+partitions = 3
+kind = "auction"
+events_per_second = 1000
+base_time_ms = 0
+out_of_order_group = 10
+[sink]
+type = "blackhole"
+)toml",
+                                                      "q0.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->source.type(), "nexmark");
+  ASSERT_NE(config->source.nexmark(), nullptr);
+  const NexmarkSourceOptions& o = *config->source.nexmark();
+  EXPECT_EQ(o.events, 1000);
+  EXPECT_EQ(o.partitions, 3);
+  EXPECT_EQ(o.kind, NexmarkKind::kAuction);
+  EXPECT_EQ(o.events_per_second, 1000);
+  EXPECT_EQ(o.base_time_ms, 0);
+  EXPECT_EQ(o.out_of_order_group, 10);
+  EXPECT_EQ(config->sink.type(), "blackhole");
+  EXPECT_NE(config->sink.blackhole(), nullptr);
+}
+
+TEST_F(PipelineConfigTest, NexmarkKeysAreCheckedNamingTheKey) {
+  const std::string sink = "[sink]\ntype = \"blackhole\"\n";
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\n" + sink),
+            "ledger.toml: source.events: required");
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\ntopic = \"t\"\n" +
+                    sink),
+            "ledger.toml: source.topic: not used with type = \"nexmark\"");
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"log\"\ntopic = \"t\"\nevents = 10\n" + sink),
+            "ledger.toml: source.events: only used with type = \"nexmark\"");
+  EXPECT_EQ(
+      ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\nkind = \"bids\"\n" + sink),
+      "ledger.toml: source.kind: expected one of bid, auction, person, all, got 'bids'");
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\n"
+                    "out_of_order_group = 1906\n" +
+                    sink),
+            "ledger.toml: source.out_of_order_group: must not be a multiple of 953 (the "
+            "permutation's stride), got 1906");
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\n[sink]\n"
+                    "type = \"blackhole\"\ntable = \"t\"\n"),
+            "ledger.toml: sink.table: not used with type = \"blackhole\"");
+  // A field a bid can never have is refused before any event is made.
+  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\n[[transform]]\n"
+                    "type = \"select\"\nfields = [\"auction\", \"prize\"]\n" +
+                    sink),
+            "ledger.toml: transform[0].fields[1]: field 'prize' can never exist: the rows have "
+            "auction, bidder, price, channel, url, date_time, extra here (a nexmark bid)");
+}
+
+}  // namespace
+}  // namespace onceflow::config

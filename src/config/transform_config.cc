@@ -152,11 +152,12 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   using Type = TransformConfig::Type;
   Entry type = At(table, prefix, "type");
   if (type.node == nullptr) {
-    return Error(type.key, "required (one of select, rename, filter, aggregate)");
+    return Error(type.key, "required (one of select, rename, filter, compute, aggregate)");
   }
   static constexpr Choice<Type> kTypes[] = {{"select", Type::kSelect},
                                             {"rename", Type::kRename},
                                             {"filter", Type::kFilter},
+                                            {"compute", Type::kCompute},
                                             {"aggregate", Type::kAggregate}};
   ONCEFLOW_RETURN_IF_ERROR(ReadChoice<Type>(type, kTypes, &transform->type));
   if (transform->type == Type::kAggregate) {
@@ -173,7 +174,7 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
     std::vector<std::string> conditions;
     ONCEFLOW_RETURN_IF_ERROR(ReadStringArray(where, /*unique=*/false, &conditions));
     for (size_t i = 0; i < conditions.size(); ++i) {
-      Result<TransformConfig::Condition> condition = ParseCondition(conditions[i]);
+      Result<TransformConfig::Condition> condition = ParseWhere(conditions[i]);
       if (!condition.has_value()) {
         return Error(where.key + "[" + std::to_string(i) + "]",
                      "cannot parse '" + conditions[i] + "': " + condition.error().message());
@@ -192,7 +193,9 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   const toml::table* renames = fields.node->as_table();
   if (renames == nullptr) {
     return Error(fields.key,
-                 "expected a table of old = \"new\" names, got " + Describe(*fields.node));
+                 transform->type == Type::kCompute
+                     ? "expected a table of name = \"expression\", got " + Describe(*fields.node)
+                     : "expected a table of old = \"new\" names, got " + Describe(*fields.node));
   }
   if (renames->empty()) return Error(fields.key, "must not be empty");
   std::vector<std::pair<const toml::key*, const toml::node*>> ordered;
@@ -200,6 +203,17 @@ Status ConfigChecker::CheckTransform(const toml::table& table, const std::string
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
     return Position(a.first->source()) < Position(b.first->source());
   });
+  if (transform->type == Type::kCompute) {
+    // The expressions are parsed and checked by the validator (for the builder's too), with
+    // the same key in the message.
+    for (const auto& [key, node] : ordered) {
+      std::string name(key->str());
+      std::string text;
+      ONCEFLOW_RETURN_IF_ERROR(ReadString(Entry{node, fields.key + "." + name}, &text));
+      transform->computed.emplace_back(std::move(name), std::move(text));
+    }
+    return Status::Ok();
+  }
   for (const auto& [key, node] : ordered) {
     std::string from(key->str());
     std::string full_key = fields.key + "." + from;

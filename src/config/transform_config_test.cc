@@ -55,12 +55,16 @@ TEST_F(PipelineConfigTest, BadTransformsAreRefused) {
   EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"amount >> 0\"]\n"),
             "ledger.toml: transform[0].where[0]: cannot parse 'amount >> 0': expected a number, "
             "true, false, null or a \"quoted string\" after '>', got '> 0'");
-  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"a > 0\", \"currency = 'EUR'\"]\n"),
-            "ledger.toml: transform[0].where[1]: cannot parse 'currency = 'EUR'': expected an "
-            "operator (==, !=, <, <=, >, >=) after 'currency'");
-  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"currency == EUR\"]\n"),
-            "ledger.toml: transform[0].where[0]: cannot parse 'currency == EUR': expected a "
-            "number, true, false, null or a \"quoted string\" after '==', got 'EUR'");
+  // Text that is not `field op literal` is read as an expression, whose errors name a column.
+  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"a > 0\", \"currency = 'EUR' AND\"]\n"),
+            "ledger.toml: transform[0].where[1]: cannot parse 'currency = 'EUR' AND': column 21: "
+            "expected an expression, got the end");
+  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"currency = NULL\"]\n"),
+            "ledger.toml: transform[0].where[0]: cannot parse 'currency = NULL': column 10: '= "
+            "NULL' is never true in SQL: use IS NULL or IS NOT NULL");
+  EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"LENGTH(name)\"]\n"),
+            "ledger.toml: transform[0].where[0]: cannot parse 'LENGTH(name)': column 1: a "
+            "condition must be BOOLEAN, got BIGINT");
   EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"ok < true\"]\n"),
             "ledger.toml: transform[0].where[0]: cannot parse 'ok < true': '<' needs a number or "
             "a string, got true");
@@ -78,8 +82,8 @@ TEST_F(PipelineConfigTest, BadTransformsAreRefused) {
   EXPECT_EQ(transform("type = \"filter\"\nwhere = [\"a > 1\"]\non_missing = \"skip\"\n"),
             "ledger.toml: transform[0].on_missing: expected one of error, null, got 'skip'");
   EXPECT_EQ(transform("type = \"map\"\n"),
-            "ledger.toml: transform[0].type: expected one of select, rename, filter, aggregate, "
-            "got 'map'");
+            "ledger.toml: transform[0].type: expected one of select, rename, filter, compute, "
+            "aggregate, got 'map'");
 }
 
 TEST_F(PipelineConfigTest, OnMissingAsksForNullSemanticsPerTransform) {

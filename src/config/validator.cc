@@ -6,8 +6,10 @@
 #include <string>
 #include <string_view>
 
+#include "config/condition.h"
 #include "config/field_check.h"
 #include "config/one_line.h"
+#include "expr/expression.h"
 
 namespace onceflow::config {
 namespace {
@@ -75,6 +77,27 @@ class Validator {
     return Range("state_cache_mb", c_.state_cache_mb, 0, 1 << 20);
   }
 
+  // The same limits as the TOML reader's (source_config.cc), for a builder's options.
+  Status CheckNexmark(const NexmarkSourceOptions& o) const {
+    ONCEFLOW_RETURN_IF_ERROR(Range("source.events", o.events, 1, int64_t{1} << 50));
+    ONCEFLOW_RETURN_IF_ERROR(Range("source.partitions", o.partitions, 1, 65536));
+    ONCEFLOW_RETURN_IF_ERROR(
+        Range("source.events_per_second", o.events_per_second, 1, 1'000'000'000'000));
+    ONCEFLOW_RETURN_IF_ERROR(Range("source.base_time_ms", o.base_time_ms, 0, int64_t{1} << 50));
+    ONCEFLOW_RETURN_IF_ERROR(
+        Range("source.out_of_order_group", o.out_of_order_group, 1, 1'000'000'000));
+    if (o.out_of_order_group % 953 == 0) {
+      return Error("source.out_of_order_group",
+                   "must not be a multiple of 953 (the permutation's stride), got " +
+                       std::to_string(o.out_of_order_group));
+    }
+    if (o.records.format != RecordFormat::kJson || !o.records.csv_columns.empty() ||
+        o.records.csv_delimiter != ",") {
+      return Error("source.format", "a nexmark source's records are JSON");
+    }
+    return Status::Ok();
+  }
+
   Status CheckSource() const {
     if (const KafkaSourceOptions* kafka = c_.source.kafka()) {
       if (kafka->bootstrap.empty()) return Error("source.bootstrap", "required");
@@ -83,6 +106,7 @@ class Validator {
             Range("source.session_timeout_ms", kafka->session_timeout.count(), 1000, 3'600'000));
       }
     }
+    if (const NexmarkSourceOptions* nexmark = c_.source.nexmark()) return CheckNexmark(*nexmark);
     const std::string& topic = c_.source.topic();
     if (topic.empty()) return Error("source.topic", "required");
     if (!std::all_of(topic.begin(), topic.end(), IsNameChar)) {
@@ -119,7 +143,19 @@ class Validator {
           break;
         case Type::kFilter:
           if (t.conditions.empty()) return Error(prefix + ".where", "must not be empty");
+          for (size_t j = 0; j < t.conditions.size(); ++j) {
+            const TransformConfig::Condition& c = t.conditions[j];
+            if (c.expression.empty()) continue;
+            Result<TransformConfig::Condition> parsed = ParseWhere(c.expression);
+            if (!parsed.has_value() || *parsed != c) {
+              return Error(prefix + ".where[" + std::to_string(j) + "]",
+                           "cannot parse '" + c.expression + "': " +
+                               (parsed.has_value() ? std::string("not an expression")
+                                                   : parsed.error().message()));
+            }
+          }
           break;
+        case Type::kCompute: ONCEFLOW_RETURN_IF_ERROR(CheckCompute(t, prefix)); break;
         case Type::kAggregate:
           if (i + 1 != c_.transforms.size()) {
             return Error(prefix + ".type", "an aggregate must be the last transform (its output "
@@ -139,12 +175,46 @@ class Validator {
     } else if (records.format == RecordFormat::kRaw) {
       columns = {"key", "value"};
       columns_from = "source.format = \"raw\" decodes a record as key and value";
+    } else if (const NexmarkSourceOptions* nexmark = c_.source.nexmark();
+               nexmark != nullptr && nexmark->kind != NexmarkKind::kAll) {
+      switch (nexmark->kind) {
+        case NexmarkKind::kBid:
+          columns = {"auction", "bidder", "price", "channel", "url", "date_time", "extra"};
+          columns_from = "a nexmark bid";
+          break;
+        case NexmarkKind::kAuction:
+          columns = {"id",        "item_name", "description", "initial_bid", "reserve",
+                     "date_time", "expires",   "seller",      "category",    "extra"};
+          columns_from = "a nexmark auction";
+          break;
+        default:
+          columns = {"id",   "name",  "email_address", "credit_card",
+                     "city", "state", "date_time",     "extra"};
+          columns_from = "a nexmark person";
+          break;
+      }
     }
     if (!columns_from.empty()) {
       if (Status s = CheckFieldsExist(c_.transforms, columns, columns_from); !s.ok()) {
         return Status::InvalidArgument((c_.file.empty() ? "pipeline config" : c_.file) + ": " +
                                        OneLine(s.message()));
       }
+    }
+    return Status::Ok();
+  }
+
+  // Every expression of a compute transform parses and type-checks; the names are distinct.
+  Status CheckCompute(const TransformConfig& t, const std::string& prefix) const {
+    if (t.computed.empty()) return Error(prefix + ".fields", "must not be empty");
+    for (size_t j = 0; j < t.computed.size(); ++j) {
+      const auto& [name, text] = t.computed[j];
+      const std::string key = prefix + ".fields." + name;
+      if (name.empty()) return Error(key, "the field's name must not be empty");
+      for (size_t k = 0; k < j; ++k) {
+        if (t.computed[k].first == name) return Error(key, "'" + name + "' is computed twice");
+      }
+      Result<std::unique_ptr<expr::Expression>> e = expr::Expression::Compile(text);
+      if (!e.has_value()) return Error(key, "'" + text + "': " + e.error().message());
     }
     return Status::Ok();
   }
@@ -224,6 +294,7 @@ class Validator {
       if (postgres->conninfo.empty()) return Error("sink.conninfo", "required");
       return CheckSqlSink(*postgres);
     }
+    if (c_.sink.blackhole() != nullptr) return Status::Ok();
     const KafkaSinkOptions& kafka = *c_.sink.kafka();
     if (kafka.bootstrap.empty()) return Error("sink.bootstrap", "required");
     if (kafka.topic.empty()) return Error("sink.topic", "required");

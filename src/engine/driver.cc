@@ -66,7 +66,7 @@ Status Driver::Open() {
   }
   ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source.records()));
   if (spec_.has_sink) {
-    ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink));
+    ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink, checkpoint_->dir()));
     ONCEFLOW_RETURN_IF_ERROR(sink_->Open());
   }
   int threads = c.executor_threads > 0

@@ -45,6 +45,11 @@ PipelineBuilder& PipelineBuilder::FromKafka(KafkaSourceOptions options) {
   return *this;
 }
 
+PipelineBuilder& PipelineBuilder::FromNexmark(NexmarkSourceOptions options) {
+  spec_->config.source.options = std::move(options);
+  return *this;
+}
+
 namespace {
 // A built-in transform: its config joins the pipeline's (where Validate checks it) and a stage
 // holds its place among the code operators until Build() makes it.
@@ -80,7 +85,7 @@ PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions, boo
   t.type = config::TransformConfig::Type::kFilter;
   t.missing_as_null = missing_as_null;
   for (size_t i = 0; i < conditions.size(); ++i) {
-    Result<config::TransformConfig::Condition> c = config::ParseCondition(conditions[i]);
+    Result<config::TransformConfig::Condition> c = config::ParseWhere(conditions[i]);
     if (!c.has_value()) {
       Fail(spec_.get(), Status::InvalidArgument("where[" + std::to_string(i) + "]: cannot parse '" +
                                                 conditions[i] + "': " + c.error().message()));
@@ -89,6 +94,16 @@ PipelineBuilder& PipelineBuilder::Where(std::vector<std::string> conditions, boo
     t.conditions.push_back(std::move(*c));
   }
   AddTransform(spec_.get(), std::move(t));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::Compute(std::vector<std::pair<std::string, std::string>> fields,
+                                          bool missing_as_null) {
+  config::TransformConfig t;
+  t.type = config::TransformConfig::Type::kCompute;
+  t.computed = std::move(fields);
+  t.missing_as_null = missing_as_null;
+  AddTransform(spec_.get(), std::move(t));  // Build's Validate checks the expressions
   return *this;
 }
 
@@ -208,6 +223,12 @@ PipelineBuilder& PipelineBuilder::ToPostgres(PostgresSinkOptions options) {
 
 PipelineBuilder& PipelineBuilder::ToKafka(KafkaSinkOptions options) {
   spec_->config.sink.options = std::move(options);
+  spec_->has_sink = true;
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::ToBlackhole(BlackholeSinkOptions options) {
+  spec_->config.sink.options = options;
   spec_->has_sink = true;
   return *this;
 }

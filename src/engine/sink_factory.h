@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "config/pipeline_config.h"
 #include "onceflow/status.h"
@@ -10,6 +11,9 @@
 namespace onceflow::engine {
 
 // Creates (does not open) the sink `config` names. Errors name the sink.* key at fault.
-Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& config);
+// `checkpoint_dir`: the pipeline's checkpoint directory, where the blackhole sink keeps its
+// progress rows (other sinks ignore it).
+Result<std::unique_ptr<sink::Sink>> MakeSink(const config::SinkConfig& config,
+                                             const std::string& checkpoint_dir);
 
 }  // namespace onceflow::engine

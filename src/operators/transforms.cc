@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "config/condition.h"
+#include "expr/expression.h"
+#include "operators/compute_transform.h"
 #include "operators/value_codec.h"
 
 namespace onceflow::operators {
@@ -155,6 +157,8 @@ double AsDouble(const Value& v) {
 struct CompiledCondition {
   TransformConfig::Condition condition;
   Op op;
+  // An expression condition (condition.expression): compiled once; op is unused.
+  std::shared_ptr<const expr::Expression> expression;
 };
 
 // Keeps a row only if every condition holds (checked in order, stopping at the first that does
@@ -178,6 +182,7 @@ class FilterTransform final : public RowTransform {
 
  private:
   Result<bool> Evaluate(const Row& row, const CompiledCondition& c) const {
+    if (c.expression != nullptr) return EvaluateExpression(row, *c.expression);
     const Value* field = row.Get(c.condition.field);
     if (field == nullptr && !missing_as_null_) {
       return Err(MissingField("filter", c.condition.field,
@@ -206,6 +211,22 @@ class FilterTransform final : public RowTransform {
     return Err(Status::InvalidArgument(
         "filter: field '" + c.condition.field + "' is " + TypeName(*field) + ", the condition '" +
         ConditionToString(c.condition) + "' compares it with " + TypeName(literal)));
+  }
+
+  // SQL's WHERE: the row stays only if the condition is TRUE (FALSE and NULL drop it).
+  Result<bool> EvaluateExpression(const Row& row, const expr::Expression& e) const {
+    expr::EvalContext& ctx = ThreadEvalContext();
+    expr::Datum d = e.Eval(row, missing_as_null_, &ctx);
+    if (ctx.failed()) {
+      return Err(Status::InvalidArgument("filter: '" + e.text() + "': column " +
+                                         std::to_string(ctx.error_column()) + ": " + ctx.error()));
+    }
+    if (d.null()) return false;
+    if (d.type != expr::Type::kBool) {
+      return Err(Status::InvalidArgument("filter: '" + e.text() + "' is " + expr::Describe(d) +
+                                         ", not a BOOLEAN"));
+    }
+    return d.b;
   }
 
   const std::vector<CompiledCondition> conditions_;
@@ -258,6 +279,16 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
         }
         std::vector<CompiledCondition> conditions;
         for (const TransformConfig::Condition& condition : config.conditions) {
+          if (!condition.expression.empty()) {
+            Result<std::unique_ptr<expr::Expression>> e =
+                expr::Expression::Compile(condition.expression);
+            if (!e.has_value()) {
+              return Err(Status::InvalidArgument(where + "filter: '" + condition.expression +
+                                                 "': " + e.error().message()));
+            }
+            conditions.push_back(CompiledCondition{condition, Op::kEq, std::move(*e)});
+            continue;
+          }
           Result<Op> op = ParseOp(condition.op);
           if (!op.has_value())
             return Err(op.error().WithContext(where.substr(0, where.size() - 2)));
@@ -271,10 +302,18 @@ Result<std::vector<std::unique_ptr<RowTransform>>> MakeTransforms(
           if (condition.field.empty()) {
             return Err(Status::InvalidArgument(where + "filter: a condition has no field"));
           }
-          conditions.push_back(CompiledCondition{condition, *op});
+          conditions.push_back(CompiledCondition{condition, *op, nullptr});
         }
         transforms.push_back(
             std::make_unique<FilterTransform>(std::move(conditions), config.missing_as_null));
+        break;
+      }
+      case TransformConfig::Type::kCompute: {
+        Result<std::unique_ptr<RowTransform>> compute = MakeComputeTransform(config);
+        if (!compute.has_value()) {
+          return Err(compute.error().WithContext(where.substr(0, where.size() - 2)));
+        }
+        transforms.push_back(std::move(*compute));
         break;
       }
       case TransformConfig::Type::kAggregate:

@@ -1,5 +1,6 @@
 // Built-in row transforms between source and sink: select (keep fields, in order), rename,
-// filter (comparisons on fields, all of which must hold).
+// filter (comparisons on fields or expressions, all of which must hold), compute (fields from
+// expressions: compute_transform.h).
 #pragma once
 
 #include <memory>
@@ -19,7 +20,10 @@ namespace onceflow::operators {
 // that does not: numbers compare with numbers (integer and float mixed), strings with strings
 // (byte order), booleans with == and != only; a null field fails the condition, except
 // `field == null` (true exactly when null) and `field != null`; a field of another type than
-// the literal is an error naming both types.
+// the literal is an error naming both types. A condition that is an expression
+// (Condition::expression, src/expr/) holds when it is TRUE (FALSE and NULL do not hold, as in
+// SQL's WHERE); a failure while evaluating it, or a value that is not a BOOLEAN, is an error
+// naming the expression.
 // A field that select, rename or filter needs and the row lacks is an error naming the field
 // (the record becomes a dead letter: never a silent drop), unless the transform reads missing
 // fields as null (TransformConfig::missing_as_null): then select outputs it as null, rename

@@ -19,15 +19,18 @@ namespace onceflow::source {
 // pipeline whose source changed under the same name (the topic renamed in its TOML, a topic
 // deleted and created again) is refused instead of applying one topic's offsets to another.
 struct SourceIdentity {
-  std::string type;  // "log" or "kafka"
-  std::string topic;
-  // log: the topic's creation id (empty for a topic created before ids); kafka: the cluster id
-  // the brokers report (librdkafka 2.0 reports no topic id: a Kafka topic created again is
-  // caught by the fingerprint of the last committed record instead).
+  std::string type;   // "log", "kafka" or "nexmark"
+  std::string topic;  // nexmark: the kind ("bid", "all", ...)
+  // nexmark: the generator's settings (nexmark::NexmarkFingerprint). log: the topic's creation id
+  // (empty for a topic created before ids); kafka: the cluster id the brokers report
+  // (librdkafka 2.0 reports no topic id: a Kafka topic created again is caught by the fingerprint
+  // of the last committed record instead).
   std::string id;
 
-  // "log topic 'events' (id 3f9c...)", "kafka topic 'events' (cluster abc...)".
+  // "log topic 'events' (id 3f9c...)", "kafka topic 'events' (cluster abc...)", "nexmark
+  // generator 'bid' (model=1 kind=bid partitions=4 ...)".
   std::string ToString() const {
+    if (type == "nexmark") return "nexmark generator '" + topic + "' (" + id + ")";
     std::string out = type + " topic '" + topic + "'";
     const char* what = type == "kafka" ? "cluster " : "id ";
     out += id.empty() ? std::string(type == "kafka" ? " (no cluster id)" : " (no id)")
