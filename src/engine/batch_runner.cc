@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/batch_stages.h"
 #include "util/check.h"
 #include "util/fault_points.h"
 
@@ -190,6 +191,9 @@ Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(const checkpoint::Batch
   task_ctx.source = source_;
   task_ctx.decoder = decoder_;
   task_ctx.stages = spec_.stages;
+  if (internal::HasBatchStages(spec_.stages)) {
+    task_ctx.batch_ctx = std::make_shared<const BatchContext>(ContextOf(intent));
+  }
   if (state_ != nullptr) {
     task_ctx.keyed = spec_.keyed.get();
     task_ctx.batch = intent.batch;
@@ -330,6 +334,7 @@ BatchContext BatchRunner::ContextOf(const checkpoint::BatchIntent& intent) const
   ctx.seed = intent.seed;
   ctx.epoch = epoch_();
   ctx.ranges = intent.ranges;
+  ctx.idempotency_key = IdempotencyKey(ctx.pipeline, ctx.task, ctx.batch_id, ctx.ranges);
   return ctx;
 }
 

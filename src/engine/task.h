@@ -42,6 +42,8 @@ struct TaskContext {
   BatchId batch;
   int64_t watermark_ms = INT64_MIN;
   int32_t state_tasks = 1;
+  // With whole-batch stages: the batch's context (task and idempotency_key are set per task).
+  std::shared_ptr<const BatchContext> batch_ctx;
 };
 
 // Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by
