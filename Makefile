@@ -6,8 +6,9 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 # The build that run, check, soak and test share (scripts/test.sh configures `build` with the
 # same flags, so that switching between them rebuilds nothing): no benchmarks (`make bench` has
-# its own build), debug info as line tables (stack traces keep file:line; builds are faster).
-BUILD_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_BENCH=OFF -DONCEFLOW_DEBUG_INFO=lines
+# its own build), debug info as line tables (stack traces keep file:line; builds are faster), and
+# not the Python module (scripts/python_test.sh builds it in the same directory).
+BUILD_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_BENCH=OFF -DONCEFLOW_DEBUG_INFO=lines -DONCEFLOW_PYTHON=OFF
 
 .PHONY: setup build run check test lint format soak fuzz bench clean
 

@@ -14,6 +14,7 @@ packages=(
   librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
   spin
+  python3-dev python3-venv
 )
 
 missing=()
