@@ -15,7 +15,7 @@ rm -rf "$venv"
 python3 -m venv "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install "nanobind>=2.0" "scikit-build-core>=0.10" pytest
-"${pip[@]}" install --no-build-isolation ./python -C build-dir="$build" \
+"${pip[@]}" install --no-build-isolation ./python -C build-dir="$(pwd)/$build" \
   -C cmake.define.ONCEFLOW_DEBUG_INFO=lines
 python="$(pwd)/$venv/bin/python"
 cd python/tests
