@@ -171,6 +171,22 @@ class Pipeline:
         self._b().foreach_batch(fn)
         return self
 
+    def update_state(self, key: Union[str, Sequence[str]],
+                     fn: Callable[[Row, Any, List[Row], BatchContext], Tuple[Any, List[Row]]], *,
+                     timeout_ms: Optional[int] = None) -> "Pipeline":
+        """Keyed state in Python (mapWithState): per key and batch, ``fn(key, state, rows,
+        ctx) -> (state, output_rows)`` with ``key`` a dict of the key fields, ``state`` the
+        key's JSON-compatible value (None at first) and ``rows`` the key's rows of the batch in
+        offset order. Return None as the state to remove it. The state is committed exactly
+        once, after the sink (README, "Aggregates and windows"). With ``timeout_ms``, a key not
+        updated for that long in batch time gets a last call with no rows, then its state is
+        removed. An exception (or a state JSON cannot hold) sends the key's rows of the batch
+        to the dead letters and leaves its state; its traceback is printed. Called once per key
+        (the GIL taken per call); a pipeline has at most one stateful operator."""
+        keys = [key] if isinstance(key, str) else list(key)
+        self._b().update_state(keys, fn, -1 if timeout_ms is None else timeout_ms)
+        return self
+
     def aggregate(self, key: Union[str, Sequence[str]], aggregates: Mapping[str, str], *,
                   window: Optional[Mapping[str, Any]] = None,
                   combine: bool = True) -> "Pipeline":

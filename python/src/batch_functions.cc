@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 
 #include <chrono>
+#include <stdexcept>
 
 #include "rows.h"
 
@@ -205,6 +206,54 @@ std::function<Status(const BatchContext&, std::span<const Row>)> MakeForeachBatc
       return Status::Aborted("foreach_batch failed: " + Report(e, "foreach_batch", errors.get()))
           .WithRetryable(true);
     }
+  };
+}
+
+std::function<std::vector<Row>(const Row&, std::optional<Row>&, std::span<const Row>,
+                               const BatchContext&)>
+MakeUpdateState(nb::object fn, std::shared_ptr<UserErrors> errors) {
+  SharedObject f = Share(std::move(fn));
+  return [f, errors](const Row& key, std::optional<Row>& state, std::span<const Row> values,
+                     const BatchContext& ctx) -> std::vector<Row> {
+    Timed timed{errors.get(), std::chrono::steady_clock::now()};
+    nb::gil_scoped_acquire gil;
+    std::string failure;
+    try {
+      nb::module_ json = nb::module_::import_("json");
+      nb::object old = nb::none();
+      if (state) {
+        std::optional<std::string_view> text = state->GetString("v");
+        if (text) old = json.attr("loads")(nb::str(text->data(), text->size()));
+      }
+      nb::object result =
+          (*f)(RowToDict(key), old, RowsToList(values), nb::cast(ctx, nb::rv_policy::copy));
+      if (!PyTuple_Check(result.ptr()) || PyTuple_GET_SIZE(result.ptr()) != 2) {
+        throw std::runtime_error(std::string("update_state: must return (state, rows), got ") +
+                                 Py_TYPE(result.ptr())->tp_name);
+      }
+      nb::handle new_state = PyTuple_GET_ITEM(result.ptr(), 0);
+      nb::handle rows = PyTuple_GET_ITEM(result.ptr(), 1);
+      if (!PyList_Check(rows.ptr())) {
+        throw std::runtime_error(std::string("update_state: rows must be a list, got ") +
+                                 Py_TYPE(rows.ptr())->tp_name);
+      }
+      std::vector<Row> out(size_t(PyList_GET_SIZE(rows.ptr())));
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (std::optional<std::string> bad =
+                DictToRow(PyList_GET_ITEM(rows.ptr(), Py_ssize_t(i)), &out[i])) {
+          throw std::runtime_error("update_state: " + *bad);
+        }
+      }
+      if (new_state.is_none()) {
+        state.reset();
+      } else {
+        state = Row{{"v", Str(json.attr("dumps")(new_state))}};
+      }
+      return out;
+    } catch (nb::python_error& e) {
+      failure = Report(e, "update_state", errors.get());
+    }
+    throw std::runtime_error(failure);
   };
 }
 

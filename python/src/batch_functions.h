@@ -58,4 +58,13 @@ std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> MakeBa
 std::function<Status(const BatchContext&, std::span<const Row>)> MakeForeachBatch(
     nb::object fn, std::shared_ptr<UserErrors> errors);
 
+// fn(key: dict, state, rows: list[dict], ctx) -> (state, list[dict]), per key and batch (the
+// GIL once per call): the key's state is a JSON-compatible value kept as its JSON text (None: no
+// state; returning None removes it). An exception, a result of the wrong shape or a state that
+// JSON cannot hold sends the key's rows of the batch to the dead letters and leaves its state
+// (the engine's update_state semantics), with the traceback printed.
+std::function<std::vector<Row>(const Row&, std::optional<Row>&, std::span<const Row>,
+                               const BatchContext&)>
+MakeUpdateState(nb::object fn, std::shared_ptr<UserErrors> errors);
+
 }  // namespace onceflow::python

@@ -356,6 +356,15 @@ void RegisterPipeline(nb::module_& m) {
           },
           nb::arg("fn"), nb::arg("kind"), nb::arg("name"))
       .def(
+          "update_state",
+          [](Builder& b, std::vector<std::string> key, nb::object fn, int64_t timeout_ms) {
+            StateOptions options;
+            if (timeout_ms >= 0) options.timeout = milliseconds(timeout_ms);
+            b.builder.UpdateStateRows(std::move(key), MakeUpdateState(std::move(fn), b.errors),
+                                      options);
+          },
+          nb::arg("key"), nb::arg("fn"), nb::arg("timeout_ms"))
+      .def(
           "foreach_batch",
           [](Builder& b, nb::object fn) {
             b.builder.ForeachBatch(MakeForeachBatch(std::move(fn), b.errors));
