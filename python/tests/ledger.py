@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
 from collections import Counter, defaultdict
 from typing import Callable, Dict, List, Optional
 
@@ -23,6 +24,11 @@ STATEMENTS = [
 ]
 
 
+# PostgreSQL: in ON CONFLICT DO UPDATE a bare column is ambiguous with EXCLUDED's.
+PG_STATEMENTS = [st.replace("SET balance = balance", "SET balance = accounts.balance")
+                 for st in STATEMENTS]
+
+
 def transfers(n: int, accounts: int, seed: int = 1, first_id: int = 0) -> List[dict]:
     rng = random.Random(seed)
     out = []
@@ -39,9 +45,21 @@ def produce(log: onceflow.Log, topic: str, rows: List[dict]) -> None:
 
 
 def pipeline(name: str, data_dir: str, db: str, **options) -> onceflow.Pipeline:
-    return (onceflow.Pipeline(name, data_dir=data_dir, **options)
-            .from_log("transfers")
-            .to_sqlite(db, mode="statements", init=INIT, statements=STATEMENTS))
+    """Into the SQLite file `db`, or into PostgreSQL when `db` is "postgres:CONNINFO"."""
+    p = onceflow.Pipeline(name, data_dir=data_dir, **options).from_log("transfers")
+    if db.startswith("postgres:"):
+        return p.to_postgres(db[len("postgres:"):], mode="statements", init=INIT,
+                             statements=PG_STATEMENTS)
+    return p.to_sqlite(db, mode="statements", init=INIT, statements=STATEMENTS)
+
+
+def psql(conninfo: str, sql: str) -> List[List[str]]:
+    """Rows of `sql` run by psql on `conninfo`, as lists of strings."""
+    out = subprocess.run(["psql", conninfo, "-XAt", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"psql: {out.stderr.strip()}")
+    return [line.split("|") for line in out.stdout.splitlines() if line]
 
 
 def check(db: str, booked: List[dict],
@@ -49,12 +67,17 @@ def check(db: str, booked: List[dict],
     """'' if the ledger in `db` holds every transfer of `booked` exactly once and every
     balance is what they say (with `amount(t)` the amount booked for t); else what is wrong."""
     amount = amount or (lambda t: t["amount"])
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute("SELECT id, src, dst, amount FROM ledger").fetchall()
-        balances = dict(con.execute("SELECT id, balance FROM accounts").fetchall())
-    finally:
-        con.close()
+    if db.startswith("postgres:"):
+        conninfo = db[len("postgres:"):]
+        rows = [tuple(map(int, r)) for r in psql(conninfo, "SELECT id, src, dst, amount FROM ledger")]
+        balances = {int(a): int(b) for a, b in psql(conninfo, "SELECT id, balance FROM accounts")}
+    else:
+        con = sqlite3.connect(db)
+        try:
+            rows = con.execute("SELECT id, src, dst, amount FROM ledger").fetchall()
+            balances = dict(con.execute("SELECT id, balance FROM accounts").fetchall())
+        finally:
+            con.close()
     ids = Counter(r[0] for r in rows)
     dup = [i for i, c in ids.items() if c > 1]
     if dup:
