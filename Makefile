@@ -44,6 +44,12 @@ lint: setup
 format: setup
 	@bash scripts/lint.sh --format
 
+# The Python package: installed into a fresh venv under $(BUILD) from the build's own objects,
+# then its pytest suite (python/tests; `make test` runs it too).
+.PHONY: python
+python: build
+	@bash scripts/python_test.sh $(BUILD)
+
 # The commit protocol's Promela model checked by spin (model/README.md); `make test` runs it too.
 .PHONY: model
 model: setup

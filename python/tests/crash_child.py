@@ -3,7 +3,8 @@ caught up (or, with --forever, until Ctrl-C). Killed with SIGKILL at random mome
 at a fault point armed by ONCEFLOW_FAULTS (exit 86), it is started again by the test.
 
 ONCEFLOW_TEST_EXIT_IN_FN=N: the process _exits (87) inside the Nth call of the Python function,
-as a kill in the middle of Python code would.
+as a kill in the middle of Python code would. ONCEFLOW_TEST_BATCH: max_records_per_partition
+(100). It prints "running" when its function is first called.
 """
 
 import json
@@ -35,7 +36,8 @@ def main():
             print("running", flush=True)
         return [dict(r, amount=fee(r)) for r in rows]
 
-    p = (ledger.pipeline("pyledger", data_dir, db, max_records_per_partition=100,
+    batch = int(os.environ.get("ONCEFLOW_TEST_BATCH", "100"))
+    p = (ledger.pipeline("pyledger", data_dir, db, max_records_per_partition=batch,
                          batch_interval_ms=1)
          .map_batch(add_fee))
     try:

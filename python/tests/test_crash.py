@@ -47,13 +47,18 @@ def test_sigkill_at_random_moments(data_dir, setup):
     ledger.produce(log, "transfers", booked)
     kills = finished = 0
     while kills < 6 and kills + finished < 40:
-        child = start(data_dir, db)
+        # Small batches: a run is many batches long, and the kill lands at a random point of it.
+        child = start(data_dir, db, {"ONCEFLOW_TEST_BATCH": "20"})
+        sel = selectors.DefaultSelector()
+        sel.register(child.stdout, selectors.EVENT_READ)
+        assert sel.select(timeout=HANG_GUARD_S), "the child never ran a batch"
+        sel.close()
         try:
-            child.wait(timeout=rng.uniform(0.2, 1.5))  # a random moment to kill it at
+            child.wait(timeout=rng.uniform(0, 0.5))  # a random moment of the run
             code, out, err = finish(child)
             assert code == 0, err
             finished += 1
-            more = ledger.transfers(1000, accounts=40, seed=seed + len(booked),
+            more = ledger.transfers(2000, accounts=40, seed=seed + len(booked),
                                     first_id=len(booked))
             ledger.produce(log, "transfers", more)
             booked += more
