@@ -29,5 +29,9 @@ from ._onceflow import BatchContext, Error
 from .log import Log, Record
 from .pipeline import Pipeline
 
+Error.__doc__ = ("An engine error, with its one-line message (what `onceflow` prints after "
+                 "'onceflow: error:'); from run(), python_traceback holds the last Python "
+                 "function's traceback when one failed.")
+
 __all__ = ["BatchContext", "Error", "Log", "Pipeline", "Record"]
 __version__ = "0.1.0"
