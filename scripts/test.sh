@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command behind `make test`: lints (scripts/lint.sh), then builds and runs every test
-# that is not labelled `slow`, first in a normal build (every crash test), then the unit and
+# that is not labelled `slow`, first in a normal build (every crash test; then the Python
+# package, installed from that build into a fresh venv, and its pytest suite), then the unit and
 # integration tests under AddressSanitizer+UBSan, then ThreadSanitizer (the log writer and
 # anything threaded), then a short libFuzzer run of every parser.
 set -euo pipefail
