@@ -6,8 +6,9 @@ JOBS ?= $(shell nproc)
 export CCACHE_BASEDIR := $(CURDIR)
 # The build that run, check, soak and test share (scripts/test.sh configures `build` with the
 # same flags, so that switching between them rebuilds nothing): no benchmarks (`make bench` has
-# its own build), debug info as line tables (stack traces keep file:line; builds are faster).
-BUILD_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_BENCH=OFF -DONCEFLOW_DEBUG_INFO=lines
+# its own build), debug info as line tables (stack traces keep file:line; builds are faster), and
+# not the Python module (scripts/python_test.sh builds it in the same directory).
+BUILD_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_BENCH=OFF -DONCEFLOW_DEBUG_INFO=lines -DONCEFLOW_PYTHON=OFF
 
 .PHONY: setup build run check test lint format soak fuzz bench clean
 
@@ -42,6 +43,12 @@ lint: setup
 
 format: setup
 	@bash scripts/lint.sh --format
+
+# The Python package: installed into a fresh venv under $(BUILD) from the build's own objects,
+# then its pytest suite (python/tests; `make test` runs it too).
+.PHONY: python
+python: build
+	@bash scripts/python_test.sh $(BUILD)
 
 # The commit protocol's Promela model checked by spin (model/README.md); `make test` runs it too.
 .PHONY: model

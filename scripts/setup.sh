@@ -17,7 +17,7 @@ packages=(
   clang libclang-rt-14-dev clang-format clang-tidy-19
   librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven
-  spin python3-venv
+  spin python3-dev python3-venv
   chromium chromium-driver
 )
 

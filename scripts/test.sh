@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command behind `make test`: lints (scripts/lint.sh), then builds and runs every test
-# that is not labelled `slow`, first in a normal build (every crash test), then the unit and
+# that is not labelled `slow`, first in a normal build (every crash test; then the Python
+# package, installed from that build into a fresh venv, and its pytest suite), then the unit and
 # integration tests under AddressSanitizer+UBSan, then ThreadSanitizer (the log writer and
 # anything threaded), then a short libFuzzer run of every parser.
 set -euo pipefail
@@ -75,12 +76,17 @@ configure_and_build() {  # dir, extra cmake args...
 # traces and sanitizer reports, objects a fifth of the size). The plain build is the Makefile's
 # (BUILD_FLAGS there), so that `make check` after `make test` rebuilds nothing.
 step "build (RelWithDebInfo)"
+# ONCEFLOW_PYTHON=OFF: the Python step below turns it on in this build directory to build the
+# module; the plain build itself does not need nanobind.
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONCEFLOW_BENCH=OFF \
-  -DONCEFLOW_DEBUG_INFO=lines
+  -DONCEFLOW_DEBUG_INFO=lines -DONCEFLOW_PYTHON=OFF
 step "tests"
 # The plain run's output is kept for the summary at the end; a failure here still stops the run.
 (cd build && ctest -LE slow --output-on-failure -j "$jobs") 2>&1 | tee build/ctest-plain.log
 [ "${PIPESTATUS[0]}" = "0" ] || { echo "plain tests failed"; exit 1; }
+
+step "Python package: pip install ./python into a fresh venv (the plain build's objects), pytest"
+bash scripts/python_test.sh build
 
 step "build (ASan + UBSan)"
 # The sanitizer builds are never the inner loop: unity builds (CMAKE_UNITY_BUILD, batches of 8

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -45,6 +46,30 @@ struct BatchContext {
   uint64_t seed = 0;
   Epoch epoch;
   std::vector<OffsetRange> ranges;  // per input partition: [from, until)
+  // The map task a batch function runs in (its input partition); -1 for foreach_batch, which
+  // sees the whole batch.
+  int32_t task = -1;
+  // The same for every attempt and every re-run of this (pipeline, task, batch) and different
+  // for any other (it also names the batch's offset ranges, so a pipeline started afresh does
+  // not reuse an old key for other data): key external effects by it.
+  // "<pipeline>.b<batch>.t<task>.<16 hex digits>", "all" in place of t<task> for foreach_batch.
+  std::string idempotency_key;
+};
+
+// What a whole-batch function (PipelineBuilder::TransformBatch) returns: its output rows, and
+// the input rows it refuses, which go to the dead letters (never a silent drop).
+struct BatchOutput {
+  std::vector<Row> rows;
+  // Optional: for each output row, the index of the input row it came from (its source
+  // offset for the dead letters and per-partition order). Empty: the rows are 1:1 with the
+  // input when there are as many, else all are credited to the last input row.
+  std::vector<size_t> from;
+  struct Rejected {
+    size_t index = 0;   // of the input row (or of the last one, when unknown)
+    std::string row;    // the row as the function saw or returned it, for the dead letter
+    std::string error;  // one line, naming the field and what is wrong
+  };
+  std::vector<Rejected> rejected;
 };
 
 // Counters of a running pipeline (process-local, since it started).
@@ -216,6 +241,28 @@ class PipelineBuilder {
   PipelineBuilder& Map(std::function<Row(Row)> fn);
   PipelineBuilder& Filter(std::function<bool(const Row&)> fn);
   PipelineBuilder& FlatMap(std::function<std::vector<Row>(Row)> fn);
+  // Whole-batch operators: fn gets all the rows of one map task of a batch (one input
+  // partition's range, in offset order, after the operators before it) with the batch's
+  // context (ctx.task, ctx.idempotency_key), once per task attempt. They must be deterministic
+  // given (rows, ctx): a batch may be computed more than once. An error (or an exception) fails
+  // the task attempt like any other failure: the task is retried (max_task_failures), then the
+  // batch (max_batch_failures), then the run stops with nothing committed past the last good
+  // batch. MapBatch returns the new rows; FilterBatch one keep flag per row (as many as rows);
+  // FlatMapBatch one list of rows per input row; TransformBatch a BatchOutput (rows, and rows
+  // refused to the dead letters). `name` names the operator in errors.
+  PipelineBuilder& MapBatch(
+      std::function<Result<std::vector<Row>>(std::vector<Row>, const BatchContext&)> fn,
+      std::string name = "map_batch");
+  PipelineBuilder& FilterBatch(
+      std::function<Result<std::vector<bool>>(const std::vector<Row>&, const BatchContext&)> fn,
+      std::string name = "filter_batch");
+  PipelineBuilder& FlatMapBatch(
+      std::function<Result<std::vector<std::vector<Row>>>(std::vector<Row>, const BatchContext&)>
+          fn,
+      std::string name = "flat_map_batch");
+  PipelineBuilder& TransformBatch(
+      std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> fn,
+      std::string name = "transform_batch");
   // Per-batch reduction by key: the rows of a batch with equal values of `fields` are folded
   // with fn in offset order (partition by partition). The result is committed as one task.
   PipelineBuilder& KeyBy(std::vector<std::string> fields);

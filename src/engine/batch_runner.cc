@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/batch_stages.h"
 #include "util/check.h"
 #include "util/fault_points.h"
 
@@ -233,6 +234,9 @@ Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(
   task_ctx.decoder = decoder_;
   task_ctx.stages = spec_.stages;
   task_ctx.visibility = history_ != nullptr;
+  if (internal::HasBatchStages(spec_.stages)) {
+    task_ctx.batch_ctx = std::make_shared<const BatchContext>(ContextOf(intent));
+  }
   if (state_ != nullptr) {
     task_ctx.keyed = spec_.keyed.get();
     task_ctx.batch = intent.batch;
@@ -373,6 +377,7 @@ BatchContext BatchRunner::ContextOf(const checkpoint::BatchIntent& intent) const
   ctx.seed = intent.seed;
   ctx.epoch = epoch_();
   ctx.ranges = intent.ranges;
+  ctx.idempotency_key = IdempotencyKey(ctx.pipeline, ctx.task, ctx.batch_id, ctx.ranges);
   return ctx;
 }
 

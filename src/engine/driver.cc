@@ -268,7 +268,10 @@ void Driver::PlanAhead(const std::vector<Offset>& after, int64_t batches, Comput
   // is on event time: the next batch's watermark (which decides its late records) comes from
   // this batch's state.
   const bool stateless_maps = !state_ || !spec_.keyed->on_event_time();
+  // Whole-batch functions see the batch's context, whose batch time is only set when the
+  // batch is planned for real (NewIntent): they run in the batch's own step 3.
   if (runner_->PerTaskCommits() || !stateless_maps || group_ != nullptr ||
+      internal::HasBatchStages(spec_.stages) ||
       (options_.max_batches >= 0 && batches + 1 >= options_.max_batches)) {
     return;
   }

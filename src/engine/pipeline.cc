@@ -131,6 +131,77 @@ PipelineBuilder& PipelineBuilder::FlatMap(std::function<std::vector<Row>(Row)> f
   return *this;
 }
 
+PipelineBuilder& PipelineBuilder::TransformBatch(
+    std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> fn,
+    std::string name) {
+  if (!fn) Fail(spec_.get(), Status::InvalidArgument(name + ": no function"));
+  Stage s;
+  s.kind = Stage::Kind::kBatch;
+  s.batch = std::move(fn);
+  s.name = std::move(name);
+  spec_->stages.push_back(std::move(s));
+  return *this;
+}
+
+PipelineBuilder& PipelineBuilder::MapBatch(
+    std::function<Result<std::vector<Row>>(std::vector<Row>, const BatchContext&)> fn,
+    std::string name) {
+  if (!fn) return TransformBatch(nullptr, std::move(name));
+  return TransformBatch(
+      [fn = std::move(fn)](std::vector<Row> rows, const BatchContext& ctx) -> Result<BatchOutput> {
+        ONCEFLOW_ASSIGN_OR_RETURN(std::vector<Row> out, fn(std::move(rows), ctx));
+        return BatchOutput{.rows = std::move(out)};
+      },
+      std::move(name));
+}
+
+PipelineBuilder& PipelineBuilder::FilterBatch(
+    std::function<Result<std::vector<bool>>(const std::vector<Row>&, const BatchContext&)> fn,
+    std::string name) {
+  if (!fn) return TransformBatch(nullptr, std::move(name));
+  return TransformBatch(
+      [fn = std::move(fn)](std::vector<Row> rows, const BatchContext& ctx) -> Result<BatchOutput> {
+        ONCEFLOW_ASSIGN_OR_RETURN(std::vector<bool> keep, fn(rows, ctx));
+        if (keep.size() != rows.size()) {
+          return Err(Status::InvalidArgument("returned " + std::to_string(keep.size()) +
+                                             " flags for " + std::to_string(rows.size()) +
+                                             " rows"));
+        }
+        BatchOutput out;
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (!keep[i]) continue;
+          out.rows.push_back(std::move(rows[i]));
+          out.from.push_back(i);
+        }
+        return out;
+      },
+      std::move(name));
+}
+
+PipelineBuilder& PipelineBuilder::FlatMapBatch(
+    std::function<Result<std::vector<std::vector<Row>>>(std::vector<Row>, const BatchContext&)> fn,
+    std::string name) {
+  if (!fn) return TransformBatch(nullptr, std::move(name));
+  return TransformBatch(
+      [fn = std::move(fn)](std::vector<Row> rows, const BatchContext& ctx) -> Result<BatchOutput> {
+        const size_t n = rows.size();
+        ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::vector<Row>> lists, fn(std::move(rows), ctx));
+        if (lists.size() != n) {
+          return Err(Status::InvalidArgument("returned " + std::to_string(lists.size()) +
+                                             " lists for " + std::to_string(n) + " rows"));
+        }
+        BatchOutput out;
+        for (size_t i = 0; i < lists.size(); ++i) {
+          for (Row& r : lists[i]) {
+            out.rows.push_back(std::move(r));
+            out.from.push_back(i);
+          }
+        }
+        return out;
+      },
+      std::move(name));
+}
+
 PipelineBuilder& PipelineBuilder::KeyBy(std::vector<std::string> fields) {
   spec_->key_by = std::move(fields);
   return *this;

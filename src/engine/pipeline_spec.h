@@ -18,13 +18,25 @@ namespace onceflow::internal {
 
 // One row operator. Exactly one of the members is set, as `kind` says.
 struct Stage {
-  enum class Kind { kTransform, kMap, kFilter, kFlatMap };
+  enum class Kind { kTransform, kMap, kFilter, kFlatMap, kBatch };
   Kind kind = Kind::kTransform;
   std::shared_ptr<const operators::RowTransform> transform;
   std::function<Row(Row)> map;
   std::function<bool(const Row&)> filter;
   std::function<std::vector<Row>(Row)> flat_map;
+  // kBatch: a whole-batch function over one map task's rows (engine/batch_stages.h), and the
+  // name its errors give it ("map_batch").
+  std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> batch;
+  std::string name;
 };
+
+// Whether any stage is a whole-batch function (the map tasks then need the batch's context).
+inline bool HasBatchStages(std::span<const Stage> stages) {
+  for (const Stage& s : stages) {
+    if (s.kind == Stage::Kind::kBatch) return true;
+  }
+  return false;
+}
 
 struct PipelineSpec {
   config::PipelineConfig config;

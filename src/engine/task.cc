@@ -3,7 +3,9 @@
 
 #include <chrono>
 
+#include "engine/batch_stages.h"
 #include "engine/stages.h"
+#include "util/check.h"
 #include "util/fault_points.h"
 
 namespace onceflow::engine {
@@ -22,14 +24,25 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
                            : nullptr;
   if (combiner == nullptr) out.rows.reserve(static_cast<size_t>(range.size()));
   const PartitionId p = range.partition;
+  // The per-record stages run as each record is read; from the first whole-batch stage on,
+  // the stages run over all the task's rows once it has read them (and only then are the rows
+  // combined).
+  size_t first_batch = 0;
+  while (first_batch < ctx.stages.size() &&
+         ctx.stages[first_batch].kind != internal::Stage::Kind::kBatch) {
+    ++first_batch;
+  }
+  const std::span<const internal::Stage> record_stages = ctx.stages.subspan(0, first_batch);
+  const bool batch_stages = first_batch < ctx.stages.size();
+  operators::MapCombiner* const loop_combiner = batch_stages ? nullptr : combiner.get();
   Offset current;
   std::vector<Row> record_rows;  // combining: a record's rows, folded once all its stages pass
   // Combining without stages folds the decoded row itself: one row, reused for every record,
   // keeps its fields' memory instead of allocating them per record.
-  const bool fold_decoded = combiner != nullptr && ctx.stages.empty();
+  const bool fold_decoded = loop_combiner != nullptr && record_stages.empty();
   Row row;
   auto emit = [&](Row&& r) {
-    if (combiner != nullptr) {
+    if (loop_combiner != nullptr) {
       record_rows.push_back(std::move(r));
     } else {
       out.rows.push_back({std::move(r), p, current});
@@ -61,22 +74,36 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       return Status::Ok();
     }
     if (fold_decoded) {
-      combiner->Add(row, p, o, &out.dead_letters);
+      loop_combiner->Add(row, p, o, &out.dead_letters);
       return Status::Ok();
     }
     const size_t before = out.rows.size();
     record_rows.clear();
-    Status st = ApplyStages(ctx.stages, std::move(row), emit);
+    Status st = ApplyStages(record_stages, std::move(row), emit);
     if (!st.ok()) {
       if (!st.IsInvalidArgument()) return st;
       out.rows.resize(before);  // a record's rows are all-or-nothing
       out.dead_letters.push_back({p, o, std::string(rec.value), st.message()});
       return Status::Ok();
     }
-    for (const Row& r : record_rows) combiner->Add(r, p, o, &out.dead_letters);
+    for (const Row& r : record_rows) loop_combiner->Add(r, p, o, &out.dead_letters);
     return Status::Ok();
   });
   if (!s.ok()) return Err(s);
+  if (batch_stages) {
+    ONCEFLOW_CHECK(ctx.batch_ctx != nullptr);
+    BatchContext task_ctx = *ctx.batch_ctx;
+    task_ctx.task = p.value();
+    task_ctx.idempotency_key =
+        IdempotencyKey(task_ctx.pipeline, task_ctx.task, task_ctx.batch_id, task_ctx.ranges);
+    ONCEFLOW_RETURN_IF_ERROR(
+        ApplyBatchStages(ctx.stages.subspan(first_batch), task_ctx, &out.rows, &out.dead_letters));
+    if (combiner != nullptr) {
+      for (const SinkRow& r : out.rows)
+        combiner->Add(r.row, r.partition, r.offset, &out.dead_letters);
+      out.rows.clear();
+    }
+  }
   if (combiner != nullptr) out.combined = combiner->Finish();
   return out;
 }

@@ -50,6 +50,8 @@ struct TaskContext {
   int32_t state_tasks = 1;
   // The batch history is on: each record's timestamp goes into TaskOutput::visibility.
   bool visibility = false;
+  // With whole-batch stages: the batch's context (task and idempotency_key are set per task).
+  std::shared_ptr<const BatchContext> batch_ctx;
 };
 
 // Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by
