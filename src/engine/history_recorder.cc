@@ -29,7 +29,9 @@ std::unique_ptr<HistoryRecorder> HistoryRecorder::Open(const std::string& checkp
   Result<std::unique_ptr<history::HistoryWriter>> writer =
       history::HistoryWriter::Open(checkpoint_dir, std::move(options));
   if (!writer.has_value()) {
-    if (log) log(history::HistoryOffLine(writer.error()));
+    if (log && history::FirstTimeOff(history::HistoryDir(checkpoint_dir))) {
+      log(history::HistoryOffLine(writer.error()));
+    }
     return nullptr;
   }
   return std::unique_ptr<HistoryRecorder>(new HistoryRecorder(std::move(*writer)));
