@@ -30,8 +30,10 @@ struct PartitionProgress {
   int64_t until = 0;
   int64_t end_offset = 0;   // the source's end when the batch was planned
   int64_t lag_records = 0;  // end_offset - until
-  // The age of the oldest unread record when the batch was planned (0 if none); -1 when the
-  // source cannot tell it cheaply.
+  // How far behind the partition is in time after the batch: 0 without lag; else the age (at
+  // the batch's end) of the last record it read from the partition, which bounds from above the
+  // age of the oldest unread record (reading that record would cost a source read per
+  // partition); -1 when unknown (nothing read from it).
   double lag_seconds = -1;
   // lag_records / the recent process rate; -1 when unknown (no rate yet).
   double drain_eta_seconds = -1;

@@ -29,7 +29,9 @@ std::unique_ptr<HistoryRecorder> HistoryRecorder::Open(const std::string& checkp
   Result<std::unique_ptr<history::HistoryWriter>> writer =
       history::HistoryWriter::Open(checkpoint_dir, std::move(options));
   if (!writer.has_value()) {
-    if (log) log(history::HistoryOffLine(writer.error()));
+    if (log && history::FirstTimeOff(history::HistoryDir(checkpoint_dir))) {
+      log(history::HistoryOffLine(writer.error()));
+    }
     return nullptr;
   }
   return std::unique_ptr<HistoryRecorder>(new HistoryRecorder(std::move(*writer)));
@@ -59,6 +61,7 @@ void HistoryRecorder::BeginBatch(const checkpoint::BatchIntent& intent, bool rep
 
 void HistoryRecorder::BeginAttempt(int attempt) {
   attempt_ = BatchRecord();
+  last_timestamp_ms_.clear();
   attempt_.retries = attempt - 1;
   visibility_ = history::VisibilitySketch(WallMs());
 }
@@ -84,6 +87,11 @@ void HistoryRecorder::Computed(std::span<const TaskOutput> outputs,
   attempt_.late_records = late;
   for (size_t t = 0; t < outputs.size(); ++t) {
     visibility_.Merge(outputs[t].visibility);
+    if (t < task_ranges.size() && outputs[t].last_timestamp_ms >= 0) {
+      const auto p = static_cast<size_t>(task_ranges[t].partition.value());
+      if (last_timestamp_ms_.size() <= p) last_timestamp_ms_.resize(p + 1, -1);
+      last_timestamp_ms_[p] = outputs[t].last_timestamp_ms;
+    }
     for (const TaskAttemptRecord& a : outputs[t].attempts) {
       TaskAttemptRecord& r = attempt_.tasks.emplace_back(a);
       r.task = static_cast<int32_t>(t);
@@ -175,7 +183,14 @@ void HistoryRecorder::FillPartitions(const checkpoint::BatchIntent& intent,
     if (&intent == &intent_ && i < end_.size()) {
       p.end_offset = std::max(end_[i].value(), p.until);
       p.lag_records = p.end_offset - p.until;
-      p.lag_seconds = p.lag_records == 0 ? 0 : -1;
+      // The age of the last record the batch read: the first unread record is younger, so this
+      // bounds its age from above (reading it would cost a read of the source per partition).
+      const int64_t last_ts = i < last_timestamp_ms_.size() ? last_timestamp_ms_[i] : -1;
+      p.lag_seconds =
+          p.lag_records == 0 ? 0
+          : last_ts >= 0
+              ? static_cast<double>(std::max<int64_t>(0, record->end_time_ms - last_ts)) / 1000.0
+              : -1;
       p.drain_eta_seconds = p.lag_records == 0 ? 0
                             : rate > 0         ? static_cast<double>(p.lag_records) / rate
                                                : -1;

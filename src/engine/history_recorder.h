@@ -89,6 +89,8 @@ class HistoryRecorder {
   std::vector<Offset> end_;
   // Of the attempt being run.
   BatchRecord attempt_;
+  // The timestamp of the last record read from each partition (index = partition; -1: none).
+  std::vector<int64_t> last_timestamp_ms_;
   history::VisibilitySketch visibility_;
   // (records_in, processing_ms) of the last committed batches, for the drain estimate.
   std::deque<std::pair<int64_t, int64_t>> recent_;

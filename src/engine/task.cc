@@ -59,6 +59,7 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
     // marker, so the last two offsets are fingerprinted (one CRC each, not one per record).
     if (o.value() >= range.until.value() - 2) {
       out.last = {p, o, checkpoint::RecordFingerprint(rec)};
+      out.last_timestamp_ms = rec.timestamp_ms;
     }
     if (!fold_decoded) row = Row();
     auto decoded = ctx.decoder->Decode(p, o, rec, &row);

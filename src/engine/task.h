@@ -34,6 +34,7 @@ struct TaskOutput {
   // For the batch history: the ages of the records read (timestamp -> when the task ran), and
   // every attempt of this task (set by RunTasks on the winner's output).
   history::VisibilitySketch visibility;
+  int64_t last_timestamp_ms = -1;  // of the last record read (-1: none)
   std::vector<TaskAttemptRecord> attempts;
 };
 

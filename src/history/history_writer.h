@@ -27,6 +27,9 @@ struct HistoryWriterOptions {
 // The one line said when history is turned off by `error`: it names the file, and does not read
 // as the pipeline's own "disk full: " outage (which the run waits out; history does not wait).
 std::string HistoryOffLine(const Status& error);
+// True the first time it is asked for `history_dir` in this process: history turned off is said
+// once per pipeline and process, also when a full disk makes the run start drivers again.
+bool FirstTimeOff(const std::string& history_dir);
 
 // Lifecycle: Open at driver start (after the checkpoint's lock is held: one writer per
 // directory), Append once per batch attempt, destroyed with the driver.
