@@ -146,9 +146,9 @@ TEST_F(PipelineConfigTest, NexmarkKeysAreCheckedNamingTheKey) {
   const std::string sink = "[sink]\ntype = \"blackhole\"\n";
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\n" + sink),
             "ledger.toml: source.events: required");
-  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\ntopic = \"t\"\n" +
-                    sink),
-            "ledger.toml: source.topic: not used with type = \"nexmark\"");
+  EXPECT_EQ(
+      ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\ntopic = \"t\"\n" + sink),
+      "ledger.toml: source.topic: not used with type = \"nexmark\"");
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"log\"\ntopic = \"t\"\nevents = 10\n" + sink),
             "ledger.toml: source.events: only used with type = \"nexmark\"");
   EXPECT_EQ(
