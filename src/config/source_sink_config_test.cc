@@ -72,7 +72,8 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
               "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\ntopic = \"o\"\ntable = \"t\"\n"),
       "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
-            "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
+            "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, blackhole, got "
+            "'mysql'");
 }
 
 TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
