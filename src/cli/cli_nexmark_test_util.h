@@ -3,9 +3,8 @@
 // SQLite table (no engine), over which the tests compute the expected outputs in SQL.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <sstream>
