@@ -72,7 +72,8 @@ TEST_F(PipelineConfigTest, SourceAndSinkKeysOfAnotherTypeAreRefused) {
               "[sink]\ntype = \"kafka\"\nbootstrap = \"b:1\"\ntopic = \"o\"\ntable = \"t\"\n"),
       "ledger.toml: sink.table: not used with type = \"kafka\"");
   EXPECT_EQ(ErrorOf(WithSink("type = \"mysql\"\n")),
-            "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, got 'mysql'");
+            "ledger.toml: sink.type: expected one of sqlite, postgres, kafka, blackhole, got "
+            "'mysql'");
 }
 
 TEST_F(PipelineConfigTest, KafkaSourceSharedThroughItsGroup) {
@@ -146,9 +147,9 @@ TEST_F(PipelineConfigTest, NexmarkKeysAreCheckedNamingTheKey) {
   const std::string sink = "[sink]\ntype = \"blackhole\"\n";
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\n" + sink),
             "ledger.toml: source.events: required");
-  EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\ntopic = \"t\"\n" +
-                    sink),
-            "ledger.toml: source.topic: not used with type = \"nexmark\"");
+  EXPECT_EQ(
+      ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\ntopic = \"t\"\n" + sink),
+      "ledger.toml: source.topic: not used with type = \"nexmark\"");
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"log\"\ntopic = \"t\"\nevents = 10\n" + sink),
             "ledger.toml: source.events: only used with type = \"nexmark\"");
   EXPECT_EQ(
