@@ -2,7 +2,6 @@
 #include "history/history_writer.h"
 
 #include <fmt/format.h>
-
 #include <sys/stat.h>
 
 #include <algorithm>
