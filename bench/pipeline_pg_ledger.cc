@@ -12,6 +12,7 @@
 // R runs is printed beside the best size's, in the same run.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,11 +96,30 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
   o.data_dir = data;
   o.until_caught_up = true;
   o.on_log = [](const std::string&) {};
+  // The batch sizes the run took (largest range of each batch), in order, shown compressed.
+  std::string trace;
+  int64_t last = -1, repeats = 0;
+  auto flush = [&] {
+    if (last >= 0) trace += " " + std::to_string(last) + (repeats > 1 ? "x" + std::to_string(repeats) : "");
+  };
+  o.on_batch_committed = [&](const onceflow::BatchContext& c, const onceflow::PipelineStats&) {
+    int64_t largest = 0;
+    for (const onceflow::OffsetRange& r : c.ranges) largest = std::max(largest, r.until - r.from);
+    if (largest == last) {
+      ++repeats;
+      return;
+    }
+    flush();
+    last = largest;
+    repeats = 1;
+  };
   const auto t0 = Clock::now();
   onceflow::Status s = (*pipeline)->Run(o);
   const double secs = Seconds(Clock::now() - t0);
   if (!s.ok()) Die("run", s.ToString());
   if ((*pipeline)->stats().records_in != n) Die("run", "did not read every record");
+  flush();
+  std::printf("    batch sizes:%s\n", trace.c_str());
   return static_cast<double>(n) / secs;
 }
 
