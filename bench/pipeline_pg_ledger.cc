@@ -1,6 +1,7 @@
 // pipeline_pg_ledger_bench: the bank ledger (the seed's "A pays B") from the embedded log into
 // PostgreSQL in statements mode — per transfer a debit, a credit and a ledger row — swept over
-// the batch size (max_records_per_partition), so that a cliff at some size shows (issue 19).
+// fixed batch sizes (max_records_per_partition, batch_sizing = "fixed") and the adaptive default,
+// so that a cliff at some size shows and the default is compared with the best (issue 19).
 //
 //   pipeline_pg_ledger_bench --conninfo CONNINFO [--dir DIR] [--records N] [--reps R]
 //                            [--sizes 1250,5000,25000,100000] [--accounts A]
@@ -69,26 +70,26 @@ std::string One(PGconn* c, const std::string& sql) {
   return v;
 }
 
-// per_partition 0: the key is left out (the default).
+// per_partition 0: the defaults (adaptive, ceiling 100000); else that size, fixed.
 double PipelineRun(const std::string& data, const std::string& conninfo, int64_t n,
                    int64_t per_partition) {
   const std::string toml = data + "/ledger.toml";
   std::string text = "name = \"ledger\"\nbatch_interval_ms = 1\n";
   if (per_partition > 0) {
-    text += "max_records_per_partition = " + std::to_string(per_partition) + "\n";
+    text += "max_records_per_partition = " + std::to_string(per_partition) +
+            "\nbatch_sizing = \"fixed\"\n";
   }
-  text +=
-      "[source]\ntype = \"log\"\ntopic = \"transfers\"\nformat = \"json\"\n"
-      "[sink]\ntype = \"postgres\"\nconninfo = \"" +
-      conninfo +
-      "\"\ninit = [\"CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT "
-      "NOT NULL)\", \"CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, "
-      "amount BIGINT)\"]\nmode = \"statements\"\nstatements = [\n"
-      "\"INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE "
-      "SET balance = accounts.balance - :amount\",\n"
-      "\"INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET "
-      "balance = accounts.balance + :amount\",\n"
-      "\"INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)\"]\n";
+  text += "[source]\ntype = \"log\"\ntopic = \"transfers\"\nformat = \"json\"\n"
+          "[sink]\ntype = \"postgres\"\nconninfo = \"" +
+          conninfo +
+          "\"\ninit = [\"CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT "
+          "NOT NULL)\", \"CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, "
+          "amount BIGINT)\"]\nmode = \"statements\"\nstatements = [\n"
+          "\"INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE "
+          "SET balance = accounts.balance - :amount\",\n"
+          "\"INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET "
+          "balance = accounts.balance + :amount\",\n"
+          "\"INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)\"]\n";
   if (!onceflow::WriteFileAtomically(toml, text).ok()) Die("write", toml);
   auto pipeline = onceflow::Pipeline::FromConfigFile(toml);
   if (!pipeline.has_value()) Die("config", pipeline.error().ToString());
@@ -100,7 +101,8 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
   std::string trace;
   int64_t last = -1, repeats = 0;
   auto flush = [&] {
-    if (last >= 0) trace += " " + std::to_string(last) + (repeats > 1 ? "x" + std::to_string(repeats) : "");
+    if (last >= 0)
+      trace += " " + std::to_string(last) + (repeats > 1 ? "x" + std::to_string(repeats) : "");
   };
   o.on_batch_committed = [&](const onceflow::BatchContext& c, const onceflow::PipelineStats&) {
     int64_t largest = 0;
@@ -164,12 +166,13 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: %s --conninfo CONNINFO [--dir DIR] [--records N] [--reps R]\n"
           "       [--sizes S1,S2,...|default] [--accounts A]\n"
-          "  sizes are max_records_per_partition values; 'default' leaves the key out\n",
+          "  sizes are fixed max_records_per_partition values; 'default' is the adaptive default\n",
           argv[0]);
       return a == "--help" ? 0 : 2;
     }
   }
-  if (conninfo.empty()) Die("pipeline_pg_ledger_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
+  if (conninfo.empty())
+    Die("pipeline_pg_ledger_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
   double load = -1;
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     if (std::fscanf(f, "%lf", &load) != 1) load = -1;
@@ -183,7 +186,8 @@ int main(int argc, char** argv) {
   Produce(data, records, accounts);
   PGconn* admin = PQconnectdb(conninfo.c_str());
   if (PQstatus(admin) != CONNECTION_OK) Die("connect", PQerrorMessage(admin));
-  PQsetNoticeProcessor(admin, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      admin, [](void*, const char*) {}, nullptr);
   std::vector<int64_t> size_list = ParseSizes(sizes);
   std::vector<double> medians;
   for (int64_t size : size_list) {

@@ -42,7 +42,8 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "format, csv_columns, csv_delimiter, bootstrap, group, assign, session_timeout_ms)");
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
-            "max_records_per_partition, batch_sizing, max_task_failures, max_batch_failures, speculation, "
+            "max_records_per_partition, batch_sizing, max_task_failures, max_batch_failures, "
+            "speculation, "
             "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
             "state_tasks, state_cache_mb, source, "
             "transform, sink)");

@@ -54,8 +54,9 @@ class AdaptiveBatchPipelineTest : public ::testing::Test {
   }
   PipelineBuilder Ledger() {
     PipelineBuilder b("ledger");
-    b.FromLog({.topic = "transfers"}).ToSqlite(LedgerSink(db_)).BatchInterval(
-        std::chrono::milliseconds(1));
+    b.FromLog({.topic = "transfers"})
+        .ToSqlite(LedgerSink(db_))
+        .BatchInterval(std::chrono::milliseconds(1));
     return b;
   }
 

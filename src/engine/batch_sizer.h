@@ -51,11 +51,11 @@ class BatchSizer {
   const bool adaptive_;
   int64_t limit_;
   bool climbing_ = true;
-  int direction_ = 1;       // climbing: +1 grow, -1 shrink
-  int64_t best_ = 0;        // settled: the size planned between probes
-  int64_t probe_ = 0;       // settled: the neighbour being tried (0: none)
-  int since_probe_ = 0;     // settled: batches at best_ since the last probe
-  bool probe_up_ = true;    // the next probe: twice (true) or half best_
+  int direction_ = 1;                // climbing: +1 grow, -1 shrink
+  int64_t best_ = 0;                 // settled: the size planned between probes
+  int64_t probe_ = 0;                // settled: the neighbour being tried (0: none)
+  int since_probe_ = 0;              // settled: batches at best_ since the last probe
+  bool probe_up_ = true;             // the next probe: twice (true) or half best_
   std::map<int64_t, double> rates_;  // records/s of the last full batch of each size
 };
 

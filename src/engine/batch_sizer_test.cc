@@ -68,9 +68,8 @@ TEST(BatchSizerTest, ShrinksWhenTheCommitTimePerRecordGrows) {
   BatchSizer sizer(100000, true);
   Drive(&sizer, 30, [](int64_t limit) { return 1e6 * limit / (limit + 5000.0); });
   // The sink changes: now every record costs more the larger the transaction.
-  const std::map<int64_t, int> seen = Drive(&sizer, 40, [](int64_t limit) {
-    return 1e5 / (1.0 + static_cast<double>(limit) / 1000.0);
-  });
+  const std::map<int64_t, int> seen = Drive(
+      &sizer, 40, [](int64_t limit) { return 1e5 / (1.0 + static_cast<double>(limit) / 1000.0); });
   EXPECT_EQ(seen.count(1000), 1u);
   EXPECT_GE(seen.at(1000), 20);  // at the floor most of the time
 }

@@ -196,8 +196,9 @@ Status Driver::Run() {
       continue;
     }
     if (!result.ok()) break;
-    sizer_.Observe(largest, records, backlog,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    sizer_.Observe(
+        largest, records, backlog,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     positions_ = std::move(after);
     source_->ReportPositions(positions_);
     next_batch_ = BatchId(next_batch_.value() + 1);

@@ -119,7 +119,7 @@ class Driver {
   std::vector<Offset> positions_;  // where the next batch starts, per partition
   // Records per partition of the next batch planned (max_records_per_partition the ceiling).
   BatchSizer sizer_;
-  std::string source_identity_;    // set by CheckSource before anything is committed
+  std::string source_identity_;  // set by CheckSource before anything is committed
   // Partitions [0, known_partitions_) were read by the checkpoint's batches (or the sink's)
   // before this run; a partition past them records its start when first planned.
   size_t known_partitions_ = 0;

@@ -37,10 +37,10 @@ struct PgStatement {
 // Runs `statements` (at least one) for each row, in order, in pipelined chunks of at most 1024
 // statements. The clean path (no row fails) takes one savepoint for all the rows, not one per
 // chunk: past 64 subtransactions in one transaction PostgreSQL's visibility checks take a slow
-// path (pg_subtrans), and a 100 k-row batch would be ~300 of them. A statement is prepared per signature of parameter types the rows bring, on
-// first use, under a savepoint of its own (a failed prepare is the row's error, remembered).
-// Lifecycle: made once per writer; NewConnection() forgets what was prepared. Thread-safety:
-// none; the sink serialises use.
+// path (pg_subtrans), and a 100 k-row batch would be ~300 of them. A statement is prepared per
+// signature of parameter types the rows bring, on first use, under a savepoint of its own (a failed
+// prepare is the row's error, remembered). Lifecycle: made once per writer; NewConnection() forgets
+// what was prepared. Thread-safety: none; the sink serialises use.
 class PipelinedRows {
  public:
   // `name_prefix` names the prepared statements ("onceflow_table_" + a counter).
