@@ -37,7 +37,10 @@ void BatchSizer::Observe(int64_t limit, int64_t records, bool full, double secon
     if (limit != limit_) return;  // planned before the last step
     const int64_t before = Step(limit, -direction_);
     const double before_rate = before == limit ? 0 : RateOf(before);
-    if (before_rate > 0 && rate < before_rate * (1 - kTolerance)) return Settle(before);
+    // On only while clearly faster: a flat stretch is noise, and the smaller size commits sooner.
+    if (before_rate > 0 && rate <= before_rate * (1 + kTolerance)) {
+      return Settle(rate > before_rate ? limit : before);
+    }
     const int64_t next = Step(limit, direction_);
     if (next == limit) return Settle(rate >= before_rate ? limit : before);
     limit_ = next;

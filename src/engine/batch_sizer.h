@@ -9,8 +9,9 @@
 namespace onceflow::engine {
 
 // It climbs, then settles. Climbing: sizes double (from the floor) while throughput (records /
-// seconds from plan to commit) does not drop by more than kTolerance against the size before;
-// at a drop or at a bound it settles on the better of the last two. Settled: it plans the best
+// seconds from plan to commit) beats the size before by more than kTolerance (a flat stretch
+// is noise, and a smaller batch commits sooner); otherwise, or at a bound, it settles on the
+// better of the last two. Settled: it plans the best
 // size, and every kProbeEvery batches one batch of a neighbour (twice or half, in turn); a
 // neighbour faster by more than kTolerance starts a climb that way — so it grows while larger
 // batches are cheaper per record and shrinks when the commit time per record grows. Only full
