@@ -68,6 +68,8 @@ TEST_F(PipelineConfigTest, WrongTypesNameTheExpectedType) {
             "ledger.toml: max_task_failures: must be an integer from 1 to 2147483647, got 0");
   EXPECT_EQ(top("max_records_per_partition = -1"),
             "ledger.toml: max_records_per_partition: must be an integer of at least 1, got -1");
+  EXPECT_EQ(top("batch_sizing = \"auto\""),
+            "ledger.toml: batch_sizing: expected one of adaptive, fixed, got 'auto'");
   EXPECT_EQ(top("executor_threads = 1.5"),
             "ledger.toml: executor_threads: must be an integer from 0 to 1024, got a float (1.5)");
   EXPECT_EQ(top("speculation = \"yes\""),
