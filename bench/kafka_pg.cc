@@ -78,7 +78,8 @@ std::string PipelineToml(const std::string& name, const std::string& bootstrap,
                          const std::string& table, int interval_ms, int64_t per_partition) {
   return "name = \"" + name + "\"\nbatch_interval_ms = " + std::to_string(interval_ms) +
          "\nmax_records_per_partition = " + std::to_string(per_partition) +
-         "\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap + "\"\ntopic = \"" + topic +
+         "\nbatch_sizing = \"fixed\"\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap +
+         "\"\ntopic = \"" + topic +
          "\"\nformat = \"json\"\n[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo +
          "\"\ninit = [\"" + CreateTable(table) + "\"]\nmode = \"append\"\ntable = \"" + table +
          "\"\n";

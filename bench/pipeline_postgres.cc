@@ -108,7 +108,8 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
   const std::string toml = data + "/bench.toml";
   std::string text = "name = \"bench\"\nbatch_interval_ms = 1\nmax_records_per_partition = " +
                      std::to_string(per_partition) +
-                     "\n[source]\ntype = \"log\"\ntopic = \"events\"\nformat = \"json\"\n"
+                     "\nbatch_sizing = \"fixed\"\n[source]\ntype = \"log\"\ntopic = "
+                     "\"events\"\nformat = \"json\"\n"
                      "[sink]\ntype = \"postgres\"\nconninfo = \"" +
                      conninfo + "\"\ninit = [\"" + kCreateEvents +
                      "\"]\nmode = \"append\"\ntable = \"events\"\n";

@@ -116,6 +116,7 @@ double PipelineRun(const std::string& data, int64_t n, int64_t per_partition,
                       .BatchInterval(std::chrono::milliseconds(1))
                       .MaxRecordsPerPartition(per_partition)
                       .History(history)
+                      .AdaptiveBatchSize(false)  // the size the ceiling is measured with
                       .Build();
   if (!pipeline.has_value()) Die("build", pipeline.error());
   onceflow::RunOptions o;

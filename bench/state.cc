@@ -101,6 +101,7 @@ onceflow::Result<std::unique_ptr<onceflow::Pipeline>> Build(const std::string& d
       .Aggregate({"user"}, {{"n", "count"}, {"total", "sum(amount)"}})
       .BatchInterval(std::chrono::milliseconds(1))
       .MaxRecordsPerPartition(o.per_partition)
+      .AdaptiveBatchSize(false)
       .Speculation(false);
   if (o.sink == "sqlite") {
     b.ToSqlite({.path = data + "/counts.db",

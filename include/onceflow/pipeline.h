@@ -335,7 +335,10 @@ class PipelineBuilder {
   PipelineBuilder& ToBlackhole(BlackholeSinkOptions options = {});
 
   PipelineBuilder& BatchInterval(std::chrono::milliseconds interval);
+  // The records per partition of a batch: adaptive (the default) finds the size the sink
+  // commits fastest, up to MaxRecordsPerPartition; fixed is always MaxRecordsPerPartition.
   PipelineBuilder& MaxRecordsPerPartition(int64_t n);
+  PipelineBuilder& AdaptiveBatchSize(bool adaptive);
   PipelineBuilder& MaxTaskFailures(int n);
   PipelineBuilder& MaxBatchFailures(int n);
   PipelineBuilder& Speculation(

@@ -43,7 +43,8 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "events, partitions, kind, events_per_second, base_time_ms, out_of_order_group)");
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
-            "max_records_per_partition, max_task_failures, max_batch_failures, speculation, "
+            "max_records_per_partition, batch_sizing, max_task_failures, max_batch_failures, "
+            "speculation, "
             "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
             "state_tasks, state_cache_mb, history, source, "
             "transform, sink)");
@@ -68,6 +69,8 @@ TEST_F(PipelineConfigTest, WrongTypesNameTheExpectedType) {
             "ledger.toml: max_task_failures: must be an integer from 1 to 2147483647, got 0");
   EXPECT_EQ(top("max_records_per_partition = -1"),
             "ledger.toml: max_records_per_partition: must be an integer of at least 1, got -1");
+  EXPECT_EQ(top("batch_sizing = \"auto\""),
+            "ledger.toml: batch_sizing: expected one of adaptive, fixed, got 'auto'");
   EXPECT_EQ(top("executor_threads = 1.5"),
             "ledger.toml: executor_threads: must be an integer from 0 to 1024, got a float (1.5)");
   EXPECT_EQ(top("speculation = \"yes\""),

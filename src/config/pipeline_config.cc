@@ -62,6 +62,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   static constexpr std::string_view kKeys[] = {"name",
                                                "batch_interval_ms",
                                                "max_records_per_partition",
+                                               "batch_sizing",
                                                "max_task_failures",
                                                "max_batch_failures",
                                                "speculation",
@@ -91,6 +92,9 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "max_records_per_partition"), 1,
                                    std::numeric_limits<int64_t>::max(),
                                    &config.max_records_per_partition));
+  static constexpr Choice<bool> kBatchSizings[] = {{"adaptive", true}, {"fixed", false}};
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadChoice<bool>(At(root, "", "batch_sizing"), kBatchSizings, &config.adaptive_batch_size));
   ONCEFLOW_RETURN_IF_ERROR(
       ReadInt(At(root, "", "max_task_failures"), 1, kInt32Max, &max_task_failures));
   ONCEFLOW_RETURN_IF_ERROR(

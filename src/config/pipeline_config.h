@@ -149,8 +149,11 @@ struct PipelineConfig {
   std::string file;  // the TOML file it came from ("" when built in code)
   int64_t batch_interval_ms = 100;
   int64_t max_records_per_partition = 100000;  // per batch: the rate limit / backpressure
-  int32_t max_task_failures = 4;               // attempts of a task before the batch fails
-  int32_t max_batch_failures = 3;              // attempts of a batch before the pipeline stops
+  // true: the records per partition of a batch adapt to what the sink commits fastest, up to
+  // max_records_per_partition (engine/batch_sizer.h); false: always max_records_per_partition.
+  bool adaptive_batch_size = true;
+  int32_t max_task_failures = 4;   // attempts of a task before the batch fails
+  int32_t max_batch_failures = 3;  // attempts of a batch before the pipeline stops
   bool speculation = true;
   double speculation_multiplier = 4.0;  // a task slower than this x the median gets a twin
   int64_t speculation_min_ms = 100;     // ... and only once it has run this long

@@ -21,6 +21,7 @@ TEST_F(PipelineConfigTest, LedgerExampleParses) {
   EXPECT_EQ(config->batch_interval_ms, 20);
   // Keys not in the file keep their defaults.
   EXPECT_EQ(config->max_records_per_partition, 100000);
+  EXPECT_TRUE(config->adaptive_batch_size);
   EXPECT_EQ(config->max_task_failures, 4);
   EXPECT_EQ(config->max_batch_failures, 3);
   EXPECT_TRUE(config->speculation);
@@ -95,6 +96,7 @@ TEST_F(PipelineConfigTest, EveryKeyIsRead) {
   std::string text = R"toml(name = "orders.v2_eu-1"
 batch_interval_ms = 3600000
 max_records_per_partition = 500
+batch_sizing = "fixed"
 max_task_failures = 7
 max_batch_failures = 2
 speculation = false
@@ -119,6 +121,7 @@ key = ["id"]
   EXPECT_EQ(config->name, "orders.v2_eu-1");
   EXPECT_EQ(config->batch_interval_ms, 3600000);
   EXPECT_EQ(config->max_records_per_partition, 500);
+  EXPECT_FALSE(config->adaptive_batch_size);
   EXPECT_EQ(config->max_task_failures, 7);
   EXPECT_EQ(config->max_batch_failures, 2);
   EXPECT_FALSE(config->speculation);

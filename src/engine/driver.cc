@@ -34,7 +34,11 @@ uint64_t BatchSeed(const std::string& pipeline, BatchId batch) {
 
 Driver::Driver(const internal::PipelineSpec& spec, const RunOptions& options,
                const std::atomic<bool>* stop, StatsBox* stats)
-    : spec_(spec), options_(options), stop_(stop), stats_(stats) {}
+    : spec_(spec),
+      options_(options),
+      stop_(stop),
+      stats_(stats),
+      sizer_(spec.config.max_records_per_partition, spec.config.adaptive_batch_size) {}
 
 Driver::~Driver() {
   // Stragglers (cancelled attempts) finish before the sink and source they use go away.
@@ -183,9 +187,13 @@ Status Driver::Run() {
     std::vector<Offset> after = positions_;
     after.resize(std::max(after.size(), ranges.size()));
     bool backlog = false;
+    int64_t records = 0;
+    int64_t largest = 0;  // of a full batch: the limit it was planned with
     for (const OffsetRange& r : ranges) {
       after[static_cast<size_t>(r.partition.value())] = r.until;
       if (r.until < end[static_cast<size_t>(r.partition.value())]) backlog = true;
+      records += r.until.value() - r.from.value();
+      largest = std::max(largest, r.until.value() - r.from.value());
     }
     if (history_ != nullptr) {
       history_->Planned(due_ms, start_ms, std::chrono::steady_clock::now() - started, end);
@@ -202,6 +210,9 @@ Status Driver::Run() {
       continue;
     }
     if (!result.ok()) break;
+    sizer_.Observe(
+        largest, records, backlog,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     positions_ = std::move(after);
     source_->ReportPositions(positions_);
     next_batch_ = BatchId(next_batch_.value() + 1);
@@ -242,8 +253,8 @@ Result<bool> Driver::PlanNext(const std::vector<Offset>& target, Outage* outage,
       if (!group_->Owns(PartitionId(static_cast<int32_t>(p)))) from[p] = (*end)[p];
     }
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(*ranges, engine::PlanRanges(from, bounds.earliest, *end,
-                                                        spec_.config.max_records_per_partition));
+  ONCEFLOW_ASSIGN_OR_RETURN(*ranges,
+                            engine::PlanRanges(from, bounds.earliest, *end, sizer_.limit()));
   if (group_ != nullptr && AllEmpty(*ranges)) {
     // Nothing of ours to do. With --until-caught-up, the group as a whole may be done.
     if (options_.until_caught_up) {
@@ -277,8 +288,7 @@ void Driver::PlanAhead(const std::vector<Offset>& after, int64_t batches, Comput
   }
   auto next = source_->OffsetBounds();
   if (!next.has_value()) return;
-  auto next_ranges =
-      engine::PlanRanges(after, next->earliest, next->end, spec_.config.max_records_per_partition);
+  auto next_ranges = engine::PlanRanges(after, next->earliest, next->end, sizer_.limit());
   if (!next_ranges.has_value() || AllEmpty(*next_ranges) || !EnsureHeaders(*next_ranges).ok()) {
     return;
   }

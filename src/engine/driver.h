@@ -16,6 +16,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "engine/batch_runner.h"
+#include "engine/batch_sizer.h"
 #include "engine/compute_ahead.h"
 #include "engine/executor.h"
 #include "engine/group_ownership.h"
@@ -121,7 +122,9 @@ class Driver {
   std::vector<bool> header_set_;  // csv: partitions whose header line the decoder has
 
   std::vector<Offset> positions_;  // where the next batch starts, per partition
-  std::string source_identity_;    // set by CheckSource before anything is committed
+  // Records per partition of the next batch planned (max_records_per_partition the ceiling).
+  BatchSizer sizer_;
+  std::string source_identity_;  // set by CheckSource before anything is committed
   // Partitions [0, known_partitions_) were read by the checkpoint's batches (or the sink's)
   // before this run; a partition past them records its start when first planned.
   size_t known_partitions_ = 0;

@@ -312,6 +312,10 @@ PipelineBuilder& PipelineBuilder::MaxRecordsPerPartition(int64_t n) {
   spec_->config.max_records_per_partition = n;
   return *this;
 }
+PipelineBuilder& PipelineBuilder::AdaptiveBatchSize(bool adaptive) {
+  spec_->config.adaptive_batch_size = adaptive;
+  return *this;
+}
 PipelineBuilder& PipelineBuilder::MaxTaskFailures(int n) {
   spec_->config.max_task_failures = n;
   return *this;

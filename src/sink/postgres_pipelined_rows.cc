@@ -1,4 +1,5 @@
-// PipelinedRows: prepared statements per row in libpq pipeline mode, chunks under savepoints.
+// PipelinedRows: prepared statements per row in libpq pipeline mode: all rows under one savepoint,
+// and when a row fails, chunks under savepoints of their own that find it.
 #include "sink/postgres_pipelined_rows.h"
 
 #include <algorithm>
@@ -30,6 +31,39 @@ void PipelinedRows::NewConnection() {
 
 Status PipelinedRows::Write(PgConn* conn, std::span<const SinkRow> rows,
                             std::vector<RowError>* errors) {
+  if (rows.empty()) return Status::Ok();
+  ONCEFLOW_ASSIGN_OR_RETURN(const bool clean, WriteClean(conn, rows));
+  if (clean) return Status::Ok();
+  return WriteChecked(conn, rows, errors);
+}
+
+Result<bool> PipelinedRows::WriteClean(PgConn* conn, std::span<const SinkRow> rows) {
+  // Every statement must prepare for every row; a row that cannot is the checked path's.
+  std::string error;
+  for (const SinkRow& r : rows) {
+    for (PgStatement& s : statements_) {
+      ONCEFLOW_ASSIGN_OR_RETURN(std::string name, Prepared(conn, s, r.row, &error));
+      if (!error.empty()) return false;
+    }
+  }
+  const std::vector<char> skip(chunk_rows_, 0);
+  for (size_t start = 0; start < rows.size(); start += chunk_rows_) {
+    const size_t end = std::min(rows.size(), start + chunk_rows_);
+    Frame frame;
+    frame.begin = start == 0 ? "SAVEPOINT onceflow_batch" : nullptr;
+    frame.end = end == rows.size() ? "RELEASE SAVEPOINT onceflow_batch" : nullptr;
+    frame.rollback = "ROLLBACK TO SAVEPOINT onceflow_batch; RELEASE SAVEPOINT onceflow_batch";
+    std::optional<RowError> failed;
+    ONCEFLOW_RETURN_IF_ERROR(RunChunk(conn, rows, start, skip, end, frame, &failed));
+    if (failed.has_value()) return false;  // rolled back to the batch's savepoint
+  }
+  return true;
+}
+
+Status PipelinedRows::WriteChecked(PgConn* conn, std::span<const SinkRow> rows,
+                                   std::vector<RowError>* errors) {
+  const Frame frame{"SAVEPOINT onceflow_rows", "RELEASE SAVEPOINT onceflow_rows",
+                    "ROLLBACK TO SAVEPOINT onceflow_rows; RELEASE SAVEPOINT onceflow_rows"};
   for (size_t start = 0; start < rows.size(); start += chunk_rows_) {
     const size_t end = std::min(rows.size(), start + chunk_rows_);
     std::vector<RowError> chunk_errors;
@@ -48,7 +82,7 @@ Status PipelinedRows::Write(PgConn* conn, std::span<const SinkRow> rows,
     // Each failed run drops the row that failed, so this ends.
     while (true) {
       std::optional<RowError> failed;
-      ONCEFLOW_RETURN_IF_ERROR(RunChunk(conn, rows, start, skip, end, &failed));
+      ONCEFLOW_RETURN_IF_ERROR(RunChunk(conn, rows, start, skip, end, frame, &failed));
       if (!failed.has_value()) break;
       skip[failed->index - start] = 1;
       chunk_errors.push_back(std::move(*failed));
@@ -115,7 +149,7 @@ Result<std::string> PipelinedRows::Prepared(PgConn* conn, PgStatement& s, const 
 }
 
 Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size_t start,
-                               const std::vector<char>& skip, size_t end,
+                               const std::vector<char>& skip, size_t end, const Frame& frame,
                                std::optional<RowError>* failed) {
   PGconn* c = conn->handle();
   if (PQenterPipelineMode(c) != 1) return conn->Error(nullptr, "enter pipeline mode");
@@ -134,7 +168,7 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
     sent.push_back({0, -1});
     return true;
   };
-  bool ok = send_plain("SAVEPOINT onceflow_rows");
+  bool ok = frame.begin == nullptr || send_plain(frame.begin);
   std::string error;
   for (size_t r = start; ok && r < end; ++r) {
     if (skip[r - start]) continue;
@@ -169,7 +203,7 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
       sent.push_back({r, static_cast<int>(k)});
     }
   }
-  if (ok) ok = send_plain("RELEASE SAVEPOINT onceflow_rows");
+  if (ok && frame.end != nullptr) ok = send_plain(frame.end);
   if (PQpipelineSync(c) != 1 && send_error.ok() && !failed->has_value()) {
     send_error = conn->Error(nullptr, "pipeline sync");
   }
@@ -184,8 +218,7 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
   if (first_error == nullptr) {
     // A value that could not be sent stopped the chunk: nothing of it stays.
     if (failed->has_value()) {
-      return conn->Exec("ROLLBACK TO SAVEPOINT onceflow_rows; RELEASE SAVEPOINT onceflow_rows",
-                        "roll back to savepoint");
+      return conn->Exec(frame.rollback, "roll back to savepoint");
     }
     return Status::Ok();
   }
@@ -196,9 +229,7 @@ Status PipelinedRows::RunChunk(PgConn* conn, std::span<const SinkRow> rows, size
     const std::string what = at.statement < 0 ? "savepoint" : statements_[at.statement].label;
     return conn->Error(first_error, what);
   }
-  ONCEFLOW_RETURN_IF_ERROR(
-      conn->Exec("ROLLBACK TO SAVEPOINT onceflow_rows; RELEASE SAVEPOINT onceflow_rows",
-                 "roll back to savepoint"));
+  ONCEFLOW_RETURN_IF_ERROR(conn->Exec(frame.rollback, "roll back to savepoint"));
   failed->emplace(
       RowError{at.row, statements_[at.statement].label + ": " + PrimaryMessage(first_error)});
   return Status::Ok();

@@ -1,6 +1,7 @@
 // PipelinedRows: the engine of the PostgreSQL sink's row writers. It runs prepared statements
-// for rows in libpq pipeline mode, a chunk of rows per round trip under one savepoint, and
-// drops a failing row from its chunk so that a row is all or nothing.
+// for rows in libpq pipeline mode, a chunk of rows per round trip, all of them under one
+// savepoint; when a row fails, that is rolled back and the rows run again in chunks under a
+// savepoint each, dropping a failing row from its chunk so that a row is all or nothing.
 #pragma once
 
 #include <cstdint>
@@ -34,10 +35,12 @@ struct PgStatement {
 };
 
 // Runs `statements` (at least one) for each row, in order, in pipelined chunks of at most 1024
-// statements. A statement is prepared per signature of parameter types the rows bring, on
-// first use, under a savepoint of its own (a failed prepare is the row's error, remembered).
-// Lifecycle: made once per writer; NewConnection() forgets what was prepared. Thread-safety:
-// none; the sink serialises use.
+// statements. The clean path (no row fails) takes one savepoint for all the rows, not one per
+// chunk: past 64 subtransactions in one transaction PostgreSQL's visibility checks take a slow
+// path (pg_subtrans), and a 100 k-row batch would be ~300 of them. A statement is prepared per
+// signature of parameter types the rows bring, on first use, under a savepoint of its own (a failed
+// prepare is the row's error, remembered). Lifecycle: made once per writer; NewConnection() forgets
+// what was prepared. Thread-safety: none; the sink serialises use.
 class PipelinedRows {
  public:
   // `name_prefix` names the prepared statements ("onceflow_table_" + a counter).
@@ -62,10 +65,25 @@ class PipelinedRows {
   // (missing field, types the statement cannot take) goes to `*error`.
   Result<std::string> Prepared(PgConn* conn, PgStatement& s, const Row& row, std::string* error);
 
-  // Runs rows [start, end) but the skipped ones, in one pipeline under a savepoint. A row that
-  // fails is reported in `*failed` with the chunk rolled back; otherwise every row ran.
+  // All rows under one savepoint, no row error possible: true when every row ran; false when
+  // some row cannot (nothing of `rows` stays then), for WriteChecked to find which.
+  Result<bool> WriteClean(PgConn* conn, std::span<const SinkRow> rows);
+
+  // Chunk by chunk under a savepoint each, a failing row dropped from its chunk.
+  Status WriteChecked(PgConn* conn, std::span<const SinkRow> rows, std::vector<RowError>* errors);
+
+  // What a chunk's pipeline starts and ends with (nullptr: nothing), and the SQL that undoes it.
+  struct Frame {
+    const char* begin = nullptr;
+    const char* end = nullptr;
+    const char* rollback = nullptr;
+  };
+
+  // Runs rows [start, end) but the skipped ones, in one pipeline framed by `frame`. A row that
+  // fails is reported in `*failed` after `frame.rollback`; otherwise every row ran.
   Status RunChunk(PgConn* conn, std::span<const SinkRow> rows, size_t start,
-                  const std::vector<char>& skip, size_t end, std::optional<RowError>* failed);
+                  const std::vector<char>& skip, size_t end, const Frame& frame,
+                  std::optional<RowError>* failed);
 
   std::vector<PgStatement> statements_;
   const std::string prefix_;

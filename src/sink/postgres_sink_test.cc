@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sink/postgres_sink_test_util.h"
 
 namespace onceflow::sink {
@@ -87,6 +89,39 @@ TEST_F(PostgresSinkTest, ValuesTheColumnCannotTakeAreDeadLetters) {
   EXPECT_EQ(dead[2], "p|0|2|45|insert into orders: invalid byte sequence for encoding \"UTF8\": "
                      "0xff");
   EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:2:40-47"});
+}
+
+// A batch of many chunks runs under one savepoint; a row failing in its second statement, in
+// the first chunk and in a later one, rolls that back and the checked path finds exactly those
+// rows: they are dead letters with no partial effect, every other row applied once.
+TEST_F(PostgresSinkTest, StatementsRowsFailingInAnyChunkLeaveNoPartialEffect) {
+  PostgresSinkOptions o;
+  o.init = {"CREATE TABLE acc(id BIGINT PRIMARY KEY, balance BIGINT NOT NULL)",
+            "CREATE TABLE led(id BIGINT NOT NULL, amount BIGINT NOT NULL CHECK (amount > 0))"};
+  o.mode = SinkMode::kStatements;
+  o.statements = {"INSERT INTO acc(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE "
+                  "SET balance = acc.balance + :amount",
+                  "INSERT INTO led(id, amount) VALUES(:id, :amount)"};
+  auto sink = OpenSink(o);
+  ASSERT_NE(sink, nullptr);
+  constexpr int64_t kRows = 3000;  // 6,000 statements: six pipelined chunks
+  const std::vector<int64_t> bad = {10, 2500};
+  std::vector<SinkRow> rows;
+  int64_t expected_balance = 0;
+  for (int64_t i = 0; i < kRows; ++i) {
+    const bool is_bad = std::find(bad.begin(), bad.end(), i) != bad.end();
+    const int64_t amount = is_bad ? -1 : i % 7 + 1;
+    if (!is_bad) expected_balance += amount;
+    rows.push_back({Row{{"id", i}, {"to", i % 5}, {"amount", amount}}, PartitionId(0), Offset(i)});
+  }
+  ASSERT_EQ(CommitOne(sink.get(), Task("p", 0, 0, 1, {R(0, 0, kRows)}, rows)),
+            CommitOutcome::kCommitted);
+  EXPECT_EQ(QueryOne("SELECT sum(balance) FROM acc"), std::to_string(expected_balance));
+  EXPECT_EQ(QueryOne("SELECT count(*), count(DISTINCT id) FROM led"),
+            std::to_string(kRows - 2) + "|" + std::to_string(kRows - 2));
+  EXPECT_EQ(Query("SELECT \"offset\" FROM onceflow_dead_letters ORDER BY \"offset\""),
+            (std::vector<std::string>{"10", "2500"}));
+  EXPECT_EQ(Progress(), std::vector<std::string>{"0:0:1:0:0-3000"});
 }
 
 TEST_F(PostgresSinkTest, OptionErrorsNameTheOptionAndNeverThePassword) {

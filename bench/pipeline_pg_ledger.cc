@@ -1,0 +1,225 @@
+// pipeline_pg_ledger_bench: the bank ledger (the seed's "A pays B") from the embedded log into
+// PostgreSQL in statements mode — per transfer a debit, a credit and a ledger row — swept over
+// fixed batch sizes (max_records_per_partition, batch_sizing = "fixed") and the adaptive default,
+// so that a cliff at some size shows and the default is compared with the best (issue 19).
+//
+//   pipeline_pg_ledger_bench --conninfo CONNINFO [--dir DIR] [--records N] [--reps R]
+//                            [--sizes 1250,5000,25000,100000] [--accounts A]
+//
+// CONNINFO defaults to $ONCEFLOW_TEST_POSTGRES (scripts/services/postgres.sh start DIR prints
+// one). N transfers {id, from, to, amount} between A accounts, keyed by payer, in a 4-partition
+// topic; for each size the pipeline runs from a fresh checkpoint and schema until caught up and
+// is checked exact (ledger rows = N, distinct ids = N, balances sum to 0). Each size's median of
+// R runs is printed beside the best size's, in the same run.
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bench_stats.h"
+#include "log/topic.h"
+#include "onceflow/pipeline.h"
+#include "util/file.h"
+
+namespace {
+
+using onceflow::bench::Median;
+using onceflow::bench::Seconds;
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void Die(const std::string& what, const std::string& why) {
+  std::fprintf(stderr, "%s: %s\n", what.c_str(), why.c_str());
+  std::exit(1);
+}
+
+void Produce(const std::string& data, int64_t n, int64_t accounts) {
+  onceflow::log::TopicConfig config;
+  config.partitions = 4;
+  auto topic = onceflow::log::Topic::Create(data, "transfers", config);
+  if (!topic.has_value()) Die("create topic", topic.error().ToString());
+  std::vector<onceflow::log::BatchBuilder> builders(4);
+  auto flush = [&](int p) {
+    auto r = (*(*topic)->partition(onceflow::PartitionId(p)))->Append(builders[p].Finish());
+    if (!r.has_value()) Die("append", r.error().ToString());
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t from = (i * 7919) % accounts, to = (i * 104729 + 1) % accounts;
+    const std::string key = std::to_string(from);
+    const std::string value = "{\"id\":" + std::to_string(i) + ",\"from\":" + key +
+                              ",\"to\":" + std::to_string(to) +
+                              ",\"amount\":" + std::to_string(i % 100 + 1) + "}";
+    const onceflow::PartitionId p = (*topic)->PartitionForKey(key);
+    builders[p.value()].Add(onceflow::RecordView{key, value, 1700000000000 + i, {}});
+    if (builders[p.value()].size_bytes() > (1 << 20)) flush(p.value());
+  }
+  for (int p = 0; p < 4; ++p) {
+    if (!builders[p].empty()) flush(p);
+  }
+}
+
+std::string One(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const ExecStatusType st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) Die(sql, PQresultErrorMessage(r));
+  std::string v = st == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+  PQclear(r);
+  return v;
+}
+
+// per_partition 0: the defaults (adaptive, ceiling 100000); else that size, fixed.
+double PipelineRun(const std::string& data, const std::string& conninfo, int64_t n,
+                   int64_t per_partition) {
+  const std::string toml = data + "/ledger.toml";
+  std::string text = "name = \"ledger\"\nbatch_interval_ms = 1\n";
+  if (per_partition > 0) {
+    text += "max_records_per_partition = " + std::to_string(per_partition) +
+            "\nbatch_sizing = \"fixed\"\n";
+  }
+  text += "[source]\ntype = \"log\"\ntopic = \"transfers\"\nformat = \"json\"\n"
+          "[sink]\ntype = \"postgres\"\nconninfo = \"" +
+          conninfo +
+          "\"\ninit = [\"CREATE TABLE IF NOT EXISTS accounts(id BIGINT PRIMARY KEY, balance BIGINT "
+          "NOT NULL)\", \"CREATE TABLE IF NOT EXISTS ledger(id BIGINT, src BIGINT, dst BIGINT, "
+          "amount BIGINT)\"]\nmode = \"statements\"\nstatements = [\n"
+          "\"INSERT INTO accounts(id, balance) VALUES(:from, -:amount) ON CONFLICT(id) DO UPDATE "
+          "SET balance = accounts.balance - :amount\",\n"
+          "\"INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET "
+          "balance = accounts.balance + :amount\",\n"
+          "\"INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)\"]\n";
+  if (!onceflow::WriteFileAtomically(toml, text).ok()) Die("write", toml);
+  auto pipeline = onceflow::Pipeline::FromConfigFile(toml);
+  if (!pipeline.has_value()) Die("config", pipeline.error().ToString());
+  onceflow::RunOptions o;
+  o.data_dir = data;
+  o.until_caught_up = true;
+  o.on_log = [](const std::string&) {};
+  // The batch sizes the run took (largest range of each batch), in order, shown compressed.
+  std::string trace;
+  int64_t last = -1, repeats = 0;
+  auto flush = [&] {
+    if (last >= 0)
+      trace += " " + std::to_string(last) + (repeats > 1 ? "x" + std::to_string(repeats) : "");
+  };
+  o.on_batch_committed = [&](const onceflow::BatchContext& c, const onceflow::PipelineStats&) {
+    int64_t largest = 0;
+    for (const onceflow::OffsetRange& r : c.ranges) largest = std::max(largest, r.until - r.from);
+    if (largest == last) {
+      ++repeats;
+      return;
+    }
+    flush();
+    last = largest;
+    repeats = 1;
+  };
+  const auto t0 = Clock::now();
+  onceflow::Status s = (*pipeline)->Run(o);
+  const double secs = Seconds(Clock::now() - t0);
+  if (!s.ok()) Die("run", s.ToString());
+  if ((*pipeline)->stats().records_in != n) Die("run", "did not read every record");
+  flush();
+  std::printf("    batch sizes:%s\n", trace.c_str());
+  return static_cast<double>(n) / secs;
+}
+
+std::vector<int64_t> ParseSizes(const std::string& list) {
+  std::vector<int64_t> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    const std::string item = list.substr(at, comma - at);
+    out.push_back(item == "default" ? 0 : std::atoll(item.c_str()));
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = "build-bench/benchdata";
+  const char* env = std::getenv("ONCEFLOW_TEST_POSTGRES");
+  std::string conninfo = env != nullptr ? env : "";
+  int64_t records = 100000;
+  int64_t accounts = 10000;
+  int reps = 3;
+  std::string sizes = "1250,5000,25000,default";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--dir") {
+      dir = next();
+    } else if (a == "--conninfo") {
+      conninfo = next();
+    } else if (a == "--records") {
+      records = std::atoll(next().c_str());
+    } else if (a == "--accounts") {
+      accounts = std::atoll(next().c_str());
+    } else if (a == "--reps") {
+      reps = std::atoi(next().c_str());
+    } else if (a == "--sizes") {
+      sizes = next();
+    } else {
+      std::printf(
+          "usage: %s --conninfo CONNINFO [--dir DIR] [--records N] [--reps R]\n"
+          "       [--sizes S1,S2,...|default] [--accounts A]\n"
+          "  sizes are fixed max_records_per_partition values; 'default' is the adaptive default\n",
+          argv[0]);
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  if (conninfo.empty())
+    Die("pipeline_pg_ledger_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
+  double load = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  std::printf("pipeline_pg_ledger_bench: %lld transfers, %lld accounts, %d reps, load %.2f\n",
+              static_cast<long long>(records), static_cast<long long>(accounts), reps, load);
+  const std::string data = onceflow::JoinPath(dir, "pg-ledger-topic");
+  (void)onceflow::RemoveAll(data);
+  (void)onceflow::CreateDirs(data);
+  Produce(data, records, accounts);
+  PGconn* admin = PQconnectdb(conninfo.c_str());
+  if (PQstatus(admin) != CONNECTION_OK) Die("connect", PQerrorMessage(admin));
+  PQsetNoticeProcessor(
+      admin, [](void*, const char*) {}, nullptr);
+  std::vector<int64_t> size_list = ParseSizes(sizes);
+  std::vector<double> medians;
+  for (int64_t size : size_list) {
+    std::vector<double> runs;
+    for (int r = 0; r < reps; ++r) {
+      // A fresh checkpoint (the topic stays) and a fresh schema per run.
+      (void)onceflow::RemoveAll(onceflow::JoinPath(data, "pipelines"));
+      One(admin, "DROP SCHEMA IF EXISTS ledger_bench CASCADE");
+      One(admin, "CREATE SCHEMA ledger_bench");
+      const std::string scoped = conninfo + " options='-csearch_path=ledger_bench'";
+      runs.push_back(PipelineRun(data, scoped, records, size));
+      const std::string n = std::to_string(records);
+      if (One(admin, "SELECT count(*) || '/' || count(DISTINCT id) FROM ledger_bench.ledger") !=
+              n + "/" + n ||
+          One(admin, "SELECT sum(balance) FROM ledger_bench.accounts") != "0") {
+        Die("check", "the ledger is not exact");
+      }
+      std::printf("  size %s rep %d: %.0f records/s\n",
+                  size == 0 ? "default" : std::to_string(size).c_str(), r, runs.back());
+      std::fflush(stdout);
+    }
+    medians.push_back(Median(runs));
+  }
+  double best = 0;
+  for (double m : medians) best = std::max(best, m);
+  std::printf("max_records_per_partition | records/s (median of %d) | of the best\n", reps);
+  for (size_t i = 0; i < size_list.size(); ++i) {
+    std::printf("%s | %.0f | %.2f\n",
+                size_list[i] == 0 ? "default" : std::to_string(size_list[i]).c_str(), medians[i],
+                medians[i] / best);
+  }
+  PQfinish(admin);
+  (void)onceflow::RemoveAll(data);
+  return 0;
+}
