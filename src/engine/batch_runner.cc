@@ -126,7 +126,12 @@ Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
     // Step 5, state commit: the keyed state of batch N, only after its sink commit. A crash
     // before it leaves the state one batch behind the sink; recovery re-runs the batch from
     // the state before it. Fault point mid_state_commit (in the state store).
-    if (s.ok()) s = timed(Phase::kStateCommit, [&] { return CommitState(intent, &batch); });
+    // A stateless pipeline has no such step: nothing is timed (its history says 0).
+    if (s.ok()) {
+      s = state_ != nullptr
+              ? timed(Phase::kStateCommit, [&] { return CommitState(intent, &batch); })
+              : CommitState(intent, &batch);
+    }
     if (s.ok()) {
       CountAttempt(batch);
       marks = std::move(batch.marks);

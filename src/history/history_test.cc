@@ -113,7 +113,8 @@ TEST(HistoryFileNameTest, MakeAndParseArePaired) {
   EXPECT_EQ(ParseHistoryFileName(MakeHistoryFileName(123456)), 123456u);
   EXPECT_FALSE(ParseHistoryFileName("00000000000000000003.log").has_value());
   EXPECT_FALSE(ParseHistoryFileName("0000000000000000000x.history").has_value());
-  std::optional<ParsedBatchKey> key = ParseBatchKey(MakeBatchKey(77, "failed"));
+  const std::string made = MakeBatchKey(77, "failed");  // the parsed key views into it
+  std::optional<ParsedBatchKey> key = ParseBatchKey(made);
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(key->batch_id, 77);
   EXPECT_EQ(key->outcome, "failed");
