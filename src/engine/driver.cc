@@ -71,6 +71,7 @@ Status Driver::Open() {
   ONCEFLOW_ASSIGN_OR_RETURN(decoder_, operators::RecordDecoder::Create(c.source.records()));
   if (spec_.has_sink) {
     ONCEFLOW_ASSIGN_OR_RETURN(sink_, MakeSink(c.sink, checkpoint_->dir()));
+    sink_->SetLog([this](const std::string& line) { Log(line); });
     ONCEFLOW_RETURN_IF_ERROR(sink_->Open());
   }
   int threads = c.executor_threads > 0

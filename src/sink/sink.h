@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -129,6 +130,19 @@ class Sink {
 
   // A short description for logs and errors ("sqlite /path/bank.db"); never contains secrets.
   virtual std::string Describe() const = 0;
+
+  // Where the sink says what an operator should know that is not an error of the batch (a
+  // background step that failed and is tried again). Set before Open(); a sink calls it only
+  // from Commit, so it needs no locking. Unset: such lines are dropped.
+  void SetLog(std::function<void(const std::string&)> log) { log_ = std::move(log); }
+
+ protected:
+  void Log(const std::string& line) const {
+    if (log_) log_(line);
+  }
+
+ private:
+  std::function<void(const std::string&)> log_;
 };
 
 }  // namespace onceflow::sink

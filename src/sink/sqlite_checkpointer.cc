@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <utility>
 
 #include "sink/sqlite_db.h"
 
@@ -47,6 +48,11 @@ int64_t SqliteCheckpointer::checkpoints() const {
   return checkpoints_;
 }
 
+std::string SqliteCheckpointer::TakeFailure() {
+  std::lock_guard lock(mu_);
+  return std::exchange(failure_, std::string());
+}
+
 void SqliteCheckpointer::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
@@ -63,6 +69,13 @@ void SqliteCheckpointer::Loop() {
     if (rc == SQLITE_OK && copied_frames == wal_frames) {
       ++checkpoints_;
       completed_in_process.fetch_add(1, std::memory_order_release);
+    }
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+      failing_ = false;
+    } else if (!failing_) {
+      failing_ = true;
+      failure_ = sqlite3_errmsg(db_->handle());
+      if (failure_.empty()) failure_ = sqlite3_errstr(rc);
     }
   }
 }

@@ -45,6 +45,12 @@ class SqliteCheckpointer {
   // not counted; the next wake tries again, and the WAL only grows meanwhile.
   int64_t checkpoints() const;
 
+  // The first failure of a run of failed checkpoints (a failed fsync of the database file, say),
+  // once: "" if none is new. The WAL keeps every committed frame meanwhile, and a checkpoint
+  // that fails leaves the WAL authoritative (nothing is lost); the next wake tries again. The
+  // sink reports it so that an EIO is never swallowed silently.
+  std::string TakeFailure();
+
   // Complete checkpoints of every checkpointer in this process so far. A test waits on it for
   // the effect of the background thread instead of sleeping.
   static int64_t CompletedInProcess();
@@ -59,7 +65,9 @@ class SqliteCheckpointer {
   bool pending_ = false;
   bool stop_ = false;
   int64_t checkpoints_ = 0;
-  std::thread thread_;  // last: started once everything above is set
+  bool failing_ = false;  // the last checkpoint failed
+  std::string failure_;   // not yet taken
+  std::thread thread_;    // last: started once everything above is set
 };
 
 }  // namespace onceflow::sink

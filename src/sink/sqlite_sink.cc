@@ -286,7 +286,14 @@ Status SqliteSink::CommitTransaction(const std::string& what) {
   Status s = CheckFileIsOurs(what);
   if (s.ok()) s = db_->Run(commit_.get(), what);
   writer_->ClearBindings();
-  if (s.ok() && checkpointer_ != nullptr) checkpointer_->Wake();
+  if (checkpointer_ != nullptr) {
+    if (s.ok()) checkpointer_->Wake();
+    if (std::string failed = checkpointer_->TakeFailure(); !failed.empty()) {
+      Log(options_.path + ": background checkpoint failed (" + failed +
+          "); every commit stays in the WAL, and the checkpoint is tried again after the next "
+          "commit");
+    }
+  }
   return s;
 }
 
