@@ -9,6 +9,7 @@ as a kill in the middle of Python code would. ONCEFLOW_TEST_BATCH: max_records_p
 
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -23,6 +24,10 @@ def fee(t):
 
 
 def main():
+    # As at a terminal: Ctrl-C raises KeyboardInterrupt. A process started in the background
+    # of a non-interactive shell (CI running `make test` as a job, say) inherits SIGINT
+    # ignored, and Python then installs no handler: the Ctrl-C test's SIGINT would be dropped.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     data_dir, db = sys.argv[1], sys.argv[2]
     forever = "--forever" in sys.argv
     exit_at = int(os.environ.get("ONCEFLOW_TEST_EXIT_IN_FN", "0"))
