@@ -9,6 +9,7 @@ running and warmed up).
 import argparse
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -184,7 +185,10 @@ def backlog_run(ctx, system, kills):
     cpu0 = server_cpu(ctx)
     t0 = time.monotonic()
     proc.start()
-    t_first = None
+    t_first, seen_first = None, 0
+    seen_at_start = -1
+    last_seen, last_change = -1, time.monotonic()
+    rnd = random.Random(ctx.seq)
     kill_points = [n * (k + 1) // (kills + 1) for k in range(kills)]
     deadline = t0 + ctx.timeout
     poll = 0.1 if system.kind == "kafka" else 0.25
@@ -194,9 +198,14 @@ def backlog_run(ctx, system, kills):
         proc.sample()
         seen, wrong = progress.status(distinct=kills > 0)
         if seen > 0 and t_first is None:
-            t_first = time.monotonic()
+            t_first, seen_first = time.monotonic(), seen
         if seen >= n and wrong == 0:
             done = True
+            break
+        if seen != last_seen:
+            last_seen, last_change = seen, time.monotonic()
+        elif not kill_points and time.monotonic() - last_change > ctx.stall:
+            log("%s: no progress for %d s at %d of %d: stopped" % (system.name, ctx.stall, seen, n))
             break
         if not proc.alive():
             if until and proc.p.returncode == 0:
@@ -205,23 +214,31 @@ def backlog_run(ctx, system, kills):
             if kills == 0:
                 break
             proc.start()
-        if kill_points and seen >= kill_points[0]:
+        # A kill lands at a random moment after its point, and only once the restarted
+        # process made progress of its own (else a kill right after a restart tests nothing).
+        if kill_points and seen >= kill_points[0] and seen > seen_at_start:
             kill_points.pop(0)
+            time.sleep(rnd.uniform(0, 0.5))
             log("%s: kill -9 at %d of %d" % (system.name, seen, n))
             proc.kill9()
             proc.start()
+            seen_at_start = progress.status(distinct=True)[0]
     t_done = time.monotonic()
     cpu1 = server_cpu(ctx)
     proc.stop()
     progress.close()
     res = {"done": done, "records": n, "wall_s": t_done - t0,
            "processing_s": (t_done - t_first) if t_first else None,
+           "first_visible": seen_first,
            "cpu_s": proc.cpu.seconds(),
            "postgres_cpu_s": cpu1["postgres"] - cpu0["postgres"],
            "kafka_cpu_s": cpu1["kafka"] - cpu0["kafka"], "starts": proc.starts,
            "load_average": L.load_average()}
     res["wall_rps"] = n / res["wall_s"] if done else None
-    res["processing_rps"] = n / res["processing_s"] if done and res["processing_s"] else None
+    # The rate after the first output became visible: start-up (and the first batch, whose
+    # output appears at once) left out.
+    res["processing_rps"] = ((n - seen_first) / res["processing_s"]
+                             if done and res["processing_s"] and seen_first < n else None)
     res["check"] = check(ctx, system, run, n, expected)
     return res
 
@@ -275,7 +292,7 @@ def main():
     ap.add_argument("--kstreams", required=True, help="the built bench/peers/kstreams directory")
     ap.add_argument("--work", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="in this order")
     ap.add_argument("--phases", default="throughput,kills,latency")
     ap.add_argument("--records", type=int, default=50000)
     ap.add_argument("--accounts", type=int, default=10000)
@@ -284,6 +301,8 @@ def main():
     ap.add_argument("--latency-seconds", type=float, default=10)
     ap.add_argument("--latency-grace", type=float, default=60)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--stall", type=float, default=120,
+                    help="a run with no visible progress this long after its last kill ends")
     ap.add_argument("--spark-version", default="4.2.0")
     ap.add_argument("--spark-max-offsets", type=int, default=20000)
     ap.add_argument("--alo-batch", type=int, default=5000)
@@ -311,10 +330,11 @@ def main():
         L.produce_file(a.onceflow, a.bootstrap, ctx.backlog_topic, ts,
                        os.path.join(a.work, "transfers.txt"))
         log("produced %d transfers in %.1f s" % (a.records, time.monotonic() - t))
-    for name in a.systems.split(","):
-        system = SYSTEMS[name]
-        r = results["systems"].setdefault(name, {})
-        for phase in phases:
+    # Phase by phase: every system's throughput first, then the kills, then the latency.
+    for phase in phases:
+        for name in a.systems.split(","):
+            system = SYSTEMS[name]
+            r = results["systems"].setdefault(name, {})
             log("%s: %s" % (name, phase))
             if phase == "throughput":
                 r["throughput"] = backlog_run(ctx, system, 0)

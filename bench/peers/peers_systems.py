@@ -107,14 +107,17 @@ def _spark(ctx, run, until_caught_up=False):
             ctx.conninfo, os.path.join(run.work, "checkpoint"), str(ctx.spark_max_offsets)]
 
 
-def _alo(ctx, run, until_caught_up=False):
-    return [ctx.python, os.path.join(HERE, "alo_consumer.py"), ctx.bootstrap, run.in_topic,
-            run.tag, ctx.conninfo, str(ctx.alo_batch)]
+def _alo(auto):
+    def command(ctx, run, until_caught_up=False):
+        return [ctx.python, os.path.join(HERE, "alo_consumer.py"), ctx.bootstrap, run.in_topic,
+                run.tag, ctx.conninfo, str(ctx.alo_batch)] + (["auto"] if auto else [])
+    return command
 
 
 SYSTEMS = {s.name: s for s in [
     System("onceflow-pg", "pg", True, True, _onceflow(onceflow_ledger_toml)),
-    System("alo-pg", "pg", False, True, _alo),
+    System("alo-pg", "pg", False, True, _alo(False)),
+    System("alo-autocommit-pg", "pg", False, True, _alo(True)),
     System("kstreams-ledger", "kafka", True, True, _kstreams("ledger")),
     System("onceflow-k2k", "kafka", True, False, _onceflow(onceflow_k2k_toml)),
     System("kstreams-k2k", "kafka", True, False, _kstreams("passthrough")),

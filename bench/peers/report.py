@@ -28,7 +28,7 @@ def exact(k):
     word = "yes" if c["exact"] else "**no**"
     return "%s: %d rows, %d duplicates, %d missing, %d wrong balances (%d starts)%s" % (
         word, c["rows"], c["duplicates"], c["missing"], c["wrong_balances"], k["starts"],
-        "" if k["done"] else ", did not finish")
+        "" if k["done"] else ", stopped: no more progress")
 
 
 def main():
