@@ -204,7 +204,8 @@ def backlog_run(ctx, system, kills):
             break
         if seen != last_seen:
             last_seen, last_change = seen, time.monotonic()
-        elif not kill_points and time.monotonic() - last_change > ctx.stall:
+        elif (not system.exact and seen > 0 and not kill_points
+              and time.monotonic() - last_change > ctx.stall):
             log("%s: no progress for %d s at %d of %d: stopped" % (system.name, ctx.stall, seen, n))
             break
         if not proc.alive():
@@ -302,7 +303,8 @@ def main():
     ap.add_argument("--latency-grace", type=float, default=60)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--stall", type=float, default=120,
-                    help="a run with no visible progress this long after its last kill ends")
+                    help="a run of a system without exactly-once (it may lose records) with no "
+                    "visible progress this long after its last kill ends")
     ap.add_argument("--spark-version", default="4.2.0")
     ap.add_argument("--spark-max-offsets", type=int, default=20000)
     ap.add_argument("--alo-batch", type=int, default=5000)

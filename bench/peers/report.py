@@ -1,6 +1,9 @@
 """Turns bench/peers' results.json into a Markdown table and a PNG plot.
 
-  report.py RESULTS_JSON VERSIONS_TXT OUT_MD OUT_PNG
+  report.py RESULTS_JSON[,RESULTS_JSON...] VERSIONS_TXT[,...] OUT_MD OUT_PNG
+
+Several results files (invocations of run.sh on the same workload) are combined: a later
+file's phase of a system replaces an earlier one's.
 """
 import json
 import sys
@@ -33,10 +36,20 @@ def exact(k):
 
 def main():
     res_path, versions_path, out_md, out_png = sys.argv[1:5]
-    with open(res_path) as f:
-        res = json.load(f)
-    with open(versions_path) as f:
-        versions = f.read().strip()
+    res = None
+    for path in res_path.split(","):
+        with open(path) as f:
+            r = json.load(f)
+        if res is None:
+            res = r
+            continue
+        for name, phases in r["systems"].items():
+            res["systems"].setdefault(name, {}).update(phases)
+    texts = []
+    for path in versions_path.split(","):
+        with open(path) as f:
+            texts.append(f.read().strip())
+    versions = "\n--- then ---\n".join(texts)
     rows = ["| system | records/s (processing) | records/s (wall, with start-up) | CPU-s system / "
             "PostgreSQL / broker | exact after kill -9s | latency p50 / p99 ms at rate |",
             "|---|---|---|---|---|---|"]
