@@ -86,7 +86,7 @@ def main():
     b.set_xscale("symlog", linthresh=10)
     b.set_xlabel("visibility latency, ms (lower is better; 0 = not measured)")
     b.set_title("latency at a fixed rate")
-    b.legend()
+    b.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(out_png, dpi=90)
 

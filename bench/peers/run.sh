@@ -9,7 +9,9 @@
 # (pyspark, confluent-kafka, psycopg, matplotlib from PyPI), the Kafka Streams app's jars
 # (Maven), Spark's Kafka connector (Maven Central, through Spark's --packages). Needs the
 # onceflow binary ($ONCEFLOW_BIN, default build/onceflow), Java 17, Maven, PostgreSQL 15.
-# Writes $PEERS_WORK/results.json, then bench/peers/results.md and bench/peers/peers.png.
+# Writes $PEERS_RESULTS (default $PEERS_WORK/results.json; the versions beside it, *.txt), then
+# bench/peers/results.md and bench/peers/peers.png from it. Runs split over several invocations
+# (say, one system again) are combined by report.py, which takes a comma-separated list.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -18,6 +20,8 @@ onceflow=${ONCEFLOW_BIN:-$repo/build/onceflow}
 spark_version=4.2.0
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+results=${PEERS_RESULTS:-$work/results.json}
+versions=${results%.json}.txt
 [ -x "$onceflow" ] || { echo "run.sh: no onceflow binary at $onceflow (ninja -C build onceflow)" >&2; exit 1; }
 
 # The venv: the Spark job, the at-least-once consumer, the driver and the plot.
@@ -59,12 +63,12 @@ bash "$repo/scripts/services/postgres.sh" restart "$pg_dir/data" >/dev/null
   echo "java: $(java -version 2>&1 | head -1)"
   echo "python: $($py --version | awk '{print $2}'), $("$work/venv/bin/pip" list 2>/dev/null | grep -iE '^(confluent-kafka|psycopg) ' | tr -s ' ' | paste -sd, -)"
   echo "command: bench/peers/run.sh $*"
-} >"$work/versions.txt"
+} >"$versions"
 
-rm -f "$work/results.json"
+rm -f "$results"
 "$py" "$here/peers.py" --bootstrap "$bootstrap" --conninfo "$conninfo" \
   --kafka-pid "$(cat "$kafka_dir/kafka.pid")" --pg-pid "$(head -n 1 "$pg_dir/data/postmaster.pid")" \
-  --onceflow "$onceflow" --kstreams "$here/kstreams" --work "$work" --out "$work/results.json" \
+  --onceflow "$onceflow" --kstreams "$here/kstreams" --work "$work" --out "$results" \
   --spark-version "$spark_version" "$@"
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/versions.txt"
-"$py" "$here/report.py" "$work/results.json" "$work/versions.txt" "$here/results.md" "$here/peers.png"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$versions"
+"$py" "$here/report.py" "$results" "$versions" "$here/results.md" "$here/peers.png"
