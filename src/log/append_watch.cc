@@ -31,7 +31,6 @@ AppendWatch::~AppendWatch() {
 }
 
 bool AppendWatch::Wait(std::chrono::milliseconds timeout) {
-  std::lock_guard lock(mu_);
   if (fd_ < 0) {
     std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(1)));
     return false;

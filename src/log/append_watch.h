@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,9 +14,9 @@ namespace onceflow::log {
 // kept by the kernel, so a change after the caller looked and before it waits still wakes it.
 //
 // Lifecycle: watches from construction to destruction. Thread-safety: Wait may be called from
-// several threads (they take turns). Where inotify is unavailable (no such syscall, the
-// per-user watch limit reached), active() is false and Wait sleeps a short pause (1 ms), so the
-// caller polls.
+// several threads at once (the kernel's queue is shared: a change wakes at least one). Where
+// inotify is unavailable (no such syscall, the per-user watch limit reached), active() is false
+// and Wait sleeps a short pause (1 ms), so the caller polls.
 class AppendWatch {
  public:
   explicit AppendWatch(const std::vector<std::string>& dirs);
@@ -35,8 +34,7 @@ class AppendWatch {
   AppendWatch& operator=(const AppendWatch&) = delete;
 
  private:
-  int fd_ = -1;  // the inotify instance; -1: none (polling)
-  std::mutex mu_;
+  int fd_ = -1;  // the inotify instance (non-blocking reads); -1: none (polling)
 };
 
 }  // namespace onceflow::log
