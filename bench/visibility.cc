@@ -38,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -603,14 +604,10 @@ RunResult RunPg(const std::string& data, const std::string& bootstrap, const std
 
 // The first three fields of /proc/loadavg: how busy the shared machine was.
 std::string LoadAverage() {
-  auto text = onceflow::ReadFileToString("/proc/loadavg");
-  if (!text.has_value()) return "?";
-  std::string s = *text;
-  size_t cut = 0;
-  for (int fields = 0; fields < 3 && cut != std::string::npos; ++fields) {
-    cut = s.find(' ', cut == 0 ? 0 : cut + 1);
-  }
-  return cut == std::string::npos ? s : s.substr(0, cut);
+  std::ifstream in("/proc/loadavg");  // a /proc file reports size 0: read it as a stream
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "?";
+  return one + " " + five + " " + fifteen;
 }
 
 double CpuSeconds() {
