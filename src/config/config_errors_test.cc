@@ -60,11 +60,11 @@ TEST_F(PipelineConfigTest, WrongTypesNameTheExpectedType) {
     return ErrorOf(std::string(line) + "\n" + std::string(kHead) + std::string(kAppendSink));
   };
   EXPECT_EQ(top("batch_interval_ms = \"20\""),
-            "ledger.toml: batch_interval_ms: must be an integer from 1 to 3600000, got '20'");
-  EXPECT_EQ(top("batch_interval_ms = 0"),
-            "ledger.toml: batch_interval_ms: must be an integer from 1 to 3600000, got 0");
+            "ledger.toml: batch_interval_ms: must be an integer from 0 to 3600000, got '20'");
+  EXPECT_EQ(top("batch_interval_ms = -1"),
+            "ledger.toml: batch_interval_ms: must be an integer from 0 to 3600000, got -1");
   EXPECT_EQ(top("batch_interval_ms = 3600001"),
-            "ledger.toml: batch_interval_ms: must be an integer from 1 to 3600000, got 3600001");
+            "ledger.toml: batch_interval_ms: must be an integer from 0 to 3600000, got 3600001");
   EXPECT_EQ(top("max_task_failures = 0"),
             "ledger.toml: max_task_failures: must be an integer from 1 to 2147483647, got 0");
   EXPECT_EQ(top("max_records_per_partition = -1"),

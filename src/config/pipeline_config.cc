@@ -88,7 +88,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
   int64_t executor_threads = config.executor_threads;
   int64_t state_tasks = config.state_tasks;
   ONCEFLOW_RETURN_IF_ERROR(
-      ReadInt(At(root, "", "batch_interval_ms"), 1, 3600000, &config.batch_interval_ms));
+      ReadInt(At(root, "", "batch_interval_ms"), 0, 3600000, &config.batch_interval_ms));
   ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "max_records_per_partition"), 1,
                                    std::numeric_limits<int64_t>::max(),
                                    &config.max_records_per_partition));

@@ -147,7 +147,9 @@ struct HistoryConfig {
 struct PipelineConfig {
   std::string name;
   std::string file;  // the TOML file it came from ("" when built in code)
-  int64_t batch_interval_ms = 100;
+  // The least time between the starts of two batches. 0: a batch starts as soon as records are
+  // available and the previous batch has committed (visibility in milliseconds).
+  int64_t batch_interval_ms = 0;
   int64_t max_records_per_partition = 100000;  // per batch: the rate limit / backpressure
   // true: the records per partition of a batch adapt to what the sink commits fastest, up to
   // max_records_per_partition (engine/batch_sizer.h); false: always max_records_per_partition.

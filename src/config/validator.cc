@@ -60,7 +60,7 @@ class Validator {
       return Error("name", "must be letters, digits, '.', '_' or '-', got '" + c_.name + "'");
     }
     constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-    ONCEFLOW_RETURN_IF_ERROR(Range("batch_interval_ms", c_.batch_interval_ms, 1, 3600000));
+    ONCEFLOW_RETURN_IF_ERROR(Range("batch_interval_ms", c_.batch_interval_ms, 0, 3600000));
     ONCEFLOW_RETURN_IF_ERROR(Range("max_records_per_partition", c_.max_records_per_partition, 1,
                                    std::numeric_limits<int64_t>::max()));
     ONCEFLOW_RETURN_IF_ERROR(Range("max_task_failures", c_.max_task_failures, 1, kInt32Max));

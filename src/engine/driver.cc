@@ -218,8 +218,9 @@ Status Driver::Run() {
     source_->ReportPositions(positions_);
     next_batch_ = BatchId(next_batch_.value() + 1);
     ++batches;
-    // The batch interval is a trigger: with a backlog the next batch starts at once.
-    if (!backlog) std::this_thread::sleep_until(started + interval);
+    // The batch interval bounds the rate of batch starts (the default 0: none, a batch starts
+    // as soon as records are there); with a backlog the next batch starts at once.
+    if (!backlog && interval.count() > 0) std::this_thread::sleep_until(started + interval);
   }
   // A batch computed ahead may still be running on the executor: it uses this driver.
   ahead.Wait();

@@ -243,10 +243,22 @@ Result<std::vector<CommitOutcome>> KafkaSink::Commit(std::span<const TaskCommit>
                                          ": the pipeline name contains '/'"));
     }
   }
+  // Each task has a transactional producer of its own, so the tasks' transactions commit side
+  // by side: a batch of n tasks waits for one transaction's round trips, not n in a row. Each
+  // task is fenced and de-duplicated by its own marker, as when they commit one after another;
+  // a failed task fails the batch, whose retry finds the others' markers (kAlreadyCommitted).
+  std::vector<std::optional<Result<CommitOutcome>>> results(tasks.size());
+  {
+    std::vector<std::jthread> others;
+    for (size_t i = 1; i < tasks.size(); ++i) {
+      others.emplace_back([&, i] { results[i] = CommitTask(tasks[i]); });
+    }
+    if (!tasks.empty()) results[0] = CommitTask(tasks[0]);
+  }
   std::vector<CommitOutcome> outcomes;
-  for (const TaskCommit& t : tasks) {
-    ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome o, CommitTask(t));
-    outcomes.push_back(o);
+  for (std::optional<Result<CommitOutcome>>& r : results) {
+    if (!r->has_value()) return Err(r->error());
+    outcomes.push_back(**r);
   }
   return outcomes;
 }

@@ -2,7 +2,6 @@
 #include "source/log_source.h"
 
 #include <algorithm>
-#include <thread>
 
 #include "log/partition_reader.h"
 
@@ -80,21 +79,29 @@ void LogSource::ReportSkipped(const log::LossEvent& lost) {
 void LogSource::WaitForData(const std::vector<Offset>& positions,
                             std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // Polling the files: another process appends, so there is nothing to wait on in-process.
-  // The first polls come quickly (low latency when data flows); an idle pipeline backs off to
-  // a poll every 8 ms, a few stat calls per partition: no core spins.
-  auto pause = std::chrono::microseconds(500);
+  // Another process appends, so there is nothing to wait on in-process: the watch wakes this
+  // thread when a partition's files change. It is made before the first look, and it keeps
+  // the changes between a look and the wait, so an append is never slept through.
+  std::call_once(watch_once_, [this] {
+    std::vector<std::string> dirs;
+    for (int32_t p = 0; p < topic_->partition_count(); ++p) {
+      if (auto log = topic_->partition(PartitionId(p)); log.has_value()) {
+        dirs.push_back((*log)->dir());
+      }
+    }
+    watch_ = std::make_unique<log::AppendWatch>(dirs);
+  });
   while (true) {
     for (int32_t p = 0; p < topic_->partition_count(); ++p) {
       auto log = topic_->partition(PartitionId(p));
       if (!log.has_value()) continue;
-      (*log)->Refresh().IgnoreError();  // a failed poll is retried at the next one
+      (*log)->Refresh().IgnoreError();  // a failed look is retried at the next one
       const Offset at = static_cast<size_t>(p) < positions.size() ? positions[p] : Offset(0);
       if ((*log)->end_offset() > at) return;
     }
-    if (std::chrono::steady_clock::now() >= deadline) return;
-    std::this_thread::sleep_for(pause);
-    pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(8));
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return;
+    watch_->Wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
   }
 }
 

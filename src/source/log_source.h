@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "log/append_watch.h"
 #include "log/loss_record.h"
 #include "log/topic.h"
 #include "source/source.h"
@@ -25,6 +26,9 @@ class LogSource : public Source {
   // way on every read of the range, so a re-run batch reads identically) and reported once per
   // process through log::ReportLoss: one loud line naming the topic, partition and offsets.
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
+  // Sleeps on an AppendWatch of the partition directories (inotify): an append by any process
+  // wakes it within a scheduling delay, and an idle pipeline costs no CPU. Without inotify it
+  // polls the partitions' ends every 1 ms.
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
   Result<SourceIdentity> Identity() override {
@@ -44,6 +48,8 @@ class LogSource : public Source {
   void ReportSkipped(const log::LossEvent& lost);
 
   std::unique_ptr<log::Topic> topic_;
+  std::once_flag watch_once_;
+  std::unique_ptr<log::AppendWatch> watch_;  // made by the first WaitForData
   std::mutex reported_mu_;
   std::set<std::pair<std::string, int64_t>> reported_;  // (partition dir, first offset)
 };
