@@ -77,6 +77,23 @@ TEST_F(NexmarkPipelineTest, ARunCommitsExactlyTheGeneratedBids) {
   EXPECT_EQ(Committed(), ExpectedBids(options));
 }
 
+TEST_F(NexmarkPipelineTest, AShapedRateReachesTheSinkAsTheModelTimesIt) {
+  NexmarkSourceOptions options = Bids(12'000, 3);
+  options.events_per_second = 1000;
+  options.rate_shape = NexmarkRateShape::kSquare;
+  options.next_events_per_second = 10;
+  options.rate_period_s = 2;  // 1010 events every 2 s: 1000 in the first second, 10 in the next
+  PipelineBuilder b("bids");
+  b.FromNexmark(options).ToSqlite(BidSink(db_)).MaxRecordsPerPartition(1000);
+  ASSERT_TRUE(testing::RunToEnd(b, data_).ok());
+  EXPECT_EQ(Committed(), ExpectedBids(options));
+  // The shape is in the times: event 1004 (a bid) is 4 x 100 ms after event 1000's 1 s.
+  const int64_t base = options.base_time_ms;
+  EXPECT_EQ(::onceflow::testing::SqliteTextRows(
+                db_, "SELECT COUNT(*) FROM bid WHERE date_time = " + std::to_string(base + 1400)),
+            (Rows{{"1"}}));
+}
+
 TEST_F(NexmarkPipelineTest, ARowTheComputeRefusesIsADeadLetterWithItsJsonRecord) {
   // The source hands the task rows (no text); a dead letter still holds the record's text, the
   // JSON the same source writes for that offset.
