@@ -4,7 +4,8 @@
 // alone; and the raw SQLite insert ceiling of q0's rows in the same run.
 //
 //   nexmark_bench --onceflow BIN --examples DIR [--dir DIR] [--events N] [--reps R]
-//                 [--queries q0,q5,q7] [--sinks blackhole,sqlite]
+//                 [--queries q0,q5,q7] [--sinks blackhole,sqlite,postgres,kafka]
+//                 [--conninfo C] [--kafka BOOTSTRAP]
 //
 // Events are counted as Nexmark counts them: every event the generator makes (people, auctions
 // and bids), of which the bid queries read the bids (46 in 50). Each run is a fresh data
