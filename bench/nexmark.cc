@@ -4,7 +4,8 @@
 // alone; and the raw SQLite insert ceiling of q0's rows in the same run.
 //
 //   nexmark_bench --onceflow BIN --examples DIR [--dir DIR] [--events N] [--reps R]
-//                 [--queries q0,q5,q7] [--sinks blackhole,sqlite]
+//                 [--queries q0,q5,q7] [--sinks blackhole,sqlite,postgres,kafka]
+//                 [--conninfo C] [--kafka BOOTSTRAP]
 //
 // Events are counted as Nexmark counts them: every event the generator makes (people, auctions
 // and bids), of which the bid queries read the bids (46 in 50). Each run is a fresh data
@@ -15,10 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -27,6 +30,11 @@
 #include <vector>
 
 #include "bench_stats.h"
+#include "kafka/kafka_client.h"
+#include "kafka_events.h"
+#include "nexmark_ceilings.h"
+#include "onceflow/row.h"
+#include "pg_bench_client.h"
 #include "source/nexmark_model.h"
 #include "source/nexmark_source.h"
 
@@ -46,7 +54,16 @@ struct Options {
   int reps = 3;
   std::vector<std::string> queries = {"q0", "q5", "q7"};
   std::vector<std::string> sinks = {"blackhole", "sqlite"};
+  std::string conninfo;   // postgres: --conninfo or $ONCEFLOW_TEST_POSTGRES
+  std::string bootstrap;  // kafka: --kafka or $ONCEFLOW_TEST_KAFKA
 };
+
+// A name no other run of this process or of another used: pipelines, tables and topics of
+// the PostgreSQL server and Kafka broker the test runs share.
+std::string UniqueName(const std::string& query, int rep) {
+  return "nxbench_" + query + "_" + std::to_string(getpid()) + "_" +
+         std::to_string(static_cast<long long>(time(nullptr))) + "_" + std::to_string(rep);
+}
 
 std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
@@ -73,10 +90,15 @@ double ThreadCpuSeconds() {
 
 // Flink 1.13, nexmark/nexmark's reference run (8 x 1-slot TaskManagers, exactly-once
 // checkpoints every 3 min, RocksDB, 100 M events): events/s per core.
-const std::map<std::string, double> kFlinkPerCore = {{"q0", 155e3}, {"q5", 22e3}, {"q7", 12e3}};
+const std::map<std::string, double> kFlinkPerCore = {{"q0", 155e3},  {"q1", 158e3}, {"q2", 175e3},
+                                                     {"q5", 22e3},   {"q7", 12e3},  {"q14", 161e3},
+                                                     {"q17", 117e3}, {"q21", 99e3}, {"q22", 130e3}};
 
-// The example's file with `events` and, for the blackhole, its [sink] table replaced.
-std::string PipelineFile(const Options& o, const std::string& query, const std::string& sink) {
+// The example's file with `events` and the pipeline's name (`name`) replaced and, for the
+// blackhole, PostgreSQL and Kafka, its [sink] table replaced (output into table or topic
+// `name`).
+std::string PipelineFile(const Options& o, const std::string& query, const std::string& sink,
+                         const std::string& name) {
   std::ifstream in(o.examples + "/" + query + ".toml");
   if (!in) Die("cannot read " + o.examples + "/" + query + ".toml");
   std::stringstream s;
@@ -85,8 +107,21 @@ std::string PipelineFile(const Options& o, const std::string& query, const std::
   const size_t at = toml.find("events = 1000000");
   if (at == std::string::npos) Die(query + ".toml: no 'events = 1000000'");
   toml.replace(at, 16, "events = " + std::to_string(o.events));
+  const size_t name_at = toml.find("name = \"");
+  if (name_at == std::string::npos) Die(query + ".toml: no name");
+  toml.replace(name_at, toml.find('\n', name_at) - name_at, "name = \"" + name + "\"");
+  const std::string head = toml.substr(0, toml.find("[sink]")) + "[sink]\n";
   if (sink == "blackhole") {
-    toml = toml.substr(0, toml.find("[sink]")) + "[sink]\ntype = \"blackhole\"\n";
+    toml = head + "type = \"blackhole\"\n";
+  } else if (sink == "postgres") {
+    toml = head + "type = \"postgres\"\nconninfo = \"" + o.conninfo +
+           "\"\ninit = [\"CREATE TABLE " + name + " (" + onceflow::bench::PgColumns(query) +
+           ")\"]\ntable = \"" + name + "\"\n";
+  } else if (sink == "kafka") {
+    toml =
+        head + "type = \"kafka\"\nbootstrap = \"" + o.bootstrap + "\"\ntopic = \"" + name + "\"\n";
+  } else if (sink != "sqlite") {
+    Die("unknown sink " + sink + " (blackhole, sqlite, postgres, kafka)");
   }
   return toml;
 }
@@ -130,13 +165,20 @@ RunFigures RunPipeline(const Options& o, const std::string& toml) {
   return f;
 }
 
-// The generator alone, on this thread: events/s of CPU time, with and without the JSON text
-// the source hands the engine (NexmarkSource::Read, the path a pipeline takes).
+// The generator alone, on this thread: events/s of CPU time making the events; making them
+// as the Rows the source hands a task (NexmarkSource::ReadRows, the path a pipeline takes),
+// reused as a combining task reuses them, and kept, as a task that outputs every row does
+// (moved into a batch of 100 000, as q0's tasks); and as JSON records (NexmarkSource::Read,
+// what `onceflow nexmark generate` writes and a pipeline took before the rows).
 void Generator(const Options& o) {
   NexmarkSourceOptions options;
   options.events = o.events;
   options.kind = NexmarkKind::kAll;
-  std::vector<double> structs, records;
+  std::vector<double> structs, rows, kept, records;
+  auto source = onceflow::source::NexmarkSource::Open(options);
+  if (!source.has_value()) Die(source.error().ToString());
+  const onceflow::PartitionId p0(0);
+  const onceflow::Offset from(0), until(o.events);
   for (int rep = 0; rep < o.reps; ++rep) {
     nx::Event e;
     int64_t sink = 0;
@@ -146,22 +188,39 @@ void Generator(const Options& o) {
       sink += e.price + e.id + static_cast<int64_t>(e.extra.size());
     }
     structs.push_back(static_cast<double>(o.events) / (ThreadCpuSeconds() - t0));
-    auto source = onceflow::source::NexmarkSource::Open(options);
-    if (!source.has_value()) Die(source.error().ToString());
     t0 = ThreadCpuSeconds();
     onceflow::Status s =
-        (*source)->Read(onceflow::PartitionId(0), onceflow::Offset(0), onceflow::Offset(o.events),
-                        [&](onceflow::Offset, const onceflow::RecordView& r) {
-                          sink += static_cast<int64_t>(r.value.size());
-                          return onceflow::Status::Ok();
-                        });
+        (*source)->ReadRows(p0, from, until, [&](onceflow::Offset, onceflow::Row* row, int64_t) {
+          sink += static_cast<int64_t>(row->size());
+          return onceflow::Status::Ok();
+        });
+    if (!s.ok()) Die(s.ToString());
+    rows.push_back(static_cast<double>(o.events) / (ThreadCpuSeconds() - t0));
+    std::vector<onceflow::Row> batch;
+    batch.reserve(100'000);
+    t0 = ThreadCpuSeconds();
+    s = (*source)->ReadRows(p0, from, until, [&](onceflow::Offset, onceflow::Row* row, int64_t) {
+      if (batch.size() == 100'000) batch.clear();
+      batch.push_back(std::move(*row));
+      return onceflow::Status::Ok();
+    });
+    if (!s.ok()) Die(s.ToString());
+    kept.push_back(static_cast<double>(o.events) / (ThreadCpuSeconds() - t0));
+    sink += static_cast<int64_t>(batch.size());
+    batch = {};
+    t0 = ThreadCpuSeconds();
+    s = (*source)->Read(p0, from, until, [&](onceflow::Offset, const onceflow::RecordView& r) {
+      sink += static_cast<int64_t>(r.value.size());
+      return onceflow::Status::Ok();
+    });
     if (!s.ok()) Die(s.ToString());
     records.push_back(static_cast<double>(o.events) / (ThreadCpuSeconds() - t0));
     if (sink == 42) std::printf(" ");  // keeps the loops from being optimised away
   }
-  std::printf("generator, 1 thread, %lld events (all kinds): %.1f M events/s per core (events "
-              "only), %.1f M events/s per core (events as the source's JSON records)\n",
-              static_cast<long long>(o.events), Median(structs) / 1e6, Median(records) / 1e6);
+  std::printf("generator, 1 thread, %lld events (all kinds), M events/s per core: %.2f events "
+              "only, %.2f as rows (reused), %.2f as rows kept in batches, %.2f as JSON records\n",
+              static_cast<long long>(o.events), Median(structs) / 1e6, Median(rows) / 1e6,
+              Median(kept) / 1e6, Median(records) / 1e6);
 }
 
 // The ceiling of the SQLite sink for q0: the same rows (already generated, not decoded),
@@ -241,13 +300,28 @@ int main(int argc, char** argv) {
       o.queries = Split(value());
     } else if (a == "--sinks") {
       o.sinks = Split(value());
+    } else if (a == "--conninfo") {
+      o.conninfo = value();
+    } else if (a == "--kafka") {
+      o.bootstrap = value();
     } else {
       Die("unknown argument " + a +
           " (usage: nexmark_bench --onceflow BIN --examples DIR [--dir DIR] [--events N] "
-          "[--reps R] [--queries q0,q5,q7] [--sinks blackhole,sqlite])");
+          "[--reps R] [--queries q0,q5,q7] [--sinks blackhole,sqlite,postgres,kafka] "
+          "[--conninfo C] [--kafka BOOTSTRAP])");
     }
   }
   if (o.onceflow.empty() || o.examples.empty()) Die("--onceflow and --examples are required");
+  if (const char* pg = std::getenv("ONCEFLOW_TEST_POSTGRES"); o.conninfo.empty() && pg) {
+    o.conninfo = pg;
+  }
+  if (const char* k = std::getenv("ONCEFLOW_TEST_KAFKA"); o.bootstrap.empty() && k) {
+    o.bootstrap = k;
+  }
+  for (const std::string& sink : o.sinks) {
+    if (sink == "postgres" && o.conninfo.empty()) Die("postgres: no --conninfo");
+    if (sink == "kafka" && o.bootstrap.empty()) Die("kafka: no --kafka");
+  }
   std::printf("nexmark_bench: %lld events per run, median of %d runs, %u hardware threads\n",
               static_cast<long long>(o.events), o.reps, std::thread::hardware_concurrency());
   Generator(o);
@@ -256,19 +330,55 @@ int main(int argc, char** argv) {
   for (const std::string& q : o.queries) {
     for (const std::string& sink : o.sinks) {
       std::vector<double> rate, per_core, cpu, cores;
+      std::vector<double> c_rate, c_per_core, i_rate, i_per_core;
       for (int rep = 0; rep < o.reps; ++rep) {
-        const RunFigures f = RunPipeline(o, PipelineFile(o, q, sink));
+        const std::string name = UniqueName(q, rep);
+        if (sink == "kafka") onceflow::bench::CreateTopic(o.bootstrap, name);
+        const RunFigures f = RunPipeline(o, PipelineFile(o, q, sink, name));
         rate.push_back(static_cast<double>(o.events) / f.wall);
         per_core.push_back(static_cast<double>(o.events) / f.cpu);
         cpu.push_back(f.cpu);
         cores.push_back(f.cpu / f.wall);
+        // The sink's ceiling right after each run, so that both see the same machine.
+        if (sink == "postgres") {
+          PGconn* c = onceflow::bench::Connect(o.conninfo);
+          onceflow::bench::Sql(c, "DROP TABLE " + name);
+          onceflow::bench::Sql(c, "DELETE FROM onceflow_progress WHERE pipeline = '" + name + "'");
+          PQfinish(c);
+          auto copy = onceflow::bench::PgCopyCeiling(o.conninfo, q, name, o.events, 400'000);
+          auto insert = onceflow::bench::PgInsertCeiling(o.conninfo, q, name, o.events, 400'000);
+          c_rate.push_back(copy.rate);
+          c_per_core.push_back(copy.per_core);
+          i_rate.push_back(insert.rate);
+          i_per_core.push_back(insert.per_core);
+        } else if (sink == "kafka") {
+          const std::string topic = name + "_ceiling";
+          onceflow::bench::CreateTopic(o.bootstrap, topic);
+          auto k = onceflow::bench::KafkaCeiling(o.bootstrap, q, topic, o.events);
+          c_rate.push_back(k.rate);
+          c_per_core.push_back(k.per_core);
+        }
       }
       const auto flink = kFlinkPerCore.find(q);
       std::printf("%-4s %-10s %12.0f %12.2f %10.2f %18.0f %10.1f\n", q.c_str(), sink.c_str(),
                   Median(rate), Median(cpu), Median(cores), Median(per_core),
                   flink == kFlinkPerCore.end() ? 0.0 : Median(per_core) / flink->second);
+      if (sink == "postgres") {
+        std::printf("     ceiling: raw COPY of the same rows, 400 000 per transaction: %.0f "
+                    "events/s (pipeline/ceiling %.2f), %.0f per core; raw multi-row INSERTs "
+                    "(1000 rows each, same transactions): %.0f events/s (pipeline/ceiling "
+                    "%.2f), %.0f per core\n",
+                    Median(c_rate), Median(rate) / Median(c_rate), Median(c_per_core),
+                    Median(i_rate), Median(rate) / Median(i_rate), Median(i_per_core));
+      } else if (sink == "kafka") {
+        std::printf("     ceiling: a plain (non-transactional, idempotent, acks=all) producer "
+                    "of the same rows as JSON: %.0f events/s (pipeline/ceiling %.2f), %.0f per "
+                    "core (the producer's calling thread)\n",
+                    Median(c_rate), Median(rate) / Median(c_rate), Median(c_per_core));
+      }
     }
   }
+  if (std::find(o.sinks.begin(), o.sinks.end(), "sqlite") == o.sinks.end()) return 0;
   std::vector<double> ceiling, ceiling_per_core;
   for (int rep = 0; rep < o.reps; ++rep) {
     const Ceiling c = SqliteCeiling(o);

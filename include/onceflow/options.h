@@ -108,6 +108,12 @@ struct KafkaSourceOptions {
 // people, or all three (each row then has an event_type field: 0 person, 1 auction, 2 bid).
 enum class NexmarkKind { kBid, kAuction, kPerson, kAll };
 
+// The event rate of the Nexmark generator over event time (TOML: source.rate_shape), as the
+// reference generator's rate shapes: constant; square (half a period at events_per_second,
+// half at next_events_per_second); sine (ten steps from events_per_second down to
+// next_events_per_second and back along a cosine).
+enum class NexmarkRateShape { kConstant, kSquare, kSine };
+
 // A deterministic generator of the Nexmark benchmark's events (TOML: [source] type = "nexmark";
 // README, "Nexmark"). Event n (n from 0) is a pure function of n and these options; event n of
 // the selected kind is in partition n mod `partitions`, at offset n / `partitions`, so that a
@@ -122,6 +128,12 @@ struct NexmarkSourceOptions {
   // Event time: event n is at base_time_ms + n * 1000 / events_per_second (integer ms).
   int64_t events_per_second = 10'000'000;
   int64_t base_time_ms = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
+  // A shaped rate (README, "Nexmark"): the rate moves between events_per_second and
+  // next_events_per_second over rate_period_s seconds of event time, in steps. Constant: the
+  // two others are not used.
+  NexmarkRateShape rate_shape = NexmarkRateShape::kConstant;
+  int64_t next_events_per_second = 0;  // REQUIRES with a shape: >= 1
+  int64_t rate_period_s = 600;
   // Out-of-orderness as the reference generator's outOfOrderGroupSize: within each group of
   // this many events, the event times are permuted (1: in order). Not a multiple of 953.
   int64_t out_of_order_group = 1;

@@ -274,6 +274,7 @@ int Main(int argc, char** argv) {
   nexmark->require_subcommand(1);
   NexmarkGenerateOptions nexmark_gen;
   std::string nexmark_kind = "bid";
+  std::string nexmark_rate_shape = "constant";
   CLI::App* generate_cmd = nexmark->add_subcommand(
       "generate", "Write the Nexmark generator's events into a topic (embedded log or Kafka)");
   generate_cmd->footer(
@@ -302,6 +303,18 @@ int Main(int argc, char** argv) {
       ->add_option("--out-of-order-group", nexmark_gen.generator.out_of_order_group,
                    "Event times permuted within groups of this many events (1: in order)")
       ->capture_default_str();
+  generate_cmd
+      ->add_option("--rate-shape", nexmark_rate_shape,
+                   "constant, or square or sine between --events-per-second and "
+                   "--next-events-per-second over --rate-period-s (as source.rate_shape)")
+      ->check(CLI::IsMember({"constant", "square", "sine"}))
+      ->capture_default_str();
+  generate_cmd->add_option("--next-events-per-second", nexmark_gen.generator.next_events_per_second,
+                           "With a rate shape: the second rate");
+  generate_cmd
+      ->add_option("--rate-period-s", nexmark_gen.generator.rate_period_s,
+                   "With a rate shape: its period in seconds of event time")
+      ->capture_default_str();
   add_data_option(generate_cmd);
   add_kafka_option(generate_cmd);
   generate_cmd->callback([&] {
@@ -310,6 +323,10 @@ int Main(int argc, char** argv) {
                                    : nexmark_kind == "auction" ? NexmarkKind::kAuction
                                    : nexmark_kind == "person"  ? NexmarkKind::kPerson
                                                                : NexmarkKind::kBid;
+      nexmark_gen.generator.rate_shape = nexmark_rate_shape == "sine" ? NexmarkRateShape::kSine
+                                         : nexmark_rate_shape == "square"
+                                             ? NexmarkRateShape::kSquare
+                                             : NexmarkRateShape::kConstant;
       nexmark_gen.kafka = kafka_flag;
       nexmark_gen.data_dir = ResolveDataDir(data_flag);
       return RunNexmarkGenerate(nexmark_gen);

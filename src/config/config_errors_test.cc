@@ -40,7 +40,8 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
   EXPECT_EQ(ErrorOf(std::string(kHead) + "colour = 1\n" + std::string(kAppendSink)),
             "ledger.toml: source.colour: unknown key (known keys: type, topic, starting_offsets, "
             "format, csv_columns, csv_delimiter, bootstrap, group, assign, session_timeout_ms, "
-            "events, partitions, kind, events_per_second, base_time_ms, out_of_order_group)");
+            "events, partitions, kind, events_per_second, base_time_ms, out_of_order_group, "
+            "rate_shape, next_events_per_second, rate_period_s)");
   EXPECT_EQ(ErrorOf("colour = 1\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: colour: unknown key (known keys: name, batch_interval_ms, "
             "max_records_per_partition, batch_sizing, max_task_failures, max_batch_failures, "

@@ -21,7 +21,10 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
                                                "kind",
                                                "events_per_second",
                                                "base_time_ms",
-                                               "out_of_order_group"};
+                                               "out_of_order_group",
+                                               "rate_shape",
+                                               "next_events_per_second",
+                                               "rate_period_s"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(table, "source", kKeys));
   Entry type = At(table, "source", "type");
   std::string type_name = "log";
@@ -30,8 +33,9 @@ Status ConfigChecker::CheckSource(const toml::table& table, SourceConfig* source
     return Error(type.key, "expected one of log, kafka, nexmark, got '" + type_name + "'");
   }
   if (type_name == "nexmark") return CheckNexmarkSource(table, source);
-  for (std::string_view key : {"events", "partitions", "kind", "events_per_second", "base_time_ms",
-                               "out_of_order_group"}) {
+  for (std::string_view key :
+       {"events", "partitions", "kind", "events_per_second", "base_time_ms", "out_of_order_group",
+        "rate_shape", "next_events_per_second", "rate_period_s"}) {
     Entry e = At(table, "source", key);
     if (e.node != nullptr) return Error(e.key, "only used with type = \"nexmark\"");
   }
@@ -123,6 +127,27 @@ Status ConfigChecker::CheckNexmarkSource(const toml::table& table, SourceConfig*
   if (o.out_of_order_group % 953 == 0) {
     return Error(group.key, "must not be a multiple of 953 (the permutation's stride), got " +
                                 std::to_string(o.out_of_order_group));
+  }
+  static constexpr Choice<NexmarkRateShape> kShapes[] = {{"constant", NexmarkRateShape::kConstant},
+                                                         {"square", NexmarkRateShape::kSquare},
+                                                         {"sine", NexmarkRateShape::kSine}};
+  ONCEFLOW_RETURN_IF_ERROR(
+      ReadChoice<NexmarkRateShape>(At(table, "source", "rate_shape"), kShapes, &o.rate_shape));
+  Entry next = At(table, "source", "next_events_per_second");
+  Entry period = At(table, "source", "rate_period_s");
+  if (o.rate_shape == NexmarkRateShape::kConstant) {
+    for (const Entry& e : {next, period}) {
+      if (e.node != nullptr) return Error(e.key, "only used with rate_shape = square or sine");
+    }
+  } else {
+    ONCEFLOW_RETURN_IF_ERROR(Required(next));
+    ONCEFLOW_RETURN_IF_ERROR(ReadInt(next, 1, 1'000'000'000, &o.next_events_per_second));
+    ONCEFLOW_RETURN_IF_ERROR(ReadInt(period, 1, 1'000'000, &o.rate_period_s));
+    if (o.events_per_second > 1'000'000'000) {
+      return Error(At(table, "source", "events_per_second").key,
+                   "must be at most 1000000000 with a rate_shape, got " +
+                       std::to_string(o.events_per_second));
+    }
   }
   static constexpr Choice<StartingOffsets> kOffsets[] = {{"earliest", StartingOffsets::kEarliest},
                                                          {"latest", StartingOffsets::kLatest}};

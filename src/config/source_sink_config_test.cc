@@ -143,6 +143,40 @@ type = "blackhole"
   EXPECT_NE(config->sink.blackhole(), nullptr);
 }
 
+TEST_F(PipelineConfigTest, NexmarkRateShapeParsesAndIsCheckedNamingTheKey) {
+  const std::string head = "name = \"p\"\n[source]\ntype = \"nexmark\"\nevents = 10\n";
+  const std::string sink = "[sink]\ntype = \"blackhole\"\n";
+  Result<PipelineConfig> config = ParsePipelineConfig(
+      head + "rate_shape = \"sine\"\nnext_events_per_second = 500\nrate_period_s = 60\n" + sink,
+      "ledger.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  const NexmarkSourceOptions& o = *config->source.nexmark();
+  EXPECT_EQ(o.rate_shape, NexmarkRateShape::kSine);
+  EXPECT_EQ(o.next_events_per_second, 500);
+  EXPECT_EQ(o.rate_period_s, 60);
+  config = ParsePipelineConfig(head + sink, "ledger.toml");
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->source.nexmark()->rate_shape, NexmarkRateShape::kConstant);
+  EXPECT_EQ(ErrorOf(head + "rate_shape = \"saw\"\n" + sink),
+            "ledger.toml: source.rate_shape: expected one of constant, square, sine, got 'saw'");
+  EXPECT_EQ(ErrorOf(head + "rate_shape = \"square\"\n" + sink),
+            "ledger.toml: source.next_events_per_second: required");
+  EXPECT_EQ(ErrorOf(head + "next_events_per_second = 5\n" + sink),
+            "ledger.toml: source.next_events_per_second: only used with rate_shape = square or "
+            "sine");
+  EXPECT_EQ(ErrorOf(head +
+                    "rate_shape = \"square\"\nnext_events_per_second = 5\n"
+                    "rate_period_s = 0\n" +
+                    sink),
+            "ledger.toml: source.rate_period_s: must be an integer from 1 to 1000000, got 0");
+  EXPECT_EQ(ErrorOf(head +
+                    "rate_shape = \"sine\"\nnext_events_per_second = 5\n"
+                    "events_per_second = 2000000000\n" +
+                    sink),
+            "ledger.toml: source.events_per_second: must be at most 1000000000 with a "
+            "rate_shape, got 2000000000");
+}
+
 TEST_F(PipelineConfigTest, NexmarkKeysAreCheckedNamingTheKey) {
   const std::string sink = "[sink]\ntype = \"blackhole\"\n";
   EXPECT_EQ(ErrorOf("name = \"p\"\n[source]\ntype = \"nexmark\"\n" + sink),

@@ -91,6 +91,13 @@ class Validator {
                    "must not be a multiple of 953 (the permutation's stride), got " +
                        std::to_string(o.out_of_order_group));
     }
+    if (o.rate_shape != NexmarkRateShape::kConstant) {
+      ONCEFLOW_RETURN_IF_ERROR(
+          Range("source.events_per_second", o.events_per_second, 1, 1'000'000'000));
+      ONCEFLOW_RETURN_IF_ERROR(
+          Range("source.next_events_per_second", o.next_events_per_second, 1, 1'000'000'000));
+      ONCEFLOW_RETURN_IF_ERROR(Range("source.rate_period_s", o.rate_period_s, 1, 1'000'000));
+    }
     if (o.records.format != RecordFormat::kJson || !o.records.csv_columns.empty() ||
         o.records.csv_delimiter != ",") {
       return Error("source.format", "a nexmark source's records are JSON");

@@ -77,6 +77,62 @@ TEST_F(NexmarkPipelineTest, ARunCommitsExactlyTheGeneratedBids) {
   EXPECT_EQ(Committed(), ExpectedBids(options));
 }
 
+TEST_F(NexmarkPipelineTest, AShapedRateReachesTheSinkAsTheModelTimesIt) {
+  NexmarkSourceOptions options = Bids(12'000, 3);
+  options.events_per_second = 1000;
+  options.rate_shape = NexmarkRateShape::kSquare;
+  options.next_events_per_second = 10;
+  options.rate_period_s = 2;  // 1010 events every 2 s: 1000 in the first second, 10 in the next
+  PipelineBuilder b("bids");
+  b.FromNexmark(options).ToSqlite(BidSink(db_)).MaxRecordsPerPartition(1000);
+  ASSERT_TRUE(testing::RunToEnd(b, data_).ok());
+  EXPECT_EQ(Committed(), ExpectedBids(options));
+  // The shape is in the times: event 1004 (a bid) is 4 x 100 ms after event 1000's 1 s.
+  const int64_t base = options.base_time_ms;
+  EXPECT_EQ(::onceflow::testing::SqliteTextRows(
+                db_, "SELECT COUNT(*) FROM bid WHERE date_time = " + std::to_string(base + 1400)),
+            (Rows{{"1"}}));
+}
+
+TEST_F(NexmarkPipelineTest, ARowTheComputeRefusesIsADeadLetterWithItsJsonRecord) {
+  // The source hands the task rows (no text); a dead letter still holds the record's text, the
+  // JSON the same source writes for that offset.
+  const NexmarkSourceOptions options = Bids(5'000, 2);
+  PipelineBuilder b("bids");
+  b.FromNexmark(options)
+      .Compute({{"odd", "1 / MOD(price, 2)"}})
+      .Select({"auction", "price"})
+      .ToSqlite({.path = db_,
+                 .init = {"CREATE TABLE IF NOT EXISTS out(auction INTEGER, price INTEGER)"},
+                 .table = "out"})
+      .MaxRecordsPerPartition(1000);
+  PipelineStats stats;
+  ASSERT_TRUE(testing::RunToEnd(b, data_, &stats).ok());
+  Rows kept, dead;
+  source::nexmark::Event e;
+  for (int64_t j = 0; j < source::nexmark::CountOf(NexmarkKind::kBid, options.events); ++j) {
+    source::nexmark::Generate(options, source::nexmark::EventNumberOf(NexmarkKind::kBid, j), &e);
+    if (e.price % 2 != 0) {
+      kept.push_back({std::to_string(e.auction), std::to_string(e.price)});
+      continue;
+    }
+    std::string json;
+    source::nexmark::AppendJson(e, /*with_type=*/false, &json);
+    dead.push_back({json, "compute: odd = '1 / MOD(price, 2)': column 3: division by zero"});
+  }
+  std::sort(kept.begin(), kept.end());
+  std::sort(dead.begin(), dead.end());
+  ASSERT_GT(dead.size(), 100u);
+  auto sorted = [&](const std::string& sql) {
+    Rows rows = ::onceflow::testing::SqliteTextRows(db_, sql);
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  EXPECT_EQ(sorted("SELECT auction, price FROM out"), kept);
+  EXPECT_EQ(sorted("SELECT raw, error FROM onceflow_dead_letters"), dead);
+  EXPECT_EQ(stats.dead_letters, static_cast<int64_t>(dead.size()));
+}
+
 TEST_F(NexmarkPipelineTest, TheBlackholeCountsEveryRowOnceAndARunCanBeExtended) {
   auto run = [&](int64_t events) {
     PipelineBuilder b("bids");

@@ -1,6 +1,7 @@
 // Task computation.
 #include "engine/task.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/batch_stages.h"
@@ -48,48 +49,92 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       out.rows.push_back({std::move(r), p, current});
     }
   };
-  Status s = ctx.source->Read(p, range.from, range.until, [&](Offset o, const RecordView& rec) {
-    if ((o.value() & 1023) == 0 && cancel.load(std::memory_order_relaxed)) {
-      return Status::Aborted("task attempt cancelled: another attempt won");
-    }
-    ++out.records_in;
-    if (ctx.visibility) out.visibility.Add(rec.timestamp_ms);
-    current = o;
-    // Only the range's last record is needed; a Kafka range often ends with a transaction
-    // marker, so the last two offsets are fingerprinted (one CRC each, not one per record).
-    if (o.value() >= range.until.value() - 2) {
-      out.last = {p, o, checkpoint::RecordFingerprint(rec)};
-      out.last_timestamp_ms = rec.timestamp_ms;
-    }
-    if (!fold_decoded) row = Row();
-    auto decoded = ctx.decoder->Decode(p, o, rec, &row);
-    if (!decoded.has_value()) {
-      // invalid_argument: the record is bad, and stays bad on every attempt. Anything else is
-      // not the record's fault: the attempt fails and is retried.
-      if (!decoded.error().IsInvalidArgument()) return decoded.error();
-      out.dead_letters.push_back({p, o, std::string(rec.value), decoded.error().message()});
-      return Status::Ok();
-    }
-    if (!*decoded) {
-      ++out.not_data;  // a csv header
-      return Status::Ok();
-    }
+  // The record's text for a dead letter: the record itself, or for a source that makes rows,
+  // the record it reads at that offset.
+  auto text_of = [&](Offset o, const RecordView* rec) -> std::string {
+    if (rec != nullptr) return std::string(rec->value);
+    std::string text;
+    ctx.source
+        ->Read(p, o, o + 1,
+               [&](Offset, const RecordView& r) {
+                 text.assign(r.value);
+                 return Status::Ok();
+               })
+        .IgnoreError();  // a dead letter without its text still names partition and offset
+    return text;
+  };
+  // Everything after decoding: the record-wise stages, then the output or the combiner.
+  auto process = [&](Offset o, Row* decoded_row, const RecordView* rec) -> Status {
     if (fold_decoded) {
-      loop_combiner->Add(row, p, o, &out.dead_letters);
+      loop_combiner->Add(*decoded_row, p, o, &out.dead_letters);
       return Status::Ok();
     }
     const size_t before = out.rows.size();
     record_rows.clear();
-    Status st = ApplyStages(record_stages, std::move(row), emit);
+    Status st = ApplyStages(record_stages, std::move(*decoded_row), emit);
     if (!st.ok()) {
       if (!st.IsInvalidArgument()) return st;
       out.rows.resize(before);  // a record's rows are all-or-nothing
-      out.dead_letters.push_back({p, o, std::string(rec.value), st.message()});
+      out.dead_letters.push_back({p, o, text_of(o, rec), st.message()});
       return Status::Ok();
     }
     for (const Row& r : record_rows) loop_combiner->Add(r, p, o, &out.dead_letters);
     return Status::Ok();
-  });
+  };
+  auto begin_record = [&](Offset o, int64_t timestamp_ms) -> Status {
+    if ((o.value() & 1023) == 0 && cancel.load(std::memory_order_relaxed)) {
+      return Status::Aborted("task attempt cancelled: another attempt won");
+    }
+    ++out.records_in;
+    if (ctx.visibility) out.visibility.Add(timestamp_ms);
+    current = o;
+    return Status::Ok();
+  };
+  // Only the range's last record is needed; a Kafka range often ends with a transaction
+  // marker, so the last two offsets are fingerprinted (one CRC each, not one per record).
+  auto mark = [&](Offset o, const RecordView& rec) {
+    if (o.value() >= range.until.value() - 2) {
+      out.last = {p, o, checkpoint::RecordFingerprint(rec)};
+      out.last_timestamp_ms = rec.timestamp_ms;
+    }
+  };
+  Status s;
+  if (ctx.source->MakesRows()) {
+    // The source hands Rows (the Nexmark generator): no text is made or parsed, except for
+    // the fingerprint of the range's last records, read as records afterwards.
+    s = ctx.source->ReadRows(p, range.from, range.until,
+                             [&](Offset o, Row* made, int64_t timestamp_ms) -> Status {
+                               ONCEFLOW_RETURN_IF_ERROR(begin_record(o, timestamp_ms));
+                               return process(o, made, nullptr);
+                             });
+    if (s.ok() && range.until > range.from) {
+      const Offset last_from = std::max(range.from, range.until - 2);
+      s = ctx.source->Read(p, last_from, range.until, [&](Offset o, const RecordView& rec) {
+        mark(o, rec);
+        return Status::Ok();
+      });
+    }
+  } else {
+    s = ctx.source->Read(
+        p, range.from, range.until, [&](Offset o, const RecordView& rec) -> Status {
+          ONCEFLOW_RETURN_IF_ERROR(begin_record(o, rec.timestamp_ms));
+          mark(o, rec);
+          if (!fold_decoded) row = Row();
+          auto decoded = ctx.decoder->Decode(p, o, rec, &row);
+          if (!decoded.has_value()) {
+            // invalid_argument: the record is bad, and stays bad on every attempt. Anything else
+            // is not the record's fault: the attempt fails and is retried.
+            if (!decoded.error().IsInvalidArgument()) return decoded.error();
+            out.dead_letters.push_back({p, o, std::string(rec.value), decoded.error().message()});
+            return Status::Ok();
+          }
+          if (!*decoded) {
+            ++out.not_data;  // a csv header
+            return Status::Ok();
+          }
+          return process(o, &row, &rec);
+        });
+  }
   if (!s.ok()) return Err(s);
   if (batch_stages) {
     ONCEFLOW_CHECK(ctx.batch_ctx != nullptr);

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <vector>
 
+#include "source/nexmark_rate.h"
+
 namespace onceflow::source::nexmark {
 namespace {
 
@@ -141,9 +143,7 @@ const Tables& SharedTables() {
 
 // 64-bit arithmetic suffices: event numbers stay below 2^50 (ValidateNexmarkOptions; an
 // auction looks 1666 events ahead), so m * 1000 and n * 953 stay below 2^61.
-int64_t TimeOfNumber(const NexmarkSourceOptions& o, int64_t m) {
-  return o.base_time_ms + m * 1000 / o.events_per_second;
-}
+int64_t TimeOfNumber(const NexmarkSourceOptions& o, int64_t m) { return RateTimeOf(o, m); }
 
 int64_t Adjusted(const NexmarkSourceOptions& o, int64_t n) {
   const int64_t g = o.out_of_order_group;
@@ -446,18 +446,32 @@ std::string ValidateNexmarkOptions(const NexmarkSourceOptions& o) {
            "953 (the permutation's stride), got " +
            std::to_string(o.out_of_order_group);
   }
+  if (std::string rate = ValidateRate(o); !rate.empty()) return rate;
   if (o.records.format != RecordFormat::kJson || !o.records.csv_columns.empty()) {
     return "source.format: a nexmark source's records are JSON";
   }
   return "";
 }
 
+namespace {
+
+// A constant rate adds nothing (the identity of every pipeline from before the shapes stays).
+std::string RateFingerprint(const NexmarkSourceOptions& o) {
+  if (o.rate_shape == NexmarkRateShape::kConstant) return "";
+  return std::string(" rate_shape=") +
+         (o.rate_shape == NexmarkRateShape::kSquare ? "square" : "sine") +
+         " next_events_per_second=" + std::to_string(o.next_events_per_second) +
+         " rate_period_s=" + std::to_string(o.rate_period_s);
+}
+
+}  // namespace
+
 std::string NexmarkFingerprint(const NexmarkSourceOptions& o) {
   return "model=1 kind=" + std::string(KindName(o.kind)) +
          " partitions=" + std::to_string(o.partitions) +
          " events_per_second=" + std::to_string(o.events_per_second) +
          " base_time_ms=" + std::to_string(o.base_time_ms) +
-         " out_of_order_group=" + std::to_string(o.out_of_order_group);
+         " out_of_order_group=" + std::to_string(o.out_of_order_group) + RateFingerprint(o);
 }
 
 std::string_view KindName(NexmarkKind kind) {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "source/nexmark_model.h"
+#include "source/nexmark_row.h"
 
 namespace onceflow::source {
 
@@ -32,7 +33,7 @@ Result<Source::Bounds> NexmarkSource::OffsetBounds() {
   return b;
 }
 
-Status NexmarkSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
+Status NexmarkSource::CheckRange(PartitionId partition, Offset from, Offset until) const {
   if (partition.value() < 0 || partition.value() >= options_.partitions) {
     return Status::OutOfRange(Describe() + " has no partition " + partition.ToString());
   }
@@ -42,6 +43,11 @@ Status NexmarkSource::Read(PartitionId partition, Offset from, Offset until, con
                               " ends at offset " + end.ToString() + ": cannot read [" +
                               from.ToString() + ", " + until.ToString() + ")");
   }
+  return Status::Ok();
+}
+
+Status NexmarkSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
+  ONCEFLOW_RETURN_IF_ERROR(CheckRange(partition, from, until));
   const bool with_type = options_.kind == NexmarkKind::kAll;
   nexmark::Event event;
   std::string value;
@@ -55,6 +61,20 @@ Status NexmarkSource::Read(PartitionId partition, Offset from, Offset until, con
     record.value = value;
     record.timestamp_ms = event.date_time;
     ONCEFLOW_RETURN_IF_ERROR(fn(Offset(k), record));
+  }
+  return Status::Ok();
+}
+
+Status NexmarkSource::ReadRows(PartitionId partition, Offset from, Offset until, const RowFn& fn) {
+  ONCEFLOW_RETURN_IF_ERROR(CheckRange(partition, from, until));
+  const bool with_type = options_.kind == NexmarkKind::kAll;
+  nexmark::Event event;
+  Row row;
+  for (int64_t k = from.value(); k < until.value(); ++k) {
+    const int64_t j = k * options_.partitions + partition.value();
+    nexmark::Generate(options_, nexmark::EventNumberOf(options_.kind, j), &event);
+    nexmark::FillRow(event, with_type, &row);
+    ONCEFLOW_RETURN_IF_ERROR(fn(Offset(k), &row, event.date_time));
   }
   return Status::Ok();
 }

@@ -13,7 +13,8 @@ namespace onceflow::source {
 
 // Partition p holds the kind's events p, p + P, p + 2P, ... (P = options.partitions): offset k
 // of partition p is the kind's event k * P + p. Each record's value is the event as a JSON
-// object (nexmark::AppendJson), its timestamp the event time, no key.
+// object (nexmark::AppendJson), its timestamp the event time, no key; ReadRows hands the same
+// events as the Rows the JSON decoder makes of those records (nexmark::FillRow).
 // Thread-safety: as Source; Read keeps its buffers on the caller's stack.
 class NexmarkSource : public Source {
  public:
@@ -24,6 +25,9 @@ class NexmarkSource : public Source {
   // options.events.
   Result<Bounds> OffsetBounds() override;
   Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) override;
+  // The same events as Rows (nexmark::FillRow): what the JSON decoder makes of Read's records.
+  bool MakesRows() const override { return true; }
+  Status ReadRows(PartitionId partition, Offset from, Offset until, const RowFn& fn) override;
   // Nothing more ever arrives: waits out the timeout (an idle pipeline at the end sleeps).
   void WaitForData(const std::vector<Offset>& positions,
                    std::chrono::milliseconds timeout) override;
@@ -36,6 +40,8 @@ class NexmarkSource : public Source {
 
  private:
   explicit NexmarkSource(const NexmarkSourceOptions& options);
+  // ok, or out_of_range naming the partition or the range that is not in the source.
+  Status CheckRange(PartitionId partition, Offset from, Offset until) const;
 
   NexmarkSourceOptions options_;
   int64_t count_;  // the kind's events among the first options_.events

@@ -145,6 +145,66 @@ TEST(NexmarkModelTest, OutOfOrderGroupsPermuteEventTimesWithinEachGroup) {
   EXPECT_EQ(times, expected);
 }
 
+TEST(NexmarkModelTest, ASquareRateAlternatesItsTwoRatesExactly) {
+  // Period 2 s: 1 s at 1000 events/s (1000 events 1 ms apart), then 1 s at 10 events/s (10
+  // events 100 ms apart); an epoch is 1010 events in 2000 ms.
+  NexmarkSourceOptions o = Options(100'000, 1, NexmarkKind::kAll);
+  o.base_time_ms = 5'000;
+  o.events_per_second = 1000;
+  o.rate_shape = NexmarkRateShape::kSquare;
+  o.next_events_per_second = 10;
+  o.rate_period_s = 2;
+  const std::vector<std::pair<int64_t, int64_t>> want = {
+      {0, 5'000},    {1, 5'001},    {999, 5'999},  {1000, 6'000},    {1001, 6'100},   {1009, 6'900},
+      {1010, 7'000}, {2019, 8'900}, {2020, 9'000}, {10'100, 25'000}, {10'105, 25'005}};
+  for (const auto& [n, t] : want) EXPECT_EQ(nexmark::EventTimeOf(o, n), t) << "event " << n;
+  nexmark::Event e;
+  nexmark::Generate(o, 1001, &e);
+  EXPECT_EQ(e.date_time, 6'100);
+}
+
+TEST(NexmarkModelTest, ASineRateFollowsTheCosineInTenSteps) {
+  // Period 10 s in ten 1 s steps from 1500 events/s down to 500 and back: rates 1500, 1405,
+  // 1155, 845, 595, 500, 595, 845, 1155, 1405 (round(1000 + 500 cos(2 pi i / 10))), gaps
+  // 1e9 / rate ns rounded (666667 ns at 1500/s, so that 1499 events fit the first second).
+  NexmarkSourceOptions o = Options(100'000, 1, NexmarkKind::kAll);
+  o.base_time_ms = 0;
+  o.events_per_second = 1500;
+  o.rate_shape = NexmarkRateShape::kSine;
+  o.next_events_per_second = 500;
+  o.rate_period_s = 10;
+  const std::vector<std::pair<int64_t, int64_t>> want = {
+      {0, 0},       {1, 0},       {1498, 998},  {1499, 999},  {1500, 999},   {2903, 1998},
+      {5000, 4161}, {9992, 9988}, {9993, 9989}, {9999, 9993}, {11492, 10988}};
+  for (const auto& [n, t] : want) EXPECT_EQ(nexmark::EventTimeOf(o, n), t) << "event " << n;
+  // Events per second of event time over the first period: the cosine.
+  std::vector<int64_t> per_second(10);
+  int64_t last = 0;
+  for (int64_t n = 0; n < 9993; ++n) {
+    const int64_t t = nexmark::EventTimeOf(o, n);
+    ASSERT_GE(t, last);
+    last = t;
+    ++per_second[t / 1000];
+  }
+  EXPECT_EQ(per_second,
+            (std::vector<int64_t>{1501, 1405, 1154, 844, 595, 501, 597, 849, 1158, 1389}));
+}
+
+TEST(NexmarkModelTest, AConstantRateKeepsItsIdentityAndAShapeChangesIt) {
+  NexmarkSourceOptions o = Options(1000, 2, NexmarkKind::kBid);
+  const std::string constant = nexmark::NexmarkFingerprint(o);
+  EXPECT_EQ(constant.find("rate_shape"), std::string::npos);
+  o.next_events_per_second = 7;  // not used by a constant rate
+  EXPECT_EQ(nexmark::NexmarkFingerprint(o), constant);
+  o.rate_shape = NexmarkRateShape::kSine;
+  EXPECT_EQ(nexmark::NexmarkFingerprint(o),
+            constant + " rate_shape=sine next_events_per_second=7 rate_period_s=600");
+  o.next_events_per_second = 0;
+  EXPECT_EQ(nexmark::ValidateNexmarkOptions(o),
+            "source.next_events_per_second: must be between 1 and 1000000000 with a "
+            "rate_shape, got 0");
+}
+
 TEST(NexmarkSourceTest, AnyPartitioningReadsTheSameEvents) {
   for (NexmarkKind kind :
        {NexmarkKind::kBid, NexmarkKind::kAuction, NexmarkKind::kPerson, NexmarkKind::kAll}) {

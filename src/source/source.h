@@ -11,6 +11,7 @@
 
 #include "onceflow/ids.h"
 #include "onceflow/record.h"
+#include "onceflow/row.h"
 #include "onceflow/status.h"
 
 namespace onceflow::source {
@@ -69,6 +70,21 @@ class Source {
   // is an error: a batch's ranges are fixed and must read identically.
   using RecordFn = std::function<Status(Offset, const RecordView&)>;
   virtual Status Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) = 0;
+
+  // A source that makes its records as Rows (the Nexmark generator) may also hand them as
+  // Rows, so that a task skips writing each record as text and decoding the text again.
+  // MakesRows() says whether ReadRows is available; it is the same for the source's lifetime.
+  // ReadRows calls fn for each record of [from, until) of `partition`, in offset order, with
+  // exactly the Row the source's decoder makes of the record Read hands at that offset, and
+  // that record's timestamp. fn may modify or move from *row (the source fills it again for
+  // the next record, reusing what memory is left in it); *row is valid only during the call.
+  // Errors as Read. REQUIRES: MakesRows().
+  using RowFn = std::function<Status(Offset, Row* row, int64_t timestamp_ms)>;
+  virtual bool MakesRows() const { return false; }
+  virtual Status ReadRows(PartitionId partition, Offset from, Offset until, const RowFn& fn) {
+    (void)partition, (void)from, (void)until, (void)fn;
+    return Status::InvalidArgument(Describe() + " does not make rows");
+  }
 
   // Blocks until some partition has data at or past positions[p] (or a new partition appears),
   // or the timeout passes. Lets an idle pipeline sleep instead of spinning.
