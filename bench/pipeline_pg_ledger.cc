@@ -11,69 +11,41 @@
 // topic; for each size the pipeline runs from a fresh checkpoint and schema until caught up and
 // is checked exact (ledger rows = N, distinct ids = N, balances sum to 0). Each size's median of
 // R runs is printed beside the best size's, in the same run.
-#include <libpq-fe.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "bench_stats.h"
-#include "log/topic.h"
-#include "onceflow/pipeline.h"
+#include "fatal.h"
+#include "pg_bench_client.h"
+#include "pg_pipeline_setup.h"
 #include "util/file.h"
 
 namespace {
 
+using onceflow::bench::Die;
 using onceflow::bench::Median;
-using onceflow::bench::Seconds;
-using Clock = std::chrono::steady_clock;
+using onceflow::bench::SqlInt;
 
-[[noreturn]] void Die(const std::string& what, const std::string& why) {
-  std::fprintf(stderr, "%s: %s\n", what.c_str(), why.c_str());
-  std::exit(1);
-}
-
+// Transfer i: {id, from, to, amount} between `accounts` accounts, keyed by the payer.
 void Produce(const std::string& data, int64_t n, int64_t accounts) {
-  onceflow::log::TopicConfig config;
-  config.partitions = 4;
-  auto topic = onceflow::log::Topic::Create(data, "transfers", config);
-  if (!topic.has_value()) Die("create topic", topic.error().ToString());
-  std::vector<onceflow::log::BatchBuilder> builders(4);
-  auto flush = [&](int p) {
-    auto r = (*(*topic)->partition(onceflow::PartitionId(p)))->Append(builders[p].Finish());
-    if (!r.has_value()) Die("append", r.error().ToString());
-  };
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t from = (i * 7919) % accounts, to = (i * 104729 + 1) % accounts;
-    const std::string key = std::to_string(from);
-    const std::string value = "{\"id\":" + std::to_string(i) + ",\"from\":" + key +
-                              ",\"to\":" + std::to_string(to) +
-                              ",\"amount\":" + std::to_string(i % 100 + 1) + "}";
-    const onceflow::PartitionId p = (*topic)->PartitionForKey(key);
-    builders[p.value()].Add(onceflow::RecordView{key, value, 1700000000000 + i, {}});
-    if (builders[p.value()].size_bytes() > (1 << 20)) flush(p.value());
-  }
-  for (int p = 0; p < 4; ++p) {
-    if (!builders[p].empty()) flush(p);
-  }
-}
-
-std::string One(PGconn* c, const std::string& sql) {
-  PGresult* r = PQexec(c, sql.c_str());
-  const ExecStatusType st = PQresultStatus(r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) Die(sql, PQresultErrorMessage(r));
-  std::string v = st == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
-  PQclear(r);
-  return v;
+  onceflow::bench::ProduceKeyed(
+      data, "transfers", n,
+      [accounts](int64_t i, std::string* key, std::string* value, int64_t* ts) {
+        const int64_t from = (i * 7919) % accounts, to = (i * 104729 + 1) % accounts;
+        *key = std::to_string(from);
+        *value = "{\"id\":" + std::to_string(i) + ",\"from\":" + *key +
+                 ",\"to\":" + std::to_string(to) + ",\"amount\":" + std::to_string(i % 100 + 1) +
+                 "}";
+        *ts = 1700000000000 + i;
+      });
 }
 
 // per_partition 0: the defaults (adaptive, ceiling 100000); else that size, fixed.
 double PipelineRun(const std::string& data, const std::string& conninfo, int64_t n,
                    int64_t per_partition) {
-  const std::string toml = data + "/ledger.toml";
   std::string text = "name = \"ledger\"\nbatch_interval_ms = 1\n";
   if (per_partition > 0) {
     text += "max_records_per_partition = " + std::to_string(per_partition) +
@@ -90,13 +62,6 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
           "\"INSERT INTO accounts(id, balance) VALUES(:to, :amount) ON CONFLICT(id) DO UPDATE SET "
           "balance = accounts.balance + :amount\",\n"
           "\"INSERT INTO ledger(id, src, dst, amount) VALUES(:id, :from, :to, :amount)\"]\n";
-  if (!onceflow::WriteFileAtomically(toml, text).ok()) Die("write", toml);
-  auto pipeline = onceflow::Pipeline::FromConfigFile(toml);
-  if (!pipeline.has_value()) Die("config", pipeline.error().ToString());
-  onceflow::RunOptions o;
-  o.data_dir = data;
-  o.until_caught_up = true;
-  o.on_log = [](const std::string&) {};
   // The batch sizes the run took (largest range of each batch), in order, shown compressed.
   std::string trace;
   int64_t last = -1, repeats = 0;
@@ -104,25 +69,23 @@ double PipelineRun(const std::string& data, const std::string& conninfo, int64_t
     if (last >= 0)
       trace += " " + std::to_string(last) + (repeats > 1 ? "x" + std::to_string(repeats) : "");
   };
-  o.on_batch_committed = [&](const onceflow::BatchContext& c, const onceflow::PipelineStats&) {
-    int64_t largest = 0;
-    for (const onceflow::OffsetRange& r : c.ranges) largest = std::max(largest, r.until - r.from);
-    if (largest == last) {
-      ++repeats;
-      return;
-    }
-    flush();
-    last = largest;
-    repeats = 1;
-  };
-  const auto t0 = Clock::now();
-  onceflow::Status s = (*pipeline)->Run(o);
-  const double secs = Seconds(Clock::now() - t0);
-  if (!s.ok()) Die("run", s.ToString());
-  if ((*pipeline)->stats().records_in != n) Die("run", "did not read every record");
+  const double rate = onceflow::bench::RunPipelineFile(
+      data + "/ledger.toml", text, data, n,
+      [&](const onceflow::BatchContext& c, const onceflow::PipelineStats&) {
+        int64_t largest = 0;
+        for (const onceflow::OffsetRange& r : c.ranges)
+          largest = std::max(largest, r.until - r.from);
+        if (largest == last) {
+          ++repeats;
+          return;
+        }
+        flush();
+        last = largest;
+        repeats = 1;
+      });
   flush();
   std::printf("    batch sizes:%s\n", trace.c_str());
-  return static_cast<double>(n) / secs;
+  return rate;
 }
 
 std::vector<int64_t> ParseSizes(const std::string& list) {
@@ -171,23 +134,15 @@ int main(int argc, char** argv) {
       return a == "--help" ? 0 : 2;
     }
   }
-  if (conninfo.empty())
-    Die("pipeline_pg_ledger_bench", "no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
-  double load = -1;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
+  if (conninfo.empty()) Die("no --conninfo and no $ONCEFLOW_TEST_POSTGRES");
+  const double load = onceflow::bench::LoadAverage();
   std::printf("pipeline_pg_ledger_bench: %lld transfers, %lld accounts, %d reps, load %.2f\n",
               static_cast<long long>(records), static_cast<long long>(accounts), reps, load);
   const std::string data = onceflow::JoinPath(dir, "pg-ledger-topic");
   (void)onceflow::RemoveAll(data);
   (void)onceflow::CreateDirs(data);
   Produce(data, records, accounts);
-  PGconn* admin = PQconnectdb(conninfo.c_str());
-  if (PQstatus(admin) != CONNECTION_OK) Die("connect", PQerrorMessage(admin));
-  PQsetNoticeProcessor(
-      admin, [](void*, const char*) {}, nullptr);
+  PGconn* admin = onceflow::bench::Connect(conninfo);
   std::vector<int64_t> size_list = ParseSizes(sizes);
   std::vector<double> medians;
   for (int64_t size : size_list) {
@@ -195,15 +150,12 @@ int main(int argc, char** argv) {
     for (int r = 0; r < reps; ++r) {
       // A fresh checkpoint (the topic stays) and a fresh schema per run.
       (void)onceflow::RemoveAll(onceflow::JoinPath(data, "pipelines"));
-      One(admin, "DROP SCHEMA IF EXISTS ledger_bench CASCADE");
-      One(admin, "CREATE SCHEMA ledger_bench");
-      const std::string scoped = conninfo + " options='-csearch_path=ledger_bench'";
+      const std::string scoped = onceflow::bench::FreshSchema(admin, conninfo, "ledger_bench");
       runs.push_back(PipelineRun(data, scoped, records, size));
-      const std::string n = std::to_string(records);
-      if (One(admin, "SELECT count(*) || '/' || count(DISTINCT id) FROM ledger_bench.ledger") !=
-              n + "/" + n ||
-          One(admin, "SELECT sum(balance) FROM ledger_bench.accounts") != "0") {
-        Die("check", "the ledger is not exact");
+      if (SqlInt(admin, "SELECT count(*) FROM ledger_bench.ledger") != records ||
+          SqlInt(admin, "SELECT count(DISTINCT id) FROM ledger_bench.ledger") != records ||
+          SqlInt(admin, "SELECT sum(balance) FROM ledger_bench.accounts") != 0) {
+        Die("check: the ledger is not exact");
       }
       std::printf("  size %s rep %d: %.0f records/s\n",
                   size == 0 ? "default" : std::to_string(size).c_str(), r, runs.back());

@@ -35,6 +35,7 @@
 #include "fuzz_check.h"
 #include "receiver/body_parser.h"
 #include "receiver/http_handler.h"
+#include "util/json_escape.h"
 
 namespace onceflow::receiver {
 namespace {
@@ -271,7 +272,8 @@ void FuzzBody(std::string_view body) {
   std::string array = "[";
   for (size_t i = 0; i < values.size(); ++i) {
     FUZZ_CHECK(values[i].data() == storage[i].data() && values[i].size() == storage[i].size());
-    array += (i == 0 ? "\"" : ",\"") + JsonEscape(values[i]) + "\"";
+    if (i > 0) array += ',';
+    AppendJsonString(&array, values[i], InvalidUtf8::kKeep);
   }
   array += "]";
   std::vector<std::string> storage2;
@@ -304,7 +306,8 @@ void FuzzGenerated(FuzzedDataProvider& in, uint8_t mode) {
       std::string v = in.ConsumeRandomLengthString(64);
       if (json) {
         for (char& ch : v) ch = static_cast<char>(ch & 0x7f);  // valid UTF-8
-        body += (k == 0 ? "\"" : ",\"") + JsonEscape(v) + "\"";
+        if (k > 0) body += ',';
+        AppendJsonString(&body, v, InvalidUtf8::kKeep);
       } else {
         v.erase(std::remove(v.begin(), v.end(), '\n'), v.end());
         while (v.ends_with('\r')) v.pop_back();

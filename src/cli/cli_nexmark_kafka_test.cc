@@ -18,22 +18,9 @@ TEST_F(CliNexmarkTest, GenerateIntoKafkaThenQ0OverTheTopicCommitsTheGeneratedBid
   EXPECT_NE(g.err.find("wrote 184000 nexmark bid events of 200000 into kafka topic"),
             std::string::npos)
       << g.err;
-  std::string toml = ReadExample("q0.toml");
-  const size_t from = toml.find("type = \"nexmark\"");
-  const size_t to = toml.find("[[transform]]");
-  ASSERT_NE(from, std::string::npos);
-  toml.replace(from, to - from,
-               "type = \"kafka\"\nbootstrap = \"" + bootstrap + "\"\ntopic = \"" + topic + "\"\n");
-  WriteWholeFile(tmp_ + "/q0.toml", toml);
-  RunResult r = Run({"run", tmp_ + "/q0.toml", "--until-caught-up", "--data", data_});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string order = " ORDER BY auction, bidder, price, date_time, extra";
-  Rows expected = SqliteTextRows(
-      ExpectedDb(), "SELECT auction, bidder, price, date_time, extra FROM bid" + order);
-  Rows got = SqliteTextRows(tmp_ + "/q0.db",
-                            "SELECT auction, bidder, price, date_time, extra FROM q0" + order);
-  ASSERT_EQ(got.size(), 184'000u);
-  EXPECT_TRUE(got == expected) << "q0 over the Kafka topic differs from the generated bids";
+  RunQ0Over("type = \"kafka\"\nbootstrap = \"" + bootstrap + "\"\ntopic = \"" + topic + "\"\n");
+  if (HasFatalFailure()) return;
+  ExpectQ0IsTheGeneratedBids();
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "cli/serve_command.h"
+#include "cli/server_flags.h"
 #include "log/producer.h"
 #include "log/topic.h"
 #include "receiver/http_client.h"

@@ -17,7 +17,7 @@
 #include "cli/commands.h"
 #include "cli/data_dir.h"
 #include "cli/progress_bar.h"
-#include "cli/serve_command.h"
+#include "cli/server_flags.h"
 #include "cli/signal_watcher.h"
 #include "config/pipeline_config.h"
 #include "onceflow/pipeline.h"
@@ -121,7 +121,7 @@ Status RunPipeline(const PipelineRunOptions& options) {
   std::unique_ptr<ui::UiServer> ui_server;
   if (!options.ui.empty()) {
     ui::UiServerOptions server;
-    ONCEFLOW_RETURN_IF_ERROR(ui::ParseHostPort(options.ui, "--ui", &server.host, &server.port));
+    ONCEFLOW_RETURN_IF_ERROR(ParseHostPort(options.ui, "--ui", &server.host, &server.port));
     if (!options.ui_token_file.empty()) {
       ONCEFLOW_ASSIGN_OR_RETURN(server.token, ReadTokenFile(options.ui_token_file));
     }

@@ -38,7 +38,4 @@ Status RunServe(const ServeOptions& options);
 void AddServeVerb(CLI::App* app, const std::function<void(CLI::App*)>& add_data_option,
                   const std::string* data_flag, std::function<Status()>* action);
 
-// Reads a token file: its contents without surrounding whitespace; an empty token is an error.
-Result<std::string> ReadTokenFile(const std::string& path);
-
 }  // namespace onceflow::cli

@@ -9,7 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/data_dir.h"
-#include "cli/serve_command.h"
+#include "cli/server_flags.h"
 #include "cli/signal_watcher.h"
 #include "ui/pipeline_catalog.h"
 #include "ui/ui_server.h"
@@ -18,7 +18,7 @@ namespace onceflow::cli {
 
 Status RunUi(const UiOptions& o) {
   ui::UiServerOptions server;
-  ONCEFLOW_RETURN_IF_ERROR(ui::ParseHostPort(o.http, "--http", &server.host, &server.port));
+  ONCEFLOW_RETURN_IF_ERROR(ParseHostPort(o.http, "--http", &server.host, &server.port));
   if (!o.token_file.empty()) {
     ONCEFLOW_ASSIGN_OR_RETURN(server.token, ReadTokenFile(o.token_file));
   }

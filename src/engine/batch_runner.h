@@ -111,6 +111,7 @@ class BatchRunner {
   Status CommitTaskOutput(const checkpoint::BatchIntent& intent, const OffsetRange& range,
                           const TaskOutput& out, std::atomic<int64_t>* already);
   // Step 5: the keyed state deltas and the marker state_batch = N, atomically.
+  // REQUIRES: a keyed state step (state_ != nullptr) whose Compute succeeded.
   Status CommitState(const checkpoint::BatchIntent& intent, ComputedBatch* batch);
   // Step 6: fault point before_commit_log, the commit record appended and synced, fault point
   // after_commit_log.

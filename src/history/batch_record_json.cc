@@ -7,30 +7,11 @@
 #include <iterator>
 
 #include "onceflow/batch_history.h"
+#include "util/json_escape.h"
 
 namespace onceflow {
 
 namespace {
-
-void AppendString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<int>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // Appends `"name":value,` (the caller drops the last comma).
 void Field(std::string* out, std::string_view name, int64_t v) {
@@ -46,7 +27,8 @@ void Field(std::string* out, std::string_view name, bool v) {
 }
 void Field(std::string* out, std::string_view name, std::string_view v) {
   fmt::format_to(std::back_inserter(*out), "\"{}\":", name);
-  AppendString(out, v);
+  // Replaced, not kept: a record with bad UTF-8 would not parse back (docs/formats/history.md).
+  AppendJsonString(out, v, InvalidUtf8::kReplace);
   out->push_back(',');
 }
 void Field(std::string* out, std::string_view name, int32_t v) {

@@ -95,6 +95,15 @@ TEST(BatchRecordJsonTest, RoundTripsEveryField) {
   EXPECT_EQ(back->phases.commit_record_us, 6);
 }
 
+TEST(BatchRecordJsonTest, AnErrorThatIsNotUtf8StillReadsBack) {
+  // An error may quote a record's bytes; its record must stay readable (it is one JSON text).
+  BatchRecord b = Committed(6);
+  b.error = "bad key \xff\xfe in \xc3\xa9t\xc3";
+  Result<BatchRecord> back = BatchRecordFromJson(BatchRecordToJson(b));
+  ASSERT_TRUE(back.has_value()) << back.error().ToString();
+  EXPECT_EQ(back->error, "bad key \xef\xbf\xbd\xef\xbf\xbd in \xc3\xa9t\xef\xbf\xbd");
+}
+
 TEST(BatchRecordJsonTest, MissingFieldsKeepDefaultsAndAWrongTypeIsNamed) {
   Result<BatchRecord> b = BatchRecordFromJson(R"({"batch_id":4,"future_field":[1]})");
   ASSERT_TRUE(b.has_value()) << b.error().ToString();

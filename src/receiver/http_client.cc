@@ -10,6 +10,7 @@
 
 #include "receiver/http_server.h"
 #include "util/check.h"
+#include "util/json_escape.h"
 
 namespace onceflow::receiver {
 namespace {
@@ -33,7 +34,10 @@ std::pair<std::string, const char*> EncodeBody(std::span<const std::string_view>
   }
   body = "[";
   for (size_t i = 0; i < values.size(); ++i) {
-    body += (i == 0 ? "\"" : ",\"") + JsonEscape(values[i]) + "\"";
+    if (i > 0) body += ',';
+    // Kept, not replaced: the receiver rejects bytes that are not UTF-8 rather than store an
+    // altered value.
+    AppendJsonString(&body, values[i], InvalidUtf8::kKeep);
   }
   body += "]";
   return {std::move(body), "application/json"};

@@ -13,6 +13,7 @@
 
 #include "receiver/body_parser.h"
 #include "receiver/http_connections.h"
+#include "util/json_escape.h"
 
 namespace onceflow::receiver {
 namespace {
@@ -21,7 +22,10 @@ constexpr const char* kJson = "application/json";
 
 void SetError(httplib::Response& res, int status, std::string_view message) {
   res.status = status;
-  res.set_content("{\"error\":\"" + JsonEscape(message) + "\"}\n", kJson);
+  std::string body = "{\"error\":";
+  AppendJsonString(&body, message, InvalidUtf8::kReplace);
+  body += "}\n";
+  res.set_content(body, kJson);
 }
 
 // Parses an optional integer header; false (with *error set) if present and malformed.
@@ -41,24 +45,6 @@ bool ParseHeader(const httplib::Request& req, const char* name, std::optional<T>
 }
 
 }  // namespace
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 bool TokenEquals(std::string_view given, std::string_view expected) {
   unsigned char diff = given.size() == expected.size() ? 0 : 1;

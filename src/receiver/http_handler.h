@@ -64,8 +64,6 @@ inline constexpr const char* kProducerIdHttpHeader = "Onceflow-Producer-Id";
 inline constexpr const char* kSequenceHttpHeader = "Onceflow-Sequence";
 inline constexpr const char* kPartitionHttpHeader = "Onceflow-Partition";
 
-// Escapes `s` for a JSON string literal (without the quotes).
-std::string JsonEscape(std::string_view s);
 // Whether `given` equals `expected`, in time independent of where they differ.
 bool TokenEquals(std::string_view given, std::string_view expected);
 

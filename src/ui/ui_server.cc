@@ -3,8 +3,6 @@
 
 #include <httplib.h>
 
-#include <charconv>
-
 #include "receiver/http_connections.h"
 #include "receiver/http_handler.h"
 #include "ui/static_assets.h"
@@ -29,22 +27,6 @@ void Answer(httplib::Response& res, const ApiAnswer& a) {
 }
 
 }  // namespace
-
-Status ParseHostPort(const std::string& flag, const char* flag_name, std::string* host, int* port) {
-  const size_t colon = flag.rfind(':');
-  int p = -1;
-  if (colon != std::string::npos && colon > 0) {
-    auto [end, ec] = std::from_chars(flag.data() + colon + 1, flag.data() + flag.size(), p);
-    if (ec != std::errc() || end != flag.data() + flag.size()) p = -1;
-  }
-  if (p < 0 || p > 65535) {
-    return Status::InvalidArgument(std::string(flag_name) + " '" + flag +
-                                   "' must be HOST:PORT, e.g. 127.0.0.1:4040");
-  }
-  *host = flag.substr(0, colon);
-  *port = p;
-  return Status::Ok();
-}
 
 struct UiServer::Impl {
   const UiApi* api = nullptr;

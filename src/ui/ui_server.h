@@ -43,8 +43,4 @@ class UiServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// Parses "HOST:PORT" (the --http and --ui flags) into `*host` and `*port`; invalid_argument
-// naming `flag_name` otherwise.
-Status ParseHostPort(const std::string& flag, const char* flag_name, std::string* host, int* port);
-
 }  // namespace onceflow::ui

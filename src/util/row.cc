@@ -4,6 +4,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "util/json_escape.h"
+
 namespace onceflow {
 
 std::string ValueToString(const Value& v) {
@@ -67,39 +69,17 @@ std::optional<std::string_view> Row::GetString(std::string_view name) const {
   return std::string_view(std::get<std::string>(*v));
 }
 
-namespace {
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-}  // namespace
-
+// Strings keep bytes that are not UTF-8: this text is sink output and dead letters, data that
+// must not be altered.
 std::string Row::ToJson() const {
   std::string out = "{";
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (i > 0) out += ",";
-    AppendJsonString(&out, fields_[i].first);
+    AppendJsonString(&out, fields_[i].first, InvalidUtf8::kKeep);
     out += ":";
     const Value& v = fields_[i].second;
     if (std::holds_alternative<std::string>(v)) {
-      AppendJsonString(&out, std::get<std::string>(v));
+      AppendJsonString(&out, std::get<std::string>(v), InvalidUtf8::kKeep);
     } else {
       out += ValueToString(v);
     }
