@@ -32,7 +32,7 @@ constexpr char kCreateProgress[] =
 constexpr char kCountAddedColumns[] =
     "SELECT count(*) FROM pg_attribute WHERE attrelid = 'onceflow_progress'::regclass AND "
     "attname IN ('source', 'started', 'output_digest') AND NOT attisdropped";
-constexpr int kAddedColumns = 3;
+constexpr int kAddedColumnCount = 3;  // the columns kCountAddedColumns counts
 constexpr char kMigrateProgress[] =
     "ALTER TABLE onceflow_progress ADD COLUMN IF NOT EXISTS source TEXT, "
     "ADD COLUMN IF NOT EXISTS started TEXT, ADD COLUMN IF NOT EXISTS output_digest TEXT";
@@ -191,7 +191,7 @@ Status PostgresSink::InitLocked() {
   ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
   ONCEFLOW_ASSIGN_OR_RETURN(PgResult added, conn_->Query(kCountAddedColumns, {},
                                                          "read the columns of onceflow_progress"));
-  if (ParseInt(PQgetvalue(added.get(), 0, 0)) != kAddedColumns) {
+  if (ParseInt(PQgetvalue(added.get(), 0, 0)) != kAddedColumnCount) {
     ONCEFLOW_RETURN_IF_ERROR(
         conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
   }
