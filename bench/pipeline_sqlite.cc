@@ -3,7 +3,7 @@
 // time from a restart after kill -9 to the first new commit, with a long batch history.
 //
 //   pipeline_sqlite_bench [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]
-//                         [--only throughput|latency|recovery|history-cost]
+//                         [--only throughput|latency|recovery|history-cost|digest-cost]
 //
 // Throughput: N JSON records {id, user, amount, ts} in a 4-partition topic; the pipeline
 // appends them to events(id, user, amount, ts) exactly once, until caught up. The ceiling
@@ -15,10 +15,13 @@
 // batches, is SIGKILLed mid-run; the time from constructing the pipeline again to the first
 // new commit is measured. History cost (--only history-cost): the throughput run with the batch
 // history on and off, alternating, with big batches and with batches of 500 per partition.
+// Digest cost (--only digest-cost): the same with the output digest on (on_replay_mismatch =
+// "warn", the default) and off ("off"), and the digest's own work timed alone.
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +41,7 @@
 #include "history/visibility_sketch.h"
 #include "log/topic.h"
 #include "onceflow/pipeline.h"
+#include "sink/output_digest.h"
 #include "util/file.h"
 
 namespace {
@@ -106,7 +111,8 @@ double last_run_cpu = 0;
 // The pipeline under test: append mode, exactly once; `name` names its checkpoint and database
 // (pipelines of other names read the same topic afresh), `history` turns its batch history on.
 double PipelineRun(const std::string& data, int64_t n, int64_t per_partition,
-                   const std::string& name = "bench", bool history = true) {
+                   const std::string& name = "bench", bool history = true,
+                   onceflow::ReplayMismatch on_mismatch = onceflow::ReplayMismatch::kWarn) {
   auto pipeline = onceflow::PipelineBuilder(name)
                       .FromLog({.topic = "events"})
                       .ToSqlite({.path = data + "/" + name + ".db",
@@ -116,6 +122,7 @@ double PipelineRun(const std::string& data, int64_t n, int64_t per_partition,
                       .BatchInterval(std::chrono::milliseconds(1))
                       .MaxRecordsPerPartition(per_partition)
                       .History(history)
+                      .OnReplayMismatch(on_mismatch)
                       .AdaptiveBatchSize(false)  // the size the ceiling is measured with
                       .Build();
   if (!pipeline.has_value()) Die("build", pipeline.error());
@@ -365,6 +372,81 @@ void HistoryCost(const std::string& dir, int64_t records, int reps, int64_t per_
               (1 - ratio) * 100, ratio >= 0.98 ? "PASS" : "MISS", cpu_ratio, (1 - cpu_ratio) * 100);
 }
 
+// The output digest's cost: the same pipeline with the digest on (the default) and off
+// (on_replay_mismatch = "off") over the same topic, in alternating order, `reps` pairs.
+void DigestCost(const std::string& dir, int64_t records, int reps, int64_t per_partition) {
+  std::vector<double> on, off, ratios, cpu_ratios;
+  for (int r = 0; r < reps; ++r) {
+    const std::string data = onceflow::JoinPath(dir, "digest-cost-" + std::to_string(r));
+    (void)onceflow::RemoveAll(data);
+    (void)onceflow::CreateDirs(data);
+    Produce(data, records);
+    double with = 0, without = 0, cpu_with = 0, cpu_without = 0;
+    auto run = [&](bool digest) {
+      const double rate =
+          PipelineRun(data, records, per_partition, digest ? "with-digest" : "without-digest", true,
+                      digest ? onceflow::ReplayMismatch::kWarn : onceflow::ReplayMismatch::kOff);
+      (digest ? with : without) = rate;
+      (digest ? cpu_with : cpu_without) = last_run_cpu;
+    };
+    run(r % 2 == 0);
+    run(r % 2 != 0);
+    on.push_back(with);
+    off.push_back(without);
+    ratios.push_back(with / without);
+    cpu_ratios.push_back(cpu_without / cpu_with);
+    std::printf("  digest rep %d (%lld per partition per batch): on %.0f rec/s, off %.0f rec/s, "
+                "on/off %.3f; CPU on %.2f s, off %.2f s\n",
+                r, static_cast<long long>(per_partition), with, without, ratios.back(), cpu_with,
+                cpu_without);
+    (void)onceflow::RemoveAll(data);
+  }
+  const double ratio = Median(ratios), cpu_ratio = Median(cpu_ratios);
+  std::printf("digest cost, batches of %lld per partition (median of %d pairs): on %.0f rec/s, "
+              "off %.0f rec/s, on/off %.3f: cost %.1f %% (target <= 2 %%: %s); CPU per record "
+              "off/on %.3f: cost %.1f %%\n",
+              static_cast<long long>(per_partition), reps, Median(on), Median(off), ratio,
+              (1 - ratio) * 100, ratio >= 0.98 ? "PASS" : "MISS", cpu_ratio, (1 - cpu_ratio) * 100);
+}
+
+// The digest's own work, timed alone (CPU-bound): the rows of this benchmark's pipeline
+// ({id, user, amount, ts}, integers, with partition and offset), hashed a task of 50 k rows
+// at a time, as the engine does at each commit; median of 5 passes over 1 M rows.
+void DigestMicro() {
+  constexpr int64_t kRows = 1000000, kTask = 50000;
+  std::vector<onceflow::SinkRow> rows;
+  rows.reserve(kRows);
+  for (int64_t i = 0; i < kRows; ++i) {
+    const Event e = MakeEvent(i);
+    rows.push_back(
+        {onceflow::Row{{"id", e.id}, {"user", e.user}, {"amount", e.amount}, {"ts", e.ts}},
+         onceflow::PartitionId(static_cast<int32_t>(i % 4)), onceflow::Offset(i / 4)});
+  }
+  // The thread's CPU time: the machine may be shared, and the digest is CPU work only.
+  auto thread_cpu = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+  };
+  std::vector<double> wall_ns, cpu_ns;
+  uint64_t sink = 0;  // keeps the digests alive
+  for (int pass = 0; pass < 5; ++pass) {
+    const auto t0 = Clock::now();
+    const double c0 = thread_cpu();
+    for (int64_t at = 0; at < kRows; at += kTask) {
+      const auto d = onceflow::sink::DigestOutput(
+          std::span<const onceflow::SinkRow>(rows).subspan(at, kTask), {});
+      sink ^= d.low;
+    }
+    cpu_ns.push_back((thread_cpu() - c0) * 1e9 / static_cast<double>(kRows));
+    wall_ns.push_back(Seconds(Clock::now() - t0) * 1e9 / static_cast<double>(kRows));
+  }
+  std::printf("digest micro: %.1f ns CPU (%.1f ns wall) per row (4 integer fields; median of 5 "
+              "passes over %lld rows in tasks of %lld; %llx)\n",
+              Median(cpu_ns), Median(wall_ns), static_cast<long long>(kRows),
+              static_cast<long long>(kTask), static_cast<unsigned long long>(sink & 0xf));
+}
+
 // The history's own work, timed alone (CPU-bound, so less disturbed by a loaded machine than
 // the pipeline's A/B): a batch record like this benchmark's (4 partitions, 4 task attempts)
 // built and appended, per batch; a record timestamp added to the visibility sketch, per record.
@@ -441,7 +523,7 @@ int main(int argc, char** argv) {
       history = 5000;
     } else {
       std::printf("usage: %s [--dir DIR] [--records N] [--reps R] [--history-batches B] [--quick]\n"
-                  "          [--only throughput|latency|recovery|history-cost]\n",
+                  "          [--only throughput|latency|recovery|history-cost|digest-cost]\n",
                   argv[0]);
       return a == "--help" ? 0 : 2;
     }
@@ -478,6 +560,10 @@ int main(int argc, char** argv) {
                 "p99 %.2f ms (target p99 <= 10 ms: %s)\n",
                 lat.size(), p50, p99, p99 <= 10 ? "PASS" : "MISS");
     (void)onceflow::RemoveAll(data);
+  }
+  if (only == "digest-cost") {
+    DigestMicro();
+    DigestCost(dir, records, reps, per_partition);
   }
   if (only == "history-cost") {
     HistoryMicro(dir);

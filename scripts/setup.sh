@@ -13,7 +13,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache iproute2
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev libsimdjson-dev libtomlplusplus-dev
+  libsqlite3-dev libsimdjson-dev libtomlplusplus-dev libxxhash-dev
   clang libclang-rt-14-dev clang-format clang-tidy-19
   librdkafka-dev libpq-dev librocksdb-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
   postgresql-15 postgresql-client-15 openjdk-17-jre-headless maven

@@ -74,6 +74,9 @@ struct BatchRecord {
   int64_t dead_letters = 0;
   int64_t late_records = 0;
   int64_t retries = 0;  // batch retries before this attempt
+  // Tasks the sink held already with another output than this attempt's: a non-deterministic
+  // re-run (docs/protocol.md, "Replay check"). Absent in older records: 0.
+  int64_t replay_mismatches = 0;
   int64_t task_attempts = 0;
   int64_t task_failures = 0;
   int64_t speculative_attempts = 0;

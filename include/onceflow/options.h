@@ -23,6 +23,15 @@ enum class SinkMode { kAppend, kUpsert, kStatements };
 // with a stateful operator. TOML: commit_mode = "batch" | "task".
 enum class CommitMode { kBatch, kTask };
 
+// What a batch re-run after a crash does when its output differs from the output the sink
+// committed for it (a non-deterministic transform or function: docs/protocol.md, "Replay
+// check"). kWarn: one log line and the replay_mismatches counter, the run goes on with the
+// committed output. kFail: the same, then the run stops with a final error (every restart
+// re-runs the batch and stops again until the function is deterministic or the option
+// changes). kOff: no output digest is computed or stored, nothing is checked. TOML:
+// on_replay_mismatch = "warn" | "fail" | "off".
+enum class ReplayMismatch { kWarn, kFail, kOff };
+
 // How a source record's bytes become a row. kJson: a JSON object. kCsv: one CSV line. kRaw: the
 // fields "key" and "value" as strings. TOML: source.format.
 enum class RecordFormat { kJson, kCsv, kRaw };

@@ -86,7 +86,10 @@ struct PipelineStats {
   int64_t speculative_attempts = 0;
   int64_t batch_retries = 0;
   int64_t already_committed = 0;  // task commits the sink reported as done before
-  int64_t late_records = 0;       // records older than the watermark (dead-lettered)
+  // Of already_committed: re-run task commits whose output differed from the committed output
+  // (a non-deterministic transform or function; docs/protocol.md, "Replay check").
+  int64_t replay_mismatches = 0;
+  int64_t late_records = 0;  // records older than the watermark (dead-lettered)
   // Recovery work: the records of the batches re-run at recovery (at most one batch: state is
   // never rebuilt from history).
   int64_t records_reprocessed = 0;
@@ -349,6 +352,9 @@ class PipelineBuilder {
   // kTask: each task's winning attempt commits its own output as soon as it finishes (not with
   // Aggregate or UpdateState).
   PipelineBuilder& CommitMode(onceflow::CommitMode mode);
+  // What a re-run batch whose output differs from the committed one does (default kWarn;
+  // include/onceflow/options.h, TOML on_replay_mismatch).
+  PipelineBuilder& OnReplayMismatch(ReplayMismatch action);
   // How many state tasks keyed state is partitioned into (default 4); fixed when the state
   // store is created.
   PipelineBuilder& StateTasks(int n);

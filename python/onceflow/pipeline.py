@@ -253,7 +253,8 @@ class Pipeline:
                 speculation_multiplier: float = 4.0, speculation_min_ms: int = 100,
                 executor_threads: Optional[int] = None, commit_mode: Optional[str] = None,
                 state_tasks: Optional[int] = None,
-                state_cache_mb: Optional[int] = None) -> "Pipeline":
+                state_cache_mb: Optional[int] = None,
+                on_replay_mismatch: Optional[str] = None) -> "Pipeline":
         """The batch options, as the TOML file's top-level keys (README, "Pipeline config
         reference"); None keeps the default."""
         b = self._b()
@@ -275,6 +276,8 @@ class Pipeline:
             b.state_tasks(state_tasks)
         if state_cache_mb is not None:
             b.state_cache_mb(state_cache_mb)
+        if on_replay_mismatch is not None:
+            b.on_replay_mismatch(on_replay_mismatch)
         return self
 
     # ---- running and auditing -------------------------------------------------------------

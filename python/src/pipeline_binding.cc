@@ -343,6 +343,15 @@ void RegisterPipeline(nb::module_& m) {
           },
           nb::arg("v"))
       .def(
+          "on_replay_mismatch",
+          [](Builder& b, const std::string& v) {
+            b.builder.OnReplayMismatch(Choose<ReplayMismatch>("on_replay_mismatch", v,
+                                                              {{"warn", ReplayMismatch::kWarn},
+                                                               {"fail", ReplayMismatch::kFail},
+                                                               {"off", ReplayMismatch::kOff}}));
+          },
+          nb::arg("v"))
+      .def(
           "state_tasks", [](Builder& b, int v) { b.builder.StateTasks(v); }, nb::arg("v"))
       .def(
           "state_cache_mb", [](Builder& b, int64_t v) { b.builder.StateCacheMb(v); }, nb::arg("v"))

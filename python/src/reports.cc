@@ -35,6 +35,7 @@ nb::dict StatsDict(const PipelineStats& s) {
   d["speculative_attempts"] = s.speculative_attempts;
   d["batch_retries"] = s.batch_retries;
   d["already_committed"] = s.already_committed;
+  d["replay_mismatches"] = s.replay_mismatches;
   d["late_records"] = s.late_records;
   d["records_reprocessed"] = s.records_reprocessed;
   d["last_batch"] = s.last_batch.value();

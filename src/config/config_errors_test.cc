@@ -47,7 +47,7 @@ TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {
             "max_records_per_partition, batch_sizing, max_task_failures, max_batch_failures, "
             "speculation, "
             "speculation_multiplier, speculation_min_ms, executor_threads, commit_mode, "
-            "state_tasks, state_cache_mb, history, source, "
+            "on_replay_mismatch, state_tasks, state_cache_mb, history, source, "
             "transform, sink)");
   EXPECT_EQ(ErrorOf(std::string(kHead) + "fromat = \"csv\"\n" + std::string(kAppendSink)),
             "ledger.toml: source.fromat: unknown key (did you mean 'format'?)");
@@ -143,6 +143,20 @@ TEST_F(PipelineConfigTest, CommitModeIsBatchOrTask) {
   EXPECT_EQ(config->commit_mode, CommitMode::kTask);
   EXPECT_EQ(ErrorOf("commit_mode = \"tasks\"\n" + std::string(kHead) + std::string(kAppendSink)),
             "ledger.toml: commit_mode: expected one of batch, task, got 'tasks'");
+}
+
+TEST_F(PipelineConfigTest, OnReplayMismatchIsWarnFailOrOff) {
+  Result<PipelineConfig> config =
+      ParsePipelineConfig(std::string(kHead) + std::string(kAppendSink), "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->on_replay_mismatch, ReplayMismatch::kWarn);  // the default
+  config = ParsePipelineConfig(
+      "on_replay_mismatch = \"fail\"\n" + std::string(kHead) + std::string(kAppendSink), "p.toml");
+  ASSERT_TRUE(config.has_value()) << config.error().ToString();
+  EXPECT_EQ(config->on_replay_mismatch, ReplayMismatch::kFail);
+  EXPECT_EQ(
+      ErrorOf("on_replay_mismatch = \"stop\"\n" + std::string(kHead) + std::string(kAppendSink)),
+      "ledger.toml: on_replay_mismatch: expected one of warn, fail, off, got 'stop'");
 }
 
 TEST_F(PipelineConfigTest, TaskCommitsWithAnAggregateAreRefused) {

@@ -70,6 +70,7 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                "speculation_min_ms",
                                                "executor_threads",
                                                "commit_mode",
+                                               "on_replay_mismatch",
                                                "state_tasks",
                                                "state_cache_mb",
                                                "history",
@@ -109,6 +110,11 @@ Result<PipelineConfig> ConfigChecker::Check(const toml::table& root) {
                                                         {"task", CommitMode::kTask}};
   ONCEFLOW_RETURN_IF_ERROR(
       ReadChoice<CommitMode>(At(root, "", "commit_mode"), kCommitModes, &config.commit_mode));
+  static constexpr Choice<ReplayMismatch> kReplayMismatches[] = {{"warn", ReplayMismatch::kWarn},
+                                                                 {"fail", ReplayMismatch::kFail},
+                                                                 {"off", ReplayMismatch::kOff}};
+  ONCEFLOW_RETURN_IF_ERROR(ReadChoice<ReplayMismatch>(
+      At(root, "", "on_replay_mismatch"), kReplayMismatches, &config.on_replay_mismatch));
   ONCEFLOW_RETURN_IF_ERROR(ReadInt(At(root, "", "state_tasks"), 1, 1024, &state_tasks));
   config.state_tasks = static_cast<int32_t>(state_tasks);
   ONCEFLOW_RETURN_IF_ERROR(

@@ -17,6 +17,7 @@ namespace onceflow::config {
 
 using onceflow::CommitMode;
 using onceflow::RecordFormat;
+using onceflow::ReplayMismatch;
 using onceflow::SinkMode;
 using onceflow::StartingOffsets;
 
@@ -161,6 +162,7 @@ struct PipelineConfig {
   int64_t speculation_min_ms = 100;     // ... and only once it has run this long
   int32_t executor_threads = 0;         // 0: the number of cores
   CommitMode commit_mode = CommitMode::kBatch;
+  ReplayMismatch on_replay_mismatch = ReplayMismatch::kWarn;
   // Keyed state is partitioned into this many state tasks; fixed when the state store is
   // created (a key must always reach the same task).
   int32_t state_tasks = 4;

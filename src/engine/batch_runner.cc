@@ -115,6 +115,7 @@ Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
   Status s;
   for (int attempt = 1;; ++attempt) {
     if (history_ != nullptr && attempt > 1) history_->BeginAttempt(attempt);
+    attempt_mismatches_.store(0);
     ComputedBatch batch;
     // Step 3, compute: the tasks (fault point task in each attempt), then the reduce or the
     // keyed state step. No side effect (but see CommitTaskOutput for commit_mode = "task").
@@ -130,6 +131,7 @@ Status BatchRunner::Run(const checkpoint::BatchIntent& intent, Intent step2,
     if (s.ok() && state_ != nullptr) {
       s = timed(Phase::kStateCommit, [&] { return CommitState(intent, &batch); });
     }
+    if (history_ != nullptr) history_->ReplayMismatches(attempt_mismatches_.load());
     if (s.ok()) {
       CountAttempt(batch);
       marks = std::move(batch.marks);
@@ -237,6 +239,8 @@ Result<std::vector<TaskOutput>> BatchRunner::RunMapTasks(
   task_ctx.decoder = decoder_;
   task_ctx.stages = spec_.stages;
   task_ctx.visibility = history_ != nullptr;
+  task_ctx.digest =
+      spec_.config.on_replay_mismatch != ReplayMismatch::kOff && !spec_.reduce && state_ == nullptr;
   if (internal::HasBatchStages(spec_.stages)) {
     task_ctx.batch_ctx = std::make_shared<const BatchContext>(ContextOf(intent));
   }
@@ -288,9 +292,36 @@ Status BatchRunner::CommitToSink(const checkpoint::BatchIntent& intent, Computed
   }
   if (commits.empty()) return Status::Ok();
   ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes, sink_->Commit(commits));
-  for (auto o : outcomes) {
-    if (o == sink::CommitOutcome::kAlreadyCommitted) batch->already.fetch_add(1);
+  Status first;
+  for (size_t i = 0; i < outcomes.size() && i < commits.size(); ++i) {
+    Status s = CountOutcome(commits[i], outcomes[i], &batch->already);
+    if (first.ok()) first = std::move(s);  // every task reported, the first error returned
   }
+  return first;
+}
+
+Status BatchRunner::CountOutcome(const sink::TaskCommit& commit, sink::CommitOutcome outcome,
+                                 std::atomic<int64_t>* already) {
+  if (outcome == sink::CommitOutcome::kCommitted) return Status::Ok();
+  already->fetch_add(1);
+  if (outcome != sink::CommitOutcome::kAlreadyCommittedDiffers) return Status::Ok();
+  // Guarantee 3 broken by the user's code: the sink keeps the output it committed first (a
+  // reader may have seen it), the re-run's output is skipped, and nobody may accept that
+  // silently (docs/protocol.md, "Replay check").
+  const bool fail = spec_.config.on_replay_mismatch == ReplayMismatch::kFail;
+  const std::string line = "pipeline '" + commit.pipeline + "' batch " + commit.batch.ToString() +
+                           " task " + std::to_string(commit.task) +
+                           ": output differs from the committed output: a non-deterministic "
+                           "transform or function? The committed output stays (on_replay_mismatch "
+                           "= \"" +
+                           (fail ? "fail" : "warn") + "\")";
+  stats_->Update([](PipelineStats& st) { ++st.replay_mismatches; });
+  attempt_mismatches_.fetch_add(1);
+  {
+    std::lock_guard lock(report_mu_);
+    log_(line);
+  }
+  if (fail) return Status::Aborted(line);
   return Status::Ok();
 }
 
@@ -300,8 +331,7 @@ Status BatchRunner::CommitTaskOutput(const checkpoint::BatchIntent& intent,
   const sink::TaskCommit commit = MakeTaskCommit(intent, {range}, out);
   ONCEFLOW_ASSIGN_OR_RETURN(auto outcomes,
                             sink_->Commit(std::span<const sink::TaskCommit>(&commit, 1)));
-  if (outcomes.at(0) == sink::CommitOutcome::kAlreadyCommitted) already->fetch_add(1);
-  return Status::Ok();
+  return CountOutcome(commit, outcomes.at(0), already);
 }
 
 Status BatchRunner::CommitState(const checkpoint::BatchIntent& intent, ComputedBatch* batch) {
@@ -368,6 +398,10 @@ sink::TaskCommit BatchRunner::MakeTaskCommit(const checkpoint::BatchIntent& inte
   tc.source = source_identity_;
   tc.rows = out.rows;
   tc.dead_letters = out.dead_letters;
+  if (spec_.config.on_replay_mismatch != ReplayMismatch::kOff) {
+    // Map-only tasks computed theirs on the executor (ComputeTask).
+    tc.digest = out.digest.has_value() ? *out.digest : sink::DigestOutput(tc.rows, tc.dead_letters);
+  }
   return tc;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -120,6 +121,11 @@ class BatchRunner {
   // After a failed attempt: whether to try again (then logs and backs off).
   bool RetryAfter(const checkpoint::BatchIntent& intent, const Status& s, int attempt,
                   int max_attempts);
+  // Counts a task's sink outcome: `*already` for a task the sink already held; one that held
+  // it with another output (kAlreadyCommittedDiffers) is also reported (a log line and
+  // replay_mismatches) and, with on_replay_mismatch = "fail", a final error.
+  Status CountOutcome(const sink::TaskCommit& commit, sink::CommitOutcome outcome,
+                      std::atomic<int64_t>* already);
   void CountAttempt(const ComputedBatch& batch);
   void CountCommitted(const checkpoint::BatchIntent& intent);
   sink::TaskCommit MakeTaskCommit(const checkpoint::BatchIntent& intent,
@@ -139,6 +145,10 @@ class BatchRunner {
   const LogFn log_;
 
   TaskCounters counters_;
+  // Serialises the replay-mismatch log lines (per-task commits report from executor threads).
+  std::mutex report_mu_;
+  // Replay mismatches of the current attempt, for its history record.
+  std::atomic<int64_t> attempt_mismatches_{0};
   HistoryRecorder* history_ = nullptr;
   std::string source_identity_;
   std::vector<checkpoint::PartitionMark> baseline_marks_;

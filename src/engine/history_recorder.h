@@ -56,6 +56,8 @@ class HistoryRecorder {
   // range each task read.
   void Computed(std::span<const TaskOutput> outputs, std::span<const OffsetRange> task_ranges,
                 int64_t records_in, int64_t rows_out, int64_t dead_letters, int64_t late);
+  // Step 4 found `n` tasks committed before with another output (a non-deterministic re-run).
+  void ReplayMismatches(int64_t n) { attempt_.replay_mismatches = n; }
   // The task attempts of a step 3 that failed.
   void FailedTasks(std::vector<TaskAttemptRecord> attempts,
                    std::span<const OffsetRange> task_ranges);

@@ -355,6 +355,11 @@ PipelineBuilder& PipelineBuilder::CommitMode(onceflow::CommitMode mode) {
   return *this;
 }
 
+PipelineBuilder& PipelineBuilder::OnReplayMismatch(ReplayMismatch action) {
+  spec_->config.on_replay_mismatch = action;
+  return *this;
+}
+
 namespace {
 
 // Makes the operators that `spec->config` describes: the aggregate (last, when there is one)

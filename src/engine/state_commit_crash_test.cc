@@ -60,6 +60,8 @@ TEST_F(StatePipelineTest, CrashBetweenSinkAndStateCommitReRunsOneBatchFromTheSta
   EXPECT_LE(stats.records_reprocessed, 3 * 40);
   EXPECT_GT(stats.records_reprocessed, 0);
   EXPECT_EQ(stats.already_committed, 1);
+  // Re-run from the state of batch 1, batch 2's output is the one committed: nothing reported.
+  EXPECT_EQ(stats.replay_mismatches, 0);
   EXPECT_EQ(CheckSpend(db_, purchases), "");
 }
 
@@ -74,6 +76,7 @@ TEST_F(StatePipelineTest, FailedStateCommitIsRetriedFromThePreviousBatchsState) 
   ASSERT_TRUE(RunToEnd(SpendPipeline(db_, 40), &stats).ok());
   EXPECT_EQ(stats.batch_retries, 1);
   EXPECT_EQ(stats.already_committed, 1);
+  EXPECT_EQ(stats.replay_mismatches, 0);
   EXPECT_EQ(CheckSpend(db_, purchases), "");
 }
 

@@ -151,6 +151,11 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
     }
   }
   if (combiner != nullptr) out.combined = combiner->Finish();
+  // On the executor's thread, while the rows are fresh and beside the other tasks, rather than
+  // on the driver's at the commit.
+  if (ctx.digest && combiner == nullptr) {
+    out.digest = sink::DigestOutput(out.rows, out.dead_letters);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "checkpoint/batch_intent.h"
@@ -36,6 +37,8 @@ struct TaskOutput {
   history::VisibilitySketch visibility;
   int64_t last_timestamp_ms = -1;  // of the last record read (-1: none)
   std::vector<TaskAttemptRecord> attempts;
+  // sink::DigestOutput(rows, dead_letters), when TaskContext::digest asked for it.
+  std::optional<sink::OutputDigest> digest;
 };
 
 // What a task reads and runs: shared by every attempt, owned by the driver.
@@ -53,6 +56,8 @@ struct TaskContext {
   bool visibility = false;
   // With whole-batch stages: the batch's context (task and idempotency_key are set per task).
   std::shared_ptr<const BatchContext> batch_ctx;
+  // The task's output is committed as it is (map-only): its digest is computed with it.
+  bool digest = false;
 };
 
 // Computes the task for `range`. Returns aborted if `cancel` becomes true (the task was won by

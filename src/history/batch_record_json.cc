@@ -191,6 +191,7 @@ std::string BatchRecordToJson(const BatchRecord& b) {
   Field(&out, "dead_letters", b.dead_letters);
   Field(&out, "late_records", b.late_records);
   Field(&out, "retries", b.retries);
+  Field(&out, "replay_mismatches", b.replay_mismatches);
   Field(&out, "task_attempts", b.task_attempts);
   Field(&out, "task_failures", b.task_failures);
   Field(&out, "speculative_attempts", b.speculative_attempts);
@@ -272,6 +273,7 @@ Result<BatchRecord> BatchRecordFromJson(std::string_view json) {
   ONCEFLOW_RETURN_IF_ERROR(r.Get("dead_letters", &b.dead_letters));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("late_records", &b.late_records));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("retries", &b.retries));
+  ONCEFLOW_RETURN_IF_ERROR(r.Get("replay_mismatches", &b.replay_mismatches));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("task_attempts", &b.task_attempts));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("task_failures", &b.task_failures));
   ONCEFLOW_RETURN_IF_ERROR(r.Get("speculative_attempts", &b.speculative_attempts));

@@ -10,7 +10,9 @@
 namespace onceflow::sink {
 namespace {
 
-constexpr std::string_view kMagic = "onceflow blackhole progress 1";
+// Version 2 adds the output digest to task lines; version 1 files are read on (no digest).
+constexpr std::string_view kMagic = "onceflow blackhole progress 2";
+constexpr std::string_view kMagicV1 = "onceflow blackhole progress 1";
 
 bool ParseInt(std::string_view s, int64_t* out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -42,7 +44,8 @@ std::string EncodeBlackholeState(const BlackholeState& state) {
       const std::string starts = EncodeStarts(t.started);
       out += "task " + pipeline + " " + std::to_string(task) + " " + t.last_batch.ToString() + " " +
              t.epoch.ToString() + " " + (ranges.empty() ? "-" : ranges) + " " +
-             (starts.empty() ? "-" : starts) + " " + t.source + "\n";
+             (starts.empty() ? "-" : starts) + " " +
+             (t.digest.has_value() ? EncodeDigest(*t.digest) : "-") + " " + t.source + "\n";
     }
   }
   return out;
@@ -54,6 +57,7 @@ Result<BlackholeState> DecodeBlackholeState(std::string_view text, const std::st
   auto bad = [&](const std::string& what) {
     return Status::Corruption(path + ": line " + std::to_string(line_number) + ": " + what);
   };
+  bool v1 = false;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
     ++line_number;
@@ -61,7 +65,10 @@ Result<BlackholeState> DecodeBlackholeState(std::string_view text, const std::st
     std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl + 1);
     if (line_number == 1) {
-      if (line != kMagic) return Err(bad("not a blackhole progress file of this version"));
+      v1 = line == kMagicV1;
+      if (line != kMagic && !v1) {
+        return Err(bad("not a blackhole progress file of this version"));
+      }
       continue;
     }
     const std::string_view key = NextWord(&line);
@@ -95,6 +102,14 @@ Result<BlackholeState> DecodeBlackholeState(std::string_view text, const std::st
           t.ranges);
       if (!decoded.has_value()) return Err(bad(decoded.error().message()));
       t.started = std::move(*decoded);
+      if (!v1) {
+        const std::string_view digest = NextWord(&line);
+        if (digest != "-") {
+          t.digest = DecodeDigest(digest);
+          if (!t.digest.has_value())
+            return Err(bad("bad output digest '" + std::string(digest) + "'"));
+        }
+      }
       t.source = std::string(line);
       p.progress[static_cast<int32_t>(task)] = std::move(t);
     } else {
@@ -149,7 +164,7 @@ Result<std::vector<CommitOutcome>> BlackholeSink::Commit(std::span<const TaskCom
     if (outcome != CommitOutcome::kCommitted) continue;
     p.rows += static_cast<int64_t>(t.rows.size());
     p.dead_letters += static_cast<int64_t>(t.dead_letters.size());
-    p.progress[t.task] = ProgressAfter(stored, t.batch, t.epoch, t.ranges, t.source);
+    p.progress[t.task] = ProgressAfter(stored, t.batch, t.epoch, t.ranges, t.source, t.digest);
     wrote = true;
   }
   if (!wrote) return outcomes;

@@ -15,6 +15,7 @@ std::string MarkerKey(const std::string& pipeline, int32_t task) {
 std::string EncodeMarker(const TaskProgress& p) {
   return "batch=" + p.last_batch.ToString() + " epoch=" + p.epoch.ToString() +
          " ranges=" + EncodeRanges(p.ranges) + " started=" + EncodeStarts(p.started) +
+         (p.digest.has_value() ? " digest=" + EncodeDigest(*p.digest) : std::string()) +
          " source=" + p.source;
 }
 
@@ -51,6 +52,16 @@ Result<TaskProgress> DecodeMarker(std::string_view text) {
       return Err(Status::InvalidArgument("bad progress marker '" + std::string(text) + "'"));
     }
     p.source = std::string(text.substr(at + 8));
+    // Version 3: the output digest, before the source (which is the rest of the value).
+    const std::string_view head = text.substr(0, at);
+    if (const size_t d = head.find(" digest="); d != std::string_view::npos) {
+      const std::string_view digest = head.substr(d + 8);
+      p.digest = DecodeDigest(digest);
+      if (!p.digest.has_value()) {
+        return Err(Status::InvalidArgument("bad output digest in progress marker '" +
+                                           std::string(text) + "'"));
+      }
+    }
   }
   ONCEFLOW_ASSIGN_OR_RETURN(p.started, StartsFromColumn(started, p.ranges));
   return p;

@@ -284,8 +284,8 @@ Result<CommitOutcome> KafkaSink::CommitTask(const TaskCommit& t) {
     tp->loaded = true;
   }
   ONCEFLOW_ASSIGN_OR_RETURN(CommitOutcome outcome, DecideTask(Describe(), t, tp->last));
-  if (outcome == CommitOutcome::kAlreadyCommitted) return outcome;
-  TaskProgress after = ProgressAfter(tp->last, t.batch, t.epoch, t.ranges, t.source);
+  if (outcome != CommitOutcome::kCommitted) return outcome;  // already committed
+  TaskProgress after = ProgressAfter(tp->last, t.batch, t.epoch, t.ranges, t.source, t.digest);
   ONCEFLOW_RETURN_IF_ERROR(InTransaction(tp, who, [&]() -> Status {
     ONCEFLOW_RETURN_IF_ERROR(WriteTransaction(tp, t, after));
     return faults::Hit("before_sink_commit");

@@ -25,16 +25,17 @@ constexpr char kCreateProgress[] =
     "CREATE TABLE IF NOT EXISTS onceflow_progress("
     "pipeline TEXT NOT NULL, task INTEGER NOT NULL, last_batch BIGINT NOT NULL, "
     "epoch BIGINT NOT NULL, ranges TEXT NOT NULL, committed_at_ms BIGINT NOT NULL, "
-    "source TEXT, started TEXT, PRIMARY KEY(pipeline, task))";
+    "source TEXT, started TEXT, output_digest TEXT, PRIMARY KEY(pipeline, task))";
 // The columns added since the table's first version, for tables made by an older onceflow
 // (docs/formats/sink_progress.md): NULL in the rows they already hold means "not known".
 // (Checked first: ALTER TABLE takes the table's exclusive lock even when it changes nothing.)
 constexpr char kCountAddedColumns[] =
     "SELECT count(*) FROM pg_attribute WHERE attrelid = 'onceflow_progress'::regclass AND "
-    "attname IN ('source', 'started') AND NOT attisdropped";
+    "attname IN ('source', 'started', 'output_digest') AND NOT attisdropped";
+constexpr int kAddedColumnCount = 3;  // the columns kCountAddedColumns counts
 constexpr char kMigrateProgress[] =
     "ALTER TABLE onceflow_progress ADD COLUMN IF NOT EXISTS source TEXT, "
-    "ADD COLUMN IF NOT EXISTS started TEXT";
+    "ADD COLUMN IF NOT EXISTS started TEXT, ADD COLUMN IF NOT EXISTS output_digest TEXT";
 constexpr char kCreateDeadLetters[] =
     "CREATE TABLE IF NOT EXISTS onceflow_dead_letters("
     "pipeline TEXT NOT NULL, batch BIGINT NOT NULL, partition INTEGER NOT NULL, "
@@ -46,14 +47,16 @@ constexpr char kPlaceholder[] =
     "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms) "
     "VALUES($1, $2, -1, 0, '', 0) ON CONFLICT (pipeline, task) DO NOTHING";
 constexpr char kLockTask[] =
-    "SELECT last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "SELECT last_batch, epoch, ranges, source, started, output_digest FROM onceflow_progress "
     "WHERE pipeline = $1 AND task = $2 FOR UPDATE";
 constexpr char kReadPipeline[] =
-    "SELECT task, last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "SELECT task, last_batch, epoch, ranges, source, started, output_digest "
+    "FROM onceflow_progress "
     "WHERE pipeline = $1 AND last_batch >= 0 ORDER BY task";
 constexpr char kWriteProgress[] =
     "UPDATE onceflow_progress SET last_batch = $3, epoch = $4, ranges = $5, "
-    "committed_at_ms = $6, source = $7, started = $8 WHERE pipeline = $1 AND task = $2";
+    "committed_at_ms = $6, source = $7, started = $8, output_digest = $9 "
+    "WHERE pipeline = $1 AND task = $2";
 constexpr char kDeleteProgress[] = "DELETE FROM onceflow_progress WHERE pipeline = $1";
 constexpr char kClaimTask[] =
     "UPDATE onceflow_progress SET epoch = $3 WHERE pipeline = $1 AND task = $2";
@@ -188,7 +191,7 @@ Status PostgresSink::InitLocked() {
   ONCEFLOW_RETURN_IF_ERROR(conn_->Exec(kCreateProgress, "create onceflow_progress"));
   ONCEFLOW_ASSIGN_OR_RETURN(PgResult added, conn_->Query(kCountAddedColumns, {},
                                                          "read the columns of onceflow_progress"));
-  if (ParseInt(PQgetvalue(added.get(), 0, 0)) != 2) {
+  if (ParseInt(PQgetvalue(added.get(), 0, 0)) != kAddedColumnCount) {
     ONCEFLOW_RETURN_IF_ERROR(
         conn_->Exec(kMigrateProgress, "add the new columns to onceflow_progress"));
   }
@@ -272,6 +275,15 @@ Result<TaskProgress> PostgresSink::ProgressFrom(const PGresult* r, int row, int 
                                   ": " + starts.error().message()));
   }
   p.started = std::move(starts).value();
+  if (!PQgetisnull(r, row, first + 5)) {  // NULL: not known (an older row, or no digest)
+    const char* digest = PQgetvalue(r, row, first + 5);
+    p.digest = DecodeDigest(digest);
+    if (!p.digest.has_value()) {
+      return Err(Status::Corruption(describe_ + ": the progress row of " +
+                                    TaskName(pipeline, task) + ": bad output_digest '" + digest +
+                                    "'"));
+    }
+  }
   return p;
 }
 
@@ -404,13 +416,15 @@ Status PostgresSink::WriteProgress(const std::string& pipeline, int32_t task,
   const std::string ranges = EncodeRanges(row.ranges);
   const std::string now = std::to_string(now_ms);
   const std::string started = EncodeStarts(row.started);
+  const std::string digest = row.digest.has_value() ? EncodeDigest(*row.digest) : std::string();
   // A null parameter is SQL NULL: a source not known yet, as in a row from before the column.
   ONCEFLOW_ASSIGN_OR_RETURN(
-      PgResult r, conn_->Query(kWriteProgress,
-                               {pipeline.c_str(), task_text.c_str(), batch.c_str(), epoch.c_str(),
-                                ranges.c_str(), now.c_str(),
-                                row.source.empty() ? nullptr : row.source.c_str(), started.c_str()},
-                               "write the progress row of " + TaskName(pipeline, task)));
+      PgResult r,
+      conn_->Query(kWriteProgress,
+                   {pipeline.c_str(), task_text.c_str(), batch.c_str(), epoch.c_str(),
+                    ranges.c_str(), now.c_str(), row.source.empty() ? nullptr : row.source.c_str(),
+                    started.c_str(), row.digest.has_value() ? digest.c_str() : nullptr},
+                   "write the progress row of " + TaskName(pipeline, task)));
   if (std::strcmp(PQcmdTuples(r.get()), "1") != 0) {
     return Status::Aborted(describe_ + ": write the progress row of " + TaskName(pipeline, task) +
                            ": the locked row is gone");

@@ -117,7 +117,8 @@ Result<TaskStarts> DecodeStarts(std::string_view text) {
 }
 
 TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId batch, Epoch epoch,
-                           std::span<const TaskRange> ranges, const std::string& source) {
+                           std::span<const TaskRange> ranges, const std::string& source,
+                           const std::optional<OutputDigest>& digest) {
   TaskProgress after;
   if (stored.has_value()) {
     after.source = stored->source;
@@ -127,6 +128,7 @@ TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId ba
   after.epoch = epoch;
   after.ranges.assign(ranges.begin(), ranges.end());
   if (!source.empty()) after.source = source;
+  after.digest = digest;
   // The first commit of a partition is where its output begins.
   for (const TaskRange& r : ranges) after.started.emplace(r.partition, r.from);
   return after;

@@ -19,6 +19,7 @@
 #include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
+#include "sink/output_digest.h"
 
 namespace onceflow::sink {
 
@@ -52,14 +53,18 @@ struct TaskProgress {
   std::string source;
   // Every partition the task ever committed, with where its output began.
   TaskStarts started;
+  // The digest of last_batch's output (TaskCommit::digest). nullopt: not known (a row written
+  // before onceflow recorded digests, or by a commit without one).
+  std::optional<OutputDigest> digest;
 };
 
 // The row a commit of batch `batch` with `ranges` from `source` leaves, given the task's stored
 // row (nullopt: none): the stored starts kept (a row without recorded starts: its partitions
 // not known), a start added for each partition committed for the first time, the stored source
-// kept when `source` is "".
+// kept when `source` is "", and `digest` as the digest of `batch`'s output.
 TaskProgress ProgressAfter(const std::optional<TaskProgress>& stored, BatchId batch, Epoch epoch,
-                           std::span<const TaskRange> ranges, const std::string& source);
+                           std::span<const TaskRange> ranges, const std::string& source,
+                           const std::optional<OutputDigest>& digest);
 
 // One task's output for one batch.
 struct TaskCommit {
@@ -74,11 +79,18 @@ struct TaskCommit {
   std::string source;
   std::span<const SinkRow> rows;
   std::span<const DeadLetter> dead_letters;
+  // DigestOutput(rows, dead_letters), stored with the progress row; a re-run of the stored
+  // batch whose digest differs is kAlreadyCommittedDiffers. nullopt: none stored, none checked.
+  std::optional<OutputDigest> digest;
 };
 
 enum class CommitOutcome {
   kCommitted,         // output and progress row written
   kAlreadyCommitted,  // the progress row already holds this batch (or a later one): nothing written
+  // The progress row already holds this very batch, committed with an output whose digest
+  // differs from this commit's: nothing written, and the engine reports a non-deterministic
+  // re-run (docs/protocol.md, "Replay check").
+  kAlreadyCommittedDiffers,
 };
 
 // Lifecycle: made from config, Open()ed once by the driver, then Commit() from any thread.
@@ -104,12 +116,13 @@ class Sink {
   // transaction: read its progress row; epoch newer than ours -> fenced (nothing of the
   // transaction is written); a source other than the row's -> aborted, naming both (final:
   // the pipeline's source changed identity); last_batch >= batch -> kAlreadyCommitted for that
-  // task (its output is skipped); a range whose `from` differs from the stored `until` of the
-  // same partition -> aborted, "gap" or "overlap" with both offsets (nothing written); else
-  // write the rows and dead letters and set the progress row (ProgressAfter). Returns one
-  // outcome per task, in order.
-  // A (pipeline, task) may appear only once per call (invalid_argument otherwise).
-  // Fault points: mid_sink_write, before_sink_commit, after_sink_commit.
+  // task (its output is skipped; kAlreadyCommittedDiffers when the row holds this batch with
+  // another output digest than the commit's, both known); a range whose `from` differs from the
+  // stored `until` of the same partition -> aborted, "gap" or "overlap" with both offsets (nothing
+  // written); else write the rows and dead letters and set the progress row (ProgressAfter).
+  // Returns one outcome per task, in order. A (pipeline, task) may appear only once per call
+  // (invalid_argument otherwise). Fault points: mid_sink_write, before_sink_commit,
+  // after_sink_commit.
   virtual Result<std::vector<CommitOutcome>> Commit(std::span<const TaskCommit> tasks) = 0;
 
   // Scale-out (docs/protocol.md "Fencing, epochs and claims"): takes `tasks` of `pipeline` over for

@@ -2,7 +2,8 @@
 // type-parameterized tests): progress rows name their source and where each partition began, a
 // table (or marker) written by an older onceflow reads on with both unknown, a commit from
 // another source is refused naming both, DeleteProgress forgets one pipeline, a replay is
-// already committed (also after a restart) and a gap refused, an older epoch is fenced.
+// already committed (also after a restart) and a gap refused, an older epoch is fenced, a
+// replay whose output digest differs from the stored one is kAlreadyCommittedDiffers.
 //
 // A sink's test file defines an environment class and instantiates the suite with it:
 //   namespace onceflow::sink::testing::contract {
@@ -262,11 +263,47 @@ TYPED_TEST_P(SinkContractTest, OlderEpochIsFencedAndANewerOneTakesOver) {
   EXPECT_EQ(progress.at(0).epoch, Epoch(6));
 }
 
+TYPED_TEST_P(SinkContractTest, ReplayWithAnotherOutputDigestIsReportedAndWritesNothing) {
+  const std::string p = this->env_.Pipeline("digest");
+  std::unique_ptr<Sink> sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  std::span<const SinkRow> committed_rows = this->Rows(1, 0, 0);
+  TaskCommit b0 = Task(p, 0, 0, /*epoch=*/1, {R(0, 0, 10)}, committed_rows);
+  b0.digest = DigestOutput(committed_rows, {});
+  ASSERT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kCommitted);
+  // The same output again: already committed, nothing to report.
+  EXPECT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kAlreadyCommitted);
+  // A re-run that computed another output, after a restart: reported, and nothing written.
+  sink.reset();
+  sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(Read(sink.get(), p).at(0).digest, b0.digest);
+  std::span<const SinkRow> other_rows = this->Rows(2, 0, 0);
+  TaskCommit rerun = Task(p, 0, 0, 1, {R(0, 0, 10)}, other_rows);
+  rerun.digest = DigestOutput(other_rows, {});
+  EXPECT_EQ(CommitOne(sink.get(), rerun), CommitOutcome::kAlreadyCommittedDiffers);
+  // Without a digest on either side there is nothing to compare.
+  rerun.digest.reset();
+  EXPECT_EQ(CommitOne(sink.get(), rerun), CommitOutcome::kAlreadyCommitted);
+  const auto progress = Read(sink.get(), p);
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress.at(0).last_batch, BatchId(0));
+  EXPECT_EQ(progress.at(0).digest, b0.digest);
+  // An older batch than the stored one has no digest to compare with: already committed.
+  std::span<const SinkRow> next_rows = this->Rows(3, 0, 10);
+  TaskCommit b1 = Task(p, 0, 1, 1, {R(0, 10, 20)}, next_rows);
+  b1.digest = DigestOutput(next_rows, {});
+  ASSERT_EQ(CommitOne(sink.get(), b1), CommitOutcome::kCommitted);
+  EXPECT_EQ(CommitOne(sink.get(), rerun), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Read(sink.get(), p).at(0).digest, b1.digest);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(SinkContractTest, ProgressRowKeepsItsSourceAndWhereEachPartitionStarted,
                             ProgressOfAnOlderVersionReadsWithUnknownSourceAndStarts,
                             CommitFromAnotherSourceIsRefusedNamingBoth,
                             DeleteProgressForgetsOnlyThatPipeline,
                             ReplayIsAlreadyCommittedAndAGapIsRefused,
-                            OlderEpochIsFencedAndANewerOneTakesOver);
+                            OlderEpochIsFencedAndANewerOneTakesOver,
+                            ReplayWithAnotherOutputDigestIsReportedAndWritesNothing);
 
 }  // namespace onceflow::sink::testing::contract

@@ -145,6 +145,10 @@ Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& 
                                ": the replay is not "
                                "deterministic"));
   }
+  if (stored->last_batch == t.batch && t.digest.has_value() && stored->digest.has_value() &&
+      *t.digest != *stored->digest) {
+    return CommitOutcome::kAlreadyCommittedDiffers;
+  }
   if (stored->last_batch >= t.batch) return CommitOutcome::kAlreadyCommitted;
   for (const TaskRange& r : t.ranges) {
     for (const TaskRange& prev : stored->ranges) {

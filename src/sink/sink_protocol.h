@@ -44,7 +44,8 @@ Status ValidateCommit(const std::string& describe, std::span<const TaskCommit> t
 // Decides what a commit of `t` does given the task's stored progress row (nullopt: none):
 // Fenced (stored epoch newer), Aborted (another source than the stored row's, naming both; a
 // replay of the stored batch with other ranges; a gap or overlap with the stored ranges, naming
-// partition and both offsets), kAlreadyCommitted (stored last_batch >= t.batch) or kCommitted.
+// partition and both offsets), kAlreadyCommittedDiffers (stored last_batch == t.batch, both
+// digests known and different), kAlreadyCommitted (stored last_batch >= t.batch) or kCommitted.
 // Messages start with `describe`.
 Result<CommitOutcome> DecideTask(const std::string& describe, const TaskCommit& t,
                                  const std::optional<TaskProgress>& stored);

@@ -103,7 +103,7 @@ TEST(StartsTest, MalformedTextIsRefusedNamingTheItem) {
 
 TEST(ProgressAfterTest, KeepsStartsAndTheSourceAndAddsNewPartitions) {
   const std::vector<TaskRange> first = {R(0, 5, 9), R(1, 0, 0)};
-  TaskProgress p = ProgressAfter(std::nullopt, BatchId(0), Epoch(2), first, "log:a");
+  TaskProgress p = ProgressAfter(std::nullopt, BatchId(0), Epoch(2), first, "log:a", std::nullopt);
   EXPECT_EQ(p.last_batch, BatchId(0));
   EXPECT_EQ(p.epoch, Epoch(2));
   EXPECT_EQ(p.ranges, first);
@@ -112,8 +112,10 @@ TEST(ProgressAfterTest, KeepsStartsAndTheSourceAndAddsNewPartitions) {
   // A later batch keeps where each partition began and adds one that is new; no source given
   // keeps the stored one.
   const std::vector<TaskRange> second = {R(0, 9, 12), R(2, 30, 31)};
-  p = ProgressAfter(p, BatchId(1), Epoch(3), second, "");
+  const OutputDigest digest{1, 2};
+  p = ProgressAfter(p, BatchId(1), Epoch(3), second, "", digest);
   EXPECT_EQ(p.ranges, second);
+  EXPECT_EQ(p.digest, digest);  // the digest is the new batch's
   EXPECT_EQ(p.source, "log:a");
   EXPECT_EQ(p.started, (TaskStarts{{PartitionId(0), Offset(5)},
                                    {PartitionId(1), Offset(0)},
@@ -123,7 +125,8 @@ TEST(ProgressAfterTest, KeepsStartsAndTheSourceAndAddsNewPartitions) {
   old.last_batch = BatchId(7);
   old.ranges = {R(0, 0, 10)};
   old.started = {{PartitionId(0), std::nullopt}};
-  p = ProgressAfter(old, BatchId(8), Epoch(1), std::vector<TaskRange>{R(0, 10, 20)}, "log:a");
+  p = ProgressAfter(old, BatchId(8), Epoch(1), std::vector<TaskRange>{R(0, 10, 20)}, "log:a",
+                    std::nullopt);
   EXPECT_EQ(p.started, (TaskStarts{{PartitionId(0), std::nullopt}}));
 }
 

@@ -24,26 +24,29 @@ constexpr char kCreateProgress[] =
     "CREATE TABLE IF NOT EXISTS onceflow_progress("
     "pipeline TEXT NOT NULL, task INTEGER NOT NULL, last_batch INTEGER NOT NULL, "
     "epoch INTEGER NOT NULL, ranges TEXT NOT NULL, committed_at_ms INTEGER NOT NULL, "
-    "source TEXT, started TEXT, PRIMARY KEY(pipeline, task))";
+    "source TEXT, started TEXT, output_digest TEXT, PRIMARY KEY(pipeline, task))";
 // The columns added since the table's first version, for tables made by an older onceflow
 // (docs/formats/sink_progress.md): NULL in the rows they already hold means "not known".
-constexpr const char* kAddedColumns[] = {"source", "started"};
+constexpr const char* kAddedColumns[] = {"source", "started", "output_digest"};
 constexpr char kCreateDeadLetters[] =
     "CREATE TABLE IF NOT EXISTS onceflow_dead_letters("
     "pipeline TEXT NOT NULL, batch INTEGER NOT NULL, partition INTEGER NOT NULL, "
     "\"offset\" INTEGER NOT NULL, raw BLOB, error TEXT NOT NULL)";
 constexpr char kReadTask[] =
-    "SELECT last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "SELECT last_batch, epoch, ranges, source, started, output_digest FROM onceflow_progress "
     "WHERE pipeline = ?1 AND task = ?2";
 constexpr char kReadPipeline[] =
-    "SELECT task, last_batch, epoch, ranges, source, started FROM onceflow_progress "
+    "SELECT task, last_batch, epoch, ranges, source, started, output_digest "
+    "FROM onceflow_progress "
     "WHERE pipeline = ?1 AND last_batch >= 0 ORDER BY task";
 constexpr char kWriteProgress[] =
     "INSERT INTO onceflow_progress(pipeline, task, last_batch, epoch, ranges, committed_at_ms, "
-    "source, started) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(pipeline, task) DO "
+    "source, started, output_digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT(pipeline, task) DO "
     "UPDATE SET last_batch = excluded.last_batch, epoch = excluded.epoch, "
     "ranges = excluded.ranges, committed_at_ms = excluded.committed_at_ms, "
-    "source = excluded.source, started = excluded.started";
+    "source = excluded.source, started = excluded.started, "
+    "output_digest = excluded.output_digest";
 constexpr char kDeleteProgress[] = "DELETE FROM onceflow_progress WHERE pipeline = ?1";
 constexpr char kWriteDeadLetter[] =
     "INSERT INTO onceflow_dead_letters(pipeline, batch, partition, \"offset\", raw, error) "
@@ -117,8 +120,8 @@ class SqliteSink final : public TransactionalSink {
   }
   Status CommitTransaction(const std::string& what) override;
   Result<std::optional<TaskProgress>> ReadTask(const std::string& pipeline, int32_t task);
-  // Decodes a progress row from `stmt`'s columns first..first+4 (last_batch, epoch, ranges,
-  // source, started).
+  // Decodes a progress row from `stmt`'s columns first..first+5 (last_batch, epoch, ranges,
+  // source, started, output_digest).
   Result<TaskProgress> ProgressFromColumns(sqlite3_stmt* stmt, int first,
                                            const std::string& pipeline, int32_t task);
   // Writes rows of `t`, and dead letters for those that fail.
@@ -341,6 +344,15 @@ Result<TaskProgress> SqliteSink::ProgressFromColumns(sqlite3_stmt* stmt, int fir
                                   ": " + starts.error().message()));
   }
   p.started = std::move(starts).value();
+  const auto* digest = reinterpret_cast<const char*>(sqlite3_column_text(stmt, first + 5));
+  if (digest != nullptr) {  // NULL: not known (an older row, or a commit without a digest)
+    p.digest = DecodeDigest(digest);
+    if (!p.digest.has_value()) {
+      return Err(Status::Corruption(Describe() + ": the progress row of " +
+                                    TaskName(pipeline, task) + ": bad output_digest '" + digest +
+                                    "'"));
+    }
+  }
   return p;
 }
 
@@ -376,6 +388,11 @@ Status SqliteSink::WriteProgress(const std::string& pipeline, int32_t task, cons
     BindCopy(stmt, 7, row.source);
   }
   BindCopy(stmt, 8, EncodeStarts(row.started));
+  if (row.digest.has_value()) {
+    BindCopy(stmt, 9, EncodeDigest(*row.digest));
+  } else {
+    sqlite3_bind_null(stmt, 9);
+  }
   return db_->Run(stmt, "write the progress row of " + TaskName(pipeline, task));
 }
 

@@ -80,9 +80,9 @@ Status TransactionalSink::WriteCommitted(std::span<const TaskCommit> tasks,
     for (const DeadLetter& d : t.dead_letters) {
       ONCEFLOW_RETURN_IF_ERROR(WriteDeadLetter(t, d.partition, d.offset, d.raw, d.error));
     }
-    ONCEFLOW_RETURN_IF_ERROR(
-        WriteProgress(t.pipeline, t.task,
-                      ProgressAfter(stored_[i], t.batch, t.epoch, t.ranges, t.source), now_ms));
+    ONCEFLOW_RETURN_IF_ERROR(WriteProgress(
+        t.pipeline, t.task,
+        ProgressAfter(stored_[i], t.batch, t.epoch, t.ranges, t.source, t.digest), now_ms));
   }
   if (!mid_hit) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   return Status::Ok();

@@ -18,7 +18,7 @@ constexpr std::array<double, 15> kSecondsBuckets = {
 void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
   const Labels pipeline = {{"pipeline", v.name}};
   int64_t committed = 0, replayed = 0, fenced = 0, failed = 0, records_in = 0, rows_out = 0,
-          dead_letters = 0, late = 0, retries = 0;
+          dead_letters = 0, late = 0, retries = 0, mismatches = 0;
   std::map<std::string, int64_t> attempts = {
       {"won", 0}, {"failed", 0}, {"speculative_lost", 0}, {"fenced", 0}};
   std::map<std::string, std::vector<double>> phases;
@@ -27,6 +27,7 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
     for (const TaskAttemptRecord& t : b.tasks) ++attempts[t.outcome];
     if (b.outcome == "fenced") ++fenced;
     if (b.outcome == "failed") ++failed;
+    mismatches += b.replay_mismatches;  // failed attempts too: on_replay_mismatch = "fail"
     if (b.outcome != "committed") continue;
     ++committed;
     if (b.replayed) ++replayed;
@@ -79,6 +80,10 @@ void AddPipelineMetrics(const PipelineView& v, PrometheusText* out) {
                late);
   out->Counter("onceflow_pipeline_batch_retries_total", "Retries of batches that then committed.",
                pipeline, retries);
+  out->Counter("onceflow_pipeline_replay_mismatches_total",
+               "Re-run tasks whose output differed from the output the sink had committed for "
+               "them (a non-deterministic transform or function).",
+               pipeline, mismatches);
   for (const auto& [outcome, n] : attempts) {
     Labels l = pipeline;
     l.emplace_back("outcome", outcome);

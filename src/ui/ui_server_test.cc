@@ -378,6 +378,11 @@ TEST_F(UiServerTest, MetricsParseWithThePrometheusParserAndHoldTheRunsCounts) {
   EXPECT_EQ(families["onceflow_pipeline_batches_committed"]
                     ["onceflow_pipeline_batches_committed_total{" + pl + "}"],
             batches);
+  // A deterministic pipeline: no re-run ever differed from its committed output.
+  EXPECT_EQ(types["onceflow_pipeline_replay_mismatches"], "counter");
+  EXPECT_EQ(families["onceflow_pipeline_replay_mismatches"]
+                    ["onceflow_pipeline_replay_mismatches_total{" + pl + "}"],
+            0);
   EXPECT_EQ(families["onceflow_pipeline_last_committed_batch"]
                     ["onceflow_pipeline_last_committed_batch{" + pl + "}"],
             newest);
