@@ -112,7 +112,8 @@ class PgAdditiveWriter final : public PgRowWriter {
       const AdditiveSums::Entry& entry = table.entries[keys[k]];
       sql_ += k > 0 ? ",(" : "(";
       for (size_t c = 0; c < u.width; ++c) {
-        sql_ += (c > 0 ? ",$" : "$") + std::to_string(p + 1);
+        sql_ += c > 0 ? ",$" : "$";
+        sql_ += std::to_string(p + 1);
         if (c < entry.key.size()) {
           AppendValueText(entry.key[c], &values_[p], &error);
         } else {
@@ -185,8 +186,13 @@ Result<std::unique_ptr<PgRowWriter>> MakePgAdditiveWriter(PgConn* conn, std::spa
     std::string keys;
     std::string updates;
     for (const std::string& k : t.key_columns) {
-      list += (list.empty() ? "" : ",") + PgAdditiveName(k);
-      keys += (keys.empty() ? "" : ",") + PgAdditiveName(k);
+      // Piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + string&&.
+      if (!list.empty()) {
+        list += ',';
+        keys += ',';
+      }
+      list += PgAdditiveName(k);
+      keys += PgAdditiveName(k);
     }
     for (const std::string& c : t.columns) {
       const std::string q = PgAdditiveName(c);
@@ -200,7 +206,10 @@ Result<std::unique_ptr<PgRowWriter>> MakePgAdditiveWriter(PgConn* conn, std::spa
     // Checked once at open, with NULLs (EXPLAIN plans it: an ON CONFLICT without a matching
     // unique constraint is only found by the planner).
     std::string check = "EXPLAIN " + u.head + "(";
-    for (size_t i = 0; i < u.width; ++i) check += (i > 0 ? ",$" : "$") + std::to_string(i + 1);
+    for (size_t i = 0; i < u.width; ++i) {
+      check += i > 0 ? ",$" : "$";
+      check += std::to_string(i + 1);
+    }
     check += ")" + u.tail;
     const std::vector<const char*> nulls(u.width, nullptr);
     PgResult r(PQexecParams(conn->handle(), check.c_str(), static_cast<int>(u.width), nullptr,

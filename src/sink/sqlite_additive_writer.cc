@@ -157,16 +157,32 @@ Result<std::unique_ptr<RowWriter>> MakeAdditiveWriter(SqliteDb* db, std::span<co
     std::string updates;
     int n = 0;
     for (const std::string& k : t.key_columns) {
-      list += (n > 0 ? "," : "") + QuoteIdentifier(k);
-      values += (n > 0 ? ",?" : "?") + std::to_string(n + 1);
-      keys += (keys.empty() ? "" : ",") + QuoteIdentifier(k);
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + string&&.
+      const std::string q = QuoteIdentifier(k);
+      if (n > 0) {
+        list += ',';
+        values += ',';
+        keys += ',';
+      }
+      list += q;
+      values += '?';
+      values += std::to_string(n + 1);
+      keys += q;
       ++n;
     }
     for (const std::string& c : t.columns) {
       const std::string q = QuoteIdentifier(c);
-      list += "," + q;
-      values += ",?" + std::to_string(n + 1);
-      updates += (updates.empty() ? "" : ",") + q + "=onceflow_add(" + q + ",excluded." + q + ")";
+      list += ',';
+      list += q;
+      values += ",?";
+      values += std::to_string(n + 1);
+      if (!updates.empty()) updates += ',';
+      updates += q;
+      updates += "=onceflow_add(";
+      updates += q;
+      updates += ",excluded.";
+      updates += q;
+      updates += ')';
       ++n;
     }
     const std::string sql = "INSERT INTO " + QuoteIdentifier(t.name) + "(" + list + ") VALUES(" +
