@@ -14,9 +14,44 @@ namespace onceflow {
 
 // How output rows become writes in a SQL sink: insert into a table, upsert by key columns, or
 // run SQL statements with :field parameters per row (the way to exactly-once non-idempotent
-// effects, such as balance = balance + :amount). TOML: sink.mode = "append" | "upsert" |
-// "statements".
-enum class SinkMode { kAppend, kUpsert, kStatements };
+// effects, such as balance = balance + :amount), or add the batch's deltas, summed per key, to
+// counters and balances (additive: one statement per table and key per batch, README
+// "Additive upserts"). TOML: sink.mode = "append" | "upsert" | "statements" | "additive".
+enum class SinkMode { kAppend, kUpsert, kStatements, kAdditive };
+
+// A table column and the row field that gives its value: {"src", "from"}. In AddTo::add the
+// field may start with '-': the column takes the field's value negated.
+struct ColumnField {
+  std::string column{};
+  std::string field{};
+
+  bool operator==(const ColumnField&) const = default;
+};
+
+// Additive mode: every row adds to one row of `table`, the one whose `key` columns hold the
+// row's key fields, `column += field` (or `-= field`) for each of `add`; a key not there yet is
+// inserted with the sums. Several entries may name the same table (a transfer debits `from` and
+// credits `to` of one accounts table) with the same key columns; a batch's deltas are summed
+// per table and key first, then one upsert per key. TOML: [[sink.add]] table = "accounts",
+// key = { id = "from" }, add = { balance = "-amount" }.
+struct AddTo {
+  std::string table{};
+  std::vector<ColumnField> key{};
+  std::vector<ColumnField> add{};
+
+  bool operator==(const AddTo&) const = default;
+};
+
+// Additive mode: the plain rows written beside the sums, in the same transaction (a ledger):
+// every row inserted into `table`, `columns` from its fields (a batched insert; COPY on
+// PostgreSQL). `table` empty: none. TOML: [sink.append] table = "ledger",
+// columns = { src = "from", amount = "amount" }.
+struct AppendTo {
+  std::string table{};
+  std::vector<ColumnField> columns{};
+
+  bool operator==(const AppendTo&) const = default;
+};
 
 // kBatch: all tasks of a batch commit in one sink transaction (one fsync per batch). kTask: each
 // task commits as soon as it finishes (a slow task does not hold back the others' output); not
@@ -176,6 +211,9 @@ struct SqliteSinkOptions {
   // kStatements: SQL statements run in order for every row, with named parameters (:field,
   // @field or $field) bound from the row's fields. No transaction control.
   std::vector<std::string> statements{};
+  // kAdditive: the sums (at least one entry) and the plain rows beside them.
+  std::vector<AddTo> add{};
+  AppendTo append{};
   // How long a commit waits for another writer of the same file before it reports busy. Not in
   // TOML.
   int busy_timeout_ms = 10000;
@@ -200,6 +238,9 @@ struct PostgresSinkOptions {
   // kStatements: SQL statements run in order for every row, with :field named parameters bound
   // from the row's fields. No transaction control.
   std::vector<std::string> statements{};
+  // kAdditive: the sums (at least one entry) and the plain rows beside them.
+  std::vector<AddTo> add{};
+  AppendTo append{};
   // After the connection is lost, how long a commit keeps reconnecting (with backoff) before it
   // reports a retryable error. Not in TOML.
   int reconnect_timeout_ms = 15000;

@@ -95,10 +95,22 @@ class ConfigChecker {
   Status CheckAggregate(const toml::table& table, const std::string& prefix,
                         AggregateConfig* aggregate) const;
   Status CheckSink(const toml::table& table, SinkConfig* sink) const;
-  // The keys shared by the SQL sinks (SQLite, PostgreSQL): init, mode, table, key, statements.
+  // The keys shared by the SQL sinks (SQLite, PostgreSQL): init, mode, table, key, statements,
+  // add, append.
+  template <typename Options>
+  Status CheckSqlSink(const toml::table& table, Options* options) const {
+    ONCEFLOW_RETURN_IF_ERROR(CheckSqlSink(table, &options->init, &options->mode, &options->table,
+                                          &options->key, &options->statements));
+    return CheckAdditive(table, options->mode, &options->add, &options->append);
+  }
   Status CheckSqlSink(const toml::table& table, std::vector<std::string>* init, SinkMode* mode,
                       std::string* table_out, std::vector<std::string>* key_out,
                       std::vector<std::string>* statements_out) const;
+  // Additive mode's [[sink.add]] and [sink.append] (sink_additive_config.cc).
+  Status CheckAdditive(const toml::table& table, SinkMode mode, std::vector<AddTo>* add,
+                       AppendTo* append) const;
+  // An inline table of column = "field" pairs, in file order, none empty.
+  Status ReadColumnFields(const Entry& e, std::vector<ColumnField>* out) const;
   // Resolves a relative path against the directory of the config file.
   std::string ResolvePath(const std::string& path) const;
   // A string that may name environment variables as ${NAME} (for secrets such as a password

@@ -28,10 +28,11 @@ TEST_F(PipelineConfigTest, BadModeNamesTheChoices) {
   std::string text(kLedger);
   text.replace(text.find("\"statements\""), 12, "\"apend\"");
   EXPECT_EQ(ErrorOf(text),
-            "ledger.toml: sink.mode: expected one of append, upsert, statements, got 'apend'");
+            "ledger.toml: sink.mode: expected one of append, upsert, statements, additive, got "
+            "'apend'");
   EXPECT_EQ(ErrorOf(WithSink("mode = 3\n")),
-            "ledger.toml: sink.mode: expected one of append, upsert, statements, got an integer "
-            "(3)");
+            "ledger.toml: sink.mode: expected one of append, upsert, statements, additive, got an "
+            "integer (3)");
 }
 
 TEST_F(PipelineConfigTest, UnknownKeysAreRefused) {

@@ -6,9 +6,9 @@
 namespace onceflow::config {
 
 Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) const {
-  static constexpr std::string_view kKeys[] = {"type",  "path",      "conninfo",  "bootstrap",
-                                               "topic", "key_field", "init",      "mode",
-                                               "table", "key",       "statements"};
+  static constexpr std::string_view kKeys[] = {
+      "type", "path",  "conninfo", "bootstrap",  "topic", "key_field", "init",
+      "mode", "table", "key",      "statements", "add",   "append"};
   ONCEFLOW_RETURN_IF_ERROR(CheckKeys(table, "sink", kKeys));
   Entry type = At(table, "sink", "type");
   std::string type_name = "sqlite";
@@ -27,10 +27,10 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   const bool postgres = type_name == "postgres";
   const bool kafka = type_name == "kafka";
   const bool sql = sqlite || postgres;
-  const Owned owned[] = {{"path", sqlite},   {"conninfo", postgres}, {"bootstrap", kafka},
-                         {"topic", kafka},   {"key_field", kafka},   {"init", sql},
-                         {"mode", sql},      {"table", sql},         {"key", sql},
-                         {"statements", sql}};
+  const Owned owned[] = {{"path", sqlite},    {"conninfo", postgres}, {"bootstrap", kafka},
+                         {"topic", kafka},    {"key_field", kafka},   {"init", sql},
+                         {"mode", sql},       {"table", sql},         {"key", sql},
+                         {"statements", sql}, {"add", sql},           {"append", sql}};
   for (const Owned& o : owned) {
     Entry e = At(table, "sink", o.key);
     if (e.node != nullptr && !o.used) {
@@ -58,8 +58,7 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
     ONCEFLOW_RETURN_IF_ERROR(Required(conninfo));
     ONCEFLOW_RETURN_IF_ERROR(ReadStringWithEnv(conninfo, &options.conninfo));
     if (options.conninfo.empty()) return Error(conninfo.key, "must not be empty");
-    return CheckSqlSink(table, &options.init, &options.mode, &options.table, &options.key,
-                        &options.statements);
+    return CheckSqlSink(table, &options);
   }
   SqliteSinkOptions& options = sink->options.emplace<SqliteSinkOptions>();
   Entry path = At(table, "sink", "path");
@@ -67,8 +66,7 @@ Status ConfigChecker::CheckSink(const toml::table& table, SinkConfig* sink) cons
   ONCEFLOW_RETURN_IF_ERROR(ReadString(path, &options.path));
   if (options.path.empty()) return Error(path.key, "must not be empty");
   options.path = ResolvePath(options.path);
-  return CheckSqlSink(table, &options.init, &options.mode, &options.table, &options.key,
-                      &options.statements);
+  return CheckSqlSink(table, &options);
 }
 
 Status ConfigChecker::CheckSqlSink(const toml::table& table, std::vector<std::string>* init,
@@ -80,16 +78,20 @@ Status ConfigChecker::CheckSqlSink(const toml::table& table, std::vector<std::st
       ReadStringArray(init_entry, /*unique=*/false, init, /*allow_empty=*/true));
   static constexpr Choice<SinkMode> kModes[] = {{"append", SinkMode::kAppend},
                                                 {"upsert", SinkMode::kUpsert},
-                                                {"statements", SinkMode::kStatements}};
+                                                {"statements", SinkMode::kStatements},
+                                                {"additive", SinkMode::kAdditive}};
   ONCEFLOW_RETURN_IF_ERROR(ReadChoice<SinkMode>(At(table, "sink", "mode"), kModes, mode));
   Entry table_name = At(table, "sink", "table");
   Entry key = At(table, "sink", "key");
   Entry statements = At(table, "sink", "statements");
-  if (*mode == SinkMode::kStatements) {
+  if (*mode == SinkMode::kStatements || *mode == SinkMode::kAdditive) {
     if (table_name.node != nullptr) {
       return Error(table_name.key, "only used with mode = \"append\" or \"upsert\"");
     }
-    ONCEFLOW_RETURN_IF_ERROR(Required(statements));
+    if (*mode == SinkMode::kStatements) ONCEFLOW_RETURN_IF_ERROR(Required(statements));
+    if (*mode == SinkMode::kAdditive && statements.node != nullptr) {
+      return Error(statements.key, "only used with mode = \"statements\"");
+    }
   } else {
     if (statements.node != nullptr)
       return Error(statements.key, "only used with mode = \"statements\"");

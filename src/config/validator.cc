@@ -272,7 +272,21 @@ class Validator {
   // The keys shared by the SQL sinks.
   template <typename Options>
   Status CheckSqlSink(const Options& o) const {
-    if (o.mode == SinkMode::kStatements) {
+    if (o.mode != SinkMode::kAdditive) {
+      if (!o.add.empty()) return Error("sink.add", "only used with mode = \"additive\"");
+      if (!o.append.table.empty() || !o.append.columns.empty()) {
+        return Error("sink.append", "only used with mode = \"additive\"");
+      }
+    }
+    if (o.mode == SinkMode::kAdditive) {
+      if (!o.table.empty()) {
+        return Error("sink.table", "only used with mode = \"append\" or \"upsert\"");
+      }
+      if (!o.statements.empty()) {
+        return Error("sink.statements", "only used with mode = \"statements\"");
+      }
+      ONCEFLOW_RETURN_IF_ERROR(CheckAdditive(o.add, o.append));
+    } else if (o.mode == SinkMode::kStatements) {
       if (!o.table.empty()) {
         return Error("sink.table", "only used with mode = \"append\" or \"upsert\"");
       }
@@ -287,6 +301,65 @@ class Validator {
       if (o.key.empty()) return Error("sink.key", "required");
     } else if (!o.key.empty()) {
       return Error("sink.key", "only used with mode = \"upsert\"");
+    }
+    return Status::Ok();
+  }
+
+  // Additive mode's entries: each names its table, key and added columns; one table has one
+  // key; every field is named. (The sink checks the identifiers themselves.)
+  Status CheckAdditive(std::span<const AddTo> add, const AppendTo& append) const {
+    if (add.empty()) return Error("sink.add", "required in additive mode");
+    for (size_t i = 0; i < add.size(); ++i) {
+      const std::string key = "sink.add[" + std::to_string(i) + "]";
+      if (add[i].table.empty()) return Error(key + ".table", "required");
+      ONCEFLOW_RETURN_IF_ERROR(CheckColumnFields(key + ".key", add[i].key, false));
+      ONCEFLOW_RETURN_IF_ERROR(CheckColumnFields(key + ".add", add[i].add, true));
+      for (const ColumnField& d : add[i].add) {
+        for (const ColumnField& k : add[i].key) {
+          if (d.column == k.column) {
+            return Error(key + ".add." + d.column, "is a key column of the table; it cannot be "
+                                                   "added to");
+          }
+        }
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (add[j].table != add[i].table) continue;
+        auto columns = [](const AddTo& a) {
+          std::vector<std::string> c;
+          for (const ColumnField& k : a.key) c.push_back(k.column);
+          std::sort(c.begin(), c.end());
+          return c;
+        };
+        if (columns(add[j]) != columns(add[i])) {
+          return Error(key + ".key", "table '" + add[i].table +
+                                         "' is keyed by other columns in sink.add[" +
+                                         std::to_string(j) + "]; one table has one key");
+        }
+        break;
+      }
+    }
+    if (append.table.empty()) {
+      if (!append.columns.empty()) return Error("sink.append.table", "required");
+      return Status::Ok();
+    }
+    return CheckColumnFields("sink.append.columns", append.columns, false);
+  }
+
+  // column = "field" pairs: at least one, no column twice, every field named ("-field" in
+  // sink.add's add).
+  Status CheckColumnFields(const std::string& key, std::span<const ColumnField> pairs,
+                           bool signed_fields) const {
+    if (pairs.empty()) return Error(key, "required, not empty");
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (pairs[i].column.empty()) return Error(key, "a column name is empty");
+      for (size_t j = 0; j < i; ++j) {
+        if (pairs[j].column == pairs[i].column) {
+          return Error(key + "." + pairs[i].column, "the column is named twice");
+        }
+      }
+      std::string_view field = pairs[i].field;
+      if (signed_fields && field.starts_with('-')) field.remove_prefix(1);
+      if (field.empty()) return Error(key + "." + pairs[i].column, "names no field");
     }
     return Status::Ok();
   }

@@ -41,9 +41,9 @@ void AppendCopyEscaped(std::string_view text, std::string* out) {
 
 class TableWriter final : public PgRowWriter {
  public:
-  TableWriter(std::vector<std::string> columns, std::string copy_sql, std::string label,
+  TableWriter(std::vector<std::string> fields, std::string copy_sql, std::string label,
               PipelinedRows rows)
-      : columns_(std::move(columns)),
+      : fields_(std::move(fields)),
         copy_sql_(std::move(copy_sql)),
         label_(std::move(label)),
         rows_(std::move(rows)) {}
@@ -81,10 +81,10 @@ class TableWriter final : public PgRowWriter {
       const Row& row = rows[r].row;
       const std::span<const Row::Field> fields = row.fields();
       const size_t line_start = buffer_.size();
-      for (size_t i = 0; i < columns_.size(); ++i) {
+      for (size_t i = 0; i < fields_.size(); ++i) {
         if (i > 0) buffer_ += '\t';
-        const Value* v = i < fields.size() && fields[i].first == columns_[i] ? &fields[i].second
-                                                                             : row.Get(columns_[i]);
+        const Value* v = i < fields.size() && fields[i].first == fields_[i] ? &fields[i].second
+                                                                            : row.Get(fields_[i]);
         scratch_.clear();
         if (v == nullptr || !AppendValueText(*v, &scratch_, &error)) {
           if (!error.empty()) break;
@@ -125,8 +125,8 @@ class TableWriter final : public PgRowWriter {
                       "roll back to savepoint");
   }
 
-  const std::vector<std::string> columns_;
-  const std::string copy_sql_;  // "": upsert, no COPY
+  const std::vector<std::string> fields_;  // column i takes the row's field fields_[i]
+  const std::string copy_sql_;             // "": upsert, no COPY
   const std::string label_;
   PipelinedRows rows_;
   std::string buffer_;
@@ -175,13 +175,14 @@ Status CheckPrepares(PgConn* conn, const std::string& sql, size_t params, const 
 }  // namespace
 
 Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::string& table,
-                                                       std::span<const std::string> key) {
+                                                       std::span<const std::string> key,
+                                                       std::span<const ColumnField> mapped) {
   // They are spliced into SQL text unquoted: anything else is an injection, not a table name.
   ONCEFLOW_CHECK(IsSafeIdentifier(table)) << "table '" << table << "'";
   for (const std::string& k : key) ONCEFLOW_CHECK(IsSafeIdentifier(k)) << "key '" << k << "'";
   // Unquoted names fold to lower case in PostgreSQL: `orders`, `Orders` and `ORDERS` are one.
   const std::string name = Lower(table);
-  const std::string where = "sink.table '" + table + "'";
+  const std::string where = (mapped.empty() ? "sink.table '" : "sink.append.table '") + table + "'";
   ONCEFLOW_ASSIGN_OR_RETURN(
       PgResult cols, conn->Query("SELECT a.attname FROM pg_attribute a WHERE a.attrelid = "
                                  "to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND "
@@ -205,6 +206,24 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
     }
     is_key[it - columns.begin()] = true;
     keys.push_back(lk);
+  }
+  std::vector<std::string> fields = columns;
+  if (!mapped.empty()) {
+    ONCEFLOW_CHECK(key.empty()) << "mapped columns in upsert mode";
+    std::vector<std::string> chosen;
+    fields.clear();
+    for (const ColumnField& m : mapped) {
+      ONCEFLOW_CHECK(IsSafeIdentifier(m.column)) << "column '" << m.column << "'";
+      const std::string lc = Lower(m.column);
+      if (std::find(columns.begin(), columns.end(), lc) == columns.end()) {
+        return Err(Status::InvalidArgument(conn->describe() + ": " + where + " has no column '" +
+                                           m.column + "' (named in sink.append.columns)"));
+      }
+      chosen.push_back(lc);
+      fields.push_back(m.field);
+    }
+    columns = std::move(chosen);
+    is_key.assign(columns.size(), false);
   }
   std::string list;
   std::string values;
@@ -231,7 +250,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
   PgStatement s;
   s.sql = std::move(sql);
   s.label = label;
-  s.fields = columns;
+  s.fields = fields;
   s.parameters = columns;
   s.required = is_key;
   s.key_columns = true;
@@ -239,7 +258,7 @@ Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::
   if (keys.empty()) copy_sql = "COPY " + qtable + "(" + list + ") FROM STDIN";
   std::vector<PgStatement> statements;
   statements.push_back(std::move(s));
-  return std::make_unique<TableWriter>(std::move(columns), std::move(copy_sql), label,
+  return std::make_unique<TableWriter>(std::move(fields), std::move(copy_sql), label,
                                        PipelinedRows(std::move(statements), "onceflow_table_"));
 }
 

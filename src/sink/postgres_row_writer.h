@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "onceflow/options.h"
 #include "onceflow/status.h"
 #include "sink/postgres_conn.h"
 #include "sink/sink.h"
@@ -29,6 +30,15 @@ class PgRowWriter {
   virtual Status Write(PgConn* conn, std::span<const SinkRow> rows,
                        std::vector<RowError>* errors) = 0;
 
+  // Writes what Write() deferred to the end of the transaction (additive: the upserts of the
+  // sums); called once per commit after the last Write(). A deferred write the server refuses
+  // for its data is a final Aborted naming what it wrote. REQUIRES: as Write.
+  virtual Status Finish(PgConn* /*conn*/) { return Status::Ok(); }
+
+  // Forgets whatever was deferred and not written (the transaction rolled back, or a new one
+  // begins).
+  virtual void Discard() {}
+
   // The sink reconnected: statements prepared on the old connection are gone.
   virtual void NewConnection() = 0;
 };
@@ -38,9 +48,14 @@ class PgRowWriter {
 // `table`. The columns are read once (generated and GENERATED ALWAYS identity columns are
 // left out); a row's fields bind to the columns of the same name, fields that are not columns
 // are ignored, a column the row lacks is NULL. Values go as text that the column's type parses.
+// `columns` not empty (append only): only those columns, each from its own field (additive
+// mode's sink.append).
 // REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier; CHECKed).
 Result<std::unique_ptr<PgRowWriter>> MakePgTableWriter(PgConn* conn, const std::string& table,
-                                                       std::span<const std::string> key);
+                                                       std::span<const std::string> key,
+                                                       std::span<const ColumnField> columns = {});
+
+// additive: see postgres_additive_writer.h.
 
 // statements: each row runs every statement in order, its :field parameters bound from the
 // row's fields (integers as bigint, doubles as double precision, strings, booleans and nulls

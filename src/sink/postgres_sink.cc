@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "sink/postgres_additive_writer.h"
 #include "sink/postgres_conn.h"
 #include "sink/postgres_conninfo.h"
 #include "sink/postgres_row_writer.h"
@@ -130,6 +131,7 @@ class PostgresSink final : public TransactionalSink {
   // COMMIT, checking that the server did commit (a transaction in error answers ROLLBACK).
   Status CommitTransaction(const std::string& what) override;
   void Rollback() override;
+  Status FinishRows() override { return writer_->Finish(conn_.get()); }
   Status Outward(Status s) const override { return Redact(std::move(s), secrets_); }
   Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
@@ -174,6 +176,9 @@ Status PostgresSink::OpenLocked() {
   ONCEFLOW_RETURN_IF_ERROR(unlock);
   if (options_.mode == SinkMode::kStatements) {
     ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakePgStatementsWriter(conn_.get(), options_.statements));
+  } else if (options_.mode == SinkMode::kAdditive) {
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_,
+                              MakePgAdditiveWriter(conn_.get(), options_.add, options_.append));
   } else {
     std::span<const std::string> key;
     if (options_.mode == SinkMode::kUpsert) key = options_.key;
@@ -222,6 +227,7 @@ Status PostgresSink::EnsureConnected() {
 
 Status PostgresSink::Begin(const std::string& what) {
   if (writer_ == nullptr) return NotOpen();
+  writer_->Discard();
   ONCEFLOW_RETURN_IF_ERROR(EnsureConnected());
   Status s = BeginOnce(what);
   if (!s.ok()) conn_.reset();  // whatever state it is in, the next call starts on a new one
@@ -301,6 +307,7 @@ Status PostgresSink::CommitTransaction(const std::string& what) {
 }
 
 void PostgresSink::Rollback() {
+  if (writer_ != nullptr) writer_->Discard();
   // Nothing better can be done if ROLLBACK fails: the connection is dropped, the server rolls
   // back, and the first error is the one reported.
   if (conn_ != nullptr && !conn_->broken() && !conn_->Exec("ROLLBACK", "roll back").ok()) {
@@ -458,6 +465,9 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(PostgresSinkOptions options) {
   }
   ONCEFLOW_RETURN_IF_ERROR(ValidateModeOptions(describe + ": ", options.mode, options.table,
                                                options.key, options.statements));
+  if (options.mode == SinkMode::kAdditive) {
+    ONCEFLOW_RETURN_IF_ERROR(ValidateAdditiveOptions(describe + ": ", options.add, options.append));
+  }
   return std::make_unique<PostgresSink>(std::move(options), std::move(describe));
 }
 

@@ -2,6 +2,7 @@
 // a schema of each test's own on the test run's server.
 #include "sink/postgres_sink.h"
 #include "sink/sink_contract_test.h"
+#include "sink/sql_sink_additive_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
 #include "sink/sql_sink_modes_contract_test.h"
@@ -77,6 +78,8 @@ class PostgresSqlEnv {
     o.table = setup.table;
     o.key = setup.key;
     o.statements = setup.statements;
+    o.add = setup.add;
+    o.append = setup.append;
     return MakePostgresSink(std::move(o));
   }
   std::unique_ptr<Sink> OpenSink(const SqlSinkSetup& setup) {
@@ -180,4 +183,5 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SinkContractTest, PostgresContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkContractTest, PostgresSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkFailureContractTest, PostgresSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkModesContractTest, PostgresSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, SqlSinkAdditiveContractTest, PostgresSqlEnv);
 }  // namespace onceflow::sink::testing::contract

@@ -12,6 +12,7 @@ std::string_view ModeName(SinkMode mode) {
     case SinkMode::kAppend: return "append";
     case SinkMode::kUpsert: return "upsert";
     case SinkMode::kStatements: return "statements";
+    case SinkMode::kAdditive: return "additive";
   }
   return "unknown";
 }
@@ -57,6 +58,75 @@ Status ValidateModeOptions(const std::string& where, SinkMode mode, const std::s
     }
   }
   return Status::Ok();
+}
+
+namespace {
+
+// Checks one list of column = field pairs of additive mode; `key` names it in messages.
+Status CheckColumnFields(const std::string& where, const std::string& key,
+                         std::span<const ColumnField> pairs, bool signed_fields,
+                         std::set<std::string>* columns) {
+  if (pairs.empty()) return Status::InvalidArgument(where + key + ": required, not empty");
+  for (const ColumnField& p : pairs) {
+    if (!IsSafeIdentifier(p.column)) {
+      return Status::InvalidArgument(where + key + ": column '" + p.column +
+                                     "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    if (!columns->insert(p.column).second) {
+      return Status::InvalidArgument(where + key + ": column '" + p.column + "' is named twice");
+    }
+    std::string_view field = p.field;
+    if (signed_fields && field.starts_with('-')) field.remove_prefix(1);
+    if (field.empty()) {
+      return Status::InvalidArgument(where + key + ": column '" + p.column + "' names no field");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateAdditiveOptions(const std::string& where, std::span<const AddTo> add,
+                               const AppendTo& append) {
+  if (add.empty()) {
+    return Status::InvalidArgument(where + "sink.add is required in additive mode (one entry per "
+                                           "table and key a row adds to)");
+  }
+  for (size_t i = 0; i < add.size(); ++i) {
+    const AddTo& a = add[i];
+    const std::string key = "sink.add[" + std::to_string(i) + "]";
+    if (!IsSafeIdentifier(a.table)) {
+      return Status::InvalidArgument(where + key + ".table '" + a.table +
+                                     "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    std::set<std::string> columns;
+    ONCEFLOW_RETURN_IF_ERROR(CheckColumnFields(where, key + ".key", a.key, false, &columns));
+    ONCEFLOW_RETURN_IF_ERROR(CheckColumnFields(where, key + ".add", a.add, true, &columns));
+    for (size_t j = 0; j < i; ++j) {
+      if (add[j].table != a.table) continue;
+      std::set<std::string> mine, theirs;
+      for (const ColumnField& k : a.key) mine.insert(k.column);
+      for (const ColumnField& k : add[j].key) theirs.insert(k.column);
+      if (mine != theirs) {
+        return Status::InvalidArgument(where + key + ".key: table '" + a.table +
+                                       "' is keyed by other columns in sink.add[" +
+                                       std::to_string(j) + "]; one table has one key");
+      }
+      break;
+    }
+  }
+  if (append.table.empty()) {
+    if (!append.columns.empty()) {
+      return Status::InvalidArgument(where + "sink.append.columns: sink.append.table is required");
+    }
+    return Status::Ok();
+  }
+  if (!IsSafeIdentifier(append.table)) {
+    return Status::InvalidArgument(where + "sink.append.table '" + append.table +
+                                   "' is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)");
+  }
+  std::set<std::string> columns;
+  return CheckColumnFields(where, "sink.append.columns", append.columns, false, &columns);
 }
 
 std::string TaskName(const std::string& pipeline, int32_t task) {

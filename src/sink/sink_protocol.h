@@ -23,7 +23,7 @@ struct RowError {
   std::string message;
 };
 
-// "append", "upsert", "statements".
+// "append", "upsert", "statements", "additive".
 std::string_view ModeName(SinkMode mode);
 
 // Checks the mode's options: table (append, upsert) and key (upsert) plain identifiers, key
@@ -32,6 +32,14 @@ std::string_view ModeName(SinkMode mode);
 Status ValidateModeOptions(const std::string& where, SinkMode mode, const std::string& table,
                            std::span<const std::string> key,
                            std::span<const std::string> statements);
+
+// Checks additive mode's options: at least one sink.add entry, each with a table, key columns and
+// added columns that are plain identifiers, none repeated, an added column no key column,
+// every field named (after an optional '-' in `add`); entries of one table with the same key
+// columns; sink.append's table and columns likewise (or no table and no columns). Messages name
+// the entry: "sink.add[1].key", "sink.append.columns".
+Status ValidateAdditiveOptions(const std::string& where, std::span<const AddTo> add,
+                               const AppendTo& append);
 
 // A task's identity in messages: "pipeline 'bank' task 3".
 std::string TaskName(const std::string& pipeline, int32_t task);

@@ -64,6 +64,8 @@ struct SqlSinkSetup {
   std::string table;
   std::vector<std::string> key;
   std::vector<std::string> statements;
+  std::vector<AddTo> add;
+  AppendTo append;
 };
 
 template <typename Env>

@@ -41,10 +41,11 @@ int StepAll(sqlite3_stmt* stmt) {
 class TableWriter final : public RowWriter {
  public:
   TableWriter(SqliteDb* db, std::string label, std::vector<std::string> columns,
-              std::vector<bool> is_key, Statement insert)
+              std::vector<std::string> fields, std::vector<bool> is_key, Statement insert)
       : db_(db),
         label_(std::move(label)),
         columns_(std::move(columns)),
+        fields_(std::move(fields)),
         is_key_(std::move(is_key)),
         insert_(std::move(insert)) {}
 
@@ -69,6 +70,7 @@ class TableWriter final : public RowWriter {
   SqliteDb* const db_;
   const std::string label_;                 // "insert into orders": names the statement in errors
   const std::vector<std::string> columns_;  // parameter i+1 is column i
+  const std::vector<std::string> fields_;   // column i takes the row's field fields_[i]
   const std::vector<bool> is_key_;          // upsert: which columns the row must carry
   Statement insert_;
   std::vector<size_t> order_;                              // scratch of Order()
@@ -139,8 +141,8 @@ class TableWriter final : public RowWriter {
   // fields in the table's column order: that position is tried first.
   const Value* ColumnValue(const Row& row, size_t c) const {
     const std::span<const Row::Field> fields = row.fields();
-    return c < fields.size() && fields[c].first == columns_[c] ? &fields[c].second
-                                                               : row.Get(columns_[c]);
+    return c < fields.size() && fields[c].first == fields_[c] ? &fields[c].second
+                                                              : row.Get(fields_[c]);
   }
 
   // Rows are separate allocations, visited out of allocation order (sorted by key): their fields
@@ -158,7 +160,7 @@ class TableWriter final : public RowWriter {
       if (value != nullptr) {
         rc = BindValue(stmt, index, *value);
       } else if (is_key_[i]) {
-        *row_error = label_ + ": the row has no field '" + columns_[i] + "' for the key column";
+        *row_error = label_ + ": the row has no field '" + fields_[i] + "' for the key column";
         return Status::Ok();
       } else {
         rc = sqlite3_bind_null(stmt, index);
@@ -349,11 +351,13 @@ Result<UserStatement> PrepareUserStatement(SqliteDb* db, const std::string& sql,
 }  // namespace
 
 Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
-                                                   std::span<const std::string> key) {
+                                                   std::span<const std::string> key,
+                                                   std::span<const ColumnField> mapped) {
   // They are spliced into SQL text unquoted: anything else is an injection, not a table name.
   ONCEFLOW_CHECK(IsSafeIdentifier(table)) << "table '" << table << "'";
   for (const std::string& k : key) ONCEFLOW_CHECK(IsSafeIdentifier(k)) << "key '" << k << "'";
-  const std::string where = "sqlite " + db->path() + ": sink.table '" + table + "'";
+  const std::string where = "sqlite " + db->path() + ": " +
+                            (mapped.empty() ? "sink.table '" : "sink.append.table '") + table + "'";
   ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> columns, TableColumns(db, table));
   if (columns.empty()) {
     return Err(Status::InvalidArgument(where + " does not exist (create it with sink.init)"));
@@ -366,6 +370,23 @@ Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::stri
       return Err(Status::InvalidArgument(where + " has no column '" + k + "' (named in sink.key)"));
     }
     is_key[i] = true;
+  }
+  std::vector<std::string> fields = columns;
+  if (!mapped.empty()) {
+    ONCEFLOW_CHECK(key.empty()) << "mapped columns in upsert mode";
+    fields.clear();
+    std::vector<std::string> chosen;
+    for (const ColumnField& m : mapped) {
+      ONCEFLOW_CHECK(IsSafeIdentifier(m.column)) << "column '" << m.column << "'";
+      if (std::find(columns.begin(), columns.end(), m.column) == columns.end()) {
+        return Err(Status::InvalidArgument(where + " has no column '" + m.column +
+                                           "' (named in sink.append.columns)"));
+      }
+      chosen.push_back(m.column);
+      fields.push_back(m.field);
+    }
+    columns = std::move(chosen);
+    is_key.assign(columns.size(), false);
   }
 
   std::string sql = "INSERT INTO " + QuoteIdentifier(table) + "(";
@@ -388,8 +409,8 @@ Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::stri
   }
   const std::string label = (key.empty() ? "insert into " : "upsert into ") + table;
   ONCEFLOW_ASSIGN_OR_RETURN(Statement insert, db->Prepare(sql, label));
-  return std::make_unique<TableWriter>(db, label, std::move(columns), std::move(is_key),
-                                       std::move(insert));
+  return std::make_unique<TableWriter>(db, label, std::move(columns), std::move(fields),
+                                       std::move(is_key), std::move(insert));
 }
 
 Result<std::unique_ptr<RowWriter>> MakeStatementsWriter(SqliteDb* db,

@@ -1,6 +1,7 @@
 // RowWriter: how the SQLite sink turns one output row into writes inside its open transaction,
 // one implementation per sink mode: insert into a table (append), insert-or-update by key
-// (upsert), or run the configured statements with :field parameters (statements).
+// (upsert), run the configured statements with :field parameters (statements), or sum deltas
+// per key (additive, sqlite_additive_writer.h).
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
 #include "sink/sink.h"
@@ -30,7 +32,14 @@ class RowWriter {
   // copy) or ClearBindings().
   virtual Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) = 0;
 
-  // Drops the statements' references to the last rows' strings. Called after each commit.
+  // Writes what Write() deferred to the end of the transaction (additive: one upsert per
+  // key); called once per commit after the last Write(). A deferred write the database refuses
+  // for its data is a final Aborted naming what it wrote; a database failure is returned as
+  // such. REQUIRES: as Write.
+  virtual Status Finish() { return Status::Ok(); }
+
+  // Drops the statements' references to the last rows' strings, and anything deferred that
+  // Finish() has not written. Called after each commit and rollback.
   virtual void ClearBindings() = 0;
 };
 
@@ -39,10 +48,13 @@ class RowWriter {
 // name, fields that are not columns are ignored, and a column the row lacks is NULL. In upsert
 // mode a row without every key field is a row error, and a conflict on the key updates the
 // other columns.
+// `columns` not empty (append only): only those columns, each from its own field (additive
+// mode's sink.append), instead of every column from the field of its name.
 // REQUIRES: `table` and `key` are safe identifiers (IsSafeIdentifier; CHECKed); `*db` outlives
 // the writer.
 Result<std::unique_ptr<RowWriter>> MakeTableWriter(SqliteDb* db, const std::string& table,
-                                                   std::span<const std::string> key);
+                                                   std::span<const std::string> key,
+                                                   std::span<const ColumnField> columns = {});
 
 // statements: each row runs every statement in order, its named parameters (:field, @field or
 // $field) bound from the row's fields; a parameter whose field is missing is a row error. A

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "sink/sink_protocol.h"
+#include "sink/sqlite_additive_writer.h"
 #include "sink/sqlite_checkpointer.h"
 #include "sink/sqlite_db.h"
 #include "sink/sqlite_row_writer.h"
@@ -76,7 +77,9 @@ Status ValidateOptions(const SqliteSinkOptions& o) {
   if (o.busy_timeout_ms < 0) {
     return Status::InvalidArgument(where + "the busy timeout must not be negative");
   }
-  return ValidateModeOptions(where, o.mode, o.table, o.key, o.statements);
+  ONCEFLOW_RETURN_IF_ERROR(ValidateModeOptions(where, o.mode, o.table, o.key, o.statements));
+  if (o.mode != SinkMode::kAdditive) return Status::Ok();
+  return ValidateAdditiveOptions(where, o.add, o.append);
 }
 
 // The commit and claim transactions are TransactionalSink's; this class supplies the SQL.
@@ -128,6 +131,7 @@ class SqliteSink final : public TransactionalSink {
   Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) override;
   Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                          std::string_view raw, std::string_view error) override;
+  Status FinishRows() override { return writer_->Finish(); }
   Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
                        int64_t now_ms) override;
   void Rollback() override;
@@ -188,6 +192,8 @@ Status SqliteSink::OpenLocked() {
                             db->Prepare(kDeleteProgress, "delete the progress rows"));
   if (options_.mode == SinkMode::kStatements) {
     ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakeStatementsWriter(db, options_.statements));
+  } else if (options_.mode == SinkMode::kAdditive) {
+    ONCEFLOW_ASSIGN_OR_RETURN(writer_, MakeAdditiveWriter(db, options_.add, options_.append));
   } else {
     std::span<const std::string> key;
     if (options_.mode == SinkMode::kUpsert) key = options_.key;

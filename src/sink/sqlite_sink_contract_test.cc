@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "sink/sink_contract_test.h"
+#include "sink/sql_sink_additive_contract_test.h"
 #include "sink/sql_sink_contract_test.h"
 #include "sink/sql_sink_failure_contract_test.h"
 #include "sink/sql_sink_modes_contract_test.h"
@@ -72,6 +73,8 @@ SqliteSinkOptions ToOptions(const SqlSinkSetup& setup) {
   o.table = setup.table;
   o.key = setup.key;
   o.statements = setup.statements;
+  o.add = setup.add;
+  o.append = setup.append;
   return o;
 }
 
@@ -156,4 +159,5 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SinkContractTest, SqliteContractEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkContractTest, SqliteSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkFailureContractTest, SqliteSqlEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkModesContractTest, SqliteSqlEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, SqlSinkAdditiveContractTest, SqliteSqlEnv);
 }  // namespace onceflow::sink::testing::contract

@@ -85,7 +85,7 @@ Status TransactionalSink::WriteCommitted(std::span<const TaskCommit> tasks,
         ProgressAfter(stored_[i], t.batch, t.epoch, t.ranges, t.source, t.digest), now_ms));
   }
   if (!mid_hit) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
-  return Status::Ok();
+  return FinishRows();
 }
 
 Result<std::map<int32_t, TaskProgress>> TransactionalSink::Claim(const std::string& pipeline,

@@ -27,7 +27,7 @@ namespace onceflow::sink {
 //   3. DecideTask for every task, in order: fenced / aborted fail the whole commit;
 //   4. if some task is kCommitted: WriteCommitted (each kCommitted task's rows, dead letters
 //      and progress row; fault point mid_sink_write once half of the commit's rows are
-//      written), fault point before_sink_commit, CommitTransaction;
+//      written), FinishRows, fault point before_sink_commit, CommitTransaction;
 //      else (every task already committed) Rollback: nothing to keep;
 //   5. fault point after_sink_commit (the batch is durable: the retry finds it committed).
 // An error anywhere before COMMIT returns rolls back (Rollback) and is returned through
@@ -66,6 +66,10 @@ class TransactionalSink : public Sink {
   virtual Status WriteRows(const TaskCommit& t, std::span<const SinkRow> rows) = 0;
   virtual Status WriteDeadLetter(const TaskCommit& t, PartitionId partition, Offset offset,
                                  std::string_view raw, std::string_view error) = 0;
+  // Writes what WriteRows deferred to the end of the commit (additive mode: the sums of every
+  // task of the commit, one upsert per key), after the last task's rows and before COMMIT.
+  // REQUIRES: as above.
+  virtual Status FinishRows() { return Status::Ok(); }
   // Sets the progress row of (pipeline, task) to `row`. REQUIRES: as above.
   virtual Status WriteProgress(const std::string& pipeline, int32_t task, const TaskProgress& row,
                                int64_t now_ms) = 0;

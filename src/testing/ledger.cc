@@ -60,6 +60,8 @@ std::vector<Transfer> ProduceTransfers(const std::string& data_dir, const std::s
 
 const char* LedgerTomlPath() { return ONCEFLOW_LEDGER_TOML; }
 
+const char* LedgerAdditiveTomlPath() { return ONCEFLOW_LEDGER_ADDITIVE_TOML; }
+
 std::string WithTopLevelKeys(const std::string& toml, const std::string& lines) {
   size_t at = 0;
   while (at < toml.size() && toml[at] != '[') {
@@ -70,14 +72,28 @@ std::string WithTopLevelKeys(const std::string& toml, const std::string& lines) 
   return toml.substr(0, at) + lines + toml.substr(at);
 }
 
-std::string LedgerToml(int64_t max_records_per_partition, const std::string& commit_mode) {
-  const std::string toml = ReadWholeFile(LedgerTomlPath());
-  EXPECT_FALSE(toml.empty()) << "cannot read " << LedgerTomlPath();
+namespace {
+
+// The pipeline file at `path` with `commit_mode` and `max_records_per_partition` (when > 0).
+std::string LedgerTomlAt(const char* path, int64_t max_records_per_partition,
+                         const std::string& commit_mode) {
+  const std::string toml = ReadWholeFile(path);
+  EXPECT_FALSE(toml.empty()) << "cannot read " << path;
   std::string keys = "commit_mode = \"" + commit_mode + "\"\n";
   if (max_records_per_partition > 0) {
     keys += "max_records_per_partition = " + std::to_string(max_records_per_partition) + "\n";
   }
   return WithTopLevelKeys(toml, keys);
+}
+
+}  // namespace
+
+std::string LedgerToml(int64_t max_records_per_partition, const std::string& commit_mode) {
+  return LedgerTomlAt(LedgerTomlPath(), max_records_per_partition, commit_mode);
+}
+
+std::string LedgerAdditiveToml(int64_t max_records_per_partition, const std::string& commit_mode) {
+  return LedgerTomlAt(LedgerAdditiveTomlPath(), max_records_per_partition, commit_mode);
 }
 
 namespace {

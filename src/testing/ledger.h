@@ -22,6 +22,8 @@ std::vector<Transfer> ProduceTransfers(const std::string& data_dir, const std::s
 
 // The path of examples/ledger.toml in the source tree.
 const char* LedgerTomlPath();
+// The path of examples/ledger_additive.toml (the same ledger with additive upserts).
+const char* LedgerAdditiveTomlPath();
 
 // `toml` with `lines` (top-level keys, each ending in '\n') inserted before its first table, so
 // that they belong to the pipeline rather than to [source] or [sink].
@@ -30,6 +32,9 @@ std::string WithTopLevelKeys(const std::string& toml, const std::string& lines);
 // examples/ledger.toml with `commit_mode` and, when > 0, `max_records_per_partition` added.
 std::string LedgerToml(int64_t max_records_per_partition = 0,
                        const std::string& commit_mode = "batch");
+// examples/ledger_additive.toml, likewise.
+std::string LedgerAdditiveToml(int64_t max_records_per_partition = 0,
+                               const std::string& commit_mode = "batch");
 
 // The ledger pipeline's sink settings, as examples/ledger.toml states them.
 std::vector<std::string> LedgerInit();

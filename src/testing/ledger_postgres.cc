@@ -34,6 +34,14 @@ std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_
   return ReplaceAll(toml, "SET balance = balance ", "SET balance = accounts.balance ");
 }
 
+std::string LedgerAdditivePostgresToml(const std::string& conninfo,
+                                       int64_t max_records_per_partition,
+                                       const std::string& commit_mode) {
+  return ReplaceAll(LedgerAdditiveToml(max_records_per_partition, commit_mode),
+                    "type = \"sqlite\"\npath = \"bank.db\"\n",
+                    "type = \"postgres\"\nconninfo = \"" + conninfo + "\"\n");
+}
+
 std::string WithKafkaSource(const std::string& toml, const std::string& bootstrap) {
   return ReplaceAll(toml, "[source]\ntype = \"log\"\n",
                     "[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap + "\"\n");

@@ -19,6 +19,11 @@ namespace onceflow::testing {
 std::string LedgerPostgresToml(const std::string& conninfo, int64_t max_records_per_partition = 0,
                                const std::string& commit_mode = "batch");
 
+// examples/ledger_additive.toml (LedgerAdditiveToml) with the same PostgreSQL sink.
+std::string LedgerAdditivePostgresToml(const std::string& conninfo,
+                                       int64_t max_records_per_partition = 0,
+                                       const std::string& commit_mode = "batch");
+
 // `toml` (a ledger pipeline file) reading its topic from the Kafka broker `bootstrap` instead of
 // the embedded log.
 std::string WithKafkaSource(const std::string& toml, const std::string& bootstrap);
