@@ -37,6 +37,44 @@ def _fields(args: Sequence[Any]) -> List[str]:
     return [str(f) for f in args]
 
 
+def _column_fields(key: str, value: Any) -> List[Tuple[str, str]]:
+    """{"column": "field"} as (column, field) pairs, in order."""
+    if not isinstance(value, Mapping):
+        raise Error(f"pipeline config: {key}: expected a table of column = \"field\", "
+                    f"got {value!r}")
+    return [(str(column), str(field)) for column, field in value.items()]
+
+
+def _checked(key: str, entry: Any, known: Sequence[str]) -> Mapping[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise Error(f"pipeline config: {key}: expected a table ({', '.join(known)}), "
+                    f"got {entry!r}")
+    for k in entry:
+        if k not in known:
+            raise Error(f"pipeline config: {key}.{k}: unknown key (known keys: "
+                        f"{', '.join(known)})")
+    return entry
+
+
+def _add_entries(add: Sequence[Mapping[str, Any]]) -> List[Any]:
+    """Additive mode's [[sink.add]] entries as the native builder takes them."""
+    out = []
+    for i, entry in enumerate(add, start=1):
+        key = f"sink.add[{i}]"
+        e = _checked(key, entry, ("table", "key", "add"))
+        out.append((str(e.get("table", "")), _column_fields(key + ".key", e.get("key", {})),
+                    _column_fields(key + ".add", e.get("add", {}))))
+    return out
+
+
+def _append_entry(append: Optional[Mapping[str, Any]]) -> Tuple[str, List[Tuple[str, str]]]:
+    """Additive mode's [sink.append] table as the native builder takes it."""
+    if append is None:
+        return ("", [])
+    e = _checked("sink.append", append, ("table", "columns"))
+    return (str(e.get("table", "")), _column_fields("sink.append.columns", e.get("columns", {})))
+
+
 class Pipeline:
     """An exactly-once pipeline: a source, operators and a sink, built fluently with the names
     of the TOML file (``onceflow run FILE``), checked by the same validator with the same
@@ -224,20 +262,29 @@ class Pipeline:
 
     def to_sqlite(self, path: Union[str, os.PathLike], *, table: str = "", mode: str = "append",
                   key: Sequence[str] = (), statements: Sequence[str] = (),
-                  init: Sequence[str] = ()) -> "Pipeline":
+                  init: Sequence[str] = (), add: Sequence[Mapping[str, Any]] = (),
+                  append: Optional[Mapping[str, Any]] = None) -> "Pipeline":
         """[sink] type = "sqlite": output rows and progress rows in one transaction. ``mode``:
-        "append" (into ``table``), "upsert" (by ``key``) or "statements" (SQL with :field
-        parameters, run per row: ``balance = balance + :amount`` stays exactly once).
-        ``init``: statements run at open (CREATE TABLE IF NOT EXISTS ...)."""
-        self._b().to_sqlite(os.fspath(path), list(init), mode, table, list(key), list(statements))
+        "append" (into ``table``), "upsert" (by ``key``), "statements" (SQL with :field
+        parameters, run per row: ``balance = balance + :amount`` stays exactly once) or
+        "additive" (counters and balances: the batch's deltas summed per key, one upsert per key
+        per batch). ``add`` (additive, the TOML's [[sink.add]]): dicts ``{"table": "accounts",
+        "key": {"id": "from"}, "add": {"balance": "-amount"}}``; ``append`` (additive, the
+        TOML's [sink.append]): ``{"table": "ledger", "columns": {"src": "from"}}``, the plain
+        rows written in the same transaction. ``init``: statements run at open (CREATE TABLE IF
+        NOT EXISTS ...)."""
+        self._b().to_sqlite(os.fspath(path), list(init), mode, table, list(key), list(statements),
+                            _add_entries(add), _append_entry(append))
         return self
 
     def to_postgres(self, conninfo: str, *, table: str = "", mode: str = "append",
                     key: Sequence[str] = (), statements: Sequence[str] = (),
-                    init: Sequence[str] = ()) -> "Pipeline":
+                    init: Sequence[str] = (), add: Sequence[Mapping[str, Any]] = (),
+                    append: Optional[Mapping[str, Any]] = None) -> "Pipeline":
         """[sink] type = "postgres": as :meth:`to_sqlite`, into PostgreSQL (a libpq connection
         string or URI)."""
-        self._b().to_postgres(conninfo, list(init), mode, table, list(key), list(statements))
+        self._b().to_postgres(conninfo, list(init), mode, table, list(key), list(statements),
+                              _add_entries(add), _append_entry(append))
         return self
 
     def to_kafka(self, bootstrap: str, topic: str, *, key_field: str = "") -> "Pipeline":

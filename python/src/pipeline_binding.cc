@@ -64,7 +64,32 @@ SinkMode Mode(const std::string& mode) {
   return Choose<SinkMode>("sink.mode", mode,
                           {{"append", SinkMode::kAppend},
                            {"upsert", SinkMode::kUpsert},
-                           {"statements", SinkMode::kStatements}});
+                           {"statements", SinkMode::kStatements},
+                           {"additive", SinkMode::kAdditive}});
+}
+
+// Additive mode's [[sink.add]] entries and [sink.append] table, as the Python layer passes them:
+// (table, [(column, field)] key, [(column, field)] add) and (table, [(column, field)] columns).
+using ColumnPairs = std::vector<std::pair<std::string, std::string>>;
+using AddEntry = std::tuple<std::string, ColumnPairs, ColumnPairs>;
+using AppendEntry = std::pair<std::string, ColumnPairs>;
+
+std::vector<ColumnField> ColumnFields(const ColumnPairs& pairs) {
+  std::vector<ColumnField> out;
+  for (const auto& [column, field] : pairs) out.push_back({.column = column, .field = field});
+  return out;
+}
+
+std::vector<AddTo> AddTos(const std::vector<AddEntry>& entries) {
+  std::vector<AddTo> out;
+  for (const auto& [table, key, add] : entries) {
+    out.push_back({.table = table, .key = ColumnFields(key), .add = ColumnFields(add)});
+  }
+  return out;
+}
+
+AppendTo AppendOf(const AppendEntry& append) {
+  return {.table = append.first, .columns = ColumnFields(append.second)};
 }
 
 // The builder and what the pipeline's Python functions share.
@@ -281,30 +306,36 @@ void RegisterPipeline(nb::module_& m) {
       .def(
           "to_sqlite",
           [](Builder& b, std::string path, std::vector<std::string> init, const std::string& mode,
-             std::string table, std::vector<std::string> key, std::vector<std::string> statements) {
+             std::string table, std::vector<std::string> key, std::vector<std::string> statements,
+             const std::vector<AddEntry>& add, const AppendEntry& append) {
             b.builder.ToSqlite({.path = std::move(path),
                                 .init = std::move(init),
                                 .mode = Mode(mode),
                                 .table = std::move(table),
                                 .key = std::move(key),
-                                .statements = std::move(statements)});
+                                .statements = std::move(statements),
+                                .add = AddTos(add),
+                                .append = AppendOf(append)});
           },
           nb::arg("path"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"))
+          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
       .def(
           "to_postgres",
           [](Builder& b, std::string conninfo, std::vector<std::string> init,
              const std::string& mode, std::string table, std::vector<std::string> key,
-             std::vector<std::string> statements) {
+             std::vector<std::string> statements, const std::vector<AddEntry>& add,
+             const AppendEntry& append) {
             b.builder.ToPostgres({.conninfo = std::move(conninfo),
                                   .init = std::move(init),
                                   .mode = Mode(mode),
                                   .table = std::move(table),
                                   .key = std::move(key),
-                                  .statements = std::move(statements)});
+                                  .statements = std::move(statements),
+                                  .add = AddTos(add),
+                                  .append = AppendOf(append)});
           },
           nb::arg("conninfo"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"))
+          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
       .def(
           "to_kafka",
           [](Builder& b, std::string bootstrap, std::string topic, std::string key_field) {

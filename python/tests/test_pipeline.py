@@ -40,6 +40,31 @@ def test_quick_start_ledger_is_exact(data_dir, log, tmp_path):
     assert ledger.check(db, booked + more) == ""
 
 
+def test_additive_ledger_is_exact_and_refuses_what_toml_refuses(data_dir, log, tmp_path):
+    booked = ledger.transfers(2000, accounts=30)
+    ledger.produce(log, "transfers", booked)
+    db = str(tmp_path / "bank.db")
+    p = (onceflow.Pipeline("additive", data_dir=data_dir)
+         .from_log("transfers")
+         .options(max_records_per_partition=150)
+         .to_sqlite(db, mode="additive", init=ledger.INIT,
+                    add=[{"table": "accounts", "key": {"id": "from"},
+                          "add": {"balance": "-amount"}},
+                         {"table": "accounts", "key": {"id": "to"}, "add": {"balance": "amount"}}],
+                    append={"table": "ledger",
+                            "columns": {"id": "id", "src": "from", "dst": "to",
+                                        "amount": "amount"}}))
+    stats = p.run(until_caught_up=True)
+    assert stats["records_in"] == 2000 and stats["dead_letters"] == 0
+    assert ledger.check(db, booked) == ""
+    assert p.verify()["ok"], p.verify()["first_violation"]
+    with pytest.raises(onceflow.Error, match=r"sink.add\[1\].colour: unknown key"):
+        onceflow.Pipeline("p").to_sqlite(db, mode="additive", add=[{"colour": "red"}])
+    with pytest.raises(onceflow.Error, match=r"pipeline config: sink.add"):
+        (onceflow.Pipeline("p", data_dir=data_dir).from_log("transfers")
+         .to_sqlite(db, mode="additive").build())
+
+
 def test_from_toml_runs_the_file(data_dir, log, tmp_path):
     booked = ledger.transfers(400, accounts=20)
     ledger.produce(log, "transfers", booked)
@@ -182,7 +207,7 @@ def test_config_errors_are_the_toml_validators(data_dir):
             .build()
     with pytest.raises(onceflow.Error,
                        match="pipeline config: sink.mode: expected one of append, upsert, "
-                             "statements, got 'upsrt'"):
+                             "statements, additive, got 'upsrt'"):
         onceflow.Pipeline("p").to_sqlite("x.db", mode="upsrt")
     with pytest.raises(onceflow.Error, match="a pipeline needs a sink or a foreach_batch"):
         onceflow.Pipeline("p", data_dir=data_dir).from_log("t").build()
