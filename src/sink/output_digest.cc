@@ -40,7 +40,10 @@ class DigestWriter {
     U64(static_cast<uint64_t>(r.partition.value()));
     U64(static_cast<uint64_t>(r.offset.value()));
     U64(r.row.size());
-    for (const auto& [name, value] : r.row.fields()) {
+    for (const auto& field : r.row.fields()) {
+      // Not a structured binding: clang (the fuzz build) cannot capture one in a lambda.
+      const auto& name = field.first;
+      const auto& value = field.second;
       Str(name);
       const auto* str = std::get_if<std::string>(&value);
       if (str == nullptr) {
