@@ -10,15 +10,16 @@
 #include "engine/engine_test_util.h"
 #include "log/record_batch.h"
 #include "onceflow/pipeline.h"
+#include "testing/hang_guard.h"
 
 namespace onceflow::engine {
 namespace {
 
 constexpr auto IdleWakeInts = ::onceflow::testing::SqliteInts;
 
-// Polls the sink's table until it holds `rows` rows or a minute passes; returns the count.
+// Polls the sink's table until it holds `rows` rows or the hang guard passes; returns the count.
 int64_t WaitForRows(const std::string& db, int64_t rows) {
-  const auto guard = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  const auto guard = std::chrono::steady_clock::now() + ::onceflow::testing::kHangGuard;
   int64_t count = -1;
   while (std::chrono::steady_clock::now() < guard) {
     auto r = IdleWakeInts(db, "SELECT COUNT(*) FROM events");
