@@ -58,10 +58,27 @@ mode = "statements"
 statements = [
   {stmts}]
 """
-# SLOT: onceflow's additive-upsert mode (issue 19, deliverable 3) goes here as a second
-# PostgreSQL system, "onceflow-pg-additive": the same TOML with the sink's additive mode
-# (balances summed per key per batch, one statement per key, plus the ledger rows) in place of
-# `mode = "statements"`, registered in SYSTEMS below beside "onceflow-pg".
+
+
+def onceflow_additive_toml(ctx, run):
+    """The same ledger with the sink's additive mode (examples/ledger_additive.toml): a batch's
+    debits and credits summed per account, one upsert per account per batch, the ledger rows
+    appended in the same transaction."""
+    base = onceflow_ledger_toml(ctx, run)
+    base = base[:base.index('mode = "statements"')]
+    return base + """mode = "additive"
+[[sink.add]]
+table = "accounts"
+key = { id = "from" }
+add = { balance = "-amount" }
+[[sink.add]]
+table = "accounts"
+key = { id = "to" }
+add = { balance = "amount" }
+[sink.append]
+table = "ledger"
+columns = { id = "id", src = "from", dst = "to", amount = "amount" }
+"""
 
 
 def onceflow_k2k_toml(ctx, run):
@@ -116,6 +133,7 @@ def _alo(auto):
 
 SYSTEMS = {s.name: s for s in [
     System("onceflow-pg", "pg", True, True, _onceflow(onceflow_ledger_toml)),
+    System("onceflow-pg-additive", "pg", True, True, _onceflow(onceflow_additive_toml)),
     System("alo-pg", "pg", False, True, _alo(False)),
     System("alo-autocommit-pg", "pg", False, True, _alo(True)),
     System("kstreams-ledger", "kafka", True, True, _kstreams("ledger")),
