@@ -43,6 +43,7 @@
 #include "bench_stats.h"
 #include "fatal.h"
 #include "kafka/kafka_client.h"
+#include "kafka_bench_setup.h"
 #include "kafka_events.h"
 #include "onceflow/pipeline.h"
 #include "pg_bench_client.h"
@@ -50,6 +51,7 @@
 
 namespace {
 
+using onceflow::bench::AssignedConsumer;
 using onceflow::bench::Check;
 using onceflow::bench::Connect;
 using onceflow::bench::CopyRows;
@@ -57,12 +59,16 @@ using onceflow::bench::CreateTable;
 using onceflow::bench::CreateTopic;
 using onceflow::bench::Die;
 using onceflow::bench::EventJson;
+using onceflow::bench::ImmediateProducer;
+using onceflow::bench::KafkaSourceToml;
 using onceflow::bench::kPartitions;
 using onceflow::bench::kTimeout;
+using onceflow::bench::LoadPipelineToml;
 using onceflow::bench::Median;
 using onceflow::bench::NowNs;
 using onceflow::bench::Percentile;
 using onceflow::bench::Produce;
+using onceflow::bench::ProduceAtRate;
 using onceflow::bench::Seconds;
 using onceflow::bench::Sql;
 using onceflow::bench::SqlInt;
@@ -78,26 +84,16 @@ std::string PipelineToml(const std::string& name, const std::string& bootstrap,
                          const std::string& table, int interval_ms, int64_t per_partition) {
   return "name = \"" + name + "\"\nbatch_interval_ms = " + std::to_string(interval_ms) +
          "\nmax_records_per_partition = " + std::to_string(per_partition) +
-         "\nbatch_sizing = \"fixed\"\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap +
-         "\"\ntopic = \"" + topic +
-         "\"\nformat = \"json\"\n[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo +
-         "\"\ninit = [\"" + CreateTable(table) + "\"]\nmode = \"append\"\ntable = \"" + table +
-         "\"\n";
-}
-
-std::unique_ptr<onceflow::Pipeline> LoadPipeline(const std::string& dir, const std::string& toml) {
-  const std::string path = onceflow::JoinPath(dir, "pipeline.toml");
-  Check(onceflow::WriteFileAtomically(path, toml), "write " + path);
-  auto p = onceflow::Pipeline::FromConfigFile(path);
-  if (!p.has_value()) Die("pipeline: " + p.error().ToString());
-  return std::move(*p);
+         "\nbatch_sizing = \"fixed\"\n" + KafkaSourceToml(bootstrap, topic) +
+         "[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo + "\"\ninit = [\"" +
+         CreateTable(table) + "\"]\nmode = \"append\"\ntable = \"" + table + "\"\n";
 }
 
 double PipelineRun(const std::string& dir, const std::string& bootstrap, const std::string& topic,
                    const std::string& conninfo, const std::string& table, int64_t n,
                    int64_t per_partition) {
-  auto p =
-      LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, table, 1, per_partition));
+  auto p = LoadPipelineToml(
+      dir, PipelineToml(topic, bootstrap, topic, conninfo, table, 1, per_partition));
   onceflow::RunOptions o;
   o.data_dir = dir;
   o.until_caught_up = true;
@@ -119,19 +115,9 @@ double CeilingRun(const std::string& bootstrap, const std::string& topic,
                   int64_t txn_rows) {
   PGconn* pg = Connect(conninfo);
   Sql(pg, CreateTable(table));
-  auto c = kafka::MakeClient(kafka::ClientKind::kConsumer, bootstrap,
-                             {{"group.id", "ceiling-" + topic},
-                              {"enable.auto.commit", "false"},
-                              {"fetch.max.bytes", "52428800"},
-                              {"max.partition.fetch.bytes", "10485760"}});
-  if (!c.has_value()) Die("consumer: " + c.error().ToString());
-  rd_kafka_poll_set_consumer(c->get());
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-  for (int p = 0; p < kPartitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(c->get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
+  kafka::Handle c = AssignedConsumer(
+      bootstrap, topic, "ceiling-" + topic,
+      {{"fetch.max.bytes", "52428800"}, {"max.partition.fetch.bytes", "10485760"}});
   // Two threads, as a hand-written consumer that wants speed would do: this one polls and
   // parses into COPY buffers, the other COPYs the previous buffer meanwhile (one transaction
   // per buffer, no progress rows, no offsets stored).
@@ -164,7 +150,7 @@ double CeilingRun(const std::string& bootstrap, const std::string& topic,
   int64_t in_txn = 0, total = 0;
   const auto t0 = Clock::now();
   while (total < n) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(c->get(), 100);
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 100);
     if (m == nullptr) continue;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       padded.assign(static_cast<const char*>(m->payload), m->len);
@@ -196,7 +182,7 @@ double CeilingRun(const std::string& bootstrap, const std::string& topic,
   cv.notify_all();
   copier.join();
   const double secs = Seconds(Clock::now() - t0);
-  rd_kafka_consumer_close(c->get());
+  rd_kafka_consumer_close(c.get());
   if (SqlInt(pg, "SELECT COUNT(*) FROM " + table) != n) Die("ceiling: wrong row count");
   PQfinish(pg);
   return static_cast<double>(n) / secs;
@@ -230,8 +216,8 @@ std::vector<double> Latencies(const std::string& dir, const std::string& bootstr
   }
   std::atomic<size_t> committed_count{0};
   // A pipeline and table of its own: the sink's progress rows outlive the run's data dir.
-  auto pipeline =
-      LoadPipeline(dir, PipelineToml(topic, bootstrap, topic, conninfo, "lat_" + topic, 5, 100000));
+  auto pipeline = LoadPipelineToml(
+      dir, PipelineToml(topic, bootstrap, topic, conninfo, "lat_" + topic, 5, 100000));
   onceflow::RunOptions o;
   o.data_dir = dir;
   o.on_log = [](const std::string&) {};
@@ -250,37 +236,12 @@ std::vector<double> Latencies(const std::string& dir, const std::string& bootstr
   };
   std::thread runner([&] { Check(pipeline->Run(o), "latency pipeline"); });
 
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  for (auto [k, v] : {std::pair{"bootstrap.servers", bootstrap.c_str()},
-                      std::pair{"enable.idempotence", "true"}, std::pair{"linger.ms", "0"}}) {
-    if (rd_kafka_conf_set(conf, k, v, err, sizeof(err)) != RD_KAFKA_CONF_OK) Die(err);
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
-  rd_kafka_conf_set_opaque(conf, &delivered);
-  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (producer == nullptr) Die(err);
-  const int per_tick = std::max(1, rate / 1000);
-  auto next = Clock::now();
-  for (size_t i = 0; i < total;) {
-    for (int k = 0; k < per_tick && i < total; ++k, ++i) {
-      const std::string value = EventJson(static_cast<int64_t>(i));
-      const int32_t partition = static_cast<int32_t>(i % kPartitions);
-      if (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                            RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        Die("latency produce");
-      }
-    }
-    rd_kafka_poll(producer, 0);
-    next += std::chrono::milliseconds(1);
-    std::this_thread::sleep_until(next);
-  }
-  rd_kafka_flush(producer, 30000);
+  kafka::Handle producer = ImmediateProducer(bootstrap, OnDelivery, &delivered);
+  ProduceAtRate(
+      producer.get(), topic, total, rate,
+      [](size_t i) { return EventJson(static_cast<int64_t>(i)); }, "latency produce");
   runner.join();
-  rd_kafka_destroy(producer);
+  producer.reset();
   std::vector<double> latencies;
   for (int p = 0; p < kPartitions; ++p) {
     for (size_t off = 0; off < total; ++off) {

@@ -49,6 +49,7 @@
 #include "checkpoint/checkpoint.h"
 #include "fatal.h"
 #include "kafka/kafka_client.h"
+#include "kafka_bench_setup.h"
 #include "kafka_events.h"
 #include "log/record_batch.h"
 #include "log/topic.h"
@@ -59,14 +60,19 @@
 
 namespace {
 
+using onceflow::bench::AssignedConsumer;
 using onceflow::bench::Check;
 using onceflow::bench::Connect;
 using onceflow::bench::CreateTopic;
 using onceflow::bench::Die;
+using onceflow::bench::ImmediateProducer;
 using onceflow::bench::kPartitions;
+using onceflow::bench::LoadPipelineToml;
 using onceflow::bench::Median;
 using onceflow::bench::NowNs;
+using onceflow::bench::OfferAtRate;
 using onceflow::bench::Percentile;
+using onceflow::bench::ProduceAtRate;
 using onceflow::bench::Sql;
 using onceflow::bench::SqlInt;
 using Clock = std::chrono::steady_clock;
@@ -149,17 +155,6 @@ void PollUntilDone(Tracker* t, const std::function<size_t()>& poll, Clock::time_
   if (t->duplicates() != 0) Die(what + ": " + std::to_string(t->duplicates()) + " duplicates");
 }
 
-// Offers `total` records at `rate`/s: `send(first_id, n)` per 1 ms tick, which stamps them.
-void ProduceAtRate(size_t total, int rate, const std::function<void(size_t, size_t)>& send) {
-  const size_t per_tick = static_cast<size_t>(std::max(1, rate / 1000));
-  auto next = Clock::now();
-  for (size_t i = 0; i < total; i += per_tick) {
-    send(i, std::min(per_tick, total - i));
-    next += std::chrono::milliseconds(1);
-    std::this_thread::sleep_until(next);
-  }
-}
-
 struct Figures {
   double p50 = 0, p99 = 0, max = 0;
 };
@@ -206,14 +201,6 @@ struct RunResult {
   Phases phases;
   int64_t batches = 0;
 };
-
-std::unique_ptr<onceflow::Pipeline> LoadToml(const std::string& dir, const std::string& toml) {
-  const std::string path = onceflow::JoinPath(dir, "pipeline.toml");
-  Check(onceflow::WriteFileAtomically(path, toml), "write " + path);
-  auto p = onceflow::Pipeline::FromConfigFile(path);
-  if (!p.has_value()) Die("pipeline: " + p.error().ToString());
-  return std::move(*p);
-}
 
 // Runs `pipeline` on a thread of its own; Stop() and Join() end it.
 class Running {
@@ -335,7 +322,7 @@ RunResult RunSqlite(const std::string& data, int rate, double seconds, const std
   std::thread ceiling_writer([&] {
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(ceiling, "INSERT INTO events VALUES (?, ?, ?, ?)", -1, &st, nullptr);
-    ProduceAtRate(total, rate, [&](size_t first, size_t n) {
+    OfferAtRate(total, rate, [&](size_t first, size_t n) {
       const int64_t stamp = NowNs();
       Exec(ceiling, "BEGIN");
       for (size_t i = first; i < first + n; ++i) {
@@ -352,7 +339,7 @@ RunResult RunSqlite(const std::string& data, int rate, double seconds, const std
     sqlite3_finalize(st);
   });
   size_t tick = 0;
-  ProduceAtRate(total, rate, [&](size_t first, size_t n) {
+  OfferAtRate(total, rate, [&](size_t first, size_t n) {
     const int64_t stamp = NowNs();
     const int64_t wall = WallMs();
     std::vector<std::string> values;
@@ -380,31 +367,12 @@ RunResult RunSqlite(const std::string& data, int rate, double seconds, const std
 
 // ---- Kafka ----
 
-kafka::Handle PlainProducer(const std::string& bootstrap) {
-  auto p = kafka::MakeClient(kafka::ClientKind::kProducer, bootstrap,
-                             {{"enable.idempotence", "true"}, {"linger.ms", "0"}});
-  if (!p.has_value()) Check(p.error(), "producer");
-  return std::move(*p);
-}
-
 // A consumer of every partition of `topic` from the start; read_committed or not.
 kafka::Handle Reader(const std::string& bootstrap, const std::string& topic, bool committed) {
-  auto c =
-      kafka::MakeClient(kafka::ClientKind::kConsumer, bootstrap,
-                        {{"group.id", "vis-reader-" + topic},
-                         {"enable.auto.commit", "false"},
-                         {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
-                         {"fetch.wait.max.ms", "10"},
-                         {"fetch.error.backoff.ms", "10"}});
-  if (!c.has_value()) Check(c.error(), "consumer");
-  rd_kafka_poll_set_consumer(c->get());
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kPartitions);
-  for (int p = 0; p < kPartitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(c->get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  return std::move(*c);
+  return AssignedConsumer(bootstrap, topic, "vis-reader-" + topic,
+                          {{"isolation.level", committed ? "read_committed" : "read_uncommitted"},
+                           {"fetch.wait.max.ms", "10"},
+                           {"fetch.error.backoff.ms", "10"}});
 }
 
 // Polls `consumer` for up to 1 ms; hands each record's value to `fn`. Returns the records seen.
@@ -424,28 +392,16 @@ size_t PollKafka(rd_kafka_t* consumer, const std::function<void(std::string_view
 
 void ProduceStamped(const std::string& bootstrap, const std::string& topic, size_t total,
                     int rate) {
-  kafka::Handle producer = PlainProducer(bootstrap);
-  ProduceAtRate(total, rate, [&](size_t first, size_t n) {
-    for (size_t i = first; i < first + n; ++i) {
-      const std::string value = Stamped(static_cast<int64_t>(i), NowNs());
-      const auto partition = static_cast<int32_t>(i % kPartitions);
-      if (rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                            RD_KAFKA_V_PARTITION(partition),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                            RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        Die("produce");
-      }
-    }
-    rd_kafka_poll(producer.get(), 0);
-  });
-  if (rd_kafka_flush(producer.get(), 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) Die("flush");
+  kafka::Handle producer = ImmediateProducer(bootstrap);
+  ProduceAtRate(
+      producer.get(), topic, total, rate,
+      [](size_t i) { return Stamped(static_cast<int64_t>(i), NowNs()); }, "produce");
 }
 
-std::string KafkaSourceToml(const std::string& name, const std::string& bootstrap,
-                            const std::string& topic) {
-  return "name = \"" + name + "\"\n[source]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap +
-         "\"\ntopic = \"" + topic + "\"\nformat = \"json\"\n";
+// The pipeline file's head: its name and its Kafka source.
+std::string NamedKafkaSource(const std::string& name, const std::string& bootstrap,
+                             const std::string& topic) {
+  return "name = \"" + name + "\"\n" + onceflow::bench::KafkaSourceToml(bootstrap, topic);
 }
 
 // The ceiling reader of the input topic: sees each record as a plain consumer gets it.
@@ -469,9 +425,9 @@ RunResult RunKafka(const std::string& data, const std::string& bootstrap, int ra
   const std::string in = "vis_in_" + id, out = "vis_out_" + id, name = "vis_kafka_" + id;
   CreateTopic(bootstrap, in);
   CreateTopic(bootstrap, out);
-  auto pipeline = LoadToml(data, KafkaSourceToml(name, bootstrap, in) +
-                                     "[sink]\ntype = \"kafka\"\nbootstrap = \"" + bootstrap +
-                                     "\"\ntopic = \"" + out + "\"\n");
+  auto pipeline = LoadPipelineToml(data, NamedKafkaSource(name, bootstrap, in) +
+                                             "[sink]\ntype = \"kafka\"\nbootstrap = \"" +
+                                             bootstrap + "\"\ntopic = \"" + out + "\"\n");
   Running running(pipeline.get(), data);
   Tracker seen(total, warmup, false), ceiling_seen(total, warmup, false);
   const Clock::time_point guard =
@@ -537,9 +493,9 @@ RunResult RunPg(const std::string& data, const std::string& bootstrap, const std
   PGconn* admin = Connect(conninfo);
   Sql(admin, "CREATE TABLE " + table + " " + kColumns);
   Sql(admin, "CREATE TABLE " + ceiling_table + " " + kColumns);
-  auto pipeline = LoadToml(data, KafkaSourceToml(name, bootstrap, in) +
-                                     "[sink]\ntype = \"postgres\"\nconninfo = \"" + conninfo +
-                                     "\"\nmode = \"append\"\ntable = \"" + table + "\"\n");
+  auto pipeline = LoadPipelineToml(
+      data, NamedKafkaSource(name, bootstrap, in) + "[sink]\ntype = \"postgres\"\nconninfo = \"" +
+                conninfo + "\"\nmode = \"append\"\ntable = \"" + table + "\"\n");
   Running running(pipeline.get(), data);
   Tracker seen(total, warmup, true), ceiling_seen(total, warmup, true),
       ceiling_in(total, warmup, false);
@@ -761,9 +717,9 @@ int main(int argc, char** argv) {
     const std::string in = "vis_idle_" + run_id, out = "vis_idle_out_" + run_id;
     CreateTopic(bootstrap, in);
     CreateTopic(bootstrap, out);
-    auto kafka_pipeline = LoadToml(data, KafkaSourceToml("idle_kafka", bootstrap, in) +
-                                             "[sink]\ntype = \"kafka\"\nbootstrap = \"" +
-                                             bootstrap + "\"\ntopic = \"" + out + "\"\n");
+    auto kafka_pipeline = LoadPipelineToml(data, NamedKafkaSource("idle_kafka", bootstrap, in) +
+                                                     "[sink]\ntype = \"kafka\"\nbootstrap = \"" +
+                                                     bootstrap + "\"\ntopic = \"" + out + "\"\n");
     const double kafka_cpu = IdleCpu(kafka_pipeline.get(), data);
     std::printf("idle: CPU share of one core while a running pipeline waits for data: log source "
                 "%.2f %%, Kafka source %.2f %% (process user + system time over 10 s)\n",

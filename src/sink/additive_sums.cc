@@ -142,6 +142,42 @@ void AdditiveSums::Add(const Row& row) {
   }
 }
 
+Status AdditiveSums::AddRows(std::span<const SinkRow> rows, const AppendWrite& append,
+                             std::vector<RowError>* errors) {
+  const size_t errors_before = errors->size();
+  good_.clear();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string error = Check(rows[i].row);
+    if (error.empty()) {
+      good_.push_back(i);
+    } else {
+      errors->push_back({i, std::move(error)});
+    }
+  }
+  if (append && !good_.empty()) {
+    // The plain rows first: a row the table refuses must add nothing either.
+    append_errors_.clear();
+    if (good_.size() == rows.size()) {
+      ONCEFLOW_RETURN_IF_ERROR(append(rows, &append_errors_));
+    } else {
+      subset_.clear();
+      for (size_t i : good_) subset_.push_back(rows[i]);
+      ONCEFLOW_RETURN_IF_ERROR(append(subset_, &append_errors_));
+    }
+    for (RowError& e : append_errors_) {
+      const size_t row = good_[e.index];
+      good_[e.index] = SIZE_MAX;
+      errors->push_back({row, std::move(e.message)});
+    }
+  }
+  for (size_t i : good_) {
+    if (i != SIZE_MAX) Add(rows[i].row);
+  }
+  std::sort(errors->begin() + static_cast<std::ptrdiff_t>(errors_before), errors->end(),
+            [](const RowError& a, const RowError& b) { return a.index < b.index; });
+  return Status::Ok();
+}
+
 void AdditiveSums::Clear() {
   for (Table& t : tables_) {
     t.entries.clear();

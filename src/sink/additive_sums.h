@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -12,13 +13,14 @@
 #include "onceflow/options.h"
 #include "onceflow/row.h"
 #include "onceflow/status.h"
+#include "sink/sink_protocol.h"
 
 namespace onceflow::sink {
 
 // Lifecycle: made once per sink from its validated `add` entries (ValidateAdditiveOptions);
-// Add() per row while a commit writes, the sums read and Clear()ed when the commit's rows are
-// all written. Integer deltas sum exactly (128 bits: no row count can overflow them); a sum
-// outside int64 is refused by Total(), naming table, key and column. A REAL delta makes its
+// AddRows() (or Add() per row) while a commit writes, the sums read and Clear()ed when the commit's
+// rows are all written. Integer deltas sum exactly (128 bits: no row count can overflow them); a
+// sum outside int64 is refused by Total(), naming table, key and column. A REAL delta makes its
 // column's sum a double (summed in row order; integers of the same key join it as doubles).
 // Thread-safety: none.
 class AdditiveSums {
@@ -53,6 +55,19 @@ class AdditiveSums {
   std::string Check(const Row& row) const;
   // Adds the row's deltas to the sums. REQUIRES: Check(row) == "".
   void Add(const Row& row);
+
+  // The append writer's Write: writes the rows to sink.append's table, each row it refuses
+  // appended to `*errors` with its index in the rows it was given; not ok if the database failed.
+  using AppendWrite = std::function<Status(std::span<const SinkRow>, std::vector<RowError>*)>;
+  // One Write of an additive writer: checks each row (Check: a row that fails is a dead letter
+  // and adds nothing), hands the good rows to `append` first (a row the table refuses is a dead
+  // letter and adds nothing either), then adds the survivors' deltas to the sums. Appends the
+  // dead letters to `*errors` in row order, with their indexes in `rows`. Returns what `append`
+  // returned when it failed (nothing is then added).
+  // `append` empty: no sink.append. It is given `rows` itself when every row passed the check,
+  // else a copy of the good ones that lives until the next AddRows().
+  Status AddRows(std::span<const SinkRow> rows, const AppendWrite& append,
+                 std::vector<RowError>* errors);
   // Forgets the sums (keeps the tables).
   void Clear();
   bool empty() const;
@@ -81,6 +96,11 @@ class AdditiveSums {
   std::vector<Table> tables_;
   std::vector<Target> targets_;
   std::string scratch_;  // Add's encoded key
+  // AddRows' scratch: the rows that passed the check (SIZE_MAX: refused by the append), the
+  // append's errors and the rows handed to it when some failed.
+  std::vector<size_t> good_;
+  std::vector<RowError> append_errors_;
+  std::vector<SinkRow> subset_;
 };
 
 }  // namespace onceflow::sink

@@ -39,38 +39,13 @@ class PgAdditiveWriter final : public PgRowWriter {
 
   Status Write(PgConn* conn, std::span<const SinkRow> rows,
                std::vector<RowError>* errors) override {
-    const size_t errors_before = errors->size();
-    good_.clear();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      std::string error = sums_.Check(rows[i].row);
-      if (error.empty()) {
-        good_.push_back(i);
-      } else {
-        errors->push_back({i, std::move(error)});
-      }
-    }
-    if (append_ != nullptr && !good_.empty()) {
-      // The plain rows first: a row the table refuses must add nothing either.
-      append_errors_.clear();
-      if (good_.size() == rows.size()) {
-        ONCEFLOW_RETURN_IF_ERROR(append_->Write(conn, rows, &append_errors_));
-      } else {
-        subset_.clear();
-        for (size_t i : good_) subset_.push_back(rows[i]);
-        ONCEFLOW_RETURN_IF_ERROR(append_->Write(conn, subset_, &append_errors_));
-      }
-      for (RowError& e : append_errors_) {
-        const size_t row = good_[e.index];
-        good_[e.index] = SIZE_MAX;
-        errors->push_back({row, std::move(e.message)});
-      }
-    }
-    for (size_t i : good_) {
-      if (i != SIZE_MAX) sums_.Add(rows[i].row);
-    }
-    std::sort(errors->begin() + static_cast<std::ptrdiff_t>(errors_before), errors->end(),
-              [](const RowError& a, const RowError& b) { return a.index < b.index; });
-    return Status::Ok();
+    if (append_ == nullptr) return sums_.AddRows(rows, nullptr, errors);
+    return sums_.AddRows(
+        rows,
+        [&](std::span<const SinkRow> good, std::vector<RowError>* append_errors) {
+          return append_->Write(conn, good, append_errors);
+        },
+        errors);
   }
 
   Status Finish(PgConn* conn) override {
@@ -164,11 +139,8 @@ class PgAdditiveWriter final : public PgRowWriter {
   AdditiveSums sums_;
   std::vector<PgUpsert> upserts_;        // one per table of sums_, in its order
   std::unique_ptr<PgRowWriter> append_;  // sink.append; null: none
-  std::vector<size_t> good_;             // Write's scratch: rows that add (SIZE_MAX: refused)
-  std::vector<RowError> append_errors_;
-  std::vector<SinkRow> subset_;
-  std::string sql_;                  // Upsert's scratch
-  std::vector<std::string> values_;  // Upsert's parameters as text
+  std::string sql_;                      // Upsert's scratch
+  std::vector<std::string> values_;      // Upsert's parameters as text
   std::vector<const char*> params_;
   std::string last_error_;  // the server's message of the last refused upsert
 };

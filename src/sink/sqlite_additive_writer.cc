@@ -1,7 +1,6 @@
 // The SQLite sink's additive mode: sums per key, one upsert per key per commit.
 #include "sink/sqlite_additive_writer.h"
 
-#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,39 +45,16 @@ class AdditiveWriter final : public RowWriter {
       : db_(db), sums_(std::move(sums)), upserts_(std::move(upserts)), append_(std::move(append)) {}
 
   Status Write(std::span<const SinkRow> rows, std::vector<RowError>* errors) override {
-    const size_t errors_before = errors->size();
-    good_.clear();
-    for (size_t i = 0; i < rows.size(); ++i) {
-      std::string error = sums_.Check(rows[i].row);
-      if (error.empty()) {
-        good_.push_back(i);
-      } else {
-        errors->push_back({i, std::move(error)});
-      }
-    }
-    if (append_ != nullptr && !good_.empty()) {
-      // The plain rows first: a row the table refuses must add nothing either.
-      append_errors_.clear();
-      if (good_.size() == rows.size()) {
-        ONCEFLOW_RETURN_IF_ERROR(append_->Write(rows, &append_errors_));
-      } else {
-        subset_.clear();
-        for (size_t i : good_) subset_.push_back(rows[i]);
-        ONCEFLOW_RETURN_IF_ERROR(append_->Write(subset_, &append_errors_));
-        append_->ClearBindings();  // subset_ is rebuilt by the next call
-      }
-      for (RowError& e : append_errors_) {
-        const size_t row = good_[e.index];
-        good_[e.index] = SIZE_MAX;
-        errors->push_back({row, std::move(e.message)});
-      }
-    }
-    for (size_t i : good_) {
-      if (i != SIZE_MAX) sums_.Add(rows[i].row);
-    }
-    std::sort(errors->begin() + static_cast<std::ptrdiff_t>(errors_before), errors->end(),
-              [](const RowError& a, const RowError& b) { return a.index < b.index; });
-    return Status::Ok();
+    if (append_ == nullptr) return sums_.AddRows(rows, nullptr, errors);
+    return sums_.AddRows(
+        rows,
+        [&](std::span<const SinkRow> good, std::vector<RowError>* append_errors) -> Status {
+          ONCEFLOW_RETURN_IF_ERROR(append_->Write(good, append_errors));
+          // Not `rows`: the sums' copy of the good rows, rebuilt by the next call.
+          if (good.data() != rows.data()) append_->ClearBindings();
+          return Status::Ok();
+        },
+        errors);
   }
 
   Status Finish() override {
@@ -134,9 +110,6 @@ class AdditiveWriter final : public RowWriter {
   AdditiveSums sums_;
   std::vector<Statement> upserts_;     // one per table of sums_, in its order
   std::unique_ptr<RowWriter> append_;  // sink.append; null: none
-  std::vector<size_t> good_;           // Write's scratch: rows that add (SIZE_MAX: refused)
-  std::vector<RowError> append_errors_;
-  std::vector<SinkRow> subset_;
 };
 
 }  // namespace

@@ -5,12 +5,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,26 +17,19 @@
 #include "sink/sqlite_db.h"
 #include "sink/sqlite_sink_test_util.h"
 #include "sink/sqlite_tracked_vfs.h"
+#include "testing/fork_child.h"
 #include "util/fault_points.h"
 #include "util/power_loss.h"
 
 namespace onceflow::sink {
 namespace {
 
+using ::onceflow::testing::InChild;
 using testing::R;
 using testing::Task;
 
 constexpr int kBatches = 6;
 constexpr int kRowsPerBatch = 40;
-
-// Runs fn in a forked child; its exit code (128 + signal if killed).
-int InChild(const std::function<int()>& fn) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(fn());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // Appends a line to `path` past the tracker (plain write, never forgotten): what the child was
 // told is committed.

@@ -5,19 +5,18 @@
 // power-loss tracking stays on in a process once started.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "state/state_format.h"
 #include "state/state_store.h"
+#include "testing/fork_child.h"
 #include "testing/temp_dir.h"
 #include "util/fault_points.h"
 #include "util/power_loss.h"
@@ -25,17 +24,11 @@
 namespace onceflow::state {
 namespace {
 
+using ::onceflow::testing::InChild;
+
 constexpr int kTasks = 2;
 constexpr int kBatches = 5;
 constexpr int kKeysPerTask = 8;
-
-int InChild(const std::function<int()>& fn) {
-  const pid_t pid = ::fork();
-  if (pid == 0) ::_exit(fn());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 // Appends a line to `path` past the tracker (never forgotten).
 void AppendLine(const std::string& path, const std::string& text) {
