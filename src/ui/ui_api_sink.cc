@@ -55,7 +55,7 @@ ApiAnswer UiApi::Audit(const PipelineEntry& p) const {
   std::string source;
   Result<config::PipelineConfig> config = SnapshotConfig(p, &source);
   if (!config.has_value()) return ErrorAnswer(404, config.error().message());
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   const std::string reset = "onceflow reset " + source + " --yes";
   // verify is meant for a stopped pipeline: while it runs the checkpoint and the sink are read
   // at different moments, and a batch committing between the two reads looks like a gap. A
@@ -192,7 +192,7 @@ ApiAnswer UiApi::State(const PipelineEntry& p) const {
       if (t.aggregate.windowed) aggregate += " (windowed)";
     }
   }
-  const PipelineView v = LoadPipelineView(p, live(), 1);
+  const PipelineView v = LoadPipelineView(p, live(), 1, cache_.get());
   int64_t watermark = checkpoint::kNoWatermark;
   if (v.checkpoint && v.checkpoint->last_intent)
     watermark = v.checkpoint->last_intent->watermark_ms;
