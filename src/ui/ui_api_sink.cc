@@ -157,11 +157,10 @@ ApiAnswer UiApi::DeadLetters(const PipelineEntry& p,
   std::string source;
   Result<config::PipelineConfig> config = SnapshotConfig(p, &source);
   if (!config.has_value()) return ErrorAnswer(404, config.error().message());
+  std::string note;
   Result<std::vector<StoredDeadLetter>> dead =
-      ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt});
-  if (!dead.has_value()) {
-    return ErrorAnswer(dead.error().IsInvalidArgument() ? 501 : 500, dead.error().message());
-  }
+      ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt}, &note);
+  if (!dead.has_value()) return ErrorAnswer(500, dead.error().message());
   JsonWriter w;
   w.BeginObject().Key("dead_letters").BeginArray();
   for (const StoredDeadLetter& d : *dead) {
@@ -173,7 +172,7 @@ ApiAnswer UiApi::DeadLetters(const PipelineEntry& p,
         .Member("raw", d.raw)
         .EndObject();
   }
-  w.EndArray().EndObject();
+  w.EndArray().Member("note", note).EndObject();
   return ApiAnswer{200, "application/json", w.Take() + "\n"};
 }
 
