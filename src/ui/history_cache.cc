@@ -33,6 +33,8 @@ struct CachedFile {
   std::string path;
   dev_t dev = 0;
   ino_t ino = 0;
+  uint64_t size_seen = 0;  // the file's size and modification time at the last read
+  timespec mtime_seen{};
   uint64_t valid_end = 0;   // the end of the last whole entry parsed
   std::string last_entry;   // that entry's bytes (empty: none parsed): the file is still the same
   int64_t max_batches = 0;  // from its header (0: none yet)
@@ -80,7 +82,11 @@ Result<uint64_t> Refresh(const File& file, const std::string& path, bool newest,
     const bool same_file = cached->dev == st.st_dev && cached->ino == st.st_ino;
     const uint64_t check = cached->last_entry.size();
     std::string bytes;
-    bool reuse = same_file && size >= cached->valid_end;
+    // Written to without growing (a change in place): not the bytes that were parsed.
+    const bool changed_in_place =
+        size == cached->size_seen && (st.st_mtim.tv_sec != cached->mtime_seen.tv_sec ||
+                                      st.st_mtim.tv_nsec != cached->mtime_seen.tv_nsec);
+    bool reuse = same_file && size >= cached->valid_end && !changed_in_place;
     if (reuse) {
       ONCEFLOW_ASSIGN_OR_RETURN(bytes, ReadRange(file, cached->valid_end - check, size));
       read_bytes += bytes.size();
@@ -98,6 +104,8 @@ Result<uint64_t> Refresh(const File& file, const std::string& path, bool newest,
       ONCEFLOW_ASSIGN_OR_RETURN(bytes, ReadRange(file, 0, size));
       read_bytes += bytes.size();
     }
+    cached->size_seen = size;
+    cached->mtime_seen = st.st_mtim;
     const uint64_t base = cached->valid_end;
     const std::string_view tail = std::string_view(bytes).substr(reuse ? check : 0);
     const history::HistoryFileScan scan = history::ScanHistoryFile(tail, base);

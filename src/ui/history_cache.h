@@ -77,16 +77,18 @@ struct CachedHistory {
 };
 
 // Per pipeline (checkpoint directory): each generation file's parsed records, the end of its
-// last whole entry and that entry's bytes. A read lists the history directory, and of each file
-// reads only the bytes past that end — starting one entry earlier, whose bytes must be the
-// ones kept: a file that is shorter than what was parsed (truncated), another file under the
-// same name (a reset pipeline run again, a generation emptied and started again) or a file
-// whose last parsed entry changed is parsed again from its start. A generation no longer listed
-// (rolled away) is dropped. So a read costs the listing, a stat and a small read per file, and
-// the parsing of the new records only; the answer is exactly ReadBatchHistory's (same records,
-// same bound, same warnings, same "superseded" marking) — except that bytes changed in place
-// inside what was already parsed (not the last entry) are not looked at again: the files are
-// append-only, the writer never rewrites what it wrote, so only a disk fault can do that; a
+// last whole entry and that entry's bytes, and the file's size and modification time. A read
+// lists the history directory, and of each file reads only the bytes past that end — starting
+// one entry earlier, whose bytes must be the ones kept: a file that is shorter than what was
+// parsed (truncated), another file under the same name (a reset pipeline run again, a
+// generation emptied and started again), a file written to without growing, or one whose last
+// parsed entry changed is parsed again from its start. A generation no longer listed (rolled
+// away) is dropped. So a read costs the listing, a stat and a small read per file, and the
+// parsing of the new records only; the answer is exactly ReadBatchHistory's (same records, same
+// bound, same warnings, same "superseded" marking) — except for a file that was both appended
+// to and changed in place before its last entry since the previous read (or changed within the
+// file system's timestamp granularity of that read): such bytes are not looked at again until
+// the file rolls away. The files are append-only, so only a disk fault or a hand can do that; a
 // cache that reads the file afresh (a restarted `onceflow ui`) names such damage.
 // Thread-safety: Read may be called from any number of threads at once; reads of one pipeline
 // take turns (one lock per pipeline), reads of different pipelines do not wait for each other.

@@ -214,8 +214,8 @@ TEST(HistoryCacheTest, DamageAndABadRecordAreNamedAsTheReaderNamesThem) {
   ASSERT_EQ(h->records.size(), 9u);
   EXPECT_EQ(h->records[6].outcome, "superseded");
   EXPECT_EQ(h->records[7].outcome, "committed");
-  // Damage inside what a cache read already is not looked for again (the files are append-only:
-  // the writer never changes a byte it wrote); a cache that reads the file first names it.
+  // Damage in the middle of an older generation, read by a new cache: named as the reader
+  // names it (the records after it skipped).
   (*bytes)[bytes->find("\"batch_id\":3") + 11] = '8';
   {
     Result<File> f = File::Open(file, File::Mode::kReadWrite);
