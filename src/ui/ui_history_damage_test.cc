@@ -1,6 +1,6 @@
-// A damaged batch history with the `onceflow` binary: the next run names the file in one line
-// and runs on with exact output; `onceflow ui` (already serving, its cache holding the history)
-// and a new one both name the damaged file in the pipeline's answer and keep its good records.
+// A damaged or unreadable batch history with the `onceflow` binary: the run names it in one
+// line and runs on with exact output; `onceflow ui` (already serving, its cache holding the
+// history, or new) names it in the pipeline's answer and keeps what it can read.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -142,6 +142,50 @@ table = "events"
     p->Signal(SIGTERM);
     EXPECT_EQ(p->Wait(), 0) << p->err();
   }
+}
+
+TEST_F(UiHistoryDamageTest, AnUnreadableHistoryIsOneLineTheRunGoesOnAndTheUiSaysWhy) {
+  ASSERT_EQ(RunData({"topics", "create", "events", "--partitions", "1"}).exit_code, 0);
+  std::string input;
+  for (int i = 1; i <= 6; ++i) input += "{\"id\":" + std::to_string(i) + "}\n";
+  ASSERT_EQ(RunData({"produce", "events"}, input).exit_code, 0);
+  const std::string toml = tmp_ + "/events.toml";
+  WriteWholeFile(toml, R"toml(name = "events"
+max_records_per_partition = 2
+[source]
+topic = "events"
+[sink]
+path = "out.db"
+init = ["CREATE TABLE IF NOT EXISTS events(id INTEGER)"]
+table = "events"
+)toml");
+  // The history directory is a file: it can be neither listed nor written.
+  const std::string history = data_ + "/pipelines/events/history";
+  ASSERT_TRUE(CreateDirs(data_ + "/pipelines/events").ok());
+  WriteWholeFile(history, "not a directory");
+  RunResult run = RunData({"run", toml, "--until-caught-up"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  size_t lines_naming = 0;
+  for (const std::string& line : SplitLines(run.err)) {
+    if (line.find(history) != std::string::npos) ++lines_naming;
+  }
+  EXPECT_EQ(lines_naming, 1u) << run.err;
+  EXPECT_EQ(HistoryDamageIds(tmp_ + "/out.db"), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  Process ui({"ui", "--data", data_, "--http", "127.0.0.1:0"}, "/dev/null", TempPath("ui.out"),
+             TempPath("ui.err"));
+  const int port = HistoryDamageUiPort(ui);
+  ASSERT_GT(port, 0) << ui.err();
+  simdjson::dom::parser parser;
+  std::string body;
+  simdjson::dom::element doc;
+  HistoryDamageGet(port, "/api/v1/pipelines/events", parser, body, doc);
+  if (HasFatalFailure()) return;
+  const std::string warning{std::string_view(doc["history_warning"])};
+  EXPECT_NE(warning.find("history of events unreadable"), std::string::npos) << body;
+  EXPECT_NE(warning.find(history), std::string::npos) << body;
+  EXPECT_EQ(int64_t(doc["checkpoint"]["last_committed_batch"]), 2) << body;
+  ui.Signal(SIGTERM);
+  EXPECT_EQ(ui.Wait(), 0) << ui.err();
 }
 
 }  // namespace
