@@ -1,7 +1,7 @@
 // The dead letters of a pipeline, latest first, each with its error and raw record.
 import * as api from './api.js';
 import { deadLetterTable } from './dead_letters.js';
-import { setHtml } from './format.js';
+import { esc, setHtml } from './format.js';
 
 const LIMIT = 200;
 
@@ -14,8 +14,10 @@ export default {
     const section = root.querySelector('#letters');
     return {
       async refresh() {
-        const { dead_letters: letters } = await api.deadLetters(name, LIMIT);
-        setHtml(section, deadLetterTable(name, letters));
+        const { dead_letters: letters, note } = await api.deadLetters(name, LIMIT);
+        // Why the list may be incomplete (a Kafka topic read back only so far) or empty.
+        const said = note ? `<p class="muted dead-letters-note">${esc(note)}</p>` : '';
+        setHtml(section, said + deadLetterTable(name, letters));
       },
       destroy() {},
     };

@@ -176,6 +176,42 @@ TEST_F(HistoryPipelineTest, FailedTaskAttemptsAreRecordedWithTheirErrors) {
   EXPECT_EQ(attempts, stats.task_attempts);
 }
 
+TEST_F(HistoryPipelineTest, SpeculativeTwinsAreRecordedAsAttemptsWithOneWinnerPerTask) {
+  auto transfers = ProduceTransfers(data_, "transfers", 4, 1200, 30);
+  // 30% of attempts slow: a batch with a slow task (which gets a twin) is all but certain.
+  ASSERT_TRUE(faults::Arm("task=slow:150ms@0.3").ok());
+  PipelineStats stats;
+  ASSERT_TRUE(RunToEnd(Ledger().MaxRecordsPerPartition(40).ExecutorThreads(4).Speculation(
+                           true, 2.0, std::chrono::milliseconds(20)),
+                       &stats)
+                  .ok());
+  ASSERT_EQ(CheckLedger(db_, transfers), "");
+  ASSERT_GT(stats.speculative_attempts, 0);
+  std::vector<BatchRecord> history = History();
+  EXPECT_EQ(CheckCommitted(history, 4, 1200), 1200);
+  int64_t speculative = 0, attempts = 0;
+  for (const BatchRecord& b : history) {
+    attempts += b.task_attempts;
+    speculative += b.speculative_attempts;
+    EXPECT_EQ(b.outcome, "committed") << "batch " << b.batch_id << ": " << b.error;
+    int64_t twins = 0;
+    std::map<int32_t, int> winners;  // task -> attempts that won it (every task has one)
+    for (const TaskAttemptRecord& t : b.tasks) {
+      if (t.speculative) ++twins;
+      winners[t.task] += t.outcome == "won" ? 1 : 0;
+      EXPECT_TRUE(t.outcome == "won" || t.outcome == "speculative_lost")
+          << "batch " << b.batch_id << " task " << t.task << ": " << t.outcome;
+    }
+    EXPECT_EQ(twins, b.speculative_attempts) << "batch " << b.batch_id;
+    EXPECT_EQ(static_cast<int64_t>(b.tasks.size()), b.task_attempts) << "batch " << b.batch_id;
+    for (const auto& [task, won] : winners) {
+      EXPECT_EQ(won, 1) << "batch " << b.batch_id << " task " << task;
+    }
+  }
+  EXPECT_EQ(speculative, stats.speculative_attempts);
+  EXPECT_EQ(attempts, stats.task_attempts);
+}
+
 TEST_F(HistoryPipelineTest, ABatchRetryIsAFailedAttemptThenOneCommit) {
   auto transfers = ProduceTransfers(data_, "transfers", 4, 800, 30);
   // The third batch's sink commit fails once (retryable): the batch is run again.

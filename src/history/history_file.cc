@@ -66,8 +66,9 @@ bool AllZero(std::string_view bytes) {
 
 }  // namespace
 
-HistoryFileScan ScanHistoryFile(std::string_view bytes) {
+HistoryFileScan ScanHistoryFile(std::string_view bytes, uint64_t base) {
   HistoryFileScan scan;
+  scan.valid_end = base;
   uint64_t pos = 0;
   while (pos < bytes.size()) {
     const std::string_view rest = bytes.substr(pos);
@@ -81,14 +82,14 @@ HistoryFileScan ScanHistoryFile(std::string_view bytes) {
     if (!view.has_value()) {
       // The last entry of the file (nothing after it) was being written or was cut: torn.
       if (length == rest.size()) break;
-      scan.damage = fmt::format("offset {}: {}", pos, view.error().message());
+      scan.damage = fmt::format("offset {}: {}", base + pos, view.error().message());
       break;
     }
     RecordView record;
     Offset offset;
     log::BatchView::Iterator it = view->records();
     if (!it.Next(&record, &offset) || !record.key.has_value()) {
-      scan.damage = fmt::format("offset {}: an entry without a record or key", pos);
+      scan.damage = fmt::format("offset {}: an entry without a record or key", base + pos);
       break;
     }
     if (*record.key == kHeaderKey) {
@@ -99,10 +100,10 @@ HistoryFileScan ScanHistoryFile(std::string_view bytes) {
         if (ec == std::errc() && ptr == n.data() + n.size()) scan.max_batches = max;
       }
     } else {
-      scan.entries.push_back({.key = *record.key, .value = record.value, .position = pos});
+      scan.entries.push_back({.key = *record.key, .value = record.value, .position = base + pos});
     }
     pos += length;
-    scan.valid_end = pos;
+    scan.valid_end = base + pos;
   }
   return scan;
 }

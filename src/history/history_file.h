@@ -33,6 +33,9 @@ struct HistoryFileScan {
 // Scans a file's bytes. A last entry cut short (a write in progress, or cut by a crash) and
 // zeros after the last entry (a power loss) are a torn tail: ignored, no damage. A bad entry with
 // more bytes after it is damage: scanning stops there (nothing after it is trusted).
-HistoryFileScan ScanHistoryFile(std::string_view bytes);
+// `base`: where `bytes` start in the file (a reader that scans only what was appended since its
+// last scan passes the end of what it has scanned, an entry boundary); positions, valid_end and
+// the damage's offset are the file's.
+HistoryFileScan ScanHistoryFile(std::string_view bytes, uint64_t base = 0);
 
 }  // namespace onceflow::history

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "sink/postgres_conn.h"
+#include "ui/kafka_dead_letters.h"
 #include "util/file.h"
 
 namespace onceflow::ui {
@@ -104,18 +105,19 @@ Result<std::vector<StoredDeadLetter>> ReadPostgres(const std::string& conninfo,
 }  // namespace
 
 Result<std::vector<StoredDeadLetter>> ReadDeadLetters(const config::PipelineConfig& config,
-                                                      const DeadLetterQuery& query) {
+                                                      const DeadLetterQuery& query,
+                                                      std::string* note) {
   if (const SqliteSinkOptions* s = config.sink.sqlite()) {
     return ReadSqlite(s->path, config.name, query);
   }
   if (const PostgresSinkOptions* p = config.sink.postgres()) {
     return ReadPostgres(p->conninfo, config.name, query);
   }
-  const KafkaSinkOptions* k = config.sink.kafka();
-  return Err(Status::InvalidArgument(
-      "the dead letters of a Kafka sink are records of the topic " +
-      (k ? k->dead_letter_topic : std::string("onceflow_dead_letters")) + ", key " + config.name +
-      "/<task>: read them with onceflow consume --kafka"));
+  if (const KafkaSinkOptions* k = config.sink.kafka()) {
+    return ReadKafkaDeadLetters(*k, config.name, query, note);
+  }
+  if (note != nullptr) *note = "a blackhole sink keeps no dead letters";
+  return std::vector<StoredDeadLetter>{};
 }
 
 }  // namespace onceflow::ui

@@ -25,11 +25,14 @@ struct DeadLetterQuery {
   std::optional<int64_t> batch_id;  // only the dead letters of this batch
 };
 
-// The dead letters of pipeline `config.name` in its sink, newest batch first (then partition
-// and offset, descending), at most query.limit. A SQLite file that does not exist holds none
-// and is not created; it is opened read-only. A Kafka sink's dead letters are in a topic the UI
-// does not read: invalid_argument naming the topic.
+// The dead letters of pipeline `config.name` in its sink, newest first, at most query.limit:
+// of a SQLite or PostgreSQL sink by batch (then partition and offset), descending — a SQLite
+// file that does not exist holds none and is not created; it is opened read-only; of a Kafka
+// sink from its dead-letter topic, in the reverse of the topic's order (ReadKafkaDeadLetters,
+// ui/kafka_dead_letters.h). `*note` (may be null) is set when the answer may be incomplete or
+// the sink keeps none (a blackhole sink).
 Result<std::vector<StoredDeadLetter>> ReadDeadLetters(const config::PipelineConfig& config,
-                                                      const DeadLetterQuery& query);
+                                                      const DeadLetterQuery& query,
+                                                      std::string* note = nullptr);
 
 }  // namespace onceflow::ui

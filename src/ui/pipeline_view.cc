@@ -6,16 +6,29 @@
 namespace onceflow::ui {
 
 PipelineView LoadPipelineView(const PipelineEntry& entry, const LivePipeline* live,
-                              int64_t history_limit) {
+                              int64_t history_limit, HistoryCache* history_cache) {
   PipelineView v;
   v.name = entry.name;
   v.checkpoint_dir = entry.checkpoint_dir;
   const bool is_live = live != nullptr && live->name == entry.name;
   v.running = is_live || CheckpointLockHeld(entry.checkpoint_dir);
   if (is_live && live->stats) v.live = live->stats();
-  if (Result<HistoryReadResult> h = ReadBatchHistory(entry.checkpoint_dir, history_limit);
-      h.has_value()) {
-    v.history = std::move(h->batches);
+  Result<CachedHistory> h = Err(Status::NotFound(""));
+  if (history_cache != nullptr) {
+    h = history_cache->Read(entry.checkpoint_dir, history_limit);
+  } else if (Result<HistoryReadResult> read = ReadBatchHistory(entry.checkpoint_dir, history_limit);
+             read.has_value()) {
+    std::vector<HistoryRecords::Ptr> records;
+    records.reserve(read->batches.size());
+    for (BatchRecord& b : read->batches) {
+      records.push_back(std::make_shared<const BatchRecord>(std::move(b)));
+    }
+    h = CachedHistory{HistoryRecords(std::move(records)), std::move(read->warning)};
+  } else {
+    h = Err(read.error());
+  }
+  if (h.has_value()) {
+    v.history = std::move(h->records);
     v.history_warning = std::move(h->warning);
   } else {
     v.history_warning = "history of " + entry.name + " unreadable: " + h.error().ToString();
@@ -33,7 +46,7 @@ PipelineView LoadPipelineView(const PipelineEntry& entry, const LivePipeline* li
   return v;
 }
 
-Rates RecentRates(const std::vector<BatchRecord>& history) {
+Rates RecentRates(const HistoryRecords& history) {
   Rates r;
   int64_t records = 0, processing_ms = 0, first_start = -1, last_end = -1;
   int n = 0;
@@ -51,14 +64,14 @@ Rates RecentRates(const std::vector<BatchRecord>& history) {
   return r;
 }
 
-const BatchRecord* LastCommitted(const std::vector<BatchRecord>& history) {
+const BatchRecord* LastCommitted(const HistoryRecords& history) {
   for (auto it = history.rbegin(); it != history.rend(); ++it) {
     if (it->outcome == "committed") return &*it;
   }
   return nullptr;
 }
 
-std::string LastError(const std::vector<BatchRecord>& history) {
+std::string LastError(const HistoryRecords& history) {
   for (auto it = history.rbegin(); it != history.rend(); ++it) {
     if (!it->error.empty()) return it->error;
   }

@@ -149,7 +149,7 @@ ApiAnswer UiApi::Pipelines() const {
   w.BeginObject().Key("pipelines").BeginArray();
   for (const PipelineEntry& p : *list) {
     // The newest records only: enough for the last batch, the rates and the last error.
-    const PipelineView v = LoadPipelineView(p, live(), 100);
+    const PipelineView v = LoadPipelineView(p, live(), 100, cache_.get());
     const BatchRecord* last = LastCommitted(v.history);
     const Rates rates = RecentRates(v.history);
     w.BeginObject().Member("name", v.name).Member("status", v.status);
@@ -176,7 +176,7 @@ ApiAnswer UiApi::Pipelines() const {
 }
 
 ApiAnswer UiApi::Pipeline(const PipelineEntry& p) const {
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   const BatchRecord* last = LastCommitted(v.history);
   const Rates rates = RecentRates(v.history);
   JsonWriter w;
@@ -286,7 +286,7 @@ ApiAnswer UiApi::Batches(const PipelineEntry& p,
   if (!limit.has_value()) return ErrorAnswer(400, limit.error().message());
   Result<int64_t> before = IntParam(q, "before", INT64_MAX, 0, INT64_MAX);
   if (!before.has_value()) return ErrorAnswer(400, before.error().message());
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   JsonWriter w;
   w.BeginObject().Key("batches").BeginArray();
   int64_t written = 0;
@@ -322,7 +322,7 @@ ApiAnswer UiApi::Batch(const PipelineEntry& p, std::string_view id_text) const {
     return ErrorAnswer(400, "a batch id is a non-negative integer, got '" +
                                 std::string(id_text.substr(0, 40)) + "'");
   }
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   std::vector<const BatchRecord*> records;
   for (const BatchRecord& b : v.history) {
     if (b.batch_id == id) records.push_back(&b);
@@ -373,7 +373,7 @@ ApiAnswer UiApi::Timeline(const PipelineEntry& p,
                           const std::map<std::string, std::string>& q) const {
   Result<int64_t> limit = IntParam(q, "limit", 300, 1, kMaxLimit);
   if (!limit.has_value()) return ErrorAnswer(400, limit.error().message());
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   std::vector<const BatchRecord*> committed;
   for (const BatchRecord& b : v.history) {
     if (b.outcome == "committed") committed.push_back(&b);
@@ -409,7 +409,8 @@ std::string UiApi::Metrics() const {
   PrometheusText text;
   Result<std::vector<PipelineEntry>> list = ListPipelines(options_.data_dir);
   if (list.has_value()) {
-    for (const PipelineEntry& p : *list) AddPipelineMetrics(LoadPipelineView(p, live(), -1), &text);
+    for (const PipelineEntry& p : *list)
+      AddPipelineMetrics(LoadPipelineView(p, live(), -1, cache_.get()), &text);
   }
   text.Gauge("onceflow_ui_pipelines", "Pipelines in the data directory.", {},
              list.has_value() ? static_cast<double>(list->size()) : 0);

@@ -1,10 +1,12 @@
 // UiApi: the UI's JSON API under /api/v1 and its Prometheus /metrics, over the pipelines of
 // one data directory (docs/api.md, docs/metrics.md). Every answer is read from the pipelines'
-// files when asked (history, checkpoint, config snapshot, sink), so it is current without a
-// cache and works while the pipelines run, in this process (`run --ui`) or others (`ui`).
+// files when asked (history, checkpoint, config snapshot, sink), so it is current and works
+// while the pipelines run, in this process (`run --ui`) or others (`ui`); of the history, only
+// what was appended since the last request is read and parsed (HistoryCache).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,7 +30,8 @@ struct UiApiOptions {
 // Thread-safety: Get and Metrics may run on any number of threads at once (they only read).
 class UiApi {
  public:
-  explicit UiApi(UiApiOptions options) : options_(std::move(options)) {}
+  explicit UiApi(UiApiOptions options)
+      : options_(std::move(options)), cache_(std::make_unique<HistoryCache>()) {}
 
   // Answers GET `path` (below /api/v1, e.g. "/pipelines/ledger/batches") with the query
   // parameters `query`: 200 with the JSON, 404 for an unknown endpoint or pipeline or batch,
@@ -52,6 +55,8 @@ class UiApi {
   const LivePipeline* live() const { return options_.live ? &*options_.live : nullptr; }
 
   UiApiOptions options_;
+  // The parsed history of each pipeline asked about (thread-safe; Get and Metrics are const).
+  std::unique_ptr<HistoryCache> cache_;
 };
 
 // {"error": message} with `status`.

@@ -55,7 +55,7 @@ ApiAnswer UiApi::Audit(const PipelineEntry& p) const {
   std::string source;
   Result<config::PipelineConfig> config = SnapshotConfig(p, &source);
   if (!config.has_value()) return ErrorAnswer(404, config.error().message());
-  const PipelineView v = LoadPipelineView(p, live(), -1);
+  const PipelineView v = LoadPipelineView(p, live(), -1, cache_.get());
   const std::string reset = "onceflow reset " + source + " --yes";
   // verify is meant for a stopped pipeline: while it runs the checkpoint and the sink are read
   // at different moments, and a batch committing between the two reads looks like a gap. A
@@ -157,11 +157,10 @@ ApiAnswer UiApi::DeadLetters(const PipelineEntry& p,
   std::string source;
   Result<config::PipelineConfig> config = SnapshotConfig(p, &source);
   if (!config.has_value()) return ErrorAnswer(404, config.error().message());
+  std::string note;
   Result<std::vector<StoredDeadLetter>> dead =
-      ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt});
-  if (!dead.has_value()) {
-    return ErrorAnswer(dead.error().IsInvalidArgument() ? 501 : 500, dead.error().message());
-  }
+      ReadDeadLetters(*config, {.limit = limit, .batch_id = std::nullopt}, &note);
+  if (!dead.has_value()) return ErrorAnswer(500, dead.error().message());
   JsonWriter w;
   w.BeginObject().Key("dead_letters").BeginArray();
   for (const StoredDeadLetter& d : *dead) {
@@ -173,7 +172,7 @@ ApiAnswer UiApi::DeadLetters(const PipelineEntry& p,
         .Member("raw", d.raw)
         .EndObject();
   }
-  w.EndArray().EndObject();
+  w.EndArray().Member("note", note).EndObject();
   return ApiAnswer{200, "application/json", w.Take() + "\n"};
 }
 
@@ -192,7 +191,7 @@ ApiAnswer UiApi::State(const PipelineEntry& p) const {
       if (t.aggregate.windowed) aggregate += " (windowed)";
     }
   }
-  const PipelineView v = LoadPipelineView(p, live(), 1);
+  const PipelineView v = LoadPipelineView(p, live(), 1, cache_.get());
   int64_t watermark = checkpoint::kNoWatermark;
   if (v.checkpoint && v.checkpoint->last_intent)
     watermark = v.checkpoint->last_intent->watermark_ms;

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "onceflow/batch_history.h"
 #include "testing/cli_test_base.h"
 #include "testing/kafka.h"
 #include "testing/postgres.h"
@@ -296,6 +297,23 @@ TEST_F(CliKafkaGroupTest, AZombieResumedAfterItsPartitionsMovedIsFenced) {
   EXPECT_EQ(zombie->Wait(), 0) << zombie->err();
   EXPECT_EQ(other->Wait(), 0) << other->err();
   EXPECT_EQ(CheckExactlyOnce(), "") << AllErr();
+  // The zombie's batch history has the refused attempt as a "fenced" record with its error,
+  // and no batch committed twice.
+  Result<HistoryReadResult> history = ReadBatchHistory(tmp_ + "/d0/pipelines/" + topic_);
+  ASSERT_TRUE(history.has_value()) << history.error().ToString();
+  EXPECT_EQ(history->warning, "");
+  int fenced = 0;
+  std::set<int64_t> committed;
+  for (const BatchRecord& b : history->batches) {
+    if (b.outcome == "fenced") {
+      ++fenced;
+      EXPECT_NE(b.error.find("is fenced by epoch"), std::string::npos) << b.error;
+    }
+    if (b.outcome == "committed") {
+      EXPECT_TRUE(committed.insert(b.batch_id).second) << "batch " << b.batch_id;
+    }
+  }
+  EXPECT_GE(fenced, 1) << LineWith(zombie->err(), "was refused");
 }
 
 }  // namespace
