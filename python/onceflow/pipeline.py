@@ -219,8 +219,10 @@ class Pipeline:
         once, after the sink (README, "Aggregates and windows"). With ``timeout_ms``, a key not
         updated for that long in batch time gets a last call with no rows, then its state is
         removed. An exception (or a state JSON cannot hold) sends the key's rows of the batch
-        to the dead letters and leaves its state; its traceback is printed. Called once per key
-        (the GIL taken per call); a pipeline has at most one stateful operator."""
+        to the dead letters and leaves its state (the other keys go on); its traceback is
+        printed. ``fn`` is called once per key, but the GIL is taken once per state task and
+        batch: all the keys of a state task's share of a batch are called in one hold of it
+        (and the keys timing out in one more). A pipeline has at most one stateful operator."""
         keys = [key] if isinstance(key, str) else list(key)
         self._b().update_state(keys, fn, -1 if timeout_ms is None else timeout_ms)
         return self

@@ -293,10 +293,21 @@ void RegisterPipeline(nb::module_& m) {
           [](Builder& b, std::vector<std::string> key, nb::object fn, int64_t timeout_ms) {
             StateOptions options;
             if (timeout_ms >= 0) options.timeout = milliseconds(timeout_ms);
-            b.builder.UpdateStateRows(std::move(key), MakeUpdateState(std::move(fn), b.errors),
-                                      options);
+            b.builder.UpdateStateBatch(std::move(key), MakeUpdateState(std::move(fn), b.errors),
+                                       options);
           },
           nb::arg("key"), nb::arg("fn"), nb::arg("timeout_ms"))
+      .def(
+          "update_state_per_key",
+          [](Builder& b, std::vector<std::string> key, nb::object fn, int64_t timeout_ms) {
+            StateOptions options;
+            if (timeout_ms >= 0) options.timeout = milliseconds(timeout_ms);
+            b.builder.UpdateStateRows(std::move(key),
+                                      MakeUpdateStatePerKey(std::move(fn), b.errors), options);
+          },
+          nb::arg("key"), nb::arg("fn"), nb::arg("timeout_ms"),
+          "update_state with the GIL taken per key (the path before the per-batch step), for "
+          "the benchmark's comparison only.")
       .def(
           "foreach_batch",
           [](Builder& b, nb::object fn) {
