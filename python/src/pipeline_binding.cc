@@ -178,8 +178,14 @@ void RegisterContext(nb::module_& m) {
               "The batch's time (ms since the Unix epoch), recorded with its intent: use it "
               "instead of the clock.")
       .def_ro("watermark_ms", &BatchContext::watermark_ms, "The event-time watermark (ms).")
-      .def_ro("seed", &BatchContext::seed,
-              "A per-batch seed: use it instead of unseeded randomness (random.Random(ctx.seed)).")
+      // The engine's 64 seed bits read as a signed integer: a row holds it as it is (rows hold
+      // 64-bit signed integers; the unsigned value would be a dead letter half the time), and
+      // the mapping is one to one, so the seed stays as deterministic and as distinct.
+      .def_prop_ro(
+          "seed", [](const BatchContext& c) { return static_cast<int64_t>(c.seed); },
+          "A per-batch seed, the same on every attempt and re-run of the batch: use it instead "
+          "of unseeded randomness (random.Random(ctx.seed)). A 64-bit signed integer, so that "
+          "a row can carry it as it is.")
       .def_ro("task", &BatchContext::task,
               "The map task (its input partition); -1 in foreach_batch, which sees the whole "
               "batch.")
