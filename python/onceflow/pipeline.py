@@ -275,9 +275,8 @@ class Pipeline:
         TOML's [sink.append]): ``{"table": "ledger", "columns": {"src": "from"}}``, the plain
         rows written in the same transaction. ``init``: statements run at open (CREATE TABLE IF
         NOT EXISTS ...)."""
-        self._b().to_sqlite(os.fspath(path), list(init), mode, table, list(key), list(statements),
-                            _add_entries(add), _append_entry(append))
-        return self
+        return self._to_sql("sqlite", os.fspath(path), table, mode, key, statements, init, add,
+                            append)
 
     def to_postgres(self, conninfo: str, *, table: str = "", mode: str = "append",
                     key: Sequence[str] = (), statements: Sequence[str] = (),
@@ -285,8 +284,16 @@ class Pipeline:
                     append: Optional[Mapping[str, Any]] = None) -> "Pipeline":
         """[sink] type = "postgres": as :meth:`to_sqlite`, into PostgreSQL (a libpq connection
         string or URI)."""
-        self._b().to_postgres(conninfo, list(init), mode, table, list(key), list(statements),
-                              _add_entries(add), _append_entry(append))
+        return self._to_sql("postgres", conninfo, table, mode, key, statements, init, add,
+                            append)
+
+    def _to_sql(self, type: str, target: str, table: str, mode: str, key: Sequence[str],
+                statements: Sequence[str], init: Sequence[str], add: Sequence[Mapping[str, Any]],
+                append: Optional[Mapping[str, Any]]) -> "Pipeline":
+        """The one path of :meth:`to_sqlite` and :meth:`to_postgres` (the same TOML keys,
+        checked the same way; only the target differs: a file or a connection string)."""
+        self._b().to_sql(type, target, list(init), mode, table, list(key), list(statements),
+                         _add_entries(add), _append_entry(append))
         return self
 
     def to_kafka(self, bootstrap: str, topic: str, *, key_field: str = "") -> "Pipeline":

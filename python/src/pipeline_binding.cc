@@ -321,38 +321,40 @@ void RegisterPipeline(nb::module_& m) {
           },
           nb::arg("fn"))
       .def(
-          "to_sqlite",
-          [](Builder& b, std::string path, std::vector<std::string> init, const std::string& mode,
-             std::string table, std::vector<std::string> key, std::vector<std::string> statements,
-             const std::vector<AddEntry>& add, const AppendEntry& append) {
-            b.builder.ToSqlite({.path = std::move(path),
-                                .init = std::move(init),
-                                .mode = Mode(mode),
-                                .table = std::move(table),
-                                .key = std::move(key),
-                                .statements = std::move(statements),
-                                .add = AddTos(add),
-                                .append = AppendOf(append)});
-          },
-          nb::arg("path"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
-      .def(
-          "to_postgres",
-          [](Builder& b, std::string conninfo, std::vector<std::string> init,
+          "to_sql",
+          [](Builder& b, const std::string& type, std::string target, std::vector<std::string> init,
              const std::string& mode, std::string table, std::vector<std::string> key,
              std::vector<std::string> statements, const std::vector<AddEntry>& add,
              const AppendEntry& append) {
-            b.builder.ToPostgres({.conninfo = std::move(conninfo),
-                                  .init = std::move(init),
-                                  .mode = Mode(mode),
-                                  .table = std::move(table),
-                                  .key = std::move(key),
-                                  .statements = std::move(statements),
-                                  .add = AddTos(add),
-                                  .append = AppendOf(append)});
+            auto fill = [&](auto& o) {
+              o.init = std::move(init);
+              o.mode = Mode(mode);
+              o.table = std::move(table);
+              o.key = std::move(key);
+              o.statements = std::move(statements);
+              o.add = AddTos(add);
+              o.append = AppendOf(append);
+            };
+            if (type == "sqlite") {
+              SqliteSinkOptions o;
+              o.path = std::move(target);
+              fill(o);
+              b.builder.ToSqlite(std::move(o));
+            } else if (type == "postgres") {
+              PostgresSinkOptions o;
+              o.conninfo = std::move(target);
+              fill(o);
+              b.builder.ToPostgres(std::move(o));
+            } else {
+              throw EngineError("pipeline config: sink.type: expected one of sqlite, postgres, "
+                                "got '" +
+                                type + "'");
+            }
           },
-          nb::arg("conninfo"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
+          nb::arg("type"), nb::arg("target"), nb::arg("init"), nb::arg("mode"), nb::arg("table"),
+          nb::arg("key"), nb::arg("statements"), nb::arg("add"), nb::arg("append"),
+          "The SQL sinks, one path: type \"sqlite\" (target: the file) or \"postgres\" "
+          "(target: the libpq connection string); the other arguments as their TOML keys.")
       .def(
           "to_kafka",
           [](Builder& b, std::string bootstrap, std::string topic, std::string key_field) {
