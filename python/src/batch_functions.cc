@@ -284,7 +284,7 @@ MakeUpdateStatePerKey(nb::object fn, std::shared_ptr<UserErrors> errors) {
     std::string failure;
     try {
       nb::module_ json = nb::module_::import_("json");
-      KeyedStateUpdate k{.key = key, .values = values, .state = state};
+      KeyedStateUpdate k{.key = key, .values = values, .state = state, .out = {}, .error = {}};
       UpdateKey(*f, json.attr("loads"), json.attr("dumps"), nb::cast(ctx, nb::rv_policy::copy), k);
       state = std::move(k.state);
       return std::move(k.out);
