@@ -72,6 +72,22 @@ struct BatchOutput {
   std::vector<Rejected> rejected;
 };
 
+// One key's share of a batch for the per-batch keyed-state step
+// (PipelineBuilder::UpdateStateBatch): the engine fills key, values and state; the function
+// sets state, out and, to refuse the key's rows, error.
+struct KeyedStateUpdate {
+  Row key;  // the key fields
+  // The key's rows of the batch in offset order (partition by partition); empty when the key
+  // times out (StateOptions::timeout): its state is then removed whatever the function does.
+  std::span<const Row> values;
+  // In: the key's committed state (nullopt: none). Out: its new state (reset it to remove it).
+  std::optional<Row> state;
+  std::vector<Row> out;  // the rows the key emits, in order
+  // Not empty: the key's rows go to the dead letters with this one-line message, and its state
+  // and out are ignored (the state stays as it was).
+  std::string error;
+};
+
 // Counters of a running pipeline (process-local, since it started).
 struct PipelineStats {
   int64_t batches_committed = 0;
@@ -294,6 +310,19 @@ class PipelineBuilder {
       std::function<std::vector<Row>(const Row& key, std::optional<Row>& state,
                                      std::span<const Row> values, const BatchContext& ctx)>
           fn,
+      StateOptions options = {});
+  // The same step with the whole batch at once: per state task and batch, fn gets every key
+  // the task has rows for (KeyedStateUpdate: key, rows, state) and fills in each key's new
+  // state and output rows, so that one call covers all the keys of a state task's share of the
+  // batch (a Python binding takes its interpreter lock once, not once per key). Keys whose
+  // state times out come in a second call (values empty) after the keys with rows. Exactly
+  // once as UpdateStateRows: the new states are committed with the batch after the sink, and a
+  // re-run batch starts from the same state. fn must be deterministic given (keys, ctx); an
+  // error it returns (or an exception) fails the batch attempt, which is retried from the same
+  // state; to refuse one key's rows, set that key's error instead.
+  PipelineBuilder& UpdateStateBatch(
+      std::vector<std::string> key_fields,
+      std::function<Status(std::span<KeyedStateUpdate> keys, const BatchContext& ctx)> fn,
       StateOptions options = {});
   // The typed form: K is Row, std::string or int64_t (internal::KeyFromRow); S a Row, int64_t,
   // double, std::string or a trivially copyable struct; Out a Row (or anything with an

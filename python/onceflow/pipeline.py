@@ -219,8 +219,10 @@ class Pipeline:
         once, after the sink (README, "Aggregates and windows"). With ``timeout_ms``, a key not
         updated for that long in batch time gets a last call with no rows, then its state is
         removed. An exception (or a state JSON cannot hold) sends the key's rows of the batch
-        to the dead letters and leaves its state; its traceback is printed. Called once per key
-        (the GIL taken per call); a pipeline has at most one stateful operator."""
+        to the dead letters and leaves its state (the other keys go on); its traceback is
+        printed. ``fn`` is called once per key, but the GIL is taken once per state task and
+        batch: all the keys of a state task's share of a batch are called in one hold of it
+        (and the keys timing out in one more). A pipeline has at most one stateful operator."""
         keys = [key] if isinstance(key, str) else list(key)
         self._b().update_state(keys, fn, -1 if timeout_ms is None else timeout_ms)
         return self
@@ -273,9 +275,8 @@ class Pipeline:
         TOML's [sink.append]): ``{"table": "ledger", "columns": {"src": "from"}}``, the plain
         rows written in the same transaction. ``init``: statements run at open (CREATE TABLE IF
         NOT EXISTS ...)."""
-        self._b().to_sqlite(os.fspath(path), list(init), mode, table, list(key), list(statements),
-                            _add_entries(add), _append_entry(append))
-        return self
+        return self._to_sql("sqlite", os.fspath(path), table, mode, key, statements, init, add,
+                            append)
 
     def to_postgres(self, conninfo: str, *, table: str = "", mode: str = "append",
                     key: Sequence[str] = (), statements: Sequence[str] = (),
@@ -283,8 +284,16 @@ class Pipeline:
                     append: Optional[Mapping[str, Any]] = None) -> "Pipeline":
         """[sink] type = "postgres": as :meth:`to_sqlite`, into PostgreSQL (a libpq connection
         string or URI)."""
-        self._b().to_postgres(conninfo, list(init), mode, table, list(key), list(statements),
-                              _add_entries(add), _append_entry(append))
+        return self._to_sql("postgres", conninfo, table, mode, key, statements, init, add,
+                            append)
+
+    def _to_sql(self, type: str, target: str, table: str, mode: str, key: Sequence[str],
+                statements: Sequence[str], init: Sequence[str], add: Sequence[Mapping[str, Any]],
+                append: Optional[Mapping[str, Any]]) -> "Pipeline":
+        """The one path of :meth:`to_sqlite` and :meth:`to_postgres` (the same TOML keys,
+        checked the same way; only the target differs: a file or a connection string)."""
+        self._b().to_sql(type, target, list(init), mode, table, list(key), list(statements),
+                         _add_entries(add), _append_entry(append))
         return self
 
     def to_kafka(self, bootstrap: str, topic: str, *, key_field: str = "") -> "Pipeline":

@@ -172,6 +172,43 @@ Result<BatchOutput> Convert(BatchKind kind, nb::handle result, std::vector<Row>&
   return out;
 }
 
+// One key of update_state: fn(key, state, rows, ctx) -> (state, rows), the state as JSON
+// text in field "v". A result of the wrong shape or a row or state that cannot be kept is a
+// std::runtime_error; a Python exception propagates. `k` is changed only on success.
+// REQUIRES: the GIL.
+void UpdateKey(const nb::object& fn, const nb::object& loads, const nb::object& dumps,
+               const nb::object& context, KeyedStateUpdate& k) {
+  nb::object old = nb::none();
+  if (k.state) {
+    std::optional<std::string_view> text = k.state->GetString("v");
+    if (text) old = loads(nb::str(text->data(), text->size()));
+  }
+  nb::object result = fn(RowToDict(k.key), old, RowsToList(k.values), context);
+  if (!PyTuple_Check(result.ptr()) || PyTuple_GET_SIZE(result.ptr()) != 2) {
+    throw std::runtime_error(std::string("update_state: must return (state, rows), got ") +
+                             Py_TYPE(result.ptr())->tp_name);
+  }
+  nb::handle new_state = PyTuple_GET_ITEM(result.ptr(), 0);
+  nb::handle rows = PyTuple_GET_ITEM(result.ptr(), 1);
+  if (!PyList_Check(rows.ptr())) {
+    throw std::runtime_error(std::string("update_state: rows must be a list, got ") +
+                             Py_TYPE(rows.ptr())->tp_name);
+  }
+  std::vector<Row> out(size_t(PyList_GET_SIZE(rows.ptr())));
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (std::optional<std::string> bad =
+            DictToRow(PyList_GET_ITEM(rows.ptr(), Py_ssize_t(i)), &out[i])) {
+      throw std::runtime_error("update_state: " + *bad);
+    }
+  }
+  if (new_state.is_none()) {
+    k.state.reset();
+  } else {
+    k.state = Row{{"v", Str(dumps(new_state))}};
+  }
+  k.out = std::move(out);
+}
+
 }  // namespace
 
 std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> MakeBatchFunction(
@@ -209,9 +246,36 @@ std::function<Status(const BatchContext&, std::span<const Row>)> MakeForeachBatc
   };
 }
 
+std::function<Status(std::span<KeyedStateUpdate>, const BatchContext&)> MakeUpdateState(
+    nb::object fn, std::shared_ptr<UserErrors> errors) {
+  SharedObject f = Share(std::move(fn));
+  return [f, errors](std::span<KeyedStateUpdate> keys, const BatchContext& ctx) -> Status {
+    Timed timed{errors.get(), std::chrono::steady_clock::now()};
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::module_ json = nb::module_::import_("json");
+      nb::object loads = json.attr("loads"), dumps = json.attr("dumps");
+      nb::object context = nb::cast(ctx, nb::rv_policy::copy);
+      for (KeyedStateUpdate& k : keys) {
+        try {
+          UpdateKey(*f, loads, dumps, context, k);
+        } catch (nb::python_error& e) {
+          k.error = "update_state threw: " + Report(e, "update_state", errors.get());
+        } catch (const std::exception& e) {
+          k.error = std::string("update_state threw: ") + e.what();
+        }
+      }
+      return Status::Ok();
+    } catch (nb::python_error& e) {
+      // Outside the user's function (the json module): fails the batch attempt.
+      return Status::Aborted("update_state: " + Report(e, "update_state", errors.get()));
+    }
+  };
+}
+
 std::function<std::vector<Row>(const Row&, std::optional<Row>&, std::span<const Row>,
                                const BatchContext&)>
-MakeUpdateState(nb::object fn, std::shared_ptr<UserErrors> errors) {
+MakeUpdateStatePerKey(nb::object fn, std::shared_ptr<UserErrors> errors) {
   SharedObject f = Share(std::move(fn));
   return [f, errors](const Row& key, std::optional<Row>& state, std::span<const Row> values,
                      const BatchContext& ctx) -> std::vector<Row> {
@@ -220,36 +284,10 @@ MakeUpdateState(nb::object fn, std::shared_ptr<UserErrors> errors) {
     std::string failure;
     try {
       nb::module_ json = nb::module_::import_("json");
-      nb::object old = nb::none();
-      if (state) {
-        std::optional<std::string_view> text = state->GetString("v");
-        if (text) old = json.attr("loads")(nb::str(text->data(), text->size()));
-      }
-      nb::object result =
-          (*f)(RowToDict(key), old, RowsToList(values), nb::cast(ctx, nb::rv_policy::copy));
-      if (!PyTuple_Check(result.ptr()) || PyTuple_GET_SIZE(result.ptr()) != 2) {
-        throw std::runtime_error(std::string("update_state: must return (state, rows), got ") +
-                                 Py_TYPE(result.ptr())->tp_name);
-      }
-      nb::handle new_state = PyTuple_GET_ITEM(result.ptr(), 0);
-      nb::handle rows = PyTuple_GET_ITEM(result.ptr(), 1);
-      if (!PyList_Check(rows.ptr())) {
-        throw std::runtime_error(std::string("update_state: rows must be a list, got ") +
-                                 Py_TYPE(rows.ptr())->tp_name);
-      }
-      std::vector<Row> out(size_t(PyList_GET_SIZE(rows.ptr())));
-      for (size_t i = 0; i < out.size(); ++i) {
-        if (std::optional<std::string> bad =
-                DictToRow(PyList_GET_ITEM(rows.ptr(), Py_ssize_t(i)), &out[i])) {
-          throw std::runtime_error("update_state: " + *bad);
-        }
-      }
-      if (new_state.is_none()) {
-        state.reset();
-      } else {
-        state = Row{{"v", Str(json.attr("dumps")(new_state))}};
-      }
-      return out;
+      KeyedStateUpdate k{.key = key, .values = values, .state = state, .out = {}, .error = {}};
+      UpdateKey(*f, json.attr("loads"), json.attr("dumps"), nb::cast(ctx, nb::rv_policy::copy), k);
+      state = std::move(k.state);
+      return std::move(k.out);
     } catch (nb::python_error& e) {
       failure = Report(e, "update_state", errors.get());
     }

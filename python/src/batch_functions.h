@@ -58,13 +58,20 @@ std::function<Result<BatchOutput>(std::vector<Row>, const BatchContext&)> MakeBa
 std::function<Status(const BatchContext&, std::span<const Row>)> MakeForeachBatch(
     nb::object fn, std::shared_ptr<UserErrors> errors);
 
-// fn(key: dict, state, rows: list[dict], ctx) -> (state, list[dict]), per key and batch (the
-// GIL once per call): the key's state is a JSON-compatible value kept as its JSON text (None: no
-// state; returning None removes it). An exception, a result of the wrong shape or a state that
-// JSON cannot hold sends the key's rows of the batch to the dead letters and leaves its state
-// (the engine's update_state semantics), with the traceback printed.
+// fn(key: dict, state, rows: list[dict], ctx) -> (state, list[dict]) for every key of a state
+// task's share of a batch, in one hold of the GIL (PipelineBuilder::UpdateStateBatch): the
+// key's state is a JSON-compatible value kept as its JSON text (None: no state; returning None
+// removes it). An exception, a result of the wrong shape or a state that JSON cannot hold sends
+// that key's rows of the batch to the dead letters and leaves its state (the engine's
+// update_state semantics), with the traceback printed; the other keys go on.
+std::function<Status(std::span<KeyedStateUpdate>, const BatchContext&)> MakeUpdateState(
+    nb::object fn, std::shared_ptr<UserErrors> errors);
+
+// The same function called key by key (PipelineBuilder::UpdateStateRows), the GIL taken once
+// per key: how update_state ran before the per-batch step, kept only for the benchmark's
+// before/after comparison (bench/python/state_bench.py).
 std::function<std::vector<Row>(const Row&, std::optional<Row>&, std::span<const Row>,
                                const BatchContext&)>
-MakeUpdateState(nb::object fn, std::shared_ptr<UserErrors> errors);
+MakeUpdateStatePerKey(nb::object fn, std::shared_ptr<UserErrors> errors);
 
 }  // namespace onceflow::python

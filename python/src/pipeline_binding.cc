@@ -178,8 +178,14 @@ void RegisterContext(nb::module_& m) {
               "The batch's time (ms since the Unix epoch), recorded with its intent: use it "
               "instead of the clock.")
       .def_ro("watermark_ms", &BatchContext::watermark_ms, "The event-time watermark (ms).")
-      .def_ro("seed", &BatchContext::seed,
-              "A per-batch seed: use it instead of unseeded randomness (random.Random(ctx.seed)).")
+      // The engine's 64 seed bits read as a signed integer: a row holds it as it is (rows hold
+      // 64-bit signed integers; the unsigned value would be a dead letter half the time), and
+      // the mapping is one to one, so the seed stays as deterministic and as distinct.
+      .def_prop_ro(
+          "seed", [](const BatchContext& c) { return static_cast<int64_t>(c.seed); },
+          "A per-batch seed, the same on every attempt and re-run of the batch: use it instead "
+          "of unseeded randomness (random.Random(ctx.seed)). A 64-bit signed integer, so that "
+          "a row can carry it as it is.")
       .def_ro("task", &BatchContext::task,
               "The map task (its input partition); -1 in foreach_batch, which sees the whole "
               "batch.")
@@ -293,10 +299,21 @@ void RegisterPipeline(nb::module_& m) {
           [](Builder& b, std::vector<std::string> key, nb::object fn, int64_t timeout_ms) {
             StateOptions options;
             if (timeout_ms >= 0) options.timeout = milliseconds(timeout_ms);
-            b.builder.UpdateStateRows(std::move(key), MakeUpdateState(std::move(fn), b.errors),
-                                      options);
+            b.builder.UpdateStateBatch(std::move(key), MakeUpdateState(std::move(fn), b.errors),
+                                       options);
           },
           nb::arg("key"), nb::arg("fn"), nb::arg("timeout_ms"))
+      .def(
+          "update_state_per_key",
+          [](Builder& b, std::vector<std::string> key, nb::object fn, int64_t timeout_ms) {
+            StateOptions options;
+            if (timeout_ms >= 0) options.timeout = milliseconds(timeout_ms);
+            b.builder.UpdateStateRows(std::move(key),
+                                      MakeUpdateStatePerKey(std::move(fn), b.errors), options);
+          },
+          nb::arg("key"), nb::arg("fn"), nb::arg("timeout_ms"),
+          "update_state with the GIL taken per key (the path before the per-batch step), for "
+          "the benchmark's comparison only.")
       .def(
           "foreach_batch",
           [](Builder& b, nb::object fn) {
@@ -304,38 +321,40 @@ void RegisterPipeline(nb::module_& m) {
           },
           nb::arg("fn"))
       .def(
-          "to_sqlite",
-          [](Builder& b, std::string path, std::vector<std::string> init, const std::string& mode,
-             std::string table, std::vector<std::string> key, std::vector<std::string> statements,
-             const std::vector<AddEntry>& add, const AppendEntry& append) {
-            b.builder.ToSqlite({.path = std::move(path),
-                                .init = std::move(init),
-                                .mode = Mode(mode),
-                                .table = std::move(table),
-                                .key = std::move(key),
-                                .statements = std::move(statements),
-                                .add = AddTos(add),
-                                .append = AppendOf(append)});
-          },
-          nb::arg("path"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
-      .def(
-          "to_postgres",
-          [](Builder& b, std::string conninfo, std::vector<std::string> init,
+          "to_sql",
+          [](Builder& b, const std::string& type, std::string target, std::vector<std::string> init,
              const std::string& mode, std::string table, std::vector<std::string> key,
              std::vector<std::string> statements, const std::vector<AddEntry>& add,
              const AppendEntry& append) {
-            b.builder.ToPostgres({.conninfo = std::move(conninfo),
-                                  .init = std::move(init),
-                                  .mode = Mode(mode),
-                                  .table = std::move(table),
-                                  .key = std::move(key),
-                                  .statements = std::move(statements),
-                                  .add = AddTos(add),
-                                  .append = AppendOf(append)});
+            auto fill = [&](auto& o) {
+              o.init = std::move(init);
+              o.mode = Mode(mode);
+              o.table = std::move(table);
+              o.key = std::move(key);
+              o.statements = std::move(statements);
+              o.add = AddTos(add);
+              o.append = AppendOf(append);
+            };
+            if (type == "sqlite") {
+              SqliteSinkOptions o;
+              o.path = std::move(target);
+              fill(o);
+              b.builder.ToSqlite(std::move(o));
+            } else if (type == "postgres") {
+              PostgresSinkOptions o;
+              o.conninfo = std::move(target);
+              fill(o);
+              b.builder.ToPostgres(std::move(o));
+            } else {
+              throw EngineError("pipeline config: sink.type: expected one of sqlite, postgres, "
+                                "got '" +
+                                type + "'");
+            }
           },
-          nb::arg("conninfo"), nb::arg("init"), nb::arg("mode"), nb::arg("table"), nb::arg("key"),
-          nb::arg("statements"), nb::arg("add"), nb::arg("append"))
+          nb::arg("type"), nb::arg("target"), nb::arg("init"), nb::arg("mode"), nb::arg("table"),
+          nb::arg("key"), nb::arg("statements"), nb::arg("add"), nb::arg("append"),
+          "The SQL sinks, one path: type \"sqlite\" (target: the file) or \"postgres\" "
+          "(target: the libpq connection string); the other arguments as their TOML keys.")
       .def(
           "to_kafka",
           [](Builder& b, std::string bootstrap, std::string topic, std::string key_field) {

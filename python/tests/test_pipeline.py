@@ -108,6 +108,39 @@ def test_map_batch_gets_whole_tasks_with_their_context(data_dir, log, tmp_path):
         assert [r[2] - r[1] for r in ranges if r[0] == task] == [n]
 
 
+def test_ctx_seed_in_a_row_reads_back_equal(data_dir, log, tmp_path):
+    # The engine's seed is 64 bits; the context gives it as a signed 64-bit int, so a row holds
+    # it as it is (half of the seeds would be above int64's range as unsigned: dead letters).
+    ledger.produce(log, "transfers", ledger.transfers(400, accounts=20))
+    given = {}
+
+    def tag(rows, ctx):
+        given[(ctx.batch_id, ctx.task)] = ctx.seed
+        return [{"id": r["id"], "batch": ctx.batch_id, "task": ctx.task, "seed": ctx.seed}
+                for r in rows]
+
+    db = str(tmp_path / "seeds.db")
+    p = (onceflow.Pipeline("seeded", data_dir=data_dir, max_records_per_partition=10)
+         .from_log("transfers")
+         .map_batch(tag)
+         .to_sqlite(db, table="seeds", init=["CREATE TABLE IF NOT EXISTS seeds(id INTEGER, "
+                                             "batch INTEGER, task INTEGER, seed INTEGER)"]))
+    stats = p.run(until_caught_up=True)
+    assert stats["dead_letters"] == 0
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT id, batch, task, seed FROM seeds").fetchall()
+    con.close()
+    assert sorted(r[0] for r in rows) == list(range(400))
+    assert all(seed == given[(batch, task)] for _, batch, task, seed in rows)
+    seeds = {batch: seed for (batch, _), seed in given.items()}
+    # One seed per batch, the same for all its tasks, distinct across batches, and some of them
+    # above int64's range as unsigned (the case that was a dead letter).
+    assert all(given[(b, t)] == seeds[b] for b, t in given)
+    assert len(set(seeds.values())) == len(seeds) > 10
+    assert any(s < 0 for s in seeds.values()) and any(s > 0 for s in seeds.values())
+    assert all(-2**63 <= s < 2**63 for s in seeds.values())
+
+
 def test_filter_flat_map_and_builtins_compose(data_dir, log, tmp_path):
     booked = ledger.transfers(1000, accounts=30)
     ledger.produce(log, "transfers", booked)

@@ -77,6 +77,42 @@ def test_an_exception_dead_letters_the_keys_rows_and_keeps_its_state(data_dir, b
     assert all("ValueError: account 3 is frozen" in e for e in errors), errors[:1]
 
 
+def test_keys_of_a_state_task_and_batch_come_in_one_call(data_dir, booked, tmp_path):
+    # One hold of the GIL per (batch, state task): every key of it sees the same context object
+    # (one conversion per call), and every key is called once per batch it has rows in.
+    db = str(tmp_path / "totals.db")
+    seen = []  # (ctx, key): the contexts kept alive, so that their ids are not reused
+
+    def fn(key, state, rows, ctx):
+        seen.append((ctx, key["from"]))
+        total, n = state if state is not None else (0, 0)
+        total += sum(r["amount"] for r in rows)
+        n += len(rows)
+        return [total, n], [{"user": key["from"], "total": total, "n": n}]
+
+    p = (onceflow.Pipeline("one-call", data_dir=data_dir, state_tasks=2,
+                           max_records_per_partition=200)
+         .from_log("transfers").update_state("from", fn)
+         .to_sqlite(db, table="totals", mode="upsert", key=["user"],
+                    init=["CREATE TABLE IF NOT EXISTS totals(user INTEGER PRIMARY KEY, "
+                          "total INTEGER, n INTEGER)"]))
+    stats = p.run(until_caught_up=True)
+    assert totals(db) == expected(booked)
+    calls = {}
+    for ctx, user in seen:
+        calls.setdefault(id(ctx), (ctx.batch_id, []))[1].append(user)
+    per_batch = {}
+    for batch, users in calls.values():
+        assert len(users) == len(set(users))  # a key once per call
+        per_batch.setdefault(batch, []).extend(users)
+    assert 0 < len(per_batch) <= stats["batches_committed"]
+    # At most one call per state task and batch, and far fewer calls than keys.
+    assert all(sum(1 for b, _ in calls.values() if b == batch) <= 2 for batch in per_batch)
+    assert len(calls) < len(seen) / 5
+    for users in per_batch.values():
+        assert len(users) == len(set(users))  # a key in one state task only
+
+
 @pytest.mark.parametrize("point", ["after_sink_commit", "mid_state_commit", "kill"])
 def test_a_crash_between_sink_and_state_leaves_them_exact(data_dir, booked, tmp_path, point):
     db = str(tmp_path / "totals.db")

@@ -263,6 +263,16 @@ PipelineBuilder& PipelineBuilder::UpdateStateRows(
                                    const BatchContext&)>
         fn,
     StateOptions options) {
+  // The per-key step is the batch step calling fn key by key (one path for both).
+  return UpdateStateBatch(std::move(key_fields),
+                          fn ? operators::UpdateStateOperator::PerKey(std::move(fn)) : nullptr,
+                          options);
+}
+
+PipelineBuilder& PipelineBuilder::UpdateStateBatch(
+    std::vector<std::string> key_fields,
+    std::function<Status(std::span<KeyedStateUpdate>, const BatchContext&)> fn,
+    StateOptions options) {
   if (key_fields.empty()) Fail(spec_.get(), Status::InvalidArgument("update_state: no key fields"));
   if (!fn) Fail(spec_.get(), Status::InvalidArgument("update_state: no function"));
   if (options.timeout && options.timeout->count() < 1) {

@@ -3,6 +3,7 @@
 
 #include <exception>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "operators/value_codec.h"
 #include "util/coding.h"
@@ -48,73 +49,108 @@ Result<std::string> UpdateStateOperator::KeyOf(const Row& row) const {
   return key;
 }
 
+UpdateStateOperator::BatchFn UpdateStateOperator::PerKey(Fn fn) {
+  return [fn = std::move(fn)](std::span<KeyedStateUpdate> keys, const BatchContext& ctx) {
+    for (KeyedStateUpdate& k : keys) {
+      try {
+        k.out = fn(k.key, k.state, k.values, ctx);
+      } catch (const std::exception& e) {
+        k.error = std::string("update_state threw: ") + e.what();
+      } catch (...) {
+        k.error = "update_state threw a non-standard exception";
+      }
+    }
+    return Status::Ok();
+  };
+}
+
+Status UpdateStateOperator::Call(std::span<KeyedStateUpdate> keys, const BatchContext& ctx) const {
+  try {
+    return fn_(keys, ctx);
+  } catch (const std::exception& e) {
+    return Status::Aborted(std::string("update_state threw: ") + e.what());
+  } catch (...) {
+    return Status::Aborted("update_state threw a non-standard exception");
+  }
+}
+
 Status UpdateStateOperator::Run(std::vector<KeyedRow>& rows, StateTaskContext& ctx) const {
   struct Group {
     const KeyedRow* first;
     std::vector<Row> values;
+    std::optional<std::string> stored;  // the committed state value as read
+    int64_t deadline = INT64_MIN;       // its timer (INT64_MIN: none)
   };
   std::vector<Group> groups;
   std::unordered_map<std::string_view, size_t> index;
   for (KeyedRow& r : rows) {
     auto [it, inserted] = index.emplace(r.key, groups.size());
-    if (inserted) groups.push_back({&r, {}});
+    if (inserted) groups.push_back({&r, {}, std::nullopt, INT64_MIN});
     groups[it->second].values.push_back(std::move(r.row.row));
   }
-  // Calls the user function; an exception dead-letters the key's rows and leaves its state.
-  auto call = [&](const std::string& key, std::optional<Row>& state, std::span<const Row> values,
-                  const KeyedRow* origin) -> Result<bool> {
-    ONCEFLOW_ASSIGN_OR_RETURN(Row key_row, KeyRow(key, key_fields_));
-    std::vector<Row> out;
-    std::string error;
-    try {
-      out = fn_(key_row, state, values, *ctx.batch);
-    } catch (const std::exception& e) {
-      error = std::string("update_state threw: ") + e.what();
-    } catch (...) {
-      error = "update_state threw a non-standard exception";
+  // Every key of the task's share of the batch in one call, in order of first appearance.
+  std::vector<KeyedStateUpdate> updates(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    Group& g = groups[i];
+    KeyedStateUpdate& u = updates[i];
+    ONCEFLOW_ASSIGN_OR_RETURN(u.key, KeyRow(g.first->key, key_fields_));
+    ONCEFLOW_ASSIGN_OR_RETURN(g.stored, ctx.state->Get(g.first->key));
+    if (g.stored) {
+      u.state.emplace();
+      ONCEFLOW_RETURN_IF_ERROR(DecodeState(*g.stored, &g.deadline, &*u.state));
     }
-    if (!error.empty()) {
-      for (const Row& v : values) {
-        ctx.dead_letters->push_back({origin ? origin->row.partition : PartitionId(-1),
-                                     origin ? origin->row.offset : Offset(-1), v.ToJson(), error});
-      }
-      return false;
-    }
-    for (Row& r : out) ctx.out->push_back({std::move(r), PartitionId(-1), Offset(-1)});
-    return true;
-  };
-  for (Group& g : groups) {
+    u.values = g.values;
+  }
+  if (!updates.empty()) ONCEFLOW_RETURN_IF_ERROR(Call(updates, *ctx.batch));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const Group& g = groups[i];
+    KeyedStateUpdate& u = updates[i];
     const std::string& key = g.first->key;
-    ONCEFLOW_ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(key));
-    int64_t deadline = INT64_MIN;
-    std::optional<Row> state;
-    if (stored) {
-      state.emplace();
-      ONCEFLOW_RETURN_IF_ERROR(DecodeState(*stored, &deadline, &*state));
-    }
-    ONCEFLOW_ASSIGN_OR_RETURN(bool ok, call(key, state, g.values, g.first));
-    if (!ok) continue;
-    if (deadline != INT64_MIN) ctx.state->ClearTimer(deadline, key);
-    if (!state) {
-      if (stored) ctx.state->Remove(key);
+    if (!u.error.empty()) {
+      // Refused: the key's rows go to the dead letters and its state stays.
+      for (const Row& v : g.values) {
+        ctx.dead_letters->push_back(
+            {g.first->row.partition, g.first->row.offset, v.ToJson(), u.error});
+      }
       continue;
     }
-    deadline = timeout_ ? ctx.batch->batch_time_ms + timeout_->count() : INT64_MIN;
+    for (Row& r : u.out) ctx.out->push_back({std::move(r), PartitionId(-1), Offset(-1)});
+    if (g.deadline != INT64_MIN) ctx.state->ClearTimer(g.deadline, key);
+    if (!u.state) {
+      if (g.stored) ctx.state->Remove(key);
+      continue;
+    }
+    const int64_t deadline = timeout_ ? ctx.batch->batch_time_ms + timeout_->count() : INT64_MIN;
     if (timeout_) ctx.state->SetTimer(deadline, key);
-    ctx.state->Put(key, EncodeState(deadline, *state));
+    ctx.state->Put(key, EncodeState(deadline, *u.state));
   }
   if (!timeout_) return Status::Ok();
+  // The keys timing out: one more call, with no rows; their state goes whatever it does.
   ONCEFLOW_ASSIGN_OR_RETURN(auto due, ctx.state->DueTimers(ctx.batch->batch_time_ms));
+  std::vector<KeyedStateUpdate> expiring;
+  std::vector<std::string> expiring_keys;
+  std::unordered_set<std::string> seen;
   for (const auto& [time, key] : due) {
     ONCEFLOW_ASSIGN_OR_RETURN(std::optional<std::string> stored, ctx.state->Get(key));
     ctx.state->ClearTimer(time, key);
     if (!stored) continue;
+    if (!seen.insert(key).second) continue;  // one last call per key
+    KeyedStateUpdate& u = expiring.emplace_back();
     int64_t deadline = INT64_MIN;
-    std::optional<Row> state(std::in_place);
-    ONCEFLOW_RETURN_IF_ERROR(DecodeState(*stored, &deadline, &*state));
-    ONCEFLOW_ASSIGN_OR_RETURN(bool ok, call(key, state, {}, nullptr));
-    (void)ok;  // timing out: the state goes whatever the function did
-    ctx.state->Remove(key);
+    u.state.emplace();
+    ONCEFLOW_RETURN_IF_ERROR(DecodeState(*stored, &deadline, &*u.state));
+    ONCEFLOW_ASSIGN_OR_RETURN(u.key, KeyRow(key, key_fields_));
+    expiring_keys.push_back(key);
+  }
+  if (expiring.empty()) return Status::Ok();
+  ONCEFLOW_RETURN_IF_ERROR(Call(expiring, *ctx.batch));
+  for (size_t i = 0; i < expiring.size(); ++i) {
+    if (expiring[i].error.empty()) {
+      for (Row& r : expiring[i].out) {
+        ctx.out->push_back({std::move(r), PartitionId(-1), Offset(-1)});
+      }
+    }
+    ctx.state->Remove(expiring_keys[i]);
   }
   return Status::Ok();
 }

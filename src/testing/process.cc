@@ -1,4 +1,4 @@
-// Process: fork/exec of the onceflow binary, waitpid polling, SIGKILL.
+// Process: fork/exec of the onceflow binary (or a test's child), waitpid polling, SIGKILL.
 #include "testing/process.h"
 
 #include <fcntl.h>
@@ -47,9 +47,15 @@ std::vector<std::string> SplitLines(std::string_view text) {
 Process::Process(const std::vector<std::string>& args, const std::string& stdin_path,
                  const std::string& stdout_path, const std::string& stderr_path,
                  const std::map<std::string, std::string>& env)
+    : Process(Binary{ONCEFLOW_BIN}, args, stdin_path, stdout_path, stderr_path, env) {}
+
+Process::Process(const Binary& binary, const std::vector<std::string>& args,
+                 const std::string& stdin_path, const std::string& stdout_path,
+                 const std::string& stderr_path, const std::map<std::string, std::string>& env)
     : stdout_path_(stdout_path), stderr_path_(stderr_path) {
+  const char* const bin = binary.path.c_str();
   std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(ONCEFLOW_BIN));
+  argv.push_back(const_cast<char*>(bin));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_ = ::fork();
@@ -70,13 +76,13 @@ Process::Process(const std::vector<std::string>& args, const std::string& stdin_
         ::setenv(k.c_str(), v.c_str(), 1);
       }
     }
-    ::execv(ONCEFLOW_BIN, argv.data());
+    ::execv(bin, argv.data());
     // Say why in the child's stderr (e.g. ETXTBSY while the binary is being relinked): an exit
     // with nothing written would look like a crash of the binary. Async-signal-safe calls
     // only, after a fork of a threaded test.
     const char* what = ::strerrordesc_np(errno);
     if (what == nullptr) what = "unknown error";
-    for (const char* part : {"onceflow test child: cannot exec ", ONCEFLOW_BIN, ": ", what, "\n"}) {
+    for (const char* part : {"onceflow test child: cannot exec ", bin, ": ", what, "\n"}) {
       (void)!::write(2, part, std::strlen(part));
     }
     ::_exit(127);

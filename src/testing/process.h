@@ -44,6 +44,14 @@ class Process {
   Process(const std::vector<std::string>& args, const std::string& stdin_path,
           const std::string& stdout_path, const std::string& stderr_path,
           const std::map<std::string, std::string>& env = {});
+  // The same with another binary of the build (a test's own child program) in place of
+  // `onceflow`.
+  struct Binary {
+    std::string path;
+  };
+  Process(const Binary& binary, const std::vector<std::string>& args, const std::string& stdin_path,
+          const std::string& stdout_path, const std::string& stderr_path,
+          const std::map<std::string, std::string>& env = {});
   ~Process();
 
   Process(const Process&) = delete;
