@@ -71,8 +71,10 @@ class KafkaSource : public Source {
   };
   ReadCounts read_counts() const;
 
-  // Idle streams kept per partition: one for the batches, one for a speculative twin.
-  static constexpr size_t kIdleStreamsPerPartition = 2;
+  // Idle streams kept per partition: the one the batches go on with. A speculative twin's
+  // stream is closed when it is returned after another one (each idle stream keeps fetching
+  // ahead, up to queued.max.messages.kbytes, so an extra one would hold memory for nothing).
+  static constexpr size_t kIdleStreamsPerPartition = 1;
 
   KafkaSource(const KafkaSource&) = delete;
   KafkaSource& operator=(const KafkaSource&) = delete;
