@@ -1,4 +1,5 @@
-// KafkaSource over librdkafka: a pool of read_committed consumers with explicit assignments.
+// KafkaSource over librdkafka: read_committed consumers with explicit assignments, one stream
+// per partition that stays assigned between reads.
 #include "source/kafka_source.h"
 
 #include <algorithm>
@@ -9,11 +10,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-
 struct PartitionListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
     rd_kafka_topic_partition_list_destroy(l);
@@ -21,15 +17,8 @@ struct PartitionListDeleter {
 };
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 
-// The consumer's position in `partition`: the offset after the last record or transaction
-// marker it passed; -1 before the first.
-int64_t PositionOf(rd_kafka_t* consumer, const std::string& topic, int32_t partition) {
-  PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-  if (rd_kafka_position(consumer, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
-  const int64_t o = list->elems[0].offset;
-  return o < 0 ? -1 : o;
-}
+// A stream's fetch.wait.max.ms (see MakeConsumer).
+constexpr const char* kStreamFetchWaitMs = "100";
 
 }  // namespace
 
@@ -59,7 +48,21 @@ std::optional<Source::Ownership> KafkaSource::Owned() {
   own.epoch = Epoch(a.generation);
   for (int32_t p : a.partitions) own.partitions.push_back(PartitionId(p));
   owned_ = std::move(a.partitions);
-  return own;
+  // Streams of partitions another member owns now would only fetch for nothing; a read of one
+  // (if this process owns it again) makes a new stream.
+  std::vector<std::unique_ptr<KafkaPartitionStream>> closing;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      if (std::binary_search(owned_.begin(), owned_.end(), it->first)) {
+        ++it;
+        continue;
+      }
+      for (auto& s : it->second) closing.push_back(std::move(s));
+      it = idle_.erase(it);
+    }
+  }
+  return own;  // `closing` closes its consumers outside the lock
 }
 
 void KafkaSource::ReportPositions(const std::vector<Offset>& positions) {
@@ -76,7 +79,7 @@ void KafkaSource::ReportPositions(const std::vector<Offset>& positions) {
 
 KafkaSource::~KafkaSource() {
   member_.reset();  // leave the group first: the others take the partitions over at once
-  for (kafka::Handle& c : idle_) rd_kafka_consumer_close(c.get());
+  idle_.clear();    // each stream closes its consumer
   if (waiter_ != nullptr) rd_kafka_consumer_close(waiter_.get());
 }
 
@@ -98,6 +101,15 @@ size_t KafkaSource::consumers_made() const {
   return made_;
 }
 
+KafkaSource::ReadCounts KafkaSource::read_counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+std::string KafkaSource::Where(PartitionId partition) const {
+  return Describe() + " partition " + partition.ToString();
+}
+
 Result<kafka::Handle> KafkaSource::MakeConsumer(bool waiter) const {
   kafka::Settings settings = {
       {"group.id", options_.group},
@@ -107,12 +119,13 @@ Result<kafka::Handle> KafkaSource::MakeConsumer(bool waiter) const {
       {"enable.partition.eof", "false"},
       // A range whose start was deleted (retention) must fail, not silently jump.
       {"auto.offset.reset", "error"},
-      // How long the broker holds a fetch that has no data yet. A reader's range exists, so
-      // short: a pooled consumer's first fetch after a new assignment waits for the previous
-      // one (measured: 50 ms -> 49 ms per read of 50 records, 5 ms -> 4.8 ms). The waiter
-      // long-polls: an idle pipeline costs ~10 fetches/s, and a record wakes it at once.
-      {"fetch.wait.max.ms", waiter ? "100" : "5"},
-      // Each pooled consumer prefetches at most this much per partition.
+      // How long the broker holds a fetch that has no data yet: a record that arrives ends
+      // the wait at once, so this costs no latency to a stream that goes on where it stood,
+      // and bounds what an idle pipeline costs (~10 fetches/s per consumer). A seek waits for
+      // the fetch in flight: a stream's fetch is held shorter, as a seek is what a replayed,
+      // retried or speculative read does.
+      {"fetch.wait.max.ms", waiter ? "100" : kStreamFetchWaitMs},
+      // Each stream prefetches at most this much of its partition.
       {"queued.max.messages.kbytes", "16384"},
   };
   settings.insert(settings.end(), options_.extra.begin(), options_.extra.end());
@@ -122,22 +135,44 @@ Result<kafka::Handle> KafkaSource::MakeConsumer(bool waiter) const {
   return c;
 }
 
-Result<kafka::Handle> KafkaSource::TakeConsumer() {
+Result<std::unique_ptr<KafkaPartitionStream>> KafkaSource::NewStream(PartitionId partition,
+                                                                     Offset from) {
   {
     std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      kafka::Handle c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
     ++made_;
   }
-  return MakeConsumer(/*waiter=*/false);
+  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle consumer, MakeConsumer(/*waiter=*/false));
+  return KafkaPartitionStream::Open(std::move(consumer), options_.topic, partition, from,
+                                    Where(partition));
 }
 
-void KafkaSource::ReturnConsumer(kafka::Handle consumer) {
+Result<std::unique_ptr<KafkaPartitionStream>> KafkaSource::TakeStream(PartitionId partition,
+                                                                      Offset from) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = idle_.find(partition.value());
+    if (it != idle_.end() && !it->second.empty()) {
+      std::vector<std::unique_ptr<KafkaPartitionStream>>& idle = it->second;
+      auto pick = std::find_if(idle.begin(), idle.end(),
+                               [&](const auto& s) { return s->continues_at() == from; });
+      if (pick == idle.end()) pick = idle.end() - 1;  // the most recently used one seeks
+      std::unique_ptr<KafkaPartitionStream> stream = std::move(*pick);
+      idle.erase(pick);
+      return stream;
+    }
+  }
+  return NewStream(partition, from);
+}
+
+void KafkaSource::ReturnStream(std::unique_ptr<KafkaPartitionStream> stream) {
+  std::unique_ptr<KafkaPartitionStream> extra;  // closed outside the lock
   std::lock_guard lock(mu_);
-  idle_.push_back(std::move(consumer));
+  std::vector<std::unique_ptr<KafkaPartitionStream>>& idle = idle_[stream->partition().value()];
+  if (idle.size() >= kIdleStreamsPerPartition) {
+    extra = std::move(idle.front());
+    idle.erase(idle.begin());
+  }
+  idle.push_back(std::move(stream));
 }
 
 Result<Source::Bounds> KafkaSource::OffsetBounds() {
@@ -165,104 +200,35 @@ Result<Source::Bounds> KafkaSource::OffsetBounds() {
 
 Status KafkaSource::Read(PartitionId partition, Offset from, Offset until, const RecordFn& fn) {
   if (until <= from) return Status::Ok();
-  ONCEFLOW_ASSIGN_OR_RETURN(kafka::Handle consumer, TakeConsumer());
-  Status s = ReadWith(consumer.get(), partition, from, until, fn);
-  // Unassigning drops what was prefetched; a consumer whose unassign fails, or whose read
-  // failed, is not reused (nothing of a failed read may reach the next one).
-  if (s.ok() && rd_kafka_assign(consumer.get(), nullptr) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    ReturnConsumer(std::move(consumer));
+  ONCEFLOW_ASSIGN_OR_RETURN(std::unique_ptr<KafkaPartitionStream> stream,
+                            TakeStream(partition, from));
+  KafkaPartitionStream::ReadEnd end;
+  Status s = stream->Read(from, until, fn, options_.read_timeout, &end);
+  {
+    std::lock_guard lock(mu_);
+    ++(end.continued ? counts_.continued : counts_.seeked);
   }
+  if (s.ok()) {
+    ReturnStream(std::move(stream));
+    return s;
+  }
+  // A stream whose read failed is closed: nothing of a failed read may reach the next one.
+  const bool had_history = stream->had_history();
+  stream.reset();
+  if (!end.fetch_error || !had_history) return s;
+  // The consumer reported an error. One that has history may report a stale one (librdkafka
+  // raises its auto.offset.reset error without a fetch version, so a seek does not drop it;
+  // kafka_stream.h): the read goes on from where its records end with a new consumer, which
+  // has none. What that one reports is the answer.
+  {
+    std::lock_guard lock(mu_);
+    ++counts_.fresh_retries;
+  }
+  ONCEFLOW_ASSIGN_OR_RETURN(stream, NewStream(partition, end.resume));
+  const Offset resume = end.resume;
+  s = stream->Read(resume, until, fn, options_.read_timeout, &end);
+  if (s.ok()) ReturnStream(std::move(stream));
   return s;
-}
-
-Status KafkaSource::ReadWith(rd_kafka_t* consumer, PartitionId partition, Offset from, Offset until,
-                             const RecordFn& fn) {
-  const std::string where = Describe() + " partition " + partition.ToString();
-  const std::string range = "[" + from.ToString() + ", " + until.ToString() + ")";
-  PartitionList list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), partition.value())->offset =
-      from.value();
-  rd_kafka_resp_err_t err = rd_kafka_assign(consumer, list.get());
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka::ErrorStatus(where + ": assign", err);
-
-  std::vector<HeaderView> headers;
-  int64_t next = from.value();  // records below this were delivered (or skipped as stale)
-  constexpr int kMaxRefetches = 3;
-  int refetches = 0;
-  auto deadline = Clock::now() + options_.read_timeout;
-  while (true) {
-    // The position moves past transaction markers and aborted records too, so it is what
-    // tells that the range is complete when its last offsets are not records.
-    const int64_t position = PositionOf(consumer, options_.topic, partition.value());
-    if (position >= until.value()) return Status::Ok();
-    Message m(rd_kafka_consumer_poll(consumer, 100));
-    if (m == nullptr) {
-      if (Clock::now() >= deadline) {
-        return Status::OutOfRange(where + ": the range " + range +
-                                  " could not be read: nothing past offset " +
-                                  std::to_string(std::max(position, next)) + " arrived within " +
-                                  std::to_string(options_.read_timeout.count()) + " ms");
-      }
-      continue;
-    }
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-      const std::string detail = rd_kafka_message_errstr(m.get());
-      if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-          m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
-        // Seen once under ASan for a range well inside the partition: an out-of-range answer
-        // to a fetch the consumer made for an earlier assignment. Only the broker's
-        // watermarks say whether the range is really gone: if they hold it, the fetch starts
-        // again where the delivered records end (a few times at most); if not, or they cannot
-        // be read, the range is out of range.
-        Result<std::pair<int64_t, int64_t>> marks = kafka::Watermarks(
-            meta_.get(), options_.topic, partition.value(), options_.request_timeout);
-        const bool held =
-            marks.has_value() && marks->first <= next && until.value() <= marks->second;
-        if (held && ++refetches <= kMaxRefetches) {
-          PartitionList again(rd_kafka_topic_partition_list_new(1));
-          rd_kafka_topic_partition_list_add(again.get(), options_.topic.c_str(), partition.value())
-              ->offset = next;
-          err = rd_kafka_assign(consumer, again.get());
-          if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka::ErrorStatus(where + ": assign", err);
-          continue;
-        }
-        return Status::OutOfRange(where + ": the range " + range +
-                                  " is no longer (or not yet) "
-                                  "in the topic: " +
-                                  detail);
-      }
-      return kafka::ErrorStatus(where + ": read " + range, m->err).WithContext(detail);
-    }
-    if (m->partition != partition.value() || m->offset < next) continue;  // stale prefetch
-    if (m->offset >= until.value()) return Status::Ok();
-    deadline = Clock::now() + options_.read_timeout;
-    RecordView r;
-    if (m->key != nullptr) {
-      r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
-    }
-    r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
-    rd_kafka_timestamp_type_t type;
-    const int64_t ts = rd_kafka_message_timestamp(m.get(), &type);
-    r.timestamp_ms = ts < 0 ? 0 : ts;
-    headers.clear();
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(m.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t i = 0;
-           rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++i) {
-        headers.push_back({name, value == nullptr
-                                     ? std::string_view()
-                                     : std::string_view(static_cast<const char*>(value), size)});
-      }
-    }
-    r.headers = headers;
-    ONCEFLOW_RETURN_IF_ERROR(fn(Offset(m->offset), r));
-    next = m->offset + 1;
-  }
 }
 
 void KafkaSource::WaitForData(const std::vector<Offset>& positions,
@@ -281,7 +247,7 @@ void KafkaSource::WaitForData(const std::vector<Offset>& positions,
         positions[static_cast<size_t>(p)].value();
   }
   if (rd_kafka_assign(waiter_.get(), list.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    Message m(rd_kafka_consumer_poll(waiter_.get(), static_cast<int>(timeout.count())));
+    KafkaMessage m(rd_kafka_consumer_poll(waiter_.get(), static_cast<int>(timeout.count())));
   }
   if (rd_kafka_assign(waiter_.get(), nullptr) != RD_KAFKA_RESP_ERR_NO_ERROR) waiter_.reset();
 }
