@@ -5,7 +5,11 @@
 //
 // Usage: state_batch_child DATA_DIR DB
 //
-// Exits 0 once caught up; any error is printed to stderr and exits 1.
+// Prints "committed" on stdout after each committed batch (the test times its kills after the
+// first, so that they land among batches however slow the start is). Exits 0 once caught up;
+// any error is printed to stderr and exits 1.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <span>
@@ -67,6 +71,10 @@ int main(int argc, char** argv) {
   onceflow::RunOptions options;
   options.data_dir = argv[1];
   options.until_caught_up = true;
+  options.on_batch_committed = [](const onceflow::BatchContext&, const onceflow::PipelineStats&) {
+    // The parent may kill us mid-write: a failed or short write is harmless.
+    (void)!::write(STDOUT_FILENO, "committed\n", 10);
+  };
   if (onceflow::Status s = (*pipeline)->Run(options); !s.ok()) {
     std::fprintf(stderr, "state_batch_child: %s\n", s.ToString().c_str());
     return 1;

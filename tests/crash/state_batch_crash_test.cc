@@ -4,13 +4,16 @@
 // commits, restarted, then exact totals (every purchase counted once). Label `crash`.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "testing/hang_guard.h"
 #include "testing/kill_loop.h"
 #include "testing/process.h"
 #include "testing/purchases.h"
@@ -32,6 +35,24 @@ class StateBatchCrashTest : public ::testing::Test {
     return std::make_unique<Process>(Process::Binary{ONCEFLOW_STATE_BATCH_CHILD},
                                      std::vector<std::string>{data_, db_}, "/dev/null",
                                      dir_.Join("out"), dir_.Join("err"), env);
+  }
+
+  // Start, then wait until the child has committed a batch (or ended): the kill loop's random
+  // delay then runs from there, so that its kill lands among batches however slow the start
+  // (recovery, a sanitizer build, a loaded machine) is.
+  std::unique_ptr<Process> StartCommitting() {
+    auto child = Start();
+    const auto deadline = std::chrono::steady_clock::now() + kHangGuard;
+    while (child->out().find("committed") == std::string::npos && !child->Poll().has_value()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "the child committed no batch within " << kHangGuard.count()
+                      << " minutes:\n"
+                      << child->err();
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return child;
   }
 
   void Produce(int n) {
@@ -63,10 +84,10 @@ TEST_F(StateBatchCrashTest, RunningTotalsAreExactAfterSigkills) {
   const uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const KillLoopResult loop = RunKillLoop(
-      {.kills = 10, .seed = seed}, [&] { return Start(); }, [&] { Produce(1000); },
+      {.kills = 10, .seed = seed}, [&] { return StartCommitting(); }, [&] { Produce(1000); },
       [&](int, Process&) { Produce(300); });  // so that every run has work to be killed in
   if (HasFatalFailure()) return;
-  // The kills landed among batches: the killed runs committed some of the input.
+  // The kills landed among batches: every killed run had committed a batch.
   const auto counted = SqliteTextRows(db_, "SELECT COALESCE(SUM(purchases), 0) FROM spend");
   ASSERT_EQ(counted.size(), 1u);
   std::printf("%d SIGKILLs, %d runs finished before their kill; %s of %zu purchases counted\n",
