@@ -2,6 +2,8 @@
 #include "log/record_batch.h"
 
 #include <algorithm>
+#include <cstring>
+#include <string_view>
 
 #include "log/log_format.h"
 #include "util/check.h"
@@ -15,6 +17,17 @@ using coding::DecodeFixed32;
 using coding::DecodeFixed64;
 using coding::EncodeVarint64;
 using coding::VarintLength;
+
+namespace {
+
+// Writes `bytes` at `p`; returns the end. An empty view may have a null data(), which memcpy
+// may not be given even for 0 bytes (UBSan's nonnull check).
+char* EncodeBytes(char* p, std::string_view bytes) {
+  if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+  return p + bytes.size();
+}
+
+}  // namespace
 
 void BatchBuilder::Reset() {
   buffer_.reserve(std::max(last_size_, kBatchHeaderSize));
@@ -48,21 +61,15 @@ void BatchBuilder::Add(const RecordView& r) {
   p = EncodeVarint64(p, body);
   p = EncodeVarint64(p, ts_delta);
   p = EncodeVarint64(p, key_field);
-  if (r.key) {
-    std::memcpy(p, r.key->data(), r.key->size());
-    p += r.key->size();
-  }
+  if (r.key) p = EncodeBytes(p, *r.key);
   p = EncodeVarint64(p, r.value.size());
-  std::memcpy(p, r.value.data(), r.value.size());
-  p += r.value.size();
+  p = EncodeBytes(p, r.value);
   p = EncodeVarint64(p, r.headers.size());
   for (const HeaderView& h : r.headers) {
     p = EncodeVarint64(p, h.key.size());
-    std::memcpy(p, h.key.data(), h.key.size());
-    p += h.key.size();
+    p = EncodeBytes(p, h.key);
     p = EncodeVarint64(p, h.value.size());
-    std::memcpy(p, h.value.data(), h.value.size());
-    p += h.value.size();
+    p = EncodeBytes(p, h.value);
   }
   ++count_;
 }

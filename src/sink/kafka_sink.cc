@@ -302,7 +302,10 @@ Status KafkaSink::DeleteProgress(const std::string& pipeline) {
   // Every task that ever wrote a marker, committed or not (a tombstone already there too: a
   // zombie may have written after it).
   ONCEFLOW_ASSIGN_OR_RETURN(auto written, reader_->Scan(pipeline, /*committed=*/false));
-  for (const auto& [task, marker] : written) {
+  for (const auto& entry : written) {
+    // A reference, not a structured binding: the lambda below captures it (clang before 16,
+    // which builds the fuzz targets that link this library, refuses to capture a binding).
+    const auto& task = entry.first;
     const std::string who = Describe() + ": " + TaskName(pipeline, task);
     ONCEFLOW_ASSIGN_OR_RETURN(TaskProducer * tp, Producer(pipeline, task));
     std::lock_guard task_lock(tp->mu);
