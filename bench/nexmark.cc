@@ -330,7 +330,7 @@ int main(int argc, char** argv) {
   for (const std::string& q : o.queries) {
     for (const std::string& sink : o.sinks) {
       std::vector<double> rate, per_core, cpu, cores;
-      std::vector<double> c_rate, c_per_core, i_rate, i_per_core;
+      std::vector<double> c_rate, c_per_core, c_process_per_core, i_rate, i_per_core;
       for (int rep = 0; rep < o.reps; ++rep) {
         const std::string name = UniqueName(q, rep);
         if (sink == "kafka") onceflow::bench::CreateTopic(o.bootstrap, name);
@@ -357,6 +357,7 @@ int main(int argc, char** argv) {
           auto k = onceflow::bench::KafkaCeiling(o.bootstrap, q, topic, o.events);
           c_rate.push_back(k.rate);
           c_per_core.push_back(k.per_core);
+          c_process_per_core.push_back(k.process_per_core);
         }
       }
       const auto flink = kFlinkPerCore.find(q);
@@ -373,8 +374,10 @@ int main(int argc, char** argv) {
       } else if (sink == "kafka") {
         std::printf("     ceiling: a plain (non-transactional, idempotent, acks=all) producer "
                     "of the same rows as JSON: %.0f events/s (pipeline/ceiling %.2f), %.0f per "
-                    "core (the producer's calling thread)\n",
-                    Median(c_rate), Median(rate) / Median(c_rate), Median(c_per_core));
+                    "core (the producer's calling thread), %.0f per core of the process "
+                    "(librdkafka's threads too; pipeline/ceiling per core %.2f)\n",
+                    Median(c_rate), Median(rate) / Median(c_rate), Median(c_per_core),
+                    Median(c_process_per_core), Median(per_core) / Median(c_process_per_core));
       }
     }
   }

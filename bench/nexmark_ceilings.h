@@ -11,6 +11,9 @@ namespace onceflow::bench {
 struct CeilingFigures {
   double rate = 0;      // generator events/s (wall): every event counts, as in the pipelines
   double per_core = 0;  // events/s of this thread's CPU time
+  // events/s of this process's CPU time (KafkaCeiling: with librdkafka's own threads, as the
+  // pipeline's figure counts them; the bench does nothing else meanwhile). 0: not measured.
+  double process_per_core = 0;
 };
 
 // q0 (auction, bidder, price, date_time, extra), q1 (the same, price * 0.908), q2 (auction,

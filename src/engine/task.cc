@@ -41,6 +41,12 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
   // Combining without stages folds the decoded row itself: one row, reused for every record,
   // keeps its fields' memory instead of allocating them per record.
   const bool fold_decoded = loop_combiner != nullptr && record_stages.empty();
+  // The digest of a map-only task's output, taken as each record's rows are final (while they
+  // are in the cache); after whole-batch stages, which rework the rows, in one pass at the end.
+  std::unique_ptr<sink::OutputDigester> digester;
+  if (ctx.digest && combiner == nullptr && !batch_stages) {
+    digester = std::make_unique<sink::OutputDigester>();
+  }
   Row row;
   auto emit = [&](Row&& r) {
     if (loop_combiner != nullptr) {
@@ -77,6 +83,9 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
       out.rows.resize(before);  // a record's rows are all-or-nothing
       out.dead_letters.push_back({p, o, text_of(o, rec), st.message()});
       return Status::Ok();
+    }
+    if (digester != nullptr) {
+      for (size_t i = before; i < out.rows.size(); ++i) digester->Add(out.rows[i]);
     }
     for (const Row& r : record_rows) loop_combiner->Add(r, p, o, &out.dead_letters);
     return Status::Ok();
@@ -151,10 +160,10 @@ Result<TaskOutput> ComputeTask(const TaskContext& ctx, const OffsetRange& range,
     }
   }
   if (combiner != nullptr) out.combined = combiner->Finish();
-  // On the executor's thread, while the rows are fresh and beside the other tasks, rather than
-  // on the driver's at the commit.
+  // On the executor's thread, beside the other tasks, rather than on the driver's at the commit.
   if (ctx.digest && combiner == nullptr) {
-    out.digest = sink::DigestOutput(out.rows, out.dead_letters);
+    out.digest = digester != nullptr ? digester->Finish(out.dead_letters)
+                                     : sink::DigestOutput(out.rows, out.dead_letters);
   }
   return out;
 }

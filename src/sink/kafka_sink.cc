@@ -2,6 +2,7 @@
 // task's progress marker in one Kafka transaction.
 #include "sink/kafka_sink.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "sink/kafka_progress_reader.h"
 #include "sink/sink_protocol.h"
 #include "util/fault_points.h"
+#include "util/row_json.h"
 
 namespace onceflow::sink {
 namespace {
@@ -82,6 +84,9 @@ class KafkaSink final : public Sink {
 
   const KafkaSinkOptions options_;
   kafka::Handle admin_;
+  // The output topic's partitions when the sink opened: a task's records without a key go to
+  // partition (task mod this).
+  int32_t output_partitions_ = 1;
 
   std::unique_ptr<KafkaProgressReader> reader_;  // the markers in the progress topic
 
@@ -96,6 +101,7 @@ Status KafkaSink::Open() {
       kafka::Handle admin, kafka::MakeClient(kafka::ClientKind::kProducer, options_.bootstrap, {}));
   Result<int32_t> n = kafka::PartitionCount(admin.get(), options_.topic, options_.request_timeout);
   if (!n.has_value()) return n.error().WithContext("sink");
+  output_partitions_ = std::max<int32_t>(*n, 1);
   ONCEFLOW_RETURN_IF_ERROR(
       kafka::CreateTopic(admin.get(),
                          // Compaction keeps one marker per task; short segments
@@ -368,6 +374,12 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t,
                                    const TaskProgress& after) {
   rd_kafka_t* rk = tp->handle.get();
   const size_t half = t.rows.size() / 2;
+  // A record without a key goes to the task's own partition: the task's rows stay in their
+  // input order in one partition, and its transaction adds one output partition, not all of
+  // them (fewer AddPartitionsToTxn, produce requests and commit markers per transaction).
+  const int32_t own_partition = t.task % output_partitions_;
+  // One buffer for every row's JSON: the producer copies the bytes (RD_KAFKA_MSG_F_COPY).
+  std::string json;
   for (size_t i = 0; i < t.rows.size(); ++i) {
     if (i == half) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
     const Row& row = t.rows[i].row;
@@ -375,7 +387,10 @@ Status KafkaSink::WriteTransaction(TaskProducer* tp, const TaskCommit& t,
     if (!options_.key_field.empty()) {
       if (const Value* v = row.Get(options_.key_field)) key = ValueToString(*v);
     }
-    ONCEFLOW_RETURN_IF_ERROR(Send(rk, tp->output.get(), RD_KAFKA_PARTITION_UA, key, row.ToJson()));
+    json.clear();
+    AppendRowJson(&json, row);
+    ONCEFLOW_RETURN_IF_ERROR(Send(
+        rk, tp->output.get(), key.has_value() ? RD_KAFKA_PARTITION_UA : own_partition, key, json));
   }
   if (t.rows.empty()) ONCEFLOW_RETURN_IF_ERROR(faults::Hit("mid_sink_write"));
   for (const DeadLetter& d : t.dead_letters) {

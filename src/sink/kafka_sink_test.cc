@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "testing/kafka.h"
@@ -27,11 +28,12 @@ class KafkaSinkTest : public ::testing::Test {
   void TearDown() override { faults::DisarmAll(); }
 
   // A sink on a fresh output topic with its own progress topic, opened.
-  std::unique_ptr<Sink> OpenSink(const std::string& bootstrap, const std::string& topic) {
+  std::unique_ptr<Sink> OpenSink(const std::string& bootstrap, const std::string& topic,
+                                 const std::string& key_field = "id") {
     KafkaSinkOptions o;
     o.bootstrap = bootstrap;
     o.topic = topic;
-    o.key_field = "id";
+    o.key_field = key_field;
     o.progress_topic = topic + "-progress";
     o.dead_letter_topic = topic + "-dead";
     o.transaction_timeout = std::chrono::milliseconds(10000);
@@ -84,6 +86,49 @@ class KafkaSinkTest : public ::testing::Test {
 
   std::deque<std::vector<SinkRow>> storage_;
 };
+
+TEST_F(KafkaSinkTest, RecordsWithoutAKeyGoToTheTasksOwnPartitionInOrder) {
+  ONCEFLOW_KAFKA_OR_SKIP(bootstrap);
+  const std::string topic = UniqueTopic("sink-own-partition");
+  ASSERT_TRUE(CreateTestTopic(bootstrap, topic, 3).ok());
+  // The rows have no field "k": no key, as with no key_field at all.
+  auto sink = OpenSink(bootstrap, topic, "k");
+  ASSERT_NE(sink, nullptr);
+  ASSERT_TRUE(sink->ReadProgress(pipeline_).has_value());
+  std::vector<TaskCommit> tasks;
+  for (int32_t task : {1, 2, 4}) {
+    TaskCommit t = Commit(0, 1, 0, 50, Rows(task * 100, 50));
+    t.task = task;
+    t.ranges = {{PartitionId(task), Offset(0), Offset(50)}};
+    tasks.push_back(t);
+  }
+  auto outcomes = sink->Commit(tasks);
+  ASSERT_TRUE(outcomes.has_value()) << outcomes.error().ToString();
+  auto records = ReadCommitted(bootstrap, topic);
+  ASSERT_TRUE(records.has_value()) << records.error().ToString();
+  ASSERT_EQ(records->size(), 150u);
+  // Task t's records: all in partition t mod 3, in the task's order; tasks 1 and 4 share one.
+  std::map<int32_t, std::vector<std::string>> by_partition;
+  for (const auto& r : *records) {
+    EXPECT_EQ(r.key, "");
+    by_partition[r.partition].push_back(r.value);
+  }
+  auto values = [](std::initializer_list<int> firsts) {
+    std::vector<std::string> out;
+    for (int first : firsts) {
+      for (int i = 0; i < 50; ++i) out.push_back("{\"id\":" + std::to_string(first + i) + "}");
+    }
+    return out;
+  };
+  EXPECT_EQ(by_partition[2], values({200}));
+  // Partition 1 holds task 1's and task 4's records (their transactions ran side by side, so
+  // they may interleave), each task's in its order.
+  std::vector<std::string> task1, task4;
+  for (const std::string& v : by_partition[1]) (v < "{\"id\":400}" ? task1 : task4).push_back(v);
+  EXPECT_EQ(task1, values({100}));
+  EXPECT_EQ(task4, values({400}));
+  EXPECT_EQ(by_partition.count(0), 0u);
+}
 
 TEST_F(KafkaSinkTest, OutputAndMarkerCommitTogetherAndReplaysAreSkipped) {
   ONCEFLOW_KAFKA_OR_SKIP(bootstrap);

@@ -11,21 +11,22 @@
 #include <xxhash.h>
 
 namespace onceflow::sink {
-namespace {
 
 // Bytes are gathered in a buffer and hashed a block at a time: one XXH3 update per field would
 // cost more than the hashing itself for the short fields rows have. A row whose bytes fit in
 // the buffer (nearly all) is written without a bounds check per field.
-class DigestWriter {
+class OutputDigester::Writer {
  public:
-  DigestWriter() { XXH3_128bits_reset(&state_); }
+  Writer() { XXH3_128bits_reset(&state_); }
 
-  // Appends `r`'s bytes (docs/formats/sink_progress.md, "Output digest").
+  // Appends `r`'s bytes (docs/formats/sink_progress.md, "Output digest"): its tag, origin and
+  // fields.
   void AddRow(const SinkRow& r) {
     const size_t need = RowSize(r.row);
     if (need > kBlock - used_) Flush();
     if (need <= kBlock) {
       char* p = buf_ + used_;
+      *p++ = static_cast<char>(kRowTag);
       p = PutU64(p, static_cast<uint64_t>(r.partition.value()));
       p = PutU64(p, static_cast<uint64_t>(r.offset.value()));
       p = PutU64(p, r.row.size());
@@ -37,6 +38,7 @@ class DigestWriter {
       return;
     }
     // A row longer than the buffer: field by field, long strings hashed in place.
+    U8(kRowTag);
     U64(static_cast<uint64_t>(r.partition.value()));
     U64(static_cast<uint64_t>(r.offset.value()));
     U64(r.row.size());
@@ -58,6 +60,12 @@ class DigestWriter {
     }
   }
 
+  void U8(uint8_t v) {
+    Small(1, [v](char* p) {
+      *p = static_cast<char>(v);
+      return p + 1;
+    });
+  }
   void U64(uint64_t v) {
     Small(8, [v](char* p) { return PutU64(p, v); });
   }
@@ -75,8 +83,12 @@ class DigestWriter {
   OutputDigest Finish() {
     Flush();
     const XXH128_hash_t h = XXH3_128bits_digest(&state_);
-    return OutputDigest{h.high64, h.low64};
+    return OutputDigest{h.high64, h.low64, kDigestForm};
   }
+
+  // Before each row, and once after the last (followed by the rows' count).
+  static constexpr uint8_t kRowTag = 1;
+  static constexpr uint8_t kEndTag = 0;
 
  private:
   static constexpr size_t kBlock = 16384;
@@ -120,9 +132,9 @@ class DigestWriter {
     if (const auto* b = std::get_if<bool>(&v)) *p++ = *b ? 1 : 0;
     return p;  // null: the type byte alone
   }
-  // The bytes of a row: 3 u64, and per field its name and value.
+  // The bytes of a row: its tag, 3 u64, and per field its name and value.
   static size_t RowSize(const Row& row) {
-    size_t n = 24;
+    size_t n = 25;
     for (const auto& [name, value] : row.fields()) {
       n += 8 + name.size() + kValueMax;
       if (const auto* s = std::get_if<std::string>(&value)) n += s->size();
@@ -146,20 +158,31 @@ class DigestWriter {
   size_t used_ = 0;
 };
 
-}  // namespace
+OutputDigester::OutputDigester() : w_(std::make_unique<Writer>()) {}
+OutputDigester::~OutputDigester() = default;
+
+void OutputDigester::Add(const SinkRow& r) {
+  w_->AddRow(r);
+  ++rows_;
+}
+
+OutputDigest OutputDigester::Finish(std::span<const DeadLetter> dead_letters) {
+  w_->U8(Writer::kEndTag);
+  w_->U64(rows_);
+  w_->U64(dead_letters.size());
+  for (const DeadLetter& d : dead_letters) {
+    w_->U64(static_cast<uint64_t>(d.partition.value()));
+    w_->U64(static_cast<uint64_t>(d.offset.value()));
+    w_->Str(d.raw);
+    w_->Str(d.error);
+  }
+  return w_->Finish();
+}
 
 OutputDigest DigestOutput(std::span<const SinkRow> rows, std::span<const DeadLetter> dead_letters) {
-  auto w = std::make_unique<DigestWriter>();  // 16 KiB: not on a task thread's stack
-  w->U64(rows.size());
-  for (const SinkRow& r : rows) w->AddRow(r);
-  w->U64(dead_letters.size());
-  for (const DeadLetter& d : dead_letters) {
-    w->U64(static_cast<uint64_t>(d.partition.value()));
-    w->U64(static_cast<uint64_t>(d.offset.value()));
-    w->Str(d.raw);
-    w->Str(d.error);
-  }
-  return w->Finish();
+  OutputDigester d;
+  for (const SinkRow& r : rows) d.Add(r);
+  return d.Finish(dead_letters);
 }
 
 std::string EncodeDigest(const OutputDigest& d) {
@@ -169,10 +192,16 @@ std::string EncodeDigest(const OutputDigest& d) {
     out[15 - i] = kHex[(d.high >> (4 * i)) & 0xf];
     out[31 - i] = kHex[(d.low >> (4 * i)) & 0xf];
   }
-  return out;
+  // Form 1 had no prefix: a row of it read back is written back as it was.
+  return d.form == 1 ? out : std::to_string(d.form) + ":" + out;
 }
 
 std::optional<OutputDigest> DecodeDigest(std::string_view text) {
+  uint8_t form = 1;
+  if (text.size() == 34 && text[0] == '2' && text[1] == ':') {
+    form = 2;
+    text.remove_prefix(2);
+  }
   if (text.size() != 32) return std::nullopt;
   uint64_t words[2] = {0, 0};
   for (size_t i = 0; i < 32; ++i) {
@@ -187,7 +216,7 @@ std::optional<OutputDigest> DecodeDigest(std::string_view text) {
     }
     words[i / 16] = (words[i / 16] << 4) | v;
   }
-  return OutputDigest{words[0], words[1]};
+  return OutputDigest{words[0], words[1], form};
 }
 
 }  // namespace onceflow::sink

@@ -263,6 +263,27 @@ TYPED_TEST_P(SinkContractTest, OlderEpochIsFencedAndANewerOneTakesOver) {
   EXPECT_EQ(progress.at(0).epoch, Epoch(6));
 }
 
+TYPED_TEST_P(SinkContractTest, StoredDigestOfTheOlderFormIsKeptAndNotCompared) {
+  const std::string p = this->env_.Pipeline("digestform");
+  std::unique_ptr<Sink> sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  // As an onceflow before digest form 2 committed it: the rows' count first, 32 digits alone.
+  std::span<const SinkRow> rows = this->Rows(1, 0, 0);
+  TaskCommit b0 = Task(p, 0, 0, /*epoch=*/1, {R(0, 0, 10)}, rows);
+  b0.digest = OutputDigest{0x0123456789abcdefULL, 0xfedcba9876543210ULL, /*form=*/1};
+  ASSERT_EQ(CommitOne(sink.get(), b0), CommitOutcome::kCommitted);
+  sink.reset();
+  sink = this->env_.OpenSink();
+  ASSERT_NE(sink, nullptr);
+  EXPECT_EQ(Read(sink.get(), p).at(0).digest, b0.digest);  // read back as form 1
+  // The re-run by this onceflow digests the same rows in form 2: another value, not a mismatch.
+  TaskCommit rerun = b0;
+  rerun.digest = DigestOutput(rows, {});
+  ASSERT_EQ(rerun.digest->form, kDigestForm);
+  EXPECT_EQ(CommitOne(sink.get(), rerun), CommitOutcome::kAlreadyCommitted);
+  EXPECT_EQ(Read(sink.get(), p).at(0).digest, b0.digest);
+}
+
 TYPED_TEST_P(SinkContractTest, ReplayWithAnotherOutputDigestIsReportedAndWritesNothing) {
   const std::string p = this->env_.Pipeline("digest");
   std::unique_ptr<Sink> sink = this->env_.OpenSink();
@@ -304,6 +325,7 @@ REGISTER_TYPED_TEST_SUITE_P(SinkContractTest, ProgressRowKeepsItsSourceAndWhereE
                             DeleteProgressForgetsOnlyThatPipeline,
                             ReplayIsAlreadyCommittedAndAGapIsRefused,
                             OlderEpochIsFencedAndANewerOneTakesOver,
-                            ReplayWithAnotherOutputDigestIsReportedAndWritesNothing);
+                            ReplayWithAnotherOutputDigestIsReportedAndWritesNothing,
+                            StoredDigestOfTheOlderFormIsKeptAndNotCompared);
 
 }  // namespace onceflow::sink::testing::contract

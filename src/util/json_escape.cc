@@ -4,6 +4,12 @@
 #include <cstdint>
 
 namespace onceflow {
+namespace {
+
+// A byte that stands for itself inside a JSON string.
+bool IsPlain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
+}  // namespace
 
 size_t Utf8SequenceLength(std::string_view s) {
   const unsigned char c = static_cast<unsigned char>(s[0]);
@@ -36,6 +42,15 @@ void AppendJsonEscaped(std::string* out, std::string_view s, InvalidUtf8 invalid
   static constexpr char kHex[] = "0123456789abcdef";
   out->reserve(out->size() + s.size());
   for (size_t i = 0; i < s.size();) {
+    // A run of printable ASCII other than `"` and `\` (nearly all of most text) is copied in
+    // one append, not byte by byte.
+    size_t run = i;
+    while (run < s.size() && IsPlain(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      out->append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const size_t n = Utf8SequenceLength(s.substr(i));

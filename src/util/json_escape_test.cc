@@ -56,6 +56,22 @@ TEST(JsonEscapeTest, InvalidUtf8IsKeptAsIsWhenAsked) {
   EXPECT_EQ(Escaped(s, InvalidUtf8::kKeep), "\"a\x80\xff\xe2\x82\\\"\"");
 }
 
+TEST(JsonEscapeTest, RunsOfPlainTextBetweenEscapesAreCopiedWhole) {
+  EXPECT_EQ(Escaped("abc\"def\\ghi\njkl", InvalidUtf8::kKeep), R"("abc\"def\\ghi\njkl")");
+  EXPECT_EQ(Escaped("\"abc", InvalidUtf8::kKeep), R"("\"abc")");
+  EXPECT_EQ(Escaped("abc\"", InvalidUtf8::kKeep), R"("abc\"")");
+  EXPECT_EQ(Escaped("ab\xc3\xa9"
+                    "cd\x80"
+                    "ef",
+                    InvalidUtf8::kReplace),
+            "\"ab\xc3\xa9"
+            "cd\\ufffd"
+            "ef\"");
+  const std::string long_text(1000, 'x');
+  EXPECT_EQ(Escaped(long_text + "\t" + long_text, InvalidUtf8::kKeep),
+            "\"" + long_text + "\\t" + long_text + "\"");
+}
+
 TEST(JsonEscapeTest, EscapedAppendsWithoutQuotes) {
   std::string out = "x=";
   AppendJsonEscaped(&out, "\"\n", InvalidUtf8::kKeep);

@@ -4,7 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "util/json_escape.h"
+#include "util/row_json.h"
 
 namespace onceflow {
 
@@ -69,22 +69,9 @@ std::optional<std::string_view> Row::GetString(std::string_view name) const {
   return std::string_view(std::get<std::string>(*v));
 }
 
-// Strings keep bytes that are not UTF-8: this text is sink output and dead letters, data that
-// must not be altered.
 std::string Row::ToJson() const {
-  std::string out = "{";
-  for (size_t i = 0; i < fields_.size(); ++i) {
-    if (i > 0) out += ",";
-    AppendJsonString(&out, fields_[i].first, InvalidUtf8::kKeep);
-    out += ":";
-    const Value& v = fields_[i].second;
-    if (std::holds_alternative<std::string>(v)) {
-      AppendJsonString(&out, std::get<std::string>(v), InvalidUtf8::kKeep);
-    } else {
-      out += ValueToString(v);
-    }
-  }
-  out += "}";
+  std::string out;
+  AppendRowJson(&out, *this);
   return out;
 }
 
