@@ -20,6 +20,8 @@ namespace {
 // that copies the page cache while the writer appends can see an entry half-written with the
 // next one already after it, which is not damage.
 constexpr int kNewestFileReads = 3;
+// Listings of the history directory one read takes at most (see Read).
+constexpr int kListingPasses = 5;
 
 // One batch entry of a file: its parsed record, or why its JSON did not parse.
 struct Slot {
@@ -152,52 +154,63 @@ Result<CachedHistory> HistoryCache::Read(const std::string& checkpoint_dir, int6
     pipeline->files.clear();
     return result;
   }
-  ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
-  std::vector<uint64_t> generations;
-  for (const std::string& name : names) {
-    if (std::optional<uint64_t> g = history::ParseHistoryFileName(name)) generations.push_back(*g);
-  }
-  std::sort(generations.begin(), generations.end());
+  // A file listed but gone when opened was rolled away since the listing: the writer has moved
+  // on (by two generations, if it was not the oldest), so the listing is taken again, lest the
+  // answer lack the newest records. A few passes at most; what is refreshed stays refreshed.
   std::vector<std::string> warnings;
-  std::vector<CachedFile> files;
-  files.reserve(generations.size());
-  size_t old = 0;  // pipeline->files is sorted by generation too
-  for (size_t i = 0; i < generations.size(); ++i) {
-    const std::string path = JoinPath(dir, history::MakeHistoryFileName(generations[i]));
-    while (old < pipeline->files.size() && pipeline->files[old].generation < generations[i]) {
-      ++old;
-    }
-    CachedFile cached;
-    if (old < pipeline->files.size() && pipeline->files[old].generation == generations[i]) {
-      cached = std::move(pipeline->files[old]);
-    } else {
-      cached.generation = generations[i];
-      cached.path = path;
-    }
-    Result<File> file = File::Open(path, File::Mode::kReadOnly);
-    if (!file.has_value()) {
-      // Dropped by the writer since the listing (it keeps the newest generations only).
-      if (!file.error().IsNotFound() && PathExists(path)) {
-        warnings.push_back(
-            fmt::format("history file {} cannot be read: {}", path, file.error().message()));
+  for (int pass = 0;; ++pass) {
+    warnings.clear();
+    bool vanished = false;
+    ONCEFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+    std::vector<uint64_t> generations;
+    for (const std::string& name : names) {
+      if (std::optional<uint64_t> g = history::ParseHistoryFileName(name)) {
+        generations.push_back(*g);
       }
-      continue;
     }
-    Result<uint64_t> read = Refresh(*file, path, i + 1 == generations.size(), &cached);
-    if (!read.has_value()) {
-      warnings.push_back(
-          fmt::format("history file {} cannot be read: {}", path, read.error().message()));
-      continue;
+    std::sort(generations.begin(), generations.end());
+    std::vector<CachedFile> files;
+    files.reserve(generations.size());
+    size_t old = 0;  // pipeline->files is sorted by generation too
+    for (size_t i = 0; i < generations.size(); ++i) {
+      const std::string path = JoinPath(dir, history::MakeHistoryFileName(generations[i]));
+      while (old < pipeline->files.size() && pipeline->files[old].generation < generations[i]) {
+        ++old;
+      }
+      CachedFile cached;
+      if (old < pipeline->files.size() && pipeline->files[old].generation == generations[i]) {
+        cached = std::move(pipeline->files[old]);
+      } else {
+        cached.generation = generations[i];
+        cached.path = path;
+      }
+      Result<File> file = File::Open(path, File::Mode::kReadOnly);
+      if (!file.has_value()) {
+        if (!file.error().IsNotFound() && PathExists(path)) {
+          warnings.push_back(
+              fmt::format("history file {} cannot be read: {}", path, file.error().message()));
+        } else {
+          vanished = true;  // dropped by the writer since the listing
+        }
+        continue;
+      }
+      Result<uint64_t> read = Refresh(*file, path, i + 1 == generations.size(), &cached);
+      if (!read.has_value()) {
+        warnings.push_back(
+            fmt::format("history file {} cannot be read: {}", path, read.error().message()));
+        continue;
+      }
+      bytes_read_.fetch_add(*read, std::memory_order_relaxed);
+      if (cached.damage.has_value()) {
+        warnings.push_back(
+            fmt::format("history file {} is damaged at {}; its records after that are skipped",
+                        path, *cached.damage));
+      }
+      files.push_back(std::move(cached));
     }
-    bytes_read_.fetch_add(*read, std::memory_order_relaxed);
-    if (cached.damage.has_value()) {
-      warnings.push_back(fmt::format("history file {} is damaged at {}; its records after that are "
-                                     "skipped",
-                                     path, *cached.damage));
-    }
-    files.push_back(std::move(cached));
+    pipeline->files = std::move(files);
+    if (!vanished || pass + 1 >= kListingPasses) break;
   }
-  pipeline->files = std::move(files);
 
   // The answer, as ReadBatchHistory: the bound of the newest file with a header, then `limit`.
   int64_t max_batches = 0;

@@ -83,7 +83,9 @@ struct CachedHistory {
 // parsed (truncated), another file under the same name (a reset pipeline run again, a
 // generation emptied and started again), a file written to without growing, or one whose last
 // parsed entry changed is parsed again from its start. A generation no longer listed (rolled
-// away) is dropped. So a read costs the listing, a stat and a small read per file, and the
+// away) is dropped; one listed but gone when opened means the writer rolled during the read,
+// which then lists the directory again (5 times at most), so that an answer does not lose its
+// newest records to a roll. So a read costs the listing, a stat and a small read per file, and the
 // parsing of the new records only; the answer is exactly ReadBatchHistory's (same records, same
 // bound, same warnings, same "superseded" marking) — except for a file that was both appended
 // to and changed in place before its last entry since the previous read (or changed within the

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "history/history_file.h"
@@ -241,6 +242,13 @@ TEST(HistoryCacheTest, ConcurrentReadersWhileAWriterAppendsSeeContiguousPrefixes
   });
   std::vector<std::thread> readers;
   std::atomic<int> failures{0};
+  std::mutex mu;
+  std::vector<std::string> why;  // the first failures, said
+  auto fail = [&](std::string what) {
+    ++failures;
+    std::lock_guard lock(mu);
+    if (why.size() < 5) why.push_back(std::move(what));
+  };
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&, t] {
       int reads = 0;
@@ -249,15 +257,22 @@ TEST(HistoryCacheTest, ConcurrentReadersWhileAWriterAppendsSeeContiguousPrefixes
         Result<CachedHistory> h = cache.Read(dir.path(), t == 0 ? 10 : -1);
         ++reads;
         if (!h.has_value() || !h->warning.empty() || h->records.size() > 64) {
-          ++failures;
+          fail(!h.has_value() ? h.error().ToString()
+                              : h->warning + " / " + std::to_string(h->records.size()));
           continue;
         }
         // The newest records, in order, each once; never older than what this thread saw.
         for (size_t i = 1; i < h->records.size(); ++i) {
-          if (h->records[i].batch_id != h->records[i - 1].batch_id + 1) ++failures;
+          if (h->records[i].batch_id != h->records[i - 1].batch_id + 1) {
+            fail("batch " + std::to_string(h->records[i].batch_id) + " after " +
+                 std::to_string(h->records[i - 1].batch_id));
+          }
         }
         if (!h->records.empty()) {
-          if (h->records.back().batch_id < last_seen) ++failures;
+          if (h->records.back().batch_id < last_seen) {
+            fail("newest " + std::to_string(h->records.back().batch_id) + " after " +
+                 std::to_string(last_seen));
+          }
           last_seen = h->records.back().batch_id;
         }
       }
@@ -265,7 +280,7 @@ TEST(HistoryCacheTest, ConcurrentReadersWhileAWriterAppendsSeeContiguousPrefixes
   }
   writer.join();
   for (std::thread& r : readers) r.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(failures.load(), 0) << ::testing::PrintToString(why);
   ExpectSameAsReader(cache, dir.path());
   Result<CachedHistory> h = cache.Read(dir.path());
   ASSERT_TRUE(h.has_value());
