@@ -76,7 +76,9 @@ class CliSourceTest : public LedgerCliTestBase {
     }
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_THAT(r.out, HasSubstr("reset: done"));
-    if (extra.size() == 1) EXPECT_FALSE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+    if (extra.size() == 1) {
+      EXPECT_FALSE(std::filesystem::exists(data_ + "/pipelines/ledger"));
+    }
     return r;
   }
 };

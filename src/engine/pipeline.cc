@@ -150,7 +150,7 @@ PipelineBuilder& PipelineBuilder::MapBatch(
   return TransformBatch(
       [fn = std::move(fn)](std::vector<Row> rows, const BatchContext& ctx) -> Result<BatchOutput> {
         ONCEFLOW_ASSIGN_OR_RETURN(std::vector<Row> out, fn(std::move(rows), ctx));
-        return BatchOutput{.rows = std::move(out)};
+        return BatchOutput{.rows = std::move(out), .from = {}, .rejected = {}};
       },
       std::move(name));
 }

@@ -121,7 +121,9 @@ TEST_F(PipelineTest, EveryProtocolStepSurvivesAnInjectedFailure) {
       ASSERT_TRUE(s.ok()) << point << ": " << s.ToString();
     }
     EXPECT_EQ(CheckLedger(db, transfers), "") << point;
-    if (std::string(point) == "after_sink_commit") EXPECT_GT(stats.already_committed, 0);
+    if (std::string(point) == "after_sink_commit") {
+      EXPECT_GT(stats.already_committed, 0);
+    }
     faults::DisarmAll();
   }
 }

@@ -3,6 +3,8 @@
 
 #include <exception>
 
+#include "util/check.h"
+
 namespace onceflow::engine {
 
 Status ApplyStages(std::span<const internal::Stage> stages, Row row,
@@ -28,6 +30,11 @@ Status ApplyStages(std::span<const internal::Stage> stages, Row row,
             ONCEFLOW_RETURN_IF_ERROR(ApplyStages(stages.subspan(i + 1), std::move(r), emit));
           return Status::Ok();
         }
+        case Kind::kBatch:
+          // Batch functions run on whole batches (batch_stages.cc), which hands this function
+          // only the row operators between them: skipping one here would drop a user's step.
+          ONCEFLOW_CHECK(false) << "batch stage " << i + 1 << " reached the row operators";
+          break;
       }
     } catch (const std::exception& e) {
       return Status::InvalidArgument("operator " + std::to_string(i + 1) + " threw: " + e.what());
